@@ -1,0 +1,42 @@
+"""Request dependencies: the process's Gateway, the authenticated merchant, pagination."""
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Query, Request
+
+from api.gateway import Gateway
+from api.merchants import auth
+
+
+def get_gateway(request: Request) -> Gateway:
+    return request.app.state.gateway
+
+
+GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+
+
+def current_merchant(
+    gateway: GatewayDep,
+    x_api_key: Annotated[str | None, Header(description="Your API key")] = None,
+    x_api_secret: Annotated[str | None, Header(description="Your API secret")] = None,
+) -> dict[str, Any]:
+    return auth.authenticate(gateway.db, x_api_key, x_api_secret)
+
+
+MerchantDep = Annotated[dict[str, Any], Depends(current_merchant)]
+
+
+class Pagination:
+    def __init__(
+        self,
+        limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 10,
+        offset: Annotated[int, Query(ge=0, le=10_000_000, description="Rows to skip")] = 0,
+    ):
+        self.limit = limit
+        self.offset = offset
+
+    def page(self, rows: list[Any], total: int) -> dict[str, Any]:
+        return {"data": rows, "total": total, "limit": self.limit, "offset": self.offset}
+
+
+PaginationDep = Annotated[Pagination, Depends()]

@@ -1,0 +1,51 @@
+"""The API application: `uvicorn --factory api.main:create_app`."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.config import ApiSettings
+from api.errors import install_error_handlers
+from api.gateway import Gateway
+from api.health.endpoints import router as health_router
+from api.merchants.endpoints import router as merchants_router
+from api.middleware import BodyLimitMiddleware, CorrelationIdMiddleware, PublicCorsMiddleware
+from api.orders.endpoints import router as orders_router
+from api.payments.endpoints import router as payments_router
+from shared.logging import configure_logging
+from shared.settings import load_settings
+
+DESCRIPTION = """
+Create orders, take UPI and card payments, capture and refund them. Merchant endpoints
+authenticate with the `X-Api-Key` and `X-Api-Secret` headers. Every error is
+`{"error": {"code", "description"}}`.
+"""
+
+
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    settings = settings or load_settings(ApiSettings)
+    configure_logging("api", settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.gateway = Gateway.connect(settings)
+        try:
+            yield
+        finally:
+            app.state.gateway.close()
+
+    app = FastAPI(
+        title="Payment Gateway API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in (health_router, merchants_router, orders_router, payments_router):
+        app.include_router(router)
+    # Outermost last: the correlation id is bound before anything else runs.
+    app.add_middleware(PublicCorsMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(CorrelationIdMiddleware)
+    return app

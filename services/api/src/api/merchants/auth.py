@@ -1,0 +1,22 @@
+"""Merchant authentication by API key and secret, compared in constant time."""
+
+import hmac
+from typing import Any
+
+from api.merchants import repository
+from shared.db import Database
+from shared.errors import AuthenticationFailed
+
+# Compared against when the key is unknown, so a miss costs what a hit costs.
+UNKNOWN_KEY_SECRET = "secret_unknown_" + "0" * 32
+
+
+def authenticate(db: Database, api_key: str | None, api_secret: str | None) -> dict[str, Any]:
+    if not api_key or not api_secret:
+        raise AuthenticationFailed
+    with db.connection() as conn:
+        merchant = repository.get_by_api_key(conn, api_key)
+    expected = merchant["api_secret"] if merchant else UNKNOWN_KEY_SECRET
+    if not hmac.compare_digest(expected.encode(), api_secret.encode()) or merchant is None:
+        raise AuthenticationFailed
+    return merchant

@@ -1,0 +1,73 @@
+"""Merchant sign-up and login."""
+
+import secrets
+from typing import Any
+
+from psycopg import errors
+
+from api.merchants import repository
+from api.merchants.passwords import DUMMY_HASH, hash_password, verify_password
+from api.merchants.schemas import MerchantLogin, MerchantSignup
+from shared.db import Database
+from shared.errors import AuthenticationFailed, Conflict, NotFound
+from shared.resources import iso
+from shared.seed import TEST_MERCHANT_ID
+from shared.signing import new_webhook_secret
+
+
+def credentials(merchant: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(merchant["id"]),
+        "name": merchant["name"],
+        "email": merchant["email"],
+        "api_key": merchant["api_key"],
+        "api_secret": merchant["api_secret"],
+        "webhook_secret": merchant["webhook_secret"],
+        "webhook_url": merchant["webhook_url"] or None,
+        "created_at": iso(merchant["created_at"]),
+    }
+
+
+def sign_up(db: Database, body: MerchantSignup) -> dict[str, Any]:
+    password_hash = hash_password(body.password)
+    try:
+        with db.transaction() as tx:
+            merchant = repository.insert_merchant(
+                tx.conn,
+                name=body.name,
+                email=str(body.email),
+                password_hash=password_hash,
+                api_key="key_live_" + secrets.token_hex(8),
+                api_secret="secret_live_" + secrets.token_hex(16),
+                webhook_secret=new_webhook_secret(),
+            )
+    except errors.UniqueViolation as exc:
+        if exc.diag.constraint_name == "merchants_email_key":
+            raise Conflict("A merchant with this email already exists") from None
+        raise
+    return credentials(merchant)
+
+
+def log_in(db: Database, body: MerchantLogin) -> dict[str, Any]:
+    with db.connection() as conn:
+        merchant = repository.get_by_email(conn, body.email)
+    if merchant is not None and merchant["is_test"]:
+        # CONTRACT §3: the seeded test merchant accepts any password.
+        return credentials(merchant)
+    stored = merchant["password_hash"] if merchant and merchant["password_hash"] else DUMMY_HASH
+    if not verify_password(body.password, stored) or merchant is None:
+        raise AuthenticationFailed("Invalid email or password")
+    return credentials(merchant)
+
+
+def test_merchant(db: Database) -> dict[str, Any]:
+    with db.connection() as conn:
+        merchant = repository.get_by_id(conn, TEST_MERCHANT_ID)
+    if merchant is None:
+        raise NotFound("Test merchant not seeded")
+    return {
+        "id": str(merchant["id"]),
+        "email": merchant["email"],
+        "api_key": merchant["api_key"],
+        "seeded": True,
+    }

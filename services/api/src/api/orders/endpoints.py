@@ -1,0 +1,56 @@
+from typing import Any
+
+from fastapi import APIRouter
+
+from api.dependencies import GatewayDep, MerchantDep, PaginationDep
+from api.errors import error_responses
+from api.orders import service
+from api.orders.schemas import Order, OrderCreate, OrderPage, PublicOrder
+
+router = APIRouter(tags=["orders"])
+
+
+@router.post(
+    "/api/v1/orders",
+    status_code=201,
+    response_model=Order,
+    responses=error_responses(400, 401, 409, 422, 503),
+    summary="Create an order",
+)
+def create_order(body: OrderCreate, merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
+    return service.create_order(gateway.db, str(merchant["id"]), body)
+
+
+@router.get(
+    "/api/v1/orders",
+    response_model=OrderPage,
+    responses=error_responses(400, 401, 503),
+    summary="List orders, newest first",
+)
+def list_orders(
+    merchant: MerchantDep, gateway: GatewayDep, pagination: PaginationDep
+) -> dict[str, Any]:
+    rows, total = service.list_orders(
+        gateway.db, str(merchant["id"]), pagination.limit, pagination.offset
+    )
+    return pagination.page(rows, total)
+
+
+@router.get(
+    "/api/v1/orders/{order_id}",
+    response_model=Order,
+    responses=error_responses(401, 404, 503),
+    summary="Get an order",
+)
+def get_order(order_id: str, merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
+    return service.get_order(gateway.db, str(merchant["id"]), order_id)
+
+
+@router.get(
+    "/api/v1/orders/{order_id}/public",
+    response_model=PublicOrder,
+    responses=error_responses(404, 503),
+    summary="An order's public summary, for the checkout page",
+)
+def get_public_order(order_id: str, gateway: GatewayDep) -> dict[str, Any]:
+    return service.get_public_order(gateway.db, order_id)

@@ -1,0 +1,73 @@
+from typing import Any
+
+from psycopg import Connection
+from psycopg.types.json import Jsonb
+
+Row = dict[str, Any]
+
+ORDER_COLUMNS = "id, merchant_id, amount, currency, receipt, notes, status, created_at, updated_at"
+
+
+def insert_order(conn: Connection, **fields: Any) -> Row:
+    return conn.execute(
+        f"""
+        INSERT INTO orders (id, merchant_id, amount, currency, receipt, notes)
+        VALUES (%(id)s, %(merchant_id)s, %(amount)s, %(currency)s, %(receipt)s, %(notes)s)
+        RETURNING {ORDER_COLUMNS}
+        """,
+        fields | {"notes": Jsonb(fields["notes"])},
+    ).fetchone()
+
+
+def get_order(conn: Connection, order_id: str, merchant_id: str) -> Row | None:
+    return conn.execute(
+        f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = %s AND merchant_id = %s",
+        (order_id, merchant_id),
+    ).fetchone()
+
+
+def get_public_order(conn: Connection, order_id: str) -> Row | None:
+    return conn.execute(
+        """
+        SELECT o.id, o.amount, o.currency, o.status, m.name AS merchant_name
+        FROM orders o JOIN merchants m ON m.id = o.merchant_id
+        WHERE o.id = %s
+        """,
+        (order_id,),
+    ).fetchone()
+
+
+def lock_order(conn: Connection, order_id: str, merchant_id: str | None) -> Row | None:
+    """The order, locked until commit, so two payments for it are decided one at a time."""
+    return conn.execute(
+        f"""
+        SELECT {ORDER_COLUMNS} FROM orders
+        WHERE id = %(id)s AND (%(merchant_id)s::uuid IS NULL OR merchant_id = %(merchant_id)s)
+        FOR UPDATE
+        """,
+        {"id": order_id, "merchant_id": merchant_id},
+    ).fetchone()
+
+
+def mark_attempted(conn: Connection, order_id: str) -> None:
+    conn.execute(
+        "UPDATE orders SET status = 'attempted', updated_at = now()"
+        " WHERE id = %s AND status = 'created'",
+        (order_id,),
+    )
+
+
+def list_orders(conn: Connection, merchant_id: str, limit: int, offset: int) -> list[Row]:
+    return conn.execute(
+        f"""
+        SELECT {ORDER_COLUMNS} FROM orders WHERE merchant_id = %s
+        ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s
+        """,
+        (merchant_id, limit, offset),
+    ).fetchall()
+
+
+def count_orders(conn: Connection, merchant_id: str) -> int:
+    return conn.execute(
+        "SELECT count(*) AS n FROM orders WHERE merchant_id = %s", (merchant_id,)
+    ).fetchone()["n"]

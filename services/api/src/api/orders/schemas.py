@@ -1,0 +1,65 @@
+from typing import Any
+
+from pydantic import BaseModel, Field, StrictInt, field_validator
+
+from shared.money import MAXIMUM_AMOUNT, MINIMUM_AMOUNT
+
+NoteValue = str | int | float | bool | None
+
+
+class OrderCreate(BaseModel):
+    amount: StrictInt = Field(description="Amount in paise; at least 100", examples=[50000])
+    currency: str = Field(default="INR", description="Only INR is supported")
+    receipt: str | None = Field(default=None, max_length=40)
+    notes: dict[str, NoteValue] = Field(default_factory=dict, max_length=15)
+
+    @field_validator("amount")
+    @classmethod
+    def _amount_in_range(cls, amount: int) -> int:
+        if amount < MINIMUM_AMOUNT:
+            raise ValueError(f"amount must be at least {MINIMUM_AMOUNT}")
+        if amount > MAXIMUM_AMOUNT:
+            raise ValueError(f"amount must be at most {MAXIMUM_AMOUNT}")
+        return amount
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_supported(cls, currency: str) -> str:
+        if currency != "INR":
+            raise ValueError("currency must be INR")
+        return currency
+
+    @field_validator("notes")
+    @classmethod
+    def _notes_small(cls, notes: dict[str, Any]) -> dict[str, Any]:
+        for key, value in notes.items():
+            if len(key) > 256 or (isinstance(value, str) and len(value) > 256):
+                raise ValueError("notes keys and values must be at most 256 characters")
+        return notes
+
+
+class Order(BaseModel):
+    id: str
+    merchant_id: str
+    amount: int
+    currency: str
+    receipt: str | None
+    notes: dict[str, Any]
+    status: str
+    created_at: str
+    updated_at: str
+
+
+class PublicOrder(BaseModel):
+    id: str
+    amount: int
+    currency: str
+    status: str
+    merchant_name: str
+
+
+class OrderPage(BaseModel):
+    data: list[Order]
+    total: int
+    limit: int
+    offset: int

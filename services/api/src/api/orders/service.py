@@ -1,0 +1,49 @@
+"""Orders: what a merchant asks a shopper to pay."""
+
+from typing import Any
+
+from api.orders import repository
+from api.orders.schemas import OrderCreate
+from shared.db import Database
+from shared.errors import NotFound
+from shared.ids import ORDER_PREFIX, new_id
+from shared.resources import order_resource
+
+
+def create_order(db: Database, merchant_id: str, body: OrderCreate) -> dict[str, Any]:
+    with db.transaction() as tx:
+        order = repository.insert_order(
+            tx.conn,
+            id=new_id(ORDER_PREFIX),
+            merchant_id=merchant_id,
+            amount=body.amount,
+            currency=body.currency,
+            receipt=body.receipt,
+            notes=body.notes,
+        )
+    return order_resource(order)
+
+
+def get_order(db: Database, merchant_id: str, order_id: str) -> dict[str, Any]:
+    with db.connection() as conn:
+        order = repository.get_order(conn, order_id, merchant_id)
+    if order is None:
+        raise NotFound("Order not found")
+    return order_resource(order)
+
+
+def get_public_order(db: Database, order_id: str) -> dict[str, Any]:
+    with db.connection() as conn:
+        order = repository.get_public_order(conn, order_id)
+    if order is None:
+        raise NotFound("Order not found")
+    return order
+
+
+def list_orders(
+    db: Database, merchant_id: str, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    with db.connection() as conn:
+        rows = repository.list_orders(conn, merchant_id, limit, offset)
+        total = repository.count_orders(conn, merchant_id)
+    return [order_resource(row) for row in rows], total

@@ -1,0 +1,74 @@
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from api.dependencies import GatewayDep, MerchantDep, PaginationDep
+from api.errors import error_responses
+from api.payments import service
+from api.payments.schemas import Payment, PaymentCreate, PaymentPage, PublicPayment
+
+router = APIRouter(tags=["payments"])
+
+PaymentStatus = Literal["pending", "success", "failed"]
+
+
+@router.post(
+    "/api/v1/payments",
+    status_code=201,
+    response_model=Payment,
+    responses=error_responses(400, 401, 404, 409, 422, 503),
+    summary="Create a UPI or card payment for an order; processed asynchronously",
+)
+def create_payment(
+    body: PaymentCreate, merchant: MerchantDep, gateway: GatewayDep
+) -> dict[str, Any]:
+    return service.create_payment(gateway, str(merchant["id"]), body)
+
+
+@router.get(
+    "/api/v1/payments",
+    response_model=PaymentPage,
+    responses=error_responses(400, 401, 503),
+    summary="List payments, newest first",
+)
+def list_payments(
+    merchant: MerchantDep,
+    gateway: GatewayDep,
+    pagination: PaginationDep,
+    status: Annotated[PaymentStatus | None, Query(description="Only this status")] = None,
+) -> dict[str, Any]:
+    rows, total = service.list_payments(
+        gateway.db, str(merchant["id"]), status, pagination.limit, pagination.offset
+    )
+    return pagination.page(rows, total)
+
+
+@router.post(
+    "/api/v1/payments/public",
+    status_code=201,
+    response_model=Payment,
+    responses=error_responses(400, 404, 503),
+    summary="Create a payment from the checkout page (no credentials)",
+)
+def create_public_payment(body: PaymentCreate, gateway: GatewayDep) -> dict[str, Any]:
+    return service.create_payment(gateway, None, body)
+
+
+@router.get(
+    "/api/v1/payments/{payment_id}",
+    response_model=Payment,
+    responses=error_responses(401, 404, 503),
+    summary="Get a payment",
+)
+def get_payment(payment_id: str, merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
+    return service.get_payment(gateway.db, str(merchant["id"]), payment_id)
+
+
+@router.get(
+    "/api/v1/payments/{payment_id}/public",
+    response_model=PublicPayment,
+    responses=error_responses(404, 503),
+    summary="A payment's status, for the checkout page",
+)
+def get_public_payment(payment_id: str, gateway: GatewayDep) -> dict[str, Any]:
+    return service.get_public_payment(gateway.db, payment_id)

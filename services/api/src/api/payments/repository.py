@@ -1,0 +1,58 @@
+from typing import Any
+
+from psycopg import Connection
+
+Row = dict[str, Any]
+
+PAYMENT_COLUMNS = """
+    id, order_id, merchant_id, amount, currency, method, status, captured, vpa, card_network,
+    card_last4, error_code, error_description, amount_refunded, created_at, updated_at
+"""
+
+
+def insert_payment(conn: Connection, **fields: Any) -> Row:
+    return conn.execute(
+        f"""
+        INSERT INTO payments (id, order_id, merchant_id, amount, currency, method, vpa,
+                              card_network, card_last4, process_after)
+        VALUES (%(id)s, %(order_id)s, %(merchant_id)s, %(amount)s, %(currency)s, %(method)s,
+                %(vpa)s, %(card_network)s, %(card_last4)s,
+                now() + make_interval(secs => %(delay_ms)s / 1000.0))
+        RETURNING {PAYMENT_COLUMNS}
+        """,
+        fields,
+    ).fetchone()
+
+
+def get_payment(conn: Connection, payment_id: str, merchant_id: str | None) -> Row | None:
+    """A payment by id; scoped to a merchant unless merchant_id is None (public reads)."""
+    return conn.execute(
+        f"""
+        SELECT {PAYMENT_COLUMNS} FROM payments
+        WHERE id = %(id)s AND (%(merchant_id)s::uuid IS NULL OR merchant_id = %(merchant_id)s)
+        """,
+        {"id": payment_id, "merchant_id": merchant_id},
+    ).fetchone()
+
+
+def list_payments(
+    conn: Connection, merchant_id: str, status: str | None, limit: int, offset: int
+) -> list[Row]:
+    return conn.execute(
+        f"""
+        SELECT {PAYMENT_COLUMNS} FROM payments
+        WHERE merchant_id = %(merchant_id)s AND (%(status)s::text IS NULL OR status = %(status)s)
+        ORDER BY created_at DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s
+        """,
+        {"merchant_id": merchant_id, "status": status, "limit": limit, "offset": offset},
+    ).fetchall()
+
+
+def count_payments(conn: Connection, merchant_id: str, status: str | None) -> int:
+    return conn.execute(
+        """
+        SELECT count(*) AS n FROM payments
+        WHERE merchant_id = %(merchant_id)s AND (%(status)s::text IS NULL OR status = %(status)s)
+        """,
+        {"merchant_id": merchant_id, "status": status},
+    ).fetchone()["n"]

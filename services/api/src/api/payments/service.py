@@ -1,0 +1,85 @@
+"""Payments: created pending, finalised by the payment worker once the bank answers."""
+
+from typing import Any
+
+from api.gateway import Gateway
+from api.orders import repository as orders
+from api.payments import instruments
+from api.payments import repository as payments
+from api.payments.schemas import PaymentCreate
+from shared.db import Database
+from shared.errors import BadRequest, NotFound
+from shared.events import PAYMENT_CREATED, PAYMENT_PENDING, record_event
+from shared.ids import PAYMENT_PREFIX, new_id
+from shared.queues import PAYMENTS_QUEUE, PROCESS_PAYMENT_JOB
+from shared.resources import payment_resource
+from shared.simulation import payment_delay_ms
+
+PUBLIC_FIELDS = (
+    "id", "order_id", "amount", "currency", "method", "status", "error_code", "error_description",
+)
+
+
+def _instrument_columns(body: PaymentCreate) -> dict[str, Any]:
+    if body.method == "upi":
+        upi = instruments.validate_vpa(body.vpa or "")
+        return {"vpa": upi.vpa, "card_network": None, "card_last4": None}
+    assert body.card is not None
+    card = instruments.validate_card(
+        body.card.number, body.card.expiry_month, body.card.expiry_year, body.card.cvv
+    )
+    return {"vpa": None, "card_network": card.network, "card_last4": card.last4}
+
+
+def create_payment(gateway: Gateway, merchant_id: str | None, body: PaymentCreate) -> dict:
+    """Create a pending payment for an order; merchant_id None is the public checkout path."""
+    with gateway.db.transaction() as tx:
+        order = orders.lock_order(tx.conn, body.order_id, merchant_id)
+        if order is None:
+            raise NotFound("Order not found")
+        if order["status"] == "paid":
+            raise BadRequest("Order already paid")
+        payment = payments.insert_payment(
+            tx.conn,
+            id=new_id(PAYMENT_PREFIX),
+            order_id=order["id"],
+            merchant_id=order["merchant_id"],
+            amount=order["amount"],
+            currency=order["currency"],
+            method=body.method,
+            delay_ms=payment_delay_ms(gateway.settings),
+            **_instrument_columns(body),
+        )
+        orders.mark_attempted(tx.conn, order["id"])
+        resource = payment_resource(payment)
+        for event in (PAYMENT_CREATED, PAYMENT_PENDING):
+            record_event(tx, gateway.queues, order["merchant_id"], event, {"payment": resource})
+        tx.after_commit(
+            lambda: gateway.queues.enqueue(PAYMENTS_QUEUE, PROCESS_PAYMENT_JOB, payment["id"])
+        )
+    return resource
+
+
+def get_payment(db: Database, merchant_id: str, payment_id: str) -> dict[str, Any]:
+    with db.connection() as conn:
+        payment = payments.get_payment(conn, payment_id, merchant_id)
+    if payment is None:
+        raise NotFound("Payment not found")
+    return payment_resource(payment)
+
+
+def get_public_payment(db: Database, payment_id: str) -> dict[str, Any]:
+    with db.connection() as conn:
+        payment = payments.get_payment(conn, payment_id, None)
+    if payment is None:
+        raise NotFound("Payment not found")
+    return {field: payment[field] for field in PUBLIC_FIELDS}
+
+
+def list_payments(
+    db: Database, merchant_id: str, status: str | None, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    with db.connection() as conn:
+        rows = payments.list_payments(conn, merchant_id, status, limit, offset)
+        total = payments.count_payments(conn, merchant_id, status)
+    return [payment_resource(row) for row in rows], total

@@ -1,0 +1,1 @@
+"""The gateway's internal library, shared by the API and every worker. Free of web frameworks."""

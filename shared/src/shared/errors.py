@@ -1,0 +1,63 @@
+"""Typed domain errors. Each carries its HTTP status and contract code; the API renders them."""
+
+from typing import ClassVar
+
+
+class GatewayError(Exception):
+    status_code: ClassVar[int] = 400
+    code: ClassVar[str] = "BAD_REQUEST_ERROR"
+    default_description: ClassVar[str] = "Bad request"
+
+    def __init__(self, description: str | None = None, *, headers: dict[str, str] | None = None):
+        self.description = description or self.default_description
+        self.headers = headers or {}
+        super().__init__(self.description)
+
+
+class BadRequest(GatewayError):
+    pass
+
+
+class AuthenticationFailed(GatewayError):
+    status_code = 401
+    code = "AUTHENTICATION_ERROR"
+    default_description = "Invalid API credentials"
+
+
+class NotFound(GatewayError):
+    status_code = 404
+    code = "NOT_FOUND_ERROR"
+    default_description = "Not found"
+
+
+class InvalidVpa(GatewayError):
+    code = "INVALID_VPA"
+    default_description = "VPA format invalid"
+
+
+class InvalidCard(GatewayError):
+    code = "INVALID_CARD"
+    default_description = "Card validation failed"
+
+
+class ExpiredCard(GatewayError):
+    code = "EXPIRED_CARD"
+    default_description = "Card expiry date invalid"
+
+
+class Conflict(GatewayError):
+    status_code = 409
+    code = "CONFLICT_ERROR"
+    default_description = "Conflict"
+
+
+class IdempotencyKeyMismatch(GatewayError):
+    status_code = 422
+    code = "IDEMPOTENCY_KEY_MISMATCH"
+    default_description = "Idempotency key was used with a different request"
+
+
+class ServiceUnavailable(GatewayError):
+    status_code = 503
+    code = "SERVICE_UNAVAILABLE"
+    default_description = "Service temporarily unavailable, please retry"

@@ -1,0 +1,41 @@
+"""Queue names and job paths. Jobs are enqueued by dotted path so no service imports another."""
+
+from datetime import datetime
+
+from redis import Redis
+from rq import Queue
+
+from shared.logging import current_correlation_id
+
+PAYMENTS_QUEUE = "payments"
+REFUNDS_QUEUE = "refunds"
+WEBHOOKS_QUEUE = "webhooks"
+ALL_QUEUES = (PAYMENTS_QUEUE, REFUNDS_QUEUE, WEBHOOKS_QUEUE)
+
+PROCESS_PAYMENT_JOB = "payment_worker.tasks.process_payment"
+PROCESS_REFUND_JOB = "refund_worker.tasks.process_refund"
+DELIVER_WEBHOOK_JOB = "webhook_dispatcher.tasks.deliver_webhook"
+
+
+def redis_connection(url: str) -> Redis:
+    # RQ stores pickled job data, so responses must stay bytes.
+    return Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30)
+
+
+class JobQueues:
+    def __init__(self, redis: Redis):
+        self.redis = redis
+        self._queues = {name: Queue(name, connection=redis) for name in ALL_QUEUES}
+
+    def queue(self, name: str) -> Queue:
+        return self._queues[name]
+
+    def enqueue(
+        self, queue: str, job_path: str, *args: object, at: datetime | None = None
+    ) -> None:
+        """Enqueue a job (at a time, if given) carrying the caller's correlation id."""
+        meta = {"correlation_id": current_correlation_id()}
+        if at is None:
+            self._queues[queue].enqueue(job_path, *args, meta=meta)
+        else:
+            self._queues[queue].enqueue_at(at, job_path, *args, meta=meta)

@@ -1,0 +1,60 @@
+"""The JSON shapes of orders, payments and refunds: one definition for API responses and
+webhook payloads alike, so a merchant sees the same object in both."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+Row = dict[str, Any]
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO-8601 UTC with a Z, millisecond precision."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def order_resource(row: Row) -> Row:
+    return {
+        "id": row["id"],
+        "merchant_id": str(row["merchant_id"]),
+        "amount": row["amount"],
+        "currency": row["currency"],
+        "receipt": row["receipt"],
+        "notes": row["notes"],
+        "status": row["status"],
+        "created_at": iso(row["created_at"]),
+        "updated_at": iso(row["updated_at"]),
+    }
+
+
+def payment_resource(row: Row) -> Row:
+    return {
+        "id": row["id"],
+        "order_id": row["order_id"],
+        "amount": row["amount"],
+        "currency": row["currency"],
+        "method": row["method"],
+        "status": row["status"],
+        "captured": row["captured"],
+        "vpa": row["vpa"],
+        "card_network": row["card_network"],
+        "card_last4": row["card_last4"],
+        "error_code": row["error_code"],
+        "error_description": row["error_description"],
+        "amount_refunded": row["amount_refunded"],
+        "created_at": iso(row["created_at"]),
+        "updated_at": iso(row["updated_at"]),
+    }
+
+
+def refund_resource(row: Row) -> Row:
+    return {
+        "id": row["id"],
+        "payment_id": row["payment_id"],
+        "amount": row["amount"],
+        "reason": row["reason"],
+        "status": row["status"],
+        "created_at": iso(row["created_at"]),
+        "processed_at": iso(row["processed_at"]),
+    }

@@ -1,0 +1,30 @@
+"""The test merchant of CONTRACT §3, seeded idempotently."""
+
+from psycopg import Connection
+
+from shared.settings import GatewaySettings
+
+TEST_MERCHANT_ID = "550e8400-e29b-41d4-a716-446655440000"
+TEST_MERCHANT_NAME = "Test Merchant"
+
+SEED_TEST_MERCHANT = """
+INSERT INTO merchants (id, name, email, api_key, api_secret, webhook_secret, is_test)
+VALUES (%(id)s, %(name)s, %(email)s, %(api_key)s, %(api_secret)s, %(webhook_secret)s, true)
+ON CONFLICT (id) DO NOTHING
+"""
+
+
+def seed_test_merchant(conn: Connection, settings: GatewaySettings) -> None:
+    # DO NOTHING keeps what the merchant changed since (webhook URL, rotated secret).
+    conn.execute(
+        SEED_TEST_MERCHANT,
+        {
+            "id": TEST_MERCHANT_ID,
+            "name": TEST_MERCHANT_NAME,
+            "email": settings.test_merchant_email,
+            "api_key": settings.test_api_key,
+            "api_secret": settings.test_api_secret,
+            "webhook_secret": settings.test_webhook_secret,
+        },
+    )
+    conn.commit()
