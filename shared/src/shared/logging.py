@@ -15,6 +15,7 @@ def configure_logging(service: str, level: str = "info") -> None:
         renderer = structlog.dev.ConsoleRenderer()
     else:
         renderer = structlog.processors.JSONRenderer()
+
     def add_service(_: object, __: str, event: dict) -> dict:
         event.setdefault("service", service)
         return event

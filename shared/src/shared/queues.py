@@ -30,9 +30,7 @@ class JobQueues:
     def queue(self, name: str) -> Queue:
         return self._queues[name]
 
-    def enqueue(
-        self, queue: str, job_path: str, *args: object, at: datetime | None = None
-    ) -> None:
+    def enqueue(self, queue: str, job_path: str, *args: object, at: datetime | None = None) -> None:
         """Enqueue a job (at a time, if given) carrying the caller's correlation id."""
         meta = {"correlation_id": current_correlation_id()}
         if at is None:

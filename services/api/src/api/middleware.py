@@ -57,16 +57,20 @@ class CorrelationIdMiddleware:
             )
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimitMiddleware:
     """Refuses bodies over the limit with the contract's error body, declared or streamed."""
 
     def __init__(self, app: ASGIApp, max_bytes: int):
         self.app = app
         self.max_bytes = max_bytes
+        self.refusal = json.dumps(
+            {
+                "error": {
+                    "code": "BAD_REQUEST_ERROR",
+                    "description": f"Request body exceeds {max_bytes} bytes",
+                }
+            }
+        ).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -77,48 +81,41 @@ class BodyLimitMiddleware:
             await self._refuse(send)
             return
         received = 0
-        response_started = False
+        too_large = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
+            if too_large:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLarge
+                    # The app sees a disconnect and gives up; its answer is replaced below.
+                    too_large = True
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            response_started |= message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if not response_started:
+        async def replacing_send(message: Message) -> None:
+            if not too_large:
+                await send(message)
+            elif message["type"] == "http.response.start":
                 await self._refuse(send)
 
+        await self.app(scope, counting_receive, replacing_send)
+
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "error": {
-                    "code": "BAD_REQUEST_ERROR",
-                    "description": f"Request body exceeds {self.max_bytes} bytes",
-                }
-            }
-        ).encode()
         await send(
             {
                 "type": "http.response.start",
                 "status": 413,
                 "headers": [
                     (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
+                    (b"content-length", str(len(self.refusal)).encode()),
                 ],
             }
         )
-        await send({"type": "http.response.body", "body": body})
+        await send({"type": "http.response.body", "body": self.refusal})
 
 
 PUBLIC_PATH = re.compile(r"^/api/v1/(orders/[^/]+/public|payments/public|payments/[^/]+/public)$")

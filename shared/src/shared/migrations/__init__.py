@@ -26,7 +26,9 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 def migration_files() -> list[tuple[str, str]]:
     """(version, sql) for every bundled migration, in order."""
     files = [f for f in resources.files(__package__).iterdir() if f.name.endswith(".sql")]
-    return [(f.name.removesuffix(".sql"), f.read_text()) for f in sorted(files, key=lambda f: f.name)]
+    return [
+        (f.name.removesuffix(".sql"), f.read_text()) for f in sorted(files, key=lambda f: f.name)
+    ]
 
 
 def apply_migrations(database_url: str) -> list[str]:

@@ -16,7 +16,14 @@ from shared.resources import payment_resource
 from shared.simulation import payment_delay_ms
 
 PUBLIC_FIELDS = (
-    "id", "order_id", "amount", "currency", "method", "status", "error_code", "error_description",
+    "id",
+    "order_id",
+    "amount",
+    "currency",
+    "method",
+    "status",
+    "error_code",
+    "error_description",
 )
 
 

@@ -1,0 +1,72 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from api.payments.instruments import (
+    card_network,
+    expiry_is_valid,
+    passes_luhn,
+    validate_card,
+    validate_vpa,
+)
+from shared.errors import ExpiredCard, InvalidCard, InvalidVpa
+
+NOW = datetime(2026, 11, 15, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("digits", "valid"),
+    [("4111111111111111", True), ("4111111111111112", False), ("79927398713", True),
+     ("79927398710", False), ("378282246310005", True), ("0000000000000", True)],
+)  # fmt: skip
+def test_luhn(digits, valid):
+    assert passes_luhn(digits) is valid
+
+
+@pytest.mark.parametrize(
+    ("prefix", "network"),
+    [("4", "visa"), ("51", "mastercard"), ("55", "mastercard"), ("50", "unknown"),
+     ("56", "unknown"), ("34", "amex"), ("37", "amex"), ("35", "unknown"), ("60", "rupay"),
+     ("65", "rupay"), ("81", "rupay"), ("89", "rupay"), ("80", "unknown"), ("90", "unknown"),
+     ("62", "unknown")],
+)  # fmt: skip
+def test_card_network_by_prefix(prefix, network):
+    assert card_network(prefix + "00000000000000") == network
+
+
+@pytest.mark.parametrize(
+    ("month", "year", "valid"),
+    [(11, 2026, True),  # this month is still valid
+     (10, 2026, False),  # last month is not
+     (12, 2026, True), (1, 2027, True), ("11", "26", True), ("10", "26", False),
+     ("1", "27", True), (11, 26, True), ("11", "2026", True), (0, 2027, False), (13, 2027, False),
+     ("11", "026", False), ("11", "20266", False), ("1a", "27", False), ("", "27", False)],
+)  # fmt: skip
+def test_expiry_edges(month, year, valid):
+    assert expiry_is_valid(month, year, now=NOW) is valid
+
+
+def test_validate_card_keeps_only_network_and_last4():
+    card = validate_card("5555 5555-5555 4444", "12", "35", "123")
+    assert (card.network, card.last4) == ("mastercard", "4444")
+    assert "5555555555554444" not in repr(card)
+
+
+def test_validate_card_errors():
+    with pytest.raises(InvalidCard):
+        validate_card("4111111111111112", "12", "35", "123")
+    with pytest.raises(InvalidCard):
+        validate_card("4111111111111111", "12", "35", "1")
+    with pytest.raises(ExpiredCard):
+        validate_card("4111111111111111", "12", "2001", "123")
+
+
+@pytest.mark.parametrize("vpa", ["a@b", "x.y_z-1@upi9"])
+def test_vpa_accepted(vpa):
+    assert validate_vpa(vpa).vpa == vpa
+
+
+@pytest.mark.parametrize("vpa", ["a@b.c", "a@@b", "a b@c", "a@", "@b", "ü@bank", "a@b\n"])
+def test_vpa_refused(vpa):
+    with pytest.raises(InvalidVpa):
+        validate_vpa(vpa)

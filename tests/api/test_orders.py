@@ -1,0 +1,123 @@
+import pytest
+
+from factories import create_order, headers_for, sign_up
+
+TEST_MERCHANT_ID = "550e8400-e29b-41d4-a716-446655440000"
+
+
+def test_create_order_returns_contract_body(client, merchant_headers, db):
+    response = client.post(
+        "/api/v1/orders",
+        json={"amount": 50000, "currency": "INR", "receipt": "r1", "notes": {"k": "v"}},
+        headers=merchant_headers,
+    )
+
+    assert response.status_code == 201
+    order = response.json()
+    assert order["id"].startswith("order_") and len(order["id"]) == len("order_") + 16
+    assert order["id"][6:].isalnum() and order["id"][6:].isascii()
+    assert order["merchant_id"] == TEST_MERCHANT_ID
+    assert (order["amount"], order["currency"], order["receipt"]) == (50000, "INR", "r1")
+    assert order["notes"] == {"k": "v"} and order["status"] == "created"
+    assert order["created_at"].endswith("Z")
+    stored = db.execute("SELECT amount, status FROM orders WHERE id = %s", (order["id"],))
+    assert stored.fetchone() == {"amount": 50000, "status": "created"}
+
+
+def test_currency_defaults_to_inr(client, merchant_headers):
+    response = client.post("/api/v1/orders", json={"amount": 100}, headers=merchant_headers)
+    assert response.status_code == 201
+    assert response.json()["currency"] == "INR"
+
+
+@pytest.mark.parametrize("amount", [99, 0, -5])
+def test_amount_below_minimum_is_refused(client, merchant_headers, amount):
+    response = client.post("/api/v1/orders", json={"amount": amount}, headers=merchant_headers)
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": {"code": "BAD_REQUEST_ERROR", "description": "amount must be at least 100"}
+    }
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"amount": "50000"}, {"amount": 500.5}, {"amount": True}, {"amount": 500, "currency": "USD"},
+     {"amount": 500, "notes": ["x"]}, {"amount": 500, "receipt": "r" * 41}],
+)  # fmt: skip
+def test_invalid_order_bodies_are_bad_requests(client, merchant_headers, db, body):
+    response = client.post("/api/v1/orders", json=body, headers=merchant_headers)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "BAD_REQUEST_ERROR"
+    assert db.execute("SELECT count(*) AS n FROM orders").fetchone()["n"] == 0
+
+
+def test_get_order_includes_updated_at(client, merchant_headers):
+    order = create_order(client, merchant_headers)
+
+    response = client.get(f"/api/v1/orders/{order['id']}", headers=merchant_headers)
+
+    assert response.status_code == 200
+    assert response.json()["id"] == order["id"]
+    assert response.json()["updated_at"].endswith("Z")
+
+
+def test_unknown_order_is_not_found(client, merchant_headers):
+    response = client.get("/api/v1/orders/order_AAAAAAAAAAAAAAAA", headers=merchant_headers)
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": {"code": "NOT_FOUND_ERROR", "description": "Order not found"}
+    }
+
+
+def test_another_merchants_order_is_not_found(client, merchant_headers):
+    theirs = create_order(client, headers_for(sign_up(client)))
+
+    mine = client.get(f"/api/v1/orders/{theirs['id']}", headers=merchant_headers)
+    unknown = client.get("/api/v1/orders/order_AAAAAAAAAAAAAAAA", headers=merchant_headers)
+
+    assert mine.status_code == unknown.status_code == 404
+    assert mine.json() == unknown.json()
+
+
+def test_list_orders_is_newest_first_and_paginated(client, merchant_headers):
+    ids = [create_order(client, merchant_headers, receipt=f"r{i}")["id"] for i in range(3)]
+    create_order(client, headers_for(sign_up(client)))
+
+    first = client.get("/api/v1/orders?limit=2", headers=merchant_headers).json()
+    second = client.get("/api/v1/orders?limit=2&offset=2", headers=merchant_headers).json()
+
+    assert [o["id"] for o in first["data"]] == ids[::-1][:2]
+    assert [o["id"] for o in second["data"]] == ids[::-1][2:]
+    assert (first["total"], first["limit"], first["offset"]) == (3, 2, 0)
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "offset=-1", "limit=abc"])
+def test_list_rejects_bad_pagination(client, merchant_headers, query):
+    response = client.get(f"/api/v1/orders?{query}", headers=merchant_headers)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "BAD_REQUEST_ERROR"
+
+
+def test_public_order_needs_no_credentials(client, merchant_headers):
+    order = create_order(client, merchant_headers, amount=12345)
+
+    response = client.get(f"/api/v1/orders/{order['id']}/public")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "id": order["id"],
+        "amount": 12345,
+        "currency": "INR",
+        "status": "created",
+        "merchant_name": "Test Merchant",
+    }
+
+
+def test_public_order_unknown_is_not_found(client):
+    response = client.get("/api/v1/orders/order_AAAAAAAAAAAAAAAA/public")
+    assert response.status_code == 404
+    assert response.json()["error"]["description"] == "Order not found"

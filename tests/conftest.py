@@ -1,0 +1,105 @@
+"""Test harness: a real PostgreSQL and Redis (TEST_DATABASE_URL/TEST_REDIS_URL, else
+testcontainers, else the embedded servers of `make run`), migrated once per session and
+emptied before every test."""
+
+import os
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from psycopg import sql
+from redis import Redis
+
+from api.config import ApiSettings
+from api.main import create_app
+from devstack.servers import test_servers
+from shared.migrations import apply_migrations
+from shared.seed import seed_test_merchant
+
+TEST_MERCHANT_HEADERS = {"X-Api-Key": "key_test_abc123", "X-Api-Secret": "secret_test_xyz789"}
+
+# Tables emptied between tests; schema_migrations stays.
+DATA_TABLES = (
+    "webhook_attempts", "webhook_logs", "idempotency_keys", "refunds", "payments", "orders",
+    "merchants",
+)  # fmt: skip
+
+
+def _ensure_database(url: str) -> None:
+    """Create the test database named in the URL when the server does not have it yet."""
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    name = info.get("dbname", "postgres")
+    admin = psycopg.conninfo.make_conninfo(url, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def server_urls() -> Iterator[tuple[str, str]]:
+    with test_servers() as (database_url, redis_url):
+        _ensure_database(database_url)
+        apply_migrations(database_url)
+        yield database_url, redis_url
+
+
+@pytest.fixture(scope="session")
+def database_url(server_urls: tuple[str, str]) -> str:
+    return server_urls[0]
+
+
+@pytest.fixture(scope="session")
+def redis_url(server_urls: tuple[str, str]) -> str:
+    return server_urls[1]
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, redis_url: str) -> ApiSettings:
+    return ApiSettings(
+        database_url=database_url,
+        redis_url=redis_url,
+        test_mode=True,
+        test_processing_delay=0,
+        webhook_allow_private_networks=True,
+        log_level="warning",
+    )
+
+
+@pytest.fixture
+def db(database_url: str, settings: ApiSettings) -> Iterator[psycopg.Connection]:
+    """A clean database with the test merchant seeded, and a connection for assertions."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
+                sql.SQL(", ").join(sql.Identifier(t) for t in DATA_TABLES)
+            )
+        )
+        seed_test_merchant(conn, settings)
+        conn.row_factory = psycopg.rows.dict_row
+        yield conn
+
+
+@pytest.fixture
+def redis(redis_url: str) -> Iterator[Redis]:
+    connection = Redis.from_url(redis_url)
+    connection.flushdb()
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def client(settings: ApiSettings, db: psycopg.Connection, redis: Redis) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def merchant_headers() -> dict[str, str]:
+    return dict(TEST_MERCHANT_HEADERS)
+
+
+def pytest_report_header() -> str:
+    source = "env" if os.environ.get("TEST_DATABASE_URL") else "testcontainers or embedded"
+    return f"gateway test servers: {source}"

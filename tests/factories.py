@@ -1,0 +1,74 @@
+"""Factories: plain functions with keyword defaults that create things through the API."""
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+
+def luhn_complete(prefix: str, length: int) -> str:
+    """A Luhn-valid number starting with `prefix`."""
+    body = prefix + "0" * (length - len(prefix) - 1)
+    for check in "0123456789":
+        candidate = body + check
+        total = 0
+        for position, char in enumerate(reversed(candidate)):
+            digit = int(char) * (2 if position % 2 else 1)
+            total += digit - 9 if digit > 9 else digit
+        if total % 10 == 0:
+            return candidate
+    raise AssertionError("unreachable")
+
+
+TEST_CARDS = {
+    "visa": "4111111111111111",
+    "mastercard": "5555555555554444",
+    "amex": "378282246310005",
+    "rupay": "6074820000000009",
+    "unknown": luhn_complete("9", 16),
+}
+
+
+def create_order(client: TestClient, headers: dict[str, str], **overrides: Any) -> dict:
+    body = {"amount": 50000, "currency": "INR", "receipt": "receipt_1", "notes": {}} | overrides
+    response = client.post("/api/v1/orders", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def upi_payment_body(order_id: str, vpa: str = "user@paytm") -> dict:
+    return {"order_id": order_id, "method": "upi", "vpa": vpa}
+
+
+def card_payment_body(
+    order_id: str,
+    number: str = TEST_CARDS["visa"],
+    expiry_month: int | str = "12",
+    expiry_year: int | str = "2035",
+    cvv: str = "123",
+    holder_name: str = "Asha Rao",
+) -> dict:
+    card = {
+        "number": number,
+        "expiry_month": expiry_month,
+        "expiry_year": expiry_year,
+        "cvv": cvv,
+        "holder_name": holder_name,
+    }
+    return {"order_id": order_id, "method": "card", "card": card}
+
+
+def create_payment(client: TestClient, headers: dict[str, str], body: dict) -> dict:
+    response = client.post("/api/v1/payments", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def sign_up(client: TestClient, **overrides: Any) -> dict:
+    body = {"name": "Acme Stores", "email": "owner@acme.test", "password": "correct horse"}
+    response = client.post("/api/v1/merchants", json=body | overrides)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def headers_for(merchant: dict) -> dict[str, str]:
+    return {"X-Api-Key": merchant["api_key"], "X-Api-Secret": merchant["api_secret"]}

@@ -1,0 +1,39 @@
+import hashlib
+import hmac
+
+from shared.ids import ORDER_PREFIX, PAYMENT_PREFIX, is_id, new_id
+from shared.money import format_inr
+from shared.signing import hex_signature, new_webhook_secret, signature_headers
+
+
+def test_ids_have_prefix_and_16_alphanumerics():
+    ids = {new_id(PAYMENT_PREFIX) for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(is_id(value, PAYMENT_PREFIX) for value in ids)
+    assert not is_id("pay_short", PAYMENT_PREFIX)
+    assert not is_id(new_id(ORDER_PREFIX), PAYMENT_PREFIX)
+
+
+def test_format_inr_uses_indian_grouping():
+    assert format_inr(50000) == "₹500.00"
+    assert format_inr(100) == "₹1.00"
+    assert format_inr(12345678) == "₹1,23,456.78"
+    assert format_inr(1234567890) == "₹1,23,45,678.90"
+
+
+def test_hex_signature_is_hmac_sha256_of_the_body():
+    body = b'{"event":"payment.success"}'
+    expected = hmac.new(b"whsec_test_abc123", body, hashlib.sha256).hexdigest()
+    assert hex_signature("whsec_test_abc123", body) == expected
+
+
+def test_new_webhook_secret_is_whsec_and_24_bytes_of_base64():
+    secret = new_webhook_secret()
+    assert secret.startswith("whsec_") and len(secret) == len("whsec_") + 32
+
+
+def test_signature_headers_sign_with_every_secret_in_force():
+    headers = signature_headers(["whsec_new", "whsec_old"], "msg_1", 1700000000, b"{}")
+    assert headers["X-Webhook-Signature"] == hex_signature("whsec_new", b"{}")
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    assert headers["webhook-id"] == "msg_1" and headers["webhook-timestamp"] == "1700000000"

@@ -1,0 +1,62 @@
+import psycopg
+import pytest
+from psycopg import sql
+
+from shared.migrations import apply_migrations, migration_files
+
+
+@pytest.fixture
+def empty_database(database_url):
+    name = "gateway_migration_test"
+    admin = psycopg.conninfo.make_conninfo(database_url, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield psycopg.conninfo.make_conninfo(database_url, dbname=name)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def test_migrations_apply_once_to_an_empty_database(empty_database):
+    first = apply_migrations(empty_database)
+    second = apply_migrations(empty_database)
+
+    assert first == [version for version, _ in migration_files()]
+    assert second == []
+    with psycopg.connect(empty_database) as conn:
+        indexes = {row[0] for row in conn.execute("SELECT indexname FROM pg_indexes")}
+    assert {
+        "idx_orders_merchant_id", "idx_payments_order_id", "idx_payments_status",
+        "idx_refunds_payment_id", "idx_webhook_logs_merchant_id", "idx_webhook_logs_status",
+        "idx_webhook_logs_due",
+    } <= indexes  # fmt: skip
+
+
+def test_concurrent_migrators_apply_each_migration_once(empty_database):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(apply_migrations, [empty_database] * 4))
+
+    assert sorted(len(applied) for applied in results) == [0, 0, 0, len(migration_files())]
+
+
+def test_amount_checks_hold_in_the_database(db):
+    with pytest.raises(psycopg.errors.CheckViolation):
+        db.execute(
+            "INSERT INTO orders (id, merchant_id, amount) VALUES "
+            "('order_AAAAAAAAAAAAAAAA', '550e8400-e29b-41d4-a716-446655440000', 99)"
+        )
+
+
+def test_seed_is_idempotent(db, settings):
+    from shared.seed import seed_test_merchant
+
+    seed_test_merchant(db, settings)
+    seed_test_merchant(db, settings)
+
+    assert db.execute("SELECT count(*) AS n FROM merchants").fetchone()["n"] == 1
