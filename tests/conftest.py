@@ -1,6 +1,6 @@
 """Test harness: a real PostgreSQL and Redis (TEST_DATABASE_URL/TEST_REDIS_URL, else
-testcontainers, else the embedded servers of `make run`), migrated once per session and
-emptied before every test."""
+testcontainers, else the embedded servers of `make run`). The test database is dropped,
+created and migrated once per session, and emptied before every test; so is the Redis db."""
 
 import os
 from collections.abc import Iterator
@@ -26,21 +26,21 @@ DATA_TABLES = (
 )  # fmt: skip
 
 
-def _ensure_database(url: str) -> None:
-    """Create the test database named in the URL when the server does not have it yet."""
-    info = psycopg.conninfo.conninfo_to_dict(url)
-    name = info.get("dbname", "postgres")
+def _recreate_database(url: str) -> None:
+    """Start every session from an empty test database, as a fresh clone would."""
+    name = psycopg.conninfo.conninfo_to_dict(url).get("dbname", "postgres")
+    if name == "postgres":
+        raise RuntimeError("TEST_DATABASE_URL must name a database of its own, not postgres")
     admin = psycopg.conninfo.make_conninfo(url, dbname="postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 @pytest.fixture(scope="session")
 def server_urls() -> Iterator[tuple[str, str]]:
     with test_servers() as (database_url, redis_url):
-        _ensure_database(database_url)
+        _recreate_database(database_url)
         apply_migrations(database_url)
         yield database_url, redis_url
 
@@ -103,3 +103,31 @@ def merchant_headers() -> dict[str, str]:
 def pytest_report_header() -> str:
     source = "env" if os.environ.get("TEST_DATABASE_URL") else "testcontainers or embedded"
     return f"gateway test servers: {source}"
+
+
+@pytest.fixture
+def worker_env(monkeypatch, database_url: str, redis_url: str, db, redis):
+    """Environment for calling worker jobs in this process, as a worker process would."""
+    from shared.worker import runtime
+
+    for name, value in {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "TEST_MODE": "true",
+        "TEST_PROCESSING_DELAY": "0",
+        "TEST_PAYMENT_SUCCESS": "true",
+        "LOG_LEVEL": "warning",
+    }.items():
+        monkeypatch.setenv(name, value)
+    runtime.cache_clear()
+    yield monkeypatch
+    runtime().db.close()
+    runtime.cache_clear()
+
+
+@pytest.fixture
+def webhook_url(db) -> str:
+    """Give the test merchant a webhook URL so events are logged (nothing listens there)."""
+    url = "http://127.0.0.1:9/webhook"
+    db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (url,))
+    return url

@@ -72,3 +72,24 @@ def sign_up(client: TestClient, **overrides: Any) -> dict:
 
 def headers_for(merchant: dict) -> dict[str, str]:
     return {"X-Api-Key": merchant["api_key"], "X-Api-Secret": merchant["api_secret"]}
+
+
+def successful_payment(client: TestClient, headers: dict[str, str], db, **order: Any) -> dict:
+    """A payment already finalised as success (as the payment worker would leave it)."""
+    created = create_order(client, headers, **order)
+    payment = create_payment(client, headers, upi_payment_body(created["id"]))
+    db.execute("UPDATE payments SET status = 'success' WHERE id = %s", (payment["id"],))
+    db.execute("UPDATE orders SET status = 'paid' WHERE id = %s", (created["id"],))
+    return payment | {"status": "success"}
+
+
+def events_of(db, event: str | None = None) -> list[dict]:
+    """Logged webhook events, oldest first, with their payload parsed."""
+    import json
+
+    rows = db.execute(
+        "SELECT event, payload FROM webhook_logs"
+        " WHERE %(event)s::text IS NULL OR event = %(event)s ORDER BY created_at, event",
+        {"event": event},
+    ).fetchall()
+    return [{"event": row["event"], "body": json.loads(row["payload"])} for row in rows]

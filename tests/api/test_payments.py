@@ -30,16 +30,20 @@ def test_upi_payment_is_created_pending_with_order_amount(client, merchant_heade
     assert order_status["status"] == "attempted"
 
 
-def test_payment_job_is_enqueued_with_the_payment_id_only(client, merchant_headers, redis):
+def test_payment_is_due_in_postgres_and_a_tick_is_enqueued(client, merchant_headers, redis, db):
     from rq import Queue
 
     order = create_order(client, merchant_headers)
-    payment = create_payment(client, merchant_headers, upi_payment_body(order["id"]))
+    for _ in range(3):
+        create_payment(client, merchant_headers, upi_payment_body(order["id"]))
 
     jobs = Queue("payments", connection=redis).jobs
+    # One waiting tick works off every due payment; PostgreSQL holds what is due and when.
     assert [(job.func_name, job.args) for job in jobs] == [
-        ("payment_worker.tasks.process_payment", (payment["id"],))
+        ("payment_worker.tasks.finalize_due_payments", ())
     ]
+    due = db.execute("SELECT count(*) AS n FROM payments WHERE process_after <= now()").fetchone()
+    assert due["n"] == 3  # the test settings use TEST_PROCESSING_DELAY=0
 
 
 @pytest.mark.parametrize("network", ["visa", "mastercard", "amex", "rupay", "unknown"])

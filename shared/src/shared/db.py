@@ -1,7 +1,8 @@
 """PostgreSQL access: one pool per process, one transaction per request or job."""
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import structlog
@@ -17,11 +18,29 @@ class Transaction:
     """An open transaction and the work to do once it has committed (e.g. enqueue jobs)."""
 
     conn: Connection[DictRow]
-    _after_commit: list[Callable[[], None]] = field(default_factory=list)
+    _after_commit: dict[object, Callable[[], None]] = field(default_factory=dict)
 
-    def after_commit(self, callback: Callable[[], None]) -> None:
-        """Run `callback` only if the transaction commits; dropped on rollback."""
-        self._after_commit.append(callback)
+    def after_commit(self, callback: Callable[[], None], key: object = None) -> None:
+        """Run `callback` only if the transaction commits; dropped on rollback.
+
+        Callbacks registered under the same key run once (e.g. one wake-up per queue).
+        """
+        self._after_commit.setdefault(key if key is not None else object(), callback)
+
+
+# A transaction opened around a whole request (idempotent requests) that services join.
+_ambient_transaction: ContextVar[Transaction | None] = ContextVar(
+    "ambient_transaction", default=None
+)
+
+
+def run_after_commit(tx: Transaction) -> None:
+    for callback in tx._after_commit.values():
+        # The data is committed; a failed follow-up (an enqueue) is recovered by a sweep.
+        try:
+            callback()
+        except Exception:
+            log.exception("after_commit_failed")
 
 
 class Database:
@@ -44,16 +63,40 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
+        """One transaction; inside an ambient one (see `begin`), that one is joined."""
+        ambient = _ambient_transaction.get()
+        if ambient is not None:
+            yield ambient
+            return
         with self.pool.connection() as conn:
             tx = Transaction(conn)
             with conn.transaction():
                 yield tx
-        for callback in tx._after_commit:
-            # The data is committed; a failed follow-up (an enqueue) is recovered by a sweep.
-            try:
-                callback()
-            except Exception:
-                log.exception("after_commit_failed", callback=getattr(callback, "__name__", ""))
+        run_after_commit(tx)
+
+    def begin(self) -> tuple[Transaction, ExitStack]:
+        """Open a transaction to be made ambient with `make_ambient` and ended with `end`.
+
+        For a transaction that spans several threads of one request: the caller keeps the
+        stack and ends it from whichever thread finishes the request.
+        """
+        stack = ExitStack()
+        conn = stack.enter_context(self.pool.connection())
+        stack.enter_context(conn.transaction())
+        return Transaction(conn), stack
+
+    @staticmethod
+    def make_ambient(tx: Transaction | None) -> None:
+        _ambient_transaction.set(tx)
+
+    @staticmethod
+    def end(tx: Transaction, stack: ExitStack, error: BaseException | None = None) -> None:
+        """Commit (or roll back, given the error), release the connection, run follow-ups."""
+        if error is None:
+            stack.close()
+            run_after_commit(tx)
+        else:
+            stack.__exit__(type(error), error, error.__traceback__)
 
     @contextmanager
     def connection(self) -> Iterator[Connection[DictRow]]:

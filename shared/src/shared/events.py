@@ -6,7 +6,9 @@ import time
 from typing import Any
 
 from shared.db import Transaction
-from shared.queues import DELIVER_WEBHOOK_JOB, WEBHOOKS_QUEUE, JobQueues
+from shared.due import request_tick
+from shared.logging import current_correlation_id
+from shared.queues import DELIVER_DUE_WEBHOOKS_JOB, WEBHOOKS_QUEUE, JobQueues
 
 PAYMENT_CREATED = "payment.created"
 PAYMENT_PENDING = "payment.pending"
@@ -17,8 +19,8 @@ REFUND_PROCESSED = "refund.processed"
 WEBHOOK_TEST = "webhook.test"
 
 INSERT_EVENT = """
-INSERT INTO webhook_logs (merchant_id, event, payload, next_retry_at)
-SELECT id, %(event)s, %(payload)s, now()
+INSERT INTO webhook_logs (merchant_id, event, payload, next_retry_at, correlation_id)
+SELECT id, %(event)s, %(payload)s, now(), %(correlation_id)s
 FROM merchants
 WHERE id = %(merchant_id)s AND coalesce(webhook_url, '') <> ''
 RETURNING id
@@ -37,10 +39,17 @@ def record_event(
     """Log the event for delivery; nothing is logged while the merchant has no webhook URL."""
     row = tx.conn.execute(
         INSERT_EVENT,
-        {"merchant_id": merchant_id, "event": event, "payload": event_body(event, data)},
+        {
+            "merchant_id": merchant_id,
+            "event": event,
+            "payload": event_body(event, data),
+            "correlation_id": current_correlation_id(),
+        },
     ).fetchone()
     if row is None:
         return None
-    log_id = str(row["id"])
-    tx.after_commit(lambda: queues.enqueue(WEBHOOKS_QUEUE, DELIVER_WEBHOOK_JOB, log_id))
-    return log_id
+    tx.after_commit(
+        lambda: request_tick(queues.redis, queues, WEBHOOKS_QUEUE, DELIVER_DUE_WEBHOOKS_JOB),
+        key=WEBHOOKS_QUEUE,
+    )
+    return str(row["id"])

@@ -12,9 +12,10 @@ REFUNDS_QUEUE = "refunds"
 WEBHOOKS_QUEUE = "webhooks"
 ALL_QUEUES = (PAYMENTS_QUEUE, REFUNDS_QUEUE, WEBHOOKS_QUEUE)
 
-PROCESS_PAYMENT_JOB = "payment_worker.tasks.process_payment"
-PROCESS_REFUND_JOB = "refund_worker.tasks.process_refund"
-DELIVER_WEBHOOK_JOB = "webhook_dispatcher.tasks.deliver_webhook"
+# Each queue has one job: a tick that works off everything due (see shared.due).
+FINALIZE_DUE_PAYMENTS_JOB = "payment_worker.tasks.finalize_due_payments"
+FINALIZE_DUE_REFUNDS_JOB = "refund_worker.tasks.finalize_due_refunds"
+DELIVER_DUE_WEBHOOKS_JOB = "webhook_dispatcher.tasks.deliver_due_webhooks"
 
 
 def redis_connection(url: str) -> Redis:

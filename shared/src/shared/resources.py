@@ -6,6 +6,18 @@ from typing import Any
 
 Row = dict[str, Any]
 
+# The columns each resource is built from, for every SELECT ... RETURNING that feeds one.
+ORDER_COLUMNS = "id, merchant_id, amount, currency, receipt, notes, status, created_at, updated_at"
+PAYMENT_COLUMNS = (
+    "id, order_id, merchant_id, amount, currency, method, status, captured, vpa, card_network,"
+    " card_last4, error_code, error_description, amount_refunded, correlation_id, created_at,"
+    " updated_at"
+)
+REFUND_COLUMNS = (
+    "id, payment_id, merchant_id, amount, reason, status, correlation_id, created_at, updated_at,"
+    " processed_at"
+)
+
 
 def iso(moment: datetime | None) -> str | None:
     """ISO-8601 UTC with a Z, millisecond precision."""

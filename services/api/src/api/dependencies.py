@@ -16,11 +16,14 @@ GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 
 
 def current_merchant(
+    request: Request,
     gateway: GatewayDep,
     x_api_key: Annotated[str | None, Header(description="Your API key")] = None,
     x_api_secret: Annotated[str | None, Header(description="Your API secret")] = None,
 ) -> dict[str, Any]:
-    return auth.authenticate(gateway.db, x_api_key, x_api_secret)
+    # An idempotent request has authenticated already, before looking up its key.
+    merchant = getattr(request.state, "merchant", None)
+    return merchant or auth.authenticate(gateway.db, x_api_key, x_api_secret)
 
 
 MerchantDep = Annotated[dict[str, Any], Depends(current_merchant)]

@@ -9,10 +9,12 @@ from api.config import ApiSettings
 from api.errors import install_error_handlers
 from api.gateway import Gateway
 from api.health.endpoints import router as health_router
+from api.jobs.endpoints import router as jobs_router
 from api.merchants.endpoints import router as merchants_router
 from api.middleware import BodyLimitMiddleware, CorrelationIdMiddleware, PublicCorsMiddleware
 from api.orders.endpoints import router as orders_router
 from api.payments.endpoints import router as payments_router
+from api.refunds.endpoints import router as refunds_router
 from shared.logging import configure_logging
 from shared.settings import load_settings
 
@@ -42,7 +44,14 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for router in (health_router, merchants_router, orders_router, payments_router):
+    for router in (
+        health_router,
+        merchants_router,
+        orders_router,
+        payments_router,
+        refunds_router,
+        jobs_router,
+    ):
         app.include_router(router)
     # Outermost last: the correlation id is bound before anything else runs.
     app.add_middleware(PublicCorsMiddleware)

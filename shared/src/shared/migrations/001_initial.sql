@@ -49,6 +49,8 @@ CREATE TABLE payments (
     amount_refunded   bigint NOT NULL DEFAULT 0,
     -- When the simulated bank answers; the payment worker finalises the payment then.
     process_after     timestamptz NOT NULL DEFAULT now(),
+    -- The request that created it, so every log line about it can be traced back.
+    correlation_id    text,
     created_at        timestamptz NOT NULL DEFAULT now(),
     updated_at        timestamptz NOT NULL DEFAULT now(),
     CHECK (amount_refunded BETWEEN 0 AND amount),
@@ -69,6 +71,7 @@ CREATE TABLE refunds (
     reason        text,
     status        text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'processed', 'failed')),
     process_after timestamptz NOT NULL DEFAULT now(),
+    correlation_id text,
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now(),
     processed_at  timestamptz,
@@ -86,7 +89,9 @@ CREATE TABLE webhook_logs (
     status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'success', 'failed')),
     attempts        integer NOT NULL DEFAULT 0 CHECK (attempts BETWEEN 0 AND 5),
     last_attempt_at timestamptz,
+    -- When the next attempt is due; while an attempt runs, the end of that attempt's lease.
     next_retry_at   timestamptz,
+    correlation_id  text,
     response_code   integer,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),

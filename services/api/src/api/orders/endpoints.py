@@ -4,10 +4,11 @@ from fastapi import APIRouter
 
 from api.dependencies import GatewayDep, MerchantDep, PaginationDep
 from api.errors import error_responses
+from api.idempotency.route import IdempotentRoute
 from api.orders import service
 from api.orders.schemas import Order, OrderCreate, OrderPage, PublicOrder
 
-router = APIRouter(tags=["orders"])
+router = APIRouter(tags=["orders"], route_class=IdempotentRoute)
 
 
 @router.post(

@@ -3,9 +3,9 @@ from typing import Any
 from psycopg import Connection
 from psycopg.types.json import Jsonb
 
-Row = dict[str, Any]
+from shared.resources import ORDER_COLUMNS
 
-ORDER_COLUMNS = "id, merchant_id, amount, currency, receipt, notes, status, created_at, updated_at"
+Row = dict[str, Any]
 
 
 def insert_order(conn: Connection, **fields: Any) -> Row:

@@ -4,10 +4,17 @@ from fastapi import APIRouter, Query
 
 from api.dependencies import GatewayDep, MerchantDep, PaginationDep
 from api.errors import error_responses
+from api.idempotency.route import IdempotentRoute
 from api.payments import service
-from api.payments.schemas import Payment, PaymentCreate, PaymentPage, PublicPayment
+from api.payments.schemas import (
+    CaptureRequest,
+    Payment,
+    PaymentCreate,
+    PaymentPage,
+    PublicPayment,
+)
 
-router = APIRouter(tags=["payments"])
+router = APIRouter(tags=["payments"], route_class=IdempotentRoute)
 
 PaymentStatus = Literal["pending", "success", "failed"]
 
@@ -62,6 +69,20 @@ def create_public_payment(body: PaymentCreate, gateway: GatewayDep) -> dict[str,
 )
 def get_payment(payment_id: str, merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
     return service.get_payment(gateway.db, str(merchant["id"]), payment_id)
+
+
+@router.post(
+    "/api/v1/payments/{payment_id}/capture",
+    response_model=Payment,
+    responses=error_responses(400, 401, 404, 409, 422, 503),
+    summary="Capture a successful payment",
+)
+def capture_payment(
+    payment_id: str, merchant: MerchantDep, gateway: GatewayDep, body: CaptureRequest | None = None
+) -> dict[str, Any]:
+    return service.capture_payment(
+        gateway.db, str(merchant["id"]), payment_id, body or CaptureRequest()
+    )
 
 
 @router.get(

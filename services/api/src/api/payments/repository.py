@@ -2,21 +2,18 @@ from typing import Any
 
 from psycopg import Connection
 
-Row = dict[str, Any]
+from shared.resources import PAYMENT_COLUMNS
 
-PAYMENT_COLUMNS = """
-    id, order_id, merchant_id, amount, currency, method, status, captured, vpa, card_network,
-    card_last4, error_code, error_description, amount_refunded, created_at, updated_at
-"""
+Row = dict[str, Any]
 
 
 def insert_payment(conn: Connection, **fields: Any) -> Row:
     return conn.execute(
         f"""
         INSERT INTO payments (id, order_id, merchant_id, amount, currency, method, vpa,
-                              card_network, card_last4, process_after)
+                              card_network, card_last4, correlation_id, process_after)
         VALUES (%(id)s, %(order_id)s, %(merchant_id)s, %(amount)s, %(currency)s, %(method)s,
-                %(vpa)s, %(card_network)s, %(card_last4)s,
+                %(vpa)s, %(card_network)s, %(card_last4)s, %(correlation_id)s,
                 now() + make_interval(secs => %(delay_ms)s / 1000.0))
         RETURNING {PAYMENT_COLUMNS}
         """,
@@ -56,3 +53,20 @@ def count_payments(conn: Connection, merchant_id: str, status: str | None) -> in
         """,
         {"merchant_id": merchant_id, "status": status},
     ).fetchone()["n"]
+
+
+def lock_payment(conn: Connection, payment_id: str, merchant_id: str) -> Row | None:
+    return conn.execute(
+        f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = %s AND merchant_id = %s FOR UPDATE",
+        (payment_id, merchant_id),
+    ).fetchone()
+
+
+def mark_captured(conn: Connection, payment_id: str) -> Row:
+    return conn.execute(
+        f"""
+        UPDATE payments SET captured = true, updated_at = now() WHERE id = %s
+        RETURNING {PAYMENT_COLUMNS}
+        """,
+        (payment_id,),
+    ).fetchone()

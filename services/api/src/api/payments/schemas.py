@@ -65,3 +65,9 @@ class PaymentPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class CaptureRequest(BaseModel):
+    amount: StrictInt | None = Field(
+        default=None, description="If given, must equal the payment amount"
+    )

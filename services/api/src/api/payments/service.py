@@ -6,12 +6,14 @@ from api.gateway import Gateway
 from api.orders import repository as orders
 from api.payments import instruments
 from api.payments import repository as payments
-from api.payments.schemas import PaymentCreate
+from api.payments.schemas import CaptureRequest, PaymentCreate
 from shared.db import Database
+from shared.due import request_tick
 from shared.errors import BadRequest, NotFound
 from shared.events import PAYMENT_CREATED, PAYMENT_PENDING, record_event
 from shared.ids import PAYMENT_PREFIX, new_id
-from shared.queues import PAYMENTS_QUEUE, PROCESS_PAYMENT_JOB
+from shared.logging import current_correlation_id
+from shared.queues import FINALIZE_DUE_PAYMENTS_JOB, PAYMENTS_QUEUE
 from shared.resources import payment_resource
 from shared.simulation import payment_delay_ms
 
@@ -55,6 +57,7 @@ def create_payment(gateway: Gateway, merchant_id: str | None, body: PaymentCreat
             currency=order["currency"],
             method=body.method,
             delay_ms=payment_delay_ms(gateway.settings),
+            correlation_id=current_correlation_id(),
             **_instrument_columns(body),
         )
         orders.mark_attempted(tx.conn, order["id"])
@@ -62,9 +65,25 @@ def create_payment(gateway: Gateway, merchant_id: str | None, body: PaymentCreat
         for event in (PAYMENT_CREATED, PAYMENT_PENDING):
             record_event(tx, gateway.queues, order["merchant_id"], event, {"payment": resource})
         tx.after_commit(
-            lambda: gateway.queues.enqueue(PAYMENTS_QUEUE, PROCESS_PAYMENT_JOB, payment["id"])
+            lambda: request_tick(
+                gateway.redis, gateway.queues, PAYMENTS_QUEUE, FINALIZE_DUE_PAYMENTS_JOB
+            )
         )
     return resource
+
+
+def capture_payment(
+    db: Database, merchant_id: str, payment_id: str, body: CaptureRequest
+) -> dict[str, Any]:
+    with db.transaction() as tx:
+        payment = payments.lock_payment(tx.conn, payment_id, merchant_id)
+        if payment is None:
+            raise NotFound("Payment not found")
+        if payment["status"] != "success" or payment["captured"]:
+            raise BadRequest("Payment not in capturable state")
+        if body.amount is not None and body.amount != payment["amount"]:
+            raise BadRequest("Capture amount must equal the payment amount")
+        return payment_resource(payments.mark_captured(tx.conn, payment_id))
 
 
 def get_payment(db: Database, merchant_id: str, payment_id: str) -> dict[str, Any]:

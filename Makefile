@@ -1,0 +1,42 @@
+# The front door: `make run` starts the whole gateway, `make test` runs every test.
+# Needs only Python 3.11+ and make; uv is fetched from PyPI into .tools/ when missing.
+
+.DEFAULT_GOAL := help
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+
+PYTHON ?= python3
+UV ?= $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
+PYTEST_ARGS ?=
+
+.PHONY: help install run test lint bench clean
+
+help: ## Show this list
+	@echo "Targets:"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@echo "Local data (embedded PostgreSQL) lives in .data/; delete it to start afresh."
+
+install: $(UV) ## Install every workspace package, exactly as uv.lock pins them
+	$(UV) sync --all-packages --locked
+
+# A private virtualenv keeps the bootstrap clear of the system Python (PEP 668).
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet uv
+
+run: install ## Start the gateway (embedded PostgreSQL and Redis unless DATABASE_URL/REDIS_URL are set)
+	$(UV) run --no-sync python -m devstack.run
+
+test: install ## Run the tests; extra pytest arguments via PYTEST_ARGS="-k refund -x"
+	$(UV) run --no-sync pytest $(PYTEST_ARGS)
+
+lint: install ## Check style and formatting with ruff
+	$(UV) run --no-sync ruff check .
+	$(UV) run --no-sync ruff format --check .
+
+bench: install ## Run the benchmarks
+	$(UV) run --no-sync python -m bench
+
+clean: ## Remove the virtualenvs, caches and test outputs (keeps .data/)
+	rm -rf .venv .tools .pytest_cache .ruff_cache test-artifacts bench-results
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

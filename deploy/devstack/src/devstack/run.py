@@ -1,0 +1,232 @@
+"""`python -m devstack.run` (`make run`): the whole gateway on this machine; Ctrl-C stops it.
+
+Without DATABASE_URL / REDIS_URL it starts embedded servers whose data lives in ./.data/.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from contextlib import ExitStack
+from pathlib import Path
+from types import FrameType
+from typing import IO, NoReturn, Self
+
+from devstack import processes
+from devstack.embedded import EmbeddedServerError, start_postgres, start_redis
+from devstack.services import Service, local_services, python_module
+
+DATA_DIR = Path(".data")
+MIGRATE_ARGV = python_module("shared.migrations")
+READY_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 10.0
+LOCAL_DEFAULTS = {"WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true"}
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class StackFailed(Exception):
+    """A part of the stack failed to start or died; the message says which."""
+
+
+class Console:
+    """Writes whole lines prefixed with their source, so concurrent outputs never interleave."""
+
+    def __init__(self, names: list[str]) -> None:
+        self._width = max(len(name) for name in names)
+        self._lock = threading.Lock()
+
+    def say(self, source: str, text: str) -> None:
+        with self._lock:
+            for line in text.splitlines() or [""]:
+                sys.stdout.write(f"{source:>{self._width}} | {line}\n")
+            sys.stdout.flush()
+
+    def show(self, text: str) -> None:
+        """Print without a prefix, so the block can be copied as it stands."""
+        with self._lock:
+            sys.stdout.write(f"{text}\n")
+            sys.stdout.flush()
+
+    def follow(self, source: str, stream: IO[bytes]) -> threading.Thread:
+        """Copy `stream` line by line until it closes, on a daemon thread."""
+
+        def pump() -> None:
+            for raw in iter(stream.readline, b""):
+                self.say(source, raw.decode(errors="replace").rstrip("\r\n"))
+
+        thread = threading.Thread(target=pump, name=f"output-{source}", daemon=True)
+        thread.start()
+        return thread
+
+
+class Child:
+    """A started service: its process and the thread copying its output."""
+
+    def __init__(self, service: Service, env: Mapping[str, str], console: Console) -> None:
+        self.service = service
+        self.process = processes.spawn(
+            service.argv, env={**env, **service.env}, stdout=subprocess.PIPE
+        )
+        assert self.process.stdout is not None
+        self._output = console.follow(service.name, self.process.stdout)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        processes.stop(self.process, signal.SIGTERM, STOP_TIMEOUT_S, whole_group=True)
+        self._output.join(timeout=2)
+
+    def wait_until_listening(self) -> None:
+        port = self.service.port
+        if port is None:
+            return
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not _port_answers(port):
+            self.raise_if_exited("while starting")
+            if time.monotonic() > deadline:
+                raise StackFailed(f"{self.service.name} did not listen on port {port} in time")
+            time.sleep(0.2)
+
+    def raise_if_exited(self, when: str) -> None:
+        code = self.process.poll()
+        if code is None:
+            return
+        how = (
+            f"was killed by {signal.Signals(-code).name}"
+            if code < 0
+            else f"exited with code {code}"
+        )
+        raise StackFailed(f"{self.service.name} {how} {when}")
+
+
+def main() -> int:
+    services = local_services()
+    console = Console(["devstack", "migrate", *(service.name for service in services)])
+    previous_handlers = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        code = _run_until_stopped(services, console)
+    finally:
+        for sig, handler in previous_handlers.items():
+            signal.signal(sig, handler)
+    console.say("devstack", "stopped")
+    return code
+
+
+def _run_until_stopped(services: list[Service], console: Console) -> int:
+    with ExitStack() as stack:
+        try:
+            _check_ports_free(services)
+            env = _environment(stack, console)
+            _migrate(env, console)
+            children = [stack.enter_context(Child(s, env, console)) for s in services]
+            for child in children:
+                child.wait_until_listening()
+            console.show(_banner(services, env))
+            _supervise(children)
+        except KeyboardInterrupt:
+            console.say("devstack", "stopping...")
+            return 0
+        except (StackFailed, EmbeddedServerError) as exc:
+            console.say("devstack", f"error: {exc}")
+            return 1
+        finally:
+            # Children run in their own sessions: a second Ctrl-C must not cut the cleanup short.
+            for sig in STOP_SIGNALS:
+                signal.signal(sig, signal.SIG_IGN)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _environment(stack: ExitStack, console: Console) -> dict[str, str]:
+    env = {**LOCAL_DEFAULTS, **os.environ, "PYTHONUNBUFFERED": "1"}
+    if not env.get("DATABASE_URL"):
+        console.say("devstack", f"starting embedded PostgreSQL in {DATA_DIR}/postgres")
+        env["DATABASE_URL"] = stack.enter_context(start_postgres(DATA_DIR)).url
+    if not env.get("REDIS_URL"):
+        console.say("devstack", "starting embedded Redis")
+        env["REDIS_URL"] = stack.enter_context(start_redis(DATA_DIR)).url
+    return env
+
+
+def _migrate(env: Mapping[str, str], console: Console) -> None:
+    process = processes.spawn(MIGRATE_ARGV, env=env, stdout=subprocess.PIPE)
+    assert process.stdout is not None
+    output = console.follow("migrate", process.stdout)
+    try:
+        code = process.wait()
+    finally:
+        processes.stop(process, signal.SIGTERM, STOP_TIMEOUT_S)
+        output.join(timeout=2)
+    if code != 0:
+        command = " ".join(MIGRATE_ARGV[1:])
+        raise StackFailed(f"migrations failed: `python {command}` exited with code {code}")
+
+
+def _check_ports_free(services: list[Service]) -> None:
+    for service in services:
+        if service.port is not None and _port_answers(service.port):
+            raise StackFailed(
+                f"port {service.port} for {service.name} is taken; is another `make run` running?"
+            )
+
+
+def _supervise(children: list[Child]) -> NoReturn:
+    """Wait for Ctrl-C, or raise when a child dies on its own."""
+    while True:
+        for child in children:
+            child.raise_if_exited("unexpectedly")
+        time.sleep(0.5)
+
+
+def _port_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _banner(services: list[Service], env: Mapping[str, str]) -> str:
+    api_key = env.get("TEST_API_KEY") or env.get("API_KEY") or "key_test_abc123"
+    api_secret = env.get("TEST_API_SECRET") or env.get("API_SECRET") or "secret_test_xyz789"
+    api_port = next((s.port for s in services if s.name == "api"), 8000)
+    urls = [
+        f"  {service.name:<20} http://localhost:{service.port}{path}"
+        for service in services
+        if service.port is not None
+        for path in service.paths
+    ]
+    rule = "-" * 72
+    return "\n".join(
+        [
+            rule,
+            "The payment gateway is running. Ctrl-C stops everything.",
+            "",
+            *urls,
+            f"  {'PostgreSQL':<20} {env['DATABASE_URL']}",
+            f"  {'Redis':<20} {env['REDIS_URL']}",
+            "",
+            f"Test merchant: X-Api-Key: {api_key}  X-Api-Secret: {api_secret}",
+            "",
+            f"  curl -s -X POST http://localhost:{api_port}/api/v1/orders \\",
+            f"    -H 'X-Api-Key: {api_key}' -H 'X-Api-Secret: {api_secret}' \\",
+            "    -H 'Content-Type: application/json' \\",
+            """    -d '{"amount": 50000, "currency": "INR", "receipt": "receipt_1"}'""",
+            rule,
+        ]
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""The processes `make run` starts, in start order: adding one is a line in `local_services`."""
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+# As in compose, so a phone or VM on this machine's network can reach the local gateway.
+ALL_INTERFACES = "0.0.0.0"  # noqa: S104
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    argv: tuple[str, ...]
+    port: int | None = None  # make run waits until it answers; None for queue workers
+    env: dict[str, str] = field(default_factory=dict)  # on top of the shared environment
+    paths: tuple[str, ...] = ("/",)  # the URLs printed once everything is up
+
+
+def python_module(module: str, *args: str) -> tuple[str, ...]:
+    """`python -m module args`, with the interpreter of the current virtualenv."""
+    return (sys.executable, "-m", module, *args)
+
+
+def local_services(environ: Mapping[str, str] = os.environ) -> list[Service]:
+    api_port = int(environ.get("PORT", "8000"))
+    api_listen = ("--host", ALL_INTERFACES, "--port", str(api_port))
+    api_argv = python_module("uvicorn", "--factory", "api.main:create_app", *api_listen)
+    return [
+        Service("api", api_argv, api_port, paths=("/", "/docs")),
+        Service("payment-worker", python_module("payment_worker")),
+        Service("refund-worker", python_module("refund_worker")),
+    ]

@@ -1,0 +1,133 @@
+"""Idempotency-Key on merchant POSTs (CONTRACT §6).
+
+The key is claimed, the request's work done and its response stored in ONE transaction: a
+request that dies half-way leaves neither its payment nor its key behind, and a retry does the
+work exactly once. A second request with the key waits briefly on the first one's row lock,
+then answers 409 while it still runs, or replays its response once it has committed.
+"""
+
+import hashlib
+import json
+import string
+from collections.abc import Awaitable, Callable
+
+from fastapi import Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from psycopg import errors
+from starlette.concurrency import run_in_threadpool
+
+from api.idempotency import repository
+from api.merchants import auth
+from shared.db import Database
+from shared.errors import BadRequest, Conflict, IdempotencyKeyMismatch
+
+HEADER = "idempotency-key"
+PRINTABLE = frozenset(string.printable) - frozenset("\t\n\r\x0b\x0c")
+
+
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    """The request's identity: the same JSON in another spacing or key order is the same body."""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        canonical = body
+    return hashlib.sha256(f"{method} {path}\n".encode() + canonical).hexdigest()
+
+
+def validate_key(key: str) -> None:
+    if not 1 <= len(key) <= 255 or not set(key) <= PRINTABLE:
+        raise BadRequest("Idempotency-Key must be 1 to 255 printable characters")
+
+
+def replay(stored: dict) -> Response:
+    return Response(
+        content=bytes(stored["response_body"]),
+        status_code=stored["response_status"],
+        media_type="application/json",
+        headers={"Idempotent-Replayed": "true"},
+    )
+
+
+class IdempotentRoute(APIRoute):
+    """Route class for merchant routers: POSTs honour the Idempotency-Key header."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+        if "POST" not in self.methods or not _authenticates_merchant(self.dependant):
+            return handler
+
+        async def idempotent_handler(request: Request) -> Response:
+            key = request.headers.get(HEADER)
+            if key is None:
+                return await handler(request)
+            validate_key(key)
+            gateway = request.app.state.gateway
+            merchant = await run_in_threadpool(
+                auth.authenticate,
+                gateway.db,
+                request.headers.get("x-api-key"),
+                request.headers.get("x-api-secret"),
+            )
+            request.state.merchant = merchant
+            merchant_id = str(merchant["id"])
+            request_fingerprint = fingerprint(
+                request.method, request.url.path, await request.body()
+            )
+
+            tx, stack = await run_in_threadpool(gateway.db.begin)
+            try:
+                try:
+                    claimed = await run_in_threadpool(
+                        repository.claim_key, tx.conn, merchant_id, key, request.method,
+                        request.url.path, request_fingerprint,
+                    )  # fmt: skip
+                except errors.LockNotAvailable:
+                    raise Conflict(
+                        "A request with this Idempotency-Key is still being processed",
+                        headers={"Retry-After": "1"},
+                    ) from None
+                if not claimed:
+                    stored = await run_in_threadpool(repository.get_key, tx.conn, merchant_id, key)
+                    if stored["request_hash"] != request_fingerprint:
+                        raise IdempotencyKeyMismatch(
+                            "Idempotency-Key was already used with a different request"
+                        )
+                    await run_in_threadpool(Database.end, tx, stack)
+                    return replay(stored)
+                Database.make_ambient(tx)
+                try:
+                    response = await handler(request)
+                finally:
+                    Database.make_ambient(None)
+                if not 200 <= response.status_code < 300:
+                    raise _NotCached(response)
+                await run_in_threadpool(
+                    repository.store_response, tx.conn, merchant_id, key,
+                    response.status_code, bytes(response.body),
+                )  # fmt: skip
+            except _NotCached as not_cached:
+                # Errors are not remembered: the client may fix the request and reuse the key.
+                await run_in_threadpool(Database.end, tx, stack, not_cached)
+                return not_cached.response
+            except BaseException as error:
+                await run_in_threadpool(Database.end, tx, stack, error)
+                raise
+            await run_in_threadpool(Database.end, tx, stack)
+            return response
+
+        return idempotent_handler
+
+
+def _authenticates_merchant(dependant: Dependant) -> bool:
+    from api.dependencies import current_merchant
+
+    return any(
+        sub.call is current_merchant or _authenticates_merchant(sub)
+        for sub in dependant.dependencies
+    )
+
+
+class _NotCached(Exception):
+    def __init__(self, response: Response):
+        self.response = response

@@ -1,0 +1,38 @@
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from api.dependencies import GatewayDep
+from api.errors import error_responses
+from api.jobs import service
+
+router = APIRouter(tags=["jobs"])
+
+
+class QueueStatus(BaseModel):
+    pending: int
+    queued_jobs: int
+    processing: int
+    completed: int
+    failed: int
+    workers: int
+
+
+class JobStatus(BaseModel):
+    pending: int
+    processing: int
+    completed: int
+    failed: int
+    worker_status: str
+    queues: dict[str, QueueStatus]
+
+
+@router.get(
+    "/api/v1/test/jobs/status",
+    response_model=JobStatus,
+    responses=error_responses(503),
+    summary="Work waiting, running and done across the payments, refunds and webhooks queues",
+)
+def job_status(gateway: GatewayDep) -> dict[str, Any]:
+    return service.job_status(gateway)

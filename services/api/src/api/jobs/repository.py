@@ -1,0 +1,13 @@
+from psycopg import Connection
+
+
+def pending_counts(conn: Connection) -> dict[str, int]:
+    """Work waiting in PostgreSQL, the record of what is due, by queue."""
+    row = conn.execute(
+        """
+        SELECT (SELECT count(*) FROM payments WHERE status = 'pending') AS payments,
+               (SELECT count(*) FROM refunds WHERE status = 'pending') AS refunds,
+               (SELECT count(*) FROM webhook_logs WHERE status = 'pending') AS webhooks
+        """
+    ).fetchone()
+    return dict(row)

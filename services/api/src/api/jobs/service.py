@@ -1,0 +1,39 @@
+"""Job status (CONTRACT §8). The unit is an item of work: a payment to finalise, a refund to
+process, a webhook delivery. Pending items come from PostgreSQL; running jobs and live workers
+from RQ; lifetime completed and failed counts from the workers' counters in Redis."""
+
+from typing import Any
+
+from rq import Queue, Worker
+from rq.registry import StartedJobRegistry
+
+from api.gateway import Gateway
+from api.jobs import repository
+from shared.jobstats import lifetime_counts
+from shared.queues import ALL_QUEUES
+
+
+def job_status(gateway: Gateway) -> dict[str, Any]:
+    with gateway.db.connection() as conn:
+        pending = repository.pending_counts(conn)
+    lifetime = lifetime_counts(gateway.redis)
+    queues: dict[str, dict[str, int]] = {}
+    for name in ALL_QUEUES:
+        queue = Queue(name, connection=gateway.redis)
+        queues[name] = {
+            "pending": pending[name],
+            "queued_jobs": queue.count,
+            "processing": StartedJobRegistry(queue=queue).count,
+            "completed": lifetime[name]["completed"],
+            "failed": lifetime[name]["failed"],
+            "workers": Worker.count(queue=queue),
+        }
+    staffed = sum(1 for counts in queues.values() if counts["workers"] > 0)
+    worker_status = (
+        "running" if staffed == len(ALL_QUEUES) else "degraded" if staffed else "stopped"
+    )
+    totals = {
+        field: sum(counts[field] for counts in queues.values())
+        for field in ("pending", "processing", "completed", "failed")
+    }
+    return totals | {"worker_status": worker_status, "queues": queues}

@@ -1,0 +1,49 @@
+from typing import Any
+
+from fastapi import APIRouter
+
+from api.dependencies import GatewayDep, MerchantDep, PaginationDep
+from api.errors import error_responses
+from api.idempotency.route import IdempotentRoute
+from api.refunds import service
+from api.refunds.schemas import Refund, RefundCreate, RefundPage
+
+router = APIRouter(tags=["refunds"], route_class=IdempotentRoute)
+
+
+@router.post(
+    "/api/v1/payments/{payment_id}/refunds",
+    status_code=201,
+    response_model=Refund,
+    responses=error_responses(400, 401, 404, 409, 422, 503),
+    summary="Refund a successful payment, in full or in part",
+)
+def create_refund(
+    payment_id: str, body: RefundCreate, merchant: MerchantDep, gateway: GatewayDep
+) -> dict[str, Any]:
+    return service.create_refund(gateway, str(merchant["id"]), payment_id, body)
+
+
+@router.get(
+    "/api/v1/payments/{payment_id}/refunds",
+    response_model=RefundPage,
+    responses=error_responses(400, 401, 404, 503),
+    summary="List a payment's refunds, newest first",
+)
+def list_payment_refunds(
+    payment_id: str, merchant: MerchantDep, gateway: GatewayDep, pagination: PaginationDep
+) -> dict[str, Any]:
+    rows, total = service.list_payment_refunds(
+        gateway.db, str(merchant["id"]), payment_id, pagination.limit, pagination.offset
+    )
+    return pagination.page(rows, total)
+
+
+@router.get(
+    "/api/v1/refunds/{refund_id}",
+    response_model=Refund,
+    responses=error_responses(401, 404, 503),
+    summary="Get a refund",
+)
+def get_refund(refund_id: str, merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
+    return service.get_refund(gateway.db, str(merchant["id"]), refund_id)

@@ -1,0 +1,52 @@
+from typing import Any
+
+from psycopg import Connection
+
+from shared.resources import REFUND_COLUMNS
+
+Row = dict[str, Any]
+
+
+def committed_refund_amount(conn: Connection, payment_id: str) -> int:
+    """What pending and processed refunds of the payment add up to."""
+    return conn.execute(
+        "SELECT coalesce(sum(amount), 0)::bigint AS total FROM refunds"
+        " WHERE payment_id = %s AND status IN ('pending', 'processed')",
+        (payment_id,),
+    ).fetchone()["total"]
+
+
+def insert_refund(conn: Connection, **fields: Any) -> Row:
+    return conn.execute(
+        f"""
+        INSERT INTO refunds (id, payment_id, merchant_id, amount, reason, correlation_id,
+                             process_after)
+        VALUES (%(id)s, %(payment_id)s, %(merchant_id)s, %(amount)s, %(reason)s,
+                %(correlation_id)s, now() + make_interval(secs => %(delay_ms)s / 1000.0))
+        RETURNING {REFUND_COLUMNS}
+        """,
+        fields,
+    ).fetchone()
+
+
+def get_refund(conn: Connection, refund_id: str, merchant_id: str) -> Row | None:
+    return conn.execute(
+        f"SELECT {REFUND_COLUMNS} FROM refunds WHERE id = %s AND merchant_id = %s",
+        (refund_id, merchant_id),
+    ).fetchone()
+
+
+def list_refunds(conn: Connection, payment_id: str, limit: int, offset: int) -> list[Row]:
+    return conn.execute(
+        f"""
+        SELECT {REFUND_COLUMNS} FROM refunds WHERE payment_id = %s
+        ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s
+        """,
+        (payment_id, limit, offset),
+    ).fetchall()
+
+
+def count_refunds(conn: Connection, payment_id: str) -> int:
+    return conn.execute(
+        "SELECT count(*) AS n FROM refunds WHERE payment_id = %s", (payment_id,)
+    ).fetchone()["n"]

@@ -1,0 +1,25 @@
+from pydantic import BaseModel, Field, StrictInt, StrictStr
+
+
+class RefundCreate(BaseModel):
+    amount: StrictInt | None = Field(
+        default=None, gt=0, description="Paise to refund; the whole available amount if omitted"
+    )
+    reason: StrictStr | None = Field(default=None, max_length=255)
+
+
+class Refund(BaseModel):
+    id: str
+    payment_id: str
+    amount: int
+    reason: str | None
+    status: str
+    created_at: str
+    processed_at: str | None
+
+
+class RefundPage(BaseModel):
+    data: list[Refund]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,1 @@
+"""The payment worker: finalises payments once the simulated bank has answered."""

@@ -1,0 +1,6 @@
+from payment_worker.tasks import finalize_due_payments
+from shared.queues import PAYMENTS_QUEUE
+from shared.worker import run_worker
+
+if __name__ == "__main__":
+    run_worker("payment-worker", PAYMENTS_QUEUE, finalize_due_payments)

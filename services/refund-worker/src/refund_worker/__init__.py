@@ -1,0 +1,1 @@
+"""The refund worker: processes refunds once the simulated bank has settled them."""

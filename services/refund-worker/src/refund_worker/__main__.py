@@ -1,0 +1,6 @@
+from refund_worker.tasks import finalize_due_refunds
+from shared.queues import REFUNDS_QUEUE
+from shared.worker import run_worker
+
+if __name__ == "__main__":
+    run_worker("refund-worker", REFUNDS_QUEUE, finalize_due_refunds)

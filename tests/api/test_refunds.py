@@ -1,0 +1,113 @@
+import pytest
+
+from factories import (
+    create_order,
+    create_payment,
+    headers_for,
+    sign_up,
+    successful_payment,
+    upi_payment_body,
+)
+
+
+def refund(client, headers, payment_id, **body):
+    return client.post(f"/api/v1/payments/{payment_id}/refunds", json=body, headers=headers)
+
+
+def test_create_refund_returns_pending_refund(client, merchant_headers, db):
+    payment = successful_payment(client, merchant_headers, db)
+
+    response = refund(
+        client, merchant_headers, payment["id"], amount=10000, reason="Customer request"
+    )
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["id"].startswith("rfnd_") and len(body["id"]) == 21
+    assert (body["payment_id"], body["amount"], body["reason"], body["status"]) == (
+        payment["id"], 10000, "Customer request", "pending",
+    )  # fmt: skip
+    assert body["created_at"].endswith("Z")
+
+
+def test_refund_without_amount_refunds_what_is_left(client, merchant_headers, db):
+    payment = successful_payment(client, merchant_headers, db, amount=50000)
+    refund(client, merchant_headers, payment["id"], amount=20000)
+
+    response = refund(client, merchant_headers, payment["id"])
+
+    assert response.status_code == 201 and response.json()["amount"] == 30000
+
+
+@pytest.mark.parametrize("status", ["pending", "failed"])
+def test_only_successful_payments_refund(client, merchant_headers, db, status):
+    order = create_order(client, merchant_headers)
+    payment = create_payment(client, merchant_headers, upi_payment_body(order["id"]))
+    db.execute("UPDATE payments SET status = %s", (status,))
+
+    response = refund(client, merchant_headers, payment["id"], amount=100)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["description"] == "Payment not in refundable state"
+
+
+def test_refund_beyond_available_amount_is_refused(client, merchant_headers, db):
+    payment = successful_payment(client, merchant_headers, db, amount=50000)
+    assert refund(client, merchant_headers, payment["id"], amount=30000).status_code == 201
+
+    response = refund(client, merchant_headers, payment["id"], amount=20001)
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": {
+            "code": "BAD_REQUEST_ERROR",
+            "description": "Refund amount exceeds available amount",
+        }
+    }
+
+
+@pytest.mark.parametrize("amount", [0, -100, "100", 10.5])
+def test_refund_amount_must_be_a_positive_integer(client, merchant_headers, db, amount):
+    payment = successful_payment(client, merchant_headers, db)
+    response = refund(client, merchant_headers, payment["id"], amount=amount)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "BAD_REQUEST_ERROR"
+
+
+def test_refunds_of_unknown_or_foreign_payments_are_404(client, merchant_headers, db):
+    payment = successful_payment(client, merchant_headers, db)
+    other = headers_for(sign_up(client))
+
+    assert refund(client, other, payment["id"], amount=100).status_code == 404
+    assert client.get(f"/api/v1/payments/{payment['id']}/refunds", headers=other).status_code == 404
+    assert refund(client, merchant_headers, "pay_AAAAAAAAAAAAAAAA", amount=100).status_code == 404
+
+
+def test_get_and_list_refunds(client, merchant_headers, db):
+    payment = successful_payment(client, merchant_headers, db)
+    first = refund(client, merchant_headers, payment["id"], amount=100).json()
+    second = refund(client, merchant_headers, payment["id"], amount=200).json()
+
+    fetched = client.get(f"/api/v1/refunds/{first['id']}", headers=merchant_headers)
+    listed = client.get(
+        f"/api/v1/payments/{payment['id']}/refunds", headers=merchant_headers
+    ).json()
+
+    assert fetched.status_code == 200 and fetched.json()["processed_at"] is None
+    assert [r["id"] for r in listed["data"]] == [second["id"], first["id"]] and listed["total"] == 2
+
+
+def test_foreign_refund_is_404(client, merchant_headers, db):
+    payment = successful_payment(client, merchant_headers, db)
+    created = refund(client, merchant_headers, payment["id"], amount=100).json()
+    other = headers_for(sign_up(client))
+
+    theirs = client.get(f"/api/v1/refunds/{created['id']}", headers=other)
+    unknown = client.get("/api/v1/refunds/rfnd_AAAAAAAAAAAAAAAA", headers=other)
+
+    assert theirs.status_code == unknown.status_code == 404
+    assert (
+        theirs.json()
+        == unknown.json()
+        == {"error": {"code": "NOT_FOUND_ERROR", "description": "Refund not found"}}
+    )
