@@ -294,3 +294,25 @@ def test_payment_events_recorded_only_with_a_webhook_url(client, merchant_header
     assert body["data"]["payment"]["id"] == payment["id"]
     assert logs[0]["payload"] == json.dumps(body, separators=(",", ":"), ensure_ascii=False)
     assert all(log["status"] == "pending" for log in logs)
+
+
+def test_payment_stats_from_real_data(client, merchant_headers, db):
+    order = create_order(client, merchant_headers, amount=10000)
+    ids = [
+        create_payment(client, merchant_headers, upi_payment_body(order["id"]))["id"]
+        for _ in range(4)
+    ]
+    db.execute("UPDATE payments SET status = 'success' WHERE id = ANY(%s)", (ids[:2],))
+    db.execute("UPDATE payments SET status = 'failed' WHERE id = %s", (ids[2],))
+    create_order(client, headers_for(sign_up(client)))
+
+    stats = client.get("/api/v1/payments/stats", headers=merchant_headers).json()
+
+    assert stats == {
+        "total_transactions": 4,
+        "successful_transactions": 2,
+        "failed_transactions": 1,
+        "total_amount": 20000,
+        "refunded_amount": 0,
+        "success_rate": 50.0,
+    }

@@ -78,12 +78,12 @@ def counted(queue: str) -> Callable[[Callable[[], int]], Callable[[], int]]:
 class GatewayWorker(SimpleWorker):
     """Binds the correlation id of the request that caused a job into every log line."""
 
-    def perform_job(self, job: Any, queue: Queue) -> bool:
+    def execute_job(self, job: Any, queue: Queue) -> None:
         correlation_id = (job.meta or {}).get("correlation_id")
         if correlation_id:
             bind_correlation_id(correlation_id)
         try:
-            return super().perform_job(job, queue)
+            super().execute_job(job, queue)
         finally:
             structlog.contextvars.unbind_contextvars("correlation_id")
 

@@ -11,6 +11,7 @@ from api.payments.schemas import (
     Payment,
     PaymentCreate,
     PaymentPage,
+    PaymentStats,
     PublicPayment,
 )
 
@@ -48,6 +49,16 @@ def list_payments(
         gateway.db, str(merchant["id"]), status, pagination.limit, pagination.offset
     )
     return pagination.page(rows, total)
+
+
+@router.get(
+    "/api/v1/payments/stats",
+    response_model=PaymentStats,
+    responses=error_responses(401, 503),
+    summary="Totals for the dashboard: transactions, successful amount, success rate",
+)
+def payment_stats(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
+    return service.payment_stats(gateway.db, str(merchant["id"]))
 
 
 @router.post(

@@ -70,3 +70,17 @@ def mark_captured(conn: Connection, payment_id: str) -> Row:
         """,
         (payment_id,),
     ).fetchone()
+
+
+def payment_stats(conn: Connection, merchant_id: str) -> Row:
+    return conn.execute(
+        """
+        SELECT count(*) AS total,
+               count(*) FILTER (WHERE status = 'success') AS successful,
+               count(*) FILTER (WHERE status = 'failed') AS failed,
+               coalesce(sum(amount) FILTER (WHERE status = 'success'), 0)::bigint AS successful_amount,
+               coalesce(sum(amount_refunded), 0)::bigint AS refunded_amount
+        FROM payments WHERE merchant_id = %s
+        """,
+        (merchant_id,),
+    ).fetchone()

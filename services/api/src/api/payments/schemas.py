@@ -71,3 +71,12 @@ class CaptureRequest(BaseModel):
     amount: StrictInt | None = Field(
         default=None, description="If given, must equal the payment amount"
     )
+
+
+class PaymentStats(BaseModel):
+    total_transactions: int
+    successful_transactions: int
+    failed_transactions: int
+    total_amount: int = Field(description="Paise of successful payments")
+    refunded_amount: int
+    success_rate: float = Field(description="Successful payments as a percentage of all, 0-100")

@@ -102,6 +102,20 @@ def get_public_payment(db: Database, payment_id: str) -> dict[str, Any]:
     return {field: payment[field] for field in PUBLIC_FIELDS}
 
 
+def payment_stats(db: Database, merchant_id: str) -> dict[str, Any]:
+    with db.connection() as conn:
+        stats = payments.payment_stats(conn, merchant_id)
+    total = stats["total"]
+    return {
+        "total_transactions": total,
+        "successful_transactions": stats["successful"],
+        "failed_transactions": stats["failed"],
+        "total_amount": stats["successful_amount"],
+        "refunded_amount": stats["refunded_amount"],
+        "success_rate": round(100 * stats["successful"] / total, 2) if total else 0.0,
+    }
+
+
 def list_payments(
     db: Database, merchant_id: str, status: str | None, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
