@@ -98,6 +98,56 @@ def client(settings: ApiSettings, db: psycopg.Connection, redis: Redis) -> Itera
 
 
 @pytest.fixture
+def service_env(database_url: str, redis_url: str) -> dict[str, str]:
+    """The environment every live service process gets, in test mode."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "TEST_MODE": "true",
+        "TEST_PROCESSING_DELAY": "0",
+        "TEST_PAYMENT_SUCCESS": "true",
+        "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+        "WEBHOOK_RETRY_INTERVALS_TEST": "true",
+        "LOG_LEVEL": "info",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+@pytest.fixture
+def start_service(service_env, db, redis):
+    """Start a service process (api, payment_worker, ...); all are stopped after the test."""
+    from live import LiveProcess, api_argv, free_port, worker_argv
+
+    started: list[LiveProcess] = []
+
+    def start(name: str, **env: str) -> LiveProcess:
+        environment = service_env | env
+        if name == "api":
+            port = free_port()
+            service = LiveProcess(name, api_argv(port), environment, f"http://127.0.0.1:{port}")
+            started.append(service)
+            service.wait_until_healthy()
+            return service
+        service = LiveProcess(name, worker_argv(name), environment)
+        started.append(service)
+        return service
+
+    yield start
+    for service in reversed(started):
+        service.stop()
+
+
+@pytest.fixture
+def live_stack(start_service):
+    """A running API with a payment worker and a refund worker; yields the API's URL."""
+    api = start_service("api")
+    for worker in ("payment_worker", "refund_worker"):
+        start_service(worker, API_URL=api.url)
+    return api.url
+
+
+@pytest.fixture
 def merchant_headers() -> dict[str, str]:
     return dict(TEST_MERCHANT_HEADERS)
 

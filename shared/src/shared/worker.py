@@ -76,7 +76,13 @@ def counted(queue: str) -> Callable[[Callable[[], int]], Callable[[], int]]:
 
 
 class GatewayWorker(SimpleWorker):
-    """Binds the correlation id of the request that caused a job into every log line."""
+    """Binds the correlation id of the request that caused a job into every log line, and
+    registers again after a Redis flush or restart so job status keeps seeing it."""
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
+        if pipeline is None and not self.connection.exists(self.key):
+            self.register_birth()
+        super().heartbeat(timeout, pipeline)
 
     def execute_job(self, job: Any, queue: Queue) -> None:
         correlation_id = (job.meta or {}).get("correlation_id")

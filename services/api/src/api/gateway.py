@@ -1,6 +1,7 @@
 """What a request needs from the process: settings, the database pool, Redis and the queues."""
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from redis import Redis
 
@@ -15,13 +16,22 @@ class Gateway:
     db: Database
     redis: Redis
     queues: JobQueues
+    # Idempotent requests hold a connection across several thread hops; capping them below
+    # the pool size leaves connections for every other request, so none can starve the rest.
+    idempotent_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
 
     @classmethod
     def connect(cls, settings: ApiSettings) -> "Gateway":
         db = Database(settings.database_url, max_size=settings.db_pool_size, name="api")
         db.open(wait=False)
         redis = redis_connection(settings.redis_url)
-        return cls(settings=settings, db=db, redis=redis, queues=JobQueues(redis))
+        return cls(
+            settings=settings,
+            db=db,
+            redis=redis,
+            queues=JobQueues(redis),
+            idempotent_slots=asyncio.Semaphore(max(1, settings.db_pool_size - 2)),
+        )
 
     def close(self) -> None:
         self.db.close()

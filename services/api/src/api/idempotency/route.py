@@ -25,6 +25,8 @@ from shared.errors import BadRequest, Conflict, IdempotencyKeyMismatch
 HEADER = "idempotency-key"
 PRINTABLE = frozenset(string.printable) - frozenset("\t\n\r\x0b\x0c")
 
+Handler = Callable[[Request], Awaitable[Response]]
+
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
     """The request's identity: the same JSON in another spacing or key order is the same body."""
@@ -52,7 +54,7 @@ def replay(stored: dict) -> Response:
 class IdempotentRoute(APIRoute):
     """Route class for merchant routers: POSTs honour the Idempotency-Key header."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
         if "POST" not in self.methods or not _authenticates_merchant(self.dependant):
             return handler
@@ -70,53 +72,66 @@ class IdempotentRoute(APIRoute):
                 request.headers.get("x-api-secret"),
             )
             request.state.merchant = merchant
-            merchant_id = str(merchant["id"])
             request_fingerprint = fingerprint(
                 request.method, request.url.path, await request.body()
             )
-
-            tx, stack = await run_in_threadpool(gateway.db.begin)
-            try:
-                try:
-                    claimed = await run_in_threadpool(
-                        repository.claim_key, tx.conn, merchant_id, key, request.method,
-                        request.url.path, request_fingerprint,
-                    )  # fmt: skip
-                except errors.LockNotAvailable:
-                    raise Conflict(
-                        "A request with this Idempotency-Key is still being processed",
-                        headers={"Retry-After": "1"},
-                    ) from None
-                if not claimed:
-                    stored = await run_in_threadpool(repository.get_key, tx.conn, merchant_id, key)
-                    if stored["request_hash"] != request_fingerprint:
-                        raise IdempotencyKeyMismatch(
-                            "Idempotency-Key was already used with a different request"
-                        )
-                    await run_in_threadpool(Database.end, tx, stack)
-                    return replay(stored)
-                Database.make_ambient(tx)
-                try:
-                    response = await handler(request)
-                finally:
-                    Database.make_ambient(None)
-                if not 200 <= response.status_code < 300:
-                    raise _NotCached(response)
-                await run_in_threadpool(
-                    repository.store_response, tx.conn, merchant_id, key,
-                    response.status_code, bytes(response.body),
-                )  # fmt: skip
-            except _NotCached as not_cached:
-                # Errors are not remembered: the client may fix the request and reuse the key.
-                await run_in_threadpool(Database.end, tx, stack, not_cached)
-                return not_cached.response
-            except BaseException as error:
-                await run_in_threadpool(Database.end, tx, stack, error)
-                raise
-            await run_in_threadpool(Database.end, tx, stack)
-            return response
+            async with gateway.idempotent_slots:
+                return await _run_once(
+                    handler, request, gateway.db, str(merchant["id"]), key, request_fingerprint
+                )
 
         return idempotent_handler
+
+
+async def _run_once(
+    handler: Handler,
+    request: Request,
+    db: Database,
+    merchant_id: str,
+    key: str,
+    request_fingerprint: str,
+) -> Response:
+    """Claim the key, do the work and store its response, all in one transaction."""
+    tx, stack = await run_in_threadpool(db.begin)
+    try:
+        try:
+            claimed = await run_in_threadpool(
+                repository.claim_key, tx.conn, merchant_id, key, request.method,
+                request.url.path, request_fingerprint,
+            )  # fmt: skip
+        except errors.LockNotAvailable:
+            raise Conflict(
+                "A request with this Idempotency-Key is still being processed",
+                headers={"Retry-After": "1"},
+            ) from None
+        if not claimed:
+            stored = await run_in_threadpool(repository.get_key, tx.conn, merchant_id, key)
+            if stored["request_hash"] != request_fingerprint:
+                raise IdempotencyKeyMismatch(
+                    "Idempotency-Key was already used with a different request"
+                )
+            await run_in_threadpool(Database.end, tx, stack)
+            return replay(stored)
+        Database.make_ambient(tx)
+        try:
+            response = await handler(request)
+        finally:
+            Database.make_ambient(None)
+        if not 200 <= response.status_code < 300:
+            raise _NotCached(response)
+        await run_in_threadpool(
+            repository.store_response, tx.conn, merchant_id, key,
+            response.status_code, bytes(response.body),
+        )  # fmt: skip
+    except _NotCached as not_cached:
+        # Errors are not remembered: the client may fix the request and reuse the key.
+        await run_in_threadpool(Database.end, tx, stack, not_cached)
+        return not_cached.response
+    except BaseException as error:
+        await run_in_threadpool(Database.end, tx, stack, error)
+        raise
+    await run_in_threadpool(Database.end, tx, stack)
+    return response
 
 
 def _authenticates_merchant(dependant: Dependant) -> bool:
