@@ -147,6 +147,69 @@ def live_stack(start_service):
     return api.url
 
 
+def _live_gateway(database_url: str, redis_url: str, **env: str):
+    """A session-long API and payment worker on their own database: yields the API's URL."""
+    from live import LiveProcess, api_argv, free_port, worker_argv
+
+    _recreate_database(database_url)
+    apply_migrations(database_url)
+    base = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+            "TEST_MODE": "true", "TEST_PROCESSING_DELAY": "300",
+            "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true", "PYTHONUNBUFFERED": "1", **env}  # fmt: skip
+    with psycopg.connect(database_url) as conn:
+        seed_test_merchant(conn, ApiSettings(database_url=database_url, redis_url=redis_url))
+    port = free_port()
+    api = LiveProcess("session-api", api_argv(port), base, f"http://127.0.0.1:{port}")
+    worker = LiveProcess("session-payment-worker", worker_argv("payment_worker"),
+                         base | {"API_URL": api.url})  # fmt: skip
+    try:
+        api.wait_until_healthy()
+        yield api.url
+    finally:
+        worker.stop()
+        api.stop()
+
+
+def _sibling(url: str, database_suffix: str | None = None, redis_db_offset: int = 0) -> str:
+    if database_suffix is not None:
+        name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+        return psycopg.conninfo.make_conninfo(url, dbname=f"{name}_{database_suffix}")
+    base, _, db_number = url.rpartition("/")
+    return f"{base}/{(int(db_number or 0) + redis_db_offset) % 16}"
+
+
+@pytest.fixture(scope="session")
+def api_url(server_urls: tuple[str, str]) -> Iterator[str]:
+    """A running API with its payment worker (payments succeed after 300 ms), over HTTP."""
+    database_url, redis_url = server_urls
+    yield from _live_gateway(
+        _sibling(database_url, "live"), _sibling(redis_url, redis_db_offset=-2)
+    )
+
+
+@pytest.fixture(scope="session")
+def failing_api_url(server_urls: tuple[str, str]) -> Iterator[str]:
+    """Like api_url, but every payment fails (TEST_PAYMENT_SUCCESS=false)."""
+    database_url, redis_url = server_urls
+    yield from _live_gateway(
+        _sibling(database_url, "failing"),
+        _sibling(redis_url, redis_db_offset=-3),
+        TEST_PAYMENT_SUCCESS="false",
+    )
+
+
+@pytest.fixture
+def test_order(api_url: str) -> dict:
+    """A fresh order of the seeded test merchant on the live API."""
+    import httpx
+
+    response = httpx.post(
+        f"{api_url}/api/v1/orders", json={"amount": 50000}, headers=TEST_MERCHANT_HEADERS
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 @pytest.fixture
 def merchant_headers() -> dict[str, str]:
     return dict(TEST_MERCHANT_HEADERS)
@@ -168,6 +231,8 @@ def worker_env(monkeypatch, database_url: str, redis_url: str, db, redis):
         "TEST_MODE": "true",
         "TEST_PROCESSING_DELAY": "0",
         "TEST_PAYMENT_SUCCESS": "true",
+        "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+        "WEBHOOK_RETRY_INTERVALS_TEST": "true",
         "LOG_LEVEL": "warning",
     }.items():
         monkeypatch.setenv(name, value)
@@ -183,3 +248,57 @@ def webhook_url(db) -> str:
     url = "http://127.0.0.1:9/webhook"
     db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (url,))
     return url
+
+
+class RunningReceiver:
+    def __init__(self, receiver, server, thread, url: str):
+        self.receiver, self.server, self.thread, self.url = receiver, server, thread, url
+
+    @property
+    def events(self) -> list[dict]:
+        return list(self.receiver.events)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(5)
+
+
+@pytest.fixture
+def start_receiver():
+    """Start the test merchant receiver (devstack.receiver) in a thread on a free port."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from devstack.receiver import Receiver
+    from live import free_port
+
+    running: list[RunningReceiver] = []
+
+    def start(secrets=("whsec_test_abc123",), fail_first: int = 0, **options) -> RunningReceiver:
+        receiver = Receiver(secrets=list(secrets), fail_first=fail_first, quiet=True, **options)
+        port = free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(receiver, host="127.0.0.1", port=port, log_level="warning")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.01)
+        running.append(
+            RunningReceiver(receiver, server, thread, f"http://127.0.0.1:{port}/webhook")
+        )
+        return running[-1]
+
+    yield start
+    for receiver in running:
+        receiver.stop()
+
+
+@pytest.fixture
+def receiver(start_receiver, db):
+    """A receiver the test merchant's webhook URL points at."""
+    running = start_receiver()
+    db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (running.url,))
+    return running

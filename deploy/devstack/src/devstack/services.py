@@ -31,4 +31,20 @@ def local_services(environ: Mapping[str, str] = os.environ) -> list[Service]:
         Service("api", api_argv, api_port, paths=("/", "/docs")),
         Service("payment-worker", python_module("payment_worker")),
         Service("refund-worker", python_module("refund_worker")),
+        Service("webhook-dispatcher", python_module("webhook_dispatcher")),
+        # Checkout reads PORT like the API, so it is given its own here.
+        Service(
+            "checkout",
+            python_module("checkout"),
+            3001,
+            env={"PORT": "3001", "HOST": ALL_INTERFACES},
+            paths=("/checkout.js",),
+        ),  # fmt: skip
+        Service(
+            "checkout-demo",
+            python_module("checkout.demo"),
+            3002,
+            env={"DEMO_PORT": "3002", "HOST": ALL_INTERFACES},
+            paths=("/",),
+        ),  # fmt: skip
     ]

@@ -15,6 +15,7 @@ from api.middleware import BodyLimitMiddleware, CorrelationIdMiddleware, PublicC
 from api.orders.endpoints import router as orders_router
 from api.payments.endpoints import router as payments_router
 from api.refunds.endpoints import router as refunds_router
+from api.webhooks.endpoints import router as webhooks_router
 from shared.logging import configure_logging
 from shared.settings import load_settings
 
@@ -50,6 +51,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         orders_router,
         payments_router,
         refunds_router,
+        webhooks_router,
         jobs_router,
     ):
         app.include_router(router)

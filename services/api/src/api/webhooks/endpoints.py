@@ -1,0 +1,95 @@
+from typing import Any
+
+from fastapi import APIRouter
+
+from api.dependencies import GatewayDep, MerchantDep, PaginationDep
+from api.errors import error_responses
+from api.webhooks import service
+from api.webhooks.schemas import (
+    WebhookConfig,
+    WebhookConfigUpdate,
+    WebhookLogDetail,
+    WebhookLogPage,
+    WebhookRetried,
+    WebhookTestSent,
+)
+
+router = APIRouter(tags=["webhooks"])
+
+
+@router.get(
+    "/api/v1/webhooks/config",
+    response_model=WebhookConfig,
+    responses=error_responses(401, 503),
+    summary="The webhook URL and signing secret",
+)
+def get_config(merchant: MerchantDep) -> dict[str, Any]:
+    return service.get_config(merchant)
+
+
+@router.put(
+    "/api/v1/webhooks/config",
+    response_model=WebhookConfig,
+    responses=error_responses(400, 401, 503),
+    summary="Set the webhook URL (http/https); an empty string clears it",
+)
+def update_config(
+    body: WebhookConfigUpdate, merchant: MerchantDep, gateway: GatewayDep
+) -> dict[str, Any]:
+    return service.update_config(gateway, str(merchant["id"]), body.webhook_url)
+
+
+@router.post(
+    "/api/v1/webhooks/config/rotate-secret",
+    response_model=WebhookConfig,
+    responses=error_responses(401, 503),
+    summary="New signing secret; the old one keeps signing alongside it for 24 hours",
+)
+def rotate_secret(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
+    return service.rotate_secret(gateway.db, str(merchant["id"]))
+
+
+@router.post(
+    "/api/v1/webhooks/test",
+    status_code=201,
+    response_model=WebhookTestSent,
+    responses=error_responses(400, 401, 503),
+    summary="Send a webhook.test event to the configured URL",
+)
+def send_test(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
+    return service.send_test(gateway, merchant)
+
+
+@router.get(
+    "/api/v1/webhooks",
+    response_model=WebhookLogPage,
+    responses=error_responses(400, 401, 503),
+    summary="Webhook deliveries, newest first",
+)
+def list_logs(
+    merchant: MerchantDep, gateway: GatewayDep, pagination: PaginationDep
+) -> dict[str, Any]:
+    rows, total = service.list_logs(
+        gateway.db, str(merchant["id"]), pagination.limit, pagination.offset
+    )
+    return pagination.page(rows, total)
+
+
+@router.get(
+    "/api/v1/webhooks/{webhook_id}",
+    response_model=WebhookLogDetail,
+    responses=error_responses(401, 404, 503),
+    summary="One delivery with its payload and every attempt",
+)
+def get_log(webhook_id: str, merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
+    return service.get_log(gateway.db, str(merchant["id"]), webhook_id)
+
+
+@router.post(
+    "/api/v1/webhooks/{webhook_id}/retry",
+    response_model=WebhookRetried,
+    responses=error_responses(401, 404, 503),
+    summary="Deliver again now, with attempts reset to 0",
+)
+def retry(webhook_id: str, merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
+    return service.retry(gateway, str(merchant["id"]), webhook_id)

@@ -1,0 +1,127 @@
+"""Webhook logs, manual retries and the merchant's webhook configuration."""
+
+import json
+import uuid
+from typing import Any
+
+from api.gateway import Gateway
+from api.webhooks import repository
+from shared.db import Database
+from shared.due import request_tick
+from shared.errors import BadRequest, NotFound
+from shared.events import WEBHOOK_TEST, record_event
+from shared.queues import DELIVER_DUE_WEBHOOKS_JOB, WEBHOOKS_QUEUE
+from shared.resources import iso
+from shared.signing import new_webhook_secret
+from shared.webhook_urls import validate_webhook_url
+
+ROTATION_OVERLAP = "24 hours"
+
+
+def _log_resource(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(row["id"]),
+        "event": row["event"],
+        "status": row["status"],
+        "attempts": row["attempts"],
+        "created_at": iso(row["created_at"]),
+        "last_attempt_at": iso(row["last_attempt_at"]),
+        "next_retry_at": iso(row["next_retry_at"]),
+        "response_code": row["response_code"],
+    }
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def list_logs(
+    db: Database, merchant_id: str, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    with db.connection() as conn:
+        rows = repository.list_logs(conn, merchant_id, limit, offset)
+        total = repository.count_logs(conn, merchant_id)
+    return [_log_resource(row) for row in rows], total
+
+
+def get_log(db: Database, merchant_id: str, log_id: str) -> dict[str, Any]:
+    if not _is_uuid(log_id):
+        raise NotFound("Webhook not found")
+    with db.connection() as conn:
+        row = repository.get_log(conn, log_id, merchant_id)
+        if row is None:
+            raise NotFound("Webhook not found")
+        attempts = repository.list_attempts(conn, log_id)
+    return _log_resource(row) | {
+        "payload": json.loads(row["payload"]),
+        "attempt_history": [
+            attempt | {"attempted_at": iso(attempt["attempted_at"])} for attempt in attempts
+        ],
+    }
+
+
+def retry(gateway: Gateway, merchant_id: str, log_id: str) -> dict[str, Any]:
+    if not _is_uuid(log_id):
+        raise NotFound("Webhook not found")
+    with gateway.db.transaction() as tx:
+        row = repository.schedule_again(tx.conn, log_id, merchant_id)
+        if row is None:
+            raise NotFound("Webhook not found")
+        tx.after_commit(_wake_dispatcher(gateway))
+    return {"id": str(row["id"]), "status": row["status"], "message": "Webhook retry scheduled"}
+
+
+def _wake_dispatcher(gateway: Gateway):
+    return lambda: request_tick(
+        gateway.redis, gateway.queues, WEBHOOKS_QUEUE, DELIVER_DUE_WEBHOOKS_JOB
+    )
+
+
+def _config(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "webhook_url": row["webhook_url"] or None,
+        "webhook_secret": row["webhook_secret"],
+        "previous_secret_expires_at": iso(row["previous_webhook_secret_expires_at"]),
+    }
+
+
+def get_config(merchant: dict[str, Any]) -> dict[str, Any]:
+    return _config(merchant)
+
+
+def update_config(gateway: Gateway, merchant_id: str, url: str) -> dict[str, Any]:
+    url = url.strip()
+    if url:
+        validate_webhook_url(url, gateway.settings.webhook_allow_private_networks)
+    with gateway.db.transaction() as tx:
+        return _config(repository.set_webhook_url(tx.conn, merchant_id, url or None))
+
+
+def rotate_secret(db: Database, merchant_id: str) -> dict[str, Any]:
+    with db.transaction() as tx:
+        return _config(
+            repository.rotate_secret(tx.conn, merchant_id, new_webhook_secret(), ROTATION_OVERLAP)
+        )
+
+
+def send_test(gateway: Gateway, merchant: dict[str, Any]) -> dict[str, Any]:
+    if not merchant["webhook_url"]:
+        raise BadRequest("Set a webhook URL before sending a test webhook")
+    data = {
+        "message": "This is a test webhook from Payment Gateway",
+        "merchant_id": str(merchant["id"]),
+    }
+    with gateway.db.transaction() as tx:
+        log_id = record_event(tx, gateway.queues, str(merchant["id"]), WEBHOOK_TEST, data)
+    if log_id is None:  # the URL was cleared in between
+        raise BadRequest("Set a webhook URL before sending a test webhook")
+    return {
+        "id": log_id,
+        "event": WEBHOOK_TEST,
+        "status": "pending",
+        "message": "Test webhook scheduled",
+    }

@@ -1,0 +1,1 @@
+"""Hosted checkout page, the embeddable SDK, and a demo merchant page (CONTRACT §9, §10)."""

@@ -1,0 +1,89 @@
+"""The checkout site on port 3001: `/checkout` (the hosted page) and `/checkout.js` (the SDK).
+
+Run with `checkout` (or `python -m checkout`); `uvicorn checkout.app:app` works too.
+"""
+
+import html
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from checkout.headers import BaselineHeaders
+from checkout.settings import CheckoutSettings, ConfigurationError, exit_on_bad_configuration
+
+PACKAGE_DIR = Path(__file__).parent
+STATIC_DIR = PACKAGE_DIR / "static"
+SDK_FILE = PACKAGE_DIR / "sdk" / "checkout.js"
+PAGE_TEMPLATE = PACKAGE_DIR / "templates" / "checkout.html"
+
+
+def render_checkout_page(api_url: str) -> str:
+    """The page learns the API's address at serve time, so one build runs anywhere."""
+    template = PAGE_TEMPLATE.read_text(encoding="utf-8")
+    return template.replace("{{api_url}}", html.escape(api_url, quote=True))
+
+
+def checkout_page_policy(api_url: str) -> str:
+    api = urlsplit(api_url)
+    # No frame-ancestors: any merchant's page may embed the checkout through the SDK.
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            f"connect-src {api.scheme}://{api.netloc}",
+            "base-uri 'none'",
+            "form-action 'none'",
+        ]
+    )
+
+
+def create_app(settings: CheckoutSettings) -> Starlette:
+    page = render_checkout_page(settings.api_url)
+    page_headers = {
+        "Content-Security-Policy": checkout_page_policy(settings.api_url),
+        "Cache-Control": "no-store",
+    }
+    sdk = SDK_FILE.read_bytes()
+    sdk_headers = {
+        "Cache-Control": "public, max-age=300",
+        "Access-Control-Allow-Origin": "*",
+        "Cross-Origin-Resource-Policy": "cross-origin",
+    }
+
+    async def checkout_page(request: Request) -> Response:
+        return HTMLResponse(page, headers=page_headers)
+
+    async def checkout_sdk(request: Request) -> Response:
+        return Response(sdk, media_type="text/javascript; charset=utf-8", headers=sdk_headers)
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "healthy"})
+
+    return Starlette(
+        routes=[
+            Route("/checkout", checkout_page),
+            Route("/checkout.js", checkout_sdk),
+            Route("/health", health),
+            Mount("/assets", app=StaticFiles(directory=STATIC_DIR), name="assets"),
+        ],
+        middleware=[Middleware(BaselineHeaders)],
+    )
+
+
+def app_from_environ() -> Starlette:
+    try:
+        settings = CheckoutSettings.from_environ()
+    except ConfigurationError as error:
+        exit_on_bad_configuration(error)
+    return create_app(settings)
+
+
+app = app_from_environ()

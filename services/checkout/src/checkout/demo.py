@@ -1,0 +1,135 @@
+"""A demo merchant shop on its own origin (port 3002) that sells one item through the SDK.
+
+It shows the integration a merchant writes: the server creates the order with the secret key,
+the browser opens the checkout with the public key. Run with `checkout-demo`.
+"""
+
+import html
+import json
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from checkout.headers import BaselineHeaders
+from checkout.settings import ConfigurationError, DemoSettings, exit_on_bad_configuration
+
+PACKAGE_DIR = Path(__file__).parent
+DEMO_TEMPLATE = PACKAGE_DIR / "templates" / "demo.html"
+DEMO_ORDER_AMOUNT = 50000  # ₹500.00 in paise
+API_TIMEOUT_SECONDS = 10
+
+
+class OrderCreationFailed(Exception):
+    """The gateway did not create the order; the message is safe to show the shopper."""
+
+
+def create_gateway_order(settings: DemoSettings) -> dict:
+    body = json.dumps(
+        {
+            "amount": DEMO_ORDER_AMOUNT,
+            "currency": "INR",
+            "receipt": f"demo_{int(time.time() * 1000)}",
+            "notes": {"source": "checkout demo"},
+        }
+    ).encode()
+    request = urllib.request.Request(  # noqa: S310 - API_URL is validated as http(s)
+        f"{settings.api_url}/api/v1/orders",
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "X-Api-Key": settings.api_key,
+            "X-Api-Secret": settings.api_secret,
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=API_TIMEOUT_SECONDS) as response:  # noqa: S310
+            return json.load(response)
+    except urllib.error.HTTPError as error:
+        raise OrderCreationFailed(f"The gateway refused the order (HTTP {error.code}).") from error
+    except (OSError, ValueError) as error:
+        raise OrderCreationFailed("The payment gateway could not be reached.") from error
+
+
+def render_demo_page(settings: DemoSettings) -> str:
+    template = DEMO_TEMPLATE.read_text(encoding="utf-8")
+    return template.replace(
+        "{{checkout_url}}", html.escape(settings.checkout_url, quote=True)
+    ).replace("{{api_key}}", html.escape(settings.api_key, quote=True))
+
+
+def create_demo_app(settings: DemoSettings) -> Starlette:
+    page = render_demo_page(settings)
+    checkout = urlsplit(settings.checkout_url)
+    checkout_origin = f"{checkout.scheme}://{checkout.netloc}"
+    page_headers = {
+        "Content-Security-Policy": "; ".join(
+            [
+                "default-src 'none'",
+                f"script-src 'self' {checkout_origin}",
+                "style-src 'self'",
+                f"frame-src {checkout_origin}",
+                "connect-src 'self'",
+                "img-src 'self' data:",
+                "base-uri 'none'",
+            ]
+        ),
+        "Cache-Control": "no-store",
+    }
+
+    async def shop_page(request: Request) -> Response:
+        return HTMLResponse(page, headers=page_headers)
+
+    async def create_order(request: Request) -> Response:
+        # A cross-site form cannot send JSON without a preflight, so this stops drive-by orders.
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return JSONResponse({"error": "Send the request as application/json"}, status_code=415)
+        try:
+            order = await run_in_threadpool(create_gateway_order, settings)
+        except OrderCreationFailed as error:
+            return JSONResponse({"error": str(error)}, status_code=502)
+        return JSONResponse({"id": order["id"], "amount": order["amount"]}, status_code=201)
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "healthy"})
+
+    return Starlette(
+        routes=[
+            Route("/", shop_page),
+            Route("/orders", create_order, methods=["POST"]),
+            Route("/health", health),
+            Mount("/assets", app=StaticFiles(directory=PACKAGE_DIR / "demo_static"), name="assets"),
+        ],
+        middleware=[Middleware(BaselineHeaders)],
+    )
+
+
+def settings_from_environ() -> DemoSettings:
+    try:
+        return DemoSettings.from_environ()
+    except ConfigurationError as error:
+        exit_on_bad_configuration(error)
+
+
+def main() -> None:
+    settings = settings_from_environ()
+    uvicorn.run(
+        create_demo_app(settings), host=settings.host, port=settings.port, server_header=False
+    )
+
+
+app = create_demo_app(settings_from_environ())
+
+if __name__ == "__main__":
+    main()

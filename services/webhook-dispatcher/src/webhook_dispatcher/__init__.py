@@ -1,0 +1,1 @@
+"""The webhook dispatcher: delivers signed events to merchants and retries on schedule."""

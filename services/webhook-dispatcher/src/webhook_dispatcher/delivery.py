@@ -1,0 +1,173 @@
+"""Delivering one attempt: signed POST, 5 s in all, no redirects, response cut to 4 KB.
+
+Attempts run concurrently on an asyncio loop in a background thread of the dispatcher process,
+with one shared HTTP client. The tick (in RQ's worker thread) submits claimed deliveries and
+collects finished attempts, so a merchant whose endpoint hangs holds only its own deliveries.
+"""
+
+import asyncio
+import queue
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+
+from shared.errors import BadRequest
+from shared.signing import signature_headers
+from shared.webhook_urls import BlockedDestination, check_addresses, parse_webhook_url
+
+TIMEOUT_S = 5.0
+RESPONSE_BODY_LIMIT = 4096
+MAX_IN_FLIGHT = 400
+# One merchant's endpoint may hold at most this many attempts at once, so a slow or dead
+# endpoint can never take the capacity other merchants' deliveries need.
+MAX_IN_FLIGHT_PER_MERCHANT = 20
+
+
+@dataclass(frozen=True)
+class Delivery:
+    log_id: str
+    merchant_id: str
+    attempt: int
+    url: str
+    secrets: list[str]
+    body: bytes
+    correlation_id: str | None
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    delivery: Delivery
+    attempted_at: datetime
+    duration_ms: int
+    response_code: int | None
+    response_body: str | None
+    error: str | None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.response_code is not None and 200 <= self.response_code < 300
+
+
+class DeliveryEngine:
+    def __init__(self, allow_private_networks: bool):
+        self.allow_private_networks = allow_private_networks
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="webhook-delivery", daemon=True
+        )
+        self._thread.start()
+        self._client = asyncio.run_coroutine_threadsafe(self._make_client(), self._loop).result()
+        self._finished: queue.SimpleQueue[AttemptResult] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._in_flight: Counter[str] = Counter()
+
+    @staticmethod
+    async def _make_client() -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            timeout=httpx.Timeout(TIMEOUT_S),
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=100),
+            trust_env=False,
+            headers={"User-Agent": "PaymentGateway-Webhooks/1.0"},
+        )
+
+    # Called from the tick's thread.
+
+    def capacity(self) -> int:
+        with self._lock:
+            return MAX_IN_FLIGHT - sum(self._in_flight.values())
+
+    def saturated_merchants(self) -> list[str]:
+        with self._lock:
+            return [m for m, n in self._in_flight.items() if n >= MAX_IN_FLIGHT_PER_MERCHANT]
+
+    def busy(self) -> bool:
+        with self._lock:
+            return bool(+self._in_flight) or not self._finished.empty()
+
+    def submit(self, delivery: Delivery) -> None:
+        with self._lock:
+            self._in_flight[delivery.merchant_id] += 1
+        asyncio.run_coroutine_threadsafe(self._run(delivery), self._loop)
+
+    def finished(self) -> list[AttemptResult]:
+        results = []
+        while True:
+            try:
+                results.append(self._finished.get_nowait())
+            except queue.Empty:
+                return results
+
+    # On the delivery loop.
+
+    async def _run(self, delivery: Delivery) -> None:
+        try:
+            result = await self._attempt(delivery)
+        finally:
+            with self._lock:
+                self._in_flight[delivery.merchant_id] -= 1
+        self._finished.put(result)
+
+    async def _attempt(self, delivery: Delivery) -> AttemptResult:
+        attempted_at = datetime.now(UTC)
+        started = time.perf_counter()
+        code: int | None = None
+        body: str | None = None
+        error: str | None = None
+        try:
+            async with asyncio.timeout(TIMEOUT_S):
+                await self._check_destination(delivery.url)
+                headers = signature_headers(
+                    delivery.secrets, delivery.log_id, int(time.time()), delivery.body
+                )
+                async with self._client.stream(
+                    "POST", delivery.url, content=delivery.body, headers=headers
+                ) as response:
+                    code = response.status_code
+                    body = await _read_capped(response)
+        except TimeoutError:
+            error = f"timed out after {TIMEOUT_S:g} s"
+        except httpx.TimeoutException:
+            error = f"timed out after {TIMEOUT_S:g} s"
+        except httpx.ConnectError as exc:
+            error = f"connection failed: {exc or 'refused'}"
+        except BlockedDestination as exc:
+            error = str(exc)
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        return AttemptResult(
+            delivery=delivery,
+            attempted_at=attempted_at,
+            duration_ms=round((time.perf_counter() - started) * 1000),
+            response_code=code,
+            response_body=body,
+            error=error,
+        )
+
+    async def _check_destination(self, url: str) -> None:
+        if not url:
+            raise BlockedDestination("merchant has no webhook URL configured")
+        try:
+            host, port = parse_webhook_url(url)
+        except BadRequest as exc:
+            raise BlockedDestination(exc.description) from None
+        if self.allow_private_networks:
+            return
+        try:
+            infos = await self._loop.getaddrinfo(host, port, type=0, proto=6)
+        except OSError as exc:
+            raise BlockedDestination(f"DNS lookup failed for {host}: {exc}") from None
+        check_addresses(sorted({str(info[4][0]) for info in infos}))
+
+
+async def _read_capped(response: httpx.Response) -> str:
+    received = b""
+    async for chunk in response.aiter_bytes():
+        received += chunk
+        if len(received) >= RESPONSE_BODY_LIMIT:
+            break
+    return received[:RESPONSE_BODY_LIMIT].decode("utf-8", errors="replace")

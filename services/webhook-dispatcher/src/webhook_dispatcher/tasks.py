@@ -1,0 +1,122 @@
+"""Webhook jobs: claim due deliveries, attempt them concurrently, record every attempt.
+
+A delivery is claimed with a lease (its next_retry_at moved 60 s on) in a short transaction,
+so no two dispatchers attempt it at the same time; the attempt's result, the next attempt time
+or the final status are written when it finishes. A dispatcher that dies mid-attempt loses
+only the lease: the delivery is attempted again once it runs out (at least once, never lost).
+"""
+
+import functools
+
+import structlog
+
+from shared.due import work_until_idle
+from shared.queues import WEBHOOKS_QUEUE
+from shared.worker import WorkerRuntime, counted, runtime
+from webhook_dispatcher import repository
+from webhook_dispatcher.delivery import (
+    MAX_IN_FLIGHT_PER_MERCHANT,
+    AttemptResult,
+    Delivery,
+    DeliveryEngine,
+)
+from webhook_dispatcher.retries import next_attempt_at
+
+log = structlog.get_logger(__name__)
+
+CLAIM_BATCH = 200
+
+
+@functools.cache
+def delivery_engine() -> DeliveryEngine:
+    return DeliveryEngine(runtime().settings.webhook_allow_private_networks)
+
+
+def claim_and_submit(current: WorkerRuntime, engine: DeliveryEngine) -> int:
+    room = min(engine.capacity(), CLAIM_BATCH)
+    if room <= 0:
+        return 0
+    with current.db.transaction() as tx:
+        claimed = repository.claim_due(
+            tx.conn, room, MAX_IN_FLIGHT_PER_MERCHANT, engine.saturated_merchants()
+        )
+    for row in claimed:
+        secrets = [row["webhook_secret"]]
+        if row["previous_webhook_secret"]:
+            secrets.append(row["previous_webhook_secret"])
+        engine.submit(
+            Delivery(
+                log_id=str(row["id"]),
+                merchant_id=str(row["merchant_id"]),
+                attempt=row["attempts"] + 1,
+                url=row["webhook_url"],
+                secrets=secrets,
+                body=row["payload"].encode(),
+                correlation_id=row["correlation_id"],
+            )
+        )
+    return len(claimed)
+
+
+def attempt_row(result: AttemptResult, test_intervals: bool) -> dict:
+    delivery = result.delivery
+    if result.succeeded:
+        status, next_retry_at = "success", None
+    else:
+        next_retry_at = next_attempt_at(delivery.attempt, result.attempted_at, test_intervals)
+        status = "pending" if next_retry_at else "failed"
+    return {
+        "log_id": delivery.log_id,
+        "attempt": delivery.attempt,
+        "attempted_at": result.attempted_at,
+        "duration_ms": result.duration_ms,
+        "response_code": result.response_code,
+        "response_body": result.response_body,
+        "error": result.error,
+        "status": status,
+        "next_retry_at": next_retry_at,
+    }
+
+
+def record_finished(current: WorkerRuntime, engine: DeliveryEngine) -> int:
+    results = engine.finished()
+    if not results:
+        return 0
+    rows = [attempt_row(r, current.settings.webhook_retry_intervals_test) for r in results]
+    with current.db.transaction() as tx:
+        repository.record_attempts(tx.conn, rows)
+    for result, row in zip(results, rows, strict=True):
+        log.info(
+            "webhook_attempt",
+            webhook_id=row["log_id"],
+            attempt=row["attempt"],
+            status=row["status"],
+            response_code=row["response_code"],
+            error=row["error"],
+            duration_ms=row["duration_ms"],
+            correlation_id=result.delivery.correlation_id,
+        )
+    return len(results)
+
+
+@counted(WEBHOOKS_QUEUE)
+def deliver_due_webhooks() -> int:
+    """Tick: deliver everything due, and stay while attempts are in flight; returns attempts."""
+    current = runtime()
+    engine = delivery_engine()
+    attempts = 0
+
+    def step() -> int:
+        nonlocal attempts
+        recorded = record_finished(current, engine)
+        attempts += recorded
+        return recorded + claim_and_submit(current, engine)
+
+    def next_due() -> float | None:
+        if engine.busy():
+            return 0.0
+        with current.db.connection() as conn:
+            return repository.seconds_until_next_due(conn)
+
+    work_until_idle(current.redis, WEBHOOKS_QUEUE, step, next_due)
+    return attempts

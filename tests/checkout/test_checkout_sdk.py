@@ -1,0 +1,381 @@
+"""The embeddable SDK, /checkout.js (CONTRACT §10)."""
+
+import gzip
+import subprocess
+import urllib.request
+from urllib.parse import quote, urlsplit
+
+import pytest
+
+from checkout.app import SDK_FILE
+
+MODAL = '[data-test-id="payment-modal"]'
+IFRAME = '[data-test-id="payment-iframe"]'
+CLOSE = '[data-test-id="close-modal-button"]'
+
+
+def fetch(url: str) -> tuple[bytes, dict]:
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback test server
+        return response.read(), dict(response.headers)
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+# --- the file ----------------------------------------------------------------------------------
+
+
+def test_sdk_is_served_as_javascript_under_4_kb_gzipped(checkout_site):
+    body, headers = fetch(f"{checkout_site}/checkout.js")
+    assert body == SDK_FILE.read_bytes()
+    assert headers["content-type"].startswith("text/javascript")
+    assert len(gzip.compress(body, compresslevel=9)) < 4096
+
+
+def test_commonjs_require_exports_the_class_without_a_global(node):
+    script = (
+        "const PaymentGateway = require(process.argv[1]);"
+        "if (typeof PaymentGateway !== 'function') throw new Error('no class exported');"
+        "if (PaymentGateway.name !== 'PaymentGateway') throw new Error('wrong export');"
+        "if (typeof globalThis.PaymentGateway !== 'undefined') throw new Error('leaked a global');"
+        "const gateway = new PaymentGateway({key: 'key_test_abc123', orderId: 'order_x'});"
+        "if (typeof gateway.open !== 'function' || typeof gateway.close !== 'function')"
+        "  throw new Error('open/close missing');"
+        "console.log('ok');"
+    )
+    completed = subprocess.run(
+        [node, "-e", script, str(SDK_FILE)], capture_output=True, text=True, timeout=30
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "ok"
+
+
+def test_amd_define_receives_the_class_without_a_global(node):
+    script = (
+        "const vm = require('vm');"
+        "const fs = require('fs');"
+        "let defined = null;"
+        "const sandbox = {define: function (deps, factory) { defined = {deps, value: factory()}; }};"
+        "sandbox.define.amd = {};"
+        "sandbox.self = sandbox;"
+        "vm.createContext(sandbox);"
+        "vm.runInContext(fs.readFileSync(process.argv[1], 'utf8'), sandbox);"
+        "if (!defined || typeof defined.value !== 'function') throw new Error('define not called');"
+        "if (!Array.isArray(defined.deps) || defined.deps.length) throw new Error('bad deps');"
+        "if ('PaymentGateway' in sandbox) throw new Error('leaked a global');"
+        "console.log(defined.value.name);"
+    )
+    completed = subprocess.run(
+        [node, "-e", script, str(SDK_FILE)], capture_output=True, text=True, timeout=30
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "PaymentGateway"
+
+
+@pytest.mark.parametrize(
+    ("options", "mentions"),
+    [
+        ("{orderId: 'order_x'}", "key"),
+        ("{key: '', orderId: 'order_x'}", "key"),
+        ("{key: 'key_test_abc123'}", "orderId"),
+        ("{key: 'key_test_abc123', orderId: ''}", "orderId"),
+        ("undefined", "key"),
+    ],
+)
+def test_missing_key_or_order_id_throws_a_clear_error(node, options, mentions):
+    script = (
+        "const PaymentGateway = require(process.argv[1]);"
+        f"try {{ new PaymentGateway({options}); console.log('no error'); }}"
+        "catch (error) { console.log((error instanceof Error) + ' ' + error.message); }"
+    )
+    completed = subprocess.run(
+        [node, "-e", script, str(SDK_FILE)], capture_output=True, text=True, timeout=30
+    )
+    output = completed.stdout.strip()
+    assert output.startswith("true "), output
+    assert f'"{mentions}"' in output
+    assert "required" in output
+
+
+# --- the modal, against a scripted checkout ---------------------------------------------------
+
+
+def open_merchant(page, merchant_site, checkout_origin: str, order_id: str):
+    page.goto(merchant_site(checkout_origin, order_id))
+    page.wait_for_function("typeof window.gateway === 'object'")
+
+
+@pytest.mark.browser
+def test_open_builds_the_contract_modal(page, merchant_site, scripted_origins):
+    checkout = scripted_origins.checkout
+    open_merchant(page, merchant_site, checkout, "order_quiet")
+    merchant_origin = page.evaluate("location.origin")
+    page.click("#opener")
+
+    modal = page.locator(MODAL)
+    assert modal.count() == 1
+    assert modal.get_attribute("id") == "payment-gateway-modal"
+    src = page.locator(f"{MODAL} {IFRAME}").get_attribute("src")
+    assert src == (
+        f"{checkout}/checkout?order_id=order_quiet&embedded=true"
+        f"&parent_origin={quote(merchant_origin, safe='')}"
+    )
+    assert page.locator(f"{MODAL} {CLOSE}").is_visible()
+    # Focus moved into the dialog.
+    assert page.evaluate(
+        "document.getElementById('payment-gateway-modal').contains(document.activeElement)"
+    )
+    assert page.evaluate("window.__globalsAdded") == ["PaymentGateway"]
+
+
+@pytest.mark.browser
+def test_keyboard_focus_stays_in_the_dialog(page, merchant_site, scripted_origins):
+    open_merchant(page, merchant_site, scripted_origins.checkout, "order_quiet")
+    page.click("#opener")
+    assert page.evaluate("document.activeElement.dataset.testId") == "close-modal-button"
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate("document.activeElement.dataset.testId") == "payment-iframe"
+    # Leaving the checkout's last control lands on the wrap-around stop, back to the button.
+    page.evaluate("document.querySelector('#payment-gateway-modal span[tabindex]').focus()")
+    assert page.evaluate("document.activeElement.dataset.testId") == "close-modal-button"
+
+
+@pytest.mark.browser
+def test_order_id_is_encoded_into_the_iframe_src(page, merchant_site, scripted_origins):
+    open_merchant(page, merchant_site, scripted_origins.checkout, "order_a&b=c")
+    page.evaluate("gateway.open()")
+    src = page.locator(IFRAME).get_attribute("src")
+    assert "order_id=order_a%26b%3Dc&embedded=true" in src
+
+
+@pytest.mark.browser
+def test_second_open_adds_no_second_modal(page, merchant_site, scripted_origins):
+    open_merchant(page, merchant_site, scripted_origins.checkout, "order_quiet")
+    page.evaluate("gateway.open(); gateway.open(); makeGateway('order_quiet').open();")
+    assert page.locator(MODAL).count() == 1
+    assert page.locator(IFRAME).count() == 1
+
+
+@pytest.mark.browser
+def test_close_button_removes_modal_calls_on_close_and_returns_focus(
+    page, merchant_site, scripted_origins
+):
+    open_merchant(page, merchant_site, scripted_origins.checkout, "order_quiet")
+    page.focus("#opener")
+    page.keyboard.press("Enter")
+    assert page.locator(MODAL).count() == 1
+    page.click(CLOSE)
+    assert page.locator(MODAL).count() == 0
+    assert page.evaluate("calls") == [["close"]]
+    assert page.evaluate("document.activeElement.id") == "opener"
+    assert page.evaluate("document.body.style.overflow") == ""
+
+
+@pytest.mark.browser
+def test_escape_closes_and_calls_on_close(page, merchant_site, scripted_origins):
+    open_merchant(page, merchant_site, scripted_origins.checkout, "order_quiet")
+    page.click("#opener")
+    page.keyboard.press("Escape")
+    assert page.locator(MODAL).count() == 0
+    assert page.evaluate("calls") == [["close"]]
+
+
+@pytest.mark.browser
+def test_close_method_closes_once(page, merchant_site, scripted_origins):
+    open_merchant(page, merchant_site, scripted_origins.checkout, "order_quiet")
+    page.evaluate("gateway.open(); gateway.close(); gateway.close();")
+    assert page.locator(MODAL).count() == 0
+    assert page.evaluate("calls") == [["close"]]
+    # It can be opened again afterwards.
+    page.evaluate("gateway.open()")
+    assert page.locator(MODAL).count() == 1
+
+
+@pytest.mark.browser
+def test_payment_success_message_calls_on_success_then_closes(
+    page, merchant_site, scripted_origins
+):
+    open_merchant(page, merchant_site, scripted_origins.checkout, "order_success")
+    page.evaluate("gateway.open()")
+    page.wait_for_function("calls.length >= 2")
+    assert page.evaluate("calls") == [
+        ["success", {"paymentId": "pay_Scripted00000001"}],
+        ["close"],
+    ]
+    assert page.locator(MODAL).count() == 0
+
+
+@pytest.mark.browser
+def test_payment_failed_message_calls_on_failure_and_keeps_the_modal(
+    page, merchant_site, scripted_origins
+):
+    open_merchant(page, merchant_site, scripted_origins.checkout, "order_failed")
+    page.evaluate("gateway.open()")
+    page.wait_for_function("calls.length >= 1")
+    page.wait_for_timeout(200)
+    assert page.evaluate("calls") == [
+        ["failure", {"error": {"code": "PAYMENT_FAILED", "description": "Declined"}}]
+    ]
+    assert page.locator(MODAL).count() == 1
+
+
+@pytest.mark.browser
+def test_close_modal_message_closes(page, merchant_site, scripted_origins):
+    open_merchant(page, merchant_site, scripted_origins.checkout, "order_close")
+    page.evaluate("gateway.open()")
+    page.wait_for_function("calls.length >= 1")
+    assert page.evaluate("calls") == [["close"]]
+    assert page.locator(MODAL).count() == 0
+
+
+@pytest.mark.browser
+def test_forged_messages_are_ignored(page, merchant_site, scripted_origins):
+    checkout, impostor = scripted_origins.checkout, scripted_origins.impostor
+    open_merchant(page, merchant_site, checkout, "order_quiet")
+    page.evaluate("gateway.open()")
+
+    # 1. The merchant page's own window (any script on it) pretending to be the checkout.
+    page.evaluate(
+        "window.postMessage({type: 'payment_success', data: {paymentId: 'pay_Forged000000001'}}, '*')"
+    )
+    # 2. Another frame from another origin.
+    # 3. Another frame from the checkout's own origin that is not the SDK's iframe.
+    for url in (f"{impostor}/impostor", f"{checkout}/impostor"):
+        with page.expect_event("framenavigated", lambda frame, url=url: frame.url == url):
+            page.evaluate(
+                "url => { const f = document.createElement('iframe'); f.src = url;"
+                " document.body.appendChild(f); }",
+                url,
+            )
+    page.wait_for_timeout(500)
+    assert page.evaluate("calls") == []
+    assert page.locator(MODAL).count() == 1
+    page.evaluate("gateway.close()")
+
+    # 4. The SDK's own iframe after it was navigated away to another origin.
+    redirected = f"{impostor}/impostor"
+    with page.expect_event("framenavigated", lambda frame: frame.url == redirected):
+        page.evaluate("window.gateway = makeGateway('order_redirect'); gateway.open();")
+    page.wait_for_timeout(500)
+    assert page.evaluate("calls") == [["close"]]  # only the close() above
+    assert page.locator(MODAL).count() == 1
+
+    # The genuine checkout is still heard.
+    page.evaluate("gateway.close(); window.gateway = makeGateway('order_success'); gateway.open();")
+    page.wait_for_function("calls.length >= 4")
+    assert page.evaluate("calls")[2:] == [
+        ["success", {"paymentId": "pay_Scripted00000001"}],
+        ["close"],
+    ]
+
+
+@pytest.mark.browser
+def test_missing_options_throw_in_the_browser(page, merchant_site, scripted_origins):
+    open_merchant(page, merchant_site, scripted_origins.checkout, "order_quiet")
+    messages = page.evaluate(
+        """() => [{orderId: 'order_x'}, {key: 'key_test_abc123'}].map(options => {
+            try { new PaymentGateway(options); return 'no error'; }
+            catch (error) { return error.message; }
+        })"""
+    )
+    assert '"key"' in messages[0]
+    assert '"orderId"' in messages[1]
+
+
+@pytest.mark.browser
+def test_modal_fills_a_360px_screen(page, merchant_site, scripted_origins):
+    page.set_viewport_size({"width": 360, "height": 740})
+    open_merchant(page, merchant_site, scripted_origins.checkout, "order_quiet")
+    page.evaluate("gateway.open()")
+    box = page.locator(IFRAME).bounding_box()
+    assert box is not None
+    assert box["width"] == 360
+    assert box["height"] == 740
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+# --- the SDK with the real checkout page inside -----------------------------------------------
+
+
+@pytest.mark.browser
+def test_paying_inside_the_modal_calls_on_success_with_the_payment_id(
+    page, merchant_site, checkout_site, fake_gateway
+):
+    order_id = fake_gateway.add_order()
+    open_merchant(page, merchant_site, checkout_site, order_id)
+    page.evaluate("gateway.open()")
+    frame = page.frame_locator(IFRAME)
+    frame.locator('[data-test-id="order-amount"]').filter(has_text="₹500.00").wait_for()
+    frame.locator('[data-test-id="method-upi"]').click()
+    frame.locator('[data-test-id="vpa-input"]').fill("shopper@okbank")
+    frame.locator('[data-test-id="upi-form"] [data-test-id="pay-button"]').click()
+    page.wait_for_function("calls.length >= 2", timeout=15_000)
+
+    calls = page.evaluate("calls")
+    payment_id = calls[0][1]["paymentId"]
+    assert calls[0][0] == "success"
+    assert payment_id in fake_gateway.payments
+    assert calls[1] == ["close"]
+    assert page.locator(MODAL).count() == 0
+
+
+@pytest.mark.browser
+def test_a_failed_payment_inside_the_modal_calls_on_failure(
+    page, merchant_site, checkout_site, fake_gateway
+):
+    order_id = fake_gateway.add_order()
+    open_merchant(page, merchant_site, checkout_site, order_id)
+    page.evaluate("gateway.open()")
+    frame = page.frame_locator(IFRAME)
+    frame.locator('[data-test-id="method-upi"]').click()
+    frame.locator('[data-test-id="vpa-input"]').fill("fail@okbank")
+    frame.locator('[data-test-id="upi-form"] [data-test-id="pay-button"]').click()
+    page.wait_for_function("calls.length >= 1", timeout=15_000)
+
+    kind, data = page.evaluate("calls")[0]
+    assert kind == "failure"
+    assert data["error"]["code"] == "PAYMENT_FAILED"
+    assert data["paymentId"] in fake_gateway.payments
+    assert page.locator(MODAL).count() == 1
+    assert frame.locator('[data-test-id="error-state"]').is_visible()
+
+
+@pytest.mark.browser
+def test_escape_inside_the_checkout_closes_the_modal(
+    page, merchant_site, checkout_site, fake_gateway
+):
+    order_id = fake_gateway.add_order()
+    open_merchant(page, merchant_site, checkout_site, order_id)
+    page.evaluate("gateway.open()")
+    frame = page.frame_locator(IFRAME)
+    frame.locator('[data-test-id="method-card"]').click()  # focus is now inside the iframe
+    page.keyboard.press("Escape")
+    page.wait_for_function("calls.length >= 1")
+    assert page.evaluate("calls") == [["close"]]
+    assert page.locator(MODAL).count() == 0
+
+
+@pytest.mark.browser
+def test_demo_shop_sells_through_the_sdk(page, demo_site, checkout_site, fake_gateway):
+    page.goto(demo_site)
+    assert origin_of(demo_site) != origin_of(checkout_site)
+    page.click('[data-test-id="demo-pay-button"]')
+    frame = page.frame_locator(IFRAME)
+    frame.locator('[data-test-id="order-amount"]').filter(has_text="₹500.00").wait_for()
+    # The demo sends a strict Content-Security-Policy; the modal must still be laid out.
+    assert page.locator(MODAL).bounding_box() == {"x": 0, "y": 0, "width": 1280, "height": 860}
+    dialog = page.locator(IFRAME).bounding_box()
+    assert dialog["width"] == 440
+    assert dialog["x"] == (1280 - 440) / 2
+    frame.locator('[data-test-id="method-upi"]').click()
+    frame.locator('[data-test-id="vpa-input"]').fill("shopper@okbank")
+    frame.locator('[data-test-id="upi-form"] [data-test-id="pay-button"]').click()
+
+    result = page.locator('[data-test-id="demo-result"]')
+    result.filter(has_text="Payment successful").wait_for(timeout=15_000)
+    payment_id = result.inner_text().rsplit(" ", 1)[-1]
+    assert payment_id in fake_gateway.payments
+    assert fake_gateway.created_orders[0]["amount"] == 50000
+    assert page.locator(MODAL).count() == 0

@@ -1,0 +1,327 @@
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from standardwebhooks import Webhook
+
+from factories import create_order, create_payment, upi_payment_body
+from shared.worker import runtime
+from webhook_dispatcher import tasks
+from webhook_dispatcher.tasks import deliver_due_webhooks
+
+SECRET = "whsec_test_abc123"
+
+
+@pytest.fixture
+def dispatcher(worker_env):
+    """Run dispatcher ticks in this process, with a fresh delivery engine per test."""
+    tasks.delivery_engine.cache_clear()
+    yield deliver_due_webhooks
+    tasks.delivery_engine.cache_clear()
+
+
+def make_payment_events(client, headers) -> dict:
+    order = create_order(client, headers)
+    return create_payment(client, headers, upi_payment_body(order["id"]))
+
+
+def logs(db) -> list[dict]:
+    return db.execute("SELECT * FROM webhook_logs ORDER BY created_at, event").fetchall()
+
+
+def make_due(db) -> None:
+    db.execute("UPDATE webhook_logs SET next_retry_at = now() WHERE status = 'pending'")
+
+
+def test_events_are_delivered_signed_both_ways(client, merchant_headers, db, receiver, dispatcher):
+    payment = make_payment_events(client, merchant_headers)
+
+    assert dispatcher() == 2
+
+    events = receiver.events
+    assert sorted(e["event"] for e in events) == ["payment.created", "payment.pending"]
+    for event in events:
+        assert event["hex_signature_valid"] and event["standard_signature_valid"]
+        assert event["headers"]["content-type"] == "application/json"
+        # The reference Standard Webhooks package accepts the delivery as sent.
+        Webhook(SECRET).verify(event["body"], event["headers"])
+        body = json.loads(event["body"])
+        assert body["data"]["payment"]["id"] == payment["id"]
+        assert isinstance(body["timestamp"], int)
+        assert event["body"] == json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    assert {log["status"] for log in logs(db)} == {"success"}
+    assert {(log["attempts"], log["response_code"]) for log in logs(db)} == {(1, 200)}
+    assert {e["headers"]["webhook-id"] for e in events} == {str(log["id"]) for log in logs(db)}
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_node_recipe_verifies_the_signature(client, merchant_headers, db, receiver, dispatcher):
+    db.execute("UPDATE merchants SET name = 'Café Ünïcode ₹' WHERE is_test")
+    make_payment_events(client, merchant_headers)
+    dispatcher()
+    event = receiver.events[0]
+    script = (
+        "const crypto = require('crypto');"
+        "const [body, secret, signature] = process.argv.slice(1);"
+        "const expected = crypto.createHmac('sha256', secret)"
+        ".update(JSON.stringify(JSON.parse(body))).digest('hex');"
+        "process.exit(expected === signature ? 0 : 1);"
+    )
+
+    result = subprocess.run(
+        ["node", "-e", script, event["body"], SECRET, event["headers"]["x-webhook-signature"]],
+        check=False,
+    )
+
+    assert result.returncode == 0
+
+
+def test_non_ascii_is_sent_unescaped(client, merchant_headers, db, receiver, dispatcher):
+    order = create_order(client, merchant_headers)
+    payment = create_payment(client, merchant_headers, upi_payment_body(order["id"]))
+    db.execute(
+        "UPDATE webhook_logs SET payload = replace(payload, %s, %s)", (payment["vpa"], "ünï@upi")
+    )
+
+    dispatcher()
+
+    assert "ünï@upi" in receiver.events[0]["body"]
+
+
+def test_failed_attempts_follow_the_test_schedule(
+    client, merchant_headers, db, start_receiver, dispatcher, worker_env
+):
+    failing = start_receiver(fail_first=100)
+    db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (failing.url,))
+    client.post("/api/v1/webhooks/test", headers=merchant_headers)
+    waits = []
+    for attempt in range(1, 6):
+        dispatcher()
+        log = logs(db)[0]
+        assert log["attempts"] == attempt and log["response_code"] == 500
+        if attempt < 5:
+            assert log["status"] == "pending"
+            waits.append(log["next_retry_at"] - log["last_attempt_at"])
+            make_due(db)
+    assert waits == [timedelta(seconds=s) for s in (5, 10, 15, 20)]
+    assert logs(db)[0]["status"] == "failed" and logs(db)[0]["next_retry_at"] is None
+    bodies = {e["body"] for e in failing.events}
+    assert len(bodies) == 1, "every retry carries the same body"
+    attempts = db.execute(
+        "SELECT attempt_number, response_code FROM webhook_attempts ORDER BY id"
+    ).fetchall()
+    assert [a["attempt_number"] for a in attempts] == [1, 2, 3, 4, 5]
+
+
+def test_production_schedule(worker_env):
+    from datetime import UTC, datetime
+
+    from webhook_dispatcher.retries import next_attempt_at
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    gaps = [next_attempt_at(n, start, test_intervals=False) - start for n in range(1, 5)]
+    assert gaps == [
+        timedelta(minutes=1),
+        timedelta(minutes=5),
+        timedelta(minutes=30),
+        timedelta(hours=2),
+    ]
+    assert next_attempt_at(5, start, test_intervals=False) is None
+
+
+def test_success_after_failures(client, merchant_headers, db, start_receiver, dispatcher):
+    flaky = start_receiver(fail_first=2)
+    db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (flaky.url,))
+    client.post("/api/v1/webhooks/test", headers=merchant_headers)
+
+    for _ in range(3):
+        dispatcher()
+        make_due(db)
+
+    log = logs(db)[0]
+    assert (log["status"], log["attempts"], log["response_code"]) == ("success", 3, 200)
+
+
+def test_manual_retry_delivers_again(client, merchant_headers, db, receiver, dispatcher):
+    sent = client.post("/api/v1/webhooks/test", headers=merchant_headers).json()
+    dispatcher()
+
+    retried = client.post(f"/api/v1/webhooks/{sent['id']}/retry", headers=merchant_headers)
+    assert retried.json() == {
+        "id": sent["id"],
+        "status": "pending",
+        "message": "Webhook retry scheduled",
+    }
+    assert logs(db)[0]["attempts"] == 0
+    dispatcher()
+
+    assert len(receiver.events) == 2
+    assert logs(db)[0]["status"] == "success" and logs(db)[0]["attempts"] == 1
+
+
+def test_rotated_secret_signs_alongside_the_old_one(
+    client, merchant_headers, db, start_receiver, dispatcher
+):
+    rotated = client.post("/api/v1/webhooks/config/rotate-secret", headers=merchant_headers).json()
+    new_secret = rotated["webhook_secret"]
+    assert new_secret != SECRET and rotated["previous_secret_expires_at"]
+    running = start_receiver(secrets=[new_secret])
+    db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (running.url,))
+    client.post("/api/v1/webhooks/test", headers=merchant_headers)
+
+    dispatcher()
+
+    event = running.events[0]
+    assert event["hex_signature_valid"]  # X-Webhook-Signature uses the new secret
+    assert len(event["headers"]["webhook-signature"].split(" ")) == 2
+    Webhook(new_secret).verify(event["body"], event["headers"])
+    Webhook(SECRET).verify(event["body"], event["headers"])
+
+    db.execute("UPDATE merchants SET previous_webhook_secret_expires_at = now() - interval '1 s'")
+    client.post("/api/v1/webhooks/test", headers=merchant_headers)
+    dispatcher()
+    assert len(running.events[1]["headers"]["webhook-signature"].split(" ")) == 1
+
+
+class HangingServer:
+    """Accepts connections and never answers."""
+
+    def __init__(self):
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}/webhook"
+        self.connections = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                self.connections.append(self.socket.accept()[0])
+            except OSError:
+                return
+
+    def close(self):
+        self.socket.close()
+
+
+def test_a_hanging_merchant_does_not_delay_others(
+    client, merchant_headers, db, receiver, dispatcher, start_receiver
+):
+    from factories import headers_for, sign_up
+
+    hanging = HangingServer()
+    other = sign_up(client)
+    db.execute("UPDATE merchants SET webhook_url = %s WHERE id = %s", (hanging.url, other["id"]))
+    for _ in range(30):
+        client.post("/api/v1/webhooks/test", headers=headers_for(other))
+    tick = threading.Thread(target=dispatcher)
+    tick.start()
+    time.sleep(0.3)  # the hanging merchant's attempts are in flight now
+
+    sent_at = time.monotonic()
+    client.post("/api/v1/webhooks/test", headers=merchant_headers)
+    while not receiver.events and time.monotonic() - sent_at < 3:
+        time.sleep(0.01)
+    delivered_in = time.monotonic() - sent_at
+    tick.join(15)
+    hanging.close()
+
+    assert receiver.events, "the healthy merchant got nothing"
+    assert delivered_in < 1.0
+    timed_out = db.execute(
+        "SELECT error, duration_ms FROM webhook_attempts a JOIN webhook_logs l ON l.id = a.webhook_log_id"
+        " WHERE l.merchant_id = %s",
+        (other["id"],),
+    ).fetchall()
+    assert timed_out and all(a["error"] == "timed out after 5 s" for a in timed_out)
+    assert all(4900 <= a["duration_ms"] <= 6000 for a in timed_out)
+
+
+def test_redirects_are_not_followed_and_bodies_are_cut(
+    client, merchant_headers, db, start_receiver, dispatcher
+):
+    class Redirecting:
+        async def __call__(self, scope, receive, send):
+            if scope["type"] != "http":
+                return
+            await send({"type": "http.response.start", "status": 302,
+                        "headers": [(b"location", b"http://127.0.0.1:9/elsewhere")]})  # fmt: skip
+            await send({"type": "http.response.body", "body": b"x" * 10_000})
+
+    import uvicorn
+
+    from live import free_port
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(Redirecting(), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    db.execute(
+        "UPDATE merchants SET webhook_url = %s WHERE is_test", (f"http://127.0.0.1:{port}/",)
+    )
+    client.post("/api/v1/webhooks/test", headers=merchant_headers)
+
+    dispatcher()
+    server.should_exit = True
+
+    attempt = db.execute("SELECT response_code, response_body FROM webhook_attempts").fetchone()
+    assert attempt["response_code"] == 302
+    assert len(attempt["response_body"]) == 4096
+    assert logs(db)[0]["status"] == "pending"
+
+
+def test_connection_refused_is_recorded(client, merchant_headers, db, dispatcher):
+    db.execute("UPDATE merchants SET webhook_url = 'http://127.0.0.1:9/webhook' WHERE is_test")
+    client.post("/api/v1/webhooks/test", headers=merchant_headers)
+
+    dispatcher()
+
+    attempt = db.execute("SELECT error, response_code FROM webhook_attempts").fetchone()
+    assert attempt["response_code"] is None and attempt["error"].startswith("connection failed")
+
+
+def test_private_address_is_blocked_at_delivery(
+    client, merchant_headers, db, receiver, dispatcher, worker_env
+):
+    worker_env.setenv("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "false")
+    runtime.cache_clear()
+    tasks.delivery_engine.cache_clear()
+    client.post("/api/v1/webhooks/test", headers=merchant_headers)
+
+    dispatcher()
+
+    assert receiver.events == []
+    attempt = db.execute("SELECT error FROM webhook_attempts").fetchone()
+    assert attempt["error"] == "blocked address 127.0.0.1: private or reserved network"
+
+
+def test_two_dispatchers_never_claim_the_same_delivery(
+    client, merchant_headers, db, receiver, worker_env
+):
+    from webhook_dispatcher import repository
+
+    for _ in range(50):
+        client.post("/api/v1/webhooks/test", headers=merchant_headers)
+    current = runtime()
+    claims: list[list] = []
+
+    def claim():
+        with current.db.transaction() as tx:
+            claims.append([row["id"] for row in repository.claim_due(tx.conn, 40, 100, [])])
+
+    threads = [threading.Thread(target=claim) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    claimed = [log_id for batch in claims for log_id in batch]
+    assert len(claimed) == len(set(claimed)) == 50
