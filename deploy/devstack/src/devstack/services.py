@@ -39,12 +39,12 @@ def local_services(environ: Mapping[str, str] = os.environ) -> list[Service]:
             3001,
             env={"PORT": "3001", "HOST": ALL_INTERFACES},
             paths=("/checkout.js",),
-        ),  # fmt: skip
+        ),
         Service(
             "checkout-demo",
             python_module("checkout.demo"),
             3002,
             env={"DEMO_PORT": "3002", "HOST": ALL_INTERFACES},
             paths=("/",),
-        ),  # fmt: skip
+        ),
     ]
