@@ -41,6 +41,13 @@ def local_services(environ: Mapping[str, str] = os.environ) -> list[Service]:
             paths=("/checkout.js",),
         ),
         Service(
+            "dashboard",
+            python_module("dashboard"),
+            3000,
+            env={"DASHBOARD_PORT": "3000", "DASHBOARD_HOST": ALL_INTERFACES},
+            paths=("/login",),
+        ),
+        Service(
             "checkout-demo",
             python_module("checkout.demo"),
             3002,

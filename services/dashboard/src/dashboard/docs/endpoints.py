@@ -1,0 +1,59 @@
+"""The integration guide, with the logged-in merchant's own keys in every snippet."""
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from dashboard.dependencies import GatewayDep, MerchantDep, SettingsDep
+from dashboard.docs.snippets import SnippetValues, all_snippets
+from dashboard.gateway import ApiError
+from dashboard.rendering import render
+
+router = APIRouter()
+
+
+async def _or_none(call: Any) -> Any:
+    """Optional facts for the examples; the page is complete without them."""
+    try:
+        return await call
+    except ApiError:
+        return None
+
+
+@router.get("/dashboard/docs")
+async def docs(
+    request: Request, merchant: MerchantDep, gateway: GatewayDep, settings: SettingsDep
+) -> HTMLResponse:
+    credentials = merchant.credentials
+    config, orders, payments = await asyncio.gather(
+        _or_none(gateway.webhook_config(credentials)),
+        _or_none(gateway.list_orders(credentials, limit=20)),
+        _or_none(gateway.list_payments(credentials, limit=1, offset=0, status="success")),
+    )
+    # Real ids where the merchant has them, so the examples run as pasted.
+    open_order = next(
+        (order for order in (orders or {}).get("data", []) if order["status"] == "created"), None
+    )
+    paid = (payments or {}).get("data") or []
+    values = SnippetValues(
+        api_url=settings.snippet_api_url,
+        checkout_url=settings.checkout_url,
+        api_key=merchant.api_key,
+        api_secret=merchant.api_secret,
+        **({"webhook_secret": config["webhook_secret"]} if config else {}),
+        **({"order_id": open_order["id"]} if open_order else {}),
+        **({"payment_id": paid[0]["id"]} if paid else {}),
+    )
+    context = {
+        "snippets": all_snippets(values),
+        "values": values,
+        "has_order": open_order is not None,
+        "has_payment": bool(paid),
+        "has_webhook_secret": bool(config),
+        "api_url": settings.snippet_api_url,
+        "checkout_url": settings.checkout_url,
+        "page_title": "API documentation",
+    }
+    return await render(request, "docs.html", context)

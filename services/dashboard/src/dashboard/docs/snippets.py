@@ -1,0 +1,278 @@
+"""Code for the docs page, filled with the merchant's own keys and this gateway's real URLs,
+so that every snippet works when pasted."""
+
+import re
+import shlex
+from dataclasses import dataclass
+
+PLACEHOLDER_ORDER_ID = "order_REPLACE_WITH_ORDER_ID"
+PLACEHOLDER_PAYMENT_ID = "pay_REPLACE_WITH_PAYMENT_ID"
+PLACEHOLDER_WEBHOOK_SECRET = "whsec_REPLACE_WITH_YOUR_WEBHOOK_SECRET"  # noqa: S105 - shown in docs
+
+
+@dataclass(frozen=True)
+class SnippetValues:
+    api_url: str
+    checkout_url: str
+    api_key: str
+    api_secret: str
+    webhook_secret: str = PLACEHOLDER_WEBHOOK_SECRET
+    order_id: str = PLACEHOLDER_ORDER_ID
+    payment_id: str = PLACEHOLDER_PAYMENT_ID
+
+
+def fill(template: str, **values: str) -> str:
+    """Replace {{name}} markers; code braces and dollar signs stay as they are."""
+
+    def value_of(match: re.Match[str]) -> str:
+        return values[match.group(1)]
+
+    return re.sub(r"\{\{(\w+)\}\}", value_of, template).strip("\n") + "\n"
+
+
+def _auth_headers(values: SnippetValues) -> str:
+    return (
+        f"  -H {shlex.quote('X-Api-Key: ' + values.api_key)} \\\n"
+        f"  -H {shlex.quote('X-Api-Secret: ' + values.api_secret)}"
+    )
+
+
+def create_order(values: SnippetValues) -> str:
+    body = '{"amount": 50000, "currency": "INR", "receipt": "receipt_123"}'
+    return fill(
+        """
+curl -X POST {{api}}/api/v1/orders \\
+  -H 'Content-Type: application/json' \\
+{{auth}} \\
+  -d {{body}}
+""",
+        api=values.api_url,
+        auth=_auth_headers(values),
+        body=shlex.quote(body),
+    )
+
+
+CREATE_ORDER_RESPONSE = (
+    """
+{
+  "id": "order_NXhj67fGH2jk9mPq",
+  "merchant_id": "550e8400-e29b-41d4-a716-446655440000",
+  "amount": 50000,
+  "currency": "INR",
+  "receipt": "receipt_123",
+  "notes": {},
+  "status": "created",
+  "created_at": "2024-01-15T10:30:00.000Z"
+}
+""".strip("\n")
+    + "\n"
+)
+
+
+def idempotent_order(values: SnippetValues) -> str:
+    body = '{"amount": 50000, "currency": "INR", "receipt": "receipt_124"}'
+    return fill(
+        """
+curl -i -X POST {{api}}/api/v1/orders \\
+  -H 'Content-Type: application/json' \\
+{{auth}} \\
+  -H 'Idempotency-Key: order-receipt_124' \\
+  -d {{body}}
+""",
+        api=values.api_url,
+        auth=_auth_headers(values),
+        body=shlex.quote(body),
+    )
+
+
+def fetch_payment(values: SnippetValues) -> str:
+    return fill(
+        """
+curl {{api}}/api/v1/payments/{{payment}} \\
+{{auth}}
+""",
+        api=values.api_url,
+        payment=values.payment_id,
+        auth=_auth_headers(values),
+    )
+
+
+def capture_payment(values: SnippetValues) -> str:
+    return fill(
+        """
+curl -X POST {{api}}/api/v1/payments/{{payment}}/capture \\
+  -H 'Content-Type: application/json' \\
+{{auth}} \\
+  -d '{}'
+""",
+        api=values.api_url,
+        payment=values.payment_id,
+        auth=_auth_headers(values),
+    )
+
+
+def create_refund(values: SnippetValues) -> str:
+    body = '{"amount": 10000, "reason": "Customer returned one item"}'
+    return fill(
+        """
+curl -X POST {{api}}/api/v1/payments/{{payment}}/refunds \\
+  -H 'Content-Type: application/json' \\
+{{auth}} \\
+  -H 'Idempotency-Key: refund-{{payment}}-1' \\
+  -d {{body}}
+""",
+        api=values.api_url,
+        payment=values.payment_id,
+        auth=_auth_headers(values),
+        body=shlex.quote(body),
+    )
+
+
+def sdk(values: SnippetValues) -> str:
+    return fill(
+        """
+<button id="pay-button">Pay ₹500.00</button>
+
+<script src="{{checkout}}/checkout.js"></script>
+<script>
+  // Create the order on your server (never in the browser: it needs your secret),
+  // then pass its id here.
+  const checkout = new PaymentGateway({
+    key: '{{key}}',
+    orderId: '{{order}}',
+    onSuccess: (response) => {
+      // Confirm it on your server (GET /api/v1/payments/:id) before you ship.
+      console.log('Payment succeeded:', response.paymentId);
+    },
+    onFailure: (error) => {
+      console.log('Payment failed:', error);
+    },
+    onClose: () => {
+      console.log('Checkout closed');
+    }
+  });
+
+  document.getElementById('pay-button')
+    .addEventListener('click', () => checkout.open());
+</script>
+""",
+        checkout=values.checkout_url,
+        key=values.api_key,
+        order=values.order_id,
+    )
+
+
+def webhook_node(values: SnippetValues) -> str:
+    return fill(
+        """
+// node webhook-server.js  (no dependencies)
+const crypto = require('crypto');
+const http = require('http');
+
+const WEBHOOK_SECRET = '{{secret}}';
+
+// X-Webhook-Signature is the lowercase hex HMAC-SHA256 of the raw body.
+function signatureIsValid(rawBody, signature) {
+  const expected = crypto.createHmac('sha256', WEBHOOK_SECRET)
+    .update(rawBody).digest('hex');
+  const received = Buffer.from(String(signature || ''));
+  return received.length === expected.length &&
+    crypto.timingSafeEqual(received, Buffer.from(expected));
+}
+
+http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (chunk) => chunks.push(chunk));
+  req.on('end', () => {
+    // Verify the bytes exactly as received, before parsing them.
+    const rawBody = Buffer.concat(chunks);
+    if (!signatureIsValid(rawBody, req.headers['x-webhook-signature'])) {
+      res.writeHead(401).end('invalid signature');
+      return;
+    }
+    const event = JSON.parse(rawBody);
+    console.log('Received', event.event, event.data);
+    res.writeHead(200).end('ok');
+  });
+}).listen(5000, () => console.log('Listening on http://localhost:5000/webhook'));
+""",
+        secret=values.webhook_secret,
+    )
+
+
+def webhook_python_hmac(values: SnippetValues) -> str:
+    return fill(
+        """
+# python3 webhook_server.py  (standard library only)
+import hashlib
+import hmac
+import json
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+WEBHOOK_SECRET = "{{secret}}"
+
+
+def signature_is_valid(raw_body: bytes, signature: str) -> bool:
+    \"\"\"X-Webhook-Signature is the lowercase hex HMAC-SHA256 of the raw body.\"\"\"
+    key = WEBHOOK_SECRET.encode("utf-8")
+    expected = hmac.new(key, raw_body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature or "")
+
+
+class WebhookHandler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        raw_body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        signature = self.headers.get("X-Webhook-Signature", "")
+        if not signature_is_valid(raw_body, signature):
+            self.send_response(401)
+            self.end_headers()
+            return
+        event = json.loads(raw_body)
+        print("Received", event["event"], event["data"])
+        self.send_response(200)
+        self.end_headers()
+
+
+if __name__ == "__main__":
+    HTTPServer(("127.0.0.1", 5000), WebhookHandler).serve_forever()
+""",
+        secret=values.webhook_secret,
+    )
+
+
+def webhook_python_standard(values: SnippetValues) -> str:
+    return fill(
+        """
+# pip install standardwebhooks
+from standardwebhooks import Webhook, WebhookVerificationError
+
+webhook = Webhook("{{secret}}")
+
+
+def verify_webhook(raw_body: bytes, headers: dict) -> dict:
+    \"\"\"The parsed event; raises WebhookVerificationError if the signature or
+    timestamp is wrong. `headers`: webhook-id, webhook-timestamp, webhook-signature.
+    \"\"\"
+    return webhook.verify(raw_body, headers)
+
+
+# In Flask, for example:
+#   event = verify_webhook(request.get_data(), dict(request.headers))
+""",
+        secret=values.webhook_secret,
+    )
+
+
+def all_snippets(values: SnippetValues) -> dict[str, str]:
+    return {
+        "create_order": create_order(values),
+        "create_order_response": CREATE_ORDER_RESPONSE,
+        "idempotency": idempotent_order(values),
+        "fetch_payment": fetch_payment(values),
+        "capture": capture_payment(values),
+        "refund": create_refund(values),
+        "sdk": sdk(values),
+        "webhook_node": webhook_node(values),
+        "webhook_python": webhook_python_hmac(values),
+        "webhook_standard": webhook_python_standard(values),
+    }

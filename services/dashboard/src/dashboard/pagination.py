@@ -1,0 +1,58 @@
+"""Where a list page is (limit/offset over the API's list endpoints) and where its links go."""
+
+from dataclasses import dataclass, field
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import Query
+
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 100
+
+LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+OffsetQuery = Annotated[int, Query(ge=0, le=10_000_000)]
+
+
+@dataclass(frozen=True)
+class Page:
+    path: str
+    limit: int
+    offset: int
+    total: int
+    filters: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def first_row(self) -> int:
+        return 0 if self.total == 0 else min(self.offset + 1, self.total)
+
+    @property
+    def last_row(self) -> int:
+        return min(self.offset + self.limit, self.total)
+
+    @property
+    def previous_url(self) -> str | None:
+        return self.url(max(self.offset - self.limit, 0)) if self.offset > 0 else None
+
+    @property
+    def next_url(self) -> str | None:
+        return self.url(self.offset + self.limit) if self.offset + self.limit < self.total else None
+
+    @property
+    def number(self) -> int:
+        return self.offset // self.limit + 1
+
+    @property
+    def count(self) -> int:
+        return max((self.total + self.limit - 1) // self.limit, 1)
+
+    def url(self, offset: int) -> str:
+        params = {key: value for key, value in self.filters.items() if value}
+        if self.limit != DEFAULT_LIMIT:
+            params["limit"] = str(self.limit)
+        if offset:
+            params["offset"] = str(offset)
+        return f"{self.path}?{urlencode(params)}" if params else self.path
+
+    @property
+    def here(self) -> str:
+        return self.url(self.offset)

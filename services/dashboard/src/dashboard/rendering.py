@@ -1,0 +1,113 @@
+"""Pages: the Jinja environment, the filters that turn API values into words, and `render`."""
+
+import hashlib
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from dashboard.sessions import SESSION_COOKIE, Session
+from shared.money import format_inr
+
+PACKAGE_DIR = Path(__file__).parent
+STATIC_DIR = PACKAGE_DIR / "static"
+# Indian merchants read Indian time; IST has no daylight saving, so a fixed offset is exact.
+IST = timezone(timedelta(hours=5, minutes=30), "IST")
+
+templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
+
+
+def inr(paise: int | None) -> str:
+    return "—" if paise is None else format_inr(int(paise))
+
+
+def percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{float(rate):.2f}%"
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def local_time(value: str | None) -> str:
+    """ISO-8601 from the API -> '15 Jan 2024, 04:01 PM IST'."""
+    moment = parse_time(value)
+    if moment is None:
+        return value or "—"
+    return moment.astimezone(IST).strftime("%d %b %Y, %I:%M:%S %p IST")
+
+
+STATUS_TONES = {
+    "success": "success",
+    "processed": "success",
+    "paid": "success",
+    "failed": "danger",
+    "pending": "warning",
+    "created": "neutral",
+}
+
+
+def status_tone(status: str | None) -> str:
+    return STATUS_TONES.get(status or "", "neutral")
+
+
+def _static_versions() -> dict[str, str]:
+    # A content hash in each asset URL, so a new release is never served from a stale cache.
+    return {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+        for path in STATIC_DIR.iterdir()
+        if path.is_file()
+    }
+
+
+_VERSIONS = _static_versions()
+
+
+def static_url(name: str) -> str:
+    return f"/static/{name}?v={_VERSIONS.get(name, '0')}"
+
+
+templates.env.filters.update(inr=inr, percent=percent, local_time=local_time, tone=status_tone)
+templates.env.globals.update(static_url=static_url)
+
+
+def set_session_cookie(request: Request, response: Response, session: Session) -> None:
+    settings = request.app.state.settings
+    secure = settings.cookie_secure
+    if secure is None:
+        secure = request.url.scheme == "https"
+    # No Max-Age: the browser forgets it on exit; Redis expires it after idle time anyway.
+    response.set_cookie(
+        SESSION_COOKIE, session.id, path="/", httponly=True, samesite="lax", secure=secure
+    )
+
+
+async def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    session: Session | None = getattr(request.state, "session", None)
+    flashes: list[dict[str, str]] = []
+    if session is not None and session.flashes:
+        flashes, session.flashes = session.flashes, []
+        await request.app.state.sessions.save(session)
+    page_context = {
+        "session": session,
+        "merchant": session.merchant if session else None,
+        "csrf_token": session.csrf_token if session else "",
+        "flashes": flashes,
+        "current_path": request.url.path,
+        **(context or {}),
+    }
+    response = templates.TemplateResponse(request, template, page_context, status_code=status_code)
+    if session is not None and session.is_new:
+        set_session_cookie(request, response, session)
+    return response

@@ -1,0 +1,156 @@
+"""Payments: the paginated list, one payment with its refunds, capture and refund forms."""
+
+import asyncio
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from dashboard.dependencies import GatewayDep, MerchantDep, MerchantSessionDep, SessionStoreDep
+from dashboard.gateway import ApiError, idempotency_key_or_none
+from dashboard.pagination import DEFAULT_LIMIT, LimitQuery, OffsetQuery, Page
+from dashboard.rendering import inr, render
+from dashboard.sessions import SessionMerchant
+from dashboard.transactions.service import (
+    PAYMENT_ID,
+    PAYMENT_STATUSES,
+    AmountInvalid,
+    paise_to_rupees_text,
+    refundable_amount,
+    rupees_to_paise,
+)
+
+router = APIRouter(prefix="/dashboard/transactions")
+
+FormText = Annotated[str, Form()]
+
+
+@router.get("")
+async def transactions(
+    request: Request,
+    merchant: MerchantDep,
+    gateway: GatewayDep,
+    status: str = "",
+    limit: LimitQuery = DEFAULT_LIMIT,
+    offset: OffsetQuery = 0,
+) -> HTMLResponse:
+    status = status if status in PAYMENT_STATUSES else ""
+    listing = await gateway.list_payments(merchant.credentials, limit, offset, status or None)
+    page = Page("/dashboard/transactions", limit, offset, listing["total"], {"status": status})
+    context = {
+        "payments": listing["data"],
+        "page": page,
+        "status": status,
+        "statuses": PAYMENT_STATUSES,
+        "page_title": "Transactions",
+    }
+    return await render(request, "transactions.html", context)
+
+
+def _known_payment_id(payment_id: str) -> str:
+    if not PAYMENT_ID.match(payment_id):
+        raise ApiError(404, "NOT_FOUND_ERROR", "Payment not found")
+    return payment_id
+
+
+async def _payment_page(
+    request: Request,
+    merchant: SessionMerchant,
+    gateway: GatewayDep,
+    payment_id: str,
+    refund_form: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    payment, refunds = await asyncio.gather(
+        gateway.get_payment(merchant.credentials, payment_id),
+        gateway.list_refunds(merchant.credentials, payment_id),
+    )
+    available = refundable_amount(payment, refunds["data"])
+    form = {"amount": paise_to_rupees_text(available), "reason": "", "error": None}
+    context = {
+        "payment": payment,
+        "refunds": refunds["data"],
+        "refundable": available,
+        "can_capture": payment["status"] == "success" and not payment["captured"],
+        "can_refund": payment["status"] == "success" and available > 0,
+        "refund_form": form | (refund_form or {}),
+        # One key per rendered form: a double click cannot capture or refund twice.
+        "capture_key": secrets.token_urlsafe(16),
+        "refund_key": secrets.token_urlsafe(16),
+        "page_title": f"Payment {payment_id}",
+    }
+    return await render(request, "payment.html", context, status_code=status_code)
+
+
+@router.get("/{payment_id}")
+async def payment_detail(
+    request: Request, payment_id: str, merchant: MerchantDep, gateway: GatewayDep
+) -> HTMLResponse:
+    return await _payment_page(request, merchant, gateway, _known_payment_id(payment_id))
+
+
+@router.post("/{payment_id}/capture")
+async def capture(
+    request: Request,
+    payment_id: str,
+    session: MerchantSessionDep,
+    merchant: MerchantDep,
+    gateway: GatewayDep,
+    sessions: SessionStoreDep,
+    idempotency_key: FormText = "",
+) -> Response:
+    payment_id = _known_payment_id(payment_id)
+    try:
+        await gateway.capture_payment(
+            merchant.credentials, payment_id, idempotency_key_or_none(idempotency_key)
+        )
+    except ApiError as exc:
+        if exc.status_code not in (400, 409, 422):
+            raise
+        session.flash("error", f"Could not capture the payment: {exc.sentence}")
+    else:
+        session.flash("success", "Payment captured.")
+    await sessions.save(session)
+    return RedirectResponse(f"/dashboard/transactions/{payment_id}", status_code=303)
+
+
+@router.post("/{payment_id}/refunds")
+async def refund(
+    request: Request,
+    payment_id: str,
+    session: MerchantSessionDep,
+    merchant: MerchantDep,
+    gateway: GatewayDep,
+    sessions: SessionStoreDep,
+    amount: FormText = "",
+    reason: FormText = "",
+    idempotency_key: FormText = "",
+) -> Response:
+    payment_id = _known_payment_id(payment_id)
+    reason = reason.strip()[:255]
+    entered = {"amount": amount, "reason": reason}
+    try:
+        paise = rupees_to_paise(amount)
+        created = await gateway.create_refund(
+            merchant.credentials,
+            payment_id,
+            paise,
+            reason or None,
+            idempotency_key_or_none(idempotency_key),
+        )
+    except AmountInvalid as exc:
+        form = entered | {"error": str(exc)}
+        return await _payment_page(request, merchant, gateway, payment_id, form, 400)
+    except ApiError as exc:
+        if exc.status_code not in (400, 409, 422):
+            raise
+        form = entered | {"error": exc.sentence}
+        return await _payment_page(request, merchant, gateway, payment_id, form, 400)
+    session.flash(
+        "success",
+        f"Refund {created['id']} of {inr(created['amount'])} created. "
+        "It is pending until the bank processes it.",
+    )
+    await sessions.save(session)
+    return RedirectResponse(f"/dashboard/transactions/{payment_id}", status_code=303)

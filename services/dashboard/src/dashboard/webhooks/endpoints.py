@@ -1,0 +1,187 @@
+"""Webhook settings (URL, secret, test event) and the delivery logs with manual retry."""
+
+import asyncio
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from dashboard.dependencies import (
+    GatewayDep,
+    MerchantDep,
+    MerchantSessionDep,
+    SessionStoreDep,
+    safe_next_path,
+)
+from dashboard.gateway import ApiError
+from dashboard.pagination import DEFAULT_LIMIT, LimitQuery, OffsetQuery, Page
+from dashboard.rendering import render
+from dashboard.sessions import SessionMerchant
+from dashboard.webhooks.service import WEBHOOK_ID, attempt_count, attempt_rows, pretty_payload
+
+router = APIRouter(prefix="/dashboard/webhooks")
+
+FormText = Annotated[str, Form()]
+LOGS_PATH = "/dashboard/webhooks"
+ROTATION_NOTE = (
+    "After you regenerate the secret, the old secret keeps signing every webhook alongside "
+    "the new one for 24 hours, so you can update your server without missing an event."
+)
+
+
+async def _optional(call: Any) -> tuple[Any, bool]:
+    """(result, True) or (None, False) when this API does not offer the endpoint yet."""
+    try:
+        return await call, True
+    except ApiError as exc:
+        if exc.is_missing_route:
+            return None, False
+        raise
+
+
+async def _webhooks_page(
+    request: Request,
+    merchant: SessionMerchant,
+    gateway: GatewayDep,
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+    url_value: str | None = None,
+    url_error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    (config, config_available), (logs, logs_available) = await asyncio.gather(
+        _optional(gateway.webhook_config(merchant.credentials)),
+        _optional(gateway.list_webhooks(merchant.credentials, limit, offset)),
+    )
+    logs = logs or {"data": [], "total": 0}
+    config = config or {}
+    context = {
+        "config": config,
+        "config_available": config_available,
+        "logs_available": logs_available,
+        "logs": logs["data"],
+        "page": Page(LOGS_PATH, limit, offset, logs["total"]),
+        "url_value": (config.get("webhook_url") or "") if url_value is None else url_value,
+        "url_error": url_error,
+        "rotation_note": ROTATION_NOTE,
+        "page_title": "Webhooks",
+    }
+    return await render(request, "webhooks.html", context, status_code=status_code)
+
+
+@router.get("")
+async def webhooks(
+    request: Request,
+    merchant: MerchantDep,
+    gateway: GatewayDep,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    offset: OffsetQuery = 0,
+) -> HTMLResponse:
+    return await _webhooks_page(request, merchant, gateway, limit, offset)
+
+
+@router.post("/config")
+async def save_config(
+    request: Request,
+    session: MerchantSessionDep,
+    merchant: MerchantDep,
+    gateway: GatewayDep,
+    sessions: SessionStoreDep,
+    webhook_url: FormText = "",
+) -> Response:
+    webhook_url = webhook_url.strip()
+    try:
+        await gateway.update_webhook_config(merchant.credentials, webhook_url)
+    except ApiError as exc:
+        if exc.status_code not in (400, 422):
+            raise
+        # The API names its field; the merchant sees a form with a "Webhook URL" label.
+        problem = re.sub(r"^webhook_url\b", "The URL", exc.sentence)
+        return await _webhooks_page(
+            request, merchant, gateway, url_value=webhook_url, url_error=problem, status_code=400
+        )
+    if webhook_url:
+        session.flash("success", "Webhook URL saved. New events will be sent there.")
+    else:
+        session.flash("info", "Webhook URL removed. No events will be sent until you add one.")
+    await sessions.save(session)
+    return RedirectResponse(LOGS_PATH, status_code=303)
+
+
+@router.post("/rotate-secret")
+async def rotate_secret(
+    session: MerchantSessionDep,
+    merchant: MerchantDep,
+    gateway: GatewayDep,
+    sessions: SessionStoreDep,
+) -> Response:
+    await gateway.rotate_webhook_secret(merchant.credentials)
+    session.flash("success", "New webhook secret generated. " + ROTATION_NOTE)
+    await sessions.save(session)
+    return RedirectResponse(LOGS_PATH, status_code=303)
+
+
+@router.post("/test")
+async def send_test(
+    session: MerchantSessionDep,
+    merchant: MerchantDep,
+    gateway: GatewayDep,
+    sessions: SessionStoreDep,
+) -> Response:
+    try:
+        await gateway.send_test_webhook(merchant.credentials)
+    except ApiError as exc:
+        if exc.status_code not in (400, 409, 422):
+            raise
+        session.flash("error", f"Could not send a test webhook: {exc.sentence}")
+    else:
+        session.flash("success", "Test webhook sent. Its delivery appears in the log below.")
+    await sessions.save(session)
+    return RedirectResponse(LOGS_PATH, status_code=303)
+
+
+def _known_webhook_id(webhook_id: str) -> str:
+    if not WEBHOOK_ID.match(webhook_id):
+        raise ApiError(404, "NOT_FOUND_ERROR", "Webhook log not found")
+    return webhook_id
+
+
+@router.post("/{webhook_id}/retry")
+async def retry(
+    webhook_id: str,
+    session: MerchantSessionDep,
+    merchant: MerchantDep,
+    gateway: GatewayDep,
+    sessions: SessionStoreDep,
+    next: FormText = "",
+) -> Response:
+    webhook_id = _known_webhook_id(webhook_id)
+    try:
+        await gateway.retry_webhook(merchant.credentials, webhook_id)
+    except ApiError as exc:
+        if exc.status_code not in (400, 409, 422):
+            raise
+        session.flash("error", f"Could not retry the webhook: {exc.sentence}")
+    else:
+        session.flash("success", "Retry scheduled: the webhook is being delivered again now.")
+    await sessions.save(session)
+    destination = safe_next_path(next, LOGS_PATH)
+    if not destination.startswith(LOGS_PATH):
+        destination = LOGS_PATH
+    return RedirectResponse(destination, status_code=303)
+
+
+@router.get("/logs/{webhook_id}")
+async def log_detail(
+    request: Request, webhook_id: str, merchant: MerchantDep, gateway: GatewayDep
+) -> HTMLResponse:
+    log = await gateway.get_webhook(merchant.credentials, _known_webhook_id(webhook_id))
+    context = {
+        "log": log,
+        "attempt_total": attempt_count(log),
+        "attempts": attempt_rows(log),
+        "payload": pretty_payload(log.get("payload")),
+        "page_title": "Webhook delivery",
+    }
+    return await render(request, "webhook_log.html", context)

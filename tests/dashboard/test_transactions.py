@@ -1,0 +1,169 @@
+"""Transactions: rows, pagination, the status filter, one payment with capture and refunds."""
+
+import re
+
+import pytest
+
+
+def tid(name: str) -> str:
+    return f'[data-test-id="{name}"]'
+
+
+ROW = re.compile(r'<tr data-test-id="transaction-row" data-payment-id="(pay_[A-Za-z0-9]{16})">')
+
+
+def row_ids(html: str) -> list[str]:
+    return ROW.findall(html)
+
+
+def test_rows_carry_the_payment_ids_newest_first(stack, logged_in_client):
+    created = [stack.create_payment(amount=10000 + n) for n in range(3)]
+    html = logged_in_client.get("/dashboard/transactions").text
+    assert row_ids(html) == [payment["id"] for payment in reversed(created)]
+    for test_id in ("payment-id", "order-id", "amount", "method", "status", "created-at"):
+        assert html.count(f'data-test-id="{test_id}"') == 3
+    assert "₹100.02" in html
+
+
+def test_pagination_moves_through_every_payment(stack, logged_in_client):
+    created = {stack.create_payment(amount=10000 + n)["id"] for n in range(23)}
+    seen: list[str] = []
+    url = "/dashboard/transactions"
+    pages = 0
+    while url:
+        html = logged_in_client.get(url).text
+        ids = row_ids(html)
+        assert len(ids) == (10 if pages < 2 else 3)
+        seen += ids
+        pages += 1
+        match = re.search(r'href="([^"]+)" rel="next"', html)
+        url = match.group(1).replace("&amp;", "&") if match else None
+    assert pages == 3
+    assert set(seen) == created and len(seen) == 23
+    last = logged_in_client.get("/dashboard/transactions?offset=20").text
+    assert "Showing 21–23 of 23 payments" in last
+    assert 'href="/dashboard/transactions?offset=10" rel="prev"' in last
+
+
+def test_status_filter_keeps_to_its_status_across_pages(stack, logged_in_client):
+    successes = {stack.create_payment(status="success")["id"] for _ in range(12)}
+    stack.create_payment(status="failed")
+    stack.create_payment()
+    first = logged_in_client.get("/dashboard/transactions?status=success").text
+    second = logged_in_client.get("/dashboard/transactions?status=success&offset=10").text
+    assert set(row_ids(first) + row_ids(second)) == successes
+    assert 'href="/dashboard/transactions?status=success&amp;offset=10" rel="next"' in first
+    failed = logged_in_client.get("/dashboard/transactions?status=failed").text
+    assert len(row_ids(failed)) == 1
+    # An unknown status shows everything rather than an error.
+    assert len(row_ids(logged_in_client.get("/dashboard/transactions?status=bogus").text)) == 10
+
+
+def test_a_new_merchant_never_sees_the_test_merchants_data(stack, login_over_http):
+    theirs = stack.create_payment(status="success")
+    stack.sign_up(email="new@shop.test", password="new merchant")
+    client = login_over_http("new@shop.test", "new merchant")
+    listing = client.get("/dashboard/transactions").text
+    assert row_ids(listing) == []
+    assert theirs["id"] not in listing
+    detail = client.get(f"/dashboard/transactions/{theirs['id']}")
+    assert detail.status_code == 404
+    assert theirs["order_id"] not in detail.text
+
+
+def test_payment_detail_shows_refunds_and_capture_state(stack, logged_in_client):
+    payment = stack.create_payment(amount=50000, status="success")
+    html = logged_in_client.get(f"/dashboard/transactions/{payment['id']}").text
+    assert 'data-test-id="capture-button"' in html
+    assert 'data-test-id="refund-form"' in html
+    assert "₹500.00" in html
+
+
+def test_unknown_and_malformed_payment_ids_are_not_found(logged_in_client):
+    for path in ("pay_AAAAAAAAAAAAAAAA", "..%2F..%2Fhealth", "pay_short"):
+        response = logged_in_client.get(f"/dashboard/transactions/{path}")
+        assert response.status_code == 404, path
+        assert 'data-test-id="error-page"' in response.text
+
+
+def test_bad_paging_values_get_a_page_not_a_trace(logged_in_client):
+    for query in ("limit=0", "limit=101", "offset=-1", "limit=abc"):
+        response = logged_in_client.get(f"/dashboard/transactions?{query}")
+        assert response.status_code == 400, query
+        assert "text/html" in response.headers["content-type"]
+
+
+@pytest.mark.browser
+def test_transactions_table_in_the_browser(stack, logged_in_page, expect):
+    page = logged_in_page
+    created = [stack.create_payment(amount=10000 + n) for n in range(12)]
+    stack.create_payment(amount=77700, status="success")
+    page.click(tid("nav-transactions"))
+    table = page.locator(tid("transactions-table"))
+    rows = table.locator(tid("transaction-row"))
+    expect(rows).to_have_count(10)
+    first = rows.first
+    payment_id = first.get_attribute("data-payment-id")
+    assert re.fullmatch(r"pay_[A-Za-z0-9]{16}", payment_id)
+    assert first.locator(tid("payment-id")).inner_text() == payment_id
+    assert first.locator(tid("amount")).inner_text() == "₹777.00"
+    assert first.locator(tid("status")).inner_text() == "success"
+    assert first.locator(tid("method")).inner_text() == "upi"
+    assert first.locator(tid("order-id")).inner_text().startswith("order_")
+    assert "IST" in first.locator(tid("created-at")).inner_text()
+
+    page.click(tid("pagination-next"))
+    expect(rows).to_have_count(3)
+    assert rows.last.get_attribute("data-payment-id") == created[0]["id"]
+    page.click(tid("pagination-prev"))
+    expect(rows).to_have_count(10)
+
+    page.select_option(tid("status-filter"), "success")
+    page.click(tid("apply-filter-button"))
+    page.wait_for_url("**/dashboard/transactions?status=success")
+    expect(rows).to_have_count(1)
+
+
+@pytest.mark.browser
+def test_capture_and_refunds_from_the_payment_page(stack, logged_in_page, expect):
+    page = logged_in_page
+    payment = stack.create_payment(amount=50000, status="success")
+    page.goto(f"{stack.dashboard_url}/dashboard/transactions/{payment['id']}")
+    assert page.locator(tid("captured-state")).inner_text() == "not captured"
+    page.click(tid("capture-button"))
+    expect(page.locator(tid("flash-message"))).to_have_text("Payment captured.")
+    expect(page.locator(tid("captured-state"))).to_have_text("captured")
+    assert page.locator(tid("capture-button")).count() == 0
+
+    page.fill(tid("refund-amount-input"), "600")
+    page.click(tid("refund-button"))
+    error = page.locator(tid("refund-error"))
+    expect(error).to_have_text("Refund amount exceeds available amount.")
+    page.fill(tid("refund-amount-input"), "12.345")
+    page.click(tid("refund-button"))
+    expect(error).to_contain_text("like 250 or 250.50")
+
+    page.fill(tid("refund-amount-input"), "150.50")
+    page.fill(tid("refund-reason-input"), "One mug arrived broken")
+    page.click(tid("refund-button"))
+    assert "of ₹150.50 created" in page.locator(tid("flash-message")).inner_text()
+    rows = page.locator(tid("refund-row"))
+    expect(rows).to_have_count(1)
+    assert "₹150.50" in rows.first.inner_text()
+    assert "One mug arrived broken" in rows.first.inner_text()
+    assert page.locator(tid("refundable-amount")).inner_text() == "₹349.50"
+    assert page.locator(tid("refund-amount-input")).input_value() == "349.50"
+    stored = stack.db.execute(
+        "SELECT amount, reason FROM refunds WHERE payment_id = %s", (payment["id"],)
+    ).fetchall()
+    assert stored == [{"amount": 15050, "reason": "One mug arrived broken"}]
+
+
+@pytest.mark.browser
+def test_a_pending_payment_cannot_be_refunded_or_captured(stack, logged_in_page):
+    page = logged_in_page
+    payment = stack.create_payment()
+    page.goto(f"{stack.dashboard_url}/dashboard/transactions/{payment['id']}")
+    assert page.locator(tid("payment-status")).inner_text() == "pending"
+    assert page.locator(tid("capture-button")).count() == 0
+    assert page.locator(tid("refund-form")).count() == 0

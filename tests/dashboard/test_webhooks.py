@@ -1,0 +1,423 @@
+"""The webhooks page: settings, delivery logs and retry.
+
+The first tests put a stand-in API behind the dashboard's real client, so the page is checked
+whatever the API offers; the rest run against the real API and are skipped until it offers the
+webhook endpoints (CONTRACT §5).
+"""
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from dashboard.config import DashboardSettings
+from dashboard.main import create_app
+from devstack import processes
+
+
+def tid(name: str) -> str:
+    return f'[data-test-id="{name}"]'
+
+
+def api_error(status: int, code: str, description: str) -> httpx.Response:
+    return httpx.Response(status, json={"error": {"code": code, "description": description}})
+
+
+LOG_ID = "7d0f4b62-8f0e-4b51-9a53-0c2f3e9d1a11"
+PROFILE = {
+    "id": "550e8400-e29b-41d4-a716-446655440000",
+    "name": "Test Merchant",
+    "email": "test@example.com",
+    "api_key": "key_test_abc123",
+    "api_secret": "secret_test_xyz789",
+    "webhook_secret": "whsec_test_abc123",
+    "created_at": "2024-01-15T10:00:00.000Z",
+}
+
+
+@dataclass
+class StandInApi:
+    """The merchant and webhook endpoints of CONTRACT §5, in memory."""
+
+    offers_webhooks: bool = True
+    requests: list[httpx.Request] = field(default_factory=list)
+    webhook_url: str | None = "https://shop.example/webhook"
+
+    def log(self, number: int) -> dict:
+        return {
+            "id": LOG_ID if number == 0 else f"00000000-0000-0000-0000-{number:012d}",
+            "event": "payment.success" if number else "webhook.test",
+            "status": ["failed", "success", "pending"][number % 3],
+            "attempts": 5 if number == 0 else 1,
+            "created_at": "2024-01-15T10:31:10.000Z",
+            "last_attempt_at": None if number % 3 == 2 else "2024-01-15T10:31:11.000Z",
+            "next_retry_at": None,
+            "response_code": 500 if number == 0 else 200,
+        }
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        path, method = request.url.path, request.method
+        if path == "/api/v1/merchants/login":
+            return httpx.Response(200, json=PROFILE)
+        if path == "/api/v1/test/merchant":
+            return httpx.Response(200, json={"id": PROFILE["id"], "email": PROFILE["email"],
+                                             "api_key": PROFILE["api_key"], "seeded": True})  # fmt: skip
+        if request.headers.get("x-api-secret") != PROFILE["api_secret"]:
+            return api_error(401, "AUTHENTICATION_ERROR", "Invalid API credentials")
+        if not self.offers_webhooks and path.startswith("/api/v1/webhooks"):
+            return api_error(404, "NOT_FOUND_ERROR", "Route not found")
+        if path == "/api/v1/webhooks" and method == "GET":
+            offset = int(request.url.params.get("offset", 0))
+            limit = int(request.url.params.get("limit", 10))
+            logs = [self.log(n) for n in range(offset, min(offset + limit, 13))]
+            return httpx.Response(200, json={"data": logs, "total": 13, "limit": limit,
+                                             "offset": offset})  # fmt: skip
+        if path == "/api/v1/webhooks/config" and method == "GET":
+            return httpx.Response(200, json={"webhook_url": self.webhook_url,
+                                             "webhook_secret": "whsec_test_abc123"})  # fmt: skip
+        if path == "/api/v1/webhooks/config" and method == "PUT":
+            url = json.loads(request.content)["webhook_url"]
+            if url and not url.startswith(("http://", "https://")):
+                return api_error(
+                    400, "BAD_REQUEST_ERROR", "webhook_url must be an http or https URL"
+                )
+            self.webhook_url = url or None
+            return httpx.Response(200, json={"webhook_url": self.webhook_url,
+                                             "webhook_secret": "whsec_test_abc123"})  # fmt: skip
+        if path == f"/api/v1/webhooks/{LOG_ID}/retry" and method == "POST":
+            return httpx.Response(200, json={"id": LOG_ID, "status": "pending",
+                                             "message": "Webhook retry scheduled"})  # fmt: skip
+        if path == f"/api/v1/webhooks/{LOG_ID}":
+            attempts = [
+                {"attempt_number": n, "attempted_at": f"2024-01-15T10:3{n}:00.000Z",
+                 "duration_ms": 5000, "response_code": None, "response_body": None,
+                 "error": "timed out after 5 s"}
+                for n in range(1, 6)
+            ]  # fmt: skip
+            return httpx.Response(200, json=self.log(0) | {
+                "payload": {"event": "webhook.test", "timestamp": 1705315870,
+                            "data": {"message": "₹ test"}},
+                "attempt_history": attempts,
+            })  # fmt: skip
+        return api_error(404, "NOT_FOUND_ERROR", "Route not found")
+
+
+@pytest.fixture
+def stand_in_api() -> StandInApi:
+    return StandInApi()
+
+
+@pytest.fixture
+def dashboard_client(redis_url: str, redis, stand_in_api: StandInApi) -> Iterator[TestClient]:
+    """The dashboard app in-process, its API replaced by the stand-in, logged in."""
+    settings = DashboardSettings(
+        redis_url=redis_url, api_url="http://api.test", log_level="warning"
+    )
+    app = create_app(settings, api_transport=httpx.MockTransport(stand_in_api))
+    with TestClient(app, follow_redirects=False) as client:
+        form = client.get("/login").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        response = client.post(
+            "/login", data={"email": "test@example.com", "password": "x", "csrf_token": token}
+        )
+        assert response.status_code == 303
+        yield client
+
+
+def token_of(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_logs_table_has_the_contracts_columns_and_rows(dashboard_client):
+    html = dashboard_client.get("/dashboard/webhooks").text
+    headers = re.findall(r'<th scope="col">([^<]+)</th>', html)
+    assert headers == ["Event", "Status", "Attempts", "Last Attempt", "Response Code", "Actions"]
+    rows = re.findall(r'<tr data-test-id="webhook-log-item" data-webhook-id="([^"]+)">', html)
+    assert len(rows) == 10 and rows[0] == LOG_ID
+    assert f'data-test-id="retry-webhook-button" data-webhook-id="{LOG_ID}">Retry</button>' in html
+    for cell in ("webhook-event", "webhook-status", "webhook-attempts", "webhook-last-attempt",
+                 "webhook-response-code"):  # fmt: skip
+        assert html.count(f'data-test-id="{cell}"') == 10
+    assert "Showing 1–10 of 13 deliveries" in html
+    second = dashboard_client.get("/dashboard/webhooks?offset=10").text
+    assert len(re.findall(r'data-test-id="webhook-log-item"', second)) == 3
+
+
+def test_config_form_has_the_contracts_controls(dashboard_client):
+    html = dashboard_client.get("/dashboard/webhooks").text
+    form = html[html.index('data-test-id="webhook-config-form"') :]
+    form = form[: form.index("</form>")]
+    assert 'placeholder="https://yoursite.com/webhook"' in form
+    assert 'value="https://shop.example/webhook"' in form
+    assert 'data-test-id="webhook-secret"' in form and "whsec_test_abc123" in form
+    assert re.search(r'data-test-id="save-webhook-button"[^>]*>Save Configuration<', form)
+    assert re.search(r'data-test-id="test-webhook-button"[^>]*>Send Test Webhook<', form)
+    assert 'data-test-id="regenerate-secret-button"' in form
+    assert "for 24 hours" in html
+
+
+def test_retry_posts_to_the_api_and_returns_to_the_same_page(dashboard_client, stand_in_api):
+    page = dashboard_client.get("/dashboard/webhooks?offset=0").text
+    response = dashboard_client.post(
+        f"/dashboard/webhooks/{LOG_ID}/retry",
+        data={"csrf_token": token_of(page), "next": "/dashboard/webhooks?offset=10"},
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/dashboard/webhooks?offset=10"
+    retry = stand_in_api.requests[-1]
+    assert (retry.method, retry.url.path) == ("POST", f"/api/v1/webhooks/{LOG_ID}/retry")
+    assert retry.headers["x-api-key"] == "key_test_abc123"
+    assert "Retry scheduled" in dashboard_client.get("/dashboard/webhooks").text
+
+
+def test_retry_never_redirects_elsewhere(dashboard_client):
+    page = dashboard_client.get("/dashboard/webhooks").text
+    for target in ("https://evil.test/", "//evil.test", "/dashboard/docs"):
+        response = dashboard_client.post(
+            f"/dashboard/webhooks/{LOG_ID}/retry",
+            data={"csrf_token": token_of(page), "next": target},
+        )
+        assert response.headers["location"] == "/dashboard/webhooks"
+
+
+def test_an_invalid_url_is_explained_inline(dashboard_client, stand_in_api):
+    page = dashboard_client.get("/dashboard/webhooks").text
+    response = dashboard_client.post(
+        "/dashboard/webhooks/config",
+        data={"csrf_token": token_of(page), "webhook_url": "ftp://shop.example/hook"},
+    )
+    assert response.status_code == 400
+    assert 'data-test-id="webhook-url-error"' in response.text
+    assert "The URL must be an http or https URL." in response.text
+    assert 'value="ftp://shop.example/hook"' in response.text
+    assert stand_in_api.webhook_url == "https://shop.example/webhook"
+
+
+def test_log_detail_shows_payload_and_every_attempt(dashboard_client):
+    html = dashboard_client.get(f"/dashboard/webhooks/logs/{LOG_ID}").text
+    assert html.count('data-test-id="webhook-attempt-row"') == 5
+    assert html.count("timed out after 5 s") == 5
+    assert "&#34;message&#34;: &#34;₹ test&#34;" in html or '"message": "₹ test"' in html
+    assert "5 of 5" in html
+
+
+def test_page_still_works_when_the_api_has_no_webhook_endpoints(dashboard_client, stand_in_api):
+    stand_in_api.offers_webhooks = False
+    response = dashboard_client.get("/dashboard/webhooks")
+    assert response.status_code == 200
+    assert 'data-test-id="webhook-config-unavailable"' in response.text
+    assert re.search(r'data-test-id="save-webhook-button" disabled', response.text)
+    # The docs page leaves a placeholder for the secret instead of failing.
+    docs = dashboard_client.get("/dashboard/docs")
+    assert docs.status_code == 200
+    assert "whsec_REPLACE_WITH_YOUR_WEBHOOK_SECRET" in docs.text
+
+
+def test_keys_that_stop_working_end_the_session(dashboard_client, stand_in_api):
+    original = PROFILE["api_secret"]
+    try:
+        PROFILE["api_secret"] = "rotated"  # the stand-in now refuses the session's keys
+        response = dashboard_client.get("/dashboard/webhooks")
+        assert response.status_code == 303 and response.headers["location"] == "/login"
+        assert "log in again" in dashboard_client.get("/login").text
+    finally:
+        PROFILE["api_secret"] = original
+    assert dashboard_client.get("/dashboard").status_code == 303
+
+
+# --- against the real API ---------------------------------------------------------------------
+
+
+def first_log(stack) -> dict:
+    row = stack.db.execute(
+        "SELECT id::text, event, status, attempts FROM webhook_logs ORDER BY created_at DESC"
+    ).fetchone()
+    assert row is not None, "no webhook was logged"
+    return row
+
+
+@pytest.mark.browser
+def test_save_a_url_and_send_a_test_webhook(webhook_api, logged_in_page, expect):
+    page, stack = logged_in_page, webhook_api
+    page.click(tid("nav-webhooks"))
+    config = page.locator(tid("webhook-config"))
+    form = config.locator(tid("webhook-config-form"))
+    form.locator(tid("webhook-url-input")).fill("http://127.0.0.1:9/webhook")
+    form.locator(tid("save-webhook-button")).click()
+    expect(page.locator(tid("flash-message"))).to_contain_text("Webhook URL saved")
+    assert page.locator(tid("webhook-url-input")).input_value() == "http://127.0.0.1:9/webhook"
+    stored = stack.db.execute("SELECT webhook_url FROM merchants WHERE is_test").fetchone()
+    assert stored["webhook_url"] == "http://127.0.0.1:9/webhook"
+
+    page.click(tid("test-webhook-button"))
+    expect(page.locator(tid("flash-message"))).to_contain_text("Test webhook sent")
+    rows = page.locator(tid("webhook-log-item"))
+    expect(rows).to_have_count(1)
+    log = first_log(stack)
+    assert rows.first.get_attribute("data-webhook-id") == log["id"]
+    assert rows.first.locator(tid("webhook-event")).inner_text() == "webhook.test"
+    assert rows.first.locator(tid("webhook-status")).inner_text() in ("pending", "failed")
+
+
+@pytest.mark.browser
+def test_retry_a_delivery(webhook_api, logged_in_page, expect):
+    page, stack = logged_in_page, webhook_api
+    stack.db.execute("UPDATE merchants SET webhook_url = 'http://127.0.0.1:9/hook' WHERE is_test")
+    page.goto(f"{stack.dashboard_url}/dashboard/webhooks")
+    page.click(tid("test-webhook-button"))
+    expect(page.locator(tid("webhook-log-item"))).to_have_count(1)
+    log = first_log(stack)
+    stack.db.execute(
+        "UPDATE webhook_logs SET status = 'failed', attempts = 5, next_retry_at = NULL,"
+        " response_code = 500 WHERE id = %s",
+        (log["id"],),
+    )
+    page.reload()
+    row = page.locator(f'{tid("webhook-log-item")}[data-webhook-id="{log["id"]}"]')
+    assert row.locator(tid("webhook-status")).inner_text() == "failed"
+    assert row.locator(tid("webhook-attempts")).inner_text() == "5"
+    assert row.locator(tid("webhook-response-code")).inner_text() == "500"
+    row.locator(tid("retry-webhook-button")).click()
+    expect(page.locator(tid("flash-message"))).to_contain_text("Retry scheduled")
+    retried = stack.db.execute(
+        "SELECT status, attempts FROM webhook_logs WHERE id = %s", (log["id"],)
+    ).fetchone()
+    assert retried["status"] == "pending" and retried["attempts"] <= 1
+
+    row.locator(tid("webhook-event")).locator("a").click()
+    assert page.locator(tid("webhook-log-detail")).get_attribute("data-webhook-id") == log["id"]
+    assert '"event": "webhook.test"' in page.locator(tid("webhook-payload")).inner_text()
+
+
+@pytest.mark.browser
+def test_regenerate_the_secret(webhook_api, logged_in_page, expect):
+    page, stack = logged_in_page, webhook_api
+    page.goto(f"{stack.dashboard_url}/dashboard/webhooks")
+    assert page.locator(tid("webhook-secret")).inner_text() == "whsec_test_abc123"
+    assert "24 hours" in page.locator(tid("webhook-config")).inner_text()
+    page.click(tid("regenerate-secret-button"))
+    expect(page.locator(tid("flash-message"))).to_contain_text("New webhook secret generated")
+    new_secret = page.locator(tid("webhook-secret")).inner_text()
+    assert new_secret.startswith("whsec_") and new_secret != "whsec_test_abc123"
+    stored = stack.db.execute(
+        "SELECT webhook_secret, previous_webhook_secret FROM merchants WHERE is_test"
+    ).fetchone()
+    assert stored == {"webhook_secret": new_secret, "previous_webhook_secret": "whsec_test_abc123"}
+    assert page.locator(tid("previous-secret-note")).is_visible()
+
+
+@pytest.mark.browser
+def test_an_invalid_url_shows_the_apis_reason(webhook_api, logged_in_page, expect):
+    page, stack = logged_in_page, webhook_api
+    page.goto(f"{stack.dashboard_url}/dashboard/webhooks")
+    page.fill(tid("webhook-url-input"), "ftp://127.0.0.1/hook")
+    page.press(tid("webhook-url-input"), "Enter")  # Enter saves; it never regenerates
+    expect(page.locator(tid("webhook-url-error"))).to_contain_text("http or https")
+    stored = stack.db.execute(
+        "SELECT webhook_url, webhook_secret FROM merchants WHERE is_test"
+    ).fetchone()
+    assert stored == {"webhook_url": None, "webhook_secret": "whsec_test_abc123"}
+
+
+def test_test_webhook_without_a_url_is_explained(webhook_api, logged_in_client):
+    page = logged_in_client.get("/dashboard/webhooks").text
+    response = logged_in_client.post(
+        "/dashboard/webhooks/test", data={"csrf_token": token_of(page)}
+    )
+    assert response.status_code == 303
+    assert "Could not send a test webhook" in logged_in_client.get("/dashboard/webhooks").text
+
+
+# --- a real delivery to the receivers pasted from the docs page ------------------------------
+
+
+@pytest.fixture
+def dispatcher(webhook_api, database_url: str, redis_url: str) -> Iterator[None]:
+    if importlib.util.find_spec("webhook_dispatcher") is None:
+        pytest.skip("the webhook dispatcher is not installed")
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "API_URL": webhook_api.api_url,
+        "TEST_MODE": "true",
+        "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+        "WEBHOOK_RETRY_INTERVALS_TEST": "true",
+        "LOG_LEVEL": "warning",
+    }
+    process = processes.spawn([sys.executable, "-m", "webhook_dispatcher"], env=env,
+                              stdout=subprocess.DEVNULL)  # fmt: skip
+    yield
+    processes.stop(process, signal.SIGTERM, 10.0, whole_group=True)
+
+
+RECEIVERS = {
+    "python": ("code-snippet-webhook-python", '("127.0.0.1", 5000)', "webhook_server.py"),
+    "node": ("code-snippet-webhook", ".listen(5000,", "webhook-server.js"),
+}
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("language", sorted(RECEIVERS))
+def test_the_docs_receiver_accepts_a_real_delivery(
+    language, webhook_api, dispatcher, logged_in_page, tmp_path, expect
+):
+    """Paste the docs' receiver, point the webhook URL at it, send a test: delivered, 200."""
+    page, stack = logged_in_page, webhook_api
+    interpreter = sys.executable if language == "python" else shutil.which("node")
+    if interpreter is None:
+        pytest.skip(f"{language} is not installed")
+    test_id, listen, filename = RECEIVERS[language]
+    page.goto(f"{stack.dashboard_url}/dashboard/docs")
+    code = page.locator(tid(test_id)).text_content()
+    port = _free_port()
+    assert listen in code
+    program = tmp_path / filename
+    program.write_text(code.replace(listen, listen.replace("5000", str(port))))
+    receiver = subprocess.Popen(
+        [interpreter, str(program)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={"PYTHONUNBUFFERED": "1", "PATH": os.environ.get("PATH", "/usr/bin")},
+    )
+    try:
+        page.goto(f"{stack.dashboard_url}/dashboard/webhooks")
+        page.fill(tid("webhook-url-input"), f"http://127.0.0.1:{port}/webhook")
+        page.click(tid("save-webhook-button"))
+        expect(page.locator(tid("flash-message"))).to_contain_text("Webhook URL saved")
+        page.click(tid("test-webhook-button"))
+        expect(page.locator(tid("flash-message"))).to_contain_text("Test webhook sent")
+        row = page.locator(tid("webhook-log-item")).first
+        deadline = time.monotonic() + 30
+        while row.locator(tid("webhook-status")).inner_text() != "success":
+            assert time.monotonic() < deadline, "the test webhook was not delivered"
+            time.sleep(0.5)
+            page.reload()
+        assert row.locator(tid("webhook-response-code")).inner_text() == "200"
+        assert row.locator(tid("webhook-attempts")).inner_text() == "1"
+    finally:
+        receiver.terminate()
+        output, _ = receiver.communicate(timeout=10)
+    assert "Received webhook.test" in output
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -1,0 +1,274 @@
+"""docker-compose.yml against CONTRACT §1-2, and against what `make run` starts: same argv,
+same ports, same environment apart from the addresses that differ inside a container."""
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from devstack.run import MIGRATE_ARGV
+from devstack.services import Service, local_services
+from shared.settings import GatewaySettings
+
+from .deployfiles import REPO_ROOT, Dockerfile, parse_dockerfile
+
+CONTRACT_SERVICES = {
+    "postgres", "redis", "migrate", "api", "payment-worker", "refund-worker",
+    "webhook-dispatcher", "checkout", "dashboard",
+}  # fmt: skip
+# Beyond the contract: the demo merchant shop that `make run` serves too.
+SERVICES = CONTRACT_SERVICES | {"checkout-demo"}
+CONTAINER_NAMES = {
+    "postgres": "pg_gateway",
+    "redis": "redis_gateway",
+    "api": "gateway_api",
+    "checkout": "gateway_checkout",
+    "dashboard": "gateway_dashboard",
+}
+PUBLISHED_PORTS = {"api": 8000, "checkout": 3001, "dashboard": 3000}
+INTERNAL_PORTS = {"postgres": 5432, "redis": 6379}
+WORKERS = ("payment-worker", "refund-worker", "webhook-dispatcher")
+PYTHON_SERVICES = ("api", *WORKERS, "checkout", "dashboard")
+# The image each compose service runs: its own, except the one-shot migration.
+PACKAGES = {name: name for name in PYTHON_SERVICES} | {"migrate": "api"}
+# How a web service is told to listen on every interface, not the loopback it defaults to.
+HOST_VARIABLES = {"checkout": "HOST", "dashboard": "DASHBOARD_HOST"}
+ALL_INTERFACES = "0.0.0.0"  # noqa: S104
+
+DATABASE_URL = "postgresql://gateway_user:gateway_pass@postgres:5432/payment_gateway"
+REDIS_URL = "redis://redis:6379/0"
+SERVER_SIDE_API_URL = "http://api:8000"
+BROWSER_API_URL = "http://localhost:8000"
+BROWSER_CHECKOUT_URL = "http://localhost:3001"
+PASS_THROUGH = ("TEST_MODE", "TEST_PROCESSING_DELAY", "TEST_PAYMENT_SUCCESS", "WEBHOOK_RETRY_INTERVALS_TEST")  # fmt: skip
+
+
+def _service(compose: dict[str, Any], name: str) -> dict[str, Any]:
+    return compose["services"][name]
+
+
+def _dockerfile(compose: dict[str, Any], name: str) -> Dockerfile:
+    build = _service(compose, name)["build"]
+    return parse_dockerfile(REPO_ROOT / build["context"] / build["dockerfile"])
+
+
+def _command(compose: dict[str, Any], name: str) -> list[str]:
+    """What the container runs: compose's `command`, else the image's CMD."""
+    service = _service(compose, name)
+    if "command" in service:
+        return list(service["command"])
+    return _dockerfile(compose, name).cmd()
+
+
+def _environment(compose: dict[str, Any], name: str) -> dict[str, str]:
+    """The container's environment: the image's ENV overlaid with compose's."""
+    env = _dockerfile(compose, name).env()
+    env.update({key: str(value) for key, value in _service(compose, name)["environment"].items()})
+    return env
+
+
+def _published(compose: dict[str, Any], name: str) -> dict[int, str]:
+    """container port -> the host side of its mapping ("8000" or "127.0.0.1:5432")."""
+    mappings = [str(port).rsplit(":", 1) for port in _service(compose, name).get("ports", [])]
+    return {int(container): host for host, container in mappings}
+
+
+def _local(name: str) -> Service:
+    """What `make run` starts under that name, with the default environment."""
+    services = {service.name: service for service in local_services({})}
+    if name not in services:
+        pytest.skip(f"{name} is not in devstack.services.local_services yet: nothing to compare")
+    return services[name]
+
+
+def _without_host_value(argv: list[str]) -> list[str]:
+    """The listening address differs by design: loopback or all interfaces on a laptop, all
+    interfaces in a container; everything else must match."""
+    return ["<host>" if i > 0 and argv[i - 1] == "--host" else arg for i, arg in enumerate(argv)]
+
+
+def test_services_are_the_contracts(compose: dict[str, Any]) -> None:
+    assert set(compose["services"]) == SERVICES
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_container_names(compose: dict[str, Any], name: str) -> None:
+    # Workers have none, so `docker compose up --scale webhook-dispatcher=3` works.
+    assert _service(compose, name).get("container_name") == CONTAINER_NAMES.get(name)
+
+
+@pytest.mark.parametrize(("name", "port"), sorted(PUBLISHED_PORTS.items()))
+def test_web_services_publish_their_contract_port(
+    compose: dict[str, Any], name: str, port: int
+) -> None:
+    assert _service(compose, name)["ports"] == [f"{port}:{port}"]
+    assert f"EXPOSE {port}" in {
+        f"{instruction} {args}" for instruction, args in _dockerfile(compose, name).final_stage
+    }
+
+
+@pytest.mark.parametrize(("name", "port"), sorted(INTERNAL_PORTS.items()))
+def test_datastores_are_reachable_from_this_machine_only(
+    compose: dict[str, Any], name: str, port: int
+) -> None:
+    assert _published(compose, name)[port].startswith("127.0.0.1:")
+
+
+def test_postgres_and_redis_versions_and_credentials(compose: dict[str, Any]) -> None:
+    postgres, redis = _service(compose, "postgres"), _service(compose, "redis")
+    url = urlsplit(DATABASE_URL)
+
+    assert int(re.match(r"postgres:(\d+)", postgres["image"]).group(1)) >= 15
+    assert redis["image"].startswith("redis:7")
+    assert postgres["environment"] == {
+        "POSTGRES_DB": url.path.lstrip("/"),
+        "POSTGRES_USER": url.username,
+        "POSTGRES_PASSWORD": url.password,
+    }
+
+
+@pytest.mark.parametrize("name", PYTHON_SERVICES)
+def test_command_is_what_make_run_starts(compose: dict[str, Any], name: str) -> None:
+    local = _local(name)
+    command = _command(compose, name)
+
+    assert command[0] == "python"
+    assert _without_host_value(command[1:]) == _without_host_value(list(local.argv[1:]))
+    assert PUBLISHED_PORTS.get(name) == local.port
+
+
+def test_every_service_make_run_starts_is_in_compose(compose: dict[str, Any]) -> None:
+    assert {service.name for service in local_services({})} <= set(compose["services"])
+
+
+def test_migrate_is_the_make_run_migration_on_the_api_image(compose: dict[str, Any]) -> None:
+    migrate, api = _service(compose, "migrate"), _service(compose, "api")
+
+    assert _command(compose, "migrate") == ["python", *MIGRATE_ARGV[1:]]
+    assert migrate["restart"] == "no"
+    assert (migrate["image"], migrate["build"]) == (api["image"], api["build"])
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED_PORTS))
+def test_web_services_listen_on_every_interface(compose: dict[str, Any], name: str) -> None:
+    command = _command(compose, name)
+    if "--host" in command:
+        assert command[command.index("--host") + 1] == ALL_INTERFACES
+    else:
+        assert _environment(compose, name).get(HOST_VARIABLES[name]) == ALL_INTERFACES
+
+
+@pytest.mark.parametrize("name", sorted(PACKAGES))
+def test_images_are_built_from_the_repo_root_for_their_package(
+    compose: dict[str, Any], name: str
+) -> None:
+    build = _service(compose, name)["build"]
+
+    assert build["context"] == "."
+    assert (REPO_ROOT / build["dockerfile"]).is_file()
+    assert _dockerfile(compose, name).packages() == {PACKAGES[name]}
+
+
+@pytest.mark.parametrize("name", ["postgres", "redis", *sorted(PUBLISHED_PORTS)])
+def test_long_running_servers_have_healthchecks(compose: dict[str, Any], name: str) -> None:
+    test = _service(compose, name)["healthcheck"]["test"]
+
+    assert test[0] == "CMD"
+    if name in PUBLISHED_PORTS:
+        assert f"http://127.0.0.1:{PUBLISHED_PORTS[name]}/health" in test[-1]
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_depends_on_waits_for_health_or_completion(compose: dict[str, Any], name: str) -> None:
+    for dependency, rule in _service(compose, name).get("depends_on", {}).items():
+        if rule["condition"] == "service_healthy":
+            assert "healthcheck" in _service(compose, dependency), dependency
+        else:
+            assert rule["condition"] == "service_completed_successfully"
+            assert _service(compose, dependency)["restart"] == "no", dependency
+
+
+@pytest.mark.parametrize(
+    ("name", "dependencies"),
+    [
+        ("migrate", {"postgres": "service_healthy"}),
+        (
+            "api",
+            {
+                "postgres": "service_healthy",
+                "redis": "service_healthy",
+                "migrate": "service_completed_successfully",
+            },
+        ),
+        *[
+            (
+                worker,
+                {
+                    "postgres": "service_healthy",
+                    "redis": "service_healthy",
+                    "api": "service_healthy",
+                },
+            )
+            for worker in WORKERS
+        ],
+    ],
+)
+def test_start_order(compose: dict[str, Any], name: str, dependencies: dict[str, str]) -> None:
+    depends_on = _service(compose, name)["depends_on"]
+
+    assert {
+        dependency: rule["condition"] for dependency, rule in depends_on.items()
+    } == dependencies
+
+
+def test_shared_environment_is_the_contracts(compose: dict[str, Any]) -> None:
+    env = compose["x-gateway-env"]
+
+    assert env["DATABASE_URL"] == DATABASE_URL
+    assert env["REDIS_URL"] == REDIS_URL
+    assert env["API_URL"] == SERVER_SIDE_API_URL
+    assert env["WEBHOOK_ALLOW_PRIVATE_NETWORKS"] == "true"
+
+
+@pytest.mark.parametrize("variable", PASS_THROUGH)
+def test_test_knobs_pass_through_with_the_services_defaults(
+    compose: dict[str, Any], variable: str
+) -> None:
+    default = str(GatewaySettings.model_fields[variable.lower()].default).lower()
+
+    assert compose["x-gateway-env"][variable] == f"${{{variable}:-{default}}}"
+
+
+@pytest.mark.parametrize("name", ["migrate", "api", *WORKERS])
+def test_backend_services_share_the_gateway_environment(compose: dict[str, Any], name: str) -> None:
+    assert _service(compose, name)["environment"] == compose["x-gateway-env"]
+
+
+def test_checkout_page_calls_the_api_at_the_browsers_address(compose: dict[str, Any]) -> None:
+    # The checkout writes API_URL into the page; the shopper's browser cannot resolve `api`.
+    env = _environment(compose, "checkout")
+
+    assert env["API_URL"] == BROWSER_API_URL
+    assert "DATABASE_URL" not in env
+
+
+def test_dashboard_calls_the_api_inside_and_shows_the_browsers_addresses(
+    compose: dict[str, Any],
+) -> None:
+    env = _environment(compose, "dashboard")
+
+    assert env["API_URL"] == SERVER_SIDE_API_URL
+    assert env["PUBLIC_API_URL"] == BROWSER_API_URL
+    assert env["CHECKOUT_URL"] == BROWSER_CHECKOUT_URL
+    assert env["REDIS_URL"] == REDIS_URL
+    assert "DATABASE_URL" not in env  # CONTRACT §11: it never opens the database
+
+
+def test_demo_shop_runs_the_checkout_image_on_its_own_origin(compose: dict[str, Any]) -> None:
+    demo, checkout = _service(compose, "checkout-demo"), _service(compose, "checkout")
+    assert demo["image"] == checkout["image"]
+    assert demo["command"] == ["python", "-m", "checkout.demo"]
+    assert demo["ports"] == ["3002:3002"]
+    assert _environment(compose, "checkout-demo")["CHECKOUT_URL"] == BROWSER_CHECKOUT_URL
+    assert _environment(compose, "checkout-demo")["API_URL"] == SERVER_SIDE_API_URL

@@ -1,0 +1,109 @@
+"""The images: one per Python service, built from the repository root with
+`uv sync --frozen --package <workspace member>`, running unprivileged from a copied venv."""
+
+from pathlib import Path
+
+import pytest
+
+from .deployfiles import (
+    DOCKER_DIR,
+    REPO_ROOT,
+    is_locked,
+    locked_closure,
+    parse_dockerfile,
+    service_project,
+    workspace_members,
+)
+
+PYTHON_SERVICES = {
+    "api", "payment-worker", "refund-worker", "webhook-dispatcher", "checkout", "dashboard",
+}  # fmt: skip
+WORKERS = ("payment-worker", "refund-worker", "webhook-dispatcher")
+WEB_STACK = {"fastapi", "starlette", "uvicorn", "jinja2"}
+DOCKERFILES = sorted(DOCKER_DIR.glob("*.Dockerfile"))
+
+
+def _package_of(path: Path) -> str:
+    [package] = parse_dockerfile(path).packages()
+    return package
+
+
+def _skip_unless_locked(package: str) -> None:
+    if not is_locked(package):
+        pytest.skip(f"`{package}` is not in uv.lock yet (see the workspace member test)")
+
+
+def test_there_is_one_dockerfile_per_python_service() -> None:
+    assert {path.name.removesuffix(".Dockerfile") for path in DOCKERFILES} == PYTHON_SERVICES
+
+
+@pytest.mark.parametrize("path", DOCKERFILES, ids=lambda path: path.name)
+def test_uv_sync_is_frozen_and_installs_only_its_own_package(path: Path) -> None:
+    commands = parse_dockerfile(path).uv_sync_commands()
+
+    assert commands, f"{path.name} never runs `uv sync`"
+    for argv in commands:
+        assert "--frozen" in argv, f"{path.name}: `{' '.join(argv)}` may re-resolve the lock"
+        assert "--no-dev" in argv, f"{path.name}: `{' '.join(argv)}` installs the dev group"
+        assert argv.count("--package") == 1, f"{path.name}: `{' '.join(argv)}`"
+    assert parse_dockerfile(path).packages() == {path.name.removesuffix(".Dockerfile")}
+
+
+@pytest.mark.parametrize("path", DOCKERFILES, ids=lambda path: path.name)
+def test_the_package_is_a_locked_workspace_member(path: Path) -> None:
+    """Skipped while the service is still being written; fails once it exists unwired."""
+    package = _package_of(path)
+    if package not in workspace_members() and service_project(package) is None:
+        pytest.skip(f"services/ has no `{package}` package yet: nothing to install")
+
+    assert package in workspace_members() and is_locked(package), (
+        f"`{package}` is not a locked workspace member: add its directory to "
+        "[tool.uv.workspace] members (and [tool.uv.sources]) in pyproject.toml, then `uv lock`"
+    )
+
+
+@pytest.mark.parametrize("path", DOCKERFILES, ids=lambda path: path.name)
+def test_every_workspace_package_it_installs_is_copied_in(path: Path) -> None:
+    package = _package_of(path)
+    _skip_unless_locked(package)
+    members = workspace_members()
+    needed = {
+        members[name].relative_to(REPO_ROOT).as_posix()
+        for name in locked_closure(package)
+        if name in members
+    }
+
+    copied = parse_dockerfile(path).copied_paths()
+
+    assert {"pyproject.toml", "uv.lock"} <= copied
+    assert needed <= copied, f"{path.name} does not COPY {sorted(needed - copied)}"
+
+
+@pytest.mark.parametrize("worker", WORKERS)
+def test_workers_do_not_install_the_web_stack(worker: str) -> None:
+    _skip_unless_locked(worker)
+
+    assert not locked_closure(worker) & WEB_STACK
+
+
+@pytest.mark.parametrize("path", DOCKERFILES, ids=lambda path: path.name)
+def test_the_service_runs_unprivileged_unbuffered_from_the_built_venv(path: Path) -> None:
+    dockerfile = parse_dockerfile(path)
+    user = (dockerfile.user() or "root").partition(":")[0]
+
+    assert user not in ("root", "0"), f"{path.name} runs as root"
+    assert dockerfile.env().get("PYTHONUNBUFFERED") == "1"
+    assert ("COPY", "--from=builder /app/.venv /app/.venv") in dockerfile.final_stage
+    assert dockerfile.cmd()[0] == "python"
+
+
+def test_every_image_uses_the_same_python_and_uv() -> None:
+    def pins(path: Path) -> set[str]:
+        return {
+            args
+            for instruction, args in parse_dockerfile(path).instructions
+            if instruction == "ARG" and args.startswith(("PYTHON_IMAGE=", "UV_VERSION="))
+        }
+
+    assert len({frozenset(pins(path)) for path in DOCKERFILES}) == 1
+    assert len(pins(DOCKERFILES[0])) == 2
