@@ -15,11 +15,15 @@ def claim_due(
     """Due deliveries, at most `per_merchant` each, leased to us by moving next_retry_at on."""
     return conn.execute(
         f"""
-        WITH ranked AS (
-            SELECT id, row_number() OVER (PARTITION BY merchant_id ORDER BY next_retry_at) AS place
-            FROM webhook_logs
+        WITH due AS (
+            -- The earliest due rows only, straight off the partial index on next_retry_at.
+            SELECT id, merchant_id, next_retry_at FROM webhook_logs
             WHERE status = 'pending' AND next_retry_at <= clock_timestamp()
               AND merchant_id <> ALL(%(skip)s::uuid[])
+            ORDER BY next_retry_at LIMIT %(limit)s * 4
+        ), ranked AS (
+            SELECT id, row_number() OVER (PARTITION BY merchant_id ORDER BY next_retry_at) AS place
+            FROM due
         ), candidates AS (
             SELECT id FROM ranked WHERE place <= %(per_merchant)s LIMIT %(limit)s
         ), claimed AS (
