@@ -1,8 +1,9 @@
-"""Recording webhook events: a pending webhook log row written in the caller's transaction,
+"""Recording webhook events: pending webhook log rows written in the caller's transaction,
 delivered by the webhook dispatcher once that transaction has committed."""
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from shared.db import Transaction
@@ -18,13 +19,25 @@ REFUND_CREATED = "refund.created"
 REFUND_PROCESSED = "refund.processed"
 WEBHOOK_TEST = "webhook.test"
 
-INSERT_EVENT = """
+# Only merchants with a webhook URL get a row: nothing is logged or sent without one.
+INSERT_EVENTS = """
 INSERT INTO webhook_logs (merchant_id, event, payload, next_retry_at, correlation_id)
-SELECT id, %(event)s, %(payload)s, now(), %(correlation_id)s
-FROM merchants
-WHERE id = %(merchant_id)s AND coalesce(webhook_url, '') <> ''
+SELECT m.id, e.event, e.payload, now(), e.correlation_id
+FROM unnest(%(merchant_ids)s::uuid[], %(events)s::text[], %(payloads)s::text[],
+            %(correlation_ids)s::text[]) WITH ORDINALITY AS e(merchant_id, event, payload,
+                                                            correlation_id, position)
+JOIN merchants m ON m.id = e.merchant_id AND coalesce(m.webhook_url, '') <> ''
+ORDER BY e.position
 RETURNING id
 """
+
+
+@dataclass(frozen=True)
+class Event:
+    merchant_id: str
+    name: str
+    data: dict[str, Any]
+    correlation_id: str | None = None
 
 
 def event_body(event: str, data: dict[str, Any]) -> str:
@@ -33,23 +46,29 @@ def event_body(event: str, data: dict[str, Any]) -> str:
     return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
 
 
+def record_events(tx: Transaction, queues: JobQueues, events: list[Event]) -> list[str]:
+    """Log events for delivery in one statement; returns the ids of the rows logged."""
+    if not events:
+        return []
+    rows = tx.conn.execute(
+        INSERT_EVENTS,
+        {
+            "merchant_ids": [str(e.merchant_id) for e in events],
+            "events": [e.name for e in events],
+            "payloads": [event_body(e.name, e.data) for e in events],
+            "correlation_ids": [e.correlation_id or current_correlation_id() for e in events],
+        },
+    ).fetchall()
+    if rows:
+        tx.after_commit(
+            lambda: request_tick(queues.redis, queues, WEBHOOKS_QUEUE, DELIVER_DUE_WEBHOOKS_JOB),
+            key=WEBHOOKS_QUEUE,
+        )
+    return [str(row["id"]) for row in rows]
+
+
 def record_event(
     tx: Transaction, queues: JobQueues, merchant_id: str, event: str, data: dict[str, Any]
 ) -> str | None:
-    """Log the event for delivery; nothing is logged while the merchant has no webhook URL."""
-    row = tx.conn.execute(
-        INSERT_EVENT,
-        {
-            "merchant_id": merchant_id,
-            "event": event,
-            "payload": event_body(event, data),
-            "correlation_id": current_correlation_id(),
-        },
-    ).fetchone()
-    if row is None:
-        return None
-    tx.after_commit(
-        lambda: request_tick(queues.redis, queues, WEBHOOKS_QUEUE, DELIVER_DUE_WEBHOOKS_JOB),
-        key=WEBHOOKS_QUEUE,
-    )
-    return str(row["id"])
+    logged = record_events(tx, queues, [Event(merchant_id, event, data)])
+    return logged[0] if logged else None

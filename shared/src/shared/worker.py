@@ -1,16 +1,14 @@
-"""How every worker service runs: wait for its dependencies, start the RQ cron scheduler that
-enqueues the sweep tick, then work its queue with an RQ SimpleWorker.
+"""How every worker service runs: wait for its dependencies, start RQ's cron scheduler (in a
+thread) that enqueues the sweep tick every second, then work its queue with an RQ SimpleWorker.
 
 SimpleWorker runs jobs in the worker process: a tick is a few database statements, cheaper
 than the fork that RQ's default worker makes for every job.
 """
 
-import ctypes
 import functools
-import multiprocessing
-import signal
+import os
 import socket
-import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -20,11 +18,13 @@ from typing import Any
 
 import psycopg
 import structlog
+from psycopg import Connection
 from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.cron import CronScheduler
 
 from shared.db import Database
+from shared.due import work_until_idle
 from shared.jobstats import count_completed, count_failed
 from shared.logging import bind_correlation_id, configure_logging
 from shared.queues import JobQueues, redis_connection
@@ -73,6 +73,21 @@ def counted(queue: str) -> Callable[[Callable[[], int]], Callable[[], int]]:
         return job
 
     return decorate
+
+
+def run_tick(
+    queue: str,
+    finalize_due_batch: Callable[[WorkerRuntime], int],
+    seconds_until_next_due: Callable[[Connection], float | None],
+) -> int:
+    """A tick of a queue whose work has due times in PostgreSQL (see shared.due)."""
+    current = runtime()
+
+    def next_due() -> float | None:
+        with current.db.connection() as conn:
+            return seconds_until_next_due(conn)
+
+    return work_until_idle(current.redis, queue, lambda: finalize_due_batch(current), next_due)
 
 
 class GatewayWorker(SimpleWorker):
@@ -136,22 +151,24 @@ def wait_for_dependencies(settings: GatewaySettings, redis: Redis) -> None:
         time.sleep(DEPENDENCY_RETRY_S)
 
 
-def _die_with_parent() -> None:
-    # A SIGKILLed worker must not leave its cron scheduler enqueueing ticks for no one.
-    if sys.platform == "linux":
-        pr_set_pdeathsig = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+class SweepScheduler(CronScheduler):
+    """RQ's cron scheduler, run in a thread of the worker: the worker's main thread owns the
+    signals, and the scheduler lives and dies with its worker."""
+
+    def _install_signal_handlers(self) -> None:
+        pass
 
 
-def _run_cron(
-    redis_url: str, queue: str, tick: Callable[[], int], service: str, log_level: str
-) -> None:
-    _die_with_parent()
-    configure_logging(f"{service}-cron", log_level)
-    name = f"{service}-{socket.gethostname()}-{multiprocessing.current_process().pid}"
-    cron = CronScheduler(connection=redis_connection(redis_url), name=name)
-    cron.register(tick, queue_name=queue, interval=SWEEP_INTERVAL_S)
-    cron.start()
+def _run_sweep(redis_url: str, queue: str, tick: Callable[[], int], name: str) -> None:
+    while True:
+        try:
+            cron = SweepScheduler(connection=redis_connection(redis_url), name=name)
+            cron.register(tick, queue_name=queue, interval=SWEEP_INTERVAL_S)
+            cron.start()
+        except Exception:
+            # Redis away: the sweep must outlive it, or nothing would recover lost ticks.
+            log.exception("sweep_scheduler_failed")
+            time.sleep(DEPENDENCY_RETRY_S)
 
 
 def run_worker(service: str, queue: str, tick: Callable[[], int]) -> None:
@@ -160,16 +177,11 @@ def run_worker(service: str, queue: str, tick: Callable[[], int]) -> None:
     configure_logging(service, settings.log_level)
     redis = redis_connection(settings.redis_url)
     wait_for_dependencies(settings, redis)
-    cron = multiprocessing.get_context("fork").Process(
-        target=_run_cron,
-        args=(settings.redis_url, queue, tick, service, settings.log_level),
-        name=f"{service}-cron",
-        daemon=True,
+    name = f"{service}-{socket.gethostname()}-{os.getpid()}"
+    sweep = threading.Thread(
+        target=_run_sweep, args=(settings.redis_url, queue, tick, name), name="sweep", daemon=True
     )
-    cron.start()
-    log.info("worker_starting", queue=queue, cron_pid=cron.pid)
+    sweep.start()
+    log.info("worker_starting", queue=queue)
     worker = GatewayWorker([Queue(queue, connection=redis)], connection=redis)
-    try:
-        worker.work(with_scheduler=False, logging_level=settings.log_level.upper())
-    finally:
-        cron.terminate()
+    worker.work(with_scheduler=False, logging_level=settings.log_level.upper())

@@ -9,8 +9,8 @@ Row = dict[str, Any]
 
 def lock_due_refunds(conn: Connection, limit: int) -> list[Row]:
     return conn.execute(
-        f"""
-        SELECT {REFUND_COLUMNS} FROM refunds
+        """
+        SELECT id FROM refunds
         WHERE status = 'pending' AND process_after <= clock_timestamp()
         ORDER BY process_after LIMIT %s
         FOR UPDATE SKIP LOCKED
@@ -27,20 +27,25 @@ def seconds_until_next_due(conn: Connection) -> float | None:
     return row["wait"]
 
 
-def mark_processed(conn: Connection, refund_id: str) -> Row:
+def mark_processed(conn: Connection, refund_ids: list[str]) -> list[Row]:
     return conn.execute(
         f"""
         UPDATE refunds SET status = 'processed', processed_at = now(), updated_at = now()
-        WHERE id = %s AND status = 'pending'
+        WHERE id = ANY(%s) AND status = 'pending'
         RETURNING {REFUND_COLUMNS}
         """,
-        (refund_id,),
-    ).fetchone()
+        (refund_ids,),
+    ).fetchall()
 
 
-def add_refunded_amount(conn: Connection, payment_id: str, amount: int) -> None:
+def add_refunded_amounts(conn: Connection, refunds: list[Row]) -> None:
     conn.execute(
-        "UPDATE payments SET amount_refunded = amount_refunded + %s, updated_at = now()"
-        " WHERE id = %s",
-        (amount, payment_id),
+        """
+        UPDATE payments p SET amount_refunded = p.amount_refunded + r.total, updated_at = now()
+        FROM (SELECT payment_id, sum(amount) AS total
+              FROM unnest(%s::text[], %s::bigint[]) AS r(payment_id, amount)
+              GROUP BY payment_id) r
+        WHERE p.id = r.payment_id
+        """,
+        ([r["payment_id"] for r in refunds], [r["amount"] for r in refunds]),
     )

@@ -4,43 +4,36 @@ payment's amount_refunded and the refund.processed event (see payment_worker.tas
 import structlog
 
 from refund_worker import repository
-from shared.due import work_until_idle
-from shared.events import REFUND_PROCESSED, record_event
+from shared.events import REFUND_PROCESSED, Event, record_events
 from shared.queues import REFUNDS_QUEUE
 from shared.resources import refund_resource
-from shared.worker import WorkerRuntime, counted, runtime
+from shared.worker import WorkerRuntime, counted, run_tick
 
 log = structlog.get_logger(__name__)
 
-BATCH_SIZE = 200
+BATCH_SIZE = 50
 
 
 def finalize_due_batch(current: WorkerRuntime) -> int:
     with current.db.transaction() as tx:
         due = repository.lock_due_refunds(tx.conn, BATCH_SIZE)
-        for refund in due:
-            with structlog.contextvars.bound_contextvars(correlation_id=refund["correlation_id"]):
-                row = repository.mark_processed(tx.conn, refund["id"])
-                repository.add_refunded_amount(tx.conn, refund["payment_id"], refund["amount"])
-                record_event(
-                    tx, current.queues, refund["merchant_id"], REFUND_PROCESSED,
-                    {"refund": refund_resource(row)},
-                )  # fmt: skip
-                log.info(
-                    "refund_processed", refund_id=refund["id"], payment_id=refund["payment_id"]
-                )
-    return len(due)
+        if not due:
+            return 0
+        rows = repository.mark_processed(tx.conn, [r["id"] for r in due])
+        repository.add_refunded_amounts(tx.conn, rows)
+        record_events(
+            tx,
+            current.queues,
+            [Event(row["merchant_id"], REFUND_PROCESSED, {"refund": refund_resource(row)},
+                   row["correlation_id"]) for row in rows],
+        )  # fmt: skip
+    for row in rows:
+        log.info("refund_processed", refund_id=row["id"], payment_id=row["payment_id"],
+                 correlation_id=row["correlation_id"])  # fmt: skip
+    return len(rows)
 
 
 @counted(REFUNDS_QUEUE)
 def finalize_due_refunds() -> int:
     """Tick: process every refund whose settlement is due, until none is due soon."""
-    current = runtime()
-
-    def next_due() -> float | None:
-        with current.db.connection() as conn:
-            return repository.seconds_until_next_due(conn)
-
-    return work_until_idle(
-        current.redis, REFUNDS_QUEUE, lambda: finalize_due_batch(current), next_due
-    )
+    return run_tick(REFUNDS_QUEUE, finalize_due_batch, repository.seconds_until_next_due)

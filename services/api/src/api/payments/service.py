@@ -10,7 +10,7 @@ from api.payments.schemas import CaptureRequest, PaymentCreate
 from shared.db import Database
 from shared.due import request_tick
 from shared.errors import BadRequest, NotFound
-from shared.events import PAYMENT_CREATED, PAYMENT_PENDING, record_event
+from shared.events import PAYMENT_CREATED, PAYMENT_PENDING, Event, record_events
 from shared.ids import PAYMENT_PREFIX, new_id
 from shared.logging import current_correlation_id
 from shared.queues import FINALIZE_DUE_PAYMENTS_JOB, PAYMENTS_QUEUE
@@ -62,8 +62,12 @@ def create_payment(gateway: Gateway, merchant_id: str | None, body: PaymentCreat
         )
         orders.mark_attempted(tx.conn, order["id"])
         resource = payment_resource(payment)
-        for event in (PAYMENT_CREATED, PAYMENT_PENDING):
-            record_event(tx, gateway.queues, order["merchant_id"], event, {"payment": resource})
+        record_events(
+            tx,
+            gateway.queues,
+            [Event(order["merchant_id"], name, {"payment": resource})
+             for name in (PAYMENT_CREATED, PAYMENT_PENDING)],
+        )  # fmt: skip
         tx.after_commit(
             lambda: request_tick(
                 gateway.redis, gateway.queues, PAYMENTS_QUEUE, FINALIZE_DUE_PAYMENTS_JOB
