@@ -96,3 +96,13 @@ def test_openapi_documents_every_route_with_errors(client):
     assert {"201", "400", "401", "404"} <= create_payment["responses"].keys()
     assert "/api/v1/orders/{order_id}/public" in spec["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_oversized_public_request_still_carries_cors_headers(client):
+    response = client.post(
+        "/api/v1/payments/public",
+        content=b"x" * 70_000,
+        headers={"Origin": "http://localhost:3001", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.headers["access-control-allow-origin"] == "*"

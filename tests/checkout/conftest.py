@@ -1,34 +1,34 @@
-"""Fixtures for the checkout service: its servers on free loopback ports, a browser, and stand-ins.
+"""Fixtures for the checkout service: its servers on free loopback ports, pages in Chromium, and
+the real gateway behind them.
 
-The checkout page and SDK are tested here against `FakeGateway`, a small in-memory stand-in for
-the four public API endpoints the page calls (CONTRACT §5), so they can be exercised without
-PostgreSQL, Redis or a worker. `test_checkout_flow.py` repeats the important paths against the
-real API through the root conftest's `api_url` and `test_order` fixtures.
+The checkout page, the SDK and the demo shop talk to the real API and payment worker: the root
+conftest's `api_url` (payments succeed) and `failing_api_url` (every payment is declined).
+Stand-ins remain only for what is outside the gateway: a merchant's page and hostile windows for
+the SDK, an API address where nothing listens, and a database link that can be cut.
 """
 
-import asyncio
+import contextlib
 import json
-import os
 import re
 import secrets
 import shutil
 import socket
+import string
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+import httpx
+import psycopg
 import pytest
 import uvicorn
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from checkout.app import SDK_FILE, create_app
@@ -37,16 +37,9 @@ from checkout.settings import CheckoutSettings, DemoSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 360, "height": 740}
+MERCHANT_HEADERS = {"X-Api-Key": "key_test_abc123", "X-Api-Secret": "secret_test_xyz789"}
 
 
 # --- servers ----------------------------------------------------------------------------------
@@ -88,186 +81,73 @@ def unused_port_url() -> str:
         return f"http://127.0.0.1:{probe.getsockname()[1]}"
 
 
-# --- a stand-in for the API's public endpoints ------------------------------------------------
+# --- the real API, and the checkout and demo sites in front of it --------------------------------
 
-VPA = re.compile(r"^[a-zA-Z0-9._-]+@[a-zA-Z0-9]+$")
-
-
-def luhn_ok(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
+SETTLE_SECONDS = 30  # the worker's delay plus the page's 2 s polling, with room to spare
 
 
-def card_network(digits: str) -> str:
-    if digits.startswith("4"):
-        return "visa"
-    if digits[:2] in {"51", "52", "53", "54", "55"}:
-        return "mastercard"
-    if digits[:2] in {"34", "37"}:
-        return "amex"
-    if digits[:2] in {"60", "65"} or digits[:2] in {str(n) for n in range(81, 90)}:
-        return "rupay"
-    return "unknown"
-
-
-def api_error(status: int, code: str, description: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "description": description}}, status_code=status)
-
-
-def new_id(prefix: str) -> str:
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-    return prefix + "".join(secrets.choice(alphabet) for _ in range(16))
+@pytest.fixture
+def random_order_id() -> str:
+    """A well-formed order id that no order has (CONTRACT §5)."""
+    alphabet = string.ascii_letters + string.digits
+    return "order_" + "".join(secrets.choice(alphabet) for _ in range(16))
 
 
 @dataclass
-class FakeGateway:
-    """In-memory public endpoints with the contract's bodies and errors.
+class LiveGateway:
+    """The root conftest's running API and payment worker, driven over HTTP as a merchant would."""
 
-    A payment succeeds unless its VPA starts with "fail" or its card holder is "Fail Me"; the
-    first poll reports the outcome. `forced_error` makes the next payment request fail as the
-    API would, to exercise the page's handling of server-side rejections.
-    """
+    url: str
 
-    url: str = ""
-    orders: dict[str, dict] = field(default_factory=dict)
-    payments: dict[str, dict] = field(default_factory=dict)
-    payment_requests: list[dict] = field(default_factory=list)
-    created_orders: list[dict] = field(default_factory=list)
-    forced_error: tuple[int, str, str] | None = None
-    slow_order_seconds: float = 0.0
+    def call(self, method: str, path: str, body: dict | None = None, *, merchant: bool = False):
+        """(status, parsed JSON body) of one request."""
+        headers = MERCHANT_HEADERS if merchant else {}
+        response = httpx.request(method, f"{self.url}{path}", json=body, headers=headers)
+        return response.status_code, response.json()
 
-    def add_order(self, amount: int = 50000, status: str = "created") -> str:
-        order_id = new_id("order_")
-        self.orders[order_id] = {
-            "id": order_id,
-            "amount": amount,
-            "currency": "INR",
-            "status": status,
-            "merchant_name": "Test Merchant",
-        }
-        return order_id
+    def create_order(self, amount: int = 50000) -> dict:
+        status, order = self.call("POST", "/api/v1/orders", {"amount": amount}, merchant=True)
+        assert status == 201, order
+        return order
 
-    def reset(self) -> None:
-        self.payments.clear()
-        self.payment_requests.clear()
-        self.created_orders.clear()
-        self.forced_error = None
-        self.slow_order_seconds = 0.0
+    def wait_for_payment(self, payment_id: str) -> dict:
+        """The payment once the worker has decided it (or as it is after SETTLE_SECONDS)."""
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while True:
+            status, payment = self.call("GET", f"/api/v1/payments/{payment_id}/public")
+            assert status == 200, payment
+            if payment["status"] != "pending" or time.monotonic() > deadline:
+                return payment
+            time.sleep(0.1)
 
-    def app(self) -> Starlette:
-        async def order_public(request: Request) -> Response:
-            if self.slow_order_seconds:
-                await asyncio.sleep(self.slow_order_seconds)
-            order = self.orders.get(request.path_params["order_id"])
-            if order is None:
-                return api_error(404, "NOT_FOUND_ERROR", "Order not found")
-            return JSONResponse(order)
+    def pay(self, order_id: str, vpa: str = "other@okaxis") -> dict:
+        """Pay an order the way the checkout page does, and wait for the outcome."""
+        body = {"order_id": order_id, "method": "upi", "vpa": vpa}
+        status, payment = self.call("POST", "/api/v1/payments/public", body)
+        assert status == 201, payment
+        return self.wait_for_payment(payment["id"])
 
-        async def create_order(request: Request) -> Response:
-            if (request.headers.get("x-api-key"), request.headers.get("x-api-secret")) != (
-                "key_test_abc123",
-                "secret_test_xyz789",
-            ):
-                return api_error(401, "AUTHENTICATION_ERROR", "Invalid API credentials")
-            body = await request.json()
-            order_id = self.add_order(amount=body["amount"])
-            self.created_orders.append(body)
-            return JSONResponse(dict(self.orders[order_id], status="created"), status_code=201)
+    def payment(self, payment_id: str) -> dict:
+        status, payment = self.call("GET", f"/api/v1/payments/{payment_id}", merchant=True)
+        assert status == 200, payment
+        return payment
 
-        async def create_payment(request: Request) -> Response:
-            body = await request.json()
-            self.payment_requests.append(body)
-            if self.forced_error:
-                status, code, description = self.forced_error
-                self.forced_error = None
-                return api_error(status, code, description)
-            order = self.orders.get(body.get("order_id"))
-            if order is None:
-                return api_error(404, "NOT_FOUND_ERROR", "Order not found")
-            if order["status"] == "paid":
-                return api_error(400, "BAD_REQUEST_ERROR", "Order already paid")
-            fails = False
-            if body.get("method") == "upi":
-                if not VPA.match(body.get("vpa") or ""):
-                    return api_error(400, "INVALID_VPA", "VPA format invalid")
-                fails = body["vpa"].startswith("fail")
-            elif body.get("method") == "card":
-                card = body.get("card") or {}
-                digits = re.sub(r"[\s-]", "", str(card.get("number", "")))
-                if not (re.fullmatch(r"\d{13,19}", digits) and luhn_ok(digits)):
-                    return api_error(400, "INVALID_CARD", "Card validation failed")
-                month, year = int(card.get("expiry_month", 0)), int(card.get("expiry_year", 0))
-                year = year + 2000 if year < 100 else year
-                now = datetime.now(UTC)
-                if not 1 <= month <= 12 or (year, month) < (now.year, now.month):
-                    return api_error(400, "EXPIRED_CARD", "Card expiry date invalid")
-                fails = card.get("holder_name") == "Fail Me"
-            else:
-                return api_error(400, "BAD_REQUEST_ERROR", "method must be upi or card")
-            payment_id = new_id("pay_")
-            if body["method"] == "card":
-                card_details = {"card_network": card_network(digits), "card_last4": digits[-4:]}
-            else:
-                card_details = {"vpa": body["vpa"]}
-            self.payments[payment_id] = {
-                **card_details,
-                "id": payment_id,
-                "order_id": order["id"],
-                "amount": order["amount"],
-                "currency": order["currency"],
-                "method": body["method"],
-                "status": "pending",
-                "error_code": None,
-                "error_description": None,
-                "outcome": "failed" if fails else "success",
-            }
-            return JSONResponse(self._public(payment_id), status_code=201)
+    def order(self, order_id: str) -> dict:
+        status, order = self.call("GET", f"/api/v1/orders/{order_id}", merchant=True)
+        assert status == 200, order
+        return order
 
-        async def payment_public(request: Request) -> Response:
-            payment = self.payments.get(request.path_params["payment_id"])
-            if payment is None:
-                return api_error(404, "NOT_FOUND_ERROR", "Payment not found")
-            if payment["status"] == "pending":
-                payment["status"] = payment["outcome"]
-                if payment["status"] == "failed":
-                    payment["error_code"] = "PAYMENT_FAILED"
-                    payment["error_description"] = "Payment processing failed"
-                else:
-                    self.orders[payment["order_id"]]["status"] = "paid"
-            return JSONResponse(self._public(payment["id"]))
 
-        async def payment_for_merchant(request: Request) -> Response:
-            if request.headers.get("x-api-secret") != "secret_test_xyz789":
-                return api_error(401, "AUTHENTICATION_ERROR", "Invalid API credentials")
-            payment = self.payments.get(request.path_params["payment_id"])
-            if payment is None:
-                return api_error(404, "NOT_FOUND_ERROR", "Payment not found")
-            return JSONResponse({k: v for k, v in payment.items() if k != "outcome"})
+@pytest.fixture(scope="session")
+def gateway(api_url: str) -> LiveGateway:
+    """The API where payments succeed."""
+    return LiveGateway(api_url)
 
-        return Starlette(
-            routes=[
-                Route("/api/v1/payments/{payment_id}", payment_for_merchant),
-                Route("/api/v1/orders/{order_id}/public", order_public),
-                Route("/api/v1/orders", create_order, methods=["POST"]),
-                Route("/api/v1/payments/public", create_payment, methods=["POST"]),
-                Route("/api/v1/payments/{payment_id}/public", payment_public),
-            ],
-            middleware=[
-                Middleware(
-                    CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"]
-                )
-            ],
-        )
 
-    def _public(self, payment_id: str) -> dict:
-        public = ("id", "order_id", "amount", "currency", "method", "status")
-        payment = self.payments[payment_id]
-        return {key: payment[key] for key in (*public, "error_code", "error_description")}
+@pytest.fixture(scope="session")
+def failing_gateway(failing_api_url: str) -> LiveGateway:
+    """The API where every payment is declined."""
+    return LiveGateway(failing_api_url)
 
 
 @pytest.fixture(scope="session")
@@ -277,47 +157,111 @@ def start_server() -> Iterator[Callable[[Starlette], str]]:
         yield lambda app: servers.enter_context(ThreadedServer(app)).url
 
 
-@pytest.fixture(scope="session")
-def _fake_gateway_server() -> Iterator[FakeGateway]:
-    gateway = FakeGateway()
-    with ThreadedServer(gateway.app()) as server:
-        gateway.url = server.url
-        yield gateway
-
-
-@pytest.fixture
-def fake_gateway(_fake_gateway_server: FakeGateway) -> FakeGateway:
-    _fake_gateway_server.reset()
-    return _fake_gateway_server
+def checkout_app(api_url: str) -> Starlette:
+    return create_app(CheckoutSettings(host="127.0.0.1", port=0, api_url=api_url))
 
 
 @pytest.fixture(scope="session")
-def checkout_site(_fake_gateway_server: FakeGateway) -> Iterator[str]:
-    """The real checkout app, configured to call the fake gateway."""
-    settings = CheckoutSettings(host="127.0.0.1", port=0, api_url=_fake_gateway_server.url)
-    with ThreadedServer(create_app(settings)) as server:
-        yield server.url
+def checkout_site(start_server, api_url: str) -> str:
+    """The checkout app, calling the real API."""
+    return start_server(checkout_app(api_url))
 
 
 @pytest.fixture(scope="session")
-def checkout_site_without_api() -> Iterator[str]:
-    settings = CheckoutSettings(host="127.0.0.1", port=0, api_url=unused_port_url())
-    with ThreadedServer(create_app(settings)) as server:
-        yield server.url
+def failing_checkout_site(start_server, failing_api_url: str) -> str:
+    """The checkout app, calling the real API whose payments are all declined."""
+    return start_server(checkout_app(failing_api_url))
 
 
 @pytest.fixture(scope="session")
-def demo_site(_fake_gateway_server: FakeGateway, checkout_site: str) -> Iterator[str]:
+def checkout_site_without_api(start_server) -> str:
+    return start_server(checkout_app(unused_port_url()))
+
+
+@pytest.fixture(scope="session")
+def demo_site(start_server, api_url: str, checkout_site: str) -> str:
     settings = DemoSettings(
         host="127.0.0.1",
         port=0,
-        api_url=_fake_gateway_server.url,
+        api_url=api_url,
         checkout_url=checkout_site,
-        api_key="key_test_abc123",
-        api_secret="secret_test_xyz789",
+        api_key=MERCHANT_HEADERS["X-Api-Key"],
+        api_secret=MERCHANT_HEADERS["X-Api-Secret"],
     )
-    with ThreadedServer(create_demo_app(settings)) as server:
-        yield server.url
+    return start_server(create_demo_app(settings))
+
+
+class CuttableLink:
+    """A TCP relay to PostgreSQL that a test can cut, as a network fault between the API and its
+    database would: open connections drop and new ones are refused."""
+
+    def __init__(self, database_url: str) -> None:
+        target = psycopg.conninfo.conninfo_to_dict(database_url)
+        self.target = (target.get("host") or "127.0.0.1", int(target.get("port") or 5432))
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.1)
+        port = self.listener.getsockname()[1]
+        self.url = psycopg.conninfo.make_conninfo(database_url, host="127.0.0.1", port=port)
+        self.connections: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.is_cut = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with self.listener:
+            while not self.is_cut.is_set():
+                try:
+                    client, _ = self.listener.accept()
+                except TimeoutError:
+                    continue
+                with self.lock:
+                    if self.is_cut.is_set():  # accepted just as the link was cut
+                        client.close()
+                        return
+                    upstream = socket.create_connection(self.target)
+                    self.connections += [client, upstream]
+                for source, sink in ((client, upstream), (upstream, client)):
+                    threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        with self.lock:
+            self.is_cut.set()
+            for connection in self.connections:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+                connection.close()
+
+
+@dataclass
+class CheckoutWithCuttableDatabase:
+    url: str
+    gateway: LiveGateway
+    link: CuttableLink
+
+    def cut_database(self) -> None:
+        self.link.cut()
+
+
+@pytest.fixture
+def checkout_with_cuttable_database(
+    start_service, start_server, database_url: str
+) -> Iterator[CheckoutWithCuttableDatabase]:
+    """The checkout in front of its own real API process (on the session's test database, with
+    no worker), whose link to PostgreSQL the test can cut."""
+    link = CuttableLink(database_url)
+    api = start_service("api", DATABASE_URL=link.url)
+    yield CheckoutWithCuttableDatabase(
+        url=start_server(checkout_app(api.url)), gateway=LiveGateway(api.url), link=link
+    )
+    link.cut()
 
 
 # --- a scripted checkout and a merchant page, for the SDK -------------------------------------
@@ -438,7 +382,7 @@ def node() -> str:
     return path
 
 
-# --- the browser -------------------------------------------------------------------------------
+# --- the browser (the session's Chromium is the root conftest's `browser`) ----------------------
 
 _CALL_REPORT = pytest.StashKey[pytest.TestReport]()
 
@@ -449,17 +393,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if report.when == "call":
         item.stash[_CALL_REPORT] = report
     return report
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def save_screenshots(page, name: str) -> None:
@@ -493,3 +426,16 @@ def page(browser, request):
         except Exception as error:  # a broken page must not hide the test's own failure
             print(f"could not save screenshots: {error}")
     context.close()
+
+
+@pytest.fixture
+def payment_requests(page) -> list[dict]:
+    """The body of every payment request the page, or a frame in it, has sent so far."""
+    sent: list[dict] = []
+
+    def record(request) -> None:
+        if request.method == "POST" and request.url.endswith("/api/v1/payments/public"):
+            sent.append(request.post_data_json)
+
+    page.on("request", record)
+    return sent

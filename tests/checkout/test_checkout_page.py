@@ -1,5 +1,6 @@
-"""The hosted checkout page (CONTRACT §9) in Chromium, against the fake gateway."""
+"""The hosted checkout page (CONTRACT §9) in Chromium, against the real API and payment worker."""
 
+import json
 import os
 import re
 import urllib.request
@@ -7,11 +8,15 @@ from datetime import UTC, datetime
 
 import pytest
 
+pytestmark = pytest.mark.slow  # the session's API and payment worker processes
+
 NEXT_YEAR = f"{(datetime.now(UTC).year + 1) % 100:02d}"
 LAST_YEAR = f"{(datetime.now(UTC).year - 1) % 100:02d}"
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 360, "height": 740}
+SETTLE_MS = 30_000  # the worker's delay plus the page's 2 s polling, with room to spare
 RAW_CODES = re.compile(r"\b[A-Z]+_[A-Z_]+\b")  # INVALID_VPA and friends
+PAYMENTS_PATH = "/api/v1/payments/public"
 
 
 # Every data-test-id CONTRACT §9 requires on the checkout page.
@@ -74,28 +79,60 @@ def pay_with_card(page, number: str, expiry: str, cvv: str, holder: str = "Asha 
 
 
 def error_text(page) -> str:
-    page.locator(tid("error-state")).wait_for(state="visible")
+    page.locator(tid("error-state")).wait_for(state="visible", timeout=SETTLE_MS)
     text = page.locator(tid("error-message")).inner_text()
     assert text, "the error state shows no message"
     assert not RAW_CODES.search(text), f"raw error code shown to the shopper: {text}"
     return text
 
 
+def wait_for_success(page) -> str:
+    """The payment id the success state shows."""
+    page.locator(tid("success-state")).wait_for(state="visible", timeout=SETTLE_MS)
+    return page.inner_text(tid("payment-id"))
+
+
+def expect_payment_answer(page):
+    """Context manager: `.value` is the API's answer to the page's next payment request."""
+    return page.expect_response(
+        lambda response: response.url.endswith(PAYMENTS_PATH) and response.request.method == "POST"
+    )
+
+
+def send_instead(page, **changes) -> None:
+    """Let the page's payment requests reach the real API with `changes` merged into the body.
+
+    This gets past the page's own checks (which mirror the API's) so a test can show what the
+    page says when the API itself refuses a payment.
+    """
+
+    def alter(route) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        body = route.request.post_data_json
+        for key, value in changes.items():
+            body[key] = {**body[key], **value} if isinstance(value, dict) else value
+        route.continue_(post_data=json.dumps(body))
+
+    page.route(f"**{PAYMENTS_PATH}", alter)
+
+
 # --- the page and its configuration -------------------------------------------------------------
 
 
-def test_page_is_served_with_the_configured_api_url(checkout_site, fake_gateway):
+def test_page_is_served_with_the_configured_api_url(checkout_site, api_url):
     with urllib.request.urlopen(f"{checkout_site}/checkout?order_id=x", timeout=10) as response:  # noqa: S310
         html = response.read().decode()
         policy = response.headers["content-security-policy"]
-    assert f'<meta name="gateway-api-url" content="{fake_gateway.url}">' in html
-    assert f"connect-src {fake_gateway.url}" in policy
+    assert f'<meta name="gateway-api-url" content="{api_url}">' in html
+    assert f"connect-src {api_url}" in policy
     assert "frame-ancestors" not in policy  # merchants embed it
 
 
 @pytest.mark.browser
-def test_every_contract_test_id_is_on_the_page(page, checkout_site, fake_gateway):
-    open_checkout(page, checkout_site, fake_gateway.add_order())
+def test_every_contract_test_id_is_on_the_page(page, checkout_site, test_order):
+    open_checkout(page, checkout_site, test_order["id"])
     missing = [test_id for test_id in CONTRACT_TEST_IDS if page.locator(tid(test_id)).count() == 0]
     assert missing == []
     assert page.locator(f"{tid('upi-form')} {tid('pay-button')}").count() == 1
@@ -113,8 +150,8 @@ def test_every_contract_test_id_is_on_the_page(page, checkout_site, fake_gateway
 
 
 @pytest.mark.browser
-def test_every_input_has_a_label(page, checkout_site, fake_gateway):
-    open_checkout(page, checkout_site, fake_gateway.add_order())
+def test_every_input_has_a_label(page, checkout_site, test_order):
+    open_checkout(page, checkout_site, test_order["id"])
     unlabelled = page.evaluate(
         """() => Array.from(document.querySelectorAll('input')).filter(
             input => !(input.labels && input.labels.length) && !input.getAttribute('aria-label')
@@ -124,19 +161,19 @@ def test_every_input_has_a_label(page, checkout_site, fake_gateway):
 
 
 @pytest.mark.browser
-def test_order_summary_shows_amount_order_and_merchant(page, checkout_site, fake_gateway):
-    order_id = fake_gateway.add_order(amount=150050)
-    open_checkout(page, checkout_site, order_id)
+def test_order_summary_shows_amount_order_and_merchant(page, checkout_site, gateway):
+    order = gateway.create_order(amount=150050)
+    open_checkout(page, checkout_site, order["id"])
     assert page.inner_text(tid("order-amount")) == "₹1,500.50"
-    assert page.inner_text(tid("order-id")) == order_id
+    assert page.inner_text(tid("order-id")) == order["id"]
     assert page.inner_text("#merchant-name") == "Test Merchant"
     page.click(tid("method-upi"))
     assert page.inner_text(f"{tid('upi-form')} {tid('pay-button')}") == "Pay ₹1,500.50"
 
 
 @pytest.mark.browser
-def test_choosing_a_method_shows_its_form(page, checkout_site, fake_gateway):
-    open_checkout(page, checkout_site, fake_gateway.add_order())
+def test_choosing_a_method_shows_its_form(page, checkout_site, test_order):
+    open_checkout(page, checkout_site, test_order["id"])
     assert page.locator(tid("upi-form")).is_hidden()
     assert page.locator(tid("card-form")).is_hidden()
     page.click(tid("method-card"))
@@ -151,13 +188,20 @@ def test_choosing_a_method_shows_its_form(page, checkout_site, fake_gateway):
 
 
 @pytest.mark.browser
-def test_layout_does_not_jump_when_the_order_arrives(page, checkout_site, fake_gateway):
-    fake_gateway.slow_order_seconds = 0.8
-    order_id = fake_gateway.add_order()
-    page.goto(f"{checkout_site}/checkout?order_id={order_id}")
+def test_layout_does_not_jump_when_the_order_arrives(page, checkout_site, test_order):
+    # A slow network: the order request is held in the browser until the test lets it go on.
+    held = []
+    page.route("**/api/v1/orders/*/public", lambda route: held.append(route))
+    page.goto(f"{checkout_site}/checkout?order_id={test_order['id']}")
     page.wait_for_load_state("domcontentloaded")
+    for _ in range(250):
+        if held:
+            break
+        page.wait_for_timeout(20)
+    assert held, "the page never asked for the order"
     before = page.locator(tid("payment-methods")).bounding_box()
     assert page.inner_text(tid("order-amount")) == ""  # still loading
+    held[0].continue_()
     page.locator(tid("order-amount")).filter(has_text="₹500.00").wait_for()
     after = page.locator(tid("payment-methods")).bounding_box()
     assert before == after
@@ -167,49 +211,61 @@ def test_layout_does_not_jump_when_the_order_arrives(page, checkout_site, fake_g
 
 
 @pytest.mark.browser
-def test_upi_payment_succeeds(page, checkout_site, fake_gateway):
-    order_id = fake_gateway.add_order()
-    open_checkout(page, checkout_site, order_id)
+def test_upi_payment_succeeds(page, checkout_site, gateway, test_order, payment_requests):
+    open_checkout(page, checkout_site, test_order["id"])
     pay_with_upi(page, "shopper@okbank")
     assert page.locator(tid("processing-state")).is_visible()
     assert page.inner_text(tid("processing-message")) == "Processing payment..."
-    page.locator(tid("success-state")).wait_for(state="visible")
+    payment_id = wait_for_success(page)
     assert page.inner_text(tid("success-message")) == "Your payment has been processed successfully"
-    payment_id = page.inner_text(tid("payment-id"))
     assert re.fullmatch(r"pay_[A-Za-z0-9]{16}", payment_id)
-    assert payment_id in fake_gateway.payments
-    assert fake_gateway.payment_requests == [
-        {"order_id": order_id, "method": "upi", "vpa": "shopper@okbank"}
-    ]
     assert page.locator(tid("payment-methods")).is_hidden()
+    assert payment_requests == [
+        {"order_id": test_order["id"], "method": "upi", "vpa": "shopper@okbank"}
+    ]
+
+    payment = gateway.payment(payment_id)
+    assert payment["status"] == "success"
+    assert payment["method"] == "upi"
+    assert payment["vpa"] == "shopper@okbank"
+    assert payment["order_id"] == test_order["id"]
+    assert gateway.order(test_order["id"])["status"] == "paid"
 
 
 @pytest.mark.browser
 @pytest.mark.parametrize(
-    ("number", "typed_cvv", "network"),
+    ("number", "typed_cvv", "shown_network", "network"),
     [
-        ("4111 1111 1111 1111", "123", "Visa"),
-        ("5555-5555-5555-4444", "123", "Mastercard"),
-        ("378282246310005", "1234", "Amex"),
-        ("6522 0000 0000 0006", "123", "RuPay"),
-        ("8172-0000-0000-0005", "123", "RuPay"),
+        ("4111 1111 1111 1111", "123", "Visa", "visa"),
+        ("5555-5555-5555-4444", "123", "Mastercard", "mastercard"),
+        ("378282246310005", "1234", "Amex", "amex"),
+        ("6522 0000 0000 0006", "123", "RuPay", "rupay"),
+        ("8172-0000-0000-0005", "123", "RuPay", "rupay"),
     ],
 )
 def test_card_payment_succeeds_for_each_network(
-    page, checkout_site, fake_gateway, number, typed_cvv, network
+    page,
+    checkout_site,
+    gateway,
+    test_order,
+    payment_requests,
+    number,
+    typed_cvv,
+    shown_network,
+    network,
 ):
-    order_id = fake_gateway.add_order()
-    open_checkout(page, checkout_site, order_id)
+    open_checkout(page, checkout_site, test_order["id"])
     fill_card(page, number, f"12/{NEXT_YEAR}", typed_cvv)
-    assert page.inner_text(tid("card-network")) == network
+    assert page.inner_text(tid("card-network")) == shown_network
     page.click(f"{tid('card-form')} {tid('pay-button')}")
-    page.locator(tid("success-state")).wait_for(state="visible")
-    assert fake_gateway.payment_requests == [
+    payment_id = wait_for_success(page)
+    digits = re.sub(r"\D", "", number)
+    assert payment_requests == [
         {
-            "order_id": order_id,
+            "order_id": test_order["id"],
             "method": "card",
             "card": {
-                "number": re.sub(r"\D", "", number),
+                "number": digits,
                 "expiry_month": "12",
                 "expiry_year": NEXT_YEAR,
                 "cvv": typed_cvv,
@@ -218,10 +274,15 @@ def test_card_payment_succeeds_for_each_network(
         }
     ]
 
+    payment = gateway.payment(payment_id)
+    assert payment["status"] == "success"
+    assert payment["card_network"] == network
+    assert payment["card_last4"] == digits[-4:]
+
 
 @pytest.mark.browser
-def test_card_number_is_grouped_and_network_shown_while_typing(page, checkout_site, fake_gateway):
-    open_checkout(page, checkout_site, fake_gateway.add_order())
+def test_card_number_is_grouped_and_network_shown_while_typing(page, checkout_site, test_order):
+    open_checkout(page, checkout_site, test_order["id"])
     page.click(tid("method-card"))
     page.type(tid("card-number-input"), "3782822463")
     assert page.input_value(tid("card-number-input")) == "3782 822463"
@@ -234,23 +295,28 @@ def test_card_number_is_grouped_and_network_shown_while_typing(page, checkout_si
 
 
 @pytest.mark.browser
-def test_failed_payment_shows_the_error_and_retry_returns_to_the_form(
-    page, checkout_site, fake_gateway
+def test_failed_payment_shows_the_error_and_retry_pays_again(
+    page, failing_checkout_site, failing_gateway, payment_requests
 ):
-    open_checkout(page, checkout_site, fake_gateway.add_order())
-    pay_with_upi(page, "fail@okbank")
-    message = error_text(page)
-    assert "declined" in message
+    order = failing_gateway.create_order()
+    open_checkout(page, failing_checkout_site, order["id"])
+    pay_with_upi(page, "shopper@okbank")
+    assert "declined" in error_text(page)
+    assert page.inner_text(f"{tid('error-state')} h2") == "Payment Failed"
     assert page.locator(tid("retry-button")).is_visible()
 
     page.click(tid("retry-button"))
     assert page.locator(tid("upi-form")).is_visible()
     assert page.locator(tid("error-state")).is_hidden()
-    assert page.input_value(tid("vpa-input")) == "fail@okbank"
-    page.fill(tid("vpa-input"), "shopper@okbank")
-    page.click(f"{tid('upi-form')} {tid('pay-button')}")
-    page.locator(tid("success-state")).wait_for(state="visible")
-    assert len(fake_gateway.payment_requests) == 2
+    assert page.input_value(tid("vpa-input")) == "shopper@okbank"
+    page.fill(tid("vpa-input"), "other@okbank")
+    with expect_payment_answer(page) as answer:
+        page.click(f"{tid('upi-form')} {tid('pay-button')}")
+    assert page.locator(tid("processing-state")).is_visible()
+    assert "declined" in error_text(page)
+    assert [body["vpa"] for body in payment_requests] == ["shopper@okbank", "other@okbank"]
+    second = failing_gateway.payment(answer.value.json()["id"])
+    assert (second["status"], second["error_code"]) == ("failed", "PAYMENT_FAILED")
 
 
 # --- mistakes caught before the request ---------------------------------------------------------
@@ -258,11 +324,11 @@ def test_failed_payment_shows_the_error_and_retry_returns_to_the_form(
 
 @pytest.mark.browser
 @pytest.mark.parametrize("vpa", ["shopper", "shop per@okbank", "shopper@ok.bank", ""])
-def test_invalid_vpa_is_caught_in_the_page(page, checkout_site, fake_gateway, vpa):
-    open_checkout(page, checkout_site, fake_gateway.add_order())
+def test_invalid_vpa_is_caught_in_the_page(page, checkout_site, test_order, payment_requests, vpa):
+    open_checkout(page, checkout_site, test_order["id"])
     pay_with_upi(page, vpa)
     assert "UPI ID" in error_text(page)
-    assert fake_gateway.payment_requests == []
+    assert payment_requests == []
     page.click(tid("retry-button"))
     assert page.evaluate("document.activeElement.dataset.testId") == "vpa-input"
     assert page.get_attribute(tid("vpa-input"), "aria-invalid") == "true"
@@ -283,12 +349,12 @@ def test_invalid_vpa_is_caught_in_the_page(page, checkout_site, fake_gateway, vp
     ],
 )
 def test_invalid_card_details_are_caught_in_the_page(
-    page, checkout_site, fake_gateway, number, expiry, cvv, holder, field, words
+    page, checkout_site, test_order, payment_requests, number, expiry, cvv, holder, field, words
 ):
-    open_checkout(page, checkout_site, fake_gateway.add_order())
+    open_checkout(page, checkout_site, test_order["id"])
     pay_with_card(page, number, expiry.format(next=NEXT_YEAR, last=LAST_YEAR), cvv, holder)
     assert words in error_text(page)
-    assert fake_gateway.payment_requests == []
+    assert payment_requests == []
     page.click(tid("retry-button"))
     assert page.locator(tid("card-form")).is_visible()
     assert page.evaluate("document.activeElement.dataset.testId") == field
@@ -296,8 +362,56 @@ def test_invalid_card_details_are_caught_in_the_page(
 
 
 @pytest.mark.browser
-def test_a_field_is_checked_when_the_shopper_leaves_it(page, checkout_site, fake_gateway):
-    open_checkout(page, checkout_site, fake_gateway.add_order())
+@pytest.mark.parametrize(
+    ("method", "details", "code", "words"),
+    [
+        ("upi", {"vpa": "shopper@ok.axis"}, "INVALID_VPA", "UPI ID"),
+        (
+            "card",
+            {"number": "4111111111111112", "expiry": f"12/{NEXT_YEAR}", "cvv": "123"},
+            "INVALID_CARD",
+            "card number",
+        ),
+        (
+            "card",
+            {"number": "4111111111111111", "expiry": f"01/{LAST_YEAR}", "cvv": "123"},
+            "EXPIRED_CARD",
+            "expired",
+        ),
+    ],
+)
+def test_page_and_api_refuse_the_same_mistakes(
+    page, checkout_site, gateway, test_order, method, details, code, words
+):
+    """What the page refuses in words, the API refuses with the matching code."""
+    open_checkout(page, checkout_site, test_order["id"])
+    if method == "upi":
+        pay_with_upi(page, details["vpa"])
+        body = {"order_id": test_order["id"], "method": "upi", "vpa": details["vpa"]}
+    else:
+        pay_with_card(page, details["number"], details["expiry"], details["cvv"])
+        month, year = details["expiry"].split("/")
+        body = {
+            "order_id": test_order["id"],
+            "method": "card",
+            "card": {
+                "number": details["number"],
+                "expiry_month": month,
+                "expiry_year": year,
+                "cvv": details["cvv"],
+                "holder_name": "Asha Rao",
+            },
+        }
+    assert words in error_text(page)
+
+    status, answer = gateway.call("POST", PAYMENTS_PATH, body)
+    assert status == 400
+    assert answer["error"]["code"] == code
+
+
+@pytest.mark.browser
+def test_a_field_is_checked_when_the_shopper_leaves_it(page, checkout_site, test_order):
+    open_checkout(page, checkout_site, test_order["id"])
     page.click(tid("method-card"))
     page.fill(tid("card-number-input"), "4111 1111 1111 1112")
     page.focus(tid("expiry-input"))
@@ -312,21 +426,28 @@ def test_a_field_is_checked_when_the_shopper_leaves_it(page, checkout_site, fake
 
 @pytest.mark.browser
 @pytest.mark.parametrize(
-    ("status", "code", "description", "words"),
+    ("code", "status", "words"),
     [
-        (400, "INVALID_VPA", "VPA format invalid", "UPI ID"),
-        (400, "BAD_REQUEST_ERROR", "Order already paid", "already been paid"),
-        (404, "NOT_FOUND_ERROR", "Order not found", "couldn't find this order"),
-        (503, "SERVICE_UNAVAILABLE", "Database unavailable", "couldn't reach"),
-        (500, "SOMETHING_NEW", "Unexpected", "Something went wrong"),
+        ("INVALID_VPA", 400, "UPI ID"),
+        ("NOT_FOUND_ERROR", 404, "couldn't find this order"),
     ],
 )
-def test_api_errors_are_shown_in_words(
-    page, checkout_site, fake_gateway, status, code, description, words
+def test_api_refusals_are_shown_in_words(
+    page, checkout_site, test_order, random_order_id, code, status, words
 ):
-    open_checkout(page, checkout_site, fake_gateway.add_order())
-    fake_gateway.forced_error = (status, code, description)
-    pay_with_upi(page, "shopper@okbank")
+    open_checkout(page, checkout_site, test_order["id"])
+    # What the API refuses and the page never sends: a malformed VPA, an order it does not know.
+    send_instead(
+        page,
+        **{
+            "INVALID_VPA": {"vpa": "shopper@ok.bank"},
+            "NOT_FOUND_ERROR": {"order_id": random_order_id},
+        }[code],
+    )
+    with expect_payment_answer(page) as answer:
+        pay_with_upi(page, "shopper@okbank")
+    assert answer.value.status == status
+    assert answer.value.json()["error"]["code"] == code
     message = error_text(page)
     assert words in message
     assert code not in message
@@ -334,21 +455,66 @@ def test_api_errors_are_shown_in_words(
 
 @pytest.mark.browser
 @pytest.mark.parametrize(
-    ("code", "description", "words", "field"),
+    ("sent", "code", "words", "field"),
     [
-        ("INVALID_CARD", "Card validation failed", "card number", "card-number-input"),
-        ("EXPIRED_CARD", "Card expiry date invalid", "expiry date", "expiry-input"),
+        ({"number": "4111111111111112"}, "INVALID_CARD", "card number", "card-number-input"),
+        ({"expiry_year": LAST_YEAR}, "EXPIRED_CARD", "expiry date", "expiry-input"),
     ],
 )
 def test_card_errors_from_the_api_point_back_to_the_field(
-    page, checkout_site, fake_gateway, code, description, words, field
+    page, checkout_site, test_order, sent, code, words, field
 ):
-    open_checkout(page, checkout_site, fake_gateway.add_order())
-    fake_gateway.forced_error = (400, code, description)
-    pay_with_card(page, "4111 1111 1111 1111", f"12/{NEXT_YEAR}", "123")
+    open_checkout(page, checkout_site, test_order["id"])
+    send_instead(page, card=sent)
+    with expect_payment_answer(page) as answer:
+        pay_with_card(page, "4111 1111 1111 1111", f"12/{NEXT_YEAR}", "123")
+    assert answer.value.json()["error"]["code"] == code
     assert words in error_text(page)
     page.click(tid("retry-button"))
     assert page.evaluate("document.activeElement.dataset.testId") == field
+
+
+@pytest.mark.browser
+def test_an_order_paid_elsewhere_meanwhile_is_refused_in_words(
+    page, checkout_site, gateway, test_order
+):
+    open_checkout(page, checkout_site, test_order["id"])
+    assert gateway.pay(test_order["id"])["status"] == "success"
+
+    with expect_payment_answer(page) as answer:
+        pay_with_upi(page, "shopper@okaxis")
+    assert answer.value.json()["error"] == {
+        "code": "BAD_REQUEST_ERROR",
+        "description": "Order already paid",
+    }
+    message = error_text(page)
+    assert "already been paid" in message
+
+    page.reload()
+    page.locator(tid("order-unavailable")).wait_for(state="visible")
+    assert "already been paid" in page.inner_text(tid("order-unavailable-message"))
+    assert page.locator(tid("payment-methods")).is_hidden()
+
+
+@pytest.mark.browser
+def test_an_api_that_lost_its_database_is_shown_in_words(page, checkout_with_cuttable_database):
+    site = checkout_with_cuttable_database
+    order = site.gateway.create_order()
+    open_checkout(page, site.url, order["id"])
+    site.cut_database()
+    with expect_payment_answer(page) as answer:
+        pay_with_upi(page, "shopper@okbank")
+    assert answer.value.status == 503
+    assert answer.value.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+    assert "couldn't reach the payment service" in error_text(page)
+
+
+@pytest.mark.browser
+def test_a_shopper_who_went_offline_is_told_in_words(page, checkout_site, test_order):
+    open_checkout(page, checkout_site, test_order["id"])
+    page.context.set_offline(True)
+    pay_with_upi(page, "shopper@okbank")
+    assert "couldn't reach the payment service" in error_text(page)
 
 
 # --- orders that cannot be paid ------------------------------------------------------------------
@@ -364,13 +530,14 @@ def test_card_errors_from_the_api_point_back_to_the_field(
     ],
 )
 def test_an_order_that_cannot_be_paid_shows_a_message_instead_of_a_form(
-    page, checkout_site, fake_gateway, order, words
+    page, checkout_site, gateway, random_order_id, order, words
 ):
-    order_id = {
-        "unknown": "order_DoesNotExist0000",
-        "paid": fake_gateway.add_order(status="paid"),
-        "missing": None,
-    }[order]
+    order_id = None
+    if order == "unknown":
+        order_id = random_order_id
+    elif order == "paid":
+        order_id = gateway.create_order()["id"]
+        assert gateway.pay(order_id)["status"] == "success"
     open_checkout(page, checkout_site, order_id)
     unavailable = page.locator(tid("order-unavailable"))
     unavailable.wait_for(state="visible")
@@ -381,8 +548,8 @@ def test_an_order_that_cannot_be_paid_shows_a_message_instead_of_a_form(
 
 
 @pytest.mark.browser
-def test_an_unreachable_api_offers_to_try_again(page, checkout_site_without_api):
-    open_checkout(page, checkout_site_without_api, "order_AnyOrder00000000")
+def test_an_unreachable_api_offers_to_try_again(page, checkout_site_without_api, random_order_id):
+    open_checkout(page, checkout_site_without_api, random_order_id)
     page.locator(tid("order-unavailable")).wait_for(state="visible")
     assert "couldn't load this order" in page.inner_text(tid("order-unavailable-message"))
     assert page.locator(tid("reload-order-button")).is_visible()
@@ -401,12 +568,12 @@ window.addEventListener('message', function (event) {
 @pytest.mark.browser
 @pytest.mark.parametrize("parent_origin", ["match", "other", "none", "wildcard"])
 def test_embedded_page_posts_only_to_the_parent_origin_it_was_given(
-    page, merchant_site, checkout_site, fake_gateway, parent_origin
+    page, merchant_site, checkout_site, test_order, parent_origin
 ):
     # Any loopback page of a different origin will do as the parent.
     page.goto(merchant_site(checkout_site, "order_unused"))
     parent = page.evaluate("location.origin")
-    order_id = fake_gateway.add_order()
+    order_id = test_order["id"]
     query = {
         "match": f"&embedded=true&parent_origin={parent}",
         "other": "&embedded=true&parent_origin=http://127.0.0.1:9",
@@ -419,7 +586,7 @@ def test_embedded_page_posts_only_to_the_parent_origin_it_was_given(
     frame.locator(tid("method-upi")).click()
     frame.locator(tid("vpa-input")).fill("shopper@okbank")
     frame.locator(f"{tid('upi-form')} {tid('pay-button')}").click()
-    frame.locator(tid("success-state")).wait_for(state="visible")
+    frame.locator(tid("success-state")).wait_for(state="visible", timeout=SETTLE_MS)
     page.wait_for_timeout(300)
 
     received = page.evaluate("received")
@@ -441,12 +608,20 @@ def test_embedded_page_posts_only_to_the_parent_origin_it_was_given(
 # --- how it looks -----------------------------------------------------------------------------------
 
 
-def reach_state(page, checkout_site, fake_gateway, state: str) -> None:
+def reach_state(page, request, state: str) -> None:
+    checkout_site = request.getfixturevalue("checkout_site")
     if state == "unavailable":
-        open_checkout(page, checkout_site, "order_DoesNotExist0000")
+        open_checkout(page, checkout_site, request.getfixturevalue("random_order_id"))
         page.locator(tid("order-unavailable")).wait_for(state="visible")
         return
-    open_checkout(page, checkout_site, fake_gateway.add_order())
+    if state == "error":
+        site = request.getfixturevalue("failing_checkout_site")
+        order = request.getfixturevalue("failing_gateway").create_order()
+        open_checkout(page, site, order["id"])
+        pay_with_upi(page, "shopper@okbank")
+        page.locator(tid("error-state")).wait_for(state="visible", timeout=SETTLE_MS)
+        return
+    open_checkout(page, checkout_site, request.getfixturevalue("test_order")["id"])
     if state == "methods":
         return
     if state == "upi-form":
@@ -454,14 +629,11 @@ def reach_state(page, checkout_site, fake_gateway, state: str) -> None:
     elif state == "card-form":
         fill_card(page, "4111 1111 1111 1111", f"12/{NEXT_YEAR}", "123")
     elif state == "processing":
-        page.route("**/api/v1/payments/public", lambda route: None)  # never answers
+        page.route(f"**{PAYMENTS_PATH}", lambda route: None)  # a network that never answers
         pay_with_upi(page, "shopper@okbank")
     elif state == "success":
         pay_with_upi(page, "shopper@okbank")
-        page.locator(tid("success-state")).wait_for(state="visible")
-    elif state == "error":
-        pay_with_upi(page, "fail@okbank")
-        page.locator(tid("error-state")).wait_for(state="visible")
+        wait_for_success(page)
 
 
 @pytest.mark.browser
@@ -469,9 +641,9 @@ def reach_state(page, checkout_site, fake_gateway, state: str) -> None:
     "state",
     ["methods", "upi-form", "card-form", "processing", "success", "error", "unavailable"],
 )
-def test_each_state_fits_a_360px_screen(page, checkout_site, fake_gateway, save_screenshots, state):
+def test_each_state_fits_a_360px_screen(page, request, save_screenshots, state):
     page.set_viewport_size(PHONE)
-    reach_state(page, checkout_site, fake_gateway, state)
+    reach_state(page, request, state)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     overflowing = page.evaluate(
         """() => Array.from(document.querySelectorAll('main *')).filter(node => {
@@ -486,8 +658,8 @@ def test_each_state_fits_a_360px_screen(page, checkout_site, fake_gateway, save_
 
 
 @pytest.mark.browser
-def test_keyboard_focus_is_visible(page, checkout_site, fake_gateway):
-    open_checkout(page, checkout_site, fake_gateway.add_order())
+def test_keyboard_focus_is_visible(page, checkout_site, test_order):
+    open_checkout(page, checkout_site, test_order["id"])
     page.focus(tid("method-upi"))
     page.keyboard.press("Tab")
     page.keyboard.press("Shift+Tab")

@@ -296,58 +296,64 @@ def test_modal_fills_a_360px_screen(page, merchant_site, scripted_origins):
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
 
-# --- the SDK with the real checkout page inside -----------------------------------------------
+# --- the SDK with the real checkout page inside, against the real API ---------------------------
+
+SETTLE_MS = 30_000  # the worker's delay plus the page's 2 s polling, with room to spare
 
 
 @pytest.mark.browser
+@pytest.mark.slow
 def test_paying_inside_the_modal_calls_on_success_with_the_payment_id(
-    page, merchant_site, checkout_site, fake_gateway
+    page, merchant_site, checkout_site, gateway, test_order
 ):
-    order_id = fake_gateway.add_order()
-    open_merchant(page, merchant_site, checkout_site, order_id)
+    open_merchant(page, merchant_site, checkout_site, test_order["id"])
     page.evaluate("gateway.open()")
     frame = page.frame_locator(IFRAME)
     frame.locator('[data-test-id="order-amount"]').filter(has_text="₹500.00").wait_for()
     frame.locator('[data-test-id="method-upi"]').click()
     frame.locator('[data-test-id="vpa-input"]').fill("shopper@okbank")
     frame.locator('[data-test-id="upi-form"] [data-test-id="pay-button"]').click()
-    page.wait_for_function("calls.length >= 2", timeout=15_000)
+    page.wait_for_function("calls.length >= 2", timeout=SETTLE_MS)
 
     calls = page.evaluate("calls")
-    payment_id = calls[0][1]["paymentId"]
     assert calls[0][0] == "success"
-    assert payment_id in fake_gateway.payments
     assert calls[1] == ["close"]
     assert page.locator(MODAL).count() == 0
+    payment = gateway.payment(calls[0][1]["paymentId"])
+    assert payment["status"] == "success"
+    assert payment["order_id"] == test_order["id"]
 
 
 @pytest.mark.browser
+@pytest.mark.slow
 def test_a_failed_payment_inside_the_modal_calls_on_failure(
-    page, merchant_site, checkout_site, fake_gateway
+    page, merchant_site, failing_checkout_site, failing_gateway
 ):
-    order_id = fake_gateway.add_order()
-    open_merchant(page, merchant_site, checkout_site, order_id)
+    order = failing_gateway.create_order()
+    open_merchant(page, merchant_site, failing_checkout_site, order["id"])
     page.evaluate("gateway.open()")
     frame = page.frame_locator(IFRAME)
     frame.locator('[data-test-id="method-upi"]').click()
-    frame.locator('[data-test-id="vpa-input"]').fill("fail@okbank")
+    frame.locator('[data-test-id="vpa-input"]').fill("shopper@okbank")
     frame.locator('[data-test-id="upi-form"] [data-test-id="pay-button"]').click()
-    page.wait_for_function("calls.length >= 1", timeout=15_000)
+    page.wait_for_function("calls.length >= 1", timeout=SETTLE_MS)
 
     kind, data = page.evaluate("calls")[0]
     assert kind == "failure"
     assert data["error"]["code"] == "PAYMENT_FAILED"
-    assert data["paymentId"] in fake_gateway.payments
+    assert data["orderId"] == order["id"]
+    payment = failing_gateway.payment(data["paymentId"])
+    assert (payment["status"], payment["error_code"]) == ("failed", "PAYMENT_FAILED")
     assert page.locator(MODAL).count() == 1
     assert frame.locator('[data-test-id="error-state"]').is_visible()
 
 
 @pytest.mark.browser
+@pytest.mark.slow
 def test_escape_inside_the_checkout_closes_the_modal(
-    page, merchant_site, checkout_site, fake_gateway
+    page, merchant_site, checkout_site, test_order
 ):
-    order_id = fake_gateway.add_order()
-    open_merchant(page, merchant_site, checkout_site, order_id)
+    open_merchant(page, merchant_site, checkout_site, test_order["id"])
     page.evaluate("gateway.open()")
     frame = page.frame_locator(IFRAME)
     frame.locator('[data-test-id="method-card"]').click()  # focus is now inside the iframe
@@ -358,7 +364,8 @@ def test_escape_inside_the_checkout_closes_the_modal(
 
 
 @pytest.mark.browser
-def test_demo_shop_sells_through_the_sdk(page, demo_site, checkout_site, fake_gateway):
+@pytest.mark.slow
+def test_demo_shop_sells_through_the_sdk(page, demo_site, checkout_site, gateway):
     page.goto(demo_site)
     assert origin_of(demo_site) != origin_of(checkout_site)
     page.click('[data-test-id="demo-pay-button"]')
@@ -374,8 +381,10 @@ def test_demo_shop_sells_through_the_sdk(page, demo_site, checkout_site, fake_ga
     frame.locator('[data-test-id="upi-form"] [data-test-id="pay-button"]').click()
 
     result = page.locator('[data-test-id="demo-result"]')
-    result.filter(has_text="Payment successful").wait_for(timeout=15_000)
-    payment_id = result.inner_text().rsplit(" ", 1)[-1]
-    assert payment_id in fake_gateway.payments
-    assert fake_gateway.created_orders[0]["amount"] == 50000
+    result.filter(has_text="Payment successful").wait_for(timeout=SETTLE_MS)
     assert page.locator(MODAL).count() == 0
+    payment = gateway.payment(result.inner_text().rsplit(" ", 1)[-1])
+    assert payment["status"] == "success"
+    assert payment["amount"] == 50000
+    # The order is the one the demo's server created with the merchant's secret key.
+    assert gateway.order(payment["order_id"])["notes"] == {"source": "checkout demo"}

@@ -55,8 +55,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         jobs_router,
     ):
         app.include_router(router)
-    # Outermost last: the correlation id is bound before anything else runs.
-    app.add_middleware(PublicCorsMiddleware)
+    # Outermost last: the correlation id is bound before anything else runs, and CORS wraps
+    # the body limit so the checkout page can read a 413 too.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(PublicCorsMiddleware)
     app.add_middleware(CorrelationIdMiddleware)
     return app
