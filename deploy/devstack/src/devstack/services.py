@@ -26,7 +26,11 @@ def python_module(module: str, *args: str) -> tuple[str, ...]:
 def local_services(environ: Mapping[str, str] = os.environ) -> list[Service]:
     api_port = int(environ.get("PORT", "8000"))
     api_listen = ("--host", ALL_INTERFACES, "--port", str(api_port))
-    api_argv = python_module("uvicorn", "--factory", "api.main:create_app", *api_listen)
+    # The API logs every request itself, with its correlation id; uvicorn's access log would
+    # say the same again.
+    api_argv = python_module(
+        "uvicorn", "--factory", "api.main:create_app", *api_listen, "--no-access-log"
+    )
     return [
         Service("api", api_argv, api_port, paths=("/", "/docs")),
         Service("payment-worker", python_module("payment_worker")),

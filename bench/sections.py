@@ -1,0 +1,273 @@
+"""The benchmark sections. Each returns a dict of figures for the JSON report."""
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psycopg
+
+from bench.load import closed_loop, open_loop_payments
+from bench.stats import percentiles
+from bench.system import System, free_port
+
+TEST_MERCHANT = "550e8400-e29b-41d4-a716-446655440000"
+
+
+def wait_until(predicate, timeout: float, every: float = 0.1) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if predicate():
+            return time.monotonic() - started
+        time.sleep(every)
+    raise TimeoutError(f"not done after {timeout} s")
+
+
+def creation(system: System, seconds: float) -> dict:
+    results = {}
+    for concurrency in (1, 8, 32):
+        results[f"c{concurrency}"] = asyncio.run(closed_loop(system.api_url, concurrency, seconds))
+        results[f"c{concurrency}"]["rss_mb"] = system.resident_mb()
+    return results
+
+
+def _insert_due_payments(database_url: str, count: int, spread_s: float, delay_s: float) -> None:
+    """Pending payments whose bank answer falls due uniformly over `spread_s` from now + delay."""
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            """
+            INSERT INTO orders (id, merchant_id, amount) VALUES ('order_BENCHbenchBENCH1', %s, 50000)
+            ON CONFLICT DO NOTHING
+            """,
+            (TEST_MERCHANT,),
+        )
+        conn.execute(
+            """
+            INSERT INTO payments (id, order_id, merchant_id, amount, currency, method, vpa, process_after)
+            SELECT 'pay_' || lpad(n::text, 16, '0'), 'order_BENCHbenchBENCH1', %(merchant)s, 50000,
+                   'INR', 'upi', 'bench@upi',
+                   now() + make_interval(secs => %(delay)s + %(spread)s * n / %(count)s)
+            FROM generate_series(1, %(count)s) AS n
+            """,
+            {"merchant": TEST_MERCHANT, "count": count, "spread": spread_s, "delay": delay_s},
+        )
+
+
+def payment_worker_throughput(
+    system: System, database_url: str, count: int, spread_s: float
+) -> dict:
+    """One payment worker, payments falling due faster than 200/s: completions/s and lateness."""
+    _insert_due_payments(database_url, count, spread_s, delay_s=1.0)
+    with psycopg.connect(database_url) as conn:
+
+        def done() -> bool:
+            row = conn.execute("SELECT count(*) FROM payments WHERE status = 'pending'").fetchone()
+            return row[0] == 0
+
+        wait_until(done, timeout=spread_s + 120)
+        bench_payments = "FROM payments WHERE order_id = 'order_BENCHbenchBENCH1'"
+        first, last = conn.execute(
+            f"SELECT min(process_after), max(updated_at) {bench_payments}"
+        ).fetchone()
+        lateness = [
+            row[0]
+            for row in conn.execute(
+                f"SELECT extract(epoch FROM updated_at - process_after) * 1000 {bench_payments}"
+            )
+        ]
+        conn.execute("DELETE FROM webhook_logs")
+        conn.execute("DELETE FROM payments")
+        conn.commit()
+    elapsed = (last - first).total_seconds()
+    return {
+        "payments": count,
+        "arrival_per_s": round(count / spread_s, 1),
+        "completed_per_s": round(count / elapsed, 1),
+        "lateness_ms": percentiles([float(x) for x in lateness]),
+    }
+
+
+def refund_worker_throughput(
+    system: System, database_url: str, count: int, spread_s: float
+) -> dict:
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO orders (id, merchant_id, amount, status) VALUES"
+            " ('order_BENCHbenchBENCH2', %s, 50000, 'paid') ON CONFLICT DO NOTHING",
+            (TEST_MERCHANT,),
+        )
+        conn.execute(
+            """
+            INSERT INTO payments (id, order_id, merchant_id, amount, currency, method, vpa, status)
+            SELECT 'pay_R' || lpad(n::text, 15, '0'), 'order_BENCHbenchBENCH2', %(m)s, 50000,
+                   'INR', 'upi', 'bench@upi', 'success'
+            FROM generate_series(1, %(count)s) AS n
+            """,
+            {"m": TEST_MERCHANT, "count": count},
+        )
+        conn.execute(
+            """
+            INSERT INTO refunds (id, payment_id, merchant_id, amount, process_after)
+            SELECT 'rfnd_' || lpad(n::text, 16, '0'), 'pay_R' || lpad(n::text, 15, '0'), %(m)s,
+                   1000, now() + make_interval(secs => 1 + %(spread)s * n / %(count)s)
+            FROM generate_series(1, %(count)s) AS n
+            """,
+            {"m": TEST_MERCHANT, "count": count, "spread": spread_s},
+        )
+        conn.commit()
+
+        def done() -> bool:
+            return (
+                conn.execute("SELECT count(*) FROM refunds WHERE status = 'pending'").fetchone()[0]
+                == 0
+            )
+
+        wait_until(done, timeout=spread_s + 120)
+        first, last = conn.execute(
+            "SELECT min(process_after), max(processed_at) FROM refunds"
+        ).fetchone()
+        lateness = [row[0] for row in conn.execute(
+            "SELECT extract(epoch FROM processed_at - process_after) * 1000 FROM refunds")]  # fmt: skip
+        conn.execute("DELETE FROM webhook_logs")
+        conn.execute("DELETE FROM refunds")
+        conn.execute("DELETE FROM payments")
+        conn.commit()
+    return {
+        "refunds": count,
+        "arrival_per_s": round(count / spread_s, 1),
+        "completed_per_s": round(count / (last - first).total_seconds(), 1),
+        "lateness_ms": percentiles([float(x) for x in lateness]),
+    }
+
+
+def creation_to_final(system: System, database_url: str, per_second: float, seconds: float) -> dict:
+    """Payments created through the API at a fixed rate: creation -> final state latency."""
+    ids = asyncio.run(open_loop_payments(system.api_url, per_second, seconds))
+    with psycopg.connect(database_url) as conn:
+
+        def done() -> bool:
+            row = conn.execute(
+                "SELECT count(*) FROM payments WHERE id = ANY(%s) AND status = 'pending'", (ids,)
+            ).fetchone()
+            return row[0] == 0
+
+        wait_until(done, timeout=60)
+        latency = [row[0] for row in conn.execute(
+            "SELECT extract(epoch FROM updated_at - created_at) * 1000 FROM payments WHERE id = ANY(%s)",
+            (ids,))]  # fmt: skip
+    return {
+        "payments": len(ids),
+        "rate_per_s": per_second,
+        "latency_ms": percentiles([float(x) for x in latency]),
+    }
+
+
+class ReceiverProcess:
+    def __init__(self, record: Path):
+        self.port = free_port()
+        self.record = record
+        record.unlink(missing_ok=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "devstack.receiver", "--port", str(self.port), "--quiet",
+             "--record", str(record)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.url = f"http://127.0.0.1:{self.port}/webhook"
+        wait_until(self._answers, timeout=15)
+
+    def _answers(self) -> bool:
+        try:
+            return httpx.get(self.url, timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def events(self) -> list[dict]:
+        if not self.record.exists():
+            return []
+        return [json.loads(line) for line in self.record.read_text().splitlines() if line]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def delivery_throughput(
+    system: System, database_url: str, receiver: ReceiverProcess, count: int, dispatchers: int
+) -> dict:
+    """`count` due deliveries, `dispatchers` dispatcher processes: deliveries per second."""
+    system.stop("webhook-dispatcher")
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "UPDATE merchants SET webhook_url = %s WHERE id = %s", (receiver.url, TEST_MERCHANT)
+        )
+        conn.execute("DELETE FROM webhook_attempts")
+        conn.execute("DELETE FROM webhook_logs")
+        conn.execute(
+            """
+            INSERT INTO webhook_logs (merchant_id, event, payload, next_retry_at)
+            SELECT %s, 'webhook.test',
+                   '{"event":"webhook.test","timestamp":1700000000,"data":{"n":' || n || '}}', now()
+            FROM generate_series(1, %s) AS n
+            """,
+            (TEST_MERCHANT, count),
+        )
+        conn.commit()
+        started = time.monotonic()
+        system.start("webhook-dispatcher", copies=dispatchers)
+
+        def done() -> bool:
+            return (
+                conn.execute(
+                    "SELECT count(*) FROM webhook_logs WHERE status = 'pending'"
+                ).fetchone()[0]
+                == 0
+            )
+
+        wait_until(done, timeout=300, every=0.05)
+        first, last = conn.execute(
+            "SELECT min(attempted_at), max(attempted_at) FROM webhook_attempts"
+        ).fetchone()
+        failed = conn.execute(
+            "SELECT count(*) FROM webhook_logs WHERE status <> 'success'"
+        ).fetchone()[0]
+    wall = time.monotonic() - started
+    return {
+        "dispatchers": dispatchers,
+        "deliveries": count,
+        "deliveries_per_s": round(count / max((last - first).total_seconds(), 1e-3), 1),
+        "wall_s_including_start": round(wall, 1),
+        "not_successful": failed,
+    }
+
+
+def webhook_latency(
+    system: System, database_url: str, receiver: ReceiverProcess, per_second: float, seconds: float
+) -> dict:
+    """TEST_PROCESSING_DELAY=0: payment created -> payment.success received, at a fixed rate."""
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "UPDATE merchants SET webhook_url = %s WHERE id = %s", (receiver.url, TEST_MERCHANT)
+        )
+        conn.commit()
+    receiver.record.unlink(missing_ok=True)
+    ids = asyncio.run(open_loop_payments(system.api_url, per_second, seconds))
+    time.sleep(3)
+    received = {
+        e["data"]["payment"]["id"]: e["received_at"]
+        for e in receiver.events()
+        if e["event"] == "payment.success"
+    }
+    with psycopg.connect(database_url) as conn:
+        created = dict(conn.execute(
+            "SELECT id, extract(epoch FROM created_at) FROM payments WHERE id = ANY(%s)", (ids,)
+        ).fetchall())  # fmt: skip
+    latency = [(received[pid] - float(created[pid])) * 1000 for pid in ids if pid in received]
+    return {
+        "payments": len(ids),
+        "rate_per_s": per_second,
+        "latency_ms": percentiles(latency),
+        "never_arrived": len(ids) - len(latency),
+    }

@@ -1,0 +1,111 @@
+"""The gateway's own processes, started as `make run` starts them, on free ports."""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import psycopg
+
+from devstack import processes
+from devstack.services import local_services
+from shared.migrations import apply_migrations
+
+LOG_DIR = Path("bench-results/logs")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def reset_database(database_url: str) -> None:
+    """An empty, migrated database with the test merchant seeded."""
+    name = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"]
+    admin = psycopg.conninfo.make_conninfo(database_url, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    apply_migrations(database_url)
+
+
+class System:
+    def __init__(self, database_url: str, redis_url: str, **env: str):
+        self.api_port = free_port()
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "PORT": str(self.api_port),
+            "API_URL": f"http://127.0.0.1:{self.api_port}",
+            "TEST_MODE": "true",
+            "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+            "LOG_LEVEL": "warning",
+            **env,
+        }
+        self.api_url = self.env["API_URL"]
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [*next(iter(s.argv for s in local_services(self.env) if s.name == "api"))[:1],
+             "-m", "shared.migrations"],
+            env=self.env, check=True, capture_output=True,
+        )  # fmt: skip
+
+    def start(self, name: str, copies: int = 1) -> None:
+        [service] = [s for s in local_services(self.env) if s.name == name]
+        for copy in range(copies):
+            key = name if copy == 0 else f"{name}-{copy + 1}"
+            log = (LOG_DIR / f"{key}.log").open("wb")
+            self.processes[key] = processes.spawn(
+                service.argv, env=self.env | service.env, stdout=log
+            )
+        if name == "api":
+            self._wait_for(f"{self.api_url}/health")
+
+    def stop(self, name: str) -> None:
+        for key in [k for k in self.processes if k == name or k.startswith(f"{name}-")]:
+            processes.stop(self.processes.pop(key), signal.SIGTERM, 10.0, whole_group=True)
+
+    def stop_all(self) -> None:
+        for key in list(self.processes):
+            processes.stop(self.processes.pop(key), signal.SIGTERM, 10.0, whole_group=True)
+
+    def wait_for_workers(self, queue: str, count: int, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = httpx.get(f"{self.api_url}/api/v1/test/jobs/status").json()
+            if status["queues"][queue]["workers"] >= count:
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"{count} {queue} worker(s) did not start")
+
+    def resident_mb(self) -> dict[str, float]:
+        """Proportional set size of each service and its children: shared pages are split
+        between the processes that share them, so the sizes add up to what the machine holds."""
+        sizes = {}
+        for key, process in self.processes.items():
+            try:
+                parent = psutil.Process(process.pid)
+                members = [parent, *parent.children(recursive=True)]
+                sizes[key] = round(sum(p.memory_full_info().pss for p in members) / 2**20, 1)
+            except psutil.NoSuchProcess:
+                continue
+        return sizes
+
+    @staticmethod
+    def _wait_for(url: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"{url} did not answer")
