@@ -108,3 +108,20 @@ def test_job_counts_completed_items(client, merchant_headers, worker_env, redis)
     status = client.get("/api/v1/test/jobs/status").json()
     assert status["queues"]["payments"]["completed"] == 3
     assert status["completed"] >= 3 and status["pending"] == 0
+
+
+def test_jobs_and_items_are_counted_for_prometheus(client, merchant_headers, worker_env):
+    from prometheus_client import REGISTRY
+
+    def sample(name, **labels):
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    jobs_before = sample("gateway_jobs_total", queue="payments", outcome="completed")
+    items_before = sample("gateway_work_items_total", queue="payments")
+    order = create_order(client, merchant_headers)
+    create_payment(client, merchant_headers, upi_payment_body(order["id"]))
+
+    finalize_due_payments()
+
+    assert sample("gateway_jobs_total", queue="payments", outcome="completed") == jobs_before + 1
+    assert sample("gateway_work_items_total", queue="payments") == items_before + 1

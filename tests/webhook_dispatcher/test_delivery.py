@@ -22,6 +22,8 @@ def dispatcher(worker_env):
     """Run dispatcher ticks in this process, with a fresh delivery engine per test."""
     tasks.delivery_engine.cache_clear()
     yield deliver_due_webhooks
+    if tasks.delivery_engine.cache_info().currsize:
+        tasks.delivery_engine().close()
     tasks.delivery_engine.cache_clear()
 
 
@@ -293,7 +295,6 @@ def test_private_address_is_blocked_at_delivery(
 ):
     worker_env.setenv("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "false")
     runtime.cache_clear()
-    tasks.delivery_engine.cache_clear()
     client.post("/api/v1/webhooks/test", headers=merchant_headers)
 
     dispatcher()

@@ -45,6 +45,8 @@ class GatewaySettings(BaseSettings):
     dashboard_url: str = "http://localhost:3000"
 
     log_level: str = "info"
+    # Where a worker serves its Prometheus metrics; unset, it serves none.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     @model_validator(mode="after")
     def _delays_ordered(self) -> Self:

@@ -27,6 +27,7 @@ from shared.db import Database
 from shared.due import work_until_idle
 from shared.jobstats import count_completed, count_failed
 from shared.logging import bind_correlation_id, configure_logging
+from shared.metrics import JOBS, WORK_ITEMS, serve_worker_metrics
 from shared.queues import JobQueues, redis_connection
 from shared.settings import GatewaySettings, load_settings
 
@@ -66,8 +67,11 @@ def counted(queue: str) -> Callable[[Callable[[], int]], Callable[[], int]]:
                 done = tick()
             except Exception:
                 count_failed(redis, queue)
+                JOBS.labels(queue, "failed").inc()
                 raise
             count_completed(redis, queue, done)
+            JOBS.labels(queue, "completed").inc()
+            WORK_ITEMS.labels(queue).inc(done)
             return done
 
         return job
@@ -177,6 +181,7 @@ def run_worker(service: str, queue: str, tick: Callable[[], int]) -> None:
     configure_logging(service, settings.log_level)
     redis = redis_connection(settings.redis_url)
     wait_for_dependencies(settings, redis)
+    serve_worker_metrics(settings.metrics_port)
     name = f"{service}-{socket.gethostname()}-{os.getpid()}"
     sweep = threading.Thread(
         target=_run_sweep, args=(settings.redis_url, queue, tick, name), name="sweep", daemon=True

@@ -33,9 +33,14 @@ def local_services(environ: Mapping[str, str] = os.environ) -> list[Service]:
     )
     return [
         Service("api", api_argv, api_port, paths=("/", "/docs")),
-        Service("payment-worker", python_module("payment_worker")),
-        Service("refund-worker", python_module("refund_worker")),
-        Service("webhook-dispatcher", python_module("webhook_dispatcher")),
+        # Each worker serves its Prometheus metrics on a port of its own.
+        Service("payment-worker", python_module("payment_worker"), env={"METRICS_PORT": "9101"}),
+        Service("refund-worker", python_module("refund_worker"), env={"METRICS_PORT": "9102"}),
+        Service(
+            "webhook-dispatcher",
+            python_module("webhook_dispatcher"),
+            env={"METRICS_PORT": "9103"},
+        ),
         # Checkout reads PORT like the API, so it is given its own here.
         Service(
             "checkout",

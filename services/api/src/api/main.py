@@ -10,7 +10,10 @@ from api.errors import install_error_handlers
 from api.gateway import Gateway
 from api.health.endpoints import router as health_router
 from api.jobs.endpoints import router as jobs_router
+from api.jobs.service import job_status
 from api.merchants.endpoints import router as merchants_router
+from api.metrics import ApiMetrics
+from api.metrics import router as metrics_router
 from api.middleware import BodyLimitMiddleware, CorrelationIdMiddleware, PublicCorsMiddleware
 from api.orders.endpoints import router as orders_router
 from api.payments.endpoints import router as payments_router
@@ -30,9 +33,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or load_settings(ApiSettings)
     configure_logging("api", settings.log_level)
 
+    metrics = ApiMetrics()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.gateway = Gateway.connect(settings)
+        app.state.gateway = gateway = Gateway.connect(settings)
+        metrics.watch_queues(lambda: job_status(gateway))
         try:
             yield
         finally:
@@ -44,6 +50,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    app.state.metrics = metrics
     install_error_handlers(app)
     for router in (
         health_router,
@@ -53,11 +60,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         refunds_router,
         webhooks_router,
         jobs_router,
+        metrics_router,
     ):
         app.include_router(router)
     # Outermost last: the correlation id is bound before anything else runs, and CORS wraps
     # the body limit so the checkout page can read a 413 too.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(PublicCorsMiddleware)
-    app.add_middleware(CorrelationIdMiddleware)
+    app.add_middleware(CorrelationIdMiddleware, metrics=metrics)
     return app

@@ -8,6 +8,7 @@ import structlog
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.metrics import ApiMetrics
 from shared.logging import bind_correlation_id, new_correlation_id
 
 log = structlog.get_logger("api.access")
@@ -17,10 +18,12 @@ SAFE_CORRELATION_ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
 
 
 class CorrelationIdMiddleware:
-    """Binds one id per request into every log line and every job the request enqueues."""
+    """Binds one id per request into every log line and every job the request enqueues, and
+    logs and measures every request once it is answered."""
 
-    def __init__(self, app: ASGIApp):
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics):
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -48,12 +51,16 @@ class CorrelationIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
+            # The route's template (/api/v1/payments/{payment_id}), never the raw path.
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.observe(scope["method"], route, status, seconds)
             log.info(
                 "request",
                 method=scope["method"],
                 path=scope["path"],
                 status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                duration_ms=round(seconds * 1000, 2),
             )
 
 

@@ -51,6 +51,18 @@ class AttemptResult:
     def succeeded(self) -> bool:
         return self.response_code is not None and 200 <= self.response_code < 300
 
+    @property
+    def outcome(self) -> str:
+        """success, http_error, timeout, connection or blocked: for metrics."""
+        if self.response_code is not None:
+            return "success" if self.succeeded else "http_error"
+        error = self.error or ""
+        if error.startswith("timed out"):
+            return "timeout"
+        if error.startswith("connection failed"):
+            return "connection"
+        return "blocked"
+
 
 class DeliveryEngine:
     def __init__(self, allow_private_networks: bool):
@@ -75,6 +87,12 @@ class DeliveryEngine:
             headers={"User-Agent": "PaymentGateway-Webhooks/1.0"},
             trust_env=False,
         )
+
+    def close(self) -> None:
+        """Close the HTTP session and stop the delivery loop (tests; a worker just exits)."""
+        asyncio.run_coroutine_threadsafe(self._session.close(), self._loop).result(5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
 
     # Called from the tick's thread.
 

@@ -11,6 +11,7 @@ import functools
 import structlog
 
 from shared.due import work_until_idle
+from shared.metrics import WEBHOOK_ATTEMPTS
 from shared.queues import WEBHOOKS_QUEUE
 from shared.worker import WorkerRuntime, counted, runtime
 from webhook_dispatcher import repository
@@ -86,6 +87,7 @@ def record_finished(current: WorkerRuntime, engine: DeliveryEngine) -> int:
     with current.db.transaction() as tx:
         repository.record_attempts(tx.conn, rows)
     for result, row in zip(results, rows, strict=True):
+        WEBHOOK_ATTEMPTS.labels(result.outcome).inc()
         log.info(
             "webhook_attempt",
             webhook_id=row["log_id"],

@@ -1,0 +1,71 @@
+"""Prometheus metrics of the API at /metrics: request latency by route and status, and, read
+at scrape time, the work waiting and the workers alive on each queue."""
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class QueueCollector(Collector):
+    def __init__(self, job_status: Callable[[], dict[str, Any]]):
+        self.job_status = job_status
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            queues = self.job_status()["queues"]
+        except Exception:
+            return  # PostgreSQL or Redis away: /health says so; no stale figures here
+        gauges = {
+            "pending": GaugeMetricFamily(
+                "gateway_queue_pending", "Work waiting in PostgreSQL, by queue", labels=["queue"]
+            ),
+            "queued_jobs": GaugeMetricFamily(
+                "gateway_queue_jobs_waiting", "RQ jobs waiting in Redis, by queue", labels=["queue"]
+            ),
+            "processing": GaugeMetricFamily(
+                "gateway_queue_jobs_running", "RQ jobs running now, by queue", labels=["queue"]
+            ),
+            "workers": GaugeMetricFamily(
+                "gateway_queue_workers", "Live workers, by queue", labels=["queue"]
+            ),
+        }
+        for name, counts in queues.items():
+            for field, gauge in gauges.items():
+                gauge.add_metric([name], counts[field])
+        yield from gauges.values()
+
+
+class ApiMetrics:
+    """One registry per app, so several apps in one process (tests) never collide."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.request_seconds = Histogram(
+            "gateway_http_request_duration_seconds",
+            "API request latency by method, route template and status",
+            ["method", "route", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.request_seconds.labels(method, route, str(status)).observe(seconds)
+
+    def watch_queues(self, job_status: Callable[[], dict[str, Any]]) -> None:
+        self.registry.register(QueueCollector(job_status))
+
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(request: Request) -> Response:
+    registry = request.app.state.metrics.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
