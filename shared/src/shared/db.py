@@ -74,6 +74,19 @@ class Database:
                 yield tx
         run_after_commit(tx)
 
+    @contextmanager
+    def statement(self) -> Iterator[Transaction]:
+        """For work that is a single statement, atomic on its own: no BEGIN and COMMIT round
+        trips. Inside an ambient transaction, that one is joined."""
+        ambient = _ambient_transaction.get()
+        if ambient is not None:
+            yield ambient
+            return
+        with self.pool.connection() as conn:
+            tx = Transaction(conn)
+            yield tx
+        run_after_commit(tx)
+
     def begin(self) -> tuple[Transaction, ExitStack]:
         """Open a transaction to be made ambient with `make_ambient` and ended with `end`.
 

@@ -1,5 +1,6 @@
 """Request dependencies: the process's Gateway, the authenticated merchant, pagination."""
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
@@ -8,7 +9,7 @@ from api.gateway import Gateway
 from api.merchants import auth
 
 
-def get_gateway(request: Request) -> Gateway:
+async def get_gateway(request: Request) -> Gateway:  # async: no threadpool hop for a lookup
     return request.app.state.gateway
 
 
@@ -29,17 +30,20 @@ def current_merchant(
 MerchantDep = Annotated[dict[str, Any], Depends(current_merchant)]
 
 
+@dataclass(frozen=True)
 class Pagination:
-    def __init__(
-        self,
-        limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 10,
-        offset: Annotated[int, Query(ge=0, le=10_000_000, description="Rows to skip")] = 0,
-    ):
-        self.limit = limit
-        self.offset = offset
+    limit: int
+    offset: int
 
     def page(self, rows: list[Any], total: int) -> dict[str, Any]:
         return {"data": rows, "total": total, "limit": self.limit, "offset": self.offset}
 
 
-PaginationDep = Annotated[Pagination, Depends()]
+async def pagination(
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 10,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="Rows to skip")] = 0,
+) -> Pagination:
+    return Pagination(limit, offset)
+
+
+PaginationDep = Annotated[Pagination, Depends(pagination)]

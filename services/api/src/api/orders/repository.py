@@ -37,24 +37,15 @@ def get_public_order(conn: Connection, order_id: str) -> Row | None:
     ).fetchone()
 
 
-def lock_order(conn: Connection, order_id: str, merchant_id: str | None) -> Row | None:
-    """The order, locked until commit, so two payments for it are decided one at a time."""
-    return conn.execute(
-        f"""
-        SELECT {ORDER_COLUMNS} FROM orders
+def get_order_status(conn: Connection, order_id: str, merchant_id: str | None) -> str | None:
+    row = conn.execute(
+        """
+        SELECT status FROM orders
         WHERE id = %(id)s AND (%(merchant_id)s::uuid IS NULL OR merchant_id = %(merchant_id)s)
-        FOR UPDATE
         """,
         {"id": order_id, "merchant_id": merchant_id},
     ).fetchone()
-
-
-def mark_attempted(conn: Connection, order_id: str) -> None:
-    conn.execute(
-        "UPDATE orders SET status = 'attempted', updated_at = now()"
-        " WHERE id = %s AND status = 'created'",
-        (order_id,),
-    )
+    return row["status"] if row else None
 
 
 def list_orders(conn: Connection, merchant_id: str, limit: int, offset: int) -> list[Row]:

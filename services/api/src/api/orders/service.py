@@ -11,7 +11,7 @@ from shared.resources import order_resource
 
 
 def create_order(db: Database, merchant_id: str, body: OrderCreate) -> dict[str, Any]:
-    with db.transaction() as tx:
+    with db.statement() as tx:
         order = repository.insert_order(
             tx.conn,
             id=new_id(ORDER_PREFIX),

@@ -7,17 +7,28 @@ from shared.resources import PAYMENT_COLUMNS
 Row = dict[str, Any]
 
 
-def insert_payment(conn: Connection, **fields: Any) -> Row:
+def insert_payment_for_order(
+    conn: Connection, order_id: str, merchant_id: str | None, **fields: Any
+) -> Row | None:
+    """Lock the order, mark it attempted and insert its payment in one statement; None when
+    the order is unknown (or another merchant's) or already paid."""
     return conn.execute(
         f"""
+        WITH payable AS (
+            UPDATE orders SET status = 'attempted', updated_at = now()
+            WHERE id = %(order_id)s AND status <> 'paid'
+              AND (%(merchant_id)s::uuid IS NULL OR merchant_id = %(merchant_id)s)
+            RETURNING id, merchant_id, amount, currency
+        )
         INSERT INTO payments (id, order_id, merchant_id, amount, currency, method, vpa,
                               card_network, card_last4, correlation_id, process_after)
-        VALUES (%(id)s, %(order_id)s, %(merchant_id)s, %(amount)s, %(currency)s, %(method)s,
-                %(vpa)s, %(card_network)s, %(card_last4)s, %(correlation_id)s,
-                now() + make_interval(secs => %(delay_ms)s / 1000.0))
+        SELECT %(id)s, id, merchant_id, amount, currency, %(method)s, %(vpa)s,
+               %(card_network)s, %(card_last4)s, %(correlation_id)s,
+               now() + make_interval(secs => %(delay_ms)s / 1000.0)
+        FROM payable
         RETURNING {PAYMENT_COLUMNS}
         """,
-        fields,
+        fields | {"order_id": order_id, "merchant_id": merchant_id},
     ).fetchone()
 
 

@@ -42,30 +42,27 @@ def _instrument_columns(body: PaymentCreate) -> dict[str, Any]:
 
 def create_payment(gateway: Gateway, merchant_id: str | None, body: PaymentCreate) -> dict:
     """Create a pending payment for an order; merchant_id None is the public checkout path."""
+    instrument = _instrument_columns(body)  # before any database work: most mistakes end here
     with gateway.db.transaction() as tx:
-        order = orders.lock_order(tx.conn, body.order_id, merchant_id)
-        if order is None:
-            raise NotFound("Order not found")
-        if order["status"] == "paid":
-            raise BadRequest("Order already paid")
-        payment = payments.insert_payment(
+        payment = payments.insert_payment_for_order(
             tx.conn,
+            body.order_id,
+            merchant_id,
             id=new_id(PAYMENT_PREFIX),
-            order_id=order["id"],
-            merchant_id=order["merchant_id"],
-            amount=order["amount"],
-            currency=order["currency"],
             method=body.method,
             delay_ms=payment_delay_ms(gateway.settings),
             correlation_id=current_correlation_id(),
-            **_instrument_columns(body),
+            **instrument,
         )
-        orders.mark_attempted(tx.conn, order["id"])
+        if payment is None:
+            if orders.get_order_status(tx.conn, body.order_id, merchant_id) == "paid":
+                raise BadRequest("Order already paid")
+            raise NotFound("Order not found")
         resource = payment_resource(payment)
         record_events(
             tx,
             gateway.queues,
-            [Event(order["merchant_id"], name, {"payment": resource})
+            [Event(payment["merchant_id"], name, {"payment": resource})
              for name in (PAYMENT_CREATED, PAYMENT_PENDING)],
         )  # fmt: skip
         tx.after_commit(
