@@ -14,11 +14,12 @@ from api.jobs.service import job_status
 from api.merchants.endpoints import router as merchants_router
 from api.metrics import ApiMetrics
 from api.metrics import router as metrics_router
-from api.middleware import BodyLimitMiddleware, CorrelationIdMiddleware, PublicCorsMiddleware
+from api.middleware import BodyLimitMiddleware, PublicCorsMiddleware
 from api.orders.endpoints import router as orders_router
 from api.payments.endpoints import router as payments_router
 from api.refunds.endpoints import router as refunds_router
 from api.webhooks.endpoints import router as webhooks_router
+from shared.asgi import CorrelationIdMiddleware
 from shared.logging import configure_logging
 from shared.settings import load_settings
 
@@ -67,5 +68,5 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     # the body limit so the checkout page can read a 413 too.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(PublicCorsMiddleware)
-    app.add_middleware(CorrelationIdMiddleware, metrics=metrics)
+    app.add_middleware(CorrelationIdMiddleware, logger="api.access", observe=metrics.observe)
     return app

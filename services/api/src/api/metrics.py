@@ -55,8 +55,10 @@ class ApiMetrics:
             registry=self.registry,
         )
 
-    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.request_seconds.labels(method, route, str(status)).observe(seconds)
+    def observe(self, scope: dict[str, Any], status: int, seconds: float) -> None:
+        # The route's template (/api/v1/payments/{payment_id}), never the raw path.
+        route = getattr(scope.get("route"), "path", "unmatched")
+        self.request_seconds.labels(scope["method"], route, str(status)).observe(seconds)
 
     def watch_queues(self, job_status: Callable[[], dict[str, Any]]) -> None:
         self.registry.register(QueueCollector(job_status))

@@ -1,67 +1,10 @@
-"""Pure ASGI middleware: correlation ids, the request body limit, CORS for public routes."""
+"""Pure ASGI middleware: the request body limit, CORS for public routes."""
 
 import json
 import re
-import time
 
-import structlog
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from api.metrics import ApiMetrics
-from shared.logging import bind_correlation_id, new_correlation_id
-
-log = structlog.get_logger("api.access")
-
-CORRELATION_HEADER = b"x-request-id"
-SAFE_CORRELATION_ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
-
-
-class CorrelationIdMiddleware:
-    """Binds one id per request into every log line and every job the request enqueues, and
-    logs and measures every request once it is answered."""
-
-    def __init__(self, app: ASGIApp, metrics: ApiMetrics):
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        incoming = dict(scope["headers"]).get(CORRELATION_HEADER, b"")
-        correlation_id = (
-            incoming.decode() if SAFE_CORRELATION_ID.match(incoming) else new_correlation_id()
-        )
-        structlog.contextvars.clear_contextvars()
-        bind_correlation_id(correlation_id)
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (CORRELATION_HEADER, correlation_id.encode()),
-                ]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            seconds = time.perf_counter() - started
-            # The route's template (/api/v1/payments/{payment_id}), never the raw path.
-            route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.observe(scope["method"], route, status, seconds)
-            log.info(
-                "request",
-                method=scope["method"],
-                path=scope["path"],
-                status=status,
-                duration_ms=round(seconds * 1000, 2),
-            )
 
 
 class BodyLimitMiddleware:

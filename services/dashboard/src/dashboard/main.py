@@ -19,7 +19,6 @@ from dashboard.gateway import GatewayClient
 from dashboard.health.endpoints import router as health_router
 from dashboard.middleware import (
     BodyLimitMiddleware,
-    RequestContextMiddleware,
     SecurityHeadersMiddleware,
 )
 from dashboard.overview.endpoints import router as overview_router
@@ -27,6 +26,7 @@ from dashboard.rendering import STATIC_DIR
 from dashboard.sessions import SessionStore
 from dashboard.transactions.endpoints import router as transactions_router
 from dashboard.webhooks.endpoints import router as webhooks_router
+from shared.asgi import CorrelationIdMiddleware
 from shared.logging import configure_logging
 from shared.settings import load_settings
 
@@ -84,5 +84,6 @@ def create_app(
     # Outermost last: the correlation id is bound before anything else runs.
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware)
-    app.add_middleware(RequestContextMiddleware)
+    # Correlation id sent on to the API with every call; /health polls are not logged.
+    app.add_middleware(CorrelationIdMiddleware, logger="dashboard.access", quiet_paths=("/health",))
     return app

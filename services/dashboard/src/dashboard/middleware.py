@@ -1,18 +1,7 @@
-"""Pure ASGI middleware: a correlation id and an access line per request, security headers,
-and a cap on request bodies (the dashboard's forms are small)."""
+"""Pure ASGI middleware: security headers, and a cap on request bodies (the dashboard's forms
+are small). Correlation ids and the access log are shared.asgi's."""
 
-import re
-import time
-
-import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from shared.logging import bind_correlation_id, new_correlation_id
-
-log = structlog.get_logger("dashboard.access")
-
-CORRELATION_HEADER = b"x-request-id"
-SAFE_CORRELATION_ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -33,49 +22,6 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
 ]
-
-
-class RequestContextMiddleware:
-    """Binds a correlation id (sent on to the API) and logs one line per request."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        incoming = dict(scope["headers"]).get(CORRELATION_HEADER, b"")
-        correlation_id = (
-            incoming.decode() if SAFE_CORRELATION_ID.match(incoming) else new_correlation_id()
-        )
-        structlog.contextvars.clear_contextvars()
-        bind_correlation_id(correlation_id)
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (CORRELATION_HEADER, correlation_id.encode()),
-                ]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            if scope["path"] != "/health":
-                # The path only: query strings are not logged.
-                log.info(
-                    "request",
-                    method=scope["method"],
-                    path=scope["path"],
-                    status=status,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                )
 
 
 class SecurityHeadersMiddleware:

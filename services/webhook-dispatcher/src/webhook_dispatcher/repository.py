@@ -16,25 +16,20 @@ def claim_due(
     return conn.execute(
         f"""
         WITH due AS (
-            -- The earliest due rows only, straight off the partial index on next_retry_at.
+            -- The earliest due rows no other dispatcher holds, off the partial index.
             SELECT id, merchant_id, next_retry_at FROM webhook_logs
             WHERE status = 'pending' AND next_retry_at <= clock_timestamp()
               AND merchant_id <> ALL(%(skip)s::uuid[])
-            ORDER BY next_retry_at LIMIT %(limit)s * 4
+            ORDER BY next_retry_at LIMIT %(limit)s
+            FOR UPDATE SKIP LOCKED
         ), ranked AS (
             SELECT id, row_number() OVER (PARTITION BY merchant_id ORDER BY next_retry_at) AS place
             FROM due
-        ), candidates AS (
-            SELECT id FROM ranked WHERE place <= %(per_merchant)s LIMIT %(limit)s
-        ), claimed AS (
-            SELECT w.id FROM webhook_logs w JOIN candidates c ON c.id = w.id
-            WHERE w.status = 'pending' AND w.next_retry_at <= clock_timestamp()
-            FOR UPDATE OF w SKIP LOCKED
         )
         UPDATE webhook_logs w
         SET next_retry_at = clock_timestamp() + interval '{LEASE}'
-        FROM claimed, merchants m
-        WHERE w.id = claimed.id AND m.id = w.merchant_id
+        FROM ranked, merchants m
+        WHERE w.id = ranked.id AND ranked.place <= %(per_merchant)s AND m.id = w.merchant_id
         RETURNING w.id, w.merchant_id, w.payload, w.attempts, w.correlation_id,
                   coalesce(m.webhook_url, '') AS webhook_url, m.webhook_secret,
                   CASE WHEN m.previous_webhook_secret_expires_at > now()
