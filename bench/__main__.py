@@ -2,7 +2,7 @@
 
 Starts its own system in test mode (the same commands as `make run`) against the test
 servers (TEST_DATABASE_URL/TEST_REDIS_URL, else embedded ones), prints a table and writes
-bench-results/latest.json. `--quick` shortens every section for a smoke run.
+bench-results/latest.json. `--quick` shortens every section for a smoke run (and lists grow to 100k rows, not 1M).
 """
 
 import argparse
@@ -89,6 +89,10 @@ def run(quick: bool) -> dict:
                 )
             finally:
                 receiver.stop()
+            print("list endpoints at 10k and 1M rows ...", flush=True)
+            report["lists"] = sections.list_latency(
+                system, database_url, 10_000, 100_000 if quick else 1_000_000, 50 if quick else 200
+            )
         finally:
             system.stop_all()
     return report
@@ -121,7 +125,15 @@ def table(report: dict) -> str:
     r = report["webhook_latency"]
     lines.append(f"Payment -> payment.success received at {r['rate_per_s']}/s, delay 0: p50/p95/p99 ms "
                  f"{r['latency_ms']['p50']}/{r['latency_ms']['p95']}/{r['latency_ms']['p99']}, never arrived {r['never_arrived']}")  # fmt: skip
-    lines.append("\nResident memory (MB), idle / under load")
+    r = report["lists"]
+    lines.append(
+        f"\nList endpoints, p95 ms at {r['rows_small']:,} / {r['rows_large']:,} rows (ratio)"
+    )
+    for name, ratio in r["p95_ratio"].items():
+        lines.append(
+            f"  {name:<20} {r['small_ms'][name]['p95']:>7} / {r['large_ms'][name]['p95']:<7} ({ratio})"
+        )
+    lines.append("\nProportional memory (MB), idle / under load")
     for name, idle in report["rss_idle_mb"].items():
         lines.append(f"  {name:<20} {idle:>7} / {report['rss_under_load_mb'].get(name, '-')}")
     lines.append(f"  {'all services':<20} {round(sum(report['rss_idle_mb'].values()), 1):>7}")

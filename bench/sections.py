@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from bench.load import closed_loop, open_loop_payments
+from bench.load import HEADERS, closed_loop, open_loop_payments
 from bench.stats import percentiles
 from bench.system import System, free_port
 
@@ -270,4 +270,79 @@ def webhook_latency(
         "rate_per_s": per_second,
         "latency_ms": percentiles(latency),
         "never_arrived": len(ids) - len(latency),
+    }
+
+
+def _grow_tables(database_url: str, rows: int) -> None:
+    """Payments and webhook logs of the test merchant, `rows` of each (adding what is missing)."""
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO orders (id, merchant_id, amount, status) VALUES"
+            " ('order_BENCHbenchBENCH3', %s, 50000, 'paid') ON CONFLICT DO NOTHING",
+            (TEST_MERCHANT,),
+        )
+        have = conn.execute(
+            "SELECT count(*) FROM payments WHERE order_id = 'order_BENCHbenchBENCH3'"
+        ).fetchone()[0]
+        conn.execute(
+            """
+            INSERT INTO payments (id, order_id, merchant_id, amount, currency, method, vpa, status,
+                                  created_at, updated_at)
+            SELECT 'pay_L' || lpad(n::text, 15, '0'), 'order_BENCHbenchBENCH3', %(m)s, 50000, 'INR',
+                   'upi', 'bench@upi', (ARRAY['success', 'failed', 'success'])[n %% 3 + 1],
+                   now() - make_interval(secs => n), now()
+            FROM generate_series(%(start)s::bigint, %(end)s::bigint) AS n
+            """,
+            {"m": TEST_MERCHANT, "start": have + 1, "end": rows},
+        )
+        conn.execute(
+            """
+            INSERT INTO webhook_logs (merchant_id, event, payload, status, attempts, created_at)
+            SELECT %(m)s, 'payment.success', '{"event":"payment.success","n":' || n || '}',
+                   'success', 1, now() - make_interval(secs => n)
+            FROM generate_series(%(start)s::bigint, %(end)s::bigint) AS n
+            """,
+            {"m": TEST_MERCHANT, "start": have + 1, "end": rows},
+        )
+        conn.commit()
+        conn.execute("ANALYZE payments")
+        conn.execute("ANALYZE webhook_logs")
+        conn.commit()
+
+
+def _list_p95(api_url: str, requests: int) -> dict:
+    paths = {
+        "payments": "/api/v1/payments?limit=20",
+        "payments_failed": "/api/v1/payments?limit=20&status=failed",
+        "payments_page_50": "/api/v1/payments?limit=20&offset=1000",
+        "webhooks": "/api/v1/webhooks?limit=20",
+    }
+    figures = {}
+    with httpx.Client(base_url=api_url, headers=HEADERS, timeout=30) as http:
+        for name, path in paths.items():
+            http.get(path)
+            samples = []
+            for _ in range(requests):
+                started = time.perf_counter()
+                assert http.get(path).status_code == 200
+                samples.append((time.perf_counter() - started) * 1000)
+            figures[name] = percentiles(samples)
+    return figures
+
+
+def list_latency(system: System, database_url: str, small: int, large: int, requests: int) -> dict:
+    """List endpoints with `small` and then `large` payments and webhook logs."""
+    with psycopg.connect(database_url) as conn:
+        conn.execute("UPDATE merchants SET webhook_url = NULL WHERE id = %s", (TEST_MERCHANT,))
+        conn.commit()
+    _grow_tables(database_url, small)
+    at_small = _list_p95(system.api_url, requests)
+    _grow_tables(database_url, large)
+    at_large = _list_p95(system.api_url, requests)
+    return {
+        "rows_small": small,
+        "rows_large": large,
+        "small_ms": at_small,
+        "large_ms": at_large,
+        "p95_ratio": {k: round(at_large[k]["p95"] / at_small[k]["p95"], 2) for k in at_small},
     }

@@ -121,3 +121,24 @@ def test_public_order_unknown_is_not_found(client):
     response = client.get("/api/v1/orders/order_AAAAAAAAAAAAAAAA/public")
     assert response.status_code == 404
     assert response.json()["error"]["description"] == "Order not found"
+
+
+def test_totals_beyond_ten_thousand_are_estimates(client, merchant_headers, db):
+    db.execute(
+        "INSERT INTO orders (id, merchant_id, amount)"
+        " SELECT 'order_' || lpad(n::text, 16, '0'), '550e8400-e29b-41d4-a716-446655440000', 100"
+        " FROM generate_series(1, 10050) AS n"
+    )
+    db.execute("ANALYZE orders")
+
+    page = client.get("/api/v1/orders?limit=2", headers=merchant_headers).json()
+
+    assert page["total_is_estimate"] is True
+    assert 10_001 <= page["total"] <= 12_000  # the planner's estimate, at least what was counted
+    assert len(page["data"]) == 2
+
+
+def test_totals_up_to_ten_thousand_are_exact(client, merchant_headers):
+    create_order(client, merchant_headers)
+    page = client.get("/api/v1/orders", headers=merchant_headers).json()
+    assert (page["total"], page["total_is_estimate"]) == (1, False)

@@ -3,6 +3,7 @@ from typing import Any
 from psycopg import Connection
 from psycopg.types.json import Jsonb
 
+from api.pagination import Total, count_matching
 from shared.resources import ORDER_COLUMNS
 
 Row = dict[str, Any]
@@ -58,7 +59,9 @@ def list_orders(conn: Connection, merchant_id: str, limit: int, offset: int) -> 
     ).fetchall()
 
 
-def count_orders(conn: Connection, merchant_id: str) -> int:
-    return conn.execute(
-        "SELECT count(*) AS n FROM orders WHERE merchant_id = %s", (merchant_id,)
-    ).fetchone()["n"]
+def count_orders(conn: Connection, merchant_id: str) -> Total:
+    return count_matching(
+        conn,
+        "SELECT 1 FROM orders WHERE merchant_id = %(merchant_id)s",
+        {"merchant_id": merchant_id},
+    )

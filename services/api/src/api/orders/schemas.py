@@ -1,17 +1,20 @@
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StrictInt, field_validator
 
+from api.fields import NO_NUL_PATTERN, StoredText
+from api.pagination import Page
 from shared.money import MAXIMUM_AMOUNT, MINIMUM_AMOUNT
 
-NoteValue = str | int | float | bool | None
+# jsonb has no NaN or Infinity (Python's JSON parser reads NaN, and 1e999 as Infinity).
+NoteValue = StoredText | int | Annotated[float, Field(allow_inf_nan=False)] | bool | None
 
 
 class OrderCreate(BaseModel):
     amount: StrictInt = Field(description="Amount in paise; at least 100", examples=[50000])
     currency: str = Field(default="INR", description="Only INR is supported")
-    receipt: str | None = Field(default=None, max_length=40)
-    notes: dict[str, NoteValue] = Field(default_factory=dict, max_length=15)
+    receipt: str | None = Field(default=None, max_length=40, pattern=NO_NUL_PATTERN)
+    notes: dict[StoredText, NoteValue] = Field(default_factory=dict, max_length=15)
 
     @field_validator("amount")
     @classmethod
@@ -58,8 +61,4 @@ class PublicOrder(BaseModel):
     merchant_name: str
 
 
-class OrderPage(BaseModel):
-    data: list[Order]
-    total: int
-    limit: int
-    offset: int
+OrderPage = Page[Order]

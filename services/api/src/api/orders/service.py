@@ -4,9 +4,10 @@ from typing import Any
 
 from api.orders import repository
 from api.orders.schemas import OrderCreate
+from api.pagination import Total
 from shared.db import Database
 from shared.errors import NotFound
-from shared.ids import ORDER_PREFIX, new_id
+from shared.ids import ORDER_PREFIX, is_id, new_id
 from shared.resources import order_resource
 
 
@@ -25,6 +26,8 @@ def create_order(db: Database, merchant_id: str, body: OrderCreate) -> dict[str,
 
 
 def get_order(db: Database, merchant_id: str, order_id: str) -> dict[str, Any]:
+    if not is_id(order_id, ORDER_PREFIX):
+        raise NotFound("Order not found")
     with db.connection() as conn:
         order = repository.get_order(conn, order_id, merchant_id)
     if order is None:
@@ -33,6 +36,8 @@ def get_order(db: Database, merchant_id: str, order_id: str) -> dict[str, Any]:
 
 
 def get_public_order(db: Database, order_id: str) -> dict[str, Any]:
+    if not is_id(order_id, ORDER_PREFIX):
+        raise NotFound("Order not found")
     with db.connection() as conn:
         order = repository.get_public_order(conn, order_id)
     if order is None:
@@ -42,7 +47,7 @@ def get_public_order(db: Database, order_id: str) -> dict[str, Any]:
 
 def list_orders(
     db: Database, merchant_id: str, limit: int, offset: int
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[dict[str, Any]], Total]:
     with db.connection() as conn:
         rows = repository.list_orders(conn, merchant_id, limit, offset)
         total = repository.count_orders(conn, merchant_id)

@@ -2,6 +2,7 @@ from typing import Any
 
 from psycopg import Connection
 
+from api.pagination import Total, count_matching
 from shared.resources import PAYMENT_COLUMNS
 
 Row = dict[str, Any]
@@ -56,14 +57,13 @@ def list_payments(
     ).fetchall()
 
 
-def count_payments(conn: Connection, merchant_id: str, status: str | None) -> int:
-    return conn.execute(
-        """
-        SELECT count(*) AS n FROM payments
-        WHERE merchant_id = %(merchant_id)s AND (%(status)s::text IS NULL OR status = %(status)s)
-        """,
+def count_payments(conn: Connection, merchant_id: str, status: str | None) -> Total:
+    return count_matching(
+        conn,
+        "SELECT 1 FROM payments WHERE merchant_id = %(merchant_id)s"
+        " AND (%(status)s::text IS NULL OR status = %(status)s)",
         {"merchant_id": merchant_id, "status": status},
-    ).fetchone()["n"]
+    )
 
 
 def lock_payment(conn: Connection, payment_id: str, merchant_id: str) -> Row | None:

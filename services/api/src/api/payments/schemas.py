@@ -2,6 +2,8 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, Field, StrictInt, StrictStr, model_validator
 
+from api.pagination import Page
+
 
 class CardDetails(BaseModel):
     number: StrictStr = Field(max_length=64, description="13-19 digits; spaces and dashes allowed")
@@ -60,11 +62,7 @@ class PublicPayment(BaseModel):
     error_description: str | None
 
 
-class PaymentPage(BaseModel):
-    data: list[Payment]
-    total: int
-    limit: int
-    offset: int
+PaymentPage = Page[Payment]
 
 
 class CaptureRequest(BaseModel):

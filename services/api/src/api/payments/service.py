@@ -4,6 +4,7 @@ from typing import Any
 
 from api.gateway import Gateway
 from api.orders import repository as orders
+from api.pagination import Total
 from api.payments import instruments
 from api.payments import repository as payments
 from api.payments.schemas import CaptureRequest, PaymentCreate
@@ -11,7 +12,7 @@ from shared.db import Database
 from shared.due import request_tick
 from shared.errors import BadRequest, NotFound
 from shared.events import PAYMENT_CREATED, PAYMENT_PENDING, Event, record_events
-from shared.ids import PAYMENT_PREFIX, new_id
+from shared.ids import ORDER_PREFIX, PAYMENT_PREFIX, is_id, new_id
 from shared.logging import current_correlation_id
 from shared.queues import FINALIZE_DUE_PAYMENTS_JOB, PAYMENTS_QUEUE
 from shared.resources import payment_resource
@@ -43,6 +44,8 @@ def _instrument_columns(body: PaymentCreate) -> dict[str, Any]:
 def create_payment(gateway: Gateway, merchant_id: str | None, body: PaymentCreate) -> dict:
     """Create a pending payment for an order; merchant_id None is the public checkout path."""
     instrument = _instrument_columns(body)  # before any database work: most mistakes end here
+    if not is_id(body.order_id, ORDER_PREFIX):
+        raise NotFound("Order not found")
     with gateway.db.transaction() as tx:
         payment = payments.insert_payment_for_order(
             tx.conn,
@@ -76,6 +79,8 @@ def create_payment(gateway: Gateway, merchant_id: str | None, body: PaymentCreat
 def capture_payment(
     db: Database, merchant_id: str, payment_id: str, body: CaptureRequest
 ) -> dict[str, Any]:
+    if not is_id(payment_id, PAYMENT_PREFIX):
+        raise NotFound("Payment not found")
     with db.transaction() as tx:
         payment = payments.lock_payment(tx.conn, payment_id, merchant_id)
         if payment is None:
@@ -88,6 +93,8 @@ def capture_payment(
 
 
 def get_payment(db: Database, merchant_id: str, payment_id: str) -> dict[str, Any]:
+    if not is_id(payment_id, PAYMENT_PREFIX):
+        raise NotFound("Payment not found")
     with db.connection() as conn:
         payment = payments.get_payment(conn, payment_id, merchant_id)
     if payment is None:
@@ -96,6 +103,8 @@ def get_payment(db: Database, merchant_id: str, payment_id: str) -> dict[str, An
 
 
 def get_public_payment(db: Database, payment_id: str) -> dict[str, Any]:
+    if not is_id(payment_id, PAYMENT_PREFIX):
+        raise NotFound("Payment not found")
     with db.connection() as conn:
         payment = payments.get_payment(conn, payment_id, None)
     if payment is None:
@@ -119,7 +128,7 @@ def payment_stats(db: Database, merchant_id: str) -> dict[str, Any]:
 
 def list_payments(
     db: Database, merchant_id: str, status: str | None, limit: int, offset: int
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[dict[str, Any]], Total]:
     with db.connection() as conn:
         rows = payments.list_payments(conn, merchant_id, status, limit, offset)
         total = payments.count_payments(conn, merchant_id, status)

@@ -2,6 +2,7 @@ from typing import Any
 
 from psycopg import Connection
 
+from api.pagination import Total, count_matching
 from shared.resources import REFUND_COLUMNS
 
 Row = dict[str, Any]
@@ -46,7 +47,7 @@ def list_refunds(conn: Connection, payment_id: str, limit: int, offset: int) -> 
     ).fetchall()
 
 
-def count_refunds(conn: Connection, payment_id: str) -> int:
-    return conn.execute(
-        "SELECT count(*) AS n FROM refunds WHERE payment_id = %s", (payment_id,)
-    ).fetchone()["n"]
+def count_refunds(conn: Connection, payment_id: str) -> Total:
+    return count_matching(
+        conn, "SELECT 1 FROM refunds WHERE payment_id = %(payment_id)s", {"payment_id": payment_id}
+    )

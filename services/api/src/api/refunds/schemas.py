@@ -1,11 +1,14 @@
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 
+from api.fields import NO_NUL_PATTERN
+from api.pagination import Page
+
 
 class RefundCreate(BaseModel):
     amount: StrictInt | None = Field(
         default=None, gt=0, description="Paise to refund; the whole available amount if omitted"
     )
-    reason: StrictStr | None = Field(default=None, max_length=255)
+    reason: StrictStr | None = Field(default=None, max_length=255, pattern=NO_NUL_PATTERN)
 
 
 class Refund(BaseModel):
@@ -18,8 +21,4 @@ class Refund(BaseModel):
     processed_at: str | None
 
 
-class RefundPage(BaseModel):
-    data: list[Refund]
-    total: int
-    limit: int
-    offset: int
+RefundPage = Page[Refund]

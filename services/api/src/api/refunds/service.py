@@ -3,6 +3,7 @@
 from typing import Any
 
 from api.gateway import Gateway
+from api.pagination import Total
 from api.payments import repository as payments
 from api.refunds import repository as refunds
 from api.refunds.schemas import RefundCreate
@@ -10,7 +11,7 @@ from shared.db import Database
 from shared.due import request_tick
 from shared.errors import BadRequest, NotFound
 from shared.events import REFUND_CREATED, record_event
-from shared.ids import REFUND_PREFIX, new_id
+from shared.ids import PAYMENT_PREFIX, REFUND_PREFIX, is_id, new_id
 from shared.logging import current_correlation_id
 from shared.queues import FINALIZE_DUE_REFUNDS_JOB, REFUNDS_QUEUE
 from shared.resources import refund_resource
@@ -24,6 +25,8 @@ def available_refund_amount(payment: dict[str, Any], committed: int) -> int:
 def create_refund(
     gateway: Gateway, merchant_id: str, payment_id: str, body: RefundCreate
 ) -> dict[str, Any]:
+    if not is_id(payment_id, PAYMENT_PREFIX):
+        raise NotFound("Payment not found")
     with gateway.db.transaction() as tx:
         # The payment row lock makes concurrent refunds of one payment take turns here.
         payment = payments.lock_payment(tx.conn, payment_id, merchant_id)
@@ -58,6 +61,8 @@ def create_refund(
 
 
 def get_refund(db: Database, merchant_id: str, refund_id: str) -> dict[str, Any]:
+    if not is_id(refund_id, REFUND_PREFIX):
+        raise NotFound("Refund not found")
     with db.connection() as conn:
         refund = refunds.get_refund(conn, refund_id, merchant_id)
     if refund is None:
@@ -67,7 +72,9 @@ def get_refund(db: Database, merchant_id: str, refund_id: str) -> dict[str, Any]
 
 def list_payment_refunds(
     db: Database, merchant_id: str, payment_id: str, limit: int, offset: int
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[dict[str, Any]], Total]:
+    if not is_id(payment_id, PAYMENT_PREFIX):
+        raise NotFound("Payment not found")
     with db.connection() as conn:
         if payments.get_payment(conn, payment_id, merchant_id) is None:
             raise NotFound("Payment not found")

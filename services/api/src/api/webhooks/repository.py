@@ -2,6 +2,8 @@ from typing import Any
 
 from psycopg import Connection
 
+from api.pagination import Total, count_matching
+
 Row = dict[str, Any]
 
 LOG_COLUMNS = (
@@ -19,10 +21,12 @@ def list_logs(conn: Connection, merchant_id: str, limit: int, offset: int) -> li
     ).fetchall()
 
 
-def count_logs(conn: Connection, merchant_id: str) -> int:
-    return conn.execute(
-        "SELECT count(*) AS n FROM webhook_logs WHERE merchant_id = %s", (merchant_id,)
-    ).fetchone()["n"]
+def count_logs(conn: Connection, merchant_id: str) -> Total:
+    return count_matching(
+        conn,
+        "SELECT 1 FROM webhook_logs WHERE merchant_id = %(merchant_id)s",
+        {"merchant_id": merchant_id},
+    )
 
 
 def get_log(conn: Connection, log_id: str, merchant_id: str) -> Row | None:

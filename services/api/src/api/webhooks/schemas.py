@@ -2,6 +2,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, StrictStr
 
+from api.fields import NO_NUL_PATTERN
+from api.pagination import Page
+
 
 class WebhookLog(BaseModel):
     id: str
@@ -28,11 +31,7 @@ class WebhookLogDetail(WebhookLog):
     attempt_history: list[WebhookAttempt] = Field(description="Every attempt, oldest first")
 
 
-class WebhookLogPage(BaseModel):
-    data: list[WebhookLog]
-    total: int
-    limit: int
-    offset: int
+WebhookLogPage = Page[WebhookLog]
 
 
 class WebhookRetried(BaseModel):
@@ -43,7 +42,9 @@ class WebhookRetried(BaseModel):
 
 class WebhookConfigUpdate(BaseModel):
     webhook_url: StrictStr = Field(
-        max_length=2048, description="http(s) URL; an empty string clears it"
+        max_length=2048,
+        pattern=NO_NUL_PATTERN,
+        description="http(s) URL; an empty string clears it",
     )
 
 

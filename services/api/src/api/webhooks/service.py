@@ -5,6 +5,7 @@ import uuid
 from typing import Any
 
 from api.gateway import Gateway
+from api.pagination import Total
 from api.webhooks import repository
 from shared.db import Database
 from shared.due import request_tick
@@ -31,17 +32,18 @@ def _log_resource(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _is_uuid(value: str) -> bool:
+def _log_id(value: str) -> str:
+    """The canonical form of a log id, which PostgreSQL reads (uuid.UUID also takes forms it
+    does not, such as urn:uuid:...); NotFound for anything that is not a UUID."""
     try:
-        uuid.UUID(value)
+        return str(uuid.UUID(value))
     except ValueError:
-        return False
-    return True
+        raise NotFound("Webhook not found") from None
 
 
 def list_logs(
     db: Database, merchant_id: str, limit: int, offset: int
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[dict[str, Any]], Total]:
     with db.connection() as conn:
         rows = repository.list_logs(conn, merchant_id, limit, offset)
         total = repository.count_logs(conn, merchant_id)
@@ -49,8 +51,7 @@ def list_logs(
 
 
 def get_log(db: Database, merchant_id: str, log_id: str) -> dict[str, Any]:
-    if not _is_uuid(log_id):
-        raise NotFound("Webhook not found")
+    log_id = _log_id(log_id)
     with db.connection() as conn:
         row = repository.get_log(conn, log_id, merchant_id)
         if row is None:
@@ -65,8 +66,7 @@ def get_log(db: Database, merchant_id: str, log_id: str) -> dict[str, Any]:
 
 
 def retry(gateway: Gateway, merchant_id: str, log_id: str) -> dict[str, Any]:
-    if not _is_uuid(log_id):
-        raise NotFound("Webhook not found")
+    log_id = _log_id(log_id)
     with gateway.db.transaction() as tx:
         row = repository.schedule_again(tx.conn, log_id, merchant_id)
         if row is None:

@@ -1,0 +1,48 @@
+"""Totals for list endpoints. A total is counted exactly up to EXACT_TOTAL_UP_TO rows and
+estimated by PostgreSQL's planner beyond, so a list costs the same with ten thousand rows
+as with a million (counting a million index entries takes tens of milliseconds)."""
+
+import json
+from dataclasses import dataclass
+from typing import Any, Generic, LiteralString, TypeVar
+
+from psycopg import Connection
+from pydantic import BaseModel, Field
+
+EXACT_TOTAL_UP_TO = 10_000
+
+Item = TypeVar("Item")
+
+
+@dataclass(frozen=True)
+class Total:
+    count: int
+    estimated: bool = False
+
+
+def count_matching(conn: Connection, select: LiteralString, params: dict[str, Any]) -> Total:
+    """The total of rows `select` (a `SELECT 1 FROM ... WHERE ...`) returns."""
+    # `select` is always a constant of a repository; values go as parameters.
+    capped = conn.execute(
+        f"SELECT count(*) AS n FROM ({select} LIMIT {EXACT_TOTAL_UP_TO + 1}) AS capped",  # noqa: S608
+        params,
+    ).fetchone()["n"]
+    if capped <= EXACT_TOTAL_UP_TO:
+        return Total(capped)
+    plan = conn.execute(f"EXPLAIN (FORMAT JSON) {select}", params).fetchone()
+    document = plan["QUERY PLAN"]
+    if isinstance(document, str):
+        document = json.loads(document)
+    return Total(max(int(document[0]["Plan"]["Plan Rows"]), capped), estimated=True)
+
+
+class Page(BaseModel, Generic[Item]):
+    """The shape of every list response: `{data, total, limit, offset}`, newest first."""
+
+    data: list[Item]
+    total: int
+    limit: int
+    offset: int
+    total_is_estimate: bool = Field(
+        default=False, description="total is PostgreSQL's estimate (beyond 10,000 rows)"
+    )
