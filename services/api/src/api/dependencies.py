@@ -7,6 +7,7 @@ from fastapi import Depends, Header, Query, Request
 
 from api.gateway import Gateway
 from api.merchants import auth
+from api.pagination import Total
 
 
 async def get_gateway(request: Request) -> Gateway:  # async: no threadpool hop for a lookup
@@ -35,8 +36,14 @@ class Pagination:
     limit: int
     offset: int
 
-    def page(self, rows: list[Any], total: int) -> dict[str, Any]:
-        return {"data": rows, "total": total, "limit": self.limit, "offset": self.offset}
+    def page(self, rows: list[Any], total: Total) -> dict[str, Any]:
+        return {
+            "data": rows,
+            "total": total.count,
+            "limit": self.limit,
+            "offset": self.offset,
+            "total_is_estimate": total.estimated,
+        }
 
 
 async def pagination(
