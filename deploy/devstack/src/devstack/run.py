@@ -223,6 +223,15 @@ def _banner(services: list[Service], env: Mapping[str, str]) -> str:
             f"    -H 'X-Api-Key: {api_key}' -H 'X-Api-Secret: {api_secret}' \\",
             "    -H 'Content-Type: application/json' \\",
             """    -d '{"amount": 50000, "currency": "INR", "receipt": "receipt_1"}'""",
+            "",
+            "Watch webhooks arrive: start the test receiver (it verifies both signatures; add",
+            "--fail-first 2 to watch retries), then point the test merchant at it:",
+            "",
+            "  uv run python -m devstack.receiver",
+            f"  curl -s -X PUT http://localhost:{api_port}/api/v1/webhooks/config \\",
+            f"    -H 'X-Api-Key: {api_key}' -H 'X-Api-Secret: {api_secret}' \\",
+            "    -H 'Content-Type: application/json' \\",
+            """    -d '{"webhook_url": "http://localhost:4000/webhook"}'""",
             rule,
         ]
     )
