@@ -8,8 +8,9 @@ SHELL := bash
 PYTHON ?= python3
 UV ?= $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 PYTEST_ARGS ?=
+CHAOS_ARGS ?=
 
-.PHONY: help install run test lint bench clean
+.PHONY: help install run test lint bench chaos clean
 
 help: ## Show this list
 	@echo "Targets:"
@@ -36,6 +37,9 @@ lint: install ## Check style and formatting with ruff
 
 bench: install ## Run the benchmarks
 	$(UV) run --no-sync python -m bench
+
+chaos: install ## Kill workers, restart Redis and PostgreSQL under load, check nothing is lost; CHAOS_ARGS="--seed 7"
+	$(UV) run --no-sync python -m chaos $(CHAOS_ARGS)
 
 clean: ## Remove the virtualenvs, caches and test outputs (keeps .data/)
 	rm -rf .venv .tools .pytest_cache .ruff_cache test-artifacts bench-results

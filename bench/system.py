@@ -12,7 +12,7 @@ import psutil
 import psycopg
 
 from devstack import processes
-from devstack.services import local_services
+from devstack.services import Service, local_services
 from shared.migrations import apply_migrations
 
 LOG_DIR = Path("bench-results/logs")
@@ -35,7 +35,7 @@ def reset_database(database_url: str) -> None:
 
 
 class System:
-    def __init__(self, database_url: str, redis_url: str, **env: str):
+    def __init__(self, database_url: str, redis_url: str, *, log_dir: Path = LOG_DIR, **env: str):
         self.api_port = free_port()
         self.env = {
             **os.environ,
@@ -50,31 +50,59 @@ class System:
         }
         self.api_url = self.env["API_URL"]
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
-        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        # How each process was started (its service and extra environment), for `respawn`.
+        self._launches: dict[str, tuple[Service, dict[str, str]]] = {}
+        self.log_dir = log_dir
+        log_dir.mkdir(parents=True, exist_ok=True)
         subprocess.run(
             [*next(iter(s.argv for s in local_services(self.env) if s.name == "api"))[:1],
              "-m", "shared.migrations"],
             env=self.env, check=True, capture_output=True,
         )  # fmt: skip
 
-    def start(self, name: str, copies: int = 1) -> None:
+    def start(self, name: str, copies: int = 1, **env: str) -> None:
+        """Start `copies` more of a service, keyed `name`, `name-2`, ...; `env` is added to
+        their environment."""
         [service] = [s for s in local_services(self.env) if s.name == name]
-        for copy in range(copies):
-            key = name if copy == 0 else f"{name}-{copy + 1}"
-            log = (LOG_DIR / f"{key}.log").open("wb")
-            self.processes[key] = processes.spawn(
-                service.argv, env=self.env | service.env, stdout=log
-            )
+        for _ in range(copies):
+            key, copy = name, 1
+            while key in self.processes:
+                copy += 1
+                key = f"{name}-{copy}"
+            self._launches[key] = (service, env)
+            self._spawn(key, truncate_log=True)
         if name == "api":
             self._wait_for(f"{self.api_url}/health")
 
+    def kill(self, key: str, sig: signal.Signals = signal.SIGKILL) -> None:
+        """Send `sig` to one process's whole group (SIGKILL: a crash) and reap it; `respawn`
+        starts it again."""
+        processes.stop(self.processes[key], sig, 10.0, whole_group=True)
+
+    def respawn(self, key: str) -> None:
+        """Start a process that was killed or died again, as it was first started."""
+        self._spawn(key, truncate_log=False)
+        if self._launches[key][0].name == "api":
+            self._wait_for(f"{self.api_url}/health")
+
+    def _spawn(self, key: str, truncate_log: bool) -> None:
+        service, extra_env = self._launches[key]
+        env = self.env | service.env | extra_env
+        if "METRICS_PORT" in service.env:
+            # Copies on one host need a port each, as compose's replicas have a container each.
+            env["METRICS_PORT"] = str(free_port())
+        with (self.log_dir / f"{key}.log").open("wb" if truncate_log else "ab") as log:
+            self.processes[key] = processes.spawn(service.argv, env=env, stdout=log)
+
     def stop(self, name: str) -> None:
-        for key in [k for k in self.processes if k == name or k.startswith(f"{name}-")]:
+        for key in [k for k in self.processes if self._launches[k][0].name == name]:
             processes.stop(self.processes.pop(key), signal.SIGTERM, 10.0, whole_group=True)
+            del self._launches[key]
 
     def stop_all(self) -> None:
         for key in list(self.processes):
             processes.stop(self.processes.pop(key), signal.SIGTERM, 10.0, whole_group=True)
+        self._launches.clear()
 
     def wait_for_workers(self, queue: str, count: int, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

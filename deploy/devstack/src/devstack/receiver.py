@@ -3,9 +3,11 @@
 It verifies both signatures of every delivery, independently of the gateway's own signing
 code: `X-Webhook-Signature` (hex HMAC-SHA256 of the body with the secret string) and the
 Standard Webhooks headers. It prints one line per event and can fail the first N requests,
-so you can watch the dispatcher retry:
+or a random fraction of them (seeded, so a run can be repeated), so you can watch the
+dispatcher retry:
 
     python -m devstack.receiver --fail-first 2
+    python -m devstack.receiver --fail-rate 0.3 --seed 7 --record deliveries.jsonl
     curl -X PUT localhost:8000/api/v1/webhooks/config -H 'X-Api-Key: key_test_abc123' \\
          -H 'X-Api-Secret: secret_test_xyz789' -H 'Content-Type: application/json' \\
          -d '{"webhook_url": "http://localhost:4000/webhook"}'
@@ -16,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import json
+import random
 import sys
 import threading
 import time
@@ -51,6 +54,8 @@ def standard_valid(secrets: list[str], body: bytes, headers: dict[str, str]) -> 
 class Receiver:
     secrets: list[str]
     fail_first: int = 0
+    fail_rate: float = 0.0
+    seed: int | None = None
     fail_status: int = 500
     delay_s: float = 0.0
     record: Path | None = None
@@ -58,6 +63,10 @@ class Receiver:
     received: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _random: random.Random = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -88,6 +97,7 @@ class Receiver:
         with self._lock:
             self.received += 1
             number = self.received
+            failing = number <= self.fail_first or self._random.random() < self.fail_rate
         hex_ok = hex_valid(self.secrets, body, headers.get("x-webhook-signature", ""))
         standard_ok = standard_valid(self.secrets, body, headers)
         try:
@@ -104,8 +114,8 @@ class Receiver:
             "data": event.get("data"),
             "hex_signature_valid": hex_ok,
             "standard_signature_valid": standard_ok,
+            "answered": self.fail_status if failing else 200 if hex_ok and standard_ok else 401,
         }
-        failing = number <= self.fail_first
         with self._lock:
             self.events.append(entry)
             if self.record:
@@ -113,9 +123,10 @@ class Receiver:
                     out.write(json.dumps(entry) + "\n")
         if not self.quiet:
             verdict = "signatures ok" if hex_ok and standard_ok else "BAD SIGNATURE"
-            answer = f"answering {self.fail_status}" if failing else "answering 200"
             print(
-                f"#{number} {entry['event']} {entry['webhook_id']} {verdict}, {answer}", flush=True
+                f"#{number} {entry['event']} {entry['webhook_id']} {verdict}, "
+                f"answering {entry['answered']}",
+                flush=True,
             )
         if failing:
             return self.fail_status, {"error": "failing on purpose"}
@@ -146,12 +157,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--fail-first", type=int, default=0, help="answer 500 to the first N requests"
     )
-    parser.add_argument("--record", type=Path, help="append every event as a JSON line here")
+    parser.add_argument(
+        "--fail-rate",
+        type=float,
+        default=0.0,
+        help="answer 500 to this random fraction of requests, e.g. 0.3",
+    )
+    parser.add_argument("--seed", type=int, help="seed of --fail-rate's random choices")
+    parser.add_argument(
+        "--record",
+        type=Path,
+        help="append every request, with the status answered, as a JSON line here",
+    )
     parser.add_argument("--quiet", action="store_true", help="print nothing per event")
     args = parser.parse_args(argv)
     receiver = Receiver(
         secrets=args.secret or [DEFAULT_SECRET],
         fail_first=args.fail_first,
+        fail_rate=args.fail_rate,
+        seed=args.seed,
         record=args.record,
         quiet=args.quiet,
     )
