@@ -23,7 +23,10 @@ def parse_webhook_url(url: str) -> tuple[str, int]:
     """(host, port) of a well-formed http(s) URL, or BadRequest saying what is wrong."""
     if len(url) > MAX_URL_LENGTH:
         raise BadRequest(f"webhook_url must be at most {MAX_URL_LENGTH} characters")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed or invalid [IPv6] host
+        raise BadRequest("webhook_url is not a valid URL") from None
     if parts.scheme not in ("http", "https"):
         raise BadRequest("webhook_url must be an http or https URL")
     try:
@@ -35,10 +38,31 @@ def parse_webhook_url(url: str) -> tuple[str, int]:
     return host, port or (443 if parts.scheme == "https" else 80)
 
 
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits: IPv4-compatible (::/96,
+# deprecated) and NAT64 (64:ff9b::/96). Python calls both global whatever the IPv4 inside.
+IPV4_CARRYING_PREFIXES = (ipaddress.IPv6Network("::/96"), ipaddress.IPv6Network("64:ff9b::/96"))
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one leads to: mapped, compatible, NAT64, 6to4 or Teredo."""
+    if address.ipv4_mapped or address.sixtofour:
+        return address.ipv4_mapped or address.sixtofour
+    if address.teredo:
+        return address.teredo[1]
+    if any(address in prefix for prefix in IPV4_CARRYING_PREFIXES):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def is_public(address: IpAddress) -> bool:
-    """Not loopback, private, link-local (cloud metadata), CGNAT, multicast or reserved."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    """Not loopback, private, link-local (cloud metadata), CGNAT, multicast or reserved, nor
+    an IPv6 address that carries such an IPv4 address."""
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = embedded_ipv4(address)
+        if inner is not None and not is_public(inner):
+            return False
+        if address.ipv4_mapped:
+            return True  # ::ffff:0:0/96 is "reserved" itself; what counts is the IPv4 inside
     return address.is_global and not address.is_multicast
 
 

@@ -54,6 +54,8 @@ HTTP_STATUS_CODES = {404: "NOT_FOUND_ERROR", 401: "AUTHENTICATION_ERROR"}
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    document_errors_raised_outside_routes(app)
+
     @app.exception_handler(GatewayError)
     async def on_gateway_error(_: Request, exc: GatewayError) -> JSONResponse:
         return gateway_error_response(exc)
@@ -85,3 +87,50 @@ def install_error_handlers(app: FastAPI) -> None:
 # Documented on every route that can produce them.
 def error_responses(*status_codes: int) -> dict[int | str, dict]:
     return {code: {"model": ErrorBody} for code in status_codes}
+
+
+ERROR_BODY_REF = {"$ref": "#/components/schemas/ErrorBody"}
+
+
+def document_errors_raised_outside_routes(app: FastAPI) -> None:
+    """Make the document say what the API really answers outside its routes' own code."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:  # FastAPI builds it once and keeps it there
+            document = generate()
+            for path_item in document.get("paths", {}).values():
+                for operation in path_item.values():
+                    _document_operation(operation)
+            schemas = document.get("components", {}).get("schemas", {})
+            schemas.pop("HTTPValidationError", None)
+            schemas.pop("ValidationError", None)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_operation(operation: dict) -> None:
+    responses = operation["responses"]
+    error = {"content": {"application/json": {"schema": ERROR_BODY_REF}}}
+    # FastAPI claims a 422 with its own body for every route with parameters; a request that
+    # fails validation gets 400 with the error body (a plain-string path parameter never fails).
+    fastapi_422 = responses.get("422", {}).get("content", {}).get("application/json", {})
+    if fastapi_422.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
+        del responses["422"]
+    validated = "requestBody" in operation or any(
+        parameter["in"] != "path" for parameter in operation.get("parameters", [])
+    )
+    if validated:
+        responses.setdefault("400", {"description": "Bad Request"} | error)
+    if "requestBody" in operation:  # BodyLimitMiddleware
+        responses.setdefault("413", {"description": "Request body too large"} | error)
+    # FastAPI lists each security dependency as an alternative; every one of them is required.
+    if len(operation.get("security", [])) > 1:
+        operation["security"] = [
+            {
+                name: scopes
+                for requirement in operation["security"]
+                for name, scopes in requirement.items()
+            }
+        ]

@@ -30,29 +30,27 @@ class BodyLimitMiddleware:
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._refuse(send)
             return
+        # The whole body is read before the app runs (never more than max_bytes of it), so an
+        # endpoint that does not read its body cannot act on an oversized stream either.
+        messages: list[Message] = []
         received = 0
-        too_large = False
-
-        async def counting_receive() -> Message:
-            nonlocal received, too_large
-            if too_large:
-                return {"type": "http.disconnect"}
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    # The app sees a disconnect and gives up; its answer is replaced below.
-                    too_large = True
-                    return {"type": "http.disconnect"}
-            return message
-
-        async def replacing_send(message: Message) -> None:
-            if not too_large:
-                await send(message)
-            elif message["type"] == "http.response.start":
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
                 await self._refuse(send)
+                return
+            if not message.get("more_body", False):
+                break
+        buffered = iter(messages)
 
-        await self.app(scope, counting_receive, replacing_send)
+        async def replay() -> Message:
+            return next(buffered, None) or await receive()
+
+        await self.app(scope, replay, send)
 
     async def _refuse(self, send: Send) -> None:
         await send(

@@ -10,12 +10,14 @@ import hashlib
 import json
 import string
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from psycopg import errors
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from api.idempotency import repository
 from api.merchants import auth
@@ -32,7 +34,7 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     """The request's identity: the same JSON in another spacing or key order is the same body."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep: FastAPI refuses it
         canonical = body
     return hashlib.sha256(f"{method} {path}\n".encode() + canonical).hexdigest()
 
@@ -51,12 +53,34 @@ def replay(stored: dict) -> Response:
     )
 
 
+# How the document describes the header: the handler below reads it, not FastAPI.
+KEY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Makes a retry safe for 24 hours: the same request with the same key gets the"
+    " first response back, with `Idempotent-Replayed: true`",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
+}
+
+
 class IdempotentRoute(APIRoute):
     """Route class for merchant routers: POSTs honour the Idempotency-Key header."""
 
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any):
+        super().__init__(path, endpoint, **kwargs)
+        if self._is_idempotent():
+            extra = self.openapi_extra or {}
+            self.openapi_extra = extra | {
+                "parameters": [*extra.get("parameters", []), KEY_PARAMETER]
+            }
+
+    def _is_idempotent(self) -> bool:
+        return "POST" in self.methods and _authenticates_merchant(self.dependant)
+
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
-        if "POST" not in self.methods or not _authenticates_merchant(self.dependant):
+        if not self._is_idempotent():
             return handler
 
         async def idempotent_handler(request: Request) -> Response:
@@ -72,9 +96,11 @@ class IdempotentRoute(APIRoute):
                 request.headers.get("x-api-secret"),
             )
             request.state.merchant = merchant
-            request_fingerprint = fingerprint(
-                request.method, request.url.path, await request.body()
-            )
+            try:
+                body = await request.body()
+            except ClientDisconnect:  # the client left mid-body: no one reads the answer
+                raise BadRequest("Request body was not received in full") from None
+            request_fingerprint = fingerprint(request.method, request.url.path, body)
             async with gateway.idempotent_slots:
                 return await _run_once(
                     handler, request, gateway.db, str(merchant["id"]), key, request_fingerprint

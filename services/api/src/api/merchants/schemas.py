@@ -1,21 +1,23 @@
 from pydantic import BaseModel, ConfigDict, Field
 
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+from api.fields import NO_NUL_PATTERN
+
+EMAIL_PATTERN = r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
 
 
 class MerchantSignup(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=255)
+    name: str = Field(min_length=1, max_length=255, pattern=NO_NUL_PATTERN)
     email: str = Field(max_length=254, pattern=EMAIL_PATTERN)
-    password: str = Field(min_length=8, max_length=256)
+    password: str = Field(min_length=8, max_length=256, pattern=NO_NUL_PATTERN)
 
 
 class MerchantLogin(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
 
-    email: str = Field(min_length=1, max_length=254)
-    password: str = Field(max_length=256)
+    email: str = Field(min_length=1, max_length=254, pattern=NO_NUL_PATTERN)
+    password: str = Field(max_length=256, pattern=NO_NUL_PATTERN)
 
 
 class MerchantCredentials(BaseModel):

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from api.dependencies import GatewayDep, MerchantDep, PaginationDep
 from api.errors import error_responses
+from api.fields import OrderIdInPath
 from api.idempotency.route import IdempotentRoute
 from api.orders import service
 from api.orders.schemas import Order, OrderCreate, OrderPage, PublicOrder
@@ -43,7 +44,9 @@ def list_orders(
     responses=error_responses(401, 404, 503),
     summary="Get an order",
 )
-def get_order(order_id: str, merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
+def get_order(
+    order_id: OrderIdInPath, merchant: MerchantDep, gateway: GatewayDep
+) -> dict[str, Any]:
     return service.get_order(gateway.db, str(merchant["id"]), order_id)
 
 
@@ -53,5 +56,5 @@ def get_order(order_id: str, merchant: MerchantDep, gateway: GatewayDep) -> dict
     responses=error_responses(404, 503),
     summary="An order's public summary, for the checkout page",
 )
-def get_public_order(order_id: str, gateway: GatewayDep) -> dict[str, Any]:
+def get_public_order(order_id: OrderIdInPath, gateway: GatewayDep) -> dict[str, Any]:
     return service.get_public_order(gateway.db, order_id)

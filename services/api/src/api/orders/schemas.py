@@ -11,10 +11,22 @@ NoteValue = StoredText | int | Annotated[float, Field(allow_inf_nan=False)] | bo
 
 
 class OrderCreate(BaseModel):
-    amount: StrictInt = Field(description="Amount in paise; at least 100", examples=[50000])
-    currency: str = Field(default="INR", description="Only INR is supported")
+    # The document states the ranges; the validators below enforce them with the descriptions
+    # clients match on ("amount must be at least 100", CONTRACT §4).
+    amount: StrictInt = Field(
+        description="Amount in paise; at least 100",
+        examples=[50000],
+        json_schema_extra={"minimum": MINIMUM_AMOUNT, "maximum": MAXIMUM_AMOUNT},
+    )
+    currency: str = Field(
+        default="INR", description="Only INR is supported", json_schema_extra={"enum": ["INR"]}
+    )
     receipt: str | None = Field(default=None, max_length=40, pattern=NO_NUL_PATTERN)
-    notes: dict[StoredText, NoteValue] = Field(default_factory=dict, max_length=15)
+    notes: dict[StoredText, NoteValue] = Field(
+        default_factory=dict,
+        max_length=15,
+        description="Up to 15 keys; keys and string values of at most 256 characters",
+    )
 
     @field_validator("amount")
     @classmethod

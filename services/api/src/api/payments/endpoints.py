@@ -4,6 +4,7 @@ from fastapi import APIRouter, Query
 
 from api.dependencies import GatewayDep, MerchantDep, PaginationDep
 from api.errors import error_responses
+from api.fields import PaymentIdInPath
 from api.idempotency.route import IdempotentRoute
 from api.payments import service
 from api.payments.schemas import (
@@ -78,7 +79,9 @@ def create_public_payment(body: PaymentCreate, gateway: GatewayDep) -> dict[str,
     responses=error_responses(401, 404, 503),
     summary="Get a payment",
 )
-def get_payment(payment_id: str, merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
+def get_payment(
+    payment_id: PaymentIdInPath, merchant: MerchantDep, gateway: GatewayDep
+) -> dict[str, Any]:
     return service.get_payment(gateway.db, str(merchant["id"]), payment_id)
 
 
@@ -89,7 +92,10 @@ def get_payment(payment_id: str, merchant: MerchantDep, gateway: GatewayDep) -> 
     summary="Capture a successful payment",
 )
 def capture_payment(
-    payment_id: str, merchant: MerchantDep, gateway: GatewayDep, body: CaptureRequest | None = None
+    payment_id: PaymentIdInPath,
+    merchant: MerchantDep,
+    gateway: GatewayDep,
+    body: CaptureRequest | None = None,
 ) -> dict[str, Any]:
     return service.capture_payment(
         gateway.db, str(merchant["id"]), payment_id, body or CaptureRequest()
@@ -102,5 +108,5 @@ def capture_payment(
     responses=error_responses(404, 503),
     summary="A payment's status, for the checkout page",
 )
-def get_public_payment(payment_id: str, gateway: GatewayDep) -> dict[str, Any]:
+def get_public_payment(payment_id: PaymentIdInPath, gateway: GatewayDep) -> dict[str, Any]:
     return service.get_public_payment(gateway.db, payment_id)

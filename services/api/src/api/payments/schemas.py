@@ -1,16 +1,27 @@
 from typing import Literal, Self
 
-from pydantic import BaseModel, Field, StrictInt, StrictStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
+from api.fields import id_pattern
 from api.pagination import Page
+from api.payments.instruments import VPA_PATTERN
+from shared.ids import ORDER_PREFIX
 
 
+# Patterns given with json_schema_extra are documented, not validated by pydantic: the
+# instrument checks answer with the contract's INVALID_VPA and INVALID_CARD instead.
 class CardDetails(BaseModel):
-    number: StrictStr = Field(max_length=64, description="13-19 digits; spaces and dashes allowed")
-    expiry_month: StrictInt | StrictStr = Field(description="1-12")
-    expiry_year: StrictInt | StrictStr = Field(description="2 or 4 digits")
-    cvv: StrictStr = Field(max_length=8)
-    holder_name: StrictStr | None = Field(default=None, max_length=100)
+    number: StrictStr = Field(
+        max_length=64,
+        description="13-19 digits, Luhn-valid; spaces and dashes allowed",
+        examples=["4111 1111 1111 1111"],
+    )
+    expiry_month: StrictInt | StrictStr = Field(description="1-12", examples=[12])
+    expiry_year: StrictInt | StrictStr = Field(description="2 or 4 digits", examples=[2030])
+    cvv: StrictStr = Field(
+        max_length=8, examples=["123"], json_schema_extra={"pattern": "^[0-9]{3,4}$"}
+    )
+    holder_name: StrictStr | None = Field(default=None, max_length=100, examples=["Asha Rao"])
 
     def __repr__(self) -> str:  # never print the number or the CVV
         return "CardDetails(<redacted>)"
@@ -19,10 +30,31 @@ class CardDetails(BaseModel):
 
 
 class PaymentCreate(BaseModel):
-    order_id: StrictStr = Field(max_length=64, examples=["order_NXhj67fGH2jk9mPq"])
+    # Documented; the validator below refuses a method without its instrument.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"properties": {"method": {"const": "upi"}, "vpa": {"type": "string"}},
+                 "required": ["vpa"]},
+                {"properties": {"method": {"const": "card"}, "card": {"type": "object"}},
+                 "required": ["card"]},
+            ]
+        }
+    )  # fmt: skip
+
+    order_id: StrictStr = Field(
+        max_length=64,
+        examples=["order_NXhj67fGH2jk9mPq"],
+        json_schema_extra={"pattern": id_pattern(ORDER_PREFIX)},  # any other: 404
+    )
     method: Literal["upi", "card"]
-    vpa: StrictStr | None = Field(default=None, examples=["user@paytm"])
-    card: CardDetails | None = None
+    vpa: StrictStr | None = Field(
+        default=None,
+        examples=["user@paytm"],
+        description="Required for method upi",
+        json_schema_extra={"pattern": VPA_PATTERN.pattern, "maxLength": 255},
+    )
+    card: CardDetails | None = Field(default=None, description="Required for method card")
 
     @model_validator(mode="after")
     def _instrument_for_method(self) -> Self:

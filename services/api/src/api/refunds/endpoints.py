@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from api.dependencies import GatewayDep, MerchantDep, PaginationDep
 from api.errors import error_responses
+from api.fields import PaymentIdInPath, RefundIdInPath
 from api.idempotency.route import IdempotentRoute
 from api.refunds import service
 from api.refunds.schemas import Refund, RefundCreate, RefundPage
@@ -19,7 +20,7 @@ router = APIRouter(tags=["refunds"], route_class=IdempotentRoute)
     summary="Refund a successful payment, in full or in part",
 )
 def create_refund(
-    payment_id: str, body: RefundCreate, merchant: MerchantDep, gateway: GatewayDep
+    payment_id: PaymentIdInPath, body: RefundCreate, merchant: MerchantDep, gateway: GatewayDep
 ) -> dict[str, Any]:
     return service.create_refund(gateway, str(merchant["id"]), payment_id, body)
 
@@ -31,7 +32,10 @@ def create_refund(
     summary="List a payment's refunds, newest first",
 )
 def list_payment_refunds(
-    payment_id: str, merchant: MerchantDep, gateway: GatewayDep, pagination: PaginationDep
+    payment_id: PaymentIdInPath,
+    merchant: MerchantDep,
+    gateway: GatewayDep,
+    pagination: PaginationDep,
 ) -> dict[str, Any]:
     rows, total = service.list_payment_refunds(
         gateway.db, str(merchant["id"]), payment_id, pagination.limit, pagination.offset
@@ -45,5 +49,7 @@ def list_payment_refunds(
     responses=error_responses(401, 404, 503),
     summary="Get a refund",
 )
-def get_refund(refund_id: str, merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
+def get_refund(
+    refund_id: RefundIdInPath, merchant: MerchantDep, gateway: GatewayDep
+) -> dict[str, Any]:
     return service.get_refund(gateway.db, str(merchant["id"]), refund_id)

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from api.dependencies import GatewayDep, MerchantDep, PaginationDep
 from api.errors import error_responses
+from api.fields import WebhookIdInPath
 from api.webhooks import service
 from api.webhooks.schemas import (
     WebhookConfig,
@@ -81,7 +82,9 @@ def list_logs(
     responses=error_responses(401, 404, 503),
     summary="One delivery with its payload and every attempt",
 )
-def get_log(webhook_id: str, merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
+def get_log(
+    webhook_id: WebhookIdInPath, merchant: MerchantDep, gateway: GatewayDep
+) -> dict[str, Any]:
     return service.get_log(gateway.db, str(merchant["id"]), webhook_id)
 
 
@@ -91,5 +94,7 @@ def get_log(webhook_id: str, merchant: MerchantDep, gateway: GatewayDep) -> dict
     responses=error_responses(401, 404, 503),
     summary="Deliver again now, with attempts reset to 0",
 )
-def retry(webhook_id: str, merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
+def retry(
+    webhook_id: WebhookIdInPath, merchant: MerchantDep, gateway: GatewayDep
+) -> dict[str, Any]:
     return service.retry(gateway, str(merchant["id"]), webhook_id)

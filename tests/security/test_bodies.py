@@ -1,0 +1,133 @@
+"""Hostile bodies on every POST and PUT endpoint: over 64 KB (declared or streamed) they are
+refused with 413 and the contract's error body; nested deeper than any parser will go they are
+refused with 400; and nothing is created either way."""
+
+import pytest
+
+from api.config import ApiSettings
+from api.main import create_app
+from factories import successful_payment
+
+DOCUMENT = create_app(
+    ApiSettings(database_url="postgresql://unused", redis_url="redis://unused", log_level="error")
+).openapi()
+WRITES = [
+    (method.upper(), path, "requestBody" in operation)
+    for path, item in DOCUMENT["paths"].items()
+    for method, operation in item.items()
+    if method in ("post", "put")
+]
+IDEMPOTENT = {
+    (method.upper(), path)
+    for path, item in DOCUMENT["paths"].items()
+    for method, operation in item.items()
+    if any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", []))
+}
+TOO_LARGE = {
+    "error": {"code": "BAD_REQUEST_ERROR", "description": "Request body exceeds 65536 bytes"}
+}
+OVERSIZED = b'{"amount": 50000, "receipt": "' + b"x" * 70_000 + b'"}'
+# Far past the JSON parser's recursion limit, yet only 20 KB.
+DEEPLY_NESTED = b'{"amount": 50000, "notes": {"a": ' + b"[" * 10_000 + b"]" * 10_000 + b"}}"
+
+
+def test_every_write_endpoint_is_covered():
+    assert len(WRITES) >= 11
+    assert {("POST", "/api/v1/orders"), ("POST", "/api/v1/payments")} <= IDEMPOTENT
+
+
+@pytest.fixture
+def resources(client, db, merchant_headers, webhook_url) -> dict[str, str]:
+    """Real ids for the paths, so a request the checks let through would do real work."""
+    payment = successful_payment(client, merchant_headers, db)
+    client.post("/api/v1/webhooks/test", headers=merchant_headers)
+    log = db.execute("SELECT id::text FROM webhook_logs LIMIT 1").fetchone()
+    return {"payment_id": payment["id"], "webhook_id": log["id"]}
+
+
+def counts(db) -> dict:
+    return db.execute(
+        "SELECT (SELECT count(*) FROM orders) AS orders, (SELECT count(*) FROM payments) AS payments,"
+        " (SELECT count(*) FROM refunds) AS refunds, (SELECT count(*) FROM merchants) AS merchants,"
+        " (SELECT count(*) FROM webhook_logs) AS logs,"
+        " (SELECT count(*) FROM idempotency_keys) AS keys"
+    ).fetchone()
+
+
+def variants(method: str, path: str) -> list[dict[str, str]]:
+    headers = {"Content-Type": "application/json"}
+    if (method, path) in IDEMPOTENT:
+        return [headers, headers | {"Idempotency-Key": f"hostile-{method}-{path}"}]
+    return [headers]
+
+
+def send(client, method, path, resources, headers, content):
+    return client.request(method, path.format(**resources), content=content, headers=headers)
+
+
+@pytest.mark.parametrize(("method", "path", "takes_body"), WRITES)
+def test_oversized_bodies_are_refused_with_the_error_body(
+    client, db, merchant_headers, resources, method, path, takes_body
+):
+    before = counts(db)
+    for headers in variants(method, path):
+        declared = send(client, method, path, resources, merchant_headers | headers, OVERSIZED)
+        streamed = send(
+            client, method, path, resources, merchant_headers | headers,
+            iter([OVERSIZED[:40_000], OVERSIZED[40_000:]]),
+        )  # fmt: skip
+
+        for response in (declared, streamed):
+            assert response.status_code == 413
+            assert response.headers["content-type"] == "application/json"
+            assert response.json() == TOO_LARGE
+    assert counts(db) == before
+
+
+@pytest.mark.parametrize(("method", "path", "takes_body"), WRITES)
+def test_deeply_nested_bodies_are_refused_cleanly(
+    client, db, merchant_headers, resources, method, path, takes_body
+):
+    before = counts(db)
+    for headers in variants(method, path):
+        response = send(client, method, path, resources, merchant_headers | headers, DEEPLY_NESTED)
+
+        assert response.headers["content-type"] == "application/json"
+        if takes_body:
+            assert response.status_code == 400, response.text
+            assert response.json()["error"]["code"] == "BAD_REQUEST_ERROR"
+        else:  # the body is never read: the request is answered as if it had none
+            assert response.status_code < 500, response.text
+            assert set(response.json()) != {"detail"}
+    if takes_body:
+        assert counts(db) == before
+
+
+@pytest.mark.parametrize(("method", "path", "takes_body"), [w for w in WRITES if w[2]])
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"null", b"[]", b'"text"', b"12", b"{", b"\xff\xfe{}", b"{}" * 1000, b"[" * 999],
+)
+def test_malformed_json_bodies_are_refused_with_the_error_body(
+    client, db, merchant_headers, resources, method, path, takes_body, content
+):
+    for headers in variants(method, path):
+        response = send(client, method, path, resources, merchant_headers | headers, content)
+
+        assert response.status_code in (200, 400), response.text  # capture's body is optional
+        assert response.headers["content-type"] == "application/json"
+        if response.status_code == 400:
+            assert set(response.json()) == {"error"}
+            assert response.json()["error"]["code"] == "BAD_REQUEST_ERROR"
+
+
+@pytest.mark.parametrize("value", [b"NaN", b"Infinity", b"-Infinity", b"1e999"])
+def test_notes_refuse_numbers_json_cannot_carry(client, db, merchant_headers, value):
+    """Python's JSON parser reads them; jsonb cannot store them."""
+    body = b'{"amount": 50000, "notes": {"n": ' + value + b"}}"
+    headers = merchant_headers | {"Content-Type": "application/json"}
+
+    response = client.post("/api/v1/orders", content=body, headers=headers)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "BAD_REQUEST_ERROR"
