@@ -105,6 +105,8 @@ def test_embedded_stack_runs_until_interrupted(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # As a background job (`make run &`) starts: with SIGINT ignored. It must still stop.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     assert stack.stdout is not None
     try:
@@ -112,8 +114,8 @@ def test_embedded_stack_runs_until_interrupted(tmp_path: Path) -> None:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
             assert response.status == 200
         stack.send_signal(signal.SIGINT)
+        assert stack.wait(timeout=30) == 0  # before reading: a stack that ignores it must fail
         lines += stack.stdout.read().splitlines()
-        assert stack.wait(timeout=30) == 0
     finally:
         stack.kill()
 

@@ -111,7 +111,10 @@ def main() -> int:
     services = local_services()
     console = Console(["devstack", "migrate", *(service.name for service in services)])
     previous_handlers = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
-    signal.signal(signal.SIGTERM, _interrupt)
+    # SIGINT too: a background job (`make run &`) starts with SIGINT ignored, and Python then
+    # installs no KeyboardInterrupt of its own.
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _interrupt)
     try:
         code = _run_until_stopped(services, console)
     finally:
