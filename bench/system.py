@@ -91,6 +91,11 @@ class System:
         if "METRICS_PORT" in service.env:
             # Copies on one host need a port each, as compose's replicas have a container each.
             env["METRICS_PORT"] = str(free_port())
+        if service.name != "api" and service.port is not None:
+            # Web services listen on a free port too, so a `make run` beside us never collides.
+            for variable, value in service.env.items():
+                if value == str(service.port):
+                    env[variable] = str(free_port())
         with (self.log_dir / f"{key}.log").open("wb" if truncate_log else "ab") as log:
             self.processes[key] = processes.spawn(service.argv, env=env, stdout=log)
 
