@@ -219,6 +219,28 @@ CHROMIUM_ARGS = [
 ]
 
 
+_CALL_REPORT = pytest.StashKey[pytest.TestReport]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    if report.when == "call":
+        item.stash[_CALL_REPORT] = report
+    return report
+
+
+@pytest.fixture
+def test_failed(request):
+    """test_failed() in a fixture's teardown: whether the test body failed (for screenshots)."""
+
+    def failed() -> bool:
+        report = request.node.stash.get(_CALL_REPORT, None)
+        return report is not None and report.failed
+
+    return failed
+
+
 @pytest.fixture(scope="session")
 def browser():
     """Debian's Chromium driven by Playwright: one per session, shared by every browser test."""

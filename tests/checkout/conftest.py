@@ -384,16 +384,6 @@ def node() -> str:
 
 # --- the browser (the session's Chromium is the root conftest's `browser`) ----------------------
 
-_CALL_REPORT = pytest.StashKey[pytest.TestReport]()
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    report = yield
-    if report.when == "call":
-        item.stash[_CALL_REPORT] = report
-    return report
-
 
 def save_screenshots(page, name: str) -> None:
     """The page as it is now, at desktop width and at 360 px."""
@@ -414,13 +404,12 @@ def save_screenshots_fixture():
 
 
 @pytest.fixture
-def page(browser, request):
+def page(browser, request, test_failed):
     context = browser.new_context(viewport=DESKTOP)
     context.set_default_timeout(10_000)
     page = context.new_page()
     yield page
-    report = request.node.stash.get(_CALL_REPORT, None)
-    if report is not None and report.failed:
+    if test_failed():
         try:
             save_screenshots(page, request.node.name)
         except Exception as error:  # a broken page must not hide the test's own failure

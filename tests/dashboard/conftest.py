@@ -274,16 +274,6 @@ def csrf_token_fixture():
 
 # --- the browser -----------------------------------------------------------------------------
 
-_CALL_REPORT = pytest.StashKey[pytest.TestReport]()
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    report = yield
-    if report.when == "call":
-        item.stash[_CALL_REPORT] = report
-    return report
-
 
 @pytest.fixture(scope="session")
 def chromium(request):
@@ -323,13 +313,12 @@ def save_screenshots(page, name: str) -> list[Path]:
 
 
 @pytest.fixture
-def page(chromium, request):
+def page(chromium, request, test_failed):
     context = chromium.new_context(viewport=DESKTOP)
     context.set_default_timeout(10_000)
     page = context.new_page()
     yield page
-    report = request.node.stash.get(_CALL_REPORT, None)
-    if report is not None and report.failed:
+    if test_failed():
         try:
             save_screenshots(page, f"failed-{request.node.name}")
         except Exception as error:  # a broken page must not hide the test's own failure
