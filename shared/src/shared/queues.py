@@ -1,7 +1,5 @@
 """Queue names and job paths. Jobs are enqueued by dotted path so no service imports another."""
 
-from datetime import datetime
-
 from redis import Redis
 from rq import Queue
 
@@ -28,13 +26,7 @@ class JobQueues:
         self.redis = redis
         self._queues = {name: Queue(name, connection=redis) for name in ALL_QUEUES}
 
-    def queue(self, name: str) -> Queue:
-        return self._queues[name]
-
-    def enqueue(self, queue: str, job_path: str, *args: object, at: datetime | None = None) -> None:
-        """Enqueue a job (at a time, if given) carrying the caller's correlation id."""
+    def enqueue(self, queue: str, job_path: str, *args: object) -> None:
+        """Enqueue a job carrying the caller's correlation id."""
         meta = {"correlation_id": current_correlation_id()}
-        if at is None:
-            self._queues[queue].enqueue(job_path, *args, meta=meta)
-        else:
-            self._queues[queue].enqueue_at(at, job_path, *args, meta=meta)
+        self._queues[queue].enqueue(job_path, *args, meta=meta)
