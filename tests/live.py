@@ -3,13 +3,13 @@
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 
 from devstack import processes
+from devstack.services import local_services
 
 LOG_DIR = Path(__file__).resolve().parent.parent / "test-artifacts" / "logs"
 
@@ -53,9 +53,15 @@ class LiveProcess:
 
 
 def api_argv(port: int) -> list[str]:
-    return [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app",
-            "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]  # fmt: skip
+    """The API as `make run` starts it, on `port`."""
+    return _make_run_argv("api", {"PORT": str(port)})
 
 
 def worker_argv(module: str) -> list[str]:
-    return [sys.executable, "-m", module]
+    """A worker as `make run` starts it: payment_worker is the payment-worker service."""
+    return _make_run_argv(module.replace("_", "-"), {})
+
+
+def _make_run_argv(name: str, environ: dict[str, str]) -> list[str]:
+    [service] = [s for s in local_services(environ) if s.name == name]
+    return list(service.argv)
