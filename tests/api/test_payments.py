@@ -297,9 +297,12 @@ def test_payment_events_recorded_only_with_a_webhook_url(client, merchant_header
 
 
 def test_payment_stats_from_real_data(client, merchant_headers, db):
-    order = create_order(client, merchant_headers, amount=10000)
     ids = [
-        create_payment(client, merchant_headers, upi_payment_body(order["id"]))["id"]
+        create_payment(
+            client,
+            merchant_headers,
+            upi_payment_body(create_order(client, merchant_headers, amount=10000)["id"]),
+        )["id"]
         for _ in range(4)
     ]
     db.execute("UPDATE payments SET status = 'success' WHERE id = ANY(%s)", (ids[:2],))

@@ -1,8 +1,14 @@
 import threading
+import time
+
+import psycopg
+import pytest
 
 from factories import create_order, create_payment, events_of, upi_payment_body
-from payment_worker.tasks import finalize_due_batch, finalize_due_payments
+from payment_worker.tasks import decide_outcomes, finalize_due_batch, finalize_due_payments
 from shared.worker import runtime
+
+ALREADY_PAID = ("ORDER_ALREADY_PAID", "Order already paid")
 
 
 def test_due_payment_succeeds_and_marks_order_paid(
@@ -56,9 +62,10 @@ def test_payment_not_yet_due_is_left_pending(client, merchant_headers, db, worke
 def test_concurrent_jobs_finalize_each_payment_once(
     client, merchant_headers, db, worker_env, webhook_url
 ):
-    order = create_order(client, merchant_headers)
     ids = [
-        create_payment(client, merchant_headers, upi_payment_body(order["id"]))["id"]
+        create_payment(
+            client, merchant_headers, upi_payment_body(create_order(client, merchant_headers)["id"])
+        )["id"]
         for _ in range(60)
     ]
     current = runtime()
@@ -99,8 +106,8 @@ def test_running_the_job_again_changes_nothing(
 
 
 def test_job_counts_completed_items(client, merchant_headers, worker_env, redis):
-    order = create_order(client, merchant_headers)
     for _ in range(3):
+        order = create_order(client, merchant_headers)
         create_payment(client, merchant_headers, upi_payment_body(order["id"]))
 
     finalize_due_payments()
@@ -125,3 +132,148 @@ def test_jobs_and_items_are_counted_for_prometheus(client, merchant_headers, wor
 
     assert sample("gateway_jobs_total", queue="payments", outcome="completed") == jobs_before + 1
     assert sample("gateway_work_items_total", queue="payments") == items_before + 1
+
+
+# One order, one successful payment (issue 10, CONTRACT §5)
+
+
+def _outcomes(db, payment_ids: list[str]) -> dict[str, tuple[str, str | None, str | None]]:
+    rows = db.execute(
+        "SELECT id, status, error_code, error_description FROM payments WHERE id = ANY(%s)",
+        (payment_ids,),
+    ).fetchall()
+    return {r["id"]: (r["status"], r["error_code"], r["error_description"]) for r in rows}
+
+
+def test_two_pending_payments_of_one_order_in_one_batch_succeed_once(
+    client, merchant_headers, db, worker_env, webhook_url
+):
+    # The reported case: two UPI payments of an order of 50000 before the first finishes.
+    order = create_order(client, merchant_headers, amount=50000)
+    first, second = (
+        create_payment(client, merchant_headers, upi_payment_body(order["id"]))["id"]
+        for _ in range(2)
+    )
+
+    assert finalize_due_batch(runtime()) == 2
+
+    outcomes = _outcomes(db, [first, second])
+    assert outcomes[first] == ("success", None, None)  # the bank answered it first
+    assert outcomes[second] == ("failed", *ALREADY_PAID)
+    collected = db.execute(
+        "SELECT coalesce(sum(amount), 0) AS s FROM payments WHERE status = 'success'"
+    ).fetchone()["s"]
+    assert collected == 50000
+    assert (
+        client.get(f"/api/v1/orders/{order['id']}", headers=merchant_headers).json()["status"]
+        == "paid"
+    )
+    [failed] = events_of(db, "payment.failed")
+    payment = failed["body"]["data"]["payment"]
+    assert (payment["id"], payment["status"], payment["error_code"]) == (
+        second, "failed", "ORDER_ALREADY_PAID"
+    )  # fmt: skip
+    assert payment["error_description"] == "Order already paid"
+    assert len(events_of(db, "payment.success")) == 1
+    public = client.get(f"/api/v1/payments/{second}/public").json()
+    assert (public["error_code"], public["error_description"]) == ALREADY_PAID
+
+
+def test_payment_pending_when_its_order_was_paid_earlier_fails_already_paid(
+    client, merchant_headers, db, worker_env, webhook_url
+):
+    order = create_order(client, merchant_headers)
+    first = create_payment(client, merchant_headers, upi_payment_body(order["id"]))["id"]
+    second = create_payment(client, merchant_headers, upi_payment_body(order["id"]))["id"]
+    db.execute(
+        "UPDATE payments SET process_after = now() + interval '1 hour' WHERE id = %s", (second,)
+    )
+    assert finalize_due_batch(runtime()) == 1  # the first alone: success, order paid
+    db.execute("UPDATE payments SET process_after = now() WHERE id = %s", (second,))
+
+    assert finalize_due_batch(runtime()) == 1
+
+    assert _outcomes(db, [first, second]) == {
+        first: ("success", None, None), second: ("failed", *ALREADY_PAID)
+    }  # fmt: skip
+    refund = client.post(f"/api/v1/payments/{second}/refunds", headers=merchant_headers, json={})
+    assert refund.status_code == 400
+    capture = client.post(f"/api/v1/payments/{second}/capture", headers=merchant_headers)
+    assert capture.status_code == 400
+
+
+def test_batch_waits_for_another_workers_uncommitted_success_of_the_same_order(
+    client, merchant_headers, db, database_url, worker_env, webhook_url
+):
+    # Worker A has finalised the first payment and marked the order paid, but not committed
+    # yet; worker B's batch holds the second payment (SKIP LOCKED gave them different rows).
+    order = create_order(client, merchant_headers)
+    first = create_payment(client, merchant_headers, upi_payment_body(order["id"]))["id"]
+    second = create_payment(client, merchant_headers, upi_payment_body(order["id"]))["id"]
+    done: list[int] = []
+    with psycopg.connect(database_url) as worker_a:
+        worker_a.execute("SELECT 1 FROM payments WHERE id = %s FOR UPDATE", (first,))
+        worker_a.execute("UPDATE payments SET status = 'success' WHERE id = %s", (first,))
+        worker_a.execute("UPDATE orders SET status = 'paid' WHERE id = %s", (order["id"],))
+        worker_b = threading.Thread(target=lambda: done.append(finalize_due_batch(runtime())))
+        worker_b.start()
+        time.sleep(0.5)
+        assert worker_b.is_alive(), "worker B decided without waiting for the order"
+        worker_a.commit()
+    worker_b.join(10)
+
+    assert done == [1]
+    assert _outcomes(db, [first, second])[second] == ("failed", *ALREADY_PAID)
+
+
+def test_batch_succeeds_when_the_other_workers_transaction_rolls_back(
+    client, merchant_headers, db, database_url, worker_env, webhook_url
+):
+    # Worker A dies mid-transaction: its success never happened, so B's payment may succeed.
+    order = create_order(client, merchant_headers)
+    first = create_payment(client, merchant_headers, upi_payment_body(order["id"]))["id"]
+    second = create_payment(client, merchant_headers, upi_payment_body(order["id"]))["id"]
+    done: list[int] = []
+    with psycopg.connect(database_url) as worker_a:
+        worker_a.execute("SELECT 1 FROM payments WHERE id = %s FOR UPDATE", (first,))
+        worker_a.execute("UPDATE payments SET status = 'success' WHERE id = %s", (first,))
+        worker_a.execute("UPDATE orders SET status = 'paid' WHERE id = %s", (order["id"],))
+        worker_b = threading.Thread(target=lambda: done.append(finalize_due_batch(runtime())))
+        worker_b.start()
+        time.sleep(0.3)
+        worker_a.rollback()
+    worker_b.join(10)
+
+    assert done == [1]
+    assert _outcomes(db, [second])[second] == ("success", None, None)
+    finalize_due_batch(runtime())  # the first is due again: the order is paid now
+    assert _outcomes(db, [first])[first] == ("failed", *ALREADY_PAID)
+
+
+def test_declined_payment_leaves_the_order_to_the_next_approved_one():
+    due = [
+        {"id": "pay_1", "method": "card", "order_id": "order_a"},
+        {"id": "pay_2", "method": "upi", "order_id": "order_a"},
+        {"id": "pay_3", "method": "upi", "order_id": "order_a"},
+        {"id": "pay_4", "method": "upi", "order_id": "order_b"},
+    ]
+    outcomes = decide_outcomes(due, {"order_b"}, lambda method: method == "upi")
+
+    assert [(o[0], o[1], o[2]) for o in outcomes] == [
+        ("pay_1", "failed", "PAYMENT_FAILED"),
+        ("pay_2", "success", None),
+        ("pay_3", "failed", "ORDER_ALREADY_PAID"),
+        ("pay_4", "failed", "ORDER_ALREADY_PAID"),
+    ]
+
+
+def test_database_refuses_a_second_successful_payment_of_an_order(client, merchant_headers, db):
+    order = create_order(client, merchant_headers)
+    first, second = (
+        create_payment(client, merchant_headers, upi_payment_body(order["id"]))["id"]
+        for _ in range(2)
+    )
+    db.execute("UPDATE payments SET status = 'success' WHERE id = %s", (first,))
+
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        db.execute("UPDATE payments SET status = 'success' WHERE id = %s", (second,))

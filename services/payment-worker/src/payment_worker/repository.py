@@ -8,10 +8,11 @@ Row = dict[str, Any]
 
 
 def lock_due_payments(conn: Connection, limit: int) -> list[Row]:
-    """Pending payments the bank has answered for, locked; rows another worker holds are skipped."""
+    """Pending payments the bank has answered for, oldest answer first, locked; rows another
+    worker holds are skipped. Rows: id, method, order_id."""
     return conn.execute(
         """
-        SELECT id, method FROM payments
+        SELECT id, method, order_id FROM payments
         WHERE status = 'pending' AND process_after <= clock_timestamp()
         ORDER BY process_after LIMIT %s
         FOR UPDATE SKIP LOCKED
@@ -28,27 +29,50 @@ def seconds_until_next_due(conn: Connection) -> float | None:
     return row["wait"]
 
 
+def lock_paid_orders(conn: Connection, order_ids: list[str]) -> set[str]:
+    """Lock the given orders (waiting for any transaction that holds one) and return those
+    already paid.
+
+    Every writer of an order's payment state takes this row lock first: the payment worker
+    here, the API when it creates a payment (its UPDATE of the order). So the status read is
+    the latest committed one, and two workers finalising payments of one order take turns.
+    The locks are taken in id order, the same order in every worker, so two batches sharing
+    orders wait for each other and never deadlock. FOR NO KEY UPDATE: the key is not changed,
+    so inserting payments that reference the order (a KEY SHARE lock) is not blocked by it.
+    """
+    rows = conn.execute(
+        "SELECT id, status FROM orders WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+        (order_ids,),
+    ).fetchall()
+    return {row["id"] for row in rows if row["status"] == "paid"}
+
+
 def finalize_payments(
     conn: Connection, outcomes: list[tuple[str, str, str | None, str | None]]
 ) -> list[Row]:
-    """Apply (id, status, error code, error description) to payments still pending, in one go."""
+    """Apply (id, status, error code, error description) to payments still pending, and mark
+    the orders of the successful ones paid, in one statement. Returns the updated payments.
+
+    The caller holds the orders' locks (lock_paid_orders) and gives at most one success per
+    order; the unique index payments_one_success_per_order refuses a second one regardless.
+    """
     ids, statuses, codes, descriptions = (list(column) for column in zip(*outcomes, strict=True))
     return conn.execute(
         f"""
-        UPDATE payments p
-        SET status = o.status, error_code = o.code, error_description = o.description,
-            updated_at = now()
-        FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS o(id, status, code, description)
-        WHERE p.id = o.id AND p.status = 'pending'
-        RETURNING {", ".join(f"p.{c.strip()}" for c in PAYMENT_COLUMNS.split(","))}
+        WITH finalized AS (
+            UPDATE payments p
+            SET status = o.status, error_code = o.code, error_description = o.description,
+                updated_at = now()
+            FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[])
+                AS o(id, status, code, description)
+            WHERE p.id = o.id AND p.status = 'pending'
+            RETURNING {", ".join(f"p.{c.strip()}" for c in PAYMENT_COLUMNS.split(","))}
+        ), paid AS (
+            UPDATE orders SET status = 'paid', updated_at = now()
+            WHERE id IN (SELECT order_id FROM finalized WHERE status = 'success')
+              AND status <> 'paid'
+        )
+        SELECT * FROM finalized
         """,
         (ids, statuses, codes, descriptions),
     ).fetchall()
-
-
-def mark_orders_paid(conn: Connection, order_ids: list[str]) -> None:
-    conn.execute(
-        "UPDATE orders SET status = 'paid', updated_at = now()"
-        " WHERE id = ANY(%s) AND status <> 'paid'",
-        (order_ids,),
-    )

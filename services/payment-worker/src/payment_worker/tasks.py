@@ -1,6 +1,13 @@
 """Payment jobs. A payment moves pending -> success | failed exactly once: the rows are locked
 (SKIP LOCKED) and updated only while still pending, in the same transaction as their orders
-and webhook events. A job killed half-way rolls back and the next tick does the work again."""
+and webhook events. A job killed half-way rolls back and the next tick does the work again.
+
+An order is paid at most once (CONTRACT §5): the batch locks its payments' orders before
+deciding anything, so a payment whose order is already paid, by an earlier payment of this
+batch or by another worker's committed batch, fails with ORDER_ALREADY_PAID."""
+
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import structlog
 
@@ -17,23 +24,51 @@ log = structlog.get_logger(__name__)
 BATCH_SIZE = 50
 DECLINED_CODE = "PAYMENT_FAILED"
 DECLINED_DESCRIPTION = "Payment was declined by the bank"
+ALREADY_PAID_CODE = "ORDER_ALREADY_PAID"
+ALREADY_PAID_DESCRIPTION = "Order already paid"  # CONTRACT §4: the API's words for it too
+
+Outcome = tuple[str, str, str | None, str | None]
+
+
+def decide_outcomes(
+    due: Iterable[dict[str, Any]], paid_orders: set[str], bank_approves: Callable[[str], bool]
+) -> list[Outcome]:
+    """(payment id, status, error code, error description) for each due payment, in order.
+
+    `due` are locked payments (id, method, order_id), oldest bank answer first; `paid_orders`
+    the ids of their orders already paid, read under the orders' locks. The first approved
+    payment of an unpaid order succeeds; every later payment of that order in the batch, and
+    every payment of an order already paid, fails with ORDER_ALREADY_PAID without asking the
+    bank. `bank_approves(method)` is the simulated bank's answer.
+    """
+    paid = set(paid_orders)
+    outcomes: list[Outcome] = []
+    for payment in due:
+        if payment["order_id"] in paid:
+            outcomes.append((payment["id"], "failed", ALREADY_PAID_CODE, ALREADY_PAID_DESCRIPTION))
+        elif bank_approves(payment["method"]):
+            paid.add(payment["order_id"])
+            outcomes.append((payment["id"], "success", None, None))
+        else:
+            outcomes.append((payment["id"], "failed", DECLINED_CODE, DECLINED_DESCRIPTION))
+    return outcomes
 
 
 def finalize_due_batch(current: WorkerRuntime) -> int:
+    """Finalise up to BATCH_SIZE due payments in one transaction; the number finalised.
+
+    Statements: lock due payments (SKIP LOCKED), lock their orders (waits, in id order),
+    update payments and orders together, record the outcome events. Payments whose order
+    is paid meanwhile fail with ORDER_ALREADY_PAID (decide_outcomes)."""
     with current.db.transaction() as tx:
         due = repository.lock_due_payments(tx.conn, BATCH_SIZE)
         if not due:
             return 0
-        outcomes = [
-            (p["id"], "success", None, None)
-            if payment_succeeds(current.settings, p["method"])
-            else (p["id"], "failed", DECLINED_CODE, DECLINED_DESCRIPTION)
-            for p in due
-        ]
-        rows = repository.finalize_payments(tx.conn, outcomes)
-        repository.mark_orders_paid(
-            tx.conn, [r["order_id"] for r in rows if r["status"] == "success"]
+        paid_orders = repository.lock_paid_orders(tx.conn, sorted({p["order_id"] for p in due}))
+        outcomes = decide_outcomes(
+            due, paid_orders, lambda method: payment_succeeds(current.settings, method)
         )
+        rows = repository.finalize_payments(tx.conn, outcomes)
         record_events(
             tx,
             current.queues,
