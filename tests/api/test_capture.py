@@ -55,6 +55,30 @@ def test_capture_amount_must_equal_payment(client, merchant_headers, db):
     assert db.execute("SELECT captured FROM payments").fetchone()["captured"] is False
 
 
+@pytest.mark.parametrize("amount", [None, "50000", 50000.0, True, [50000]])
+def test_capture_amount_when_given_must_be_an_integer(client, merchant_headers, db, amount):
+    # Like a refund's: an explicit null is not "no amount" (it was captured, 200).
+    payment = successful_payment(client, merchant_headers, db, amount=50000)
+
+    response = client.post(
+        f"/api/v1/payments/{payment['id']}/capture",
+        json={"amount": amount},
+        headers=merchant_headers,
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "BAD_REQUEST_ERROR"
+    assert db.execute("SELECT captured FROM payments").fetchone()["captured"] is False
+
+
+def test_capture_with_an_empty_object(client, merchant_headers, db):
+    payment = successful_payment(client, merchant_headers, db)
+    response = client.post(
+        f"/api/v1/payments/{payment['id']}/capture", json={}, headers=merchant_headers
+    )
+    assert response.status_code == 200 and response.json()["captured"] is True
+
+
 def test_capture_unknown_or_foreign_payment_is_404(client, merchant_headers, db):
     payment = successful_payment(client, merchant_headers, db)
     other = headers_for(sign_up(client))

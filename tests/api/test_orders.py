@@ -43,7 +43,9 @@ def test_amount_below_minimum_is_refused(client, merchant_headers, amount):
 @pytest.mark.parametrize(
     "body",
     [{}, {"amount": "50000"}, {"amount": 500.5}, {"amount": True}, {"amount": 500, "currency": "USD"},
-     {"amount": 500, "notes": ["x"]}, {"amount": 500, "receipt": "r" * 41}],
+     {"amount": 500, "notes": ["x"]}, {"amount": 500, "receipt": "r" * 41},
+     {"amount": None}, {"amount": 50000.0}, {"amount": 5e4}, {"amount": False}, {"amount": ""},
+     {"amount": [50000]}, {"amount": {"value": 50000}}, {"amount": 50000, "currency": None}],
 )  # fmt: skip
 def test_invalid_order_bodies_are_bad_requests(client, merchant_headers, db, body):
     response = client.post("/api/v1/orders", json=body, headers=merchant_headers)

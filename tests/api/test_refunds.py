@@ -66,12 +66,50 @@ def test_refund_beyond_available_amount_is_refused(client, merchant_headers, db)
     }
 
 
-@pytest.mark.parametrize("amount", [0, -100, "100", 10.5])
+# CONTRACT §5: left out refunds what is left; anything given must be a positive integer.
+# 100.0 too: JSON has no integer type of its own, and a client sending 100.0 computes amounts
+# in floating point (Stripe refuses it as well).
+NOT_A_REFUND_AMOUNT = [None, 0, -100, "100", "", 10.5, 100.0, 1e3, True, False, [], {}, [100]]
+
+
+@pytest.mark.parametrize("amount", NOT_A_REFUND_AMOUNT)
 def test_refund_amount_must_be_a_positive_integer(client, merchant_headers, db, amount):
     payment = successful_payment(client, merchant_headers, db)
     response = refund(client, merchant_headers, payment["id"], amount=amount)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "BAD_REQUEST_ERROR"
+    assert db.execute("SELECT count(*) AS n FROM refunds").fetchone()["n"] == 0
+
+
+def test_explicit_null_amount_refunds_nothing(client, merchant_headers, db):
+    # Reported: {"amount": null} was taken as "refund what is left" (201, the full amount).
+    payment = successful_payment(client, merchant_headers, db, amount=50000)
+
+    response = refund(client, merchant_headers, payment["id"], amount=None)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "BAD_REQUEST_ERROR"
+    assert "amount" in response.json()["error"]["description"]
+    assert db.execute("SELECT count(*) AS n FROM refunds").fetchone()["n"] == 0
+    left = refund(client, merchant_headers, payment["id"])  # leaving it out still means all
+    assert left.status_code == 201 and left.json()["amount"] == 50000
+
+
+def test_refund_amount_is_documented_as_an_integer_never_null(client):
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["RefundCreate"]
+    amount = schema["properties"]["amount"]
+    assert (amount["type"], amount["exclusiveMinimum"]) == ("integer", 0)
+    assert "anyOf" not in amount and "amount" not in schema.get("required", [])
+
+
+def test_refund_of_a_fully_refunded_payment_without_amount_is_refused(client, merchant_headers, db):
+    payment = successful_payment(client, merchant_headers, db, amount=50000)
+    assert refund(client, merchant_headers, payment["id"]).status_code == 201
+
+    response = refund(client, merchant_headers, payment["id"])
+
+    assert response.status_code == 400
+    assert response.json()["error"]["description"] == "Refund amount exceeds available amount"
 
 
 def test_refunds_of_unknown_or_foreign_payments_are_404(client, merchant_headers, db):

@@ -3,7 +3,7 @@
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import Field
+from pydantic import BeforeValidator, Field, StrictInt, ValidationInfo
 
 from shared.ids import ID_LENGTH, ORDER_PREFIX, PAYMENT_PREFIX, REFUND_PREFIX
 
@@ -32,4 +32,30 @@ PaymentIdInPath = Annotated[str, _id_in_path(PAYMENT_PREFIX, "payment")]
 RefundIdInPath = Annotated[str, _id_in_path(REFUND_PREFIX, "refund")]
 WebhookIdInPath = Annotated[
     str, Path(description="The webhook log's id", json_schema_extra={"format": "uuid"})
+]
+
+
+def _refuse_null(value: Any, info: ValidationInfo) -> Any:
+    # A field left out keeps its default without being validated: only an explicit null is here.
+    if value is None:
+        raise ValueError(
+            f"{info.field_name} must be an integer when given; leave it out instead of sending null"
+        )
+    return value
+
+
+def _integer_only(schema: dict[str, Any]) -> None:
+    # Document what is accepted: an integer, or the field left out (never null).
+    [integer] = [branch for branch in schema.pop("anyOf") if branch.get("type") != "null"]
+    schema.update(integer)
+    schema.pop("default", None)
+
+
+# An integer field that may be left out (None in Python then, e.g. "refund what is left") but
+# is never null on the wire: an explicit null is a client bug, refused with 400 like 0, 100.5,
+# 100.0, true or "100" (strict: JSON floats, even integral ones, booleans and strings are not
+# integers). Stripe and Razorpay refuse the same. Declare constraints on the field:
+# `amount: OmittableInt = Field(default=None, gt=0)`.
+OmittableInt = Annotated[
+    StrictInt | None, BeforeValidator(_refuse_null), Field(json_schema_extra=_integer_only)
 ]

@@ -2,7 +2,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
-from api.fields import id_pattern
+from api.fields import OmittableInt, id_pattern
 from api.pagination import Page
 from api.payments.instruments import VPA_PATTERN
 from shared.ids import ORDER_PREFIX
@@ -98,8 +98,11 @@ PaymentPage = Page[Payment]
 
 
 class CaptureRequest(BaseModel):
-    amount: StrictInt | None = Field(
-        default=None, description="If given, must equal the payment amount"
+    """CONTRACT §5: the body is optional; `amount`, if given, must equal the payment amount
+    (an explicit null is refused, as for refunds)."""
+
+    amount: OmittableInt = Field(
+        default=None, description="Paise; if given, must equal the payment amount"
     )
 
 

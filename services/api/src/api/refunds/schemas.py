@@ -1,12 +1,18 @@
-from pydantic import BaseModel, Field, StrictInt, StrictStr
+from pydantic import BaseModel, Field, StrictStr
 
-from api.fields import NO_NUL_PATTERN
+from api.fields import NO_NUL_PATTERN, OmittableInt
 from api.pagination import Page
 
 
 class RefundCreate(BaseModel):
-    amount: StrictInt | None = Field(
-        default=None, gt=0, description="Paise to refund; the whole available amount if omitted"
+    """CONTRACT §5: `amount` left out refunds the whole available amount; an explicit null,
+    zero, negative, fractional (100.0 too), boolean or string amount is 400."""
+
+    amount: OmittableInt = Field(
+        default=None,
+        gt=0,
+        description="Paise to refund, a positive integer; leave it out to refund the whole"
+        " available amount (null is refused)",
     )
     reason: StrictStr | None = Field(default=None, max_length=255, pattern=NO_NUL_PATTERN)
 
