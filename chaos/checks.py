@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 
-from chaos.workload import BURST_SHARE, EXCEEDS, NOT_REFUNDABLE, Traffic
+from chaos.workload import ALREADY_PAID, BURST_SHARE, EXCEEDS, NOT_REFUNDABLE, Traffic
 
 SHOWN = 5  # offending items shown per failed check
 OUTCOME_EVENTS = ("payment.success", "payment.failed")
@@ -25,8 +25,9 @@ class Check:
 def _snapshot(conn: psycopg.Connection) -> dict[str, list[dict[str, Any]]]:
     return {
         "payments": conn.execute(
-            "SELECT p.id, p.order_id, p.amount, p.status, p.amount_refunded,"
-            " o.status AS order_status FROM payments p JOIN orders o ON o.id = p.order_id"
+            "SELECT p.id, p.order_id, p.amount, p.status, p.error_code, p.amount_refunded,"
+            " o.status AS order_status, o.amount AS order_amount"
+            " FROM payments p JOIN orders o ON o.id = p.order_id"
         ).fetchall(),
         "refunds": conn.execute("SELECT id, payment_id, amount, status FROM refunds").fetchall(),
         "logs": conn.execute(
@@ -76,11 +77,14 @@ def run_checks(
     lost = sorted(acknowledged - payments.keys())
     unanswered = [o for o in traffic.payments if o.payment_id is None]
     # An "Order already paid" answer to a retried payment without a key means the first
-    # attempt committed: its payment exists, unacknowledged, and no second one was made.
+    # attempt committed: its payment exists, unacknowledged, and no second one was made. To
+    # one of several concurrent payments of an order, it means another one succeeded first.
     paid_orders = Counter(p["order_id"] for p in payments.values())
+    successes = Counter(p["order_id"] for p in payments.values() if p["status"] == "success")
     unexplained = [
         o for o in unanswered
-        if not (o.error and "Order already paid" in o.error and paid_orders[o.order_id] == 1)
+        if not (o.error and ALREADY_PAID in o.error and (
+            successes[o.order_id] == 1 if o.plan.rivals else paid_orders[o.order_id] == 1))
     ]  # fmt: skip
     figures["payments"] = {
         "in_database": len(payments),
@@ -146,6 +150,8 @@ def run_checks(
         "orders: paid exactly when a payment of theirs succeeded",
         not bad_orders, f"{len(bad_orders)} wrong", bad_orders[:SHOWN],
     ))  # fmt: skip
+
+    checks.append(_paid_once(traffic, payments, successes, figures))
 
     # Refunds
     refund_statuses = Counter(r["status"] for r in refunds.values())
@@ -219,6 +225,40 @@ def run_checks(
     }
     checks.extend(_run_checks(context, figures))
     return checks, figures
+
+
+def _paid_once(
+    traffic: Traffic,
+    payments: dict[str, dict[str, Any]],
+    successes: Counter[str],
+    figures: dict[str, Any],
+) -> Check:
+    """CONTRACT §5: an order has at most one successful payment, whatever the concurrency; a
+    payment that lost the race ends failed ORDER_ALREADY_PAID, beside its order's success."""
+    paid_twice = [order_id for order_id, n in successes.items() if n > 1]
+    overpaid = {
+        p["order_id"] for p in payments.values()
+        if p["status"] == "success" and p["amount"] > p["order_amount"]
+    }  # fmt: skip
+    already_paid = [p for p in payments.values() if p["error_code"] == "ORDER_ALREADY_PAID"]
+    orphaned = [p for p in already_paid if successes[p["order_id"]] != 1]
+    raced = {o.order_id for o in traffic.payments if o.plan.rivals and o.order_id}
+    figures["payments"]["orders_paid_concurrently"] = len(raced)
+    figures["payments"]["failed_order_already_paid"] = len(already_paid)
+    figures["payments"]["concurrent_refused_already_paid"] = sum(
+        1 for o in traffic.payments
+        if o.plan.rivals and o.payment_id is None and ALREADY_PAID in (o.error or "")
+    )  # fmt: skip
+    return Check(
+        "orders: none with two successful payments",
+        not paid_twice and not overpaid and not orphaned,
+        f"{len(paid_twice)} paid twice; {len(raced)} orders paid by concurrent requests, "
+        f"{len(already_paid)} payments failed ORDER_ALREADY_PAID",
+        [f"{order_id}: {successes[order_id]} successful payments" for order_id in paid_twice[:SHOWN]]
+        + [f"{order_id}: collected more than its amount" for order_id in sorted(overpaid)[:SHOWN]]
+        + [f"{p['id']} failed ORDER_ALREADY_PAID but its order {p['order_id']} has "
+           f"{successes[p['order_id']]} successful payments" for p in orphaned[:SHOWN]],
+    )  # fmt: skip
 
 
 def _refund_answers(

@@ -1,8 +1,10 @@
-"""The merchant's traffic: payments (an order, then a UPI or card payment), then partial
-refunds of successful payments, several per payment, some over the amount left, some fired
-concurrently at one payment. Everything is planned from the seed; a few client threads send
-it at a steady rate."""
+"""The merchant's traffic: payments (an order, then a UPI or card payment; for some orders two or
+three payments at once, as a shopper double-clicking Pay or paying in two tabs would), then
+partial refunds of successful payments, several per payment, some over the amount left, some
+fired concurrently at one payment. Everything is planned from the seed; a few client threads
+send it at a steady rate."""
 
+import dataclasses
 import random
 import threading
 import time
@@ -21,6 +23,8 @@ OVER_AMOUNT_SHARE = 0.3  # refund scripts that end with a refund larger than wha
 BURST_SIZE = 4  # concurrent refunds of one payment, each of BURST_SHARE of it
 BURST_SHARE = 0.4
 REFUNDS_OF_FAILED_PAYMENTS = 10
+RIVAL_SHARE = 0.1  # orders paid by two or three concurrent payment requests
+ALREADY_PAID = "Order already paid"
 
 Expectation = Literal["accept", "exceed", "not_refundable"]
 
@@ -33,6 +37,8 @@ class PlannedPayment:
     order_key: str | None
     payment_key: str | None
     resubmit: bool
+    # Further payments of the same order sent at the same moment: (instrument, key) each.
+    rivals: tuple[tuple[dict[str, Any], str | None], ...] = ()
 
 
 @dataclass
@@ -41,6 +47,7 @@ class PaymentOutcome:
     order_id: str | None = None
     payment_id: str | None = None
     error: str | None = None
+    rival: bool = False  # one of the plan's rival payments, not its first
 
 
 @dataclass(frozen=True)
@@ -165,6 +172,13 @@ def plan_payments(rng: random.Random, count: int, seed: int) -> list[PlannedPaym
                 resubmit=payment_key is not None and rng.random() < RESUBMIT_SHARE * 2,
             )
         )
+        if rng.random() < RIVAL_SHARE:
+            rivals = tuple(
+                (random_instrument(rng),
+                 f"chaos-{seed}-payment-{number}-rival-{n}" if rng.random() < KEY_SHARE else None)
+                for n in range(rng.choice([1, 2]))
+            )  # fmt: skip
+            plans[-1] = dataclasses.replace(plans[-1], rivals=rivals, resubmit=False)
     return plans
 
 
@@ -253,7 +267,11 @@ def send_payments(
 
     def create(client: ApiClient, plan: PlannedPayment) -> None:
         pacer.wait_turn()
-        traffic.record(create_payment(client, plan, traffic))
+        if plan.rivals:
+            for outcome in create_rival_payments(client, api_url, tally, seed, plan):
+                traffic.record(outcome)
+        else:
+            traffic.record(create_payment(client, plan, traffic))
 
     run_in_threads(clients, api_url, tally, seed, iter(plans), create)
 
@@ -279,6 +297,41 @@ def create_payment(client: ApiClient, plan: PlannedPayment, traffic: Traffic) ->
     if plan.resubmit:
         traffic.record(resubmit(client, "/api/v1/payments", body, plan.payment_key, payment))
     return outcome
+
+
+def create_rival_payments(
+    client: ApiClient, api_url: str, tally: Tally, seed: int, plan: PlannedPayment
+) -> list[PaymentOutcome]:
+    """An order, then its payment and the plan's rivals sent at once from separate clients:
+    each must be answered 201 or 400 "Order already paid", and at most one may succeed."""
+    first = PaymentOutcome(plan)
+    order = client.post(
+        "/api/v1/orders",
+        {"amount": plan.amount, "currency": "INR", "receipt": f"chaos-{plan.number}",
+         "notes": {"chaos": str(plan.number), "rivals": str(len(plan.rivals))}},
+        key=plan.order_key,
+    )  # fmt: skip
+    if order is None or order.status_code != 201:
+        first.error = f"order: {describe(order)}"
+        return [first]
+    order_id = order.json()["id"]
+    attempts = [(plan.instrument, plan.payment_key, False)] + [
+        (instrument, key, True) for instrument, key in plan.rivals
+    ]
+
+    def pay(attempt: tuple[dict[str, Any], str | None, bool]) -> PaymentOutcome:
+        instrument, key, rival = attempt
+        outcome = PaymentOutcome(plan, order_id=order_id, rival=rival)
+        with ApiClient(api_url, tally, seed) as own:
+            payment = own.post("/api/v1/payments", {"order_id": order_id, **instrument}, key=key)
+        if payment is None or payment.status_code != 201:
+            outcome.error = f"payment: {describe(payment)}"
+        else:
+            outcome.payment_id = payment.json()["id"]
+        return outcome
+
+    with ThreadPoolExecutor(len(attempts)) as pool:
+        return list(pool.map(pay, attempts))
 
 
 def resubmit(
