@@ -34,21 +34,31 @@ def creation(system: System, seconds: float) -> dict:
     return results
 
 
+# An order has at most one successful payment (a unique index): bench payments that succeed
+# get an order each, 'order_BENCH' + a letter + the payment's number.
+def _insert_orders(
+    conn: psycopg.Connection, letter: str, first: int, last: int, status: str
+) -> None:
+    conn.execute(
+        """
+        INSERT INTO orders (id, merchant_id, amount, status)
+        SELECT 'order_BENCH' || %(letter)s || lpad(n::text, 10, '0'), %(m)s, 50000, %(status)s
+        FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS n
+        ON CONFLICT DO NOTHING
+        """,
+        {"letter": letter, "m": TEST_MERCHANT, "status": status, "first": first, "last": last},
+    )
+
+
 def _insert_due_payments(database_url: str, count: int, spread_s: float, delay_s: float) -> None:
     """Pending payments whose bank answer falls due uniformly over `spread_s` from now + delay."""
     with psycopg.connect(database_url) as conn:
-        conn.execute(
-            """
-            INSERT INTO orders (id, merchant_id, amount) VALUES ('order_BENCHbenchBENCH1', %s, 50000)
-            ON CONFLICT DO NOTHING
-            """,
-            (TEST_MERCHANT,),
-        )
+        _insert_orders(conn, "P", 1, count, "attempted")
         conn.execute(
             """
             INSERT INTO payments (id, order_id, merchant_id, amount, currency, method, vpa, process_after)
-            SELECT 'pay_' || lpad(n::text, 16, '0'), 'order_BENCHbenchBENCH1', %(merchant)s, 50000,
-                   'INR', 'upi', 'bench@upi',
+            SELECT 'pay_' || lpad(n::text, 16, '0'), 'order_BENCHP' || lpad(n::text, 10, '0'),
+                   %(merchant)s, 50000, 'INR', 'upi', 'bench@upi',
                    now() + make_interval(secs => %(delay)s + %(spread)s * n / %(count)s)
             FROM generate_series(1, %(count)s) AS n
             """,
@@ -68,7 +78,7 @@ def payment_worker_throughput(
             return row[0] == 0
 
         wait_until(done, timeout=spread_s + 120)
-        bench_payments = "FROM payments WHERE order_id = 'order_BENCHbenchBENCH1'"
+        bench_payments = "FROM payments WHERE order_id LIKE 'order_BENCHP%'"
         first, last = conn.execute(
             f"SELECT min(process_after), max(updated_at) {bench_payments}"
         ).fetchone()
@@ -94,15 +104,11 @@ def refund_worker_throughput(
     system: System, database_url: str, count: int, spread_s: float
 ) -> dict:
     with psycopg.connect(database_url) as conn:
-        conn.execute(
-            "INSERT INTO orders (id, merchant_id, amount, status) VALUES"
-            " ('order_BENCHbenchBENCH2', %s, 50000, 'paid') ON CONFLICT DO NOTHING",
-            (TEST_MERCHANT,),
-        )
+        _insert_orders(conn, "R", 1, count, "paid")
         conn.execute(
             """
             INSERT INTO payments (id, order_id, merchant_id, amount, currency, method, vpa, status)
-            SELECT 'pay_R' || lpad(n::text, 15, '0'), 'order_BENCHbenchBENCH2', %(m)s, 50000,
+            SELECT 'pay_R' || lpad(n::text, 15, '0'), 'order_BENCHR' || lpad(n::text, 10, '0'), %(m)s, 50000,
                    'INR', 'upi', 'bench@upi', 'success'
             FROM generate_series(1, %(count)s) AS n
             """,
@@ -276,19 +282,16 @@ def webhook_latency(
 def _grow_tables(database_url: str, rows: int) -> None:
     """Payments and webhook logs of the test merchant, `rows` of each (adding what is missing)."""
     with psycopg.connect(database_url) as conn:
-        conn.execute(
-            "INSERT INTO orders (id, merchant_id, amount, status) VALUES"
-            " ('order_BENCHbenchBENCH3', %s, 50000, 'paid') ON CONFLICT DO NOTHING",
-            (TEST_MERCHANT,),
-        )
         have = conn.execute(
-            "SELECT count(*) FROM payments WHERE order_id = 'order_BENCHbenchBENCH3'"
+            "SELECT count(*) FROM payments WHERE order_id LIKE 'order_BENCHL%'"
         ).fetchone()[0]
+        _insert_orders(conn, "L", have + 1, rows, "paid")
         conn.execute(
             """
             INSERT INTO payments (id, order_id, merchant_id, amount, currency, method, vpa, status,
                                   created_at, updated_at)
-            SELECT 'pay_L' || lpad(n::text, 15, '0'), 'order_BENCHbenchBENCH3', %(m)s, 50000, 'INR',
+            SELECT 'pay_L' || lpad(n::text, 15, '0'), 'order_BENCHL' || lpad(n::text, 10, '0'),
+                   %(m)s, 50000, 'INR',
                    'upi', 'bench@upi', (ARRAY['success', 'failed', 'success'])[n %% 3 + 1],
                    now() - make_interval(secs => n), now()
             FROM generate_series(%(start)s::bigint, %(end)s::bigint) AS n
