@@ -182,18 +182,18 @@ def test_payment_for_another_merchants_order_is_not_found(client, merchant_heade
     assert response.json()["error"]["description"] == "Order not found"
 
 
-def test_payment_for_paid_order_is_refused(client, merchant_headers, db):
+@pytest.mark.parametrize("path", ["/api/v1/payments", "/api/v1/payments/public"])
+def test_payment_for_paid_order_is_refused(client, merchant_headers, db, path):
     order = create_order(client, merchant_headers)
     db.execute("UPDATE orders SET status = 'paid' WHERE id = %s", (order["id"],))
 
-    response = client.post(
-        "/api/v1/payments", json=upi_payment_body(order["id"]), headers=merchant_headers
-    )
+    response = client.post(path, json=upi_payment_body(order["id"]), headers=merchant_headers)
 
     assert response.status_code == 400
     assert response.json() == {
         "error": {"code": "BAD_REQUEST_ERROR", "description": "Order already paid"}
     }
+    assert db.execute("SELECT count(*) AS n FROM payments").fetchone()["n"] == 0
 
 
 @pytest.mark.parametrize(

@@ -250,6 +250,25 @@ def test_batch_succeeds_when_the_other_workers_transaction_rolls_back(
     assert _outcomes(db, [first])[first] == ("failed", *ALREADY_PAID)
 
 
+def test_order_with_a_success_but_not_marked_paid_does_not_block_the_batch(
+    client, merchant_headers, db, worker_env, webhook_url
+):
+    # An order whose success is recorded but whose status was never set (data fixed by hand):
+    # a second success would hit the unique index and fail every tick for every payment due.
+    order = create_order(client, merchant_headers)
+    first = create_payment(client, merchant_headers, upi_payment_body(order["id"]))["id"]
+    second = create_payment(client, merchant_headers, upi_payment_body(order["id"]))["id"]
+    other_order = create_order(client, merchant_headers)
+    other = create_payment(client, merchant_headers, upi_payment_body(other_order["id"]))["id"]
+    db.execute("UPDATE payments SET status = 'success' WHERE id = %s", (first,))
+
+    assert finalize_due_batch(runtime()) == 2
+
+    assert _outcomes(db, [second, other]) == {
+        second: ("failed", *ALREADY_PAID), other: ("success", None, None)
+    }  # fmt: skip
+
+
 def test_declined_payment_leaves_the_order_to_the_next_approved_one():
     due = [
         {"id": "pay_1", "method": "card", "order_id": "order_a"},

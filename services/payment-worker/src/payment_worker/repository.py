@@ -39,12 +39,21 @@ def lock_paid_orders(conn: Connection, order_ids: list[str]) -> set[str]:
     The locks are taken in id order, the same order in every worker, so two batches sharing
     orders wait for each other and never deadlock. FOR NO KEY UPDATE: the key is not changed,
     so inserting payments that reference the order (a KEY SHARE lock) is not blocked by it.
+
+    An order also counts as paid when a successful payment of it was committed before this
+    statement began although the order does not say so (data fixed by hand): deciding success
+    again would hit the unique index and fail the whole batch at every tick.
     """
     rows = conn.execute(
-        "SELECT id, status FROM orders WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+        """
+        SELECT o.id, o.status = 'paid' OR EXISTS (
+                   SELECT 1 FROM payments s WHERE s.order_id = o.id AND s.status = 'success'
+               ) AS paid
+        FROM orders o WHERE o.id = ANY(%s) ORDER BY o.id FOR NO KEY UPDATE OF o
+        """,
         (order_ids,),
     ).fetchall()
-    return {row["id"] for row in rows if row["status"] == "paid"}
+    return {row["id"] for row in rows if row["paid"]}
 
 
 def finalize_payments(
