@@ -20,8 +20,8 @@ def test_parallel_payments_of_one_order_collect_its_amount_once(start_service, d
     # Two API processes whose simulated bank answers at different delays, so the payments of
     # one order fall due at different moments and land in different workers' batches too.
     apis = [
-        start_service("api", TEST_PROCESSING_DELAY="300"),
-        start_service("api", TEST_PROCESSING_DELAY="700"),
+        start_service("api", TEST_PROCESSING_DELAY="800"),
+        start_service("api", TEST_PROCESSING_DELAY="1500"),
     ]
     for _ in range(3):
         start_service("payment_worker", API_URL=apis[0].url)
