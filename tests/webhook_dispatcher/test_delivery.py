@@ -10,6 +10,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from factories import create_order, create_payment, upi_payment_body
+from shared.signing import hex_signature
 from shared.worker import runtime
 from webhook_dispatcher import tasks
 from webhook_dispatcher.tasks import deliver_due_webhooks
@@ -179,15 +180,26 @@ def test_rotated_secret_signs_alongside_the_old_one(
     dispatcher()
 
     event = running.events[0]
-    assert event["hex_signature_valid"]  # X-Webhook-Signature uses the new secret
+    assert event["hex_signature_valid"]
+    body = event["body"].encode()
+    assert event["headers"]["x-webhook-signature"] == ",".join(
+        [hex_signature(new_secret, body), hex_signature(SECRET, body)]
+    )
     assert len(event["headers"]["webhook-signature"].split(" ")) == 2
     Webhook(new_secret).verify(event["body"], event["headers"])
     Webhook(SECRET).verify(event["body"], event["headers"])
 
-    db.execute("UPDATE merchants SET previous_webhook_secret_expires_at = now() - interval '1 s'")
+    db.execute(
+        "UPDATE webhook_secrets SET expires_at = now() - interval '1 s',"
+        " replaced_at = now() - interval '25 hours'"
+    )
     client.post("/api/v1/webhooks/test", headers=merchant_headers)
     dispatcher()
-    assert len(running.events[1]["headers"]["webhook-signature"].split(" ")) == 1
+    after = running.events[1]
+    assert after["headers"]["x-webhook-signature"] == hex_signature(
+        new_secret, after["body"].encode()
+    )
+    assert len(after["headers"]["webhook-signature"].split(" ")) == 1
 
 
 class HangingServer:
@@ -316,7 +328,7 @@ def test_two_dispatchers_never_claim_the_same_delivery(
 
     def claim():
         with current.db.transaction() as tx:
-            claims.append([row["id"] for row in repository.claim_due(tx.conn, 40, 100, [])])
+            claims.append([row["id"] for row in repository.claim_due(tx.conn, 40, 100, {})])
 
     threads = [threading.Thread(target=claim) for _ in range(3)]
     for thread in threads:
