@@ -38,3 +38,14 @@ ALTER TABLE webhook_attempts
     ALTER COLUMN scheduled_attempt SET NOT NULL,
     ADD CONSTRAINT webhook_attempts_attempt_number_check CHECK (attempt_number >= 1),
     ADD CONSTRAINT webhook_attempts_log_number_key UNIQUE (webhook_log_id, attempt_number);
+
+-- Errors were recorded as the OS said them ("[Errno 111] Connect call failed ('1.2.3.4', 80)");
+-- the dispatcher records them in words now, and the attempts logged before say so too.
+UPDATE webhook_attempts
+SET error = regexp_replace(
+    error,
+    '^connection failed: \[Errno 111\] Connect call failed \(''([^'']*)'', (\d+)[^)]*\)$',
+    'connection failed: connection refused by \1:\2')
+WHERE error LIKE 'connection failed: [Errno 111] Connect call failed%';
+UPDATE webhook_attempts SET error = regexp_replace(error, '\[Errno -?\d+\] ', '', 'g')
+WHERE error LIKE '%[Errno %';
