@@ -5,6 +5,7 @@ whatever the API offers; the rest run against the real API and are skipped until
 webhook endpoints (CONTRACT §5).
 """
 
+import html as htmllib
 import importlib.util
 import json
 import os
@@ -16,8 +17,6 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-
-import html as htmllib
 
 import httpx
 import pytest
