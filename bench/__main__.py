@@ -87,6 +87,10 @@ def run(quick: bool) -> dict:
                 report["webhook_latency"] = sections.webhook_latency(
                     system, database_url, receiver, 50, seconds
                 )
+                print("webhook isolation: a hanging merchant on the same host:port ...", flush=True)
+                report["webhook_isolation"] = sections.webhook_isolation(
+                    system, database_url, seconds
+                )
             finally:
                 receiver.stop()
             print("list endpoints at 10k and 1M rows ...", flush=True)
@@ -125,6 +129,10 @@ def table(report: dict) -> str:
     r = report["webhook_latency"]
     lines.append(f"Payment -> payment.success received at {r['rate_per_s']}/s, delay 0: p50/p95/p99 ms "
                  f"{r['latency_ms']['p50']}/{r['latency_ms']['p95']}/{r['latency_ms']['p99']}, never arrived {r['never_arrived']}")  # fmt: skip
+    r = report["webhook_isolation"]
+    lines.append(f"Healthy merchant beside a hanging one on the same host:port: delivery p50/p95 ms "
+                 f"{r['healthy_latency_ms']['p50']}/{r['healthy_latency_ms']['p95']}, attempt p95 "
+                 f"{r['healthy_attempt_ms']['p95']} ms, never arrived {r['never_arrived']}")  # fmt: skip
     r = report["lists"]
     lines.append(
         f"\nList endpoints, p95 ms at {r['rows_small']:,} / {r['rows_large']:,} rows (ratio)"

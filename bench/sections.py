@@ -349,3 +349,78 @@ def list_latency(system: System, database_url: str, small: int, large: int, requ
         "large_ms": at_large,
         "p95_ratio": {k: round(at_large[k]["p95"] / at_small[k]["p95"], 2) for k in at_small},
     }
+
+
+def webhook_isolation(system: System, database_url: str, seconds: float) -> dict:
+    """Issue 10's case: merchant A's URL never answers and A creates 120 events at once; the
+    test merchant B's URL on the same host:port answers at once, one event per 0.1 s for
+    `seconds`. B's delivery latency (event created -> received) and attempt durations."""
+    import threading
+
+    import uvicorn
+
+    arrived: dict[str, float] = {}
+
+    async def shared_host(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        if scope["path"] == "/hang":
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            return
+        arrived[dict(scope["headers"])[b"webhook-id"].decode()] = time.monotonic()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", b"2")]})  # fmt: skip
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(shared_host, port=port, log_level="critical"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, timeout=10, every=0.01)
+    base = f"http://127.0.0.1:{port}"
+    api = httpx.Client(base_url=system.api_url, timeout=10)
+    a = api.post("/api/v1/merchants", json={"name": "Hanging", "email": "hang@bench.test",
+                                            "password": "bench-hanging"}).json()  # fmt: skip
+    a_headers = {"X-Api-Key": a["api_key"], "X-Api-Secret": a["api_secret"]}
+    sent: dict[str, float] = {}
+    try:
+        api.put("/api/v1/webhooks/config", json={"webhook_url": f"{base}/hang"}, headers=a_headers)
+        api.put("/api/v1/webhooks/config", json={"webhook_url": f"{base}/ok"}, headers=HEADERS)
+        for _ in range(120):
+            api.post("/api/v1/webhooks/test", headers=a_headers)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            sent_at = time.monotonic()
+            sent[api.post("/api/v1/webhooks/test", headers=HEADERS).json()["id"]] = sent_at
+            time.sleep(0.1)
+        wait_until(lambda: set(sent) <= set(arrived), timeout=15, every=0.05)
+    except TimeoutError:
+        pass  # reported as never_arrived
+    finally:
+        api.put("/api/v1/webhooks/config", json={"webhook_url": ""}, headers=a_headers)
+        api.put("/api/v1/webhooks/config", json={"webhook_url": ""}, headers=HEADERS)
+        api.close()
+        server.should_exit = server.force_exit = True
+        thread.join(10)
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "UPDATE webhook_logs SET status = 'failed', next_retry_at = NULL"
+            " WHERE merchant_id = %s AND status = 'pending'",
+            (a["id"],),
+        )
+        durations = [
+            row[0]
+            for row in conn.execute(
+                "SELECT duration_ms FROM webhook_attempts WHERE webhook_log_id = ANY(%s::uuid[])",
+                (list(sent),),
+            )
+        ]
+    latency = [(arrived[i] - sent[i]) * 1000 for i in sent if i in arrived]
+    return {
+        "hanging_events": 120,
+        "healthy_events": len(sent),
+        "healthy_latency_ms": percentiles(latency),
+        "healthy_attempt_ms": percentiles(durations),
+        "never_arrived": len(sent) - len(latency),
+    }

@@ -5,6 +5,7 @@ whatever the API offers; the rest run against the real API and are skipped until
 webhook endpoints (CONTRACT §5).
 """
 
+import html as htmllib
 import importlib.util
 import json
 import os
@@ -35,6 +36,7 @@ def api_error(status: int, code: str, description: str) -> httpx.Response:
 
 
 LOG_ID = "7d0f4b62-8f0e-4b51-9a53-0c2f3e9d1a11"
+EXACT_BODY = '{"event":"webhook.test","timestamp":1705315870,"data":{"message":"₹ test"}}'
 PROFILE = {
     "id": "550e8400-e29b-41d4-a716-446655440000",
     "name": "Test Merchant",
@@ -109,6 +111,7 @@ class StandInApi:
             return httpx.Response(200, json=self.log(0) | {
                 "payload": {"event": "webhook.test", "timestamp": 1705315870,
                             "data": {"message": "₹ test"}},
+                "body": EXACT_BODY,
                 "attempt_history": attempts,
             })  # fmt: skip
         return api_error(404, "NOT_FOUND_ERROR", "Route not found")
@@ -209,8 +212,13 @@ def test_log_detail_shows_payload_and_every_attempt(dashboard_client):
     html = dashboard_client.get(f"/dashboard/webhooks/logs/{LOG_ID}").text
     assert html.count('data-test-id="webhook-attempt-row"') == 5
     assert html.count("timed out after 5 s") == 5
-    assert "&#34;message&#34;: &#34;₹ test&#34;" in html or '"message": "₹ test"' in html
-    assert "5 of 5" in html
+    assert "5 of 5" in html and "manual retry" not in html
+
+
+def test_log_detail_shows_the_exact_body_not_a_pretty_printed_one(dashboard_client):
+    html = dashboard_client.get(f"/dashboard/webhooks/logs/{LOG_ID}").text
+    shown = re.search(r'data-test-id="webhook-payload">(.*?)</code>', html, re.S).group(1)
+    assert htmllib.unescape(shown).strip("\n") == EXACT_BODY
 
 
 def test_page_still_works_when_the_api_has_no_webhook_endpoints(dashboard_client, stand_in_api):
@@ -298,7 +306,7 @@ def test_retry_a_delivery(webhook_api, logged_in_page, expect):
 
     row.locator(tid("webhook-event")).locator("a").click()
     assert page.locator(tid("webhook-log-detail")).get_attribute("data-webhook-id") == log["id"]
-    assert '"event": "webhook.test"' in page.locator(tid("webhook-payload")).inner_text()
+    assert '"event":"webhook.test"' in page.locator(tid("webhook-payload")).inner_text()
 
 
 @pytest.mark.browser
@@ -311,11 +319,16 @@ def test_regenerate_the_secret(webhook_api, logged_in_page, expect):
     expect(page.locator(tid("flash-message"))).to_contain_text("New webhook secret generated")
     new_secret = page.locator(tid("webhook-secret")).inner_text()
     assert new_secret.startswith("whsec_") and new_secret != "whsec_test_abc123"
-    stored = stack.db.execute(
-        "SELECT webhook_secret, previous_webhook_secret FROM merchants WHERE is_test"
-    ).fetchone()
-    assert stored == {"webhook_secret": new_secret, "previous_webhook_secret": "whsec_test_abc123"}
+    stored = stack.db.execute("SELECT webhook_secret FROM merchants WHERE is_test").fetchone()
+    assert stored == {"webhook_secret": new_secret}
+    replaced = stack.db.execute("SELECT secret FROM webhook_secrets").fetchall()
+    assert replaced == [{"secret": "whsec_test_abc123"}]
     assert page.locator(tid("previous-secret-note")).is_visible()
+    # What a receiver must do, said where the merchant rotates.
+    note = page.locator(tid("secret-rotation-note")).inner_text()
+    assert "comma-separated" in note and "any listed signature" in note
+    page.click(tid("regenerate-secret-button"))
+    expect(page.locator(tid("previous-secret-note"))).to_contain_text("2 previous secrets")
 
 
 @pytest.mark.browser
@@ -421,3 +434,50 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+# --- a truthful delivery log (issue 12) -------------------------------------------------------
+
+
+@pytest.fixture
+def dispatch_now(webhook_api, worker_env):
+    """Run one dispatcher tick in this process against the live stack's database."""
+    from webhook_dispatcher import tasks
+
+    tasks.delivery_engine.cache_clear()
+    yield tasks.deliver_due_webhooks
+    if tasks.delivery_engine.cache_info().currsize:
+        tasks.delivery_engine().close()
+    tasks.delivery_engine.cache_clear()
+
+
+def test_a_refused_connection_shows_its_error_next_retry_and_every_attempt_number(
+    webhook_api, logged_in_client, dispatch_now, merchant_headers
+):
+    stack = webhook_api
+    stack.db.execute("UPDATE merchants SET webhook_url = 'http://127.0.0.1:9/hook' WHERE is_test")
+    log_id = stack.api("POST", "/api/v1/webhooks/test", merchant_headers).json()["id"]
+    dispatch_now()
+
+    listed = logged_in_client.get("/dashboard/webhooks").text
+    row = listed[listed.index(f'data-webhook-id="{log_id}"') :]
+    row = row[: row.index("</tr>")]
+    assert re.search(r'data-test-id="webhook-status">.*pending', row, re.S)
+    assert "connection refused by 127.0.0.1:9" in row
+    assert re.search(r'data-test-id="webhook-next-retry">Next retry <time datetime="[^"]+Z"', row)
+    assert "Errno" not in listed
+
+    stack.api("POST", f"/api/v1/webhooks/{log_id}/retry", merchant_headers)
+    dispatch_now()
+    detail = logged_in_client.get(f"/dashboard/webhooks/logs/{log_id}").text
+    assert "Errno" not in detail
+    assert detail.count("connection refused by 127.0.0.1:9") >= 2
+    numbers = re.findall(r'<td data-label="Attempt">(\d+)', detail)
+    assert numbers == ["1", "2"]
+    assert "manual retry" in detail
+    assert "1 of 5 since the last manual retry; 2 in all" in detail
+    assert re.search(r'data-test-id="webhook-next-retry"><time datetime="[^"]+Z"', detail)
+
+    stored = stack.db.execute("SELECT payload FROM webhook_logs WHERE id = %s", (log_id,))
+    shown = re.search(r'data-test-id="webhook-payload">(.*?)</code>', detail, re.S).group(1)
+    assert htmllib.unescape(shown).strip("\n") == stored.fetchone()["payload"]

@@ -58,10 +58,8 @@ def save(client, headers, url):
 @pytest.mark.parametrize(
     "url",
     [
-        # loopback, all of 127/8, in every spelling the resolver accepts
-        "http://127.0.0.2/hook", "http://127.255.255.254:8000/hook", "http://127.1/hook",
-        "http://0177.0.0.1/hook", "http://0x7f.0.0.1/hook", "http://017700000001/hook",
-        "http://0x7F000001/hook", "http://LOCALHOST/hook", "http://0/hook",
+        # loopback, all of 127/8, in every spelling that is a URL's canonical one
+        "http://127.0.0.2/hook", "http://127.255.255.254:8000/hook", "http://LOCALHOST/hook",
         "http://[0:0:0:0:0:0:0:1]/hook", "http://[::]/hook",
         # the edges of the private and shared ranges
         "http://10.255.255.255/", "http://172.31.255.254/", "http://192.168.255.255/",
@@ -81,6 +79,26 @@ def test_other_spellings_of_private_addresses_are_refused_when_saved(
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "BAD_REQUEST_ERROR"
     assert "webhook_url is not allowed" in response.json()["error"]["description"]
+    assert db.execute("SELECT webhook_url FROM merchants WHERE is_test").fetchone() == {
+        "webhook_url": None
+    }
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.1/hook", "http://0177.0.0.1/hook", "http://0x7f.0.0.1/hook",
+     "http://017700000001/hook", "http://0x7F000001/hook", "http://0/hook",
+     "http://134744072/hook", "http://8.8.2056/hook"],
+)  # fmt: skip
+def test_other_spellings_of_ipv4_addresses_are_refused_whatever_they_lead_to(
+    guarded_client, merchant_headers, db, url
+):
+    """The resolver reads them as an address (127.1 is 127.0.0.1, 134744072 is 8.8.8.8), the
+    HTTP client refuses them: saving refuses them as not canonical, private or public."""
+    response = save(guarded_client, merchant_headers, url)
+
+    assert response.status_code == 400, response.text
+    assert "is not a canonical IPv4 address" in response.json()["error"]["description"]
     assert db.execute("SELECT webhook_url FROM merchants WHERE is_test").fetchone() == {
         "webhook_url": None
     }

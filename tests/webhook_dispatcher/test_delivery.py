@@ -10,21 +10,10 @@ import pytest
 from standardwebhooks import Webhook
 
 from factories import create_order, create_payment, upi_payment_body
+from shared.signing import hex_signature
 from shared.worker import runtime
-from webhook_dispatcher import tasks
-from webhook_dispatcher.tasks import deliver_due_webhooks
 
 SECRET = "whsec_test_abc123"
-
-
-@pytest.fixture
-def dispatcher(worker_env):
-    """Run dispatcher ticks in this process, with a fresh delivery engine per test."""
-    tasks.delivery_engine.cache_clear()
-    yield deliver_due_webhooks
-    if tasks.delivery_engine.cache_info().currsize:
-        tasks.delivery_engine().close()
-    tasks.delivery_engine.cache_clear()
 
 
 def make_payment_events(client, headers) -> dict:
@@ -179,15 +168,26 @@ def test_rotated_secret_signs_alongside_the_old_one(
     dispatcher()
 
     event = running.events[0]
-    assert event["hex_signature_valid"]  # X-Webhook-Signature uses the new secret
+    assert event["hex_signature_valid"]
+    body = event["body"].encode()
+    assert event["headers"]["x-webhook-signature"] == ",".join(
+        [hex_signature(new_secret, body), hex_signature(SECRET, body)]
+    )
     assert len(event["headers"]["webhook-signature"].split(" ")) == 2
     Webhook(new_secret).verify(event["body"], event["headers"])
     Webhook(SECRET).verify(event["body"], event["headers"])
 
-    db.execute("UPDATE merchants SET previous_webhook_secret_expires_at = now() - interval '1 s'")
+    db.execute(
+        "UPDATE webhook_secrets SET expires_at = now() - interval '1 s',"
+        " replaced_at = now() - interval '25 hours'"
+    )
     client.post("/api/v1/webhooks/test", headers=merchant_headers)
     dispatcher()
-    assert len(running.events[1]["headers"]["webhook-signature"].split(" ")) == 1
+    after = running.events[1]
+    assert after["headers"]["x-webhook-signature"] == hex_signature(
+        new_secret, after["body"].encode()
+    )
+    assert len(after["headers"]["webhook-signature"].split(" ")) == 1
 
 
 class HangingServer:
@@ -316,7 +316,7 @@ def test_two_dispatchers_never_claim_the_same_delivery(
 
     def claim():
         with current.db.transaction() as tx:
-            claims.append([row["id"] for row in repository.claim_due(tx.conn, 40, 100, [])])
+            claims.append([row["id"] for row in repository.claim_due(tx.conn, 40, 100, {})])
 
     threads = [threading.Thread(target=claim) for _ in range(3)]
     for thread in threads:
@@ -326,3 +326,217 @@ def test_two_dispatchers_never_claim_the_same_delivery(
 
     claimed = [log_id for batch in claims for log_id in batch]
     assert len(claimed) == len(set(claimed)) == 50
+
+
+class SharedHost:
+    """One HTTP server on one host:port for two merchants, like a webhook relay: requests to
+    /hang are never answered, requests to /ok are answered at once. Records when each /ok
+    delivery arrived, by webhook-id."""
+
+    def __init__(self):
+
+        import uvicorn
+
+        from live import free_port
+
+        self.arrived: dict[str, float] = {}
+        self.hanging = 0  # requests to /hang open now
+        self.most_hanging = 0
+
+        async def app(scope, receive, send):
+            if scope["type"] != "http":
+                return
+            if scope["path"] == "/hang":
+                self.hanging += 1
+                self.most_hanging = max(self.most_hanging, self.hanging)
+                while (await receive())["type"] != "http.disconnect":
+                    pass  # never answer; count the request open until the client leaves
+                self.hanging -= 1
+                return
+            headers = dict(scope["headers"])
+            self.arrived[headers[b"webhook-id"].decode()] = time.monotonic()
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-length", b"2")]})  # fmt: skip
+            await send({"type": "http.response.body", "body": b"ok"})
+
+        port = free_port()
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.01)
+        self.base = f"http://127.0.0.1:{port}"
+
+    def stop(self):
+        self.server.should_exit = True
+        self.server.force_exit = True
+        self.thread.join(10)
+
+
+def test_a_hanging_merchant_does_not_delay_another_on_the_same_host_and_port(
+    client, merchant_headers, db, dispatcher
+):
+    """Issue 10: A's URL never answers and A creates >= 100 events within 5 s; B's URL on the
+    same host:port answers at once. B's deliveries keep their latency (p95 < 1 s) and its
+    attempts take milliseconds, since nothing but A's own share is held by A."""
+    from factories import headers_for, sign_up
+
+    host = SharedHost()
+    merchant_a = sign_up(client)
+    db.execute(
+        "UPDATE merchants SET webhook_url = %s WHERE id = %s",
+        (f"{host.base}/hang", merchant_a["id"]),
+    )
+    db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (f"{host.base}/ok",))
+    stop = threading.Event()
+
+    def run_dispatcher():
+        while not stop.is_set():
+            dispatcher()
+            time.sleep(0.01)
+
+    ticking = threading.Thread(target=run_dispatcher)
+    ticking.start()
+    try:
+        started = time.monotonic()
+        for _ in range(120):
+            client.post("/api/v1/webhooks/test", headers=headers_for(merchant_a))
+        assert time.monotonic() - started < 5, "A's events were not created within 5 s"
+        deadline = time.monotonic() + 5
+        while host.hanging < 100 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert host.hanging >= 100, "A's attempts are not all in flight"
+
+        sent: dict[str, float] = {}
+        for _ in range(20):
+            sent_at = time.monotonic()
+            response = client.post("/api/v1/webhooks/test", headers=merchant_headers)
+            sent[response.json()["id"]] = sent_at
+            time.sleep(0.1)
+        deadline = time.monotonic() + 10
+        while len(set(sent) & set(host.arrived)) < len(sent) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert host.most_hanging <= 100, "A held more than its share of attempts"
+    finally:
+        stop.set()
+        ticking.join(30)
+        host.stop()
+
+    latencies = sorted(
+        host.arrived[log_id] - sent[log_id] for log_id in sent if log_id in host.arrived
+    )
+    assert len(latencies) == len(sent), "B's deliveries did not all arrive"
+    p95 = latencies[int(0.95 * (len(latencies) - 1))]
+    assert p95 < 1.0, f"B's delivery p95 was {p95:.2f} s"
+    durations = sorted(
+        row["duration_ms"]
+        for row in db.execute(
+            "SELECT a.duration_ms FROM webhook_attempts a JOIN webhook_logs l"
+            " ON l.id = a.webhook_log_id WHERE l.merchant_id = %s",
+            ("550e8400-e29b-41d4-a716-446655440000",),
+        )
+    )
+    assert len(durations) == len(sent)
+    assert durations[int(0.95 * (len(durations) - 1))] < 500, durations
+
+
+def test_a_response_that_does_not_finish_in_5_s_is_a_timeout_whatever_its_status(
+    client, merchant_headers, db, dispatcher
+):
+    """Issue 10: 200 with Content-Length: 1000000, then one byte every 0.5 s. One attempt,
+    one outcome: a timeout, no response code, and the log stays pending for a retry."""
+    import asyncio
+
+    import uvicorn
+
+    from live import free_port
+
+    async def trickle(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", b"1000000")]})  # fmt: skip
+        for _ in range(16):
+            await send({"type": "http.response.body", "body": b"x", "more_body": True})
+            await asyncio.sleep(0.5)
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(trickle, host="127.0.0.1", port=port, log_level="critical")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    db.execute(
+        "UPDATE merchants SET webhook_url = %s WHERE is_test", (f"http://127.0.0.1:{port}/",)
+    )
+    sent = client.post("/api/v1/webhooks/test", headers=merchant_headers).json()
+
+    dispatcher()
+    server.should_exit = server.force_exit = True
+    thread.join(10)
+
+    attempt = db.execute("SELECT * FROM webhook_attempts").fetchone()
+    assert attempt["response_code"] is None
+    assert attempt["error"] == "timed out after 5 s reading the response body (status 200 received)"
+    assert 4900 <= attempt["duration_ms"] <= 6500
+    log = client.get(f"/api/v1/webhooks/{sent['id']}", headers=merchant_headers).json()
+    assert (log["status"], log["response_code"]) == ("pending", None)
+    assert log["last_error"] == attempt["error"] and log["next_retry_at"]
+
+
+def test_a_refused_connection_is_logged_in_words_with_its_next_retry(
+    client, merchant_headers, db, dispatcher
+):
+    """Issue 12: the list and the detail say why the last attempt failed and when the next
+    one is due; no '[Errno 111]'."""
+    db.execute("UPDATE merchants SET webhook_url = 'http://127.0.0.1:9/webhook' WHERE is_test")
+    sent = client.post("/api/v1/webhooks/test", headers=merchant_headers).json()
+
+    dispatcher()
+
+    [listed] = client.get("/api/v1/webhooks", headers=merchant_headers).json()["data"]
+    detail = client.get(f"/api/v1/webhooks/{sent['id']}", headers=merchant_headers).json()
+    for log in (listed, detail):
+        assert (log["status"], log["response_code"]) == ("pending", None)
+        assert log["last_error"] == "connection failed: connection refused by 127.0.0.1:9"
+        assert log["next_retry_at"] and log["next_retry_at"] > log["last_attempt_at"]
+    assert detail["attempt_history"][0]["error"] == listed["last_error"]
+
+
+def test_every_attempt_has_its_own_number_manual_retries_included(
+    client, merchant_headers, db, start_receiver, dispatcher
+):
+    """Issue 12: after a manual retry the attempts are #1 and #2, not #1 twice; the second
+    is the first of a fresh schedule."""
+    failing = start_receiver(fail_first=1)
+    db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (failing.url,))
+    sent = client.post("/api/v1/webhooks/test", headers=merchant_headers).json()
+    dispatcher()
+    client.post(f"/api/v1/webhooks/{sent['id']}/retry", headers=merchant_headers)
+    dispatcher()
+
+    detail = client.get(f"/api/v1/webhooks/{sent['id']}", headers=merchant_headers).json()
+    history = detail["attempt_history"]
+    assert [(a["attempt_number"], a["scheduled_attempt"]) for a in history] == [(1, 1), (2, 1)]
+    assert [a["response_code"] for a in history] == [500, 200]
+    assert (detail["status"], detail["attempts"], detail["last_error"]) == ("success", 1, None)
+    assert detail["body"] == failing.events[-1]["body"]  # the exact bytes, as sent
+
+
+def test_attempt_numbers_are_unique_per_delivery_in_the_database(
+    client, merchant_headers, db, webhook_url
+):
+    import psycopg
+
+    log_id = client.post("/api/v1/webhooks/test", headers=merchant_headers).json()["id"]
+    insert = (
+        "INSERT INTO webhook_attempts (webhook_log_id, attempt_number, scheduled_attempt,"
+        " attempted_at, duration_ms) VALUES (%s, 1, 1, now(), 1)"
+    )
+    db.execute(insert, (log_id,))
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        db.execute(insert, (log_id,))

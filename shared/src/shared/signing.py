@@ -1,4 +1,9 @@
-"""Webhook signatures: our X-Webhook-Signature and the Standard Webhooks headers."""
+"""Webhook signatures: our X-Webhook-Signature and the Standard Webhooks headers (CONTRACT §7).
+
+A delivery is signed with every secret in force: the merchant's current secret first, then
+each replaced secret still inside its 24 h overlap, newest first. Outside an overlap both
+headers carry exactly one signature.
+"""
 
 import base64
 import hashlib
@@ -32,10 +37,18 @@ def standard_webhooks_signature(secret: str, message_id: str, timestamp: int, bo
 def signature_headers(
     secrets_in_force: list[str], message_id: str, timestamp: int, body: bytes
 ) -> dict[str, str]:
-    """Headers for one delivery attempt; the first secret is the current one."""
+    """Headers for one delivery attempt. `secrets_in_force`: the current secret first, then
+    the replaced ones still in their overlap, newest first; `timestamp` in Unix seconds.
+
+    X-Webhook-Signature is a comma-separated list of lowercase hex HMAC-SHA256 signatures in
+    that order (one value when one secret is in force); webhook-signature is Standard
+    Webhooks' space-separated list of `v1,<base64>`. A receiver accepts when any matches.
+    """
+    if not secrets_in_force:
+        raise ValueError("a delivery is signed with at least one secret")
     return {
         "Content-Type": "application/json",
-        "X-Webhook-Signature": hex_signature(secrets_in_force[0], body),
+        "X-Webhook-Signature": ",".join(hex_signature(secret, body) for secret in secrets_in_force),
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
         "webhook-signature": " ".join(

@@ -1,12 +1,28 @@
-"""Webhook URLs: http(s) only, and never an address inside our own network (SSRF).
+"""Webhook URLs: one reading of a URL for saving and delivering, and never an address inside
+our own network (SSRF).
 
-Checked after DNS resolution, when a URL is saved and again before every delivery, since a
-name may resolve elsewhere by then. WEBHOOK_ALLOW_PRIVATE_NETWORKS=true turns the address check
-off for local development, where the merchant's receiver runs on this machine.
+`parse_webhook_url` is the only reader of a webhook URL: the API checks a URL with it when the
+merchant saves it, and the dispatcher delivers to the `WebhookTarget` it returns, with the HTTP
+client told not to read the URL again. So a URL that saves is a URL delivery reads the same
+way, and what delivery would refuse is refused at save, saying why:
+
+- only the characters RFC 3986 lets a URL hold (no spaces, quotes, braces, non-ASCII; a
+  `%` starts a two-digit escape);
+- a host that ends in a number is an IPv4 address (WHATWG URL standard), and is accepted only
+  as four decimal numbers without leading zeros: `127.1`, `2130706433`, `0x7f000001`,
+  `8.8.2056` are refused, since resolvers and HTTP clients read them differently;
+- ports 1 to 65535.
+
+Addresses are checked after DNS resolution, when a URL is saved and again before every
+delivery, since a name may resolve elsewhere by then. WEBHOOK_ALLOW_PRIVATE_NETWORKS=true turns
+the address check off for local development, where the merchant's receiver runs on this machine.
 """
 
 import ipaddress
+import re
 import socket
+import string
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from shared.errors import BadRequest
@@ -14,28 +30,110 @@ from shared.errors import BadRequest
 MAX_URL_LENGTH = 2048
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+# RFC 3986 §2: unreserved, reserved and "%" (checked as an escape below).
+URL_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-._~:/?#[]@!$&'()*+,;=%")
+BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# A DNS name: labels of letters, digits, hyphens (and underscores, which resolvers accept).
+NAME_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
+# WHATWG "ends in a number": a last label of decimal digits or 0x-hex means an IPv4 address.
+NUMERIC_LABEL = re.compile(r"^(?:[0-9]+|0x[0-9a-f]*)$")
+CANONICAL_IPV4 = re.compile(r"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}"
+                            r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$")  # fmt: skip
+
 
 class BlockedDestination(Exception):
     """The URL may not be delivered to; the message says why, for the attempt log."""
 
 
-def parse_webhook_url(url: str) -> tuple[str, int]:
-    """(host, port) of a well-formed http(s) URL, or BadRequest saying what is wrong."""
+@dataclass(frozen=True)
+class WebhookTarget:
+    """A webhook URL as read once: `url` is its canonical ASCII form, the one requested."""
+
+    url: str
+    scheme: str
+    host: str  # lowercase name, or an IP address without brackets
+    port: int
+    address: IpAddress | None  # the host, when it is an IP address
+
+
+def _describe(character: str) -> str:
+    if character == " ":
+        return "a space"
+    if character.isprintable() and character.isascii():
+        return f"the character {character}"
+    return f"the character U+{ord(character):04X}"
+
+
+def _read_host(host: str) -> tuple[str, IpAddress | None]:
+    """(canonical host, address or None) or BadRequest saying what is wrong with it."""
+    if host.startswith("["):
+        if not host.endswith("]"):
+            raise BadRequest("webhook_url has an unclosed [IPv6] host")
+        literal = host[1:-1].replace("%25", "%", 1)  # a zone id is escaped as %25 in a URL
+        try:
+            return literal.lower(), ipaddress.IPv6Address(literal)
+        except ValueError:
+            raise BadRequest("webhook_url has an invalid IPv6 address in [brackets]") from None
+    name = host.lower()
+    if not name:
+        raise BadRequest("webhook_url must name a host")
+    if "%" in name:
+        raise BadRequest("webhook_url host may not contain %-escapes")
+    labels = name.removesuffix(".").split(".")
+    if NUMERIC_LABEL.match(labels[-1]):
+        if not CANONICAL_IPV4.match(name):
+            raise BadRequest(
+                f"webhook_url host {host} is not a canonical IPv4 address: write it as four "
+                "decimal numbers from 0 to 255 without leading zeros, e.g. 203.0.113.7"
+            )
+        return name, ipaddress.IPv4Address(name)
+    if len(name) > 253 or not all(NAME_LABEL.match(label) for label in labels):
+        raise BadRequest(
+            f"webhook_url host {host} is not a valid host name: use letters, digits and "
+            "hyphens in dot-separated labels (an international name in its xn-- form)"
+        )
+    return name, None
+
+
+def parse_webhook_url(url: str) -> WebhookTarget:
+    """The target of a well-formed http(s) URL, or BadRequest saying what is wrong."""
     if len(url) > MAX_URL_LENGTH:
         raise BadRequest(f"webhook_url must be at most {MAX_URL_LENGTH} characters")
+    for character in url:
+        if character not in URL_CHARACTERS:
+            raise BadRequest(
+                f"webhook_url may not contain {_describe(character)}: "
+                "percent-encode it (a space is %20)"
+            )
+    if BAD_ESCAPE.search(url):
+        raise BadRequest("webhook_url has a % that is not followed by two hex digits")
     try:
         parts = urlsplit(url)
     except ValueError:  # e.g. an unclosed or invalid [IPv6] host
         raise BadRequest("webhook_url is not a valid URL") from None
-    if parts.scheme not in ("http", "https"):
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not url[len(scheme) :].startswith("://"):
         raise BadRequest("webhook_url must be an http or https URL")
-    try:
-        host, port = parts.hostname, parts.port
-    except ValueError:
-        raise BadRequest("webhook_url has an invalid port") from None
-    if not host or parts.username or parts.password:
-        raise BadRequest("webhook_url must name a host and carry no credentials")
-    return host, port or (443 if parts.scheme == "https" else 80)
+    if "@" in parts.netloc:
+        raise BadRequest("webhook_url must carry no credentials (user:password@)")
+    host_text, port_text = parts.netloc, ""
+    if ":" in parts.netloc.rpartition("]")[2]:
+        host_text, _, port_text = parts.netloc.rpartition(":")
+    host, address = _read_host(host_text)
+    default_port = 443 if scheme == "https" else 80
+    if port_text and not port_text.isdigit():
+        raise BadRequest("webhook_url has an invalid port")
+    port = int(port_text) if port_text else default_port
+    if not 1 <= port <= 65535:
+        raise BadRequest("webhook_url port must be between 1 and 65535")
+    url_host = (
+        f"[{host.replace('%', '%25', 1)}]" if isinstance(address, ipaddress.IPv6Address) else host
+    )
+    authority = url_host if port == default_port else f"{url_host}:{port}"
+    canonical = f"{scheme}://{authority}{parts.path or '/'}"
+    if parts.query:
+        canonical += f"?{parts.query}"
+    return WebhookTarget(canonical, scheme, host, port, address)
 
 
 # IPv6 prefixes that carry an IPv4 address in their last 32 bits: IPv4-compatible (::/96,
@@ -75,20 +173,43 @@ def check_addresses(addresses: list[str]) -> None:
             raise BlockedDestination(f"blocked address {address}: private or reserved network")
 
 
+class UnresolvedName(Exception):
+    """DNS gave no answer for the name; `temporary` when asking again later may work."""
+
+    def __init__(self, host: str, temporary: bool):
+        self.host, self.temporary = host, temporary
+        super().__init__(f"{host} could not be resolved")
+
+
+TEMPORARY_DNS_ERRORS = {socket.EAI_AGAIN} | (
+    {socket.EAI_SYSTEM} if hasattr(socket, "EAI_SYSTEM") else set()
+)
+
+
 def resolve(host: str, port: int) -> list[str]:
+    """The addresses `host` resolves to, or UnresolvedName."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise BlockedDestination(f"DNS lookup failed for {host}: {exc}") from None
+        temporary = getattr(exc, "errno", None) in TEMPORARY_DNS_ERRORS
+        raise UnresolvedName(host, temporary) from None
     return sorted({str(info[4][0]) for info in infos})
 
 
 def validate_webhook_url(url: str, allow_private_networks: bool) -> str:
-    """The URL to save, or BadRequest: checked as a URL and, unless allowed, by address."""
-    host, port = parse_webhook_url(url)
-    if not allow_private_networks:
-        try:
-            check_addresses(resolve(host, port))
-        except BlockedDestination as exc:
-            raise BadRequest(f"webhook_url is not allowed: {exc}") from None
+    """The URL to save, or BadRequest: read as delivery reads it and, unless private
+    networks are allowed, checked by the addresses its host resolves to."""
+    target = parse_webhook_url(url)
+    if allow_private_networks:
+        return url
+    try:
+        if target.address is not None:
+            check_addresses([str(target.address)])
+        else:
+            check_addresses(resolve(target.host, target.port))
+    except UnresolvedName as exc:
+        retry = " (a temporary DNS failure: try again in a minute)" if exc.temporary else ""
+        raise BadRequest(f"webhook_url host {exc.host} could not be resolved{retry}") from None
+    except BlockedDestination as exc:
+        raise BadRequest(f"webhook_url is not allowed: {exc}") from None
     return url

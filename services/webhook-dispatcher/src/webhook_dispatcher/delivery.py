@@ -2,11 +2,20 @@
 
 Attempts run concurrently on an asyncio loop in a background thread of the dispatcher process,
 with one shared HTTP client. The tick (in RQ's worker thread) submits claimed deliveries and
-collects finished attempts, so a merchant whose endpoint hangs holds only its own deliveries.
+collects finished attempts. Isolation between merchants is ours, not the HTTP client's: the
+client's connection pool has no per-host limit (a per-host limit is shared by every merchant
+whose URL is on that host:port, so one merchant's hanging endpoint would queue another's
+deliveries behind it); instead each merchant may hold at most MAX_IN_FLIGHT_PER_MERCHANT
+attempts, counted here, and the claim never takes more than that.
+
+One attempt has one outcome (CONTRACT §7): a 2xx whose response arrived in full within the
+5 s is a success; anything else, including a 2xx status line whose body did not finish in
+time, is a failed attempt with no response code and an error that says why in words.
 """
 
 import asyncio
-import ipaddress
+import errno
+import os
 import queue
 import socket
 import threading
@@ -16,10 +25,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import aiohttp
+from yarl import URL
 
 from shared.errors import BadRequest
 from shared.signing import signature_headers
-from shared.webhook_urls import BlockedDestination, check_addresses, parse_webhook_url
+from shared.webhook_urls import (
+    BlockedDestination,
+    WebhookTarget,
+    check_addresses,
+    parse_webhook_url,
+)
 
 TIMEOUT_S = 5.0
 RESPONSE_BODY_LIMIT = 4096
@@ -28,6 +43,17 @@ MAX_IN_FLIGHT = 400
 # endpoint can never take more than a quarter of the capacity other merchants' deliveries need.
 MAX_IN_FLIGHT_PER_MERCHANT = 100
 KEEPALIVE_S = 4.0
+
+# Connection errors as an attempt log says them: words, never "[Errno 111]".
+CONNECT_ERRORS = {
+    errno.ECONNREFUSED: "connection refused",
+    errno.ECONNRESET: "connection reset",
+    errno.ECONNABORTED: "connection aborted",
+    errno.EHOSTUNREACH: "host unreachable",
+    errno.ENETUNREACH: "network unreachable",
+    errno.ETIMEDOUT: "connection timed out",
+    errno.EADDRNOTAVAIL: "address not available",
+}
 
 
 class PublicAddressResolver(aiohttp.ThreadedResolver):
@@ -55,28 +81,20 @@ class Delivery:
 
 @dataclass(frozen=True)
 class AttemptResult:
+    """One attempt's one outcome: success, http_error, timeout, connection or blocked.
+    `response_code` is set only when a response arrived in full (success or http_error)."""
+
     delivery: Delivery
     attempted_at: datetime
     duration_ms: int
+    outcome: str
     response_code: int | None
     response_body: str | None
     error: str | None
 
     @property
     def succeeded(self) -> bool:
-        return self.response_code is not None and 200 <= self.response_code < 300
-
-    @property
-    def outcome(self) -> str:
-        """success, http_error, timeout, connection or blocked: for metrics."""
-        if self.response_code is not None:
-            return "success" if self.succeeded else "http_error"
-        error = self.error or ""
-        if error.startswith("timed out"):
-            return "timeout"
-        if error.startswith("connection failed"):
-            return "connection"
-        return "blocked"
+        return self.outcome == "success"
 
 
 class DeliveryEngine:
@@ -98,8 +116,10 @@ class DeliveryEngine:
     async def _make_session(allow_private_networks: bool) -> aiohttp.ClientSession:
         return aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(
-                limit=MAX_IN_FLIGHT,
-                limit_per_host=MAX_IN_FLIGHT_PER_MERCHANT,
+                # No pool limits: a per-host limit would be shared by every merchant on that
+                # host:port. In-flight attempts are capped per merchant and in all by us.
+                limit=0,
+                limit_per_host=0,
                 resolver=None if allow_private_networks else PublicAddressResolver(),
                 # Below the 5 s after which common servers (uvicorn, Node) close an idle
                 # connection: reusing one they are closing fails the attempt for nothing.
@@ -122,9 +142,11 @@ class DeliveryEngine:
         with self._lock:
             return MAX_IN_FLIGHT - sum(self._in_flight.values())
 
-    def saturated_merchants(self) -> list[str]:
+    def merchant_rooms(self) -> dict[str, int]:
+        """How many more attempts each merchant with attempts in flight may start now;
+        merchants not listed may start MAX_IN_FLIGHT_PER_MERCHANT."""
         with self._lock:
-            return [m for m, n in self._in_flight.items() if n >= MAX_IN_FLIGHT_PER_MERCHANT]
+            return {m: MAX_IN_FLIGHT_PER_MERCHANT - n for m, n in self._in_flight.items() if n}
 
     def busy(self) -> bool:
         with self._lock:
@@ -156,51 +178,80 @@ class DeliveryEngine:
     async def _attempt(self, delivery: Delivery) -> AttemptResult:
         attempted_at = datetime.now(UTC)
         started = time.perf_counter()
-        code: int | None = None
-        body: str | None = None
-        error: str | None = None
+        outcome, code, body, error = "success", None, None, None
+        status_line: int | None = None
         try:
             async with asyncio.timeout(TIMEOUT_S):
-                await self._check_destination(delivery.url)
+                target = self._target(delivery.url)
                 headers = signature_headers(
                     delivery.secrets, delivery.log_id, int(time.time()), delivery.body
                 )
                 async with self._session.post(
-                    delivery.url, data=delivery.body, headers=headers, allow_redirects=False
+                    # Requested exactly as parse_webhook_url read it: the client parses nothing.
+                    URL(target.url, encoded=True),
+                    data=delivery.body,
+                    headers=headers,
+                    allow_redirects=False,
                 ) as response:
-                    code = response.status
-                    body = await _read_capped(response)
+                    status_line = response.status
+                    received = await _read_capped(response)
+            code, body = status_line, received
+            outcome = "success" if 200 <= status_line < 300 else "http_error"
         except TimeoutError:
-            error = f"timed out after {TIMEOUT_S:g} s"
+            outcome, error = "timeout", f"timed out after {TIMEOUT_S:g} s"
+            if status_line is not None:
+                error += f" reading the response body (status {status_line} received)"
         except aiohttp.ClientConnectorError as exc:
-            error = f"connection failed: {exc.os_error or exc}"
+            outcome, error = "connection", f"connection failed: {_connect_error(exc)}"
         except BlockedDestination as exc:
-            error = str(exc)
+            outcome, error = "blocked", str(exc)
+        except aiohttp.ClientPayloadError:
+            outcome, error = "connection", "connection failed: the response body was cut short"
+        except aiohttp.ServerDisconnectedError:
+            outcome = "connection"
+            error = "connection failed: the server closed the connection without a response"
         except (aiohttp.ClientError, ValueError) as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            outcome, error = "connection", f"request failed: {type(exc).__name__}"
         return AttemptResult(
             delivery=delivery,
             attempted_at=attempted_at,
             duration_ms=round((time.perf_counter() - started) * 1000),
+            outcome=outcome,
             response_code=code,
             response_body=body,
             error=error,
         )
 
-    async def _check_destination(self, url: str) -> None:
+    def _target(self, url: str) -> WebhookTarget:
+        """The URL as saving read it (BlockedDestination if it no longer passes)."""
         if not url:
             raise BlockedDestination("merchant has no webhook URL configured")
         try:
-            host, _ = parse_webhook_url(url)
+            target = parse_webhook_url(url)
         except BadRequest as exc:
             raise BlockedDestination(exc.description) from None
-        if self.allow_private_networks:
-            return
-        try:
-            ipaddress.ip_address(host)
-        except ValueError:
-            return  # a name: PublicAddressResolver checks what it resolves to
-        check_addresses([host])  # an address is connected to as it is, with no lookup
+        if target.address is not None and not self.allow_private_networks:
+            check_addresses([str(target.address)])  # an address is connected to with no lookup
+        return target  # a name: PublicAddressResolver checks what it resolves to
+
+
+def _connect_error(exc: aiohttp.ClientConnectorError) -> str:
+    """Why a connection could not be made, in words, with the host:port tried."""
+    where = f"{exc.host}:{exc.port}"
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return f"the name {exc.host} could not be resolved"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return f"the TLS certificate of {where} could not be verified"
+    if isinstance(exc, aiohttp.ClientConnectorSSLError):
+        return f"the TLS handshake with {where} failed"
+    cause = exc.os_error
+    if cause.errno in CONNECT_ERRORS:
+        return f"{CONNECT_ERRORS[cause.errno]} by {where}"
+    if isinstance(cause, socket.gaierror):
+        return f"the name {exc.host} could not be resolved"
+    if cause.errno is not None:
+        return f"{os.strerror(cause.errno).lower()} ({where})"
+    return f"{cause} ({where})"
 
 
 async def _read_capped(response: aiohttp.ClientResponse) -> str:

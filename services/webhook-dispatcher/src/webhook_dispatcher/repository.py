@@ -10,32 +10,47 @@ LEASE = "60 seconds"
 
 
 def claim_due(
-    conn: Connection, limit: int, per_merchant: int, skip_merchants: list[str]
+    conn: Connection, limit: int, per_merchant: int, merchant_rooms: dict[str, int]
 ) -> list[Row]:
-    """Due deliveries, at most `per_merchant` each, leased to us by moving next_retry_at on."""
+    """Due deliveries leased to us by moving next_retry_at on: at most `limit` in all, at
+    most `merchant_rooms[m]` of merchant m (its attempts in flight leave it that much room)
+    and `per_merchant` of any other. Each row carries the merchant's URL, its current
+    secret and `replaced_secrets`, the replaced ones still signing, newest first."""
+    full = [m for m, room in merchant_rooms.items() if room <= 0]
     return conn.execute(
         f"""
         WITH due AS (
             -- The earliest due rows no other dispatcher holds, off the partial index.
             SELECT id, merchant_id, next_retry_at FROM webhook_logs
             WHERE status = 'pending' AND next_retry_at <= clock_timestamp()
-              AND merchant_id <> ALL(%(skip)s::uuid[])
+              AND merchant_id <> ALL(%(full)s::uuid[])
             ORDER BY next_retry_at LIMIT %(limit)s
             FOR UPDATE SKIP LOCKED
         ), ranked AS (
-            SELECT id, row_number() OVER (PARTITION BY merchant_id ORDER BY next_retry_at) AS place
+            SELECT id, merchant_id,
+                   row_number() OVER (PARTITION BY merchant_id ORDER BY next_retry_at) AS place
             FROM due
+        ), rooms AS (
+            SELECT * FROM unnest(%(busy)s::uuid[], %(rooms)s::int[]) AS r(merchant_id, room)
         )
         UPDATE webhook_logs w
         SET next_retry_at = clock_timestamp() + interval '{LEASE}'
-        FROM ranked, merchants m
-        WHERE w.id = ranked.id AND ranked.place <= %(per_merchant)s AND m.id = w.merchant_id
+        FROM ranked LEFT JOIN rooms USING (merchant_id), merchants m
+        WHERE w.id = ranked.id AND ranked.place <= coalesce(rooms.room, %(per_merchant)s)
+          AND m.id = w.merchant_id
         RETURNING w.id, w.merchant_id, w.payload, w.attempts, w.correlation_id,
                   coalesce(m.webhook_url, '') AS webhook_url, m.webhook_secret,
-                  CASE WHEN m.previous_webhook_secret_expires_at > now()
-                       THEN m.previous_webhook_secret END AS previous_webhook_secret
+                  ARRAY(SELECT s.secret FROM webhook_secrets s
+                        WHERE s.merchant_id = m.id AND s.expires_at > now()
+                        ORDER BY s.replaced_at DESC, s.id DESC) AS replaced_secrets
         """,
-        {"limit": limit, "per_merchant": per_merchant, "skip": skip_merchants},
+        {
+            "limit": limit,
+            "per_merchant": per_merchant,
+            "full": full,
+            "busy": list(merchant_rooms),
+            "rooms": list(merchant_rooms.values()),
+        },
     ).fetchall()
 
 
@@ -47,17 +62,36 @@ def seconds_until_next_due(conn: Connection) -> float | None:
     return row["wait"]
 
 
-def record_attempts(conn: Connection, attempts: list[dict[str, Any]]) -> None:
+def record_attempts(conn: Connection, attempts: list[dict[str, Any]]) -> list[int]:
+    """Log each finished attempt and move its delivery on; returns each attempt's number.
+
+    An attempt's number counts every attempt of its delivery, manual retries included
+    (`attempt` is its place in the five scheduled ones). The delivery rows are locked first,
+    in id order, so two dispatchers recording attempts of one delivery (a lease that ran out)
+    number them one after the other; UNIQUE (webhook_log_id, attempt_number) holds it.
+    """
+    conn.execute(
+        "SELECT 1 FROM webhook_logs WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE",
+        (sorted({a["log_id"] for a in attempts}),),
+    )
     with conn.cursor() as cursor:
+        # Pipelined; each statement sees the rows the ones before it inserted.
         cursor.executemany(
             """
-            INSERT INTO webhook_attempts (webhook_log_id, attempt_number, attempted_at,
-                                          duration_ms, response_code, response_body, error)
-            VALUES (%(log_id)s, %(attempt)s, %(attempted_at)s, %(duration_ms)s,
-                    %(response_code)s, %(response_body)s, %(error)s)
+            INSERT INTO webhook_attempts (webhook_log_id, attempt_number, scheduled_attempt,
+                                          attempted_at, duration_ms, response_code,
+                                          response_body, error)
+            SELECT %(log_id)s::uuid, coalesce(max(attempt_number), 0) + 1, %(attempt)s::int,
+                   %(attempted_at)s::timestamptz, %(duration_ms)s::int,
+                   %(response_code)s::int, %(response_body)s::text, %(error)s::text
+            FROM webhook_attempts WHERE webhook_log_id = %(log_id)s::uuid
+            RETURNING attempt_number
             """,
             attempts,
+            returning=True,
         )
+        numbers = [result.fetchone()["attempt_number"] for result in cursor.results()]
+    with conn.cursor() as cursor:
         cursor.executemany(
             """
             UPDATE webhook_logs
@@ -68,3 +102,4 @@ def record_attempts(conn: Connection, attempts: list[dict[str, Any]]) -> None:
             """,
             attempts,
         )
+    return numbers

@@ -39,12 +39,11 @@ def claim_and_submit(current: WorkerRuntime, engine: DeliveryEngine) -> int:
         return 0
     with current.db.transaction() as tx:
         claimed = repository.claim_due(
-            tx.conn, room, MAX_IN_FLIGHT_PER_MERCHANT, engine.saturated_merchants()
+            tx.conn, room, MAX_IN_FLIGHT_PER_MERCHANT, engine.merchant_rooms()
         )
     for row in claimed:
-        secrets = [row["webhook_secret"]]
-        if row["previous_webhook_secret"]:
-            secrets.append(row["previous_webhook_secret"])
+        # The current secret first, then every replaced one still in its overlap, newest first.
+        secrets = [row["webhook_secret"], *row["replaced_secrets"]]
         engine.submit(
             Delivery(
                 log_id=str(row["id"]),
@@ -85,13 +84,16 @@ def record_finished(current: WorkerRuntime, engine: DeliveryEngine) -> int:
         return 0
     rows = [attempt_row(r, current.settings.webhook_retry_intervals_test) for r in results]
     with current.db.transaction() as tx:
-        repository.record_attempts(tx.conn, rows)
+        numbers = repository.record_attempts(tx.conn, rows)
+    for row, number in zip(rows, numbers, strict=True):
+        row["attempt_number"] = number
     for result, row in zip(results, rows, strict=True):
         WEBHOOK_ATTEMPTS.labels(result.outcome).inc()
         log.info(
             "webhook_attempt",
             webhook_id=row["log_id"],
-            attempt=row["attempt"],
+            attempt=row["attempt_number"],
+            scheduled_attempt=row["attempt"],
             status=row["status"],
             response_code=row["response_code"],
             error=row["error"],

@@ -5,8 +5,8 @@ from psycopg import Connection
 Row = dict[str, Any]
 
 MERCHANT_COLUMNS = """
-    id, name, email, password_hash, api_key, api_secret, webhook_url, webhook_secret,
-    previous_webhook_secret, previous_webhook_secret_expires_at, is_test, created_at
+    id, name, email, password_hash, api_key, api_secret, webhook_url, webhook_secret, is_test,
+    created_at
 """
 
 

@@ -24,8 +24,8 @@ router = APIRouter(tags=["webhooks"])
     responses=error_responses(401, 503),
     summary="The webhook URL and signing secret",
 )
-def get_config(merchant: MerchantDep) -> dict[str, Any]:
-    return service.get_config(merchant)
+def get_config(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
+    return service.get_config(gateway.db, merchant)
 
 
 @router.put(
@@ -43,8 +43,8 @@ def update_config(
 @router.post(
     "/api/v1/webhooks/config/rotate-secret",
     response_model=WebhookConfig,
-    responses=error_responses(401, 503),
-    summary="New signing secret; the old one keeps signing alongside it for 24 hours",
+    responses=error_responses(401, 409, 503),
+    summary="New signing secret; every replaced one keeps signing alongside for 24 hours",
 )
 def rotate_secret(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
     return service.rotate_secret(gateway.db, str(merchant["id"]))

@@ -6,16 +6,25 @@ from api.pagination import Total, count_matching
 
 Row = dict[str, Any]
 
-LOG_COLUMNS = (
-    "id, event, status, attempts, created_at, last_attempt_at, next_retry_at, response_code"
-)
+LOG_COLUMNS = """
+    l.id, l.event, l.status, l.attempts, l.created_at, l.last_attempt_at, l.next_retry_at,
+    l.response_code, last_attempt.error AS last_error
+"""
+# The error of a log's latest attempt, off the (webhook_log_id, attempt_number) unique index.
+LAST_ATTEMPT = """
+LEFT JOIN LATERAL (
+    SELECT a.error FROM webhook_attempts a WHERE a.webhook_log_id = l.id
+    ORDER BY a.attempt_number DESC LIMIT 1
+) last_attempt ON true
+"""
 
 
 def list_logs(conn: Connection, merchant_id: str, limit: int, offset: int) -> list[Row]:
     return conn.execute(
         f"""
-        SELECT {LOG_COLUMNS} FROM webhook_logs WHERE merchant_id = %s
-        ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s
+        SELECT {LOG_COLUMNS} FROM webhook_logs l {LAST_ATTEMPT}
+        WHERE l.merchant_id = %s
+        ORDER BY l.created_at DESC, l.id DESC LIMIT %s OFFSET %s
         """,
         (merchant_id, limit, offset),
     ).fetchall()
@@ -31,7 +40,10 @@ def count_logs(conn: Connection, merchant_id: str) -> Total:
 
 def get_log(conn: Connection, log_id: str, merchant_id: str) -> Row | None:
     return conn.execute(
-        f"SELECT {LOG_COLUMNS}, payload FROM webhook_logs WHERE id = %s AND merchant_id = %s",
+        f"""
+        SELECT {LOG_COLUMNS}, l.payload FROM webhook_logs l {LAST_ATTEMPT}
+        WHERE l.id = %s AND l.merchant_id = %s
+        """,
         (log_id, merchant_id),
     ).fetchone()
 
@@ -39,8 +51,9 @@ def get_log(conn: Connection, log_id: str, merchant_id: str) -> Row | None:
 def list_attempts(conn: Connection, log_id: str) -> list[Row]:
     return conn.execute(
         """
-        SELECT attempt_number, attempted_at, duration_ms, response_code, response_body, error
-        FROM webhook_attempts WHERE webhook_log_id = %s ORDER BY id
+        SELECT attempt_number, scheduled_attempt, attempted_at, duration_ms, response_code,
+               response_body, error
+        FROM webhook_attempts WHERE webhook_log_id = %s ORDER BY attempt_number
         """,
         (log_id,),
     ).fetchall()
@@ -63,21 +76,50 @@ def set_webhook_url(conn: Connection, merchant_id: str, url: str | None) -> Row:
     return conn.execute(
         """
         UPDATE merchants SET webhook_url = %s, updated_at = now() WHERE id = %s
-        RETURNING webhook_url, webhook_secret, previous_webhook_secret_expires_at
+        RETURNING webhook_url, webhook_secret
         """,
         (url, merchant_id),
     ).fetchone()
 
 
-def rotate_secret(conn: Connection, merchant_id: str, new_secret: str, overlap: str) -> Row:
+def lock_config(conn: Connection, merchant_id: str) -> Row:
+    """The merchant's webhook config, row-locked: rotations of one merchant run one at a time."""
+    return conn.execute(
+        "SELECT webhook_url, webhook_secret FROM merchants WHERE id = %s FOR UPDATE",
+        (merchant_id,),
+    ).fetchone()
+
+
+def live_replaced_secrets(conn: Connection, merchant_id: str) -> list[Row]:
+    """Replaced secrets still signing, newest first: (replaced_at, expires_at), no secret."""
     return conn.execute(
         """
-        UPDATE merchants
-        SET previous_webhook_secret = webhook_secret,
-            previous_webhook_secret_expires_at = now() + %s::interval,
-            webhook_secret = %s, updated_at = now()
-        WHERE id = %s
-        RETURNING webhook_url, webhook_secret, previous_webhook_secret_expires_at
+        SELECT replaced_at, expires_at FROM webhook_secrets
+        WHERE merchant_id = %s AND expires_at > now()
+        ORDER BY replaced_at DESC, id DESC
         """,
-        (overlap, new_secret, merchant_id),
+        (merchant_id,),
+    ).fetchall()
+
+
+def replace_secret(conn: Connection, merchant_id: str, new_secret: str, overlap: str) -> Row:
+    """Keep the current secret signing for `overlap` (an interval) and make `new_secret`
+    current; replaced secrets that have run out are deleted on the way."""
+    conn.execute(
+        "DELETE FROM webhook_secrets WHERE merchant_id = %s AND expires_at <= now()",
+        (merchant_id,),
+    )
+    conn.execute(
+        """
+        INSERT INTO webhook_secrets (merchant_id, secret, replaced_at, expires_at)
+        SELECT id, webhook_secret, now(), now() + %s::interval FROM merchants WHERE id = %s
+        """,
+        (overlap, merchant_id),
+    )
+    return conn.execute(
+        """
+        UPDATE merchants SET webhook_secret = %s, updated_at = now() WHERE id = %s
+        RETURNING webhook_url, webhook_secret
+        """,
+        (new_secret, merchant_id),
     ).fetchone()

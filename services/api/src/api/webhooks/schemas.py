@@ -15,10 +15,19 @@ class WebhookLog(BaseModel):
     last_attempt_at: str | None
     next_retry_at: str | None
     response_code: int | None
+    last_error: str | None = Field(
+        description="Why the latest attempt failed (e.g. connection refused); null after a "
+        "success, before the first attempt, or when the endpoint answered with a status"
+    )
 
 
 class WebhookAttempt(BaseModel):
-    attempt_number: int
+    attempt_number: int = Field(
+        description="1, 2, 3, ... over every attempt of this delivery, manual retries included"
+    )
+    scheduled_attempt: int = Field(
+        description="Which of the five scheduled attempts this was; 1 again after a manual retry"
+    )
     attempted_at: str
     duration_ms: int
     response_code: int | None
@@ -28,6 +37,7 @@ class WebhookAttempt(BaseModel):
 
 class WebhookLogDetail(WebhookLog):
     payload: dict[str, Any]
+    body: str = Field(description="The exact body sent (and signed) on every attempt")
     attempt_history: list[WebhookAttempt] = Field(description="Every attempt, oldest first")
 
 
@@ -48,10 +58,20 @@ class WebhookConfigUpdate(BaseModel):
     )
 
 
+class ReplacedSecret(BaseModel):
+    replaced_at: str
+    expires_at: str = Field(description="It signs alongside the current secret until then")
+
+
 class WebhookConfig(BaseModel):
     webhook_url: str | None
     webhook_secret: str
-    previous_secret_expires_at: str | None = None
+    previous_secret_expires_at: str | None = Field(
+        default=None, description="When the last replaced secret stops signing; null if none"
+    )
+    previous_secrets: list[ReplacedSecret] = Field(
+        default=[], description="Replaced secrets still signing, newest first"
+    )
 
 
 class WebhookTestSent(BaseModel):

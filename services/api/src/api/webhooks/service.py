@@ -9,7 +9,7 @@ from api.pagination import Total
 from api.webhooks import repository
 from shared.db import Database
 from shared.due import request_tick
-from shared.errors import BadRequest, NotFound
+from shared.errors import BadRequest, Conflict, NotFound
 from shared.events import WEBHOOK_TEST, record_event
 from shared.queues import DELIVER_DUE_WEBHOOKS_JOB, WEBHOOKS_QUEUE
 from shared.resources import iso
@@ -17,6 +17,9 @@ from shared.signing import new_webhook_secret
 from shared.webhook_urls import validate_webhook_url
 
 ROTATION_OVERLAP = "24 hours"
+# Replaced secrets that may sign at once. Every one signs every delivery (one HMAC and ~65
+# header bytes each), so a runaway script rotating in a loop is refused, not obeyed forever.
+MAX_REPLACED_SECRETS = 10
 
 
 def _log_resource(row: dict[str, Any]) -> dict[str, Any]:
@@ -29,6 +32,7 @@ def _log_resource(row: dict[str, Any]) -> dict[str, Any]:
         "last_attempt_at": iso(row["last_attempt_at"]),
         "next_retry_at": iso(row["next_retry_at"]),
         "response_code": row["response_code"],
+        "last_error": row["last_error"],
     }
 
 
@@ -59,6 +63,7 @@ def get_log(db: Database, merchant_id: str, log_id: str) -> dict[str, Any]:
         attempts = repository.list_attempts(conn, log_id)
     return _log_resource(row) | {
         "payload": json.loads(row["payload"]),
+        "body": row["payload"],
         "attempt_history": [
             attempt | {"attempted_at": iso(attempt["attempted_at"])} for attempt in attempts
         ],
@@ -81,16 +86,22 @@ def _wake_dispatcher(gateway: Gateway):
     )
 
 
-def _config(row: dict[str, Any]) -> dict[str, Any]:
+def _config(row: dict[str, Any], replaced: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "webhook_url": row["webhook_url"] or None,
         "webhook_secret": row["webhook_secret"],
-        "previous_secret_expires_at": iso(row["previous_webhook_secret_expires_at"]),
+        # When the last replaced secret stops signing: the end of the whole overlap.
+        "previous_secret_expires_at": iso(max((r["expires_at"] for r in replaced), default=None)),
+        "previous_secrets": [
+            {"replaced_at": iso(r["replaced_at"]), "expires_at": iso(r["expires_at"])}
+            for r in replaced
+        ],
     }
 
 
-def get_config(merchant: dict[str, Any]) -> dict[str, Any]:
-    return _config(merchant)
+def get_config(db: Database, merchant: dict[str, Any]) -> dict[str, Any]:
+    with db.connection() as conn:
+        return _config(merchant, repository.live_replaced_secrets(conn, str(merchant["id"])))
 
 
 def update_config(gateway: Gateway, merchant_id: str, url: str) -> dict[str, Any]:
@@ -98,14 +109,27 @@ def update_config(gateway: Gateway, merchant_id: str, url: str) -> dict[str, Any
     if url:
         validate_webhook_url(url, gateway.settings.webhook_allow_private_networks)
     with gateway.db.transaction() as tx:
-        return _config(repository.set_webhook_url(tx.conn, merchant_id, url or None))
+        row = repository.set_webhook_url(tx.conn, merchant_id, url or None)
+        return _config(row, repository.live_replaced_secrets(tx.conn, merchant_id))
 
 
 def rotate_secret(db: Database, merchant_id: str) -> dict[str, Any]:
+    """Make a new current secret; the replaced one keeps signing for ROTATION_OVERLAP from
+    now, as does every earlier one for its own 24 h (CONTRACT §7). Conflict (409) while
+    MAX_REPLACED_SECRETS replaced secrets still sign, saying when the oldest stops."""
     with db.transaction() as tx:
-        return _config(
-            repository.rotate_secret(tx.conn, merchant_id, new_webhook_secret(), ROTATION_OVERLAP)
+        repository.lock_config(tx.conn, merchant_id)
+        replaced = repository.live_replaced_secrets(tx.conn, merchant_id)
+        if len(replaced) >= MAX_REPLACED_SECRETS:
+            first_free = min(r["expires_at"] for r in replaced)
+            raise Conflict(
+                f"{len(replaced)} replaced webhook secrets still sign every webhook; rotate "
+                f"again after {iso(first_free)}, when the oldest of them stops"
+            )
+        row = repository.replace_secret(
+            tx.conn, merchant_id, new_webhook_secret(), ROTATION_OVERLAP
         )
+        return _config(row, repository.live_replaced_secrets(tx.conn, merchant_id))
 
 
 def send_test(gateway: Gateway, merchant: dict[str, Any]) -> dict[str, Any]:

@@ -171,13 +171,17 @@ const http = require('http');
 
 const WEBHOOK_SECRET = '{{secret}}';
 
-// X-Webhook-Signature is the lowercase hex HMAC-SHA256 of the raw body.
-function signatureIsValid(rawBody, signature) {
-  const expected = crypto.createHmac('sha256', WEBHOOK_SECRET)
-    .update(rawBody).digest('hex');
-  const received = Buffer.from(String(signature || ''));
-  return received.length === expected.length &&
-    crypto.timingSafeEqual(received, Buffer.from(expected));
+// X-Webhook-Signature is the lowercase hex HMAC-SHA256 of the raw body. For 24 hours
+// after you regenerate your secret, it lists one signature per secret, comma-separated,
+// newest first: accept the request when any of them matches your secret.
+function signatureIsValid(rawBody, header) {
+  const expected = Buffer.from(crypto.createHmac('sha256', WEBHOOK_SECRET)
+    .update(rawBody).digest('hex'));
+  return String(header || '').split(',').some((signature) => {
+    const received = Buffer.from(signature.trim());
+    return received.length === expected.length &&
+      crypto.timingSafeEqual(received, expected);
+  });
 }
 
 http.createServer((req, res) => {
@@ -212,11 +216,16 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 WEBHOOK_SECRET = "{{secret}}"
 
 
-def signature_is_valid(raw_body: bytes, signature: str) -> bool:
-    \"\"\"X-Webhook-Signature is the lowercase hex HMAC-SHA256 of the raw body.\"\"\"
+def signature_is_valid(raw_body: bytes, header: str) -> bool:
+    \"\"\"X-Webhook-Signature is the lowercase hex HMAC-SHA256 of the raw body. For 24
+    hours after you regenerate your secret, it lists one signature per secret,
+    comma-separated, newest first: accept when any of them matches your secret.\"\"\"
     key = WEBHOOK_SECRET.encode("utf-8")
-    expected = hmac.new(key, raw_body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature or "")
+    expected = hmac.new(key, raw_body, hashlib.sha256).hexdigest().encode()
+    return any(
+        hmac.compare_digest(expected, signature.strip().encode())
+        for signature in (header or "").split(",")
+    )
 
 
 class WebhookHandler(BaseHTTPRequestHandler):

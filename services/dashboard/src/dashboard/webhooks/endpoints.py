@@ -18,15 +18,23 @@ from dashboard.gateway import ApiError
 from dashboard.pagination import DEFAULT_LIMIT, LimitQuery, OffsetQuery, Page
 from dashboard.rendering import render
 from dashboard.sessions import SessionMerchant
-from dashboard.webhooks.service import WEBHOOK_ID, attempt_count, attempt_rows, pretty_payload
+from dashboard.webhooks.service import (
+    WEBHOOK_ID,
+    attempt_count,
+    attempt_rows,
+    exact_body,
+)
 
 router = APIRouter(prefix="/dashboard/webhooks")
 
 FormText = Annotated[str, Form()]
 LOGS_PATH = "/dashboard/webhooks"
 ROTATION_NOTE = (
-    "After you regenerate the secret, the old secret keeps signing every webhook alongside "
-    "the new one for 24 hours, so you can update your server without missing an event."
+    "After you regenerate the secret, every webhook is signed with the new secret and, for 24 "
+    "hours, with the old one too: X-Webhook-Signature then lists one signature per secret, "
+    "comma-separated, newest first. Your server must accept a webhook when any listed "
+    "signature matches its secret (as the code on the Docs page does); then switch it to the "
+    "new secret within those 24 hours and you miss no event."
 )
 
 
@@ -177,11 +185,13 @@ async def log_detail(
     request: Request, webhook_id: str, merchant: MerchantDep, gateway: GatewayDep
 ) -> HTMLResponse:
     log = await gateway.get_webhook(merchant.credentials, _known_webhook_id(webhook_id))
+    attempts = attempt_rows(log)
     context = {
         "log": log,
         "attempt_total": attempt_count(log),
-        "attempts": attempt_rows(log),
-        "payload": pretty_payload(log.get("payload")),
+        "attempts": attempts,
+        "manually_retried": any(row["manual_retry"] for row in attempts),
+        "payload": exact_body(log),
         "page_title": "Webhook delivery",
     }
     return await render(request, "webhook_log.html", context)
