@@ -103,6 +103,10 @@ def test_merchant_endpoints_need_valid_credentials(client, headers):
     response = client.post("/api/v1/orders", json={"amount": 500}, headers=headers)
 
     assert response.status_code == 401
+    missing = not headers.get("X-Api-Key") or not headers.get("X-Api-Secret")
+    description = "Invalid API credentials" + (
+        ": send X-Api-Key and X-Api-Secret headers" if missing else ""
+    )
     assert response.json() == {
-        "error": {"code": "AUTHENTICATION_ERROR", "description": "Invalid API credentials"}
+        "error": {"code": "AUTHENTICATION_ERROR", "description": description}
     }

@@ -78,8 +78,9 @@ def check_addresses(addresses: list[str]) -> None:
 def resolve(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise BlockedDestination(f"DNS lookup failed for {host}: {exc}") from None
+    except (socket.gaierror, UnicodeError):
+        # Never the resolver's own text ("[Errno -2] Name or service not known").
+        raise BlockedDestination(f"DNS lookup failed: {host} does not resolve") from None
     return sorted({str(info[4][0]) for info in infos})
 
 
@@ -90,5 +91,5 @@ def validate_webhook_url(url: str, allow_private_networks: bool) -> str:
         try:
             check_addresses(resolve(host, port))
         except BlockedDestination as exc:
-            raise BadRequest(f"webhook_url is not allowed: {exc}") from None
+            raise BadRequest(f"webhook_url is not allowed: {exc}", field="webhook_url") from None
     return url

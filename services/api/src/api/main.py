@@ -50,6 +50,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # A trailing slash is an unknown path (404), never a redirect that a client would
+        # follow to the request's Host with its body and credentials (CONTRACT §4).
+        redirect_slashes=False,
     )
     app.state.metrics = metrics
     install_error_handlers(app)
