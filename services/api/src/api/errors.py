@@ -180,7 +180,18 @@ def install_error_handlers(app: FastAPI) -> None:
 
 # Documented on every route that can produce them.
 def error_responses(*status_codes: int) -> dict[int | str, dict]:
-    return {code: {"model": ErrorBody} for code in status_codes}
+    return {
+        code: {"model": ErrorBody} | ({"headers": RETRY_AFTER} if code == 429 else {})
+        for code in status_codes
+    }
+
+
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
 
 
 ERROR_BODY_REF = {"$ref": "#/components/schemas/ErrorBody"}
@@ -219,6 +230,9 @@ def _document_operation(operation: dict) -> None:
         responses.setdefault("400", {"description": "Bad Request"} | error)
     if "requestBody" in operation:  # BodyLimitMiddleware
         responses.setdefault("413", {"description": "Request body too large"} | error)
+    if operation.get("security"):  # current_merchant's limit per API key
+        too_many = {"description": "Too many requests", "headers": RETRY_AFTER}
+        responses.setdefault("429", too_many | error)
     # FastAPI lists each security dependency as an alternative; every one of them is required.
     if len(operation.get("security", [])) > 1:
         operation["security"] = [
