@@ -2,10 +2,16 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.dependencies import GatewayDep
+from api.dependencies import GatewayDep, MerchantDep
 from api.errors import error_responses
 from api.merchants import service
-from api.merchants.schemas import MerchantCredentials, MerchantLogin, MerchantSignup, TestMerchant
+from api.merchants.schemas import (
+    MerchantCredentials,
+    MerchantLogin,
+    MerchantSignup,
+    RotatedApiSecret,
+    TestMerchant,
+)
 from api.ratelimit.dependencies import FailedLoginLimit, SignupLimit
 
 router = APIRouter(tags=["merchants"])
@@ -32,6 +38,18 @@ def sign_up(body: MerchantSignup, gateway: GatewayDep) -> dict[str, Any]:
 )
 def log_in(body: MerchantLogin, gateway: GatewayDep) -> dict[str, Any]:
     return service.log_in(gateway.db, body)
+
+
+@router.post(
+    "/api/v1/merchants/rotate-api-secret",
+    response_model=RotatedApiSecret,
+    responses=error_responses(401, 503),
+    summary="Replace the API secret; the old one keeps working for a grace period (24 h)",
+)
+def rotate_api_secret(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
+    return service.rotate_api_secret(
+        gateway.db, str(merchant["id"]), gateway.settings.api_secret_grace_seconds
+    )
 
 
 @router.get(
