@@ -28,7 +28,8 @@ def test_malformed_json_is_bad_request(client, merchant_headers):
     assert response.status_code == 400
     assert response.json()["error"] == {
         "code": "BAD_REQUEST_ERROR",
-        "description": "Request body is not valid JSON",
+        "description": "Request body is not valid JSON: send a JSON body with Content-Type:"
+        " application/json",
     }
 
 
@@ -106,3 +107,170 @@ def test_oversized_public_request_still_carries_cors_headers(client):
     )
     assert response.status_code == 413
     assert response.headers["access-control-allow-origin"] == "*"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("DELETE", "/api/v1/orders/"), ("POST", "/api/v1/payments/"), ("GET", "/health/"),
+     ("GET", "/api/v1/orders/"), ("POST", "/api/v1/orders/")],
+)  # fmt: skip
+def test_a_trailing_slash_is_404_never_a_redirect(client, merchant_headers, method, path):
+    # A 307 would send the body and the API key headers on to the Location (built from the
+    # request's Host header) with any client that follows redirects.
+    response = client.request(
+        method, path, json={"amount": 500}, headers=merchant_headers | {"Host": "evil.test"},
+        follow_redirects=False,
+    )  # fmt: skip
+
+    assert response.status_code == 404
+    assert "location" not in response.headers
+    assert response.json() == {
+        "error": {"code": "NOT_FOUND_ERROR", "description": "Route not found"}
+    }
+
+
+def _order_error(client, headers, **request) -> dict:
+    response = client.post("/api/v1/orders", headers=headers, **request)
+    assert response.status_code == 400, response.text
+    return response.json()["error"]
+
+
+# (request, description, field): every case the issue found, as it reads now.
+CASES = {
+    "note value with NUL": (
+        {"json": {"amount": 500, "notes": {"k": "a\u0000b"}}},
+        "notes.k must not contain NUL (\\u0000) characters", "notes.k",
+    ),
+    "note key with NUL": (
+        {"json": {"amount": 500, "notes": {"bad\u0000key": "v"}}},
+        "notes keys must not contain NUL (\\u0000) characters", "notes",
+    ),
+    "amount as a decimal string": (
+        {"json": {"amount": "500.00"}},
+        "amount must be an integer number of paise, at least 100", "amount",
+    ),
+    "amount as a fraction": (
+        {"json": {"amount": 500.5}},
+        "amount must be an integer number of paise, at least 100", "amount",
+    ),
+    "amount as a boolean": (
+        {"json": {"amount": True}},
+        "amount must be an integer number of paise, at least 100", "amount",
+    ),
+    "amount missing": ({"json": {}}, "amount is required", "amount"),
+    "empty body": (
+        {"content": b"", "headers": {"Content-Type": "application/json"}},
+        "Request body is missing: send a JSON body with Content-Type: application/json", None,
+    ),
+    "form-encoded body": (
+        {"content": b"amount=500", "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
+        "Request body must be a JSON object: send a JSON body with Content-Type: application/json",
+        None,
+    ),
+    "receipt too long": ({"json": {"amount": 500, "receipt": "r" * 41}},
+                         "receipt must be at most 40 characters", "receipt"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("request_", "description", "field"), CASES.values(), ids=CASES.keys())
+def test_validation_errors_name_the_field_and_what_is_wanted(
+    client, merchant_headers, request_, description, field
+):
+    request_ = dict(request_)
+    headers = merchant_headers | request_.pop("headers", {})
+
+    error = _order_error(client, headers, **request_)
+
+    assert error["description"] == description
+    assert error.get("field") == field
+
+
+def test_the_exact_contract_descriptions_stay(client, merchant_headers):
+    error = _order_error(client, merchant_headers, json={"amount": 99})
+
+    assert error == {
+        "code": "BAD_REQUEST_ERROR", "description": "amount must be at least 100", "field": "amount",
+    }  # fmt: skip
+
+
+CARD = {"number": "4111111111111111", "expiry_month": 12, "expiry_year": 2030, "cvv": "123"}
+
+
+@pytest.mark.parametrize(
+    ("body", "description", "field", "code"),
+    [
+        ({"method": "card", "card": CARD | {"expiry_month": 1.5}},
+         "card.expiry_month must be an integer or a string", "card.expiry_month",
+         "BAD_REQUEST_ERROR"),
+        ({"method": "card", "card": CARD | {"expiry_month": None}},
+         "card.expiry_month must be an integer or a string", "card.expiry_month",
+         "BAD_REQUEST_ERROR"),
+        ({"method": "upi"}, "vpa is required for method upi", "vpa", "BAD_REQUEST_ERROR"),
+        ({"method": "cash"}, "method must be 'upi' or 'card'", "method", "BAD_REQUEST_ERROR"),
+        ({"method": "upi", "vpa": "asha okaxis"}, "VPA format invalid", "vpa", "INVALID_VPA"),
+        ({"method": "card", "card": CARD | {"number": "4111111111111112"}},
+         "Card validation failed", "card", "INVALID_CARD"),
+    ],
+)  # fmt: skip
+def test_payment_errors_name_the_field(client, merchant_headers, body, description, field, code):
+    order = client.post("/api/v1/orders", json={"amount": 500}, headers=merchant_headers).json()
+
+    response = client.post(
+        "/api/v1/payments", json={"order_id": order["id"]} | body, headers=merchant_headers
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"] == {"code": code, "description": description, "field": field}
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-Api-Key": "key_test_abc123"}])
+def test_missing_credentials_say_which_headers_to_send(client, headers):
+    response = client.get("/api/v1/orders", headers=headers)
+
+    assert response.status_code == 401
+    assert response.json()["error"] == {
+        "code": "AUTHENTICATION_ERROR",
+        "description": "Invalid API credentials: send X-Api-Key and X-Api-Secret headers",
+    }
+
+
+def test_a_bad_query_parameter_is_named(client, merchant_headers):
+    response = client.get("/api/v1/orders?limit=abc", headers=merchant_headers)
+
+    assert response.json()["error"] == {
+        "code": "BAD_REQUEST_ERROR", "description": "limit must be an integer", "field": "limit",
+    }  # fmt: skip
+
+
+LEAKS = ("constrained", "Input should", "[Errno", ".int", ".str", "dictionary", "\u0000b")
+
+
+def test_no_description_leaks_library_names_or_echoes_input(client, merchant_headers):
+    bodies = [case[0] for case in CASES.values()]
+    for request_ in bodies:
+        request_ = dict(request_)
+        headers = merchant_headers | request_.pop("headers", {})
+        description = _order_error(client, headers, **request_)["description"]
+        assert not any(leak in description for leak in LEAKS), description
+        assert "\x00" not in description, description
+
+
+def test_an_unresolvable_webhook_host_says_so_without_errno(client, merchant_headers, settings):
+    from fastapi.testclient import TestClient
+
+    from api.config import ApiSettings
+    from api.main import create_app
+
+    strict = ApiSettings(**settings.model_dump() | {"webhook_allow_private_networks": False})
+    with TestClient(create_app(strict)) as strict_client:
+        response = strict_client.put(
+            "/api/v1/webhooks/config",
+            json={"webhook_url": "https://no-such-host.invalid/hook"},
+            headers=merchant_headers,
+        )
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["field"] == "webhook_url"
+    assert "does not resolve" in error["description"]
+    assert "Errno" not in error["description"]

@@ -103,6 +103,146 @@ def test_merchant_endpoints_need_valid_credentials(client, headers):
     response = client.post("/api/v1/orders", json={"amount": 500}, headers=headers)
 
     assert response.status_code == 401
+    missing = not headers.get("X-Api-Key") or not headers.get("X-Api-Secret")
+    description = "Invalid API credentials" + (
+        ": send X-Api-Key and X-Api-Secret headers" if missing else ""
+    )
     assert response.json() == {
-        "error": {"code": "AUTHENTICATION_ERROR", "description": "Invalid API credentials"}
+        "error": {"code": "AUTHENTICATION_ERROR", "description": description}
     }
+
+
+ROTATE = "/api/v1/merchants/rotate-api-secret"
+
+
+@pytest.fixture
+def client_with_grace(settings, db, redis):
+    """An API whose replaced API secrets keep working for `seconds`."""
+    from fastapi.testclient import TestClient
+
+    from api.config import ApiSettings
+    from api.main import create_app
+
+    opened = []
+
+    def start(seconds: int) -> TestClient:
+        app = create_app(
+            ApiSettings(**settings.model_dump() | {"api_secret_grace_seconds": seconds})
+        )
+        opened.append(TestClient(app, raise_server_exceptions=False).__enter__())
+        return opened[-1]
+
+    yield start
+    for client in opened:
+        client.__exit__(None, None, None)
+
+
+def _rotate(client, headers) -> dict:
+    response = client.post(ROTATE, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _works(client, secret: str, key: str = "key_test_abc123") -> bool:
+    headers = {"X-Api-Key": key, "X-Api-Secret": secret}
+    status = client.get("/api/v1/orders", headers=headers).status_code
+    assert status in (200, 401)
+    return status == 200
+
+
+def test_rotating_the_api_secret_keeps_the_old_one_for_24_hours(client, db, merchant_headers):
+    rotated = _rotate(client, merchant_headers)
+
+    assert rotated["api_key"] == "key_test_abc123"
+    assert rotated["api_secret"].startswith("secret_test_")
+    assert rotated["api_secret"] != "secret_test_xyz789"
+    assert _works(client, rotated["api_secret"])
+    assert _works(client, "secret_test_xyz789")  # the overlap: deployments switch over
+    grace = db.execute(
+        "SELECT expires_at - now() AS left FROM retired_api_secrets WHERE api_secret = %s",
+        ("secret_test_xyz789",),
+    ).fetchone()["left"]
+    assert 23.9 * 3600 < grace.total_seconds() <= 24 * 3600
+    # The new secret is what login and the dashboard see from now on.
+    login = client.post(
+        "/api/v1/merchants/login", json={"email": "test@example.com", "password": "any"}
+    )
+    assert login.json()["api_secret"] == rotated["api_secret"]
+
+
+def test_a_replaced_secret_stops_working_when_its_grace_ends(client_with_grace, db):
+    import time
+
+    client = client_with_grace(1)
+    rotated = _rotate(
+        client, {"X-Api-Key": "key_test_abc123", "X-Api-Secret": "secret_test_xyz789"}
+    )
+
+    assert _works(client, "secret_test_xyz789")
+    time.sleep(1.2)
+    assert not _works(client, "secret_test_xyz789")
+    assert _works(client, rotated["api_secret"])
+
+
+def test_two_rotations_keep_both_replaced_secrets_in_their_grace(client, merchant_headers):
+    first = _rotate(client, merchant_headers)
+    second = _rotate(client, {"X-Api-Key": "key_test_abc123", "X-Api-Secret": first["api_secret"]})
+
+    assert [_works(client, s) for s in ("secret_test_xyz789", first["api_secret"],
+                                       second["api_secret"])] == [True, True, True]  # fmt: skip
+    assert not _works(client, "secret_test_xyz788")
+
+
+def test_a_zero_grace_retires_the_old_secret_at_once(client_with_grace, db):
+    client = client_with_grace(0)
+    rotated = _rotate(
+        client, {"X-Api-Key": "key_test_abc123", "X-Api-Secret": "secret_test_xyz789"}
+    )
+
+    assert not _works(client, "secret_test_xyz789")
+    assert _works(client, rotated["api_secret"])
+
+
+def test_rotation_is_per_merchant_and_needs_credentials(client, merchant_headers):
+    other = sign_up(client)
+    rotated = _rotate(client, headers_for(other))
+
+    assert rotated["api_secret"].startswith("secret_live_")
+    assert _works(client, "secret_test_xyz789")  # the test merchant's is untouched
+    assert not _works(client, rotated["api_secret"])  # and the new one is not its
+    assert client.post(ROTATE).status_code == 401
+    wrong = merchant_headers | {"X-Api-Secret": "secret_test_wrong0"}
+    assert client.post(ROTATE, headers=wrong).status_code == 401
+
+
+def test_concurrent_rotations_each_retire_a_secret(client, settings, merchant_headers):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from api.merchants.service import rotate_api_secret
+    from shared.db import Database
+    from shared.seed import TEST_MERCHANT_ID
+
+    database = Database(settings.database_url, max_size=4, name="rotation-test")
+    database.open()
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(
+                lambda _: rotate_api_secret(database, TEST_MERCHANT_ID, 3600), range(4)
+            ))  # fmt: skip
+    finally:
+        database.close()
+
+    secrets = {result["api_secret"] for result in results}
+    assert len(secrets) == 4
+    # Every secret ever issued still works: the last is current, the others are in grace.
+    assert all(_works(client, s) for s in secrets | {"secret_test_xyz789"})
+
+
+def test_seeding_again_does_not_revert_a_rotation(client, db, settings, merchant_headers):
+    from shared.seed import seed_test_merchant
+
+    rotated = _rotate(client, merchant_headers)
+    seed_test_merchant(db, settings)  # as `migrate` does at every start
+
+    stored = db.execute("SELECT api_secret FROM merchants WHERE is_test").fetchone()
+    assert stored["api_secret"] == rotated["api_secret"]

@@ -36,7 +36,11 @@ def test_amount_below_minimum_is_refused(client, merchant_headers, amount):
 
     assert response.status_code == 400
     assert response.json() == {
-        "error": {"code": "BAD_REQUEST_ERROR", "description": "amount must be at least 100"}
+        "error": {
+            "code": "BAD_REQUEST_ERROR",
+            "description": "amount must be at least 100",
+            "field": "amount",
+        }
     }
 
 

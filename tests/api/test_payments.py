@@ -106,7 +106,7 @@ def test_invalid_vpas_are_refused(client, merchant_headers, db, vpa):
 
     assert response.status_code == 400
     assert response.json() == {
-        "error": {"code": "INVALID_VPA", "description": "VPA format invalid"}
+        "error": {"code": "INVALID_VPA", "description": "VPA format invalid", "field": "vpa"}
     }
     assert db.execute("SELECT count(*) AS n FROM payments").fetchone()["n"] == 0
 
@@ -130,7 +130,7 @@ def test_invalid_card_numbers_are_refused(client, merchant_headers, number):
 
     assert response.status_code == 400
     assert response.json() == {
-        "error": {"code": "INVALID_CARD", "description": "Card validation failed"}
+        "error": {"code": "INVALID_CARD", "description": "Card validation failed", "field": "card"}
     }
 
 
@@ -157,7 +157,11 @@ def test_expired_or_invalid_expiry_is_refused(client, merchant_headers, month, y
 
     assert response.status_code == 400
     assert response.json() == {
-        "error": {"code": "EXPIRED_CARD", "description": "Card expiry date invalid"}
+        "error": {
+            "code": "EXPIRED_CARD",
+            "description": "Card expiry date invalid",
+            "field": "card",
+        }
     }
 
 

@@ -6,7 +6,11 @@ import re
 import urllib.request
 from datetime import UTC, datetime
 
+import httpx
 import pytest
+
+from checkout.app import create_app
+from checkout.settings import CheckoutSettings
 
 pytestmark = pytest.mark.slow  # the session's API and payment worker processes
 
@@ -83,6 +87,37 @@ def error_text(page) -> str:
     text = page.locator(tid("error-message")).inner_text()
     assert text, "the error state shows no message"
     assert not RAW_CODES.search(text), f"raw error code shown to the shopper: {text}"
+    return text
+
+
+# Each input's inline message, beside it.
+FIELD_ERRORS = {
+    "vpa-input": "vpa-error",
+    "card-number-input": "card-number-error",
+    "expiry-input": "expiry-error",
+    "cvv-input": "cvv-error",
+    "cardholder-name-input": "cardholder-name-error",
+}
+
+
+def inline_error(page, field: str) -> str:
+    """The message beside `field`, with the form still on screen (nothing reached the bank)."""
+    page.locator(f'{tid(field)}[aria-invalid="true"]').wait_for(state="visible", timeout=SETTLE_MS)
+    text = page.inner_text(tid(FIELD_ERRORS[field]))
+    assert text, f"no message beside {field}"
+    assert not RAW_CODES.search(text), f"raw error code shown to the shopper: {text}"
+    assert page.locator(tid("error-state")).is_hidden(), "a refused input is not a failed payment"
+    return text
+
+
+def form_error(page, form: str) -> str:
+    """The form's own message (no single field at fault), with the form still on screen."""
+    message = page.locator(f"{tid(form)} {tid('form-error')}")
+    message.wait_for(state="visible", timeout=SETTLE_MS)
+    text = message.inner_text()
+    assert not RAW_CODES.search(text), f"raw error code shown to the shopper: {text}"
+    assert page.locator(tid(form)).is_visible()
+    assert page.locator(tid("error-state")).is_hidden()
     return text
 
 
@@ -327,12 +362,10 @@ def test_failed_payment_shows_the_error_and_retry_pays_again(
 def test_invalid_vpa_is_caught_in_the_page(page, checkout_site, test_order, payment_requests, vpa):
     open_checkout(page, checkout_site, test_order["id"])
     pay_with_upi(page, vpa)
-    assert "UPI ID" in error_text(page)
+    assert "UPI ID" in inline_error(page, "vpa-input")
     assert payment_requests == []
-    page.click(tid("retry-button"))
+    assert page.locator(tid("upi-form")).is_visible()
     assert page.evaluate("document.activeElement.dataset.testId") == "vpa-input"
-    assert page.get_attribute(tid("vpa-input"), "aria-invalid") == "true"
-    assert page.inner_text(tid("vpa-error"))
 
 
 @pytest.mark.browser
@@ -353,35 +386,50 @@ def test_invalid_card_details_are_caught_in_the_page(
 ):
     open_checkout(page, checkout_site, test_order["id"])
     pay_with_card(page, number, expiry.format(next=NEXT_YEAR, last=LAST_YEAR), cvv, holder)
-    assert words in error_text(page)
+    assert words in inline_error(page, field)
     assert payment_requests == []
-    page.click(tid("retry-button"))
     assert page.locator(tid("card-form")).is_visible()
     assert page.evaluate("document.activeElement.dataset.testId") == field
-    assert page.get_attribute(tid(field), "aria-invalid") == "true"
+
+
+@pytest.mark.browser
+def test_an_empty_card_form_stays_on_screen_with_every_problem_marked(
+    page, checkout_site, test_order, payment_requests
+):
+    open_checkout(page, checkout_site, test_order["id"])
+    page.click(tid("method-card"))
+    page.click(f"{tid('card-form')} {tid('pay-button')}")
+
+    for field in ("card-number-input", "expiry-input", "cvv-input", "cardholder-name-input"):
+        assert inline_error(page, field)
+    assert page.evaluate("document.activeElement.dataset.testId") == "card-number-input"
+    assert payment_requests == []
 
 
 @pytest.mark.browser
 @pytest.mark.parametrize(
-    ("method", "details", "code", "words"),
+    ("method", "details", "code", "words", "field"),
     [
-        ("upi", {"vpa": "shopper@ok.axis"}, "INVALID_VPA", "UPI ID"),
+        ("upi", {"vpa": "shopper@ok.axis"}, "INVALID_VPA", "UPI ID", "vpa-input"),
+        ("upi", {"vpa": "asha okaxis"}, "INVALID_VPA", "UPI ID", "vpa-input"),
         (
             "card",
             {"number": "4111111111111112", "expiry": f"12/{NEXT_YEAR}", "cvv": "123"},
             "INVALID_CARD",
             "card number",
+            "card-number-input",
         ),
         (
             "card",
             {"number": "4111111111111111", "expiry": f"01/{LAST_YEAR}", "cvv": "123"},
             "EXPIRED_CARD",
             "expired",
+            "expiry-input",
         ),
     ],
 )
 def test_page_and_api_refuse_the_same_mistakes(
-    page, checkout_site, gateway, test_order, method, details, code, words
+    page, checkout_site, gateway, test_order, method, details, code, words, field
 ):
     """What the page refuses in words, the API refuses with the matching code."""
     open_checkout(page, checkout_site, test_order["id"])
@@ -402,7 +450,7 @@ def test_page_and_api_refuse_the_same_mistakes(
                 "holder_name": "Asha Rao",
             },
         }
-    assert words in error_text(page)
+    assert words in inline_error(page, field)
 
     status, answer = gateway.call("POST", PAYMENTS_PATH, body)
     assert status == 400
@@ -448,7 +496,11 @@ def test_api_refusals_are_shown_in_words(
         pay_with_upi(page, "shopper@okbank")
     assert answer.value.status == status
     assert answer.value.json()["error"]["code"] == code
-    message = error_text(page)
+    if code == "INVALID_VPA":  # the shopper can fix it: the form stays
+        message = inline_error(page, "vpa-input")
+    else:  # no order to pay: nothing the shopper can fix here
+        page.locator(tid("order-unavailable")).wait_for(state="visible")
+        message = page.inner_text(tid("order-unavailable-message"))
     assert words in message
     assert code not in message
 
@@ -469,8 +521,7 @@ def test_card_errors_from_the_api_point_back_to_the_field(
     with expect_payment_answer(page) as answer:
         pay_with_card(page, "4111 1111 1111 1111", f"12/{NEXT_YEAR}", "123")
     assert answer.value.json()["error"]["code"] == code
-    assert words in error_text(page)
-    page.click(tid("retry-button"))
+    assert words in inline_error(page, field)
     assert page.evaluate("document.activeElement.dataset.testId") == field
 
 
@@ -487,8 +538,10 @@ def test_an_order_paid_elsewhere_meanwhile_is_refused_in_words(
         "code": "BAD_REQUEST_ERROR",
         "description": "Order already paid",
     }
-    message = error_text(page)
-    assert "already been paid" in message
+    # Paid is good news: the paid state, not "Payment Failed".
+    page.locator(tid("order-unavailable")).wait_for(state="visible")
+    assert "already been paid" in page.inner_text(tid("order-unavailable-message"))
+    assert page.locator(tid("error-state")).is_hidden()
 
     page.reload()
     page.locator(tid("order-unavailable")).wait_for(state="visible")
@@ -506,7 +559,7 @@ def test_an_api_that_lost_its_database_is_shown_in_words(page, checkout_with_cut
         pay_with_upi(page, "shopper@okbank")
     assert answer.value.status == 503
     assert answer.value.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
-    assert "couldn't reach the payment service" in error_text(page)
+    assert "couldn't reach the payment service" in form_error(page, "upi-form")
 
 
 @pytest.mark.browser
@@ -514,7 +567,7 @@ def test_a_shopper_who_went_offline_is_told_in_words(page, checkout_site, test_o
     open_checkout(page, checkout_site, test_order["id"])
     page.context.set_offline(True)
     pay_with_upi(page, "shopper@okbank")
-    assert "couldn't reach the payment service" in error_text(page)
+    assert "couldn't reach the payment service" in form_error(page, "upi-form")
 
 
 # --- orders that cannot be paid ------------------------------------------------------------------
@@ -673,3 +726,68 @@ def test_keyboard_focus_is_visible(page, checkout_site, test_order):
     assert focused == "vpa-input"
     shadow = page.evaluate("getComputedStyle(document.activeElement).boxShadow")
     assert shadow != "none"
+
+
+# --- the gateway's own refusals: too many attempts, a payment that lost the race ------------------
+
+
+@pytest.fixture
+def own_api(start_service, start_server):
+    """start(**env) -> (API url, checkout site url): an API of its own (no payment worker:
+    payments stay pending unless a test finalises them in SQL) and a checkout page on it."""
+
+    def start(**env: str) -> tuple[str, str]:
+        api = start_service("api", **env)
+        settings = CheckoutSettings(host="127.0.0.1", port=0, api_url=api.url)
+        return api.url, start_server(create_app(settings))
+
+    return start
+
+
+def create_order_on(api: str) -> dict:
+    headers = {"X-Api-Key": "key_test_abc123", "X-Api-Secret": "secret_test_xyz789"}
+    response = httpx.post(f"{api}/api/v1/orders", json={"amount": 50000}, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+@pytest.mark.browser
+def test_too_many_attempts_keep_the_shopper_on_the_form_with_a_wait(page, own_api):
+    api, site = own_api(RATE_LIMIT_PUBLIC_PAYMENTS_PER_ORDER="1/minute")
+    order = create_order_on(api)
+    open_checkout(page, site, order["id"])
+    with expect_payment_answer(page):
+        pay_with_upi(page, "shopper@okbank")
+    page.locator(tid("processing-state")).wait_for(state="visible")
+
+    page.reload()  # the shopper tries again while the first payment is pending
+    page.locator(f'{tid("checkout-container")}[aria-busy="false"]').wait_for(state="attached")
+    with expect_payment_answer(page) as answer:
+        pay_with_upi(page, "shopper@okbank")
+
+    assert answer.value.status == 429
+    message = form_error(page, "upi-form")
+    assert "Too many payment attempts" in message
+    assert re.search(r"wait (\d+ seconds|\d+ minutes)", message), message
+
+
+@pytest.mark.browser
+def test_a_payment_that_lost_to_another_shows_the_order_paid(page, own_api, db):
+    api, site = own_api()
+    order = create_order_on(api)
+    open_checkout(page, site, order["id"])
+    with expect_payment_answer(page) as answer:
+        pay_with_upi(page, "shopper@okbank")
+    page.locator(tid("processing-state")).wait_for(state="visible")
+
+    # As the payment worker leaves it when another payment of the order succeeded first.
+    db.execute("UPDATE orders SET status = 'paid' WHERE id = %s", (order["id"],))
+    db.execute(
+        "UPDATE payments SET status = 'failed', error_code = 'ORDER_ALREADY_PAID',"
+        " error_description = 'Order already paid' WHERE id = %s",
+        (answer.value.json()["id"],),
+    )
+
+    page.locator(tid("order-unavailable")).wait_for(state="visible", timeout=SETTLE_MS)
+    assert "already been paid" in page.inner_text(tid("order-unavailable-message"))
+    assert page.locator(tid("error-state")).is_hidden()

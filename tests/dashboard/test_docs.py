@@ -47,6 +47,7 @@ def test_docs_page_has_every_section(logged_in_client):
         "IDEMPOTENCY_KEY_MISMATCH",
         "SERVICE_UNAVAILABLE",
         "CONFLICT_ERROR",
+        "RATE_LIMIT_ERROR",
     ):
         assert code in page
     for interval in ("After 1 minute", "After 5 minutes", "After 30 minutes", "After 2 hours"):

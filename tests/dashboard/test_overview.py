@@ -78,3 +78,60 @@ def test_copy_button_copies_the_key(stack, chromium, login_in_browser, expect):
         assert page.evaluate("navigator.clipboard.readText()") == "secret_test_xyz789"
     finally:
         context.close()
+
+
+def test_the_open_test_merchant_sees_a_banner(stack, logged_in_client, login_over_http):
+    html = logged_in_client.get("/dashboard").text
+    assert 'data-test-id="open-test-merchant-banner"' in html
+    assert "accepts any password" in html
+
+    stack.sign_up(email="own@shop.test", password="own merchant")
+    own = login_over_http("own@shop.test", "own merchant").get("/dashboard").text
+    assert 'data-test-id="open-test-merchant-banner"' not in own
+
+
+def test_rotating_the_api_secret_shows_the_new_one_and_keeps_the_old_working(
+    stack, logged_in_client, csrf_token
+):
+    page = logged_in_client.get("/dashboard").text
+    assert text_of(page, "api-secret") == "secret_test_xyz789"
+
+    rotated = logged_in_client.post(
+        "/dashboard/rotate-api-secret", data={"csrf_token": csrf_token(page)}
+    )
+    assert rotated.status_code == 303
+    shown = logged_in_client.get(rotated.headers["location"]).text
+
+    new_secret = text_of(shown, "api-secret")
+    assert new_secret.startswith("secret_test_") and new_secret != "secret_test_xyz789"
+    assert 'data-test-id="new-api-secret-note"' in shown
+    assert "New API secret generated" in shown
+    # The API agrees, the old secret is in its grace period, and the session uses the new one.
+    for secret in (new_secret, "secret_test_xyz789"):
+        headers = {"X-Api-Key": "key_test_abc123", "X-Api-Secret": secret}
+        assert stack.api("GET", "/api/v1/orders", headers).status_code == 200
+    again = logged_in_client.get("/dashboard").text
+    assert text_of(again, "api-secret") == new_secret
+    assert 'data-test-id="new-api-secret-note"' not in again  # shown once
+
+
+def test_rotating_without_the_csrf_token_is_refused(stack, logged_in_client):
+    refused = logged_in_client.post("/dashboard/rotate-api-secret", data={})
+
+    assert refused.status_code in (400, 403)
+    headers = {"X-Api-Key": "key_test_abc123", "X-Api-Secret": "secret_test_xyz789"}
+    assert stack.api("GET", "/api/v1/webhooks/config", headers).json()  # still the secret
+    assert stack.db.execute("SELECT count(*) AS n FROM retired_api_secrets").fetchone()["n"] == 0
+
+
+@pytest.mark.browser
+def test_the_rotate_button_replaces_the_secret_on_screen(stack, logged_in_page):
+    page = logged_in_page
+    assert page.locator(tid("open-test-merchant-banner")).is_visible()
+    before = page.inner_text(tid("api-secret"))
+
+    page.click(tid("rotate-api-secret-button"))
+    page.locator(tid("new-api-secret-note")).wait_for(state="visible")
+
+    after = page.inner_text(tid("api-secret"))
+    assert after != before and after.startswith("secret_test_")

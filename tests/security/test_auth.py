@@ -7,6 +7,11 @@ from factories import create_order, headers_for, sign_up
 
 KNOWN_KEY = "key_test_abc123"
 AUTH_ERROR = b'{"error":{"code":"AUTHENTICATION_ERROR","description":"Invalid API credentials"}}'
+# Credentials left out (or empty) are told which headers to send: that reveals nothing.
+MISSING_ERROR = (
+    b'{"error":{"code":"AUTHENTICATION_ERROR","description":"Invalid API credentials: send'
+    b' X-Api-Key and X-Api-Secret headers"}}'
+)
 
 # Every way to get credentials wrong, with the unknown-key case first.
 WRONG_CREDENTIALS = {
@@ -58,8 +63,10 @@ def test_every_wrong_credential_gets_the_same_answer(
     }
 
     for name, response in answers.items():
+        headers = wrong_credentials[name]
+        missing = not headers.get("X-Api-Key") or not headers.get("X-Api-Secret")
         assert response.status_code == 401, name
-        assert response.content == AUTH_ERROR, name
+        assert response.content == (MISSING_ERROR if missing else AUTH_ERROR), name
         assert response.headers["content-type"] == "application/json", name
     assert db.execute("SELECT count(*) AS n FROM orders").fetchone()["n"] == orders_before
 
@@ -93,4 +100,4 @@ def test_credentials_are_not_accepted_from_the_query_string(client, db):
     response = client.get(
         "/api/v1/orders", params={"X-Api-Key": KNOWN_KEY, "X-Api-Secret": "secret_test_xyz789"}
     )
-    assert response.status_code == 401 and response.content == AUTH_ERROR
+    assert response.status_code == 401 and response.content == MISSING_ERROR

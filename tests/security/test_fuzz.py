@@ -271,7 +271,9 @@ def test_fuzz_merchant_operations_without_valid_credentials(case, fuzzed_api: Fu
     # (JSON that does not parse, a bad Idempotency-Key), or 405 for a method not served.
     assert response.status_code in (400, 401, 405), response.text
     if response.status_code == 401:
-        assert response.json() == AUTH_ERROR
+        error = response.json()["error"]
+        assert error["code"] == AUTH_ERROR["error"]["code"]
+        assert error["description"].startswith(AUTH_ERROR["error"]["description"])
 
 
 def test_fuzzing_reached_every_operation_and_crashed_nothing(fuzzed_api: FuzzedApi, capsys):

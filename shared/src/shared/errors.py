@@ -7,10 +7,19 @@ class GatewayError(Exception):
     status_code: ClassVar[int] = 400
     code: ClassVar[str] = "BAD_REQUEST_ERROR"
     default_description: ClassVar[str] = "Bad request"
+    # The request field at fault, as a dotted path (CONTRACT §4's additive `field`).
+    default_field: ClassVar[str | None] = None
 
-    def __init__(self, description: str | None = None, *, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        field: str | None = None,
+    ):
         self.description = description or self.default_description
         self.headers = headers or {}
+        self.field = field or self.default_field
         super().__init__(self.description)
 
 
@@ -33,16 +42,19 @@ class NotFound(GatewayError):
 class InvalidVpa(GatewayError):
     code = "INVALID_VPA"
     default_description = "VPA format invalid"
+    default_field = "vpa"
 
 
 class InvalidCard(GatewayError):
     code = "INVALID_CARD"
     default_description = "Card validation failed"
+    default_field = "card"
 
 
 class ExpiredCard(GatewayError):
     code = "EXPIRED_CARD"
     default_description = "Card expiry date invalid"
+    default_field = "card"
 
 
 class Conflict(GatewayError):
@@ -61,3 +73,12 @@ class ServiceUnavailable(GatewayError):
     status_code = 503
     code = "SERVICE_UNAVAILABLE"
     default_description = "Service temporarily unavailable, please retry"
+
+
+class RateLimited(GatewayError):
+    """Too many requests of one kind from one client, email, order or API key (CONTRACT §4);
+    always sent with Retry-After."""
+
+    status_code = 429
+    code = "RATE_LIMIT_ERROR"
+    default_description = "Too many requests, please retry later"

@@ -41,6 +41,12 @@ CANONICAL_IPV4 = re.compile(r"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\
                             r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$")  # fmt: skip
 
 
+class InvalidWebhookUrl(BadRequest):
+    """A webhook URL that delivery would refuse; the error names the `webhook_url` field."""
+
+    default_field = "webhook_url"
+
+
 class BlockedDestination(Exception):
     """The URL may not be delivered to; the message says why, for the attempt log."""
 
@@ -68,27 +74,29 @@ def _read_host(host: str) -> tuple[str, IpAddress | None]:
     """(canonical host, address or None) or BadRequest saying what is wrong with it."""
     if host.startswith("["):
         if not host.endswith("]"):
-            raise BadRequest("webhook_url has an unclosed [IPv6] host")
+            raise InvalidWebhookUrl("webhook_url has an unclosed [IPv6] host")
         literal = host[1:-1].replace("%25", "%", 1)  # a zone id is escaped as %25 in a URL
         try:
             return literal.lower(), ipaddress.IPv6Address(literal)
         except ValueError:
-            raise BadRequest("webhook_url has an invalid IPv6 address in [brackets]") from None
+            raise InvalidWebhookUrl(
+                "webhook_url has an invalid IPv6 address in [brackets]"
+            ) from None
     name = host.lower()
     if not name:
-        raise BadRequest("webhook_url must name a host")
+        raise InvalidWebhookUrl("webhook_url must name a host")
     if "%" in name:
-        raise BadRequest("webhook_url host may not contain %-escapes")
+        raise InvalidWebhookUrl("webhook_url host may not contain %-escapes")
     labels = name.removesuffix(".").split(".")
     if NUMERIC_LABEL.match(labels[-1]):
         if not CANONICAL_IPV4.match(name):
-            raise BadRequest(
+            raise InvalidWebhookUrl(
                 f"webhook_url host {host} is not a canonical IPv4 address: write it as four "
                 "decimal numbers from 0 to 255 without leading zeros, e.g. 203.0.113.7"
             )
         return name, ipaddress.IPv4Address(name)
     if len(name) > 253 or not all(NAME_LABEL.match(label) for label in labels):
-        raise BadRequest(
+        raise InvalidWebhookUrl(
             f"webhook_url host {host} is not a valid host name: use letters, digits and "
             "hyphens in dot-separated labels (an international name in its xn-- form)"
         )
@@ -98,34 +106,34 @@ def _read_host(host: str) -> tuple[str, IpAddress | None]:
 def parse_webhook_url(url: str) -> WebhookTarget:
     """The target of a well-formed http(s) URL, or BadRequest saying what is wrong."""
     if len(url) > MAX_URL_LENGTH:
-        raise BadRequest(f"webhook_url must be at most {MAX_URL_LENGTH} characters")
+        raise InvalidWebhookUrl(f"webhook_url must be at most {MAX_URL_LENGTH} characters")
     for character in url:
         if character not in URL_CHARACTERS:
-            raise BadRequest(
+            raise InvalidWebhookUrl(
                 f"webhook_url may not contain {_describe(character)}: "
                 "percent-encode it (a space is %20)"
             )
     if BAD_ESCAPE.search(url):
-        raise BadRequest("webhook_url has a % that is not followed by two hex digits")
+        raise InvalidWebhookUrl("webhook_url has a % that is not followed by two hex digits")
     try:
         parts = urlsplit(url)
     except ValueError:  # e.g. an unclosed or invalid [IPv6] host
-        raise BadRequest("webhook_url is not a valid URL") from None
+        raise InvalidWebhookUrl("webhook_url is not a valid URL") from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not url[len(scheme) :].startswith("://"):
-        raise BadRequest("webhook_url must be an http or https URL")
+        raise InvalidWebhookUrl("webhook_url must be an http or https URL")
     if "@" in parts.netloc:
-        raise BadRequest("webhook_url must carry no credentials (user:password@)")
+        raise InvalidWebhookUrl("webhook_url must carry no credentials (user:password@)")
     host_text, port_text = parts.netloc, ""
     if ":" in parts.netloc.rpartition("]")[2]:
         host_text, _, port_text = parts.netloc.rpartition(":")
     host, address = _read_host(host_text)
     default_port = 443 if scheme == "https" else 80
     if port_text and not port_text.isdigit():
-        raise BadRequest("webhook_url has an invalid port")
+        raise InvalidWebhookUrl("webhook_url has an invalid port")
     port = int(port_text) if port_text else default_port
     if not 1 <= port <= 65535:
-        raise BadRequest("webhook_url port must be between 1 and 65535")
+        raise InvalidWebhookUrl("webhook_url port must be between 1 and 65535")
     url_host = (
         f"[{host.replace('%', '%25', 1)}]" if isinstance(address, ipaddress.IPv6Address) else host
     )
@@ -209,7 +217,9 @@ def validate_webhook_url(url: str, allow_private_networks: bool) -> str:
             check_addresses(resolve(target.host, target.port))
     except UnresolvedName as exc:
         retry = " (a temporary DNS failure: try again in a minute)" if exc.temporary else ""
-        raise BadRequest(f"webhook_url host {exc.host} could not be resolved{retry}") from None
+        raise InvalidWebhookUrl(
+            f"webhook_url host {exc.host} could not be resolved{retry}"
+        ) from None
     except BlockedDestination as exc:
-        raise BadRequest(f"webhook_url is not allowed: {exc}") from None
+        raise InvalidWebhookUrl(f"webhook_url is not allowed: {exc}") from None
     return url

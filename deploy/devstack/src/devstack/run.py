@@ -18,7 +18,7 @@ from typing import IO, NoReturn, Self
 
 from devstack import processes
 from devstack.embedded import EmbeddedServerError, start_postgres, start_redis
-from devstack.services import Service, local_services, python_module
+from devstack.services import Service, listen_host, local_services, python_module
 
 DATA_DIR = Path(".data")
 MIGRATE_ARGV = python_module("shared.migrations")
@@ -193,8 +193,11 @@ def _supervise(children: list[Child]) -> NoReturn:
 
 
 def _port_answers(port: int) -> bool:
+    host = listen_host()
+    # A wildcard address is reached on loopback; a specific one only on itself.
+    reachable = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
+        with socket.create_connection((reachable, port), timeout=1):
             return True
     except OSError:
         return False
@@ -211,10 +214,17 @@ def _banner(services: list[Service], env: Mapping[str, str]) -> str:
         for path in service.paths
     ]
     rule = "-" * 72
+    host = listen_host(env)
+    exposure = (
+        f"Listening on {host} only; HOST=0.0.0.0 make run opens it to your network."
+        if host in ("127.0.0.1", "localhost", "::1")
+        else f"Listening on {host}: anyone who reaches it can log in as the test merchant."
+    )
     return "\n".join(
         [
             rule,
             "The payment gateway is running. Ctrl-C stops everything.",
+            exposure,
             "",
             *urls,
             f"  {'PostgreSQL':<20} {env['DATABASE_URL']}",

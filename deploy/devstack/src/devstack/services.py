@@ -5,8 +5,10 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-# As in compose, so a phone or VM on this machine's network can reach the local gateway.
-ALL_INTERFACES = "0.0.0.0"  # noqa: S104
+# Loopback unless HOST says otherwise: the seeded test merchant accepts any password, so a
+# gateway open to the network would hand its API secret to anyone on the same Wi-Fi.
+# `HOST=0.0.0.0 make run` opens every service to the network (a phone or VM testing it).
+DEFAULT_HOST = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -23,14 +25,22 @@ def python_module(module: str, *args: str) -> tuple[str, ...]:
     return (sys.executable, "-m", module, *args)
 
 
+def listen_host(environ: Mapping[str, str] = os.environ) -> str:
+    """The address every service listens on: HOST, or loopback."""
+    return environ.get("HOST", "").strip() or DEFAULT_HOST
+
+
 def local_services(environ: Mapping[str, str] = os.environ) -> list[Service]:
+    host = listen_host(environ)
     api_port = int(environ.get("PORT", "8000"))
-    api_listen = ("--host", ALL_INTERFACES, "--port", str(api_port))
+    api_listen = ("--host", host, "--port", str(api_port))
     # The API logs every request itself, with its correlation id; uvicorn's access log would
-    # say the same again.
+    # say the same again. No proxy headers: the API takes the client address for its rate
+    # limits from the socket, or from X-Forwarded-For only behind TRUSTED_PROXIES.
     api_argv = python_module(
-        "uvicorn", "--factory", "api.main:create_app", *api_listen, "--no-access-log"
-    )
+        "uvicorn", "--factory", "api.main:create_app", *api_listen, "--no-access-log",
+        "--no-proxy-headers",
+    )  # fmt: skip
     return [
         Service("api", api_argv, api_port, paths=("/", "/docs")),
         # Each worker serves its Prometheus metrics on a port of its own.
@@ -46,21 +56,21 @@ def local_services(environ: Mapping[str, str] = os.environ) -> list[Service]:
             "checkout",
             python_module("checkout"),
             3001,
-            env={"PORT": "3001", "HOST": ALL_INTERFACES},
+            env={"PORT": "3001", "HOST": host},
             paths=("/checkout.js",),
         ),
         Service(
             "dashboard",
             python_module("dashboard"),
             3000,
-            env={"DASHBOARD_PORT": "3000", "DASHBOARD_HOST": ALL_INTERFACES},
+            env={"DASHBOARD_PORT": "3000", "DASHBOARD_HOST": host},
             paths=("/login",),
         ),
         Service(
             "checkout-demo",
             python_module("checkout.demo"),
             3002,
-            env={"DEMO_PORT": "3002", "HOST": ALL_INTERFACES},
+            env={"DEMO_PORT": "3002", "HOST": host},
             paths=("/",),
         ),
     ]

@@ -1,9 +1,84 @@
-from pydantic import Field
+import ipaddress
+from typing import Annotated
+
+from limits import RateLimitItem, parse
+from pydantic import AfterValidator, Field
 
 from shared.settings import GatewaySettings
+
+RATE_LIMIT_OFF = ("off", "0", "none", "false")
+
+
+def _rate_limit(value: str | None) -> str | None:
+    # Refused at start with the variable's name, never at the first request.
+    if value is not None and value.strip().lower() not in RATE_LIMIT_OFF:
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(
+                "expected a rate like '5/15 minutes' or '100 per second', or 'off'"
+            ) from None
+    return value
+
+
+def _networks(value: str) -> str:
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise ValueError("expected addresses or CIDR networks separated by commas") from None
+    return value
+
+
+# `limits` notation ("5/15 minutes"); "off" turns a limit off; unset takes the default below.
+RateLimitSetting = Annotated[str | None, AfterValidator(_rate_limit)]
+
+# (default, whether it applies in TEST_MODE when unset): automated evaluations send hundreds of
+# requests a minute from one address in test mode, so only the limits that stop brute force
+# (failed logins, sign-ups) are on there unless set.
+RATE_LIMIT_DEFAULTS: dict[str, tuple[str, bool]] = {
+    "login_failures_per_email": ("5/15 minutes", True),
+    "login_failures_per_address": ("20/15 minutes", True),
+    "signups_per_address": ("20/hour", True),
+    "public_payments_per_address": ("30/minute", False),
+    "public_payments_per_order": ("10/hour", False),
+    "card_failures_per_order": ("5/hour", False),
+    "api_requests_per_key": ("1000/10 seconds", False),
+}
 
 
 class ApiSettings(GatewaySettings):
     port: int = Field(default=8000, ge=1, le=65535)
     db_pool_size: int = Field(default=10, ge=1, le=200)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    # Rate limits (README "Rate limits"): RATE_LIMIT_<NAME>.
+    rate_limit_login_failures_per_email: RateLimitSetting = None
+    rate_limit_login_failures_per_address: RateLimitSetting = None
+    rate_limit_signups_per_address: RateLimitSetting = None
+    rate_limit_public_payments_per_address: RateLimitSetting = None
+    rate_limit_public_payments_per_order: RateLimitSetting = None
+    rate_limit_card_failures_per_order: RateLimitSetting = None
+    rate_limit_api_requests_per_key: RateLimitSetting = None
+    # Proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated); unset,
+    # the client address is the socket's peer and X-Forwarded-For is ignored.
+    trusted_proxies: Annotated[str, AfterValidator(_networks)] = ""
+    # How long a replaced API secret keeps working after a rotation (CONTRACT §5).
+    api_secret_grace_seconds: int = Field(default=24 * 3600, ge=0, le=30 * 24 * 3600)
+
+    def rate_limit(self, name: str) -> RateLimitItem | None:
+        """The limit RATE_LIMIT_<NAME> sets, its default, or None when it is off."""
+        value: str | None = getattr(self, f"rate_limit_{name}")
+        default, in_test_mode = RATE_LIMIT_DEFAULTS[name]
+        if value is None:
+            if self.test_mode and not in_test_mode:
+                return None
+            value = default
+        if value.strip().lower() in RATE_LIMIT_OFF:
+            return None
+        return parse(value)
+
+    @property
+    def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        parts = (p.strip() for p in self.trusted_proxies.split(","))
+        return [ipaddress.ip_network(part, strict=False) for part in parts if part]

@@ -9,6 +9,7 @@ from fastapi.security import APIKeyHeader
 from api.gateway import Gateway
 from api.merchants import auth
 from api.pagination import Total
+from api.ratelimit.limiter import API_REQUESTS_PER_KEY
 
 
 async def get_gateway(request: Request) -> Gateway:  # async: no threadpool hop for a lookup
@@ -35,7 +36,10 @@ def current_merchant(
 ) -> dict[str, Any]:
     # An idempotent request has authenticated already, before looking up its key.
     merchant = getattr(request.state, "merchant", None)
-    return merchant or auth.authenticate(gateway.db, x_api_key, x_api_secret)
+    merchant = merchant or auth.authenticate(gateway.db, x_api_key, x_api_secret)
+    # Counted once authenticated: a stranger who knows the (public) key cannot use it up.
+    request.app.state.rate_limiter.hit(API_REQUESTS_PER_KEY, merchant["api_key"])
+    return merchant
 
 
 MerchantDep = Annotated[dict[str, Any], Depends(current_merchant)]

@@ -1,5 +1,8 @@
 """Every error leaves the API as {"error": {"code", "description"}}, never HTML or a trace."""
 
+import re
+from typing import Any
+
 import psycopg
 import redis
 import structlog
@@ -7,9 +10,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.fields import NO_NUL_PATTERN
+from api.merchants.schemas import EMAIL_PATTERN
 from shared.errors import GatewayError, ServiceUnavailable
 
 log = structlog.get_logger(__name__)
@@ -18,6 +23,11 @@ log = structlog.get_logger(__name__)
 class ErrorDetail(BaseModel):
     code: str
     description: str
+    field: str | None = Field(
+        default=None,
+        description="The request field at fault, as a dotted path (e.g. `card.expiry_month`);"
+        " present only when one field is",
+    )
 
 
 class ErrorBody(BaseModel):
@@ -25,29 +35,112 @@ class ErrorBody(BaseModel):
 
 
 def error_response(
-    status_code: int, code: str, description: str, headers: dict[str, str] | None = None
+    status_code: int,
+    code: str,
+    description: str,
+    headers: dict[str, str] | None = None,
+    field: str | None = None,
 ) -> JSONResponse:
-    return JSONResponse(
-        {"error": {"code": code, "description": description}},
-        status_code=status_code,
-        headers=headers,
-    )
+    error = {"code": code, "description": description}
+    if field:
+        error["field"] = field
+    return JSONResponse({"error": error}, status_code=status_code, headers=headers)
 
 
 def gateway_error_response(exc: GatewayError) -> JSONResponse:
-    return error_response(exc.status_code, exc.code, exc.description, exc.headers)
+    return error_response(exc.status_code, exc.code, exc.description, exc.headers, exc.field)
 
 
-def describe_validation_error(exc: RequestValidationError) -> str:
-    first = exc.errors()[0]
-    location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query")]
-    if first.get("type") == "json_invalid":
-        return "Request body is not valid JSON"
-    if first.get("type") == "value_error":
+SEND_JSON = "send a JSON body with Content-Type: application/json"
+# Where pydantic puts a value's type into an error's location (`card.expiry_month.int`).
+TYPE_TAGS = frozenset({"int", "str", "float", "bool", "none", "bytes", "dict", "list"})
+FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,39}$")
+PATTERN_PHRASES = {
+    NO_NUL_PATTERN: "must not contain NUL (\\u0000) characters",
+    EMAIL_PATTERN: "must be an email address like name@example.com",
+}
+TYPE_NOUNS = {
+    "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
+    "string_type": "a string", "bool_type": "true or false", "bool_parsing": "true or false",
+    "float_type": "a number", "float_parsing": "a number", "dict_type": "a JSON object",
+    "model_type": "a JSON object", "model_attributes_type": "a JSON object",
+    "list_type": "a list", "none_required": "null",
+}  # fmt: skip
+
+
+def field_path(location: tuple[int | str, ...]) -> tuple[str, bool]:
+    """(dotted path of the field at fault, whether the fault is in one of its keys).
+
+    The path stops before anything that is not one of our field names, so a client's own
+    dictionary key (`notes` entries) or a pydantic type tag is never echoed back.
+    """
+    parts: list[str] = []
+    in_key = "[key]" in location
+    for part in location[1:] if location[:1] in (("body",), ("query",), ("header",)) else location:
+        if isinstance(part, int):
+            parts.append(str(part))
+            continue
+        if part in TYPE_TAGS or not FIELD_NAME.match(part):
+            break
+        parts.append(part)
+    return ".".join(parts), in_key
+
+
+def _requirement(error: dict[str, Any]) -> str:
+    """What the field must be, for one pydantic error: "must be an integer"."""
+    kind, context = error["type"], error.get("ctx") or {}
+    if kind == "missing":
+        return "is required"
+    if kind in TYPE_NOUNS:
+        return f"must be {TYPE_NOUNS[kind]}"
+    if kind == "string_pattern_mismatch":
+        return PATTERN_PHRASES.get(context.get("pattern"), "has an invalid format")
+    if kind == "string_too_short":
+        minimum = context.get("min_length", 1)
+        return "must not be empty" if minimum == 1 else f"must be at least {minimum} characters"
+    if kind == "string_too_long":
+        return f"must be at most {context.get('max_length')} characters"
+    if kind == "too_long":
+        return f"must have at most {context.get('max_length')} entries"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bound = next(iter(context.values()))
+        words = {"greater_than_equal": "at least", "greater_than": "more than",
+                 "less_than_equal": "at most", "less_than": "less than"}  # fmt: skip
+        return f"must be {words[kind]} {bound}"
+    if kind == "literal_error":
+        return f"must be {context.get('expected')}"
+    if kind == "finite_number":
+        return "must be a finite number"
+    return "is invalid"
+
+
+def describe_validation_error(exc: RequestValidationError) -> tuple[str, str | None]:
+    """(description, field) for a request that failed validation (CONTRACT §4): the field's
+    dotted path and what is wanted, never the input, pydantic's type names or its wording."""
+    errors = exc.errors()
+    first = errors[0]
+    if first["type"] == "json_invalid":
+        return f"Request body is not valid JSON: {SEND_JSON}", None
+    field, in_key = field_path(tuple(first.get("loc", ())))
+    if first["type"] == "value_error":
         # Our own validators phrase a whole sentence, e.g. "amount must be at least 100".
-        return str(first["ctx"]["error"])
-    message = first.get("msg", "Invalid request")
-    return f"{'.'.join(location)}: {message}" if location else message
+        error = first["ctx"]["error"]
+        return str(error), getattr(error, "field", None) or field or None
+    if not field:
+        if first.get("loc", ()) == ("body",) and first["type"] == "missing":
+            return f"Request body is missing: {SEND_JSON}", None
+        if first.get("loc", ())[:1] == ("body",):
+            return f"Request body must be a JSON object: {SEND_JSON}", None
+        return "Invalid request", None
+    # A union (`int | str`) fails once per member: say every type it takes.
+    same_field = [e for e in errors if field_path(tuple(e.get("loc", ()))) == (field, in_key)]
+    nouns = [TYPE_NOUNS[e["type"]] for e in same_field if e["type"] in TYPE_NOUNS]
+    if len(same_field) > 1 and len(nouns) == len(same_field):
+        requirement = "must be " + " or ".join(dict.fromkeys(nouns))
+    else:
+        requirement = _requirement(first)
+    subject = f"{field} keys" if in_key else field
+    return f"{subject} {requirement}", field
 
 
 HTTP_STATUS_CODES = {404: "NOT_FOUND_ERROR", 401: "AUTHENTICATION_ERROR"}
@@ -62,7 +155,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(400, "BAD_REQUEST_ERROR", describe_validation_error(exc))
+        description, field = describe_validation_error(exc)
+        return error_response(400, "BAD_REQUEST_ERROR", description, field=field)
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -86,7 +180,18 @@ def install_error_handlers(app: FastAPI) -> None:
 
 # Documented on every route that can produce them.
 def error_responses(*status_codes: int) -> dict[int | str, dict]:
-    return {code: {"model": ErrorBody} for code in status_codes}
+    return {
+        code: {"model": ErrorBody} | ({"headers": RETRY_AFTER} if code == 429 else {})
+        for code in status_codes
+    }
+
+
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
 
 
 ERROR_BODY_REF = {"$ref": "#/components/schemas/ErrorBody"}
@@ -125,6 +230,9 @@ def _document_operation(operation: dict) -> None:
         responses.setdefault("400", {"description": "Bad Request"} | error)
     if "requestBody" in operation:  # BodyLimitMiddleware
         responses.setdefault("413", {"description": "Request body too large"} | error)
+    if operation.get("security"):  # current_merchant's limit per API key
+        too_many = {"description": "Too many requests", "headers": RETRY_AFTER}
+        responses.setdefault("429", too_many | error)
     # FastAPI lists each security dependency as an alternative; every one of them is required.
     if len(operation.get("security", [])) > 1:
         operation["security"] = [

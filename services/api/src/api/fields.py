@@ -15,6 +15,15 @@ NO_NUL_PATTERN = r"^[^\x00]*$"
 StoredText = Annotated[str, Field(pattern=NO_NUL_PATTERN)]
 
 
+class FieldValueError(ValueError):
+    """A validator's whole-sentence refusal that names the request field at fault, for a rule
+    that spans fields (so pydantic cannot tell which one): the error body's `field`."""
+
+    def __init__(self, field: str, description: str):
+        super().__init__(description)
+        self.field = field
+
+
 def id_pattern(prefix: str) -> str:
     return f"^{prefix}[A-Za-z0-9]{{{ID_LENGTH}}}$"
 

@@ -17,6 +17,7 @@ from api.metrics import router as metrics_router
 from api.middleware import BodyLimitMiddleware, PublicCorsMiddleware
 from api.orders.endpoints import router as orders_router
 from api.payments.endpoints import router as payments_router
+from api.ratelimit.limiter import RateLimiter
 from api.refunds.endpoints import router as refunds_router
 from api.webhooks.endpoints import router as webhooks_router
 from shared.asgi import CorrelationIdMiddleware
@@ -39,10 +40,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.gateway = gateway = Gateway.connect(settings)
+        app.state.rate_limiter = limiter = RateLimiter(settings, metrics.registry)
         metrics.watch_queues(lambda: job_status(gateway))
         try:
             yield
         finally:
+            limiter.close()
             app.state.gateway.close()
 
     app = FastAPI(
@@ -50,6 +53,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # A trailing slash is an unknown path (404), never a redirect that a client would
+        # follow to the request's Host with its body and credentials (CONTRACT §4).
+        redirect_slashes=False,
     )
     app.state.metrics = metrics
     install_error_handlers(app)

@@ -79,6 +79,8 @@ class PublicCorsMiddleware:
             allow_origins=["*"],
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type"],
+            # The checkout page tells a shopper over a rate limit how long to wait.
+            expose_headers=["Retry-After"],
             max_age=600,
         )
 

@@ -223,6 +223,11 @@ class GatewayClient:
             json={"webhook_url": webhook_url},
         )
 
+    async def rotate_api_secret(self, credentials: Credentials) -> dict[str, Any]:
+        return await self.call(
+            "POST", "/api/v1/merchants/rotate-api-secret", credentials=credentials
+        )
+
     async def rotate_webhook_secret(self, credentials: Credentials) -> dict[str, Any]:
         return await self.call(
             "POST", "/api/v1/webhooks/config/rotate-secret", credentials=credentials

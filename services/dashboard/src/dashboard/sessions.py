@@ -15,6 +15,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from dashboard.gateway import Credentials
+from shared.seed import TEST_MERCHANT_ID
 
 SESSION_COOKIE = "gw_session"
 KEY_PREFIX = "dashboard:session:"
@@ -30,6 +31,8 @@ class SessionMerchant:
     email: str
     api_key: str
     api_secret: str
+    # After a rotation from this session: until when the replaced secret still works.
+    previous_secret_expires_at: str | None = None
 
     @property
     def credentials(self) -> Credentials:
@@ -38,6 +41,11 @@ class SessionMerchant:
     @property
     def in_test_mode(self) -> bool:
         return self.api_key.startswith("key_test_")
+
+    @property
+    def is_open_test_merchant(self) -> bool:
+        """The seeded merchant, which logs in with any password (CONTRACT §3)."""
+        return self.id == TEST_MERCHANT_ID
 
     def __repr__(self) -> str:
         return f"SessionMerchant(id={self.id!r}, email={self.email!r})"

@@ -9,14 +9,21 @@ from shared.errors import AuthenticationFailed
 
 # Compared against when the key is unknown, so a miss costs what a hit costs.
 UNKNOWN_KEY_SECRET = "secret_unknown_" + "0" * 32
+# Starts with the description clients match on (CONTRACT §4), then says what to send.
+MISSING_CREDENTIALS = "Invalid API credentials: send X-Api-Key and X-Api-Secret headers"
 
 
 def authenticate(db: Database, api_key: str | None, api_secret: str | None) -> dict[str, Any]:
     if not api_key or not api_secret:
-        raise AuthenticationFailed
+        raise AuthenticationFailed(MISSING_CREDENTIALS)
     with db.connection() as conn:
-        merchant = repository.get_by_api_key(conn, api_key)
-    expected = merchant["api_secret"] if merchant else UNKNOWN_KEY_SECRET
-    if not hmac.compare_digest(expected.encode(), api_secret.encode()) or merchant is None:
+        merchant = repository.get_for_authentication(conn, api_key)
+    if merchant is None:
+        accepted = [UNKNOWN_KEY_SECRET]
+    else:  # the current secret, and those a rotation replaced that are still in their grace
+        accepted = [merchant["api_secret"], *merchant["retired_api_secrets"]]
+    # Every one compared, each in constant time: no early exit says which one matched.
+    matches = [hmac.compare_digest(s.encode(), api_secret.encode()) for s in accepted]
+    if not any(matches) or merchant is None:
         raise AuthenticationFailed
     return merchant

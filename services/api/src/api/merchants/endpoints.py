@@ -2,10 +2,17 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.dependencies import GatewayDep
+from api.dependencies import GatewayDep, MerchantDep
 from api.errors import error_responses
 from api.merchants import service
-from api.merchants.schemas import MerchantCredentials, MerchantLogin, MerchantSignup, TestMerchant
+from api.merchants.schemas import (
+    MerchantCredentials,
+    MerchantLogin,
+    MerchantSignup,
+    RotatedApiSecret,
+    TestMerchant,
+)
+from api.ratelimit.dependencies import FailedLoginLimit, SignupLimit
 
 router = APIRouter(tags=["merchants"])
 
@@ -14,8 +21,9 @@ router = APIRouter(tags=["merchants"])
     "/api/v1/merchants",
     status_code=201,
     response_model=MerchantCredentials,
-    responses=error_responses(400, 409, 503),
+    responses=error_responses(400, 409, 429, 503),
     summary="Sign up a merchant",
+    dependencies=[SignupLimit],
 )
 def sign_up(body: MerchantSignup, gateway: GatewayDep) -> dict[str, Any]:
     return service.sign_up(gateway.db, body)
@@ -24,11 +32,24 @@ def sign_up(body: MerchantSignup, gateway: GatewayDep) -> dict[str, Any]:
 @router.post(
     "/api/v1/merchants/login",
     response_model=MerchantCredentials,
-    responses=error_responses(400, 401, 503),
+    responses=error_responses(400, 401, 429, 503),
     summary="Log in with email and password",
+    dependencies=[FailedLoginLimit],
 )
 def log_in(body: MerchantLogin, gateway: GatewayDep) -> dict[str, Any]:
     return service.log_in(gateway.db, body)
+
+
+@router.post(
+    "/api/v1/merchants/rotate-api-secret",
+    response_model=RotatedApiSecret,
+    responses=error_responses(401, 503),
+    summary="Replace the API secret; the old one keeps working for a grace period (24 h)",
+)
+def rotate_api_secret(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
+    return service.rotate_api_secret(
+        gateway.db, str(merchant["id"]), gateway.settings.api_secret_grace_seconds
+    )
 
 
 @router.get(

@@ -1,3 +1,4 @@
+from datetime import datetime
 from typing import Any
 
 from psycopg import Connection
@@ -13,6 +14,57 @@ MERCHANT_COLUMNS = """
 def get_by_api_key(conn: Connection, api_key: str) -> Row | None:
     return conn.execute(
         f"SELECT {MERCHANT_COLUMNS} FROM merchants WHERE api_key = %s", (api_key,)
+    ).fetchone()
+
+
+def get_for_authentication(conn: Connection, api_key: str) -> Row | None:
+    """The merchant of `api_key` with `retired_api_secrets`: its replaced secrets still in
+    their grace period."""
+    return conn.execute(
+        f"""
+        SELECT {MERCHANT_COLUMNS},
+               ARRAY(SELECT r.api_secret FROM retired_api_secrets r
+                     WHERE r.merchant_id = m.id AND r.expires_at > now()) AS retired_api_secrets
+        FROM merchants m WHERE m.api_key = %s
+        """,
+        (api_key,),
+    ).fetchone()
+
+
+def lock_for_rotation(conn: Connection, merchant_id: str) -> Row:
+    """The merchant's current secret and is_test, its row locked until the transaction ends,
+    so that two rotations at once retire one secret each rather than the same one twice."""
+    return conn.execute(
+        "SELECT api_secret, is_test FROM merchants WHERE id = %s FOR UPDATE", (merchant_id,)
+    ).fetchone()
+
+
+def retire_api_secret(
+    conn: Connection, merchant_id: str, api_secret: str, grace_seconds: int
+) -> datetime:
+    """Keep `api_secret` working for `grace_seconds`; forget the merchant's expired ones."""
+    conn.execute(
+        "DELETE FROM retired_api_secrets WHERE merchant_id = %s AND expires_at <= now()",
+        (merchant_id,),
+    )
+    return conn.execute(
+        """
+        INSERT INTO retired_api_secrets (merchant_id, api_secret, expires_at)
+        VALUES (%s, %s, now() + make_interval(secs => %s))
+        ON CONFLICT (merchant_id, api_secret) DO UPDATE SET expires_at = EXCLUDED.expires_at
+        RETURNING expires_at
+        """,
+        (merchant_id, api_secret, grace_seconds),
+    ).fetchone()["expires_at"]
+
+
+def set_api_secret(conn: Connection, merchant_id: str, api_secret: str) -> Row:
+    return conn.execute(
+        f"""
+        UPDATE merchants SET api_secret = %s, updated_at = now() WHERE id = %s
+        RETURNING {MERCHANT_COLUMNS}
+        """,
+        (api_secret, merchant_id),
     ).fetchone()
 
 

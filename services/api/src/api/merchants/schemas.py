@@ -31,6 +31,14 @@ class MerchantCredentials(BaseModel):
     created_at: str
 
 
+class RotatedApiSecret(BaseModel):
+    api_key: str
+    api_secret: str = Field(description="The new secret; shown once, store it now")
+    previous_api_secret_expires_at: str = Field(
+        description="Until then the replaced secret keeps working (API_SECRET_GRACE_SECONDS)"
+    )
+
+
 class TestMerchant(BaseModel):
     id: str
     email: str

@@ -38,7 +38,7 @@ def sign_up(db: Database, body: MerchantSignup) -> dict[str, Any]:
                 email=str(body.email),
                 password_hash=password_hash,
                 api_key="key_live_" + secrets.token_hex(8),
-                api_secret="secret_live_" + secrets.token_hex(16),
+                api_secret=new_api_secret(is_test=False),
                 webhook_secret=new_webhook_secret(),
             )
     except errors.UniqueViolation as exc:
@@ -58,6 +58,29 @@ def log_in(db: Database, body: MerchantLogin) -> dict[str, Any]:
     if not verify_password(body.password, stored) or merchant is None:
         raise AuthenticationFailed("Invalid email or password")
     return credentials(merchant)
+
+
+def new_api_secret(is_test: bool) -> str:
+    return ("secret_test_" if is_test else "secret_live_") + secrets.token_hex(16)
+
+
+def rotate_api_secret(db: Database, merchant_id: str, grace_seconds: int) -> dict[str, Any]:
+    """Give the merchant a new API secret (CONTRACT §5). The replaced one keeps working for
+    `grace_seconds` (API_SECRET_GRACE_SECONDS, 24 h by default), as Stripe's key roll does, so
+    a deployment can switch without downtime; the key id stays."""
+    with db.transaction() as tx:
+        current = repository.lock_for_rotation(tx.conn, merchant_id)
+        expires_at = repository.retire_api_secret(
+            tx.conn, merchant_id, current["api_secret"], grace_seconds
+        )
+        merchant = repository.set_api_secret(
+            tx.conn, merchant_id, new_api_secret(current["is_test"])
+        )
+    return {
+        "api_key": merchant["api_key"],
+        "api_secret": merchant["api_secret"],
+        "previous_api_secret_expires_at": iso(expires_at),
+    }
 
 
 def test_merchant(db: Database) -> dict[str, Any]:

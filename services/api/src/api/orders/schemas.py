@@ -10,6 +10,9 @@ from shared.money import MAXIMUM_AMOUNT, MINIMUM_AMOUNT
 NoteValue = StoredText | int | Annotated[float, Field(allow_inf_nan=False)] | bool | None
 
 
+AMOUNT_IN_PAISE = f"amount must be an integer number of paise, at least {MINIMUM_AMOUNT}"
+
+
 class OrderCreate(BaseModel):
     # The document states the ranges; the validators below enforce them with the descriptions
     # clients match on ("amount must be at least 100", CONTRACT §4).
@@ -27,6 +30,14 @@ class OrderCreate(BaseModel):
         max_length=15,
         description="Up to 15 keys; keys and string values of at most 256 characters",
     )
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount_is_paise(cls, amount: Any) -> Any:
+        # "500.00", 500.5 or true: say what an amount is, not "Input should be a valid integer".
+        if not isinstance(amount, int) or isinstance(amount, bool):
+            raise ValueError(AMOUNT_IN_PAISE)
+        return amount
 
     @field_validator("amount")
     @classmethod

@@ -15,6 +15,7 @@ from api.payments.schemas import (
     PaymentStats,
     PublicPayment,
 )
+from api.ratelimit.dependencies import PublicPaymentLimit
 
 router = APIRouter(tags=["payments"], route_class=IdempotentRoute)
 
@@ -66,8 +67,9 @@ def payment_stats(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
     "/api/v1/payments/public",
     status_code=201,
     response_model=Payment,
-    responses=error_responses(400, 404, 503),
+    responses=error_responses(400, 404, 429, 503),
     summary="Create a payment from the checkout page (no credentials)",
+    dependencies=[PublicPaymentLimit],
 )
 def create_public_payment(body: PaymentCreate, gateway: GatewayDep) -> dict[str, Any]:
     return service.create_payment(gateway, None, body)

@@ -2,7 +2,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
-from api.fields import OmittableInt, id_pattern
+from api.fields import FieldValueError, OmittableInt, id_pattern
 from api.pagination import Page
 from api.payments.instruments import VPA_PATTERN
 from shared.ids import ORDER_PREFIX
@@ -59,9 +59,9 @@ class PaymentCreate(BaseModel):
     @model_validator(mode="after")
     def _instrument_for_method(self) -> Self:
         if self.method == "upi" and self.vpa is None:
-            raise ValueError("vpa is required for method upi")
+            raise FieldValueError("vpa", "vpa is required for method upi")
         if self.method == "card" and self.card is None:
-            raise ValueError("card is required for method card")
+            raise FieldValueError("card", "card is required for method card")
         return self
 
 

@@ -90,7 +90,12 @@
       return response.text().then(function (text) {
         var parsed = null;
         try { parsed = text ? JSON.parse(text) : null; } catch (ignored) { parsed = null; }
-        return { ok: response.ok, status: response.status, body: parsed };
+        return {
+          ok: response.ok,
+          status: response.status,
+          body: parsed,
+          retryAfter: parseInt(response.headers.get('Retry-After') || '', 10) || null
+        };
       });
     }, function () {
       return { ok: false, status: 0, body: null };
@@ -101,7 +106,9 @@
     var error = response.body && response.body.error;
     return {
       code: (error && error.code) || (response.status === 0 ? 'NETWORK_ERROR' : 'SERVER_ERROR'),
-      description: (error && error.description) || ''
+      description: (error && error.description) || '',
+      field: (error && error.field) || null,
+      retryAfter: response.retryAfter
     };
   }
 
@@ -123,12 +130,48 @@
         return "We couldn't find this order. Please go back to the merchant and start the payment again.";
       case 'CONFLICT_ERROR':
         return 'A payment for this order is already being processed. Please wait a moment before trying again.';
+      case 'RATE_LIMIT_ERROR':
+        return 'Too many payment attempts for now. Please wait ' +
+          (error.retryAfter ? waitWords(error.retryAfter) : 'a few minutes') + ' and try again.';
       case 'NETWORK_ERROR':
       case 'SERVICE_UNAVAILABLE':
         return "We couldn't reach the payment service. Please check your internet connection and try again.";
       default:
         return 'Something went wrong while processing your payment. Please try again in a moment.';
     }
+  }
+
+  function waitWords(seconds) {
+    if (seconds < 90) return seconds + (seconds === 1 ? ' second' : ' seconds');
+    var minutes = Math.ceil(seconds / 60);
+    return minutes + ' minutes';
+  }
+
+  // The API names the field at fault (CONTRACT §4 `field`); the card codes imply theirs.
+  function inputForError(error) {
+    var byCode = { INVALID_VPA: ui.vpa, INVALID_CARD: ui.cardNumber, EXPIRED_CARD: ui.expiry }[error.code];
+    if (byCode) return byCode;
+    return {
+      vpa: ui.vpa,
+      'card.number': ui.cardNumber,
+      'card.expiry_month': ui.expiry,
+      'card.expiry_year': ui.expiry,
+      'card.cvv': ui.cvv,
+      'card.holder_name': ui.holderName
+    }[error.field] || null;
+  }
+
+  var FIELD_REFUSALS = [
+    [ui.vpa, MESSAGES.vpaInvalid],
+    [ui.cardNumber, MESSAGES.cardNumberInvalid],
+    [ui.expiry, MESSAGES.expiryShape],
+    [ui.cvv, MESSAGES.cvvInvalid],
+    [ui.holderName, 'Enter the name as it is printed on your card, in at most 100 characters.']
+  ];
+
+  function isOrderAlreadyPaid(error) {
+    return error.code === 'ORDER_ALREADY_PAID' ||
+      (error.code === 'BAD_REQUEST_ERROR' && /already paid/i.test(error.description));
   }
 
   function describePaymentFailure() {
@@ -176,6 +219,39 @@
     state.invalidField = invalidField || null;
     ui.errorMessage.textContent = message;
     show('error');
+  }
+
+  // Nothing was charged and the shopper can fix it: the form stays, the problem beside its field.
+  function refuseInForm(message, input) {
+    state.attempt += 1;
+    show('pay');
+    selectMethod(state.method || 'upi', false);
+    var form = ui.forms[state.method || 'upi'];
+    var formError = form.querySelector('[data-test-id="form-error"]');
+    if (input && form.contains(input)) {
+      formError.hidden = true;
+      setFieldError(input, message);
+      input.focus();
+      return;
+    }
+    formError.textContent = message;
+    formError.hidden = false;
+    formError.focus();
+  }
+
+  function clearFormErrors() {
+    Object.keys(ui.forms).forEach(function (name) {
+      var formError = ui.forms[name].querySelector('[data-test-id="form-error"]');
+      formError.hidden = true;
+      formError.textContent = '';
+    });
+  }
+
+  // Paid already, by this shopper or another tab: a paid order is good news, not a failure.
+  function showPaid() {
+    state.attempt += 1;
+    showUnavailable('Order already paid',
+      'This order has already been paid. You have not been charged again.');
   }
 
   function selectMethod(method, moveFocus) {
@@ -306,9 +382,23 @@
         return;
       }
       var error = apiError(response);
-      var field = { INVALID_VPA: ui.vpa, INVALID_CARD: ui.cardNumber, EXPIRED_CARD: ui.expiry }[error.code];
-      showError(describeApiError(error), field);
-      notifyParent('payment_failed', { orderId: orderId, error: error });
+      if (isOrderAlreadyPaid(error)) {
+        showPaid();
+        return;
+      }
+      if (error.code === 'NOT_FOUND_ERROR') {
+        showUnavailable('Order not found', describeApiError(error));
+        notifyParent('payment_failed', { orderId: orderId, error: error });
+        return;
+      }
+      // Refused before anything reached the bank (bad input, too many attempts, a network or
+      // service problem): the shopper stays on the form. "Payment Failed" is for declines.
+      var input = inputForError(error);
+      var message = describeApiError(error);
+      if (input && error.code === 'BAD_REQUEST_ERROR') {
+        message = FIELD_REFUSALS.filter(function (pair) { return pair[0] === input; })[0][1];
+      }
+      refuseInForm(message, input);
     });
   }
 
@@ -317,6 +407,15 @@
       ui.paymentId.textContent = payment.id;
       show('success');
       notifyParent('payment_success', { paymentId: payment.id, orderId: orderId, status: 'success' });
+      return;
+    }
+    if (payment.status === 'failed' && payment.error_code === 'ORDER_ALREADY_PAID') {
+      showPaid();
+      notifyParent('payment_failed', {
+        paymentId: payment.id,
+        orderId: orderId,
+        error: { code: payment.error_code, description: payment.error_description || 'Order already paid' }
+      });
       return;
     }
     if (payment.status === 'failed') {
@@ -354,9 +453,10 @@
 
   ui.forms.upi.addEventListener('submit', function (event) {
     event.preventDefault();
+    clearFormErrors();
     var invalid = firstInvalidField([[ui.vpa, vpaProblem]]);
     if (invalid) {
-      showError(invalid.message, invalid.input);
+      invalid.input.focus();
       return;
     }
     startPayment({ order_id: orderId, method: 'upi', vpa: ui.vpa.value.trim() });
@@ -364,9 +464,10 @@
 
   ui.forms.card.addEventListener('submit', function (event) {
     event.preventDefault();
+    clearFormErrors();
     var invalid = firstInvalidField(FIELD_CHECKS.slice(1));
     if (invalid) {
-      showError(invalid.message, invalid.input);
+      invalid.input.focus();
       return;
     }
     var expiry = rules.parseExpiry(ui.expiry.value);

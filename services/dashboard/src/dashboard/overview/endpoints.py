@@ -1,11 +1,12 @@
 """The home page: API credentials, totals from the API and the latest payments."""
 
 import asyncio
+import dataclasses
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from dashboard.dependencies import GatewayDep, MerchantDep
+from dashboard.dependencies import GatewayDep, MerchantDep, MerchantSessionDep, SessionStoreDep
 from dashboard.rendering import render
 
 router = APIRouter()
@@ -19,5 +20,36 @@ async def overview(request: Request, merchant: MerchantDep, gateway: GatewayDep)
         gateway.payment_stats(merchant.credentials),
         gateway.list_payments(merchant.credentials, limit=RECENT_PAYMENTS, offset=0),
     )
-    context = {"stats": stats, "recent_payments": recent["data"], "page_title": "Overview"}
+    context = {
+        "stats": stats,
+        "recent_payments": recent["data"],
+        "page_title": "Overview",
+        # Set for the one page view after a rotation (the new secret is shown then).
+        "rotated_until": request.query_params.get("rotated") is not None
+        and merchant.previous_secret_expires_at,
+    }
     return await render(request, "overview.html", context)
+
+
+@router.post("/dashboard/rotate-api-secret")
+async def rotate_api_secret(
+    session: MerchantSessionDep,
+    merchant: MerchantDep,
+    gateway: GatewayDep,
+    sessions: SessionStoreDep,
+) -> Response:
+    """A new API secret (the API keeps the old one working for its grace period); the
+    session signs its next calls with the new one."""
+    rotated = await gateway.rotate_api_secret(merchant.credentials)
+    session.merchant = dataclasses.replace(
+        merchant,
+        api_secret=rotated["api_secret"],
+        previous_secret_expires_at=rotated.get("previous_api_secret_expires_at"),
+    )
+    session.flash(
+        "success",
+        "New API secret generated. Copy it now and update your servers: the previous secret"
+        " keeps working until the time shown below, then stops.",
+    )
+    await sessions.save(session)
+    return RedirectResponse("/dashboard?rotated=1#api-credentials", status_code=303)
