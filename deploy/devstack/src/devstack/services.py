@@ -26,11 +26,8 @@ def python_module(module: str, *args: str) -> tuple[str, ...]:
 def local_services(environ: Mapping[str, str] = os.environ) -> list[Service]:
     api_port = int(environ.get("PORT", "8000"))
     api_listen = ("--host", ALL_INTERFACES, "--port", str(api_port))
-    # The API logs every request itself, with its correlation id; uvicorn's access log would
-    # say the same again.
-    api_argv = python_module(
-        "uvicorn", "--factory", "api.main:create_app", *api_listen, "--no-access-log"
-    )
+    # uvicorn inside, started by the API's own entry point so a SIGTERM stop exits 0.
+    api_argv = python_module("api", *api_listen)
     return [
         Service("api", api_argv, api_port, paths=("/", "/docs")),
         # Each worker serves its Prometheus metrics on a port of its own.
