@@ -194,7 +194,7 @@ def run_worker(service: str, queue: str, tick: Callable[[], int]) -> None:
     configure_logging(service, settings.log_level)
     redis = redis_connection(settings.redis_url)
     wait_for_dependencies(settings, redis)
-    serve_worker_metrics(settings.metrics_port)
+    serve_worker_metrics(settings.metrics_port, settings.metrics_host)
     name = f"{service}-{socket.gethostname()}-{os.getpid()}"
     sweep = threading.Thread(
         target=_run_sweep, args=(settings.redis_url, queue, tick, name), name="sweep", daemon=True
