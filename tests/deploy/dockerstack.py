@@ -57,22 +57,36 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+SLOW_INIT_MARKER = "gateway-test: slow first start"
+
+
 def override_file(directory: Path) -> Path:
     """What the test adds: no fixed container names (another run or a developer's stack may
-    hold them on this engine) and the webhook receiver, run from the API's image."""
-    lines = ["services:"]
-    for name in NAMED_CONTAINERS:
-        lines += [f"  {name}:", "    container_name: !reset null"]
-    lines += [
-        "  receiver:",
-        "    image: payment-gateway/api:${TAG:-latest}",
-        "    pull_policy: never",
-        "    init: true",
-        f'    command: ["python", "/opt/receiver.py", "--host", "0.0.0.0", "--port", "4000", '
-        f'"--record", "{DELIVERIES}", "--quiet"]',
-        "    volumes:",
-        f"      - {RECEIVER_SOURCE}:/opt/receiver.py:ro",
+    hold them on this engine), a first start of PostgreSQL whose temporary init server lives
+    8 s (as on a slow disk: when a socket-only healthcheck passed too early) and the webhook
+    receiver, run from the API's image."""
+    slow_init = directory / "slow-init.sh"
+    slow_init.write_text(f'echo "{SLOW_INIT_MARKER}"\nsleep 8\n')
+    slow_init.chmod(0o644)
+    services: dict[str, list[str]] = {
+        name: ["container_name: !reset null"] for name in NAMED_CONTAINERS
+    }
+    services["postgres"] += [
+        "volumes:",
+        f"  - {slow_init}:/docker-entrypoint-initdb.d/slow-init.sh:ro",
     ]
+    services["receiver"] = [
+        "image: payment-gateway/api:${TAG:-latest}",
+        "pull_policy: never",
+        "init: true",
+        f'command: ["python", "/opt/receiver.py", "--host", "0.0.0.0", "--port", "4000", '
+        f'"--record", "{DELIVERIES}", "--quiet"]',
+        "volumes:",
+        f"  - {RECEIVER_SOURCE}:/opt/receiver.py:ro",
+    ]
+    lines = ["services:"]
+    for name, body in services.items():
+        lines += [f"  {name}:", *(f"    {line}" for line in body)]
     path = directory / "compose.test.yml"
     path.write_text("\n".join(lines) + "\n")
     return path

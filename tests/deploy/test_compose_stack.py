@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from .deployfiles import REPO_ROOT
-from .dockerstack import ComposeStack, engine_problem, http
+from .dockerstack import SLOW_INIT_MARKER, ComposeStack, engine_problem, http
 
 HEADERS = {"X-Api-Key": "key_test_abc123", "X-Api-Secret": "secret_test_xyz789"}
 WEBHOOK_SECRET = "whsec_test_abc123"  # the seeded test merchant's
@@ -141,6 +141,8 @@ def test_up_build_wait_starts_every_service_healthy_on_loopback(stack):
     for name in ("postgres", "redis"):
         assert services[name][0]["ports"] == {}, name
     assert http("GET", f"{stack.api_url}/readyz").json()["schema_version"] == "latest"
+    # PostgreSQL's first start ran a slow init server, and migrate still got through.
+    assert SLOW_INIT_MARKER in stack.compose("logs", "postgres")
 
 
 def test_page_urls_follow_the_published_ports(stack):
