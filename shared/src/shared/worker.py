@@ -128,7 +128,8 @@ class GatewayWorker(SimpleWorker):
 
 def _api_healthy(api_url: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:  # noqa: S310
+        # Readiness, not /health: it waits for the schema to be migrated too (issue 12).
+        with urllib.request.urlopen(f"{api_url}/readyz", timeout=2) as response:  # noqa: S310
             return response.status == 200
     except Exception:
         return False
