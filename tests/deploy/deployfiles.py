@@ -125,3 +125,16 @@ def locked_closure(package: str) -> set[str]:
 
 def is_locked(package: str) -> bool:
     return package in _locked_packages()
+
+
+_VARIABLE = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?::-(?P<default>[^}]*))?\}")
+
+
+def interpolate(value: str, environ: dict[str, str] | None = None) -> str:
+    """`${NAME:-default}` and `${NAME}` as compose substitutes them, from `environ` (default:
+    an empty environment, i.e. what a fresh shell gets)."""
+    environ = environ or {}
+    return _VARIABLE.sub(
+        lambda m: environ.get(m["name"]) or (m["default"] if m["default"] is not None else ""),
+        value,
+    )

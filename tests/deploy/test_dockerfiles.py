@@ -28,11 +28,6 @@ def _package_of(path: Path) -> str:
     return package
 
 
-def _skip_unless_locked(package: str) -> None:
-    if not is_locked(package):
-        pytest.skip(f"`{package}` is not in uv.lock yet (see the workspace member test)")
-
-
 def test_there_is_one_dockerfile_per_python_service() -> None:
     assert {path.name.removesuffix(".Dockerfile") for path in DOCKERFILES} == PYTHON_SERVICES
 
@@ -51,11 +46,9 @@ def test_uv_sync_is_frozen_and_installs_only_its_own_package(path: Path) -> None
 
 @pytest.mark.parametrize("path", DOCKERFILES, ids=lambda path: path.name)
 def test_the_package_is_a_locked_workspace_member(path: Path) -> None:
-    """Skipped while the service is still being written; fails once it exists unwired."""
     package = _package_of(path)
-    if package not in workspace_members() and service_project(package) is None:
-        pytest.skip(f"services/ has no `{package}` package yet: nothing to install")
 
+    assert service_project(package) is not None, f"services/ has no `{package}` package"
     assert package in workspace_members() and is_locked(package), (
         f"`{package}` is not a locked workspace member: add its directory to "
         "[tool.uv.workspace] members (and [tool.uv.sources]) in pyproject.toml, then `uv lock`"
@@ -65,7 +58,6 @@ def test_the_package_is_a_locked_workspace_member(path: Path) -> None:
 @pytest.mark.parametrize("path", DOCKERFILES, ids=lambda path: path.name)
 def test_every_workspace_package_it_installs_is_copied_in(path: Path) -> None:
     package = _package_of(path)
-    _skip_unless_locked(package)
     members = workspace_members()
     needed = {
         members[name].relative_to(REPO_ROOT).as_posix()
@@ -81,8 +73,7 @@ def test_every_workspace_package_it_installs_is_copied_in(path: Path) -> None:
 
 @pytest.mark.parametrize("worker", WORKERS)
 def test_workers_do_not_install_the_web_stack(worker: str) -> None:
-    _skip_unless_locked(worker)
-
+    assert is_locked(worker)
     assert not locked_closure(worker) & WEB_STACK
 
 

@@ -14,9 +14,7 @@ def test_api_listens_on_8000_by_default() -> None:
     port, argv = _api_argv({})
 
     assert port == 8000
-    uvicorn_args = ("--factory", "api.main:create_app", "--host", "127.0.0.1", "--port", "8000",
-                    "--no-access-log", "--no-proxy-headers")  # fmt: skip
-    assert argv == (sys.executable, "-m", "uvicorn", *uvicorn_args)
+    assert argv == (sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", "8000")
 
 
 def test_api_port_follows_the_port_variable() -> None:

@@ -7,10 +7,41 @@ from dataclasses import dataclass, field
 
 import structlog
 from psycopg import Connection
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
 log = structlog.get_logger(__name__)
+
+# A session whose client vanished (a killed container, a lost node) is noticed by TCP keepalive
+# in about idle + interval * count = 45 s instead of the kernel's 2 h; both ends probe.
+KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
+CONNECT_TIMEOUT_S = 5
+# No transaction of ours waits for anything but its own statements (a tick is bounded at 10 s):
+# a session idle inside a transaction for this long is a stuck client, and its locks go with it.
+IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000
+
+
+def connection_options(url: str) -> dict[str, str | int]:
+    """psycopg connection keywords for every connection to `url`: TCP keepalives, a connect
+    timeout and the server-side `idle_in_transaction_session_timeout` (as a startup option, so
+    no round trip). Whatever the URL sets itself wins; its own `options` are kept.
+
+    Behind PgBouncer in transaction mode, add `options` to its `ignore_startup_parameters`
+    and set the timeout on the role instead (README, "Connection budget").
+    """
+    given = conninfo_to_dict(url)
+    wanted: dict[str, str | int] = {**KEEPALIVES, "connect_timeout": CONNECT_TIMEOUT_S}
+    chosen: dict[str, str | int] = {key: value for key, value in wanted.items() if key not in given}
+    timeout = f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT_MS}"
+    if "idle_in_transaction_session_timeout" not in str(given.get("options", "")):
+        chosen["options"] = f"{given['options']} {timeout}" if given.get("options") else timeout
+    return chosen
 
 
 @dataclass
@@ -49,7 +80,7 @@ class Database:
             url,
             min_size=min_size,
             max_size=max_size,
-            kwargs={"row_factory": dict_row, "autocommit": True},
+            kwargs={"row_factory": dict_row, "autocommit": True, **connection_options(url)},
             name=name,
             open=False,
             timeout=5.0,

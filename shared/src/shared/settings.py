@@ -45,8 +45,9 @@ class GatewaySettings(BaseSettings):
     dashboard_url: str = "http://localhost:3000"
 
     log_level: str = "info"
-    # Where a worker serves its Prometheus metrics; unset, it serves none.
+    # Where a worker serves its Prometheus metrics and /livez; unset, it serves none.
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
 
     @model_validator(mode="after")
     def _delays_ordered(self) -> Self:

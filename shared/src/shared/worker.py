@@ -128,7 +128,8 @@ class GatewayWorker(SimpleWorker):
 
 def _api_healthy(api_url: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:  # noqa: S310
+        # Readiness, not /health: it waits for the schema to be migrated too (issue 12).
+        with urllib.request.urlopen(f"{api_url}/readyz", timeout=2) as response:  # noqa: S310
             return response.status == 200
     except Exception:
         return False
@@ -194,7 +195,7 @@ def run_worker(service: str, queue: str, tick: Callable[[], int]) -> None:
     configure_logging(service, settings.log_level)
     redis = redis_connection(settings.redis_url)
     wait_for_dependencies(settings, redis)
-    serve_worker_metrics(settings.metrics_port)
+    serve_worker_metrics(settings.metrics_port, settings.metrics_host)
     name = f"{service}-{socket.gethostname()}-{os.getpid()}"
     sweep = threading.Thread(
         target=_run_sweep, args=(settings.redis_url, queue, tick, name), name="sweep", daemon=True

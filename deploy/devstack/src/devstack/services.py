@@ -34,13 +34,9 @@ def local_services(environ: Mapping[str, str] = os.environ) -> list[Service]:
     host = listen_host(environ)
     api_port = int(environ.get("PORT", "8000"))
     api_listen = ("--host", host, "--port", str(api_port))
-    # The API logs every request itself, with its correlation id; uvicorn's access log would
-    # say the same again. No proxy headers: the API takes the client address for its rate
-    # limits from the socket, or from X-Forwarded-For only behind TRUSTED_PROXIES.
-    api_argv = python_module(
-        "uvicorn", "--factory", "api.main:create_app", *api_listen, "--no-access-log",
-        "--no-proxy-headers",
-    )  # fmt: skip
+    # uvicorn inside, started by the API's own entry point so a SIGTERM stop exits 0; it logs
+    # each request itself and takes client addresses from the socket (TRUSTED_PROXIES aside).
+    api_argv = python_module("api", *api_listen)
     return [
         Service("api", api_argv, api_port, paths=("/", "/docs")),
         # Each worker serves its Prometheus metrics on a port of its own.

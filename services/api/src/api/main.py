@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from api.config import ApiSettings
 from api.errors import install_error_handlers
 from api.gateway import Gateway
+from api.health.endpoints import PROBE_PATHS
 from api.health.endpoints import router as health_router
 from api.jobs.endpoints import router as jobs_router
 from api.jobs.service import job_status
@@ -74,5 +75,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     # the body limit so the checkout page can read a 413 too.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(PublicCorsMiddleware)
-    app.add_middleware(CorrelationIdMiddleware, logger="api.access", observe=metrics.observe)
+    app.add_middleware(
+        CorrelationIdMiddleware,
+        logger="api.access",
+        observe=metrics.observe,
+        quiet_paths=PROBE_PATHS,
+    )
     return app

@@ -12,7 +12,6 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -22,6 +21,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from checkout.headers import BaselineHeaders
+from checkout.serving import serve
 from checkout.settings import ConfigurationError, DemoSettings, exit_on_bad_configuration
 
 PACKAGE_DIR = Path(__file__).parent
@@ -124,9 +124,7 @@ def settings_from_environ() -> DemoSettings:
 
 def main() -> None:
     settings = settings_from_environ()
-    uvicorn.run(
-        create_demo_app(settings), host=settings.host, port=settings.port, server_header=False
-    )
+    serve(create_demo_app(settings), host=settings.host, port=settings.port)
 
 
 app = create_demo_app(settings_from_environ())

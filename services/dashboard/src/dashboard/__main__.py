@@ -1,5 +1,8 @@
 """`python -m dashboard` (or the `dashboard` script): serve on DASHBOARD_HOST:DASHBOARD_PORT."""
 
+import signal
+from types import FrameType
+
 import uvicorn
 
 from dashboard.config import DashboardSettings
@@ -7,8 +10,15 @@ from dashboard.main import create_app
 from shared.settings import load_settings
 
 
+def exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    """uvicorn re-raises the SIGTERM it stopped on after a graceful shutdown (exit 143 under
+    Docker); a graceful stop is a success: exit 0."""
+    raise SystemExit(0)
+
+
 def main() -> None:
     settings = load_settings(DashboardSettings)
+    signal.signal(signal.SIGTERM, exit_cleanly)
     uvicorn.run(
         create_app(settings),
         host=settings.dashboard_host,

@@ -16,6 +16,7 @@ from dashboard.dependencies import csrf_guard
 from dashboard.docs.endpoints import router as docs_router
 from dashboard.errors import install_error_handlers
 from dashboard.gateway import GatewayClient
+from dashboard.health.endpoints import PROBE_PATHS
 from dashboard.health.endpoints import router as health_router
 from dashboard.middleware import (
     BodyLimitMiddleware,
@@ -84,6 +85,6 @@ def create_app(
     # Outermost last: the correlation id is bound before anything else runs.
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware)
-    # Correlation id sent on to the API with every call; /health polls are not logged.
-    app.add_middleware(CorrelationIdMiddleware, logger="dashboard.access", quiet_paths=("/health",))
+    # Correlation id sent on to the API with every call; probes are not logged.
+    app.add_middleware(CorrelationIdMiddleware, logger="dashboard.access", quiet_paths=PROBE_PATHS)
     return app

@@ -5,12 +5,22 @@ already use, needs no second driver or configuration file, and the advisory lock
 processes starting at once safe (the first applies, the others wait and find nothing to do).
 """
 
+import time
 from importlib import resources
 
 import psycopg
 import structlog
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import tuple_row
+
+from shared.db import connection_options
 
 log = structlog.get_logger(__name__)
+
+# How long `python -m shared.migrations` waits for PostgreSQL to accept its first connection: a
+# fresh volume's first start (initdb, then a restart) takes seconds; minutes means it is wrong.
+CONNECT_WAIT_S = 60.0
+CONNECT_RETRY_S = 1.0
 
 # Any constant unique to this application; pg_advisory_lock is database-wide.
 MIGRATION_LOCK_ID = 7_280_431_955
@@ -31,10 +41,53 @@ def migration_files() -> list[tuple[str, str]]:
     ]
 
 
+def wait_for_database(
+    database_url: str, timeout_s: float = CONNECT_WAIT_S, retry_s: float = CONNECT_RETRY_S
+) -> None:
+    """Return once PostgreSQL at `database_url` accepts a connection and answers a query.
+
+    Logs one `waiting_for_database` warning per failed attempt (host, port, database and the
+    error; never the password); raises `psycopg.OperationalError` after `timeout_s` seconds.
+    """
+    target = conninfo_to_dict(database_url)
+    where = {key: target.get(key) for key in ("host", "port", "dbname")}
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with psycopg.connect(database_url, **connection_options(database_url)) as conn:
+                conn.execute("SELECT 1")
+            return
+        except psycopg.OperationalError as exc:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                log.error("database_unreachable", **where, waited_s=timeout_s)
+                raise
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            log.warning(
+                "waiting_for_database", **where, error=reason, gives_up_in_s=round(remaining)
+            )
+            time.sleep(min(retry_s, remaining))
+
+
+def pending_migrations(conn: psycopg.Connection) -> list[str]:
+    """Versions bundled with this code that the database has not applied, in order: empty once
+    the schema is at the latest migration (what readiness waits for)."""
+    cursor = conn.cursor(row_factory=tuple_row)
+    cursor.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
+    row = cursor.fetchone()
+    done = (
+        {version for (version,) in cursor.execute("SELECT version FROM schema_migrations")}
+        if row and row[0]
+        else set()
+    )
+    return [version for version, _ in migration_files() if version not in done]
+
+
 def apply_migrations(database_url: str) -> list[str]:
     """Apply every migration not applied yet; return the versions applied now."""
     applied_now: list[str] = []
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    options = connection_options(database_url)
+    with psycopg.connect(database_url, autocommit=True, **options) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_ID,))
         try:
             conn.execute(CREATE_HISTORY)

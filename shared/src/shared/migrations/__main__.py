@@ -3,8 +3,9 @@
 import psycopg
 import structlog
 
+from shared.db import connection_options
 from shared.logging import configure_logging
-from shared.migrations import apply_migrations
+from shared.migrations import apply_migrations, wait_for_database
 from shared.seed import seed_test_merchant
 from shared.settings import GatewaySettings, load_settings
 
@@ -12,8 +13,15 @@ from shared.settings import GatewaySettings, load_settings
 def main() -> None:
     settings = load_settings(GatewaySettings)
     configure_logging("migrate", settings.log_level)
+    # Compose starts this as soon as PostgreSQL's healthcheck passes; other orchestrators may not.
+    try:
+        wait_for_database(settings.database_url)
+    except psycopg.OperationalError:
+        raise SystemExit(1) from None
     applied = apply_migrations(settings.database_url)
-    with psycopg.connect(settings.database_url) as conn:
+    with psycopg.connect(
+        settings.database_url, **connection_options(settings.database_url)
+    ) as conn:
         seed_test_merchant(conn, settings)
     structlog.get_logger().info("database_ready", applied=applied)
 

@@ -1,13 +1,22 @@
+"""Probes. `/health` is the contract's (CONTRACT §5); `/livez` and `/readyz` are what an
+orchestrator asks: is the process up (restart it if not), and should it get traffic now.
+None of them, nor `/metrics`, is logged per request (PROBE_PATHS)."""
+
 from datetime import UTC, datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api.dependencies import GatewayDep
+from api.gateway import Gateway
+from shared.migrations import pending_migrations
 from shared.resources import iso
 
 router = APIRouter(tags=["health"])
+
+# Polled every few seconds by healthchecks and scrapers: a log line each would drown the rest.
+PROBE_PATHS = ("/health", "/livez", "/readyz", "/metrics")
 
 
 class Health(BaseModel):
@@ -17,7 +26,20 @@ class Health(BaseModel):
     timestamp: str
 
 
-def _redis_answers(gateway: GatewayDep) -> bool:
+class Liveness(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str  # ready | not_ready
+    database: str
+    redis: str
+    schema_version: str  # latest | pending | unknown (PostgreSQL does not answer)
+    pending_migrations: list[str]
+    timestamp: str
+
+
+def _redis_answers(gateway: Gateway) -> bool:
     try:
         return bool(gateway.redis.ping())
     except Exception:
@@ -40,3 +62,51 @@ def health(gateway: GatewayDep) -> JSONResponse:
         "timestamp": iso(datetime.now(UTC)),
     }
     return JSONResponse(body, status_code=200 if healthy else 503)
+
+
+@router.get("/livez", response_model=Liveness, summary="The process is up (no dependency asked)")
+def livez() -> dict[str, str]:
+    return {"status": "alive"}
+
+
+def _pending(gateway: Gateway) -> list[str] | None:
+    """Migrations this code expects but the database lacks; None if PostgreSQL does not answer."""
+    try:
+        with gateway.db.pool.connection(timeout=2.0) as conn:
+            return pending_migrations(conn)
+    except Exception:
+        return None
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={
+        503: {
+            "model": Readiness,
+            "description": "PostgreSQL or Redis does not answer, or migrations are pending",
+        }
+    },
+    summary="Ready: PostgreSQL and Redis answer and the schema is at the latest migration",
+)
+def readyz(request: Request, gateway: GatewayDep) -> JSONResponse:
+    # A schema never goes back to an older migration: once at the latest, only the database's
+    # answer needs asking again, with the cheapest query.
+    at_latest = getattr(request.app.state, "schema_at_latest", False)
+    pending: list[str] | None = [] if at_latest else _pending(gateway)
+    database = gateway.db.ping() if at_latest else pending is not None
+    if pending == [] and database:
+        request.app.state.schema_at_latest = True
+    redis = _redis_answers(gateway)
+    ready = database and redis and pending == []
+    body = {
+        "status": "ready" if ready else "not_ready",
+        "database": "connected" if database else "disconnected",
+        "redis": "connected" if redis else "disconnected",
+        "schema_version": "unknown"
+        if pending is None
+        else ("latest" if not pending else "pending"),
+        "pending_migrations": pending or [],
+        "timestamp": iso(datetime.now(UTC)),
+    }
+    return JSONResponse(body, status_code=200 if ready else 503)

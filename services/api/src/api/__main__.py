@@ -1,0 +1,41 @@
+"""`python -m api --host HOST --port PORT`: the API under uvicorn, as `make run` and the image
+start it. PORT defaults to the PORT variable (8000), the host to loopback."""
+
+import argparse
+import signal
+from types import FrameType
+
+import uvicorn
+
+from api.config import ApiSettings
+from api.main import create_app
+from shared.settings import load_settings
+
+
+def exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    """uvicorn re-raises the SIGTERM it stopped on once it has shut down gracefully, so the
+    process would die of it (exit 143 under Docker); a graceful stop is a success: exit 0."""
+    raise SystemExit(0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m api", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, help="port to listen on (default: $PORT or 8000)")
+    args = parser.parse_args(argv)
+    settings = load_settings(ApiSettings)
+    signal.signal(signal.SIGTERM, exit_cleanly)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port or settings.port,
+        # The API logs each request itself, with its correlation id; probes excepted.
+        access_log=False,
+        # Client addresses come from the socket; X-Forwarded-For counts only from the proxies
+        # that TRUSTED_PROXIES names (the API's rate limits read it themselves).
+        proxy_headers=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""/livez and /readyz (issue 12): the process is up; it can take traffic, which needs PostgreSQL,
+Redis and the schema at the latest migration (a worker ticking against an API that answered
+before `migrate` finished met `relation "payments" does not exist`)."""
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from psycopg import sql
+
+from api.main import create_app
+from shared.migrations import apply_migrations, migration_files
+
+
+def test_livez_and_readyz_when_everything_answers(client):
+    livez, readyz = client.get("/livez"), client.get("/readyz")
+
+    assert (livez.status_code, livez.json()) == (200, {"status": "alive"})
+    assert readyz.status_code == 200
+    body = readyz.json()
+    assert (body["status"], body["database"], body["redis"]) == ("ready", "connected", "connected")
+    assert (body["schema_version"], body["pending_migrations"]) == ("latest", [])
+
+
+def test_livez_answers_and_readyz_refuses_without_the_database(settings):
+    broken = settings.model_copy(update={"database_url": "postgresql://postgres@127.0.0.1:1/x"})
+    with TestClient(create_app(broken)) as client:
+        livez, readyz = client.get("/livez"), client.get("/readyz")
+
+    assert livez.status_code == 200
+    assert readyz.status_code == 503
+    assert (readyz.json()["database"], readyz.json()["schema_version"]) == (
+        "disconnected",
+        "unknown",
+    )
+
+
+def test_readyz_refuses_without_redis(settings, db):
+    broken = settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
+    with TestClient(create_app(broken)) as client:
+        readyz = client.get("/readyz")
+
+    assert readyz.status_code == 503
+    assert readyz.json()["redis"] == "disconnected"
+
+
+@pytest.fixture
+def unmigrated_database(database_url):
+    name = "gateway_unmigrated_test"
+    admin = psycopg.conninfo.make_conninfo(database_url, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield psycopg.conninfo.make_conninfo(database_url, dbname=name)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def test_readyz_waits_for_the_latest_migration_while_health_does_not(settings, unmigrated_database):
+    fresh = settings.model_copy(update={"database_url": unmigrated_database})
+    with TestClient(create_app(fresh)) as client:
+        before, health = client.get("/readyz"), client.get("/health")
+        apply_migrations(unmigrated_database)
+        after = client.get("/readyz")
+
+    assert health.status_code == 200  # the contract's /health only asks the dependencies
+    assert before.status_code == 503
+    assert before.json()["schema_version"] == "pending"
+    assert before.json()["pending_migrations"] == [version for version, _ in migration_files()]
+    assert after.status_code == 200

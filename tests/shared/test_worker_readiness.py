@@ -1,0 +1,55 @@
+"""A worker takes no job before the API is ready, schema included: on a multi-replica start
+the first ticks met `relation "payments" does not exist` while `migrate` still ran (issue 12)."""
+
+import time
+
+import httpx
+import psycopg
+import pytest
+from psycopg import sql
+
+from live import free_port
+from shared.migrations import apply_migrations
+
+
+@pytest.fixture
+def unmigrated_database(database_url):
+    name = "gateway_worker_readiness_test"
+    admin = psycopg.conninfo.make_conninfo(database_url, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield psycopg.conninfo.make_conninfo(database_url, dbname=name)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def _livez(port: int) -> int | None:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/livez", timeout=1).status_code
+    except httpx.HTTPError:
+        return None
+
+
+def test_a_worker_waits_for_the_schema_before_it_works(start_service, unmigrated_database):
+    api = start_service("api", DATABASE_URL=unmigrated_database)  # /health answers 200 already
+    port = free_port()
+    worker = start_service("payment_worker", DATABASE_URL=unmigrated_database, API_URL=api.url,
+                           METRICS_PORT=str(port))  # fmt: skip
+
+    # Once it has said a few things (it is up and has looked at its dependencies)...
+    deadline = time.monotonic() + 30
+    while len(worker.log_path.read_text().splitlines()) < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    # ...it is still waiting: its metrics and /livez are served once it works.
+    assert _livez(port) is None, worker.log_path.read_text()[-1500:]
+
+    apply_migrations(unmigrated_database)
+    deadline = time.monotonic() + 30
+    while _livez(port) != 200:
+        assert time.monotonic() < deadline, "the worker did not start once the schema was ready"
+        time.sleep(0.2)
