@@ -15,6 +15,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from checkout.headers import BaselineHeaders
+from checkout.probes import quiet_probe_access_lines
 from checkout.settings import CheckoutSettings, ConfigurationError, exit_on_bad_configuration
 
 PACKAGE_DIR = Path(__file__).parent
@@ -46,6 +47,7 @@ def checkout_page_policy(api_url: str) -> str:
 
 
 def create_app(settings: CheckoutSettings) -> Starlette:
+    quiet_probe_access_lines()
     page = render_checkout_page(settings.api_url)
     page_headers = {
         "Content-Security-Policy": checkout_page_policy(settings.api_url),

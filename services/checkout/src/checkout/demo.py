@@ -22,6 +22,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from checkout.headers import BaselineHeaders
+from checkout.probes import quiet_probe_access_lines
 from checkout.settings import ConfigurationError, DemoSettings, exit_on_bad_configuration
 
 PACKAGE_DIR = Path(__file__).parent
@@ -70,6 +71,7 @@ def render_demo_page(settings: DemoSettings) -> str:
 
 
 def create_demo_app(settings: DemoSettings) -> Starlette:
+    quiet_probe_access_lines()
     page = render_demo_page(settings)
     checkout = urlsplit(settings.checkout_url)
     checkout_origin = f"{checkout.scheme}://{checkout.netloc}"

@@ -85,5 +85,5 @@ def create_app(
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     # Correlation id sent on to the API with every call; /health polls are not logged.
-    app.add_middleware(CorrelationIdMiddleware, logger="dashboard.access", quiet_paths=("/health",))
+    app.add_middleware(CorrelationIdMiddleware, logger="dashboard.access")
     return app

@@ -4,6 +4,8 @@ import json
 import uuid
 from typing import Any
 
+import structlog
+
 from api.gateway import Gateway
 from api.pagination import Total
 from api.webhooks import repository
@@ -17,6 +19,8 @@ from shared.signing import new_webhook_secret
 from shared.webhook_urls import validate_webhook_url
 
 ROTATION_OVERLAP = "24 hours"
+
+log = structlog.get_logger(__name__)
 
 
 def _log_resource(row: dict[str, Any]) -> dict[str, Any]:
@@ -72,6 +76,10 @@ def retry(gateway: Gateway, merchant_id: str, log_id: str) -> dict[str, Any]:
         if row is None:
             raise NotFound("Webhook not found")
         tx.after_commit(_wake_dispatcher(gateway))
+        tx.after_commit(
+            lambda: log.info("webhook_retry_scheduled", webhook_id=log_id,
+                             merchant_id=merchant_id, status=row["status"])
+        )  # fmt: skip
     return {"id": str(row["id"]), "status": row["status"], "message": "Webhook retry scheduled"}
 
 
