@@ -3,12 +3,14 @@ its ids and correlation id, JSON or console lines as LOG_FORMAT says."""
 
 import json
 import time
+from datetime import datetime
 
 import httpx
 import pytest
 import structlog
 
-from shared.logging import configure_logging, log_format
+from live import free_port
+from shared.logging import configure_logging, log_format, redact_url
 
 pytestmark = pytest.mark.slow
 
@@ -144,3 +146,29 @@ def test_console_lines_are_readable_and_json_lines_parse(monkeypatch, capsys):
     structlog.get_logger("t").info("payment_created", payment_id="pay_1")
     line = json.loads(capsys.readouterr().err)
     assert line["payment_id"] == "pay_1" and line["service"] == "api"
+
+
+def test_a_waiting_worker_names_the_url_it_waits_for(start_service):
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    worker = start_service("payment_worker", API_URL=nowhere, LOG_FORMAT="json")
+    deadline = time.monotonic() + 30
+
+    def warnings() -> list[dict]:
+        lines = [json.loads(raw) for raw in worker.log_path.read_text().splitlines()]
+        return [line for line in lines if line["event"] == "waiting_for_dependencies"]
+
+    while len(warnings()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    first, second = warnings()[:2]
+    assert first["level"] == "warning"
+    assert first["waiting_for"] == {"api": f"{nowhere}/health"}
+    # every few seconds, not every retry
+    gap = datetime.fromisoformat(second["timestamp"]) - datetime.fromisoformat(first["timestamp"])
+    assert 4 <= gap.total_seconds() <= 10
+
+
+def test_urls_in_log_lines_hide_passwords():
+    assert redact_url("postgresql://gw:s3cret@db:5432/pg") == "postgresql://gw:***@db:5432/pg"
+    assert redact_url("redis://:s3cret@redis:6379/0") == "redis://:***@redis:6379/0"
+    assert redact_url("host=db password=s3cret dbname=pg") == "host=db password=*** dbname=pg"
+    assert redact_url("http://localhost:8000/health") == "http://localhost:8000/health"

@@ -8,8 +8,10 @@ for its children when its own output is a terminal, since they write into its pi
 
 import logging
 import os
+import re
 import secrets
 import sys
+from urllib.parse import urlsplit, urlunsplit
 
 import structlog
 
@@ -104,3 +106,12 @@ def bind_correlation_id(correlation_id: str) -> None:
 
 def current_correlation_id() -> str | None:
     return structlog.contextvars.get_contextvars().get(CORRELATION_ID_KEY)
+
+
+def redact_url(url: str) -> str:
+    """`url` fit for a log line: the password of a URL or of a `key=value` conninfo becomes ***."""
+    parts = urlsplit(url)
+    if parts.scheme and parts.password is not None:
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+    return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", url)

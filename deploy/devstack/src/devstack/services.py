@@ -32,7 +32,7 @@ def local_services(environ: Mapping[str, str] = os.environ) -> list[Service]:
         "uvicorn", "--factory", "api.main:create_app", *api_listen, "--no-access-log"
     )
     return [
-        Service("api", api_argv, api_port, paths=("/", "/docs")),
+        Service("api", api_argv, api_port, paths=("/docs",)),
         # Each worker serves its Prometheus metrics on a port of its own.
         Service("payment-worker", python_module("payment_worker"), env={"METRICS_PORT": "9101"}),
         Service("refund-worker", python_module("refund_worker"), env={"METRICS_PORT": "9102"}),
