@@ -9,12 +9,13 @@ PYTHON ?= python3
 UV ?= $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 PYTEST_ARGS ?=
 CHAOS_ARGS ?=
+RECEIVER_ARGS ?=
 
-.PHONY: help install run test lint bench chaos clean
+.PHONY: help install run receiver test lint bench chaos clean
 
 help: ## Show this list
 	@echo "Targets:"
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 	@echo "Local data (embedded PostgreSQL) lives in .data/; delete it to start afresh."
 
 install: $(UV) ## Install every workspace package, exactly as uv.lock pins them
@@ -27,6 +28,9 @@ install: $(UV) ## Install every workspace package, exactly as uv.lock pins them
 
 run: install ## Start the gateway (embedded PostgreSQL and Redis unless DATABASE_URL/REDIS_URL are set)
 	$(UV) run --no-sync python -m devstack.run
+
+receiver: install ## Test merchant's webhook receiver on :4000; RECEIVER_ARGS="--fail-first 2"
+	$(UV) run --no-sync python -m devstack.receiver $(RECEIVER_ARGS)
 
 test: install ## Run the tests; extra pytest arguments via PYTEST_ARGS="-k refund -x"
 	$(UV) run --no-sync pytest $(PYTEST_ARGS)

@@ -95,6 +95,9 @@ def test_sign_up_then_log_out_and_log_in_with_the_new_password(
     assert response.headers["location"] == "/dashboard"
     home = http_client.get("/dashboard")
     assert "Chai Point" in home.text
+    # A new merchant is greeted as one: never "Welcome back" on their first visit.
+    assert "Your account is ready" in home.text
+    assert "Welcome back" not in home.text
     assert re.search(r'data-test-id="api-key"[^>]*>key_live_\w+<', home.text)
 
     logout = http_client.post("/logout", data={"csrf_token": csrf_token(home.text)})
@@ -131,6 +134,9 @@ def test_sign_up_explains_problems_in_words(stack, http_client, csrf_token):
     assert short.status_code == 400
     for message in ("Enter your business name", "Enter an email address", "at least 8 characters"):
         assert message in short.text
+    # One line about the password: the error takes the hint's place.
+    assert short.text.count("8 characters") == 1
+    assert 'aria-describedby="password-error"' in short.text
 
 
 def test_session_cookie_is_httponly_lax_and_holds_no_secret(stack, http_client, csrf_token):

@@ -236,3 +236,28 @@ def _post_when_listening(httpx, url: str, body: bytes, headers: dict[str, str]):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+@pytest.mark.browser
+def test_every_code_block_is_reached_by_the_keyboard_and_named(stack, logged_in_page):
+    page = logged_in_page
+    page.set_viewport_size({"width": 360, "height": 740})  # the blocks scroll sideways here
+    page.goto(f"{stack.dashboard_url}/dashboard/docs")
+    blocks = page.locator("pre.code")
+    names = [blocks.nth(i).get_attribute("aria-label") for i in range(blocks.count())]
+    assert len(names) >= 8 and all(name and name.endswith(" code") for name in names)
+    reached = []
+    for _ in range(200):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "document.activeElement.tagName === 'PRE' ? document.activeElement.id ||"
+            " document.activeElement.querySelector('code').id : null"
+        )
+        if focused:
+            reached.append(focused)
+    assert len(set(reached)) == len(names)
+    # Focused, the arrow keys scroll a block that is wider than the screen.
+    first = blocks.first
+    first.focus()
+    page.keyboard.press("ArrowRight")
+    assert first.evaluate("el => el.scrollWidth > el.clientWidth && el.scrollLeft > 0")

@@ -1,9 +1,10 @@
 """Every page at desktop width and at 360 px: nothing runs off the side, every input has a
-label, focus is visible. With DASHBOARD_SCREENSHOTS=1 each page is kept in test-artifacts/."""
+label, axe-core finds no WCAG 2.1 AA violation, focus is visible. With DASHBOARD_SCREENSHOTS=1 each page is kept in test-artifacts/."""
 
 import os
 
 import pytest
+from accessibility import axe_violations
 
 pytestmark = pytest.mark.browser
 
@@ -63,7 +64,9 @@ def populate(stack) -> dict[str, str]:
 
 def check_page(page, name: str, save_screenshots) -> None:
     assert page.evaluate(UNLABELLED_CONTROLS) == [], name
+    assert axe_violations(page) == [], name  # WCAG 2.1 AA, as axe-core checks it
     page.set_viewport_size({"width": 360, "height": 740})
+    assert axe_violations(page) == [], f"{name} at 360 px"  # narrow: more regions scroll
     overflow = page.evaluate(OVERFLOWING)
     assert overflow["scroll"] <= overflow["width"], (name, overflow)
     assert overflow["offenders"] == [], (name, overflow)

@@ -20,19 +20,21 @@ Observer = Callable[[Scope, int, float], None]
 
 CORRELATION_HEADER = b"x-request-id"
 SAFE_CORRELATION_ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
+# Probes and scrapes arrive every few seconds and say nothing an operator reads: not logged.
+PROBE_PATHS = ("/health", "/livez", "/readyz", "/metrics")
 
 
 class CorrelationIdMiddleware:
     """Takes the caller's X-Request-Id (if sane) or makes one, binds it into every log line
     and every job the request causes, returns it, and logs one line per request (the path,
-    never the query string)."""
+    never the query string) except for `quiet_paths` (probes and scrapes by default)."""
 
     def __init__(
         self,
         app: ASGIApp,
         logger: str,
         observe: Observer | None = None,
-        quiet_paths: tuple[str, ...] = (),
+        quiet_paths: tuple[str, ...] = PROBE_PATHS,
     ):
         self.app = app
         self.log = structlog.get_logger(logger)

@@ -6,6 +6,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
+
 from shared.db import Transaction
 from shared.due import request_tick
 from shared.logging import current_correlation_id
@@ -19,6 +21,8 @@ REFUND_CREATED = "refund.created"
 REFUND_PROCESSED = "refund.processed"
 WEBHOOK_TEST = "webhook.test"
 
+log = structlog.get_logger(__name__)
+
 # Only merchants with a webhook URL get a row: nothing is logged or sent without one.
 INSERT_EVENTS = """
 INSERT INTO webhook_logs (merchant_id, event, payload, next_retry_at, correlation_id)
@@ -28,7 +32,7 @@ FROM unnest(%(merchant_ids)s::uuid[], %(events)s::text[], %(payloads)s::text[],
                                                             correlation_id, position)
 JOIN merchants m ON m.id = e.merchant_id AND coalesce(m.webhook_url, '') <> ''
 ORDER BY e.position
-RETURNING id
+RETURNING id, merchant_id, event, correlation_id
 """
 
 
@@ -64,7 +68,14 @@ def record_events(tx: Transaction, queues: JobQueues, events: list[Event]) -> li
             lambda: request_tick(queues.redis, queues, WEBHOOKS_QUEUE, DELIVER_DUE_WEBHOOKS_JOB),
             key=WEBHOOKS_QUEUE,
         )
+        tx.after_commit(lambda: _log_queued(rows))
     return [str(row["id"]) for row in rows]
+
+
+def _log_queued(rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        log.info("webhook_queued", webhook_id=str(row["id"]), event_type=row["event"],
+                 merchant_id=str(row["merchant_id"]), correlation_id=row["correlation_id"])  # fmt: skip
 
 
 def record_event(

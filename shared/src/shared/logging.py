@@ -1,18 +1,58 @@
-"""structlog setup: JSON when not on a terminal, readable otherwise; a correlation id per request."""
+"""structlog setup: JSON lines for machines, coloured console lines for people; a correlation
+id per request.
+
+LOG_FORMAT picks the renderer: `json`, `console`, or `auto` (the default: console when stderr
+is a terminal, JSON otherwise, so containers and pipes get JSON). `make run` sets `console`
+for its children when its own output is a terminal, since they write into its pipe.
+"""
 
 import logging
+import os
+import re
 import secrets
 import sys
+from urllib.parse import urlsplit, urlunsplit
 
 import structlog
 
 CORRELATION_ID_KEY = "correlation_id"
+LOG_FORMATS = ("auto", "console", "json")
+# uvicorn installs handlers of its own on these; without them its start and stop lines follow ours.
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
+def log_format(environ: dict[str, str] | None = None, *, tty: bool | None = None) -> str:
+    """`console` or `json`, from LOG_FORMAT (`auto` when unset) and whether stderr is a terminal.
+
+    Raises SystemExit(2) with one line naming LOG_FORMAT when it holds anything else.
+    """
+    environ = dict(os.environ) if environ is None else environ
+    chosen = environ.get("LOG_FORMAT", "").strip().lower() or "auto"
+    if chosen not in LOG_FORMATS:
+        print(
+            f"configuration error: LOG_FORMAT is invalid: expected one of "
+            f"{', '.join(LOG_FORMATS)}, got {chosen!r}",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    if chosen == "auto":
+        return "console" if (sys.stderr.isatty() if tty is None else tty) else "json"
+    return chosen
 
 
 def configure_logging(service: str, level: str = "info") -> None:
+    """Route structlog and the standard library (uvicorn, rq) through one renderer on stderr.
+
+    `level` is a level name (`debug`, `info`, `warning` ...); the format comes from LOG_FORMAT.
+    """
     renderer: structlog.types.Processor
-    if sys.stderr.isatty():
-        renderer = structlog.dev.ConsoleRenderer()
+    if log_format() == "console":
+        # NO_COLOR (no-color.org) turns colours off; a pipe from `make run` keeps them.
+        renderer = structlog.dev.ConsoleRenderer(
+            colors="NO_COLOR" not in os.environ,
+            # Rich tracebacks would print local variables: card numbers must never reach a log.
+            exception_formatter=structlog.dev.plain_traceback,
+        )
     else:
         renderer = structlog.processors.JSONRenderer()
 
@@ -50,6 +90,10 @@ def configure_logging(service: str, level: str = "info") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for name in UVICORN_LOGGERS:
+        logging.getLogger(name).handlers.clear()
+        # Our middleware logs each request once, with its correlation id: no access log.
+        logging.getLogger(name).propagate = name != "uvicorn.access"
 
 
 def new_correlation_id() -> str:
@@ -62,3 +106,12 @@ def bind_correlation_id(correlation_id: str) -> None:
 
 def current_correlation_id() -> str | None:
     return structlog.contextvars.get_contextvars().get(CORRELATION_ID_KEY)
+
+
+def redact_url(url: str) -> str:
+    """`url` fit for a log line: the password of a URL or of a `key=value` conninfo becomes ***."""
+    parts = urlsplit(url)
+    if parts.scheme and parts.password is not None:
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+    return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", url)

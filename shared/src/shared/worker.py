@@ -30,7 +30,7 @@ from rq.cron import CronScheduler
 from shared.db import Database
 from shared.due import work_until_idle
 from shared.jobstats import count_completed, count_failed
-from shared.logging import bind_correlation_id, configure_logging
+from shared.logging import bind_correlation_id, configure_logging, redact_url
 from shared.metrics import JOBS, WORK_ITEMS, serve_worker_metrics
 from shared.queues import JobQueues, redis_connection
 from shared.settings import GatewaySettings, load_settings
@@ -39,6 +39,7 @@ log = structlog.get_logger(__name__)
 
 SWEEP_INTERVAL_S = 1
 DEPENDENCY_RETRY_S = 1.0
+WAITING_LOG_INTERVAL_S = 5.0  # a worker waiting for a dependency says so this often
 
 
 @dataclass
@@ -152,20 +153,24 @@ def _redis_answers(redis: Redis) -> bool:
 
 
 def wait_for_dependencies(settings: GatewaySettings, redis: Redis) -> None:
-    """Block until PostgreSQL, Redis and the API all answer (CONTRACT §1)."""
+    """Block until PostgreSQL, Redis and the API all answer (CONTRACT §1); every
+    WAITING_LOG_INTERVAL_S says at WARNING which URLs (passwords hidden) do not answer yet."""
+    said_at = time.monotonic()  # silent through an ordinary start, when the API comes up last
     while True:
-        missing = [
-            name
-            for name, answers in (
-                ("postgresql", lambda: _database_answers(settings.database_url)),
-                ("redis", lambda: _redis_answers(redis)),
-                ("api", lambda: _api_healthy(settings.api_url)),
+        missing = {
+            name: redact_url(url)
+            for name, url, answers in (
+                ("postgresql", settings.database_url, lambda: _database_answers(settings.database_url)),
+                ("redis", settings.redis_url, lambda: _redis_answers(redis)),
+                ("api", f"{settings.api_url}/health", lambda: _api_healthy(settings.api_url)),
             )
             if not answers()
-        ]
+        }  # fmt: skip
         if not missing:
             return
-        log.info("waiting_for_dependencies", missing=missing)
+        if time.monotonic() - said_at >= WAITING_LOG_INTERVAL_S:
+            log.warning("waiting_for_dependencies", waiting_for=missing)
+            said_at = time.monotonic()
         time.sleep(DEPENDENCY_RETRY_S)
 
 

@@ -3,6 +3,7 @@
 Without DATABASE_URL / REDIS_URL it starts embedded servers whose data lives in ./.data/.
 """
 
+import json
 import os
 import signal
 import socket
@@ -10,6 +11,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
@@ -26,6 +29,16 @@ READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
 LOCAL_DEFAULTS = {"WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true"}
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# One ANSI colour per source on a terminal (cyan, yellow, green, magenta, blue, and bright ones).
+COLOURS = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")
+# What the banner calls each service's page; others are shown under their own name.
+BANNER_TITLES = {
+    "api": "API docs",
+    "checkout-demo": "Demo shop",
+    "dashboard": "Dashboard",
+    "checkout": "checkout.js",
+}
+TRUE_VALUES = ("1", "true", "yes", "on")
 
 
 class StackFailed(Exception):
@@ -35,14 +48,25 @@ class StackFailed(Exception):
 class Console:
     """Writes whole lines prefixed with their source, so concurrent outputs never interleave."""
 
-    def __init__(self, names: list[str]) -> None:
+    def __init__(self, names: list[str], colour: bool | None = None) -> None:
+        """`colour`: one colour per source name (default: when stdout is a terminal)."""
         self._width = max(len(name) for name in names)
         self._lock = threading.Lock()
+        colour = sys.stdout.isatty() if colour is None else colour
+        self._prefixes = {
+            name: (
+                f"\x1b[{COLOURS[i % len(COLOURS)]}m{name:>{self._width}} |\x1b[0m"
+                if colour
+                else f"{name:>{self._width}} |"
+            )
+            for i, name in enumerate(names)
+        }
 
     def say(self, source: str, text: str) -> None:
+        prefix = self._prefixes.get(source) or f"{source:>{self._width}} |"
         with self._lock:
             for line in text.splitlines() or [""]:
-                sys.stdout.write(f"{source:>{self._width}} | {line}\n")
+                sys.stdout.write(f"{prefix} {line}\n")
             sys.stdout.flush()
 
     def show(self, text: str) -> None:
@@ -133,7 +157,7 @@ def _run_until_stopped(services: list[Service], console: Console) -> int:
             children = [stack.enter_context(Child(s, env, console)) for s in services]
             for child in children:
                 child.wait_until_listening()
-            console.show(_banner(services, env))
+            console.show(_banner(services, env, _checkout_link(services, env)))
             _supervise(children)
         except KeyboardInterrupt:
             console.say("devstack", "stopping...")
@@ -151,8 +175,17 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _environment(stack: ExitStack, console: Console) -> dict[str, str]:
+def child_environment() -> dict[str, str]:
+    """What every child gets before the database and Redis URLs are known."""
     env = {**LOCAL_DEFAULTS, **os.environ, "PYTHONUNBUFFERED": "1"}
+    # Children write into our pipe, so they cannot see the terminal: readable lines for a
+    # person at one, JSON for anything reading our output (LOG_FORMAT in the environment wins).
+    env.setdefault("LOG_FORMAT", "console" if sys.stdout.isatty() else "json")
+    return env
+
+
+def _environment(stack: ExitStack, console: Console) -> dict[str, str]:
+    env = child_environment()
     if not env.get("DATABASE_URL"):
         console.say("devstack", f"starting embedded PostgreSQL in {DATA_DIR}/postgres")
         env["DATABASE_URL"] = stack.enter_context(start_postgres(DATA_DIR)).url
@@ -203,16 +236,57 @@ def _port_answers(port: int) -> bool:
         return False
 
 
-def _banner(services: list[Service], env: Mapping[str, str]) -> str:
-    api_key = env.get("TEST_API_KEY") or env.get("API_KEY") or "key_test_abc123"
-    api_secret = env.get("TEST_API_SECRET") or env.get("API_SECRET") or "secret_test_xyz789"
+def _merchant_keys(env: Mapping[str, str]) -> tuple[str, str]:
+    key = env.get("TEST_API_KEY") or env.get("API_KEY") or "key_test_abc123"
+    secret = env.get("TEST_API_SECRET") or env.get("API_SECRET") or "secret_test_xyz789"
+    return key, secret
+
+
+def _checkout_link(services: list[Service], env: Mapping[str, str]) -> str | None:
+    """A hosted checkout URL for a ₹500 order created now as the test merchant; None when the
+    stack has no API and checkout, or the order could not be made (the banner says so)."""
+    ports = {service.name: service.port for service in services}
+    if ports.get("api") is None or ports.get("checkout") is None:
+        return None
+    key, secret = _merchant_keys(env)
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{ports['api']}/api/v1/orders",
+        data=json.dumps({"amount": 50000, "currency": "INR", "receipt": "make_run"}).encode(),
+        headers={"X-Api-Key": key, "X-Api-Secret": secret, "Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            order_id = json.load(response)["id"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return f"http://localhost:{ports['checkout']}/checkout?order_id={order_id}"
+
+
+def _test_mode(env: Mapping[str, str]) -> str:
+    if env.get("TEST_MODE", "").strip().lower() not in TRUE_VALUES:
+        return (
+            "Test mode: off. Payments succeed at random after 5-10 s "
+            "(TEST_MODE=true make run: every one succeeds after 1 s)."
+        )
+    succeeds = env.get("TEST_PAYMENT_SUCCESS", "true").strip().lower() in TRUE_VALUES
+    delay = env.get("TEST_PROCESSING_DELAY", "").strip() or "1000"
+    return f"Test mode: on. Every payment {'succeeds' if succeeds else 'fails'} after {delay} ms."
+
+
+def _banner(services: list[Service], env: Mapping[str, str], checkout_link: str | None) -> str:
+    api_key, api_secret = _merchant_keys(env)
     api_port = next((s.port for s in services if s.name == "api"), 8000)
     urls = [
-        f"  {service.name:<20} http://localhost:{service.port}{path}"
+        f"  {BANNER_TITLES.get(service.name, service.name):<20} "
+        f"http://localhost:{service.port}{path}"
         for service in services
         if service.port is not None
         for path in service.paths
     ]
+    if any(service.name == "checkout" for service in services):
+        link = checkout_link or "(no order could be created: see the api lines above)"
+        urls.append(f"  {'Hosted checkout':<20} {link}")
     rule = "-" * 72
     host = listen_host(env)
     exposure = (
@@ -225,22 +299,25 @@ def _banner(services: list[Service], env: Mapping[str, str]) -> str:
             rule,
             "The payment gateway is running. Ctrl-C stops everything.",
             exposure,
+            _test_mode(env),
             "",
             *urls,
             f"  {'PostgreSQL':<20} {env['DATABASE_URL']}",
             f"  {'Redis':<20} {env['REDIS_URL']}",
             "",
             f"Test merchant: X-Api-Key: {api_key}  X-Api-Secret: {api_secret}",
+            f"Dashboard login: {env.get('TEST_MERCHANT_EMAIL') or 'test@example.com'}, any password.",
             "",
             f"  curl -s -X POST http://localhost:{api_port}/api/v1/orders \\",
             f"    -H 'X-Api-Key: {api_key}' -H 'X-Api-Secret: {api_secret}' \\",
             "    -H 'Content-Type: application/json' \\",
             """    -d '{"amount": 50000, "currency": "INR", "receipt": "receipt_1"}'""",
             "",
-            "Watch webhooks arrive: start the test receiver (it verifies both signatures; add",
-            "--fail-first 2 to watch retries), then point the test merchant at it:",
+            "Watch webhooks arrive: start the test receiver in another terminal (it verifies",
+            'both signatures; RECEIVER_ARGS="--fail-first 2" shows retries), then point the',
+            "test merchant at it:",
             "",
-            "  uv run python -m devstack.receiver",
+            "  make receiver",
             f"  curl -s -X PUT http://localhost:{api_port}/api/v1/webhooks/config \\",
             f"    -H 'X-Api-Key: {api_key}' -H 'X-Api-Secret: {api_secret}' \\",
             "    -H 'Content-Type: application/json' \\",

@@ -38,7 +38,7 @@ def local_services(environ: Mapping[str, str] = os.environ) -> list[Service]:
     # each request itself and takes client addresses from the socket (TRUSTED_PROXIES aside).
     api_argv = python_module("api", *api_listen)
     return [
-        Service("api", api_argv, api_port, paths=("/", "/docs")),
+        Service("api", api_argv, api_port, paths=("/docs",)),
         # Each worker serves its Prometheus metrics on a port of its own.
         Service("payment-worker", python_module("payment_worker"), env={"METRICS_PORT": "9101"}),
         Service("refund-worker", python_module("refund_worker"), env={"METRICS_PORT": "9102"}),

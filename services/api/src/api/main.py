@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from api.config import ApiSettings
 from api.errors import install_error_handlers
@@ -49,7 +50,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             limiter.close()
             app.state.gateway.close()
 
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from the API itself, not a CDN: they work
+    # offline and behind a firewall.
+    app = FastAPIOffline(
         title="Payment Gateway API",
         version="1.0.0",
         description=DESCRIPTION,

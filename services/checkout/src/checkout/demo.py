@@ -28,6 +28,9 @@ PACKAGE_DIR = Path(__file__).parent
 DEMO_TEMPLATE = PACKAGE_DIR / "templates" / "demo.html"
 DEMO_ORDER_AMOUNT = 50000  # ₹500.00 in paise
 API_TIMEOUT_SECONDS = 10
+# The seeded merchant's name (CONTRACT §3): the checkout shows it as whom the shopper pays, so
+# the shop must carry the same name.
+MERCHANT_NAME = "Test Merchant"
 
 
 class OrderCreationFailed(Exception):
@@ -64,9 +67,11 @@ def create_gateway_order(settings: DemoSettings) -> dict:
 
 def render_demo_page(settings: DemoSettings) -> str:
     template = DEMO_TEMPLATE.read_text(encoding="utf-8")
-    return template.replace(
-        "{{checkout_url}}", html.escape(settings.checkout_url, quote=True)
-    ).replace("{{api_key}}", html.escape(settings.api_key, quote=True))
+    return (
+        template.replace("{{checkout_url}}", html.escape(settings.checkout_url, quote=True))
+        .replace("{{api_key}}", html.escape(settings.api_key, quote=True))
+        .replace("{{merchant_name}}", html.escape(MERCHANT_NAME))
+    )
 
 
 def create_demo_app(settings: DemoSettings) -> Starlette:

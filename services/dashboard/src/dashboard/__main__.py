@@ -24,6 +24,7 @@ def main() -> None:
         host=settings.dashboard_host,
         port=settings.dashboard_port,
         access_log=False,  # the app logs each request with its correlation id
+        log_config=None,  # shared.logging's format, set up by create_app
         proxy_headers=True,
     )
 

@@ -86,6 +86,8 @@ def finalize_due_batch(current: WorkerRuntime) -> int:
         log.info(
             "payment_finalized",
             payment_id=row["id"],
+            order_id=row["order_id"],
+            merchant_id=str(row["merchant_id"]),
             status=row["status"],
             correlation_id=row["correlation_id"],
         )

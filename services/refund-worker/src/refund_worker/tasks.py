@@ -29,6 +29,7 @@ def finalize_due_batch(current: WorkerRuntime) -> int:
         )  # fmt: skip
     for row in rows:
         log.info("refund_processed", refund_id=row["id"], payment_id=row["payment_id"],
+                 merchant_id=str(row["merchant_id"]), status=row["status"],
                  correlation_id=row["correlation_id"])  # fmt: skip
     return len(rows)
 

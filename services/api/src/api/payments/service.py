@@ -2,6 +2,8 @@
 
 from typing import Any
 
+import structlog
+
 from api.gateway import Gateway
 from api.orders import repository as orders
 from api.pagination import Total
@@ -28,6 +30,8 @@ PUBLIC_FIELDS = (
     "error_code",
     "error_description",
 )
+
+log = structlog.get_logger(__name__)
 
 
 def _instrument_columns(body: PaymentCreate) -> dict[str, Any]:
@@ -73,6 +77,7 @@ def create_payment(gateway: Gateway, merchant_id: str | None, body: PaymentCreat
                 gateway.redis, gateway.queues, PAYMENTS_QUEUE, FINALIZE_DUE_PAYMENTS_JOB
             )
         )
+        tx.after_commit(lambda: _log_state("payment_created", payment))
     return resource
 
 
@@ -89,7 +94,15 @@ def capture_payment(
             raise BadRequest("Payment not in capturable state")
         if body.amount is not None and body.amount != payment["amount"]:
             raise BadRequest("Capture amount must equal the payment amount")
-        return payment_resource(payments.mark_captured(tx.conn, payment_id))
+        captured = payments.mark_captured(tx.conn, payment_id)
+        tx.after_commit(lambda: _log_state("payment_captured", captured))
+        return payment_resource(captured)
+
+
+def _log_state(event: str, payment: dict[str, Any]) -> None:
+    """One line per state change, once it is committed; the correlation id is the request's."""
+    log.info(event, payment_id=payment["id"], order_id=payment["order_id"],
+             merchant_id=str(payment["merchant_id"]), status=payment["status"])  # fmt: skip
 
 
 def get_payment(db: Database, merchant_id: str, payment_id: str) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+import structlog
+
 from api.gateway import Gateway
 from api.pagination import Total
 from api.payments import repository as payments
@@ -16,6 +18,8 @@ from shared.logging import current_correlation_id
 from shared.queues import FINALIZE_DUE_REFUNDS_JOB, REFUNDS_QUEUE
 from shared.resources import refund_resource
 from shared.simulation import refund_delay_ms
+
+log = structlog.get_logger(__name__)
 
 
 def available_refund_amount(payment: dict[str, Any], committed: int) -> int:
@@ -57,6 +61,10 @@ def create_refund(
                 gateway.redis, gateway.queues, REFUNDS_QUEUE, FINALIZE_DUE_REFUNDS_JOB
             )
         )
+        tx.after_commit(
+            lambda: log.info("refund_created", refund_id=refund["id"], payment_id=payment_id,
+                             merchant_id=merchant_id, amount=amount, status=refund["status"])
+        )  # fmt: skip
     return resource
 
 

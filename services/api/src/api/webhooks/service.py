@@ -4,6 +4,8 @@ import json
 import uuid
 from typing import Any
 
+import structlog
+
 from api.gateway import Gateway
 from api.pagination import Total
 from api.webhooks import repository
@@ -20,6 +22,8 @@ ROTATION_OVERLAP = "24 hours"
 # Replaced secrets that may sign at once. Every one signs every delivery (one HMAC and ~65
 # header bytes each), so a runaway script rotating in a loop is refused, not obeyed forever.
 MAX_REPLACED_SECRETS = 10
+
+log = structlog.get_logger(__name__)
 
 
 def _log_resource(row: dict[str, Any]) -> dict[str, Any]:
@@ -77,6 +81,10 @@ def retry(gateway: Gateway, merchant_id: str, log_id: str) -> dict[str, Any]:
         if row is None:
             raise NotFound("Webhook not found")
         tx.after_commit(_wake_dispatcher(gateway))
+        tx.after_commit(
+            lambda: log.info("webhook_retry_scheduled", webhook_id=log_id,
+                             merchant_id=merchant_id, status=row["status"])
+        )  # fmt: skip
     return {"id": str(row["id"]), "status": row["status"], "message": "Webhook retry scheduled"}
 
 

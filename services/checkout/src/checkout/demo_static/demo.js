@@ -29,22 +29,28 @@
       })
       .then(function (order) {
         var paid = false;
+        var declined = null;  // the last attempt's decline, shown again when the shopper closes
         report('');
         new window.PaymentGateway({
           key: apiKey,
           orderId: order.id,
           onSuccess: function (response) {
             paid = true;
+            declined = null;
             report('Payment successful. Payment ID: ' + response.paymentId, 'success');
           },
           onFailure: function (response) {
             var error = response && response.error;
-            report('That attempt failed' + (error && error.description ? ': ' + error.description : '') +
-              '. You can try again in the checkout.', 'error');
+            declined = 'Your payment was declined' +
+              (error && error.description ? ' (' + error.description.replace(/\.$/, '') + ')' : '') +
+              '. No money was taken.';
+            report(declined + ' You can try again in the checkout.', 'error');
           },
           onClose: function () {
             button.disabled = false;
-            if (!paid) report('Checkout closed before the payment finished.');
+            if (paid) return;
+            if (declined) report(declined + ' Press Pay to try again.', 'error');
+            else report('Checkout closed before the payment finished.');
           }
         }).open();
       })

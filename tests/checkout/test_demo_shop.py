@@ -1,0 +1,62 @@
+"""The demo shop as a newcomer sees it: the name it shows is the one the checkout says they pay,
+and a declined payment is reported as declined, also after the checkout is closed."""
+
+import pytest
+
+from checkout.demo import create_demo_app
+from checkout.settings import DemoSettings
+
+MODAL = '[data-test-id="payment-modal"]'
+IFRAME = '[data-test-id="payment-iframe"]'
+SETTLE_MS = 30_000  # the worker's delay plus the page's 2 s polling, with room to spare
+MERCHANT_HEADERS = {"X-Api-Key": "key_test_abc123", "X-Api-Secret": "secret_test_xyz789"}
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="session")
+def declining_demo_site(start_server, failing_api_url: str, failing_checkout_site: str) -> str:
+    """The demo shop on the API whose payments are all declined."""
+    settings = DemoSettings(
+        host="127.0.0.1",
+        port=0,
+        api_url=failing_api_url,
+        checkout_url=failing_checkout_site,
+        api_key=MERCHANT_HEADERS["X-Api-Key"],
+        api_secret=MERCHANT_HEADERS["X-Api-Secret"],
+    )
+    return start_server(create_demo_app(settings))
+
+
+def pay_by_upi(page) -> None:
+    page.click('[data-test-id="demo-pay-button"]')
+    frame = page.frame_locator(IFRAME)
+    frame.locator('[data-test-id="method-upi"]').click()
+    frame.locator('[data-test-id="vpa-input"]').fill("shopper@okbank")
+    frame.locator('[data-test-id="upi-form"] [data-test-id="pay-button"]').click()
+
+
+def test_the_shop_and_the_checkout_name_the_same_merchant(page, demo_site):
+    page.goto(demo_site)
+    shop_name = page.locator(".shop-name").inner_text()
+    page.click('[data-test-id="demo-pay-button"]')
+    checkout_name = page.frame_locator(IFRAME).locator("#merchant-name")
+    checkout_name.filter(has_text=shop_name).wait_for()
+    assert shop_name == "Test Merchant"
+    assert shop_name in page.title()
+
+
+def test_a_declined_payment_is_reported_as_declined(page, declining_demo_site):
+    page.goto(declining_demo_site)
+    pay_by_upi(page)
+    result = page.locator('[data-test-id="demo-result"]')
+    result.filter(has_text="declined").wait_for(timeout=SETTLE_MS)
+    assert page.frame_locator(IFRAME).locator('[data-test-id="error-state"]').is_visible()
+
+    page.keyboard.press("Escape")
+    page.locator(MODAL).wait_for(state="detached")
+    text = result.inner_text()
+    assert text.startswith("Your payment was declined")
+    assert "closed before" not in text
+    assert result.get_attribute("data-tone") == "error"
+    assert page.locator('[data-test-id="demo-pay-button"]').is_enabled()

@@ -1,0 +1,174 @@
+"""What an operator reads: one line per request (never probes), one line per state change with
+its ids and correlation id, JSON or console lines as LOG_FORMAT says."""
+
+import json
+import time
+from datetime import datetime
+
+import httpx
+import pytest
+import structlog
+
+from live import free_port
+from shared.logging import configure_logging, log_format, redact_url
+
+pytestmark = pytest.mark.slow
+
+
+def json_lines(path) -> list[dict]:
+    lines = []
+    for raw in path.read_text().splitlines():
+        try:
+            lines.append(json.loads(raw))
+        except ValueError:
+            pytest.fail(f"not a JSON line with LOG_FORMAT=json: {raw!r}")
+    return lines
+
+
+def wait_for(check, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.1)
+    raise TimeoutError
+
+
+def test_one_line_per_request_and_per_state_change(
+    start_service, receiver, merchant_headers: dict[str, str]
+):
+    api = start_service("api", LOG_FORMAT="json")
+    workers = [
+        start_service(name, API_URL=api.url, LOG_FORMAT="json")
+        for name in ("payment_worker", "refund_worker", "webhook_dispatcher")
+    ]
+    with httpx.Client(base_url=api.url, headers=merchant_headers, timeout=10) as http:
+        for probe in ("/health", "/livez", "/readyz", "/metrics") * 3:
+            http.get(probe)
+        order = http.post("/api/v1/orders", json={"amount": 50000, "receipt": "r1"}).json()
+        created = http.post(
+            "/api/v1/payments",
+            json={"order_id": order["id"], "method": "upi", "vpa": "user@paytm"},
+            headers={"X-Request-Id": "req_logs_payment"},
+        )
+        payment_id = created.json()["id"]
+        wait_for(lambda: http.get(f"/api/v1/payments/{payment_id}").json()["status"] == "success")
+        refund = http.post(
+            f"/api/v1/payments/{payment_id}/refunds",
+            json={"amount": 10000},
+            headers={"X-Request-Id": "req_logs_refund"},
+        ).json()
+        wait_for(
+            lambda: http.get(f"/api/v1/refunds/{refund['id']}").json()["status"] == "processed"
+        )
+        # payment.created, .pending, .success, refund.created, .processed
+        wait_for(lambda: len(receiver.events) >= 5)
+    for service in (*workers, api):
+        service.stop()
+
+    api_lines = json_lines(api.log_path)
+    requests = [line for line in api_lines if line["event"] == "request"]
+    assert {line["path"] for line in requests}.isdisjoint(
+        {"/health", "/livez", "/readyz", "/metrics"}
+    )
+    payment_requests = [r for r in requests if r["path"] == "/api/v1/payments"]
+    assert len(payment_requests) == 1
+    assert payment_requests[0]["correlation_id"] == "req_logs_payment"
+
+    lines = api_lines + [line for worker in workers for line in json_lines(worker.log_path)]
+
+    def state_lines(event: str, **fields: str) -> list[dict]:
+        return [
+            line
+            for line in lines
+            if line["event"] == event and all(line.get(k) == v for k, v in fields.items())
+        ]
+
+    [created_line] = state_lines("payment_created", payment_id=payment_id)
+    assert created_line["correlation_id"] == "req_logs_payment"
+    assert created_line["order_id"] == order["id"]
+    assert created_line["status"] == "pending"
+    [finalized] = state_lines("payment_finalized", payment_id=payment_id)
+    assert finalized["correlation_id"] == "req_logs_payment"
+    assert finalized["order_id"] == order["id"]
+    assert finalized["status"] == "success"
+    [refund_created] = state_lines("refund_created", refund_id=refund["id"])
+    assert refund_created["correlation_id"] == "req_logs_refund"
+    assert refund_created["payment_id"] == payment_id
+    [refund_processed] = state_lines("refund_processed", refund_id=refund["id"])
+    assert refund_processed["correlation_id"] == "req_logs_refund"
+    queued = state_lines("webhook_queued")
+    assert sorted(line["event_type"] for line in queued) == [
+        "payment.created", "payment.pending", "payment.success",
+        "refund.created", "refund.processed",
+    ]  # fmt: skip
+    attempts = state_lines("webhook_attempt", status="success")
+    assert {a["webhook_id"] for a in attempts} == {q["webhook_id"] for q in queued}
+    for line in queued + attempts:
+        assert line["correlation_id"] in ("req_logs_payment", "req_logs_refund")
+
+
+@pytest.mark.parametrize(
+    ("value", "tty", "expected"),
+    [
+        ("", True, "console"),
+        ("", False, "json"),
+        ("auto", True, "console"),
+        ("json", True, "json"),
+        ("console", False, "console"),
+        ("JSON", False, "json"),
+    ],
+)
+def test_log_format_follows_the_variable_then_the_terminal(value, tty, expected):
+    assert log_format({"LOG_FORMAT": value}, tty=tty) == expected
+
+
+def test_a_bad_log_format_stops_with_one_line(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        log_format({"LOG_FORMAT": "xml"})
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.startswith("configuration error: LOG_FORMAT is invalid")
+
+
+def test_console_lines_are_readable_and_json_lines_parse(monkeypatch, capsys):
+    monkeypatch.setenv("LOG_FORMAT", "console")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    configure_logging("api")
+    structlog.get_logger("t").info("payment_created", payment_id="pay_1")
+    console = capsys.readouterr().err
+    assert "payment_created" in console and "pay_1" in console
+    assert "\x1b[" in console  # coloured even into a pipe: make run prefixes and forwards it
+    with pytest.raises(ValueError):
+        json.loads(console)
+
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    configure_logging("api")
+    structlog.get_logger("t").info("payment_created", payment_id="pay_1")
+    line = json.loads(capsys.readouterr().err)
+    assert line["payment_id"] == "pay_1" and line["service"] == "api"
+
+
+def test_a_waiting_worker_names_the_url_it_waits_for(start_service):
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    worker = start_service("payment_worker", API_URL=nowhere, LOG_FORMAT="json")
+    deadline = time.monotonic() + 30
+
+    def warnings() -> list[dict]:
+        lines = [json.loads(raw) for raw in worker.log_path.read_text().splitlines()]
+        return [line for line in lines if line["event"] == "waiting_for_dependencies"]
+
+    while len(warnings()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    first, second = warnings()[:2]
+    assert first["level"] == "warning"
+    assert first["waiting_for"] == {"api": f"{nowhere}/health"}
+    # every few seconds, not every retry
+    gap = datetime.fromisoformat(second["timestamp"]) - datetime.fromisoformat(first["timestamp"])
+    assert 4 <= gap.total_seconds() <= 10
+
+
+def test_urls_in_log_lines_hide_passwords():
+    assert redact_url("postgresql://gw:s3cret@db:5432/pg") == "postgresql://gw:***@db:5432/pg"
+    assert redact_url("redis://:s3cret@redis:6379/0") == "redis://:***@redis:6379/0"
+    assert redact_url("host=db password=s3cret dbname=pg") == "host=db password=*** dbname=pg"
+    assert redact_url("http://localhost:8000/health") == "http://localhost:8000/health"
