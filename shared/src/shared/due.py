@@ -2,59 +2,130 @@
 webhook deliveries and their retries.
 
 PostgreSQL holds every due time, so nothing is lost with Redis. A *tick* job works off
-everything due, sleeping in short steps until the next due item while one is near, then
-returns. Ticks are enqueued by whoever creates due work (at most one waiting tick per queue)
-and every second by each worker's RQ cron scheduler, which is also the sweep that picks up
-work whose tick was lost to a crash or a Redis flush. RQ's own scheduled jobs can't serve:
-their due times have whole-second resolution.
+everything due, then waits for the next due item while one is near and returns when none is.
+It waits without polling: it sleeps exactly until the next due time it read, and PostgreSQL
+wakes it sooner when work due earlier is committed (a NOTIFY on the queue's channel, sent by
+the triggers of migration 007 with the due time as payload). Ticks are enqueued by whoever
+creates due work (`JobQueues.wake`, at most one waiting tick per queue) and by each worker's
+one-second sweep, which picks up work whose tick was lost to a crash or a Redis flush. RQ's
+own scheduled jobs can't serve: their due times have whole-second resolution.
 """
 
+import threading
 import time
 from collections.abc import Callable
 
-from redis import Redis
+import psycopg
+import structlog
 
-from shared.queues import JobQueues
+log = structlog.get_logger(__name__)
 
-# Near enough to wait for inside a tick rather than return and be woken again.
+# Near enough to wait for inside a tick rather than return and be woken again. The NOTIFY
+# triggers (migration 007) announce only work due within 2 s: keep this below that.
 HORIZON_S = 1.5
-# Longest sleep between looks at PostgreSQL, so newly created work is never late by more.
-POLL_S = 0.02
+# Shortest wait between two looks at PostgreSQL while work keeps falling due, so a busy tick
+# finalises batches, not single rows; no item is made later than this by it.
+BATCH_GAP_S = 0.02
 # A tick returns after this long so shutdowns and other ticks are never held up for long.
 MAX_RUN_S = 10.0
-WAKEUP_TTL_MS = 10_000
+# How long to wait before opening a lost LISTEN connection again; meanwhile ticks poll.
+RECONNECT_S = 5.0
 
 
-def wakeup_key(queue: str) -> str:
-    return f"gateway:wakeup:{queue}"
+def due_channel(queue: str) -> str:
+    """The NOTIFY channel on which PostgreSQL announces newly due work of `queue`."""
+    return f"gateway_due_{queue}"
 
 
-def request_tick(redis: Redis, queues: JobQueues, queue: str, job_path: str) -> None:
-    """Make sure a tick is on its way; one waiting tick works off everything due."""
-    if redis.set(wakeup_key(queue), 1, nx=True, px=WAKEUP_TTL_MS):
-        queues.enqueue(queue, job_path)
+class DueListener:
+    """LISTENs on a queue's channel, so a waiting tick wakes as soon as earlier work commits.
+
+    Owned by the tick's thread. Without a connection (PostgreSQL away) `wait` falls back to
+    short sleeps, and the connection is opened again after RECONNECT_S.
+    """
+
+    def __init__(self, database_url: str, queue: str):
+        self.database_url = database_url
+        self.channel = due_channel(queue)
+        self._conn: psycopg.Connection | None = None
+        self._retry_at = 0.0
+
+    def _connection(self) -> psycopg.Connection | None:
+        if self._conn is None and time.monotonic() >= self._retry_at:
+            try:
+                conn = psycopg.connect(self.database_url, autocommit=True, connect_timeout=2)
+                conn.execute(f'LISTEN "{self.channel}"')
+                self._conn = conn
+            except psycopg.Error as exc:
+                self._retry_at = time.monotonic() + RECONNECT_S
+                log.warning("due_listener_unavailable", channel=self.channel, error=str(exc))
+        return self._conn
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = None
+        self._retry_at = time.monotonic() + RECONNECT_S
+
+    def discard_pending(self) -> None:
+        """Forget notifications received while no tick waited: a tick reads the table anyway."""
+        conn = self._connection()
+        if conn is None:
+            return
+        try:
+            for _ in conn.notifies(timeout=0):
+                pass
+        except psycopg.Error:
+            self._drop()
+
+    def wait(self, seconds: float) -> None:
+        """Sleep `seconds`, or less if work due before then is committed meanwhile."""
+        conn = self._connection()
+        if conn is None:
+            time.sleep(min(seconds, BATCH_GAP_S))
+            return
+        wake_at = time.time() + seconds
+        try:
+            for notify in conn.notifies(timeout=seconds):
+                if _due_epoch(notify.payload) <= wake_at:
+                    return
+        except psycopg.Error:
+            self._drop()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _due_epoch(payload: str) -> float:
+    try:
+        return float(payload)
+    except ValueError:
+        return 0.0  # not ours to judge: wake up and read the table
 
 
 def work_until_idle(
-    redis: Redis,
-    queue: str,
     finalize_due: Callable[[], int],
     seconds_until_next_due: Callable[[], float | None],
+    wait: Callable[[float], None],
+    stopping: threading.Event,
 ) -> int:
-    """Finalise due work until nothing is due within the horizon; return how much was done."""
+    """Finalise due work until nothing is due within the horizon; return how much was done.
+
+    `finalize_due` does one batch and returns its size; `seconds_until_next_due` reads the
+    next due time (None: nothing pending); `wait(s)` sleeps up to s seconds, less when newer
+    work is due sooner. Returns early, between batches, once `stopping` is set (SIGTERM).
+    """
     done = 0
     started = time.monotonic()
-    while True:
-        while (finalized := finalize_due()) > 0:
+    while not stopping.is_set():
+        while not stopping.is_set() and (finalized := finalize_due()) > 0:
             done += finalized
-        wait = seconds_until_next_due()
-        if wait is None or wait > HORIZON_S:
-            # Let the next creator enqueue a tick, then look once more for work created
-            # between our last look and the release, which no one else would wake up for.
-            redis.delete(wakeup_key(queue))
-            wait = seconds_until_next_due()
-            if wait is None or wait > HORIZON_S:
-                return done
-        if time.monotonic() - started > MAX_RUN_S:
+        wait_s = seconds_until_next_due()
+        if wait_s is None or wait_s > HORIZON_S:
             return done
-        time.sleep(min(max(wait, 0.0), POLL_S))
+        if time.monotonic() - started > MAX_RUN_S or stopping.is_set():
+            return done
+        wait(max(wait_s, BATCH_GAP_S))
+    return done

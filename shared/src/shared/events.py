@@ -9,9 +9,8 @@ from typing import Any
 import structlog
 
 from shared.db import Transaction
-from shared.due import request_tick
 from shared.logging import current_correlation_id
-from shared.queues import DELIVER_DUE_WEBHOOKS_JOB, WEBHOOKS_QUEUE, JobQueues
+from shared.queues import WEBHOOKS_QUEUE, JobQueues
 
 PAYMENT_CREATED = "payment.created"
 PAYMENT_PENDING = "payment.pending"
@@ -64,10 +63,7 @@ def record_events(tx: Transaction, queues: JobQueues, events: list[Event]) -> li
         },
     ).fetchall()
     if rows:
-        tx.after_commit(
-            lambda: request_tick(queues.redis, queues, WEBHOOKS_QUEUE, DELIVER_DUE_WEBHOOKS_JOB),
-            key=WEBHOOKS_QUEUE,
-        )
+        tx.after_commit(lambda: queues.wake(WEBHOOKS_QUEUE), key=WEBHOOKS_QUEUE)
         tx.after_commit(lambda: _log_queued(rows))
     return [str(row["id"]) for row in rows]
 

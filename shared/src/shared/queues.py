@@ -1,9 +1,8 @@
-"""Queue names and job paths. Jobs are enqueued by dotted path so no service imports another."""
+"""Queue names, their tick jobs, and waking a queue. Jobs are enqueued by dotted path so no
+service imports another."""
 
 from redis import Redis
 from rq import Queue
-
-from shared.logging import current_correlation_id
 
 PAYMENTS_QUEUE = "payments"
 REFUNDS_QUEUE = "refunds"
@@ -14,6 +13,25 @@ ALL_QUEUES = (PAYMENTS_QUEUE, REFUNDS_QUEUE, WEBHOOKS_QUEUE)
 FINALIZE_DUE_PAYMENTS_JOB = "payment_worker.tasks.finalize_due_payments"
 FINALIZE_DUE_REFUNDS_JOB = "refund_worker.tasks.finalize_due_refunds"
 DELIVER_DUE_WEBHOOKS_JOB = "webhook_dispatcher.tasks.deliver_due_webhooks"
+TICK_JOBS = {
+    PAYMENTS_QUEUE: FINALIZE_DUE_PAYMENTS_JOB,
+    REFUNDS_QUEUE: FINALIZE_DUE_REFUNDS_JOB,
+    WEBHOOKS_QUEUE: DELIVER_DUE_WEBHOOKS_JOB,
+}
+
+# How long a queued tick holds its queue's "queued" flag if no worker starts it (a worker
+# killed between taking it and starting it). Longer than a tick runs (shared.due.MAX_RUN_S),
+# so a tick waiting for a busy worker is never doubled.
+QUEUED_FLAG_TTL_S = 30
+# Failed ticks stay in RQ's failed registry this long for an operator to read, then go.
+FAILED_TICK_TTL_S = 24 * 3600
+# Meta key of a tick job: the flag its worker clears as it starts the tick.
+QUEUED_FLAG_META = "queued_flag"
+
+
+def queued_flag_key(queue: str) -> str:
+    """Set while a tick of `queue` waits in RQ; cleared by the worker that starts it."""
+    return f"gateway:tick-queued:{queue}"
 
 
 def redis_connection(url: str) -> Redis:
@@ -22,11 +40,33 @@ def redis_connection(url: str) -> Redis:
 
 
 class JobQueues:
+    """The three RQ queues of the gateway, seen from whoever creates due work."""
+
     def __init__(self, redis: Redis):
         self.redis = redis
         self._queues = {name: Queue(name, connection=redis) for name in ALL_QUEUES}
 
-    def enqueue(self, queue: str, job_path: str, *args: object) -> None:
-        """Enqueue a job carrying the caller's correlation id."""
-        meta = {"correlation_id": current_correlation_id()}
-        self._queues[queue].enqueue(job_path, *args, meta=meta)
+    def wake(self, queue: str) -> bool:
+        """Make sure a tick of `queue` is on its way; returns whether this call enqueued one.
+
+        At most one tick per queue waits in Redis whatever the load and the number of wakers
+        (API replicas, worker sweeps): a flag set with NX guards the enqueue and the worker
+        clears it as it starts the tick, so work created after that start wakes a new one.
+        A tick keeps no result (result_ttl=0). Raises redis errors; callers after a commit
+        leave recovery to the sweep (shared.worker).
+        """
+        flag = queued_flag_key(queue)
+        if not self.redis.set(flag, 1, nx=True, ex=QUEUED_FLAG_TTL_S):
+            return False
+        try:
+            self._queues[queue].enqueue(
+                TICK_JOBS[queue],
+                result_ttl=0,
+                failure_ttl=FAILED_TICK_TTL_S,
+                meta={QUEUED_FLAG_META: flag},
+            )
+        except Exception:
+            # Without its job, the flag would keep every waker away until it expires.
+            self.redis.delete(flag)
+            raise
+        return True

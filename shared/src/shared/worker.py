@@ -1,19 +1,26 @@
-"""How every worker service runs: wait for its dependencies, start RQ's cron scheduler (in a
-thread) that enqueues the sweep tick every second, then work its queue with an RQ SimpleWorker.
+"""How every worker service runs: wait for its dependencies, start the sweep (a thread that
+wakes the queue every second and runs the housekeeping purges), then work the queue with an
+RQ SimpleWorker until SIGTERM.
 
 SimpleWorker runs jobs in the worker process: a tick is a few database statements, cheaper
 than the fork that RQ's default worker makes for every job.
+
+On SIGTERM the running tick returns after its current batch (everything it claimed is then
+committed), the worker's `on_stop` finishes or releases what is still in flight, and the
+process exits 0.
 """
 
 import contextlib
 import functools
+import logging
 import os
+import signal
 import socket
 import threading
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from types import FrameType
 from typing import Any
@@ -25,21 +32,28 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker
-from rq.cron import CronScheduler
 
 from shared.db import Database
-from shared.due import work_until_idle
+from shared.due import HORIZON_S, DueListener, work_until_idle
+from shared.housekeeping import run_purges
 from shared.jobstats import count_completed, count_failed
-from shared.logging import bind_correlation_id, configure_logging, redact_url
+from shared.logging import configure_logging, redact_url
 from shared.metrics import JOBS, WORK_ITEMS, serve_worker_metrics
-from shared.queues import JobQueues, redis_connection
+from shared.queues import QUEUED_FLAG_META, JobQueues, redis_connection
 from shared.settings import GatewaySettings, load_settings
 
 log = structlog.get_logger(__name__)
 
 SWEEP_INTERVAL_S = 1
 DEPENDENCY_RETRY_S = 1.0
-WAITING_LOG_INTERVAL_S = 5.0  # a worker waiting for a dependency says so this often
+# A worker waiting for a dependency says which, this often.
+DEPENDENCY_WARNING_S = 5.0
+# The purges run about this often, on whichever worker's sweep takes the flag first.
+HOUSEKEEPING_INTERVAL_S = 60
+HOUSEKEEPING_FLAG = "gateway:housekeeping"
+
+# Set by SIGTERM: ticks return between batches, the sweep stops.
+STOPPING = threading.Event()
 
 
 @dataclass
@@ -50,6 +64,18 @@ class WorkerRuntime:
     db: Database
     redis: Redis
     queues: JobQueues
+    _listeners: dict[str, DueListener] = field(default_factory=dict)
+
+    def listener(self, queue: str) -> DueListener:
+        """The process's LISTEN connection for `queue`'s newly due work (one more connection)."""
+        if queue not in self._listeners:
+            self._listeners[queue] = DueListener(self.settings.database_url, queue)
+        return self._listeners[queue]
+
+    def close(self) -> None:
+        for listener in self._listeners.values():
+            listener.close()
+        self.db.close()
 
 
 @cache
@@ -84,6 +110,27 @@ def counted(queue: str) -> Callable[[Callable[[], int]], Callable[[], int]]:
     return decorate
 
 
+def due_reader(
+    seconds_until_next_due: Callable[[Connection], float | None],
+) -> Callable[[], float | None]:
+    """`seconds_until_next_due` read on a connection of the process's pool."""
+
+    def next_due() -> float | None:
+        with runtime().db.connection() as conn:
+            return seconds_until_next_due(conn)
+
+    return next_due
+
+
+def run_until_idle(
+    queue: str, finalize_due: Callable[[], int], seconds_until_next_due: Callable[[], float | None]
+) -> int:
+    """Work off `queue`'s due work (shared.due.work_until_idle), woken by its NOTIFY channel."""
+    listener = runtime().listener(queue)
+    listener.discard_pending()
+    return work_until_idle(finalize_due, seconds_until_next_due, listener.wait, STOPPING)
+
+
 def run_tick(
     queue: str,
     finalize_due_batch: Callable[[WorkerRuntime], int],
@@ -91,22 +138,21 @@ def run_tick(
 ) -> int:
     """A tick of a queue whose work has due times in PostgreSQL (see shared.due)."""
     current = runtime()
-
-    def next_due() -> float | None:
-        with current.db.connection() as conn:
-            return seconds_until_next_due(conn)
-
-    return work_until_idle(current.redis, queue, lambda: finalize_due_batch(current), next_due)
+    return run_until_idle(
+        queue, lambda: finalize_due_batch(current), due_reader(seconds_until_next_due)
+    )
 
 
 class GatewayWorker(SimpleWorker):
-    """Binds the correlation id of the request that caused a job into every log line, and
-    registers again after a Redis flush or restart so job status keeps seeing it."""
+    """Clears its queue's "queued tick" flag as it starts a tick (see JobQueues.wake), stops
+    ticks between batches on SIGTERM, and registers again after a Redis flush or restart so
+    job status keeps seeing it.
 
-    shutdown_requested = False
+    A tick serves work of many requests: each item's log lines carry that item's correlation
+    id, so no request's id is bound for the whole job."""
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
-        self.shutdown_requested = True
+        STOPPING.set()
         super().request_stop(signum, frame)
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
@@ -118,13 +164,11 @@ class GatewayWorker(SimpleWorker):
         super().heartbeat(timeout, pipeline)
 
     def execute_job(self, job: Any, queue: Queue) -> None:
-        correlation_id = (job.meta or {}).get("correlation_id")
-        if correlation_id:
-            bind_correlation_id(correlation_id)
-        try:
-            super().execute_job(job, queue)
-        finally:
-            structlog.contextvars.unbind_contextvars("correlation_id")
+        flag = (job.meta or {}).get(QUEUED_FLAG_META)
+        if flag:
+            self.connection.delete(flag)
+        structlog.contextvars.clear_contextvars()
+        super().execute_job(job, queue)
 
 
 def _api_healthy(api_url: str) -> bool:
@@ -153,70 +197,103 @@ def _redis_answers(redis: Redis) -> bool:
 
 
 def wait_for_dependencies(settings: GatewaySettings, redis: Redis) -> None:
-    """Block until PostgreSQL, Redis and the API all answer (CONTRACT §1); every
-    WAITING_LOG_INTERVAL_S says at WARNING which URLs (passwords hidden) do not answer yet."""
-    said_at = time.monotonic()  # silent through an ordinary start, when the API comes up last
+    """Block until PostgreSQL, Redis and the API all answer (CONTRACT §1); meanwhile say at
+    WARNING, every DEPENDENCY_WARNING_S, which of them (by URL) is still awaited."""
+    warned_at: float | None = None
     while True:
-        missing = {
-            name: redact_url(url)
+        missing = [
+            (name, url)
             for name, url, answers in (
                 ("postgresql", settings.database_url, lambda: _database_answers(settings.database_url)),
                 ("redis", settings.redis_url, lambda: _redis_answers(redis)),
-                ("api", f"{settings.api_url}/health", lambda: _api_healthy(settings.api_url)),
+                ("api", settings.api_url, lambda: _api_healthy(settings.api_url)),
             )
             if not answers()
-        }  # fmt: skip
+        ]  # fmt: skip
         if not missing:
+            if warned_at is not None:
+                log.info("dependencies_ready")
             return
-        if time.monotonic() - said_at >= WAITING_LOG_INTERVAL_S:
-            log.warning("waiting_for_dependencies", waiting_for=missing)
-            said_at = time.monotonic()
-        time.sleep(DEPENDENCY_RETRY_S)
+        if warned_at is None or time.monotonic() - warned_at >= DEPENDENCY_WARNING_S:
+            warned_at = time.monotonic()
+            for name, url in missing:
+                log.warning("waiting_for_dependency", dependency=name, url=redact_url(url))
+        if STOPPING.wait(DEPENDENCY_RETRY_S):
+            return
 
 
-class SweepScheduler(CronScheduler):
-    """RQ's cron scheduler, run in a thread of the worker: the worker's main thread owns the
-    signals, and the scheduler lives and dies with its worker."""
-
-    def _install_signal_handlers(self) -> None:
-        pass
-
-
-def _run_sweep(redis_url: str, queue: str, tick: Callable[[], int], name: str) -> None:
-    while True:
+def _sweep(current: WorkerRuntime, queue: str, next_due: Callable[[], float | None]) -> None:
+    """Every second: wake the queue if work is due within a tick's horizon (a no-op while a
+    tick already waits), so work whose tick was lost (crash, Redis flush or outage) or lies
+    further ahead is picked up in time; about once a minute, on one worker of all, the
+    housekeeping purges. Idle, that is one indexed read a second: no job, no Redis write."""
+    failing = False
+    while not STOPPING.wait(SWEEP_INTERVAL_S):
         try:
-            cron = SweepScheduler(connection=redis_connection(redis_url), name=name)
-            cron.register(tick, queue_name=queue, interval=SWEEP_INTERVAL_S)
-            cron.start()
-        except Exception:
-            # Redis away: the sweep must outlive it, or nothing would recover lost ticks.
-            log.exception("sweep_scheduler_failed")
-            time.sleep(DEPENDENCY_RETRY_S)
+            wait_s = next_due()
+            if wait_s is not None and wait_s <= HORIZON_S:
+                current.queues.wake(queue)
+            if current.redis.set(HOUSEKEEPING_FLAG, 1, nx=True, ex=HOUSEKEEPING_INTERVAL_S):
+                run_purges(current.db)
+            if failing:
+                log.info("sweep_recovered", queue=queue)
+            failing = False
+        except Exception as exc:
+            # Redis or PostgreSQL away: said once, tried again every second.
+            if not failing:
+                log.warning("sweep_failed", queue=queue, error=str(exc))
+            failing = True
 
 
-def run_worker(service: str, queue: str, tick: Callable[[], int]) -> None:
-    """Run a worker service: its queue's tick jobs, and the cron sweep that enqueues them."""
+def _rq_logging_level(level: str) -> str:
+    """RQ logs every job at INFO ("Job OK", "result is kept for …"): 5 lines a second for an
+    idle worker. Our ticks log what they do, so RQ says only warnings unless debugging."""
+    return "DEBUG" if level.upper() == "DEBUG" else "WARNING"
+
+
+def run_worker(
+    service: str,
+    queue: str,
+    tick: Callable[[], int],
+    next_due: Callable[[], float | None],
+    on_stop: Callable[[], None] | None = None,
+) -> None:
+    """Run a worker service: its queue's tick jobs and the sweep, which wakes the queue when
+    `next_due()` (seconds until the next due item, None for none) says work is near; on
+    SIGTERM, stop after the current batch, run `on_stop` (finish or release what is still in
+    flight) and return, so the process exits 0."""
     settings = load_settings(GatewaySettings)
     configure_logging(service, settings.log_level)
+    rq_level = _rq_logging_level(settings.log_level)
+    logging.getLogger("rq").setLevel(rq_level)
     redis = redis_connection(settings.redis_url)
+    # Until RQ installs its own handlers: a SIGTERM while waiting is a clean stop too.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda signum, frame: STOPPING.set())
     wait_for_dependencies(settings, redis)
+    if STOPPING.is_set():
+        log.info("worker_stopped", queue=queue)
+        return
     serve_worker_metrics(settings.metrics_port, settings.metrics_host)
-    name = f"{service}-{socket.gethostname()}-{os.getpid()}"
-    sweep = threading.Thread(
-        target=_run_sweep, args=(settings.redis_url, queue, tick, name), name="sweep", daemon=True
-    )
-    sweep.start()
-    log.info("worker_starting", queue=queue)
+    current = runtime()
+    threading.Thread(
+        target=_sweep, args=(current, queue, next_due), name="sweep", daemon=True
+    ).start()
+    log.info("worker_started", queue=queue, host=socket.gethostname(), pid=os.getpid())
     while True:
         worker = GatewayWorker([Queue(queue, connection=redis)], connection=redis)
         # Its teardown raises when it cannot reach Redis either.
         with contextlib.suppress(RedisConnectionError, RedisTimeoutError):
-            worker.work(with_scheduler=False, logging_level=settings.log_level.upper())
-        if worker.shutdown_requested:
-            return
+            worker.work(with_scheduler=False, logging_level=rq_level)
+        if STOPPING.is_set():
+            break
         # RQ quits on a Redis error met outside its dequeue loop (the bookkeeping of a tick that
         # ended while Redis was down, a heartbeat): work on once Redis is back, as a restarted
         # process would; the sweep re-enqueues whatever the error lost.
         log.warning("worker_loop_ended_working_again", queue=queue)
         time.sleep(DEPENDENCY_RETRY_S)
         wait_for_dependencies(settings, redis)
+    if on_stop is not None:
+        on_stop()
+    current.close()
+    log.info("worker_stopped", queue=queue)

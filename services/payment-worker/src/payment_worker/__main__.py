@@ -1,6 +1,12 @@
+from payment_worker.repository import seconds_until_next_due
 from payment_worker.tasks import finalize_due_payments
 from shared.queues import PAYMENTS_QUEUE
-from shared.worker import run_worker
+from shared.worker import due_reader, run_worker
 
 if __name__ == "__main__":
-    run_worker("payment-worker", PAYMENTS_QUEUE, finalize_due_payments)
+    run_worker(
+        "payment-worker",
+        PAYMENTS_QUEUE,
+        finalize_due_payments,
+        next_due=due_reader(seconds_until_next_due),
+    )

@@ -1,6 +1,12 @@
+from refund_worker.repository import seconds_until_next_due
 from refund_worker.tasks import finalize_due_refunds
 from shared.queues import REFUNDS_QUEUE
-from shared.worker import run_worker
+from shared.worker import due_reader, run_worker
 
 if __name__ == "__main__":
-    run_worker("refund-worker", REFUNDS_QUEUE, finalize_due_refunds)
+    run_worker(
+        "refund-worker",
+        REFUNDS_QUEUE,
+        finalize_due_refunds,
+        next_due=due_reader(seconds_until_next_due),
+    )

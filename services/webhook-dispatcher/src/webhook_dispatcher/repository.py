@@ -54,6 +54,15 @@ def claim_due(
     ).fetchall()
 
 
+def release_leases(conn: Connection, log_ids: list[str]) -> None:
+    """Make claimed deliveries due now again (a stopping dispatcher that did not attempt them)."""
+    conn.execute(
+        "UPDATE webhook_logs SET next_retry_at = clock_timestamp()"
+        " WHERE id = ANY(%s::uuid[]) AND status = 'pending'",
+        (log_ids,),
+    )
+
+
 def seconds_until_next_due(conn: Connection) -> float | None:
     row = conn.execute(
         "SELECT extract(epoch FROM min(next_retry_at) - clock_timestamp())::float AS wait"

@@ -4,19 +4,22 @@ A delivery is claimed with a lease (its next_retry_at moved 60 s on) in a short 
 so no two dispatchers attempt it at the same time; the attempt's result, the next attempt time
 or the final status are written when it finishes. A dispatcher that dies mid-attempt loses
 only the lease: the delivery is attempted again once it runs out (at least once, never lost).
+A dispatcher stopped with SIGTERM claims nothing more, waits for its attempts in flight (each
+ends within 5 s) and records them, and releases whatever it still holds (`finish_in_flight`).
 """
 
 import functools
+import time
 
 import structlog
 
-from shared.due import work_until_idle
 from shared.metrics import WEBHOOK_ATTEMPTS
 from shared.queues import WEBHOOKS_QUEUE
-from shared.worker import WorkerRuntime, counted, runtime
+from shared.worker import WorkerRuntime, counted, run_until_idle, runtime
 from webhook_dispatcher import repository
 from webhook_dispatcher.delivery import (
     MAX_IN_FLIGHT_PER_MERCHANT,
+    TIMEOUT_S,
     AttemptResult,
     Delivery,
     DeliveryEngine,
@@ -26,6 +29,11 @@ from webhook_dispatcher.retries import next_attempt_at
 log = structlog.get_logger(__name__)
 
 CLAIM_BATCH = 200
+# How long a stopping dispatcher waits for its attempts in flight: longer than one attempt.
+STOP_DRAIN_S = TIMEOUT_S + 1.0
+
+# Deliveries this process has claimed and not yet recorded (their leases are ours).
+_claimed: set[str] = set()
 
 
 @functools.cache
@@ -41,6 +49,7 @@ def claim_and_submit(current: WorkerRuntime, engine: DeliveryEngine) -> int:
         claimed = repository.claim_due(
             tx.conn, room, MAX_IN_FLIGHT_PER_MERCHANT, engine.merchant_rooms()
         )
+    _claimed.update(str(row["id"]) for row in claimed)
     for row in claimed:
         # The current secret first, then every replaced one still in its overlap, newest first.
         secrets = [row["webhook_secret"], *row["replaced_secrets"]]
@@ -87,6 +96,7 @@ def record_finished(current: WorkerRuntime, engine: DeliveryEngine) -> int:
         numbers = repository.record_attempts(tx.conn, rows)
     for row, number in zip(rows, numbers, strict=True):
         row["attempt_number"] = number
+    _claimed.difference_update(row["log_id"] for row in rows)
     for result, row in zip(results, rows, strict=True):
         WEBHOOK_ATTEMPTS.labels(result.outcome).inc()
         log.info(
@@ -116,11 +126,34 @@ def deliver_due_webhooks() -> int:
         attempts += recorded
         return recorded + claim_and_submit(current, engine)
 
-    def next_due() -> float | None:
-        if engine.busy():
-            return 0.0
-        with current.db.connection() as conn:
-            return repository.seconds_until_next_due(conn)
-
-    work_until_idle(current.redis, WEBHOOKS_QUEUE, step, next_due)
+    run_until_idle(WEBHOOKS_QUEUE, step, seconds_until_next_due)
     return attempts
+
+
+def seconds_until_next_due() -> float | None:
+    """Until the next delivery is due; 0 while attempts are in flight (to be recorded)."""
+    if delivery_engine.cache_info().currsize and delivery_engine().busy():
+        return 0.0
+    with runtime().db.connection() as conn:
+        return repository.seconds_until_next_due(conn)
+
+
+def finish_in_flight() -> None:
+    """On SIGTERM, after the last tick: record the attempts still in flight as they end, and
+    give back the lease of anything claimed but not attempted, so another dispatcher takes it
+    at once rather than after the 60 s lease."""
+    if delivery_engine.cache_info().currsize == 0:
+        return  # no tick ever ran here
+    current = runtime()
+    engine = delivery_engine()
+    deadline = time.monotonic() + STOP_DRAIN_S
+    while engine.busy() and time.monotonic() < deadline:
+        record_finished(current, engine)
+        time.sleep(0.05)
+    record_finished(current, engine)
+    if _claimed:
+        with current.db.transaction() as tx:
+            repository.release_leases(tx.conn, sorted(_claimed))
+            tx.after_commit(lambda: current.queues.wake(WEBHOOKS_QUEUE))
+        log.warning("webhook_leases_released", webhook_ids=sorted(_claimed))
+        _claimed.clear()

@@ -11,12 +11,11 @@ from api.payments import instruments
 from api.payments import repository as payments
 from api.payments.schemas import CaptureRequest, PaymentCreate
 from shared.db import Database
-from shared.due import request_tick
 from shared.errors import BadRequest, NotFound
 from shared.events import PAYMENT_CREATED, PAYMENT_PENDING, Event, record_events
 from shared.ids import ORDER_PREFIX, PAYMENT_PREFIX, is_id, new_id
 from shared.logging import current_correlation_id
-from shared.queues import FINALIZE_DUE_PAYMENTS_JOB, PAYMENTS_QUEUE
+from shared.queues import PAYMENTS_QUEUE
 from shared.resources import payment_resource
 from shared.simulation import payment_delay_ms
 
@@ -72,11 +71,7 @@ def create_payment(gateway: Gateway, merchant_id: str | None, body: PaymentCreat
             [Event(payment["merchant_id"], name, {"payment": resource})
              for name in (PAYMENT_CREATED, PAYMENT_PENDING)],
         )  # fmt: skip
-        tx.after_commit(
-            lambda: request_tick(
-                gateway.redis, gateway.queues, PAYMENTS_QUEUE, FINALIZE_DUE_PAYMENTS_JOB
-            )
-        )
+        tx.after_commit(lambda: gateway.queues.wake(PAYMENTS_QUEUE), key=PAYMENTS_QUEUE)
         tx.after_commit(lambda: _log_state("payment_created", payment))
     return resource
 

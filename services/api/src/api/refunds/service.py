@@ -10,12 +10,11 @@ from api.payments import repository as payments
 from api.refunds import repository as refunds
 from api.refunds.schemas import RefundCreate
 from shared.db import Database
-from shared.due import request_tick
 from shared.errors import BadRequest, NotFound
 from shared.events import REFUND_CREATED, record_event
 from shared.ids import PAYMENT_PREFIX, REFUND_PREFIX, is_id, new_id
 from shared.logging import current_correlation_id
-from shared.queues import FINALIZE_DUE_REFUNDS_JOB, REFUNDS_QUEUE
+from shared.queues import REFUNDS_QUEUE
 from shared.resources import refund_resource
 from shared.simulation import refund_delay_ms
 
@@ -56,11 +55,7 @@ def create_refund(
         )
         resource = refund_resource(refund)
         record_event(tx, gateway.queues, merchant_id, REFUND_CREATED, {"refund": resource})
-        tx.after_commit(
-            lambda: request_tick(
-                gateway.redis, gateway.queues, REFUNDS_QUEUE, FINALIZE_DUE_REFUNDS_JOB
-            )
-        )
+        tx.after_commit(lambda: gateway.queues.wake(REFUNDS_QUEUE), key=REFUNDS_QUEUE)
         tx.after_commit(
             lambda: log.info("refund_created", refund_id=refund["id"], payment_id=payment_id,
                              merchant_id=merchant_id, amount=amount, status=refund["status"])

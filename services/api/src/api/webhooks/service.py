@@ -10,10 +10,9 @@ from api.gateway import Gateway
 from api.pagination import Total
 from api.webhooks import repository
 from shared.db import Database
-from shared.due import request_tick
 from shared.errors import BadRequest, Conflict, NotFound
 from shared.events import WEBHOOK_TEST, record_event
-from shared.queues import DELIVER_DUE_WEBHOOKS_JOB, WEBHOOKS_QUEUE
+from shared.queues import WEBHOOKS_QUEUE
 from shared.resources import iso
 from shared.signing import new_webhook_secret
 from shared.webhook_urls import validate_webhook_url
@@ -80,18 +79,12 @@ def retry(gateway: Gateway, merchant_id: str, log_id: str) -> dict[str, Any]:
         row = repository.schedule_again(tx.conn, log_id, merchant_id)
         if row is None:
             raise NotFound("Webhook not found")
-        tx.after_commit(_wake_dispatcher(gateway))
+        tx.after_commit(lambda: gateway.queues.wake(WEBHOOKS_QUEUE), key=WEBHOOKS_QUEUE)
         tx.after_commit(
             lambda: log.info("webhook_retry_scheduled", webhook_id=log_id,
                              merchant_id=merchant_id, status=row["status"])
         )  # fmt: skip
     return {"id": str(row["id"]), "status": row["status"], "message": "Webhook retry scheduled"}
-
-
-def _wake_dispatcher(gateway: Gateway):
-    return lambda: request_tick(
-        gateway.redis, gateway.queues, WEBHOOKS_QUEUE, DELIVER_DUE_WEBHOOKS_JOB
-    )
 
 
 def _config(row: dict[str, Any], replaced: list[dict[str, Any]]) -> dict[str, Any]:

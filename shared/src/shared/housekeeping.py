@@ -1,0 +1,64 @@
+"""Housekeeping: rows kept for a while and then deleted, in bounded batches on a schedule.
+
+Each purge is one DELETE of at most `batch` rows (default 1,000), repeated until a batch comes
+back short, so no statement holds many locks or writes much WAL at once. Rows another session
+holds are skipped (SKIP LOCKED), so any number of workers may purge at the same time; the
+sweep of shared.worker runs the purges about once a minute, on one worker at a time.
+
+A table with a retention adds one entry to PURGES.
+"""
+
+import time
+from dataclasses import dataclass
+
+import structlog
+
+from shared.db import Database
+
+log = structlog.get_logger(__name__)
+
+BATCH_ROWS = 1000
+# One run stops after this long; the next run goes on where it stopped.
+MAX_RUN_S = 10.0
+
+
+@dataclass(frozen=True)
+class Purge:
+    """A DELETE of at most %(batch)s expired rows of one table."""
+
+    table: str
+    statement: str
+
+
+PURGES = [
+    # Idempotency keys are kept 24 h from first use (CONTRACT §6): expires_at says until when.
+    Purge(
+        "idempotency_keys",
+        """
+        DELETE FROM idempotency_keys
+        WHERE (merchant_id, key) IN (
+            SELECT merchant_id, key FROM idempotency_keys
+            WHERE expires_at <= now()
+            LIMIT %(batch)s
+            FOR UPDATE SKIP LOCKED)
+        """,
+    ),
+]
+
+
+def run_purges(db: Database, batch: int = BATCH_ROWS, purges: list[Purge] = PURGES) -> int:
+    """Delete expired rows of every table in PURGES; returns how many rows went."""
+    deleted = 0
+    deadline = time.monotonic() + MAX_RUN_S
+    for purge in purges:
+        table_deleted = 0
+        while time.monotonic() < deadline:
+            with db.connection() as conn:
+                count = conn.execute(purge.statement, {"batch": batch}).rowcount
+            table_deleted += count
+            if count < batch:
+                break
+        if table_deleted:
+            log.info("expired_rows_deleted", table=purge.table, rows=table_deleted)
+        deleted += table_deleted
+    return deleted

@@ -1,0 +1,95 @@
+"""A tick waits for due work without polling: it sleeps until the next due time it read, and
+PostgreSQL wakes it (LISTEN/NOTIFY) when work due sooner commits (issue 13). Its log lines
+carry each item's correlation id, never that of the request that woke it (issue 14)."""
+
+import json
+import threading
+import time
+
+import structlog
+from rq import Queue
+
+from factories import create_order, create_payment, upi_payment_body
+from payment_worker import repository, tasks
+from payment_worker.tasks import finalize_due_payments
+from shared.logging import bind_correlation_id, configure_logging
+from shared.queues import PAYMENTS_QUEUE, JobQueues
+from shared.worker import GatewayWorker
+
+
+def pay(client, headers) -> dict:
+    return create_payment(client, headers, upi_payment_body(create_order(client, headers)["id"]))
+
+
+def test_a_waiting_tick_reads_postgresql_a_few_times_not_every_20_ms(
+    client, merchant_headers, db, worker_env, monkeypatch
+):
+    payment = pay(client, merchant_headers)
+    db.execute("UPDATE payments SET process_after = clock_timestamp() + interval '1.2 seconds'")
+    reads = []
+    read = repository.seconds_until_next_due
+    monkeypatch.setattr(repository, "seconds_until_next_due", lambda c: reads.append(1) or read(c))
+
+    assert finalize_due_payments() == 1
+
+    row = db.execute(
+        "SELECT status, extract(epoch FROM updated_at - process_after) AS late FROM payments"
+        " WHERE id = %s",
+        (payment["id"],),
+    ).fetchone()
+    assert row["status"] == "success"
+    assert 0 <= row["late"] < 0.1
+    assert len(reads) <= 5, f"{len(reads)} reads of the next due time in 1.2 s"
+
+
+def test_a_waiting_tick_wakes_when_work_due_sooner_commits(
+    client, merchant_headers, db, worker_env
+):
+    pay(client, merchant_headers)
+    db.execute("UPDATE payments SET process_after = clock_timestamp() + interval '1.4 seconds'")
+    tick = threading.Thread(target=finalize_due_payments)
+    tick.start()
+    time.sleep(0.4)  # the tick now waits for the payment due at 1.4 s
+
+    due_now = pay(client, merchant_headers)
+    created = time.monotonic()
+
+    def final() -> bool:
+        status = db.execute("SELECT status FROM payments WHERE id = %s", (due_now["id"],))
+        return status.fetchone()["status"] == "success"
+
+    while not final() and time.monotonic() - created < 2:
+        time.sleep(0.005)
+    took = time.monotonic() - created
+    tick.join()
+    assert took < 0.2, f"finalised {took:.3f} s after it was due"
+
+
+def test_tick_log_lines_carry_each_items_correlation_id(
+    client, merchant_headers, db, private_redis, worker_env, capsys, monkeypatch
+):
+    redis = private_redis
+    first, second = pay(client, merchant_headers), pay(client, merchant_headers)
+    db.execute(
+        "UPDATE payments SET correlation_id = CASE id WHEN %s THEN 'req_first' ELSE"
+        " 'req_second' END",
+        (first["id"],),
+    )
+    bind_correlation_id("req_waker")
+    JobQueues(redis).wake(PAYMENTS_QUEUE)
+    structlog.contextvars.clear_contextvars()
+    capsys.readouterr()
+    configure_logging("payment-worker", "info")
+    # Loggers are cached on first use: this module's may hold the API's earlier configuration.
+    monkeypatch.setattr(tasks, "log", structlog.get_logger(tasks.__name__))
+    try:
+        worker = GatewayWorker([Queue(PAYMENTS_QUEUE, connection=redis)], connection=redis)
+        worker.work(burst=True, logging_level="INFO")
+        lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    finally:
+        structlog.reset_defaults()
+
+    finalised = {line["payment_id"]: line["correlation_id"]
+                 for line in lines if line["event"] == "payment_finalized"}  # fmt: skip
+    assert finalised == {first["id"]: "req_first", second["id"]: "req_second"}
+    assert [line for line in lines if line.get("correlation_id") == "req_waker"] == []
