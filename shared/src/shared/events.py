@@ -1,10 +1,14 @@
-"""Recording webhook events: pending webhook log rows written in the caller's transaction,
-delivered by the webhook dispatcher once that transaction has committed."""
+"""Recording events: every event is stored in `events` (the events API lists it, CONTRACT §5),
+and, for a merchant with a webhook URL, a pending webhook log row whose id is the event id
+(so `webhook-id` is the event id, CONTRACT §7), all in the caller's transaction; the webhook
+dispatcher delivers the logs once that transaction has committed."""
 
 import json
 import time
 from dataclasses import dataclass
 from typing import Any
+
+from psycopg import Connection
 
 from shared.db import Transaction
 from shared.due import request_tick
@@ -19,17 +23,35 @@ REFUND_CREATED = "refund.created"
 REFUND_PROCESSED = "refund.processed"
 WEBHOOK_TEST = "webhook.test"
 
-# Only merchants with a webhook URL get a row: nothing is logged or sent without one.
+# Every event is stored; only merchants with a webhook URL get a delivery log, whose id is the
+# event's id: nothing is logged or sent without a URL.
 INSERT_EVENTS = """
-INSERT INTO webhook_logs (merchant_id, event, payload, next_retry_at, correlation_id)
-SELECT m.id, e.event, e.payload, now(), e.correlation_id
-FROM unnest(%(merchant_ids)s::uuid[], %(events)s::text[], %(payloads)s::text[],
-            %(correlation_ids)s::text[]) WITH ORDINALITY AS e(merchant_id, event, payload,
-                                                            correlation_id, position)
-JOIN merchants m ON m.id = e.merchant_id AND coalesce(m.webhook_url, '') <> ''
-ORDER BY e.position
+WITH stored AS (
+    INSERT INTO events (merchant_id, type, body, correlation_id)
+    SELECT e.merchant_id, e.event, e.payload, e.correlation_id
+    FROM unnest(%(merchant_ids)s::uuid[], %(events)s::text[], %(payloads)s::text[],
+                %(correlation_ids)s::text[]) WITH ORDINALITY AS e(merchant_id, event, payload,
+                                                                correlation_id, position)
+    ORDER BY e.position
+    RETURNING id, merchant_id, type, body, correlation_id
+)
+INSERT INTO webhook_logs (id, event_id, merchant_id, event, payload, next_retry_at,
+                          correlation_id)
+SELECT s.id, s.id, s.merchant_id, s.type, s.body, now(), s.correlation_id
+FROM stored s
+JOIN merchants m ON m.id = s.merchant_id AND coalesce(m.webhook_url, '') <> ''
 RETURNING id
 """
+
+# One bounded batch of the events older than the retention; their logs stay (event_id NULL).
+PURGE_EXPIRED_EVENTS = """
+DELETE FROM events WHERE id IN (
+    SELECT id FROM events WHERE created_at < now() - make_interval(days => %(days)s)
+    ORDER BY created_at LIMIT %(batch)s FOR UPDATE SKIP LOCKED
+)
+"""
+PURGE_BATCH_SIZE = 1000
+PURGE_MAX_BATCHES = 100
 
 
 @dataclass(frozen=True)
@@ -47,7 +69,8 @@ def event_body(event: str, data: dict[str, Any]) -> str:
 
 
 def record_events(tx: Transaction, queues: JobQueues, events: list[Event]) -> list[str]:
-    """Log events for delivery in one statement; returns the ids of the rows logged."""
+    """Store events and log them for delivery in one statement; returns the ids of the delivery
+    logs made (each equal to its event's id), none for merchants without a webhook URL."""
     if not events:
         return []
     rows = tx.conn.execute(
@@ -72,3 +95,22 @@ def record_event(
 ) -> str | None:
     logged = record_events(tx, queues, [Event(merchant_id, event, data)])
     return logged[0] if logged else None
+
+
+def purge_expired_events(
+    conn: Connection, retention_days: int, batch_size: int = PURGE_BATCH_SIZE
+) -> int:
+    """Delete events older than `retention_days` (EVENT_RETENTION_DAYS, default 30) in batches
+    of `batch_size`, each its own short transaction, at most PURGE_MAX_BATCHES per call so a
+    large backlog never holds a worker for long; returns how many were deleted. Safe to run
+    twice at once: rows another purge holds are skipped."""
+    deleted = 0
+    for _ in range(PURGE_MAX_BATCHES):
+        with conn.transaction():
+            count = conn.execute(
+                PURGE_EXPIRED_EVENTS, {"days": retention_days, "batch": batch_size}
+            ).rowcount
+        deleted += count
+        if count < batch_size:
+            break
+    return deleted

@@ -29,6 +29,7 @@ from rq.cron import CronScheduler
 
 from shared.db import Database
 from shared.due import work_until_idle
+from shared.events import purge_expired_events
 from shared.jobstats import count_completed, count_failed
 from shared.logging import bind_correlation_id, configure_logging
 from shared.metrics import JOBS, WORK_ITEMS, serve_worker_metrics
@@ -38,6 +39,7 @@ from shared.settings import GatewaySettings, load_settings
 log = structlog.get_logger(__name__)
 
 SWEEP_INTERVAL_S = 1
+EVENT_PURGE_INTERVAL_S = 3600
 DEPENDENCY_RETRY_S = 1.0
 
 
@@ -81,6 +83,13 @@ def counted(queue: str) -> Callable[[Callable[[], int]], Callable[[], int]]:
         return job
 
     return decorate
+
+
+def purge_expired_events_job() -> int:
+    """Hourly housekeeping: drop events past EVENT_RETENTION_DAYS, in bounded batches."""
+    current = runtime()
+    with current.db.connection() as conn:
+        return purge_expired_events(conn, current.settings.event_retention_days)
 
 
 def run_tick(
@@ -181,6 +190,9 @@ def _run_sweep(redis_url: str, queue: str, tick: Callable[[], int], name: str) -
         try:
             cron = SweepScheduler(connection=redis_connection(redis_url), name=name)
             cron.register(tick, queue_name=queue, interval=SWEEP_INTERVAL_S)
+            cron.register(
+                purge_expired_events_job, queue_name=queue, interval=EVENT_PURGE_INTERVAL_S
+            )
             cron.start()
         except Exception:
             # Redis away: the sweep must outlive it, or nothing would recover lost ticks.

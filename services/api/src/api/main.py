@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from api.config import ApiSettings
 from api.errors import install_error_handlers
+from api.events.endpoints import router as events_router
 from api.gateway import Gateway
 from api.health.endpoints import router as health_router
 from api.jobs.endpoints import router as jobs_router
@@ -60,6 +61,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         payments_router,
         refunds_router,
         webhooks_router,
+        events_router,
         jobs_router,
         metrics_router,
     ):
