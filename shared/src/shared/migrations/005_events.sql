@@ -5,6 +5,8 @@
 
 CREATE TABLE events (
     id             uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    -- Orders the events of one transaction (same created_at) as they happened.
+    seq            bigint GENERATED ALWAYS AS IDENTITY,
     merchant_id    uuid NOT NULL REFERENCES merchants (id),
     type           text NOT NULL,
     -- The exact body bytes every delivery of this event carries.
@@ -12,8 +14,8 @@ CREATE TABLE events (
     correlation_id text,
     created_at     timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX idx_events_merchant_id ON events (merchant_id, created_at DESC, id DESC);
-CREATE INDEX idx_events_merchant_type ON events (merchant_id, type, created_at DESC, id DESC);
+CREATE INDEX idx_events_merchant_id ON events (merchant_id, created_at DESC, seq DESC);
+CREATE INDEX idx_events_merchant_type ON events (merchant_id, type, created_at DESC, seq DESC);
 CREATE INDEX idx_events_created_at ON events (created_at);
 
 -- Logs made before this migration have no event; a purged event leaves its log behind.

@@ -37,7 +37,7 @@ def filters(
 def list_events(conn: Connection, filters: dict[str, Any], limit: int, offset: int) -> list[Row]:
     return conn.execute(
         f"SELECT {EVENT_COLUMNS} {MATCHING_EVENTS}"
-        " ORDER BY created_at DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s",
+        " ORDER BY created_at DESC, seq DESC LIMIT %(limit)s OFFSET %(offset)s",
         filters | {"limit": limit, "offset": offset},
     ).fetchall()
 
