@@ -16,6 +16,7 @@ from api.merchants.endpoints import router as merchants_router
 from api.metrics import ApiMetrics
 from api.metrics import router as metrics_router
 from api.middleware import BodyLimitMiddleware, PublicCorsMiddleware
+from api.openapi import install_openapi, operation_id
 from api.orders.endpoints import router as orders_router
 from api.payments.endpoints import router as payments_router
 from api.refunds.endpoints import router as refunds_router
@@ -51,6 +52,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.state.metrics = metrics
     install_error_handlers(app)
@@ -66,6 +68,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         metrics_router,
     ):
         app.include_router(router)
+    install_openapi(app, settings.api_url)
     # Outermost last: the correlation id is bound before anything else runs, and CORS wraps
     # the body limit so the checkout page can read a 413 too.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -1,4 +1,3 @@
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -9,6 +8,11 @@ from api.events import service
 from api.events.schemas import EventDetail, EventPage, EventType
 
 router = APIRouter(tags=["events"])
+
+# ISO-8601 / RFC 3339 only: a bare number is not a time here (pydantic would read it as Unix
+# seconds). Parsed, and refused with a 400 if impossible, by the service.
+ISO_8601 = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?$"
+TimeInQuery = Annotated[str | None, Query(pattern=ISO_8601, max_length=40)]
 
 EventIdInPath = Annotated[
     str,
@@ -33,10 +37,11 @@ def list_events(
         EventType | None, Query(alias="type", description="Only events of this type")
     ] = None,
     created_from: Annotated[
-        datetime | None, Query(description="ISO-8601; events created at or after it")
+        TimeInQuery, Query(description="ISO-8601; events created at or after it (UTC if no offset)")
     ] = None,
     created_to: Annotated[
-        datetime | None, Query(description="ISO-8601; events created at or before it")
+        TimeInQuery,
+        Query(description="ISO-8601; events created at or before it (UTC if no offset)"),
     ] = None,
 ) -> dict[str, Any]:
     rows, total = service.list_events(

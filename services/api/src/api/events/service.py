@@ -9,7 +9,7 @@ from api.events import repository
 from api.pagination import Total
 from api.webhooks.service import _log_resource as log_resource  # one shape for a log
 from shared.db import Database
-from shared.errors import NotFound
+from shared.errors import BadRequest, NotFound
 from shared.resources import iso
 
 
@@ -22,24 +22,34 @@ def _event_resource(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    """A timestamp without an offset is UTC, as every timestamp the API writes."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
+def _utc(value: str | None, name: str) -> datetime | None:
+    """An ISO-8601 time; one without an offset is UTC, as every timestamp the API writes.
+    BadRequest for an impossible one (2026-02-30)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("z", "Z"))
+    except ValueError:
+        raise BadRequest(f"{name} must be an ISO-8601 time such as 2026-01-15T10:30:00Z") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def list_events(
     db: Database,
     merchant_id: str,
     event_type: str | None,
-    created_from: datetime | None,
-    created_to: datetime | None,
+    created_from: str | None,
+    created_to: str | None,
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], Total]:
     """The merchant's events matching the filters (both bounds inclusive), newest first."""
-    filters = repository.filters(merchant_id, event_type, _utc(created_from), _utc(created_to))
+    filters = repository.filters(
+        merchant_id,
+        event_type,
+        _utc(created_from, "created_from"),
+        _utc(created_to, "created_to"),
+    )
     with db.connection() as conn:
         rows = repository.list_events(conn, filters, limit, offset)
         total = repository.count_events(conn, filters)
