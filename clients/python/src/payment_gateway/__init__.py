@@ -13,6 +13,7 @@ from payment_gateway.errors import (
     NotFoundError,
     RateLimitError,
     ServiceUnavailableError,
+    UnexpectedResponseError,
 )
 from payment_gateway.resources import (
     ApiCredentials,
@@ -35,6 +36,6 @@ __all__ = [
     "APIConnectionError", "APIError", "ApiCredentials", "AsyncGateway", "AuthenticationError",
     "BadRequestError", "ConflictError", "Event", "Gateway", "GatewayError",
     "IdempotencyKeyMismatchError", "Merchant", "NotFoundError", "Order", "Page", "Payment",
-    "PublicOrder", "RateLimitError", "Refund", "ServiceUnavailableError", "SignatureError",
+    "PublicOrder", "RateLimitError", "Refund", "ServiceUnavailableError", "SignatureError", "UnexpectedResponseError",
     "WebhookAttempt", "WebhookConfig", "WebhookLog",
 ]  # fmt: skip

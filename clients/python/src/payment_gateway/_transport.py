@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from payment_gateway.errors import error_for
+from payment_gateway.errors import UnexpectedResponseError, error_for
 
 DEFAULT_BASE_URL = "http://localhost:8000"
 USER_AGENT = "payment-gateway-python/0.1.0"
@@ -122,7 +122,16 @@ def result_of(call: Call, response: httpx.Response) -> Any:
     except ValueError:
         body = None
     if response.is_success:
-        return call.parse(body)
+        try:
+            return call.parse(body)
+        except (TypeError, AttributeError, KeyError, ValueError) as exc:
+            raise UnexpectedResponseError(
+                response.status_code,
+                "UNEXPECTED_RESPONSE",
+                f"The API answered {response.status_code} with a body that is not the contract's",
+                request_id=response.headers.get("x-request-id"),
+                body=body,
+            ) from exc
     raise error_for(
         response.status_code,
         body,

@@ -409,9 +409,17 @@ class Gateway(_BaseClient):
         self.close()
 
     def health(self) -> dict[str, Any]:
-        """`GET /health`: the body also when the API answers 503."""
-        response = self._http.get("/health")
-        return response.json()
+        """`GET /health` as `{"status_code", ...the body}`: the body also when the API answers
+        503; raises APIConnectionError when it does not answer."""
+        try:
+            response = self._http.get("/health")
+        except httpx.HTTPError as exc:
+            raise APIConnectionError(repr(exc)) from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        return {"status_code": response.status_code} | (body if isinstance(body, dict) else {})
 
     def job_status(self) -> dict[str, Any]:
         return self._send(t.Call("GET", "/api/v1/test/jobs/status", _raw, authenticated=False))
@@ -482,13 +490,18 @@ class AsyncGateway(_BaseClient):
         await self.aclose()
 
     async def health(self, timeout: float | None = None) -> dict[str, Any]:
-        """`GET /health`: the body also when the API answers 503; raises APIConnectionError."""
+        """`GET /health` as `{"status_code", ...the body}`: the body also when the API answers
+        503; raises APIConnectionError when it does not answer."""
         try:
             options = {} if timeout is None else {"timeout": timeout}
             response = await self._http.get("/health", **options)
         except httpx.HTTPError as exc:
             raise APIConnectionError(repr(exc)) from exc
-        return {"status_code": response.status_code} | (response.json() if response.content else {})
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        return {"status_code": response.status_code} | (body if isinstance(body, dict) else {})
 
     async def job_status(self) -> dict[str, Any]:
         return await self._send(

@@ -65,6 +65,10 @@ class ServiceUnavailableError(APIError):
     """503 `SERVICE_UNAVAILABLE` (or another 5xx): the request may be retried."""
 
 
+class UnexpectedResponseError(APIError):
+    """A success status with a body this client cannot read (not the API's contract)."""
+
+
 _BY_STATUS: dict[int, type[APIError]] = {
     400: BadRequestError,
     401: AuthenticationError,
