@@ -20,6 +20,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 COPY pyproject.toml uv.lock ./
 COPY shared shared
 COPY services/dashboard services/dashboard
+COPY clients/python clients/python
 # Workspace packages as wheels, not editable links: the runtime stage needs the venv alone.
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-editable --package dashboard

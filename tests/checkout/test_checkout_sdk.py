@@ -120,7 +120,7 @@ def test_open_builds_the_contract_modal(page, merchant_site, scripted_origins):
     src = page.locator(f"{MODAL} {IFRAME}").get_attribute("src")
     assert src == (
         f"{checkout}/checkout?order_id=order_quiet&embedded=true"
-        f"&parent_origin={quote(merchant_origin, safe='')}"
+        f"&parent_origin={quote(merchant_origin, safe='')}&key=key_test_abc123"
     )
     assert page.locator(f"{MODAL} {CLOSE}").is_visible()
     # Focus moved into the dialog.

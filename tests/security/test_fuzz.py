@@ -143,6 +143,7 @@ def _seed_resources(api: FuzzedApi, db: psycopg.Connection, headers: dict) -> di
         "payment_id": [payment["id"] for payment in payments],
         "refund_id": [refund["id"]],
         "webhook_id": [row[0] for row in logs],
+        "event_id": [row[0] for row in logs],  # a delivery log's id is its event's
     }
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from shared.db import Database
-from shared.housekeeping import PURGES, run_purges
+from shared.housekeeping import IDEMPOTENCY_KEYS, run_purges
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def test_expired_keys_go_and_fresh_ones_stay(database, db):
     add_keys(db, "old-", 25, "-1 second")
     add_keys(db, "fresh-", 5, "1 hour")
 
-    assert run_purges(database, batch=10) == 25
+    assert run_purges(database, [IDEMPOTENCY_KEYS], batch=10) == 25
 
     keys = {row["key"] for row in db.execute("SELECT key FROM idempotency_keys")}
     assert keys == {f"fresh-{n}" for n in range(1, 6)}
@@ -38,7 +38,7 @@ def test_expired_keys_go_and_fresh_ones_stay(database, db):
 
 def test_one_statement_deletes_at_most_a_batch(database, db):
     add_keys(db, "old-", 25, "-1 second")
-    [purge] = [p for p in PURGES if p.table == "idempotency_keys"]
+    purge = IDEMPOTENCY_KEYS
 
     with database.connection() as conn:
         assert conn.execute(purge.statement, {"batch": 10}).rowcount == 10

@@ -1,5 +1,7 @@
-"""Recording webhook events: pending webhook log rows written in the caller's transaction,
-delivered by the webhook dispatcher once that transaction has committed."""
+"""Recording events: every event is stored in `events` (the events API lists it, CONTRACT §5),
+and, for a merchant with a webhook URL, a pending webhook log row whose id is the event id
+(so `webhook-id` is the event id, CONTRACT §7), all in the caller's transaction; the webhook
+dispatcher delivers the logs once that transaction has committed."""
 
 import json
 import time
@@ -22,16 +24,24 @@ WEBHOOK_TEST = "webhook.test"
 
 log = structlog.get_logger(__name__)
 
-# Only merchants with a webhook URL get a row: nothing is logged or sent without one.
+# Every event is stored; only merchants with a webhook URL get a delivery log, whose id is the
+# event's id: nothing is logged or sent without a URL.
 INSERT_EVENTS = """
-INSERT INTO webhook_logs (merchant_id, event, payload, next_retry_at, correlation_id)
-SELECT m.id, e.event, e.payload, now(), e.correlation_id
-FROM unnest(%(merchant_ids)s::uuid[], %(events)s::text[], %(payloads)s::text[],
-            %(correlation_ids)s::text[]) WITH ORDINALITY AS e(merchant_id, event, payload,
-                                                            correlation_id, position)
-JOIN merchants m ON m.id = e.merchant_id AND coalesce(m.webhook_url, '') <> ''
-ORDER BY e.position
-RETURNING id, merchant_id, event, correlation_id
+WITH stored AS (
+    INSERT INTO events (merchant_id, type, body, correlation_id)
+    SELECT e.merchant_id, e.event, e.payload, e.correlation_id
+    FROM unnest(%(merchant_ids)s::uuid[], %(events)s::text[], %(payloads)s::text[],
+                %(correlation_ids)s::text[]) WITH ORDINALITY AS e(merchant_id, event, payload,
+                                                                correlation_id, position)
+    ORDER BY e.position
+    RETURNING id, merchant_id, type, body, correlation_id
+)
+INSERT INTO webhook_logs (id, event_id, merchant_id, event, payload, next_retry_at,
+                          correlation_id)
+SELECT s.id, s.id, s.merchant_id, s.type, s.body, now(), s.correlation_id
+FROM stored s
+JOIN merchants m ON m.id = s.merchant_id AND coalesce(m.webhook_url, '') <> ''
+RETURNING id
 """
 
 
@@ -50,7 +60,8 @@ def event_body(event: str, data: dict[str, Any]) -> str:
 
 
 def record_events(tx: Transaction, queues: JobQueues, events: list[Event]) -> list[str]:
-    """Log events for delivery in one statement; returns the ids of the rows logged."""
+    """Store events and log them for delivery in one statement; returns the ids of the delivery
+    logs made (each equal to its event's id), none for merchants without a webhook URL."""
     if not events:
         return []
     rows = tx.conn.execute(

@@ -5,15 +5,17 @@ back short, so no statement holds many locks or writes much WAL at once. Rows an
 holds are skipped (SKIP LOCKED), so any number of workers may purge at the same time; the
 sweep of shared.worker runs the purges about once a minute, on one worker at a time.
 
-A table with a retention adds one entry to PURGES.
+A table with a retention adds one entry to `gateway_purges`.
 """
 
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import structlog
 
 from shared.db import Database
+from shared.settings import GatewaySettings
 
 log = structlog.get_logger(__name__)
 
@@ -24,17 +26,17 @@ MAX_RUN_S = 10.0
 
 @dataclass(frozen=True)
 class Purge:
-    """A DELETE of at most %(batch)s expired rows of one table."""
+    """A DELETE of at most %(batch)s expired rows of one table; `params` fills its other
+    placeholders (e.g. a retention in days)."""
 
     table: str
     statement: str
+    params: Mapping[str, object] = field(default_factory=dict)
 
 
-PURGES = [
-    # Idempotency keys are kept 24 h from first use (CONTRACT §6): expires_at says until when.
-    Purge(
-        "idempotency_keys",
-        """
+# Idempotency keys are kept 24 h from first use (CONTRACT §6): expires_at says until when.
+IDEMPOTENCY_KEYS = Purge(
+    """
         DELETE FROM idempotency_keys
         WHERE (merchant_id, key) IN (
             SELECT merchant_id, key FROM idempotency_keys
@@ -42,19 +44,37 @@ PURGES = [
             LIMIT %(batch)s
             FOR UPDATE SKIP LOCKED)
         """,
-    ),
-]
+)
 
 
-def run_purges(db: Database, batch: int = BATCH_ROWS, purges: list[Purge] = PURGES) -> int:
-    """Delete expired rows of every table in PURGES; returns how many rows went."""
+def expired_events(retention_days: int) -> Purge:
+    """Events older than `retention_days` (EVENT_RETENTION_DAYS, default 30; CONTRACT §5's
+    events API). Their delivery logs stay, with event_id set to NULL by the foreign key."""
+    return Purge(
+        "events",
+        """
+        DELETE FROM events WHERE id IN (
+            SELECT id FROM events WHERE created_at < now() - make_interval(days => %(days)s)
+            ORDER BY created_at LIMIT %(batch)s FOR UPDATE SKIP LOCKED)
+        """,
+        {"days": retention_days},
+    )
+
+
+def gateway_purges(settings: GatewaySettings) -> list[Purge]:
+    """Every purge the sweep runs, with the retentions `settings` gives."""
+    return [IDEMPOTENCY_KEYS, expired_events(settings.event_retention_days)]
+
+
+def run_purges(db: Database, purges: list[Purge], batch: int = BATCH_ROWS) -> int:
+    """Delete expired rows of every table in `purges`; returns how many rows went."""
     deleted = 0
     deadline = time.monotonic() + MAX_RUN_S
     for purge in purges:
         table_deleted = 0
         while time.monotonic() < deadline:
             with db.connection() as conn:
-                count = conn.execute(purge.statement, {"batch": batch}).rowcount
+                count = conn.execute(purge.statement, {**purge.params, "batch": batch}).rowcount
             table_deleted += count
             if count < batch:
                 break

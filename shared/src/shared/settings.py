@@ -44,6 +44,9 @@ class GatewaySettings(BaseSettings):
     checkout_url: str = "http://localhost:3001"
     dashboard_url: str = "http://localhost:3000"
 
+    # Stored events older than this are purged (CONTRACT §5 events API).
+    event_retention_days: int = Field(default=30, ge=1, le=3650)
+
     log_level: str = "info"
     # Where a worker serves its Prometheus metrics and /livez; unset, it serves none.
     metrics_port: int | None = Field(default=None, ge=1, le=65535)

@@ -35,7 +35,7 @@ from rq import Queue, SimpleWorker
 
 from shared.db import Database
 from shared.due import HORIZON_S, DueListener, work_until_idle
-from shared.housekeeping import run_purges
+from shared.housekeeping import gateway_purges, run_purges
 from shared.jobstats import count_completed, count_failed
 from shared.logging import configure_logging, redact_url
 from shared.metrics import JOBS, WORK_ITEMS, serve_worker_metrics
@@ -234,7 +234,7 @@ def _sweep(current: WorkerRuntime, queue: str, next_due: Callable[[], float | No
             if wait_s is not None and wait_s <= HORIZON_S:
                 current.queues.wake(queue)
             if current.redis.set(HOUSEKEEPING_FLAG, 1, nx=True, ex=HOUSEKEEPING_INTERVAL_S):
-                run_purges(current.db)
+                run_purges(current.db, gateway_purges(current.settings))
             if failing:
                 log.info("sweep_recovered", queue=queue)
             failing = False

@@ -8,6 +8,7 @@ from fastapi_offline import FastAPIOffline
 
 from api.config import ApiSettings
 from api.errors import install_error_handlers
+from api.events.endpoints import router as events_router
 from api.gateway import Gateway
 from api.health.endpoints import PROBE_PATHS
 from api.health.endpoints import router as health_router
@@ -17,6 +18,7 @@ from api.merchants.endpoints import router as merchants_router
 from api.metrics import ApiMetrics
 from api.metrics import router as metrics_router
 from api.middleware import BodyLimitMiddleware, PublicCorsMiddleware
+from api.openapi import install_openapi, operation_id
 from api.orders.endpoints import router as orders_router
 from api.payments.endpoints import router as payments_router
 from api.ratelimit.limiter import RateLimiter
@@ -60,6 +62,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         # A trailing slash is an unknown path (404), never a redirect that a client would
         # follow to the request's Host with its body and credentials (CONTRACT §4).
         redirect_slashes=False,
+        generate_unique_id_function=operation_id,
     )
     app.state.metrics = metrics
     install_error_handlers(app)
@@ -70,10 +73,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         payments_router,
         refunds_router,
         webhooks_router,
+        events_router,
         jobs_router,
         metrics_router,
     ):
         app.include_router(router)
+    install_openapi(app, settings.api_url)
     # Outermost last: the correlation id is bound before anything else runs, and CORS wraps
     # the body limit so the checkout page can read a 413 too.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

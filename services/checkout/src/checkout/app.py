@@ -20,6 +20,7 @@ from checkout.settings import CheckoutSettings, ConfigurationError, exit_on_bad_
 PACKAGE_DIR = Path(__file__).parent
 STATIC_DIR = PACKAGE_DIR / "static"
 SDK_FILE = PACKAGE_DIR / "sdk" / "checkout.js"
+SDK_TYPES_FILE = PACKAGE_DIR / "sdk" / "checkout.d.ts"
 PAGE_TEMPLATE = PACKAGE_DIR / "templates" / "checkout.html"
 
 
@@ -52,6 +53,7 @@ def create_app(settings: CheckoutSettings) -> Starlette:
         "Cache-Control": "no-store",
     }
     sdk = SDK_FILE.read_bytes()
+    sdk_types = SDK_TYPES_FILE.read_bytes()
     sdk_headers = {
         "Cache-Control": "public, max-age=300",
         "Access-Control-Allow-Origin": "*",
@@ -64,6 +66,11 @@ def create_app(settings: CheckoutSettings) -> Starlette:
     async def checkout_sdk(request: Request) -> Response:
         return Response(sdk, media_type="text/javascript; charset=utf-8", headers=sdk_headers)
 
+    async def checkout_sdk_types(request: Request) -> Response:
+        return Response(
+            sdk_types, media_type="application/typescript; charset=utf-8", headers=sdk_headers
+        )
+
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "healthy"})
 
@@ -71,6 +78,7 @@ def create_app(settings: CheckoutSettings) -> Starlette:
         routes=[
             Route("/checkout", checkout_page),
             Route("/checkout.js", checkout_sdk),
+            Route("/checkout.d.ts", checkout_sdk_types),
             Route("/health", health),
             Mount("/assets", app=StaticFiles(directory=STATIC_DIR), name="assets"),
         ],

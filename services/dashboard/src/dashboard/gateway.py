@@ -1,17 +1,29 @@
-"""The gateway API as the dashboard sees it: one httpx client per process, explicit timeouts.
+"""The gateway API as the dashboard sees it, through the project's Python client
+(`payment_gateway`, clients/python): one AsyncGateway per process, explicit timeouts, and a
+per-merchant view of it for each call.
 
 Every merchant call carries the logged-in merchant's key and secret, which live only in the
-server-side session. Errors come back as `ApiError` with the contract's code and description.
+server-side session. Errors come back as `ApiError` with the contract's code and description;
+an API that does not answer, fails (5xx) or answers outside the contract is `ApiUnavailable`.
+The dashboard retries nothing itself: a merchant's click is one request.
 """
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import structlog
 
+from payment_gateway import (
+    APIConnectionError,
+    APIError,
+    AsyncGateway,
+    Page,
+    UnexpectedResponseError,
+)
+from payment_gateway.resources import Resource
 from shared.logging import current_correlation_id
 
 log = structlog.get_logger(__name__)
@@ -62,8 +74,19 @@ def idempotency_key_or_none(value: str | None) -> str | None:
     return value if value and IDEMPOTENCY_KEY.match(value) else None
 
 
-def _segment(value: str) -> str:
-    return quote(value, safe="")
+def _plain(result: Any) -> Any:
+    """The JSON the API sent, as the templates read it."""
+    if isinstance(result, Page):
+        return {
+            "data": [item.raw for item in result.data],
+            "total": result.total,
+            "limit": result.limit,
+            "offset": result.offset,
+            "total_is_estimate": result.total_is_estimate,
+        }
+    if isinstance(result, Resource):
+        return result.raw
+    return result
 
 
 class GatewayClient:
@@ -73,108 +96,92 @@ class GatewayClient:
         timeout_seconds: float,
         transport: httpx.AsyncBaseTransport | None = None,
     ):
-        self._http = httpx.AsyncClient(
+        self._gateway = AsyncGateway(
+            api_key="",
+            api_secret="",
             base_url=base_url,
-            timeout=httpx.Timeout(timeout_seconds, connect=min(3.0, timeout_seconds)),
-            limits=httpx.Limits(max_connections=50, max_keepalive_connections=10),
-            headers={"User-Agent": "gateway-dashboard/0.1", "Accept": "application/json"},
-            follow_redirects=False,
+            timeout=timeout_seconds,
+            max_retries=0,
+            request_id=current_correlation_id,
             transport=transport,
         )
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._gateway.aclose()
+
+    def _as(self, credentials: Credentials | None) -> AsyncGateway:
+        if credentials is None:
+            return self._gateway
+        return self._gateway.with_credentials(credentials.api_key, credentials.api_secret)
 
     async def call(
         self,
-        method: str,
-        path: str,
-        *,
+        what: str,
+        operation: Callable[[AsyncGateway], Awaitable[Any]],
         credentials: Credentials | None = None,
-        json: Any = None,
-        params: dict[str, Any] | None = None,
-        idempotency_key: str | None = None,
     ) -> Any:
-        headers = {}
-        if credentials is not None:
-            headers["X-Api-Key"] = credentials.api_key
-            headers["X-Api-Secret"] = credentials.api_secret
-        if idempotency_key:
-            headers["Idempotency-Key"] = idempotency_key
-        if correlation_id := current_correlation_id():
-            headers["X-Request-Id"] = correlation_id
-        query = {key: value for key, value in (params or {}).items() if value is not None}
+        """Run one client operation; its result as plain JSON, its failure as ApiError or
+        ApiUnavailable."""
         try:
-            response = await self._http.request(
-                method, path, headers=headers, json=json, params=query or None
-            )
-        except httpx.HTTPError as exc:
-            log.warning("api_unreachable", method=method, path=path, error=repr(exc))
-            raise ApiUnavailable(str(exc) or type(exc).__name__) from exc
-        try:
-            body = response.json() if response.content else None
-        except ValueError:
-            body = None
-        if response.is_success:
-            return body
-        error = body.get("error") if isinstance(body, dict) else None
-        if response.status_code >= 500 or not isinstance(error, dict):
-            # A server fault or an answer outside the contract: nothing the merchant can fix.
-            log.warning("api_failed", method=method, path=path, status=response.status_code)
-            raise ApiUnavailable(f"API answered {response.status_code}")
-        raise ApiError(
-            response.status_code,
-            str(error.get("code", "ERROR")),
-            str(error.get("description", "The request failed")),
-        )
+            return _plain(await operation(self._as(credentials)))
+        except APIConnectionError as exc:
+            log.warning("api_unreachable", operation=what, error=str(exc))
+            raise ApiUnavailable(str(exc)) from exc
+        except UnexpectedResponseError as exc:
+            log.warning("api_failed", operation=what, status=exc.status_code)
+            raise ApiUnavailable(f"API answered {exc.status_code}") from exc
+        except APIError as exc:
+            if exc.status_code >= 500 or exc.code == "API_ERROR":
+                # A server fault or an answer outside the contract: nothing the merchant can fix.
+                log.warning("api_failed", operation=what, status=exc.status_code)
+                raise ApiUnavailable(f"API answered {exc.status_code}") from exc
+            raise ApiError(exc.status_code, exc.code, exc.description) from exc
 
     # Merchants
 
     async def log_in(self, email: str, password: str) -> dict[str, Any]:
-        return await self.call(
-            "POST", "/api/v1/merchants/login", json={"email": email, "password": password}
-        )
+        return await self.call("log_in", lambda g: g.merchants.log_in(email, password))
 
     async def sign_up(self, name: str, email: str, password: str) -> dict[str, Any]:
-        body = {"name": name, "email": email, "password": password}
-        return await self.call("POST", "/api/v1/merchants", json=body)
+        return await self.call("sign_up", lambda g: g.merchants.sign_up(name, email, password))
 
     async def seeded_test_merchant(self) -> dict[str, Any] | None:
         """The seeded test merchant, if this gateway has one (a hint on the login page)."""
         try:
-            return await self.call("GET", "/api/v1/test/merchant")
+            return await self.call("test_merchant", lambda g: g.merchants.test_merchant())
         except (ApiError, ApiUnavailable):
             return None
 
     # Payments and refunds
 
     async def payment_stats(self, credentials: Credentials) -> dict[str, Any]:
-        return await self.call("GET", "/api/v1/payments/stats", credentials=credentials)
+        return await self.call("payment_stats", lambda g: g.payments.stats(), credentials)
 
     async def list_payments(
         self, credentials: Credentials, limit: int, offset: int, status: str | None = None
     ) -> dict[str, Any]:
-        params = {"limit": limit, "offset": offset, "status": status}
-        return await self.call("GET", "/api/v1/payments", credentials=credentials, params=params)
+        return await self.call(
+            "list_payments", lambda g: g.payments.list(limit, offset, status), credentials
+        )
 
     async def get_payment(self, credentials: Credentials, payment_id: str) -> dict[str, Any]:
-        path = f"/api/v1/payments/{_segment(payment_id)}"
-        return await self.call("GET", path, credentials=credentials)
+        return await self.call("get_payment", lambda g: g.payments.get(payment_id), credentials)
 
     async def capture_payment(
         self, credentials: Credentials, payment_id: str, idempotency_key: str | None
     ) -> dict[str, Any]:
-        path = f"/api/v1/payments/{_segment(payment_id)}/capture"
         return await self.call(
-            "POST", path, credentials=credentials, json={}, idempotency_key=idempotency_key
+            "capture_payment",
+            lambda g: g.payments.capture(payment_id, idempotency_key=idempotency_key),
+            credentials,
         )
 
     async def list_refunds(
         self, credentials: Credentials, payment_id: str, limit: int = 100
     ) -> dict[str, Any]:
-        path = f"/api/v1/payments/{_segment(payment_id)}/refunds"
-        params = {"limit": limit, "offset": 0}
-        return await self.call("GET", path, credentials=credentials, params=params)
+        return await self.call(
+            "list_refunds", lambda g: g.refunds.list(payment_id, limit, 0), credentials
+        )
 
     async def create_refund(
         self,
@@ -184,43 +191,40 @@ class GatewayClient:
         reason: str | None,
         idempotency_key: str | None,
     ) -> dict[str, Any]:
-        path = f"/api/v1/payments/{_segment(payment_id)}/refunds"
-        body = {"amount": amount, "reason": reason or None}
         return await self.call(
-            "POST", path, credentials=credentials, json=body, idempotency_key=idempotency_key
+            "create_refund",
+            lambda g: g.refunds.create(
+                payment_id, amount, reason or None, idempotency_key=idempotency_key
+            ),
+            credentials,
         )
 
     async def list_orders(self, credentials: Credentials, limit: int = 10) -> dict[str, Any]:
-        params = {"limit": limit, "offset": 0}
-        return await self.call("GET", "/api/v1/orders", credentials=credentials, params=params)
+        return await self.call("list_orders", lambda g: g.orders.list(limit, 0), credentials)
 
     # Webhooks
 
     async def list_webhooks(
         self, credentials: Credentials, limit: int, offset: int
     ) -> dict[str, Any]:
-        params = {"limit": limit, "offset": offset}
-        return await self.call("GET", "/api/v1/webhooks", credentials=credentials, params=params)
+        return await self.call(
+            "list_webhooks", lambda g: g.webhooks.list(limit, offset), credentials
+        )
 
     async def get_webhook(self, credentials: Credentials, webhook_id: str) -> dict[str, Any]:
-        path = f"/api/v1/webhooks/{_segment(webhook_id)}"
-        return await self.call("GET", path, credentials=credentials)
+        return await self.call("get_webhook", lambda g: g.webhooks.get(webhook_id), credentials)
 
     async def retry_webhook(self, credentials: Credentials, webhook_id: str) -> dict[str, Any]:
-        path = f"/api/v1/webhooks/{_segment(webhook_id)}/retry"
-        return await self.call("POST", path, credentials=credentials)
+        return await self.call("retry_webhook", lambda g: g.webhooks.retry(webhook_id), credentials)
 
     async def webhook_config(self, credentials: Credentials) -> dict[str, Any]:
-        return await self.call("GET", "/api/v1/webhooks/config", credentials=credentials)
+        return await self.call("webhook_config", lambda g: g.webhooks.config(), credentials)
 
     async def update_webhook_config(
         self, credentials: Credentials, webhook_url: str
     ) -> dict[str, Any]:
         return await self.call(
-            "PUT",
-            "/api/v1/webhooks/config",
-            credentials=credentials,
-            json={"webhook_url": webhook_url},
+            "update_webhook_config", lambda g: g.webhooks.update_config(webhook_url), credentials
         )
 
     async def rotate_api_secret(self, credentials: Credentials) -> dict[str, Any]:
@@ -230,17 +234,17 @@ class GatewayClient:
 
     async def rotate_webhook_secret(self, credentials: Credentials) -> dict[str, Any]:
         return await self.call(
-            "POST", "/api/v1/webhooks/config/rotate-secret", credentials=credentials
+            "rotate_webhook_secret", lambda g: g.webhooks.rotate_secret(), credentials
         )
 
     async def send_test_webhook(self, credentials: Credentials) -> dict[str, Any]:
-        return await self.call("POST", "/api/v1/webhooks/test", credentials=credentials)
+        return await self.call("send_test_webhook", lambda g: g.webhooks.send_test(), credentials)
 
     # Health
 
     async def api_answers(self) -> bool:
         try:
-            response = await self._http.get("/health", timeout=2.0)
-        except httpx.HTTPError:
+            health = await self._gateway.health(timeout=2.0)
+        except APIConnectionError:
             return False
-        return response.status_code == 200
+        return health["status_code"] == 200

@@ -1,10 +1,10 @@
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from api.dependencies import GatewayDep, MerchantDep, PaginationDep
 from api.errors import error_responses
-from api.fields import OrderIdInPath
+from api.fields import NO_NUL_PATTERN, OrderIdInPath
 from api.idempotency.route import IdempotentRoute
 from api.orders import service
 from api.orders.schemas import Order, OrderCreate, OrderPage, PublicOrder
@@ -56,5 +56,16 @@ def get_order(
     responses=error_responses(404, 503),
     summary="An order's public summary, for the checkout page",
 )
-def get_public_order(order_id: OrderIdInPath, gateway: GatewayDep) -> dict[str, Any]:
-    return service.get_public_order(gateway.db, order_id)
+def get_public_order(
+    order_id: OrderIdInPath,
+    gateway: GatewayDep,
+    key_id: Annotated[
+        str | None,
+        Query(
+            max_length=255,
+            pattern=NO_NUL_PATTERN,
+            description="The checkout SDK's API key: 404 unless the order is its merchant's",
+        ),
+    ] = None,
+) -> dict[str, Any]:
+    return service.get_public_order(gateway.db, order_id, key_id)

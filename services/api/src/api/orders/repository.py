@@ -27,14 +27,15 @@ def get_order(conn: Connection, order_id: str, merchant_id: str) -> Row | None:
     ).fetchone()
 
 
-def get_public_order(conn: Connection, order_id: str) -> Row | None:
+def get_public_order(conn: Connection, order_id: str, key_id: str | None = None) -> Row | None:
+    """The order's public summary; with `key_id`, only if the order's merchant has that key."""
     return conn.execute(
         """
         SELECT o.id, o.amount, o.currency, o.status, m.name AS merchant_name
         FROM orders o JOIN merchants m ON m.id = o.merchant_id
-        WHERE o.id = %s
+        WHERE o.id = %(id)s AND (%(key_id)s::text IS NULL OR m.api_key = %(key_id)s::text)
         """,
-        (order_id,),
+        {"id": order_id, "key_id": key_id},
     ).fetchone()
 
 

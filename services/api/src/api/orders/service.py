@@ -35,11 +35,13 @@ def get_order(db: Database, merchant_id: str, order_id: str) -> dict[str, Any]:
     return order_resource(order)
 
 
-def get_public_order(db: Database, order_id: str) -> dict[str, Any]:
+def get_public_order(db: Database, order_id: str, key_id: str | None = None) -> dict[str, Any]:
+    """NotFound also when `key_id` (the checkout SDK's key) is not the order's merchant's: a
+    page opened with one merchant's key never shows another merchant's order."""
     if not is_id(order_id, ORDER_PREFIX):
         raise NotFound("Order not found")
     with db.connection() as conn:
-        order = repository.get_public_order(conn, order_id)
+        order = repository.get_public_order(conn, order_id, key_id)
     if order is None:
         raise NotFound("Order not found")
     return order

@@ -71,7 +71,8 @@
     if (this.modal || document.getElementById(MODAL_ID)) return this;
     var self = this;
     var src = checkoutOrigin + '/checkout?order_id=' + encodeURIComponent(this.options.orderId) +
-      '&embedded=true&parent_origin=' + encodeURIComponent(window.location.origin);
+      '&embedded=true&parent_origin=' + encodeURIComponent(window.location.origin) +
+      '&key=' + encodeURIComponent(this.options.key);
 
     var modal = element('div', {
       id: MODAL_ID, 'data-test-id': 'payment-modal', role: 'dialog', 'aria-modal': 'true',

@@ -17,6 +17,8 @@
   var orderId = (params.get('order_id') || '').trim();
   var embedded = params.get('embedded') === 'true';
   var parentOrigin = embedded ? exactOrigin(params.get('parent_origin')) : null;
+  // The SDK's key: the API refuses (404) an order of another merchant's key.
+  var keyId = (params.get('key') || '').trim();
 
   function byTestId(id) {
     return document.querySelector('[data-test-id="' + id + '"]');
@@ -286,7 +288,9 @@
       return;
     }
     ui.orderId.textContent = orderId;
-    requestJson('GET', '/api/v1/orders/' + encodeURIComponent(orderId) + '/public').then(function (response) {
+    var orderPath = '/api/v1/orders/' + encodeURIComponent(orderId) + '/public' +
+      (keyId ? '?key_id=' + encodeURIComponent(keyId) : '');
+    requestJson('GET', orderPath).then(function (response) {
       if (response.ok && response.body && response.body.id) {
         renderOrder(response.body);
         ui.container.removeAttribute('data-order');
@@ -301,6 +305,7 @@
       if (response.status === 404 || response.status === 400) {
         showUnavailable('Order not found',
           "We couldn't find this order. Please check the link or go back to the merchant and start again.");
+        notifyParent('payment_failed', { orderId: orderId, error: apiError(response) });
       } else {
         showUnavailable("Checkout isn't available right now",
           "We couldn't load this order. Please check your connection and try again.", { canReload: true });

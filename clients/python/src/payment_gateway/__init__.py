@@ -1,0 +1,41 @@
+"""The Payment Gateway's Python client: `Gateway` (sync), `AsyncGateway` (asyncio), typed
+resources and errors, and `payment_gateway.webhooks.verify` for receiving webhooks."""
+
+from payment_gateway.client import AsyncGateway, Gateway
+from payment_gateway.errors import (
+    APIConnectionError,
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    GatewayError,
+    IdempotencyKeyMismatchError,
+    NotFoundError,
+    RateLimitError,
+    ServiceUnavailableError,
+    UnexpectedResponseError,
+)
+from payment_gateway.resources import (
+    ApiCredentials,
+    Event,
+    Merchant,
+    Order,
+    Page,
+    Payment,
+    PublicOrder,
+    Refund,
+    WebhookAttempt,
+    WebhookConfig,
+    WebhookLog,
+)
+from payment_gateway.webhooks import SignatureError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIConnectionError", "APIError", "ApiCredentials", "AsyncGateway", "AuthenticationError",
+    "BadRequestError", "ConflictError", "Event", "Gateway", "GatewayError",
+    "IdempotencyKeyMismatchError", "Merchant", "NotFoundError", "Order", "Page", "Payment",
+    "PublicOrder", "RateLimitError", "Refund", "ServiceUnavailableError", "SignatureError", "UnexpectedResponseError",
+    "WebhookAttempt", "WebhookConfig", "WebhookLog",
+]  # fmt: skip

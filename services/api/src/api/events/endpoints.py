@@ -1,0 +1,68 @@
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from api.dependencies import GatewayDep, MerchantDep, PaginationDep
+from api.errors import error_responses
+from api.events import service
+from api.events.schemas import EventDetail, EventPage, EventType
+
+router = APIRouter(tags=["events"])
+
+# ISO-8601 / RFC 3339 only: a bare number is not a time here (pydantic would read it as Unix
+# seconds). Parsed, and refused with a 400 if impossible, by the service.
+ISO_8601 = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?$"
+TimeInQuery = Annotated[str | None, Query(pattern=ISO_8601, max_length=40)]
+
+EventIdInPath = Annotated[
+    str,
+    Path(
+        description="The event id (the `webhook-id` of its deliveries)",
+        json_schema_extra={"format": "uuid"},
+    ),
+]
+
+
+@router.get(
+    "/api/v1/events",
+    response_model=EventPage,
+    responses=error_responses(400, 401, 503),
+    summary="The merchant's events, newest first",
+)
+def list_events(
+    merchant: MerchantDep,
+    gateway: GatewayDep,
+    pagination: PaginationDep,
+    event_type: Annotated[
+        EventType | None, Query(alias="type", description="Only events of this type")
+    ] = None,
+    created_from: Annotated[
+        TimeInQuery, Query(description="ISO-8601; events created at or after it (UTC if no offset)")
+    ] = None,
+    created_to: Annotated[
+        TimeInQuery,
+        Query(description="ISO-8601; events created at or before it (UTC if no offset)"),
+    ] = None,
+) -> dict[str, Any]:
+    rows, total = service.list_events(
+        gateway.db,
+        str(merchant["id"]),
+        event_type,
+        created_from,
+        created_to,
+        pagination.limit,
+        pagination.offset,
+    )
+    return pagination.page(rows, total)
+
+
+@router.get(
+    "/api/v1/events/{event_id}",
+    response_model=EventDetail,
+    responses=error_responses(401, 404, 503),
+    summary="One event: its data, the exact body delivered, and its deliveries",
+)
+def get_event(
+    event_id: EventIdInPath, merchant: MerchantDep, gateway: GatewayDep
+) -> dict[str, Any]:
+    return service.get_event(gateway.db, str(merchant["id"]), event_id)

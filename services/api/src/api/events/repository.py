@@ -1,0 +1,60 @@
+from datetime import datetime
+from typing import Any
+
+from psycopg import Connection
+
+from api.pagination import Total, count_matching
+from api.webhooks.repository import LOG_COLUMNS
+
+Row = dict[str, Any]
+
+EVENT_COLUMNS = "id, type, body, created_at"
+
+# NULL filters match everything; the planner still uses the merchant index.
+MATCHING_EVENTS = """
+FROM events
+WHERE merchant_id = %(merchant_id)s
+  AND (%(type)s::text IS NULL OR type = %(type)s::text)
+  AND (%(created_from)s::timestamptz IS NULL OR created_at >= %(created_from)s::timestamptz)
+  AND (%(created_to)s::timestamptz IS NULL OR created_at <= %(created_to)s::timestamptz)
+"""
+
+
+def filters(
+    merchant_id: str,
+    event_type: str | None,
+    created_from: datetime | None,
+    created_to: datetime | None,
+) -> dict[str, Any]:
+    return {
+        "merchant_id": merchant_id,
+        "type": event_type,
+        "created_from": created_from,
+        "created_to": created_to,
+    }
+
+
+def list_events(conn: Connection, filters: dict[str, Any], limit: int, offset: int) -> list[Row]:
+    return conn.execute(
+        f"SELECT {EVENT_COLUMNS} {MATCHING_EVENTS}"
+        " ORDER BY created_at DESC, seq DESC LIMIT %(limit)s OFFSET %(offset)s",
+        filters | {"limit": limit, "offset": offset},
+    ).fetchall()
+
+
+def count_events(conn: Connection, filters: dict[str, Any]) -> Total:
+    return count_matching(conn, f"SELECT 1 {MATCHING_EVENTS}", filters)
+
+
+def get_event(conn: Connection, event_id: str, merchant_id: str) -> Row | None:
+    return conn.execute(
+        f"SELECT {EVENT_COLUMNS} FROM events WHERE id = %s AND merchant_id = %s",
+        (event_id, merchant_id),
+    ).fetchone()
+
+
+def list_deliveries(conn: Connection, event_id: str) -> list[Row]:
+    return conn.execute(
+        f"SELECT {LOG_COLUMNS} FROM webhook_logs WHERE event_id = %s ORDER BY created_at",
+        (event_id,),
+    ).fetchall()

@@ -1,0 +1,51 @@
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from api.pagination import Page
+from api.webhooks.schemas import WebhookLog
+
+EventType = Literal[
+    "payment.created",
+    "payment.pending",
+    "payment.success",
+    "payment.failed",
+    "refund.created",
+    "refund.processed",
+    "webhook.test",
+]
+
+EVENT_EXAMPLE = {
+    "id": "0b7e4c1e-7b8f-4a4e-9d0c-3f1a2b3c4d5e",
+    "type": "payment.success",
+    "created_at": "2026-01-15T10:31:10.123Z",
+    "data": {"payment": {"id": "pay_H8sK3jD9s2L1pQr7", "status": "success", "amount": 50000}},
+}
+
+
+class Event(BaseModel):
+    """Something that happened to one of the merchant's objects (CONTRACT §5, §7)."""
+
+    id: str = Field(
+        description="The event id: the Standard Webhooks `webhook-id` of its deliveries",
+        json_schema_extra={"format": "uuid"},
+    )
+    type: EventType
+    created_at: str
+    data: dict[str, Any] = Field(
+        description="`{payment}` for payment events, `{refund}` for refund events"
+    )
+
+    model_config = {"json_schema_extra": {"examples": [EVENT_EXAMPLE]}}
+
+
+class EventDetail(Event):
+    body: str = Field(
+        description="The exact JSON body every delivery of this event carries (and is signed)"
+    )
+    deliveries: list[WebhookLog] = Field(
+        description="Its webhook delivery, if the merchant had a webhook URL when it happened"
+    )
+
+
+EventPage = Page[Event]

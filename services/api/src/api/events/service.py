@@ -1,0 +1,74 @@
+"""The events API (CONTRACT §5): every event the merchant's objects caused, newest first."""
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from api.events import repository
+from api.pagination import Total
+from api.webhooks.service import _log_resource as log_resource  # one shape for a log
+from shared.db import Database
+from shared.errors import BadRequest, NotFound
+from shared.resources import iso
+
+
+def _event_resource(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(row["id"]),
+        "type": row["type"],
+        "created_at": iso(row["created_at"]),
+        "data": json.loads(row["body"])["data"],
+    }
+
+
+def _utc(value: str | None, name: str) -> datetime | None:
+    """An ISO-8601 time; one without an offset is UTC, as every timestamp the API writes.
+    BadRequest for an impossible one (2026-02-30)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("z", "Z"))
+    except ValueError:
+        raise BadRequest(f"{name} must be an ISO-8601 time such as 2026-01-15T10:30:00Z") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def list_events(
+    db: Database,
+    merchant_id: str,
+    event_type: str | None,
+    created_from: str | None,
+    created_to: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], Total]:
+    """The merchant's events matching the filters (both bounds inclusive), newest first."""
+    filters = repository.filters(
+        merchant_id,
+        event_type,
+        _utc(created_from, "created_from"),
+        _utc(created_to, "created_to"),
+    )
+    with db.connection() as conn:
+        rows = repository.list_events(conn, filters, limit, offset)
+        total = repository.count_events(conn, filters)
+    return [_event_resource(row) for row in rows], total
+
+
+def get_event(db: Database, merchant_id: str, event_id: str) -> dict[str, Any]:
+    """One event with its exact delivered body and its deliveries; NotFound for an unknown id
+    or another merchant's (CONTRACT §3)."""
+    try:
+        event_id = str(uuid.UUID(event_id))
+    except ValueError:
+        raise NotFound("Event not found") from None
+    with db.connection() as conn:
+        row = repository.get_event(conn, event_id, merchant_id)
+        if row is None:
+            raise NotFound("Event not found")
+        deliveries = repository.list_deliveries(conn, event_id)
+    return _event_resource(row) | {
+        "body": row["body"],
+        "deliveries": [log_resource(delivery) for delivery in deliveries],
+    }

@@ -1,0 +1,362 @@
+"""The OpenAPI document a client generator can use: operation ids like `create_payment`, tag
+descriptions, `servers`, enums for every closed set of values, an example on every schema and
+operation, the response headers clients act on, and the webhook events (OpenAPI 3.1
+`webhooks`) with their payload schemas.
+
+Everything here is document-only and applied in one place, so domain schema files stay as
+they are: enums and examples are added to the generated schemas by name, never enforced on
+responses beyond what the code already guarantees.
+"""
+
+import copy
+from typing import Any, Literal
+
+from fastapi import FastAPI, Header
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
+
+from api.payments.schemas import Payment
+from api.refunds.schemas import Refund
+
+TAGS = [
+    {"name": "orders", "description": "Orders: an amount in paise the shopper is asked to pay."},
+    {"name": "payments", "description": "UPI and card payments of orders; captures."},
+    {"name": "refunds", "description": "Full and partial refunds of successful payments."},
+    {"name": "events", "description": "Every event that happened, stored for "
+     "EVENT_RETENTION_DAYS whether or not a webhook URL is set."},
+    {"name": "webhooks", "description": "Webhook configuration, delivery logs and retries."},
+    {"name": "merchants", "description": "Sign-up, log-in and credentials."},
+    {"name": "health", "description": "Liveness of the API and its dependencies."},
+    {"name": "jobs", "description": "Queue counters for automated evaluation."},
+]  # fmt: skip
+
+# Route function names that would be ambiguous as operation ids across tags.
+OPERATION_IDS = {
+    "get_config": "get_webhook_config",
+    "update_config": "update_webhook_config",
+    "rotate_secret": "rotate_webhook_secret",
+    "send_test": "send_test_webhook",
+    "list_logs": "list_webhook_logs",
+    "get_log": "get_webhook_log",
+    "retry": "retry_webhook",
+    "health": "get_health",
+    "job_status": "get_job_status",
+    "test_merchant": "get_test_merchant",
+}
+
+
+def operation_id(route: APIRoute) -> str:
+    """`create_payment` rather than FastAPI's `create_payment_api_v1_payments_post`."""
+    return OPERATION_IDS.get(route.name, route.name)
+
+
+EVENT_TYPES = [
+    "payment.created", "payment.pending", "payment.success", "payment.failed",
+    "refund.created", "refund.processed", "webhook.test",
+]  # fmt: skip
+DELIVERY_STATUSES = ["pending", "success", "failed"]
+ENUMS: dict[str, dict[str, list[str]]] = {
+    "Order": {"status": ["created", "attempted", "paid"], "currency": ["INR"]},
+    "PublicOrder": {"status": ["created", "attempted", "paid"], "currency": ["INR"]},
+    "Payment": {
+        "status": ["pending", "success", "failed"],
+        "method": ["upi", "card"],
+        "card_network": ["visa", "mastercard", "amex", "rupay", "unknown"],
+        "currency": ["INR"],
+    },
+    "PublicPayment": {"status": ["pending", "success", "failed"], "method": ["upi", "card"]},
+    "Refund": {"status": ["pending", "processed", "failed"]},
+    "WebhookLog": {"status": DELIVERY_STATUSES, "event": EVENT_TYPES},
+    "WebhookLogDetail": {"status": DELIVERY_STATUSES, "event": EVENT_TYPES},
+    "WebhookTestSent": {"event": ["webhook.test"]},
+}
+
+UUID = "0b7e4c1e-7b8f-4a4e-9d0c-3f1a2b3c4d5e"
+# Example values by property name (and, for `id`, by schema); anything else by its type.
+IDS = {"Order": "order_NXhj67fGH2jk9mPq", "PublicOrder": "order_NXhj67fGH2jk9mPq",
+       "Payment": "pay_H8sK3jD9s2L1pQr7", "PublicPayment": "pay_H8sK3jD9s2L1pQr7",
+       "Refund": "rfnd_K2mP9sQ4rT7vX1zB", "MerchantCredentials": "550e8400-e29b-41d4-a716-446655440000",
+       "TestMerchant": "550e8400-e29b-41d4-a716-446655440000"}  # fmt: skip
+VALUES: dict[str, Any] = {
+    "order_id": "order_NXhj67fGH2jk9mPq",
+    "payment_id": "pay_H8sK3jD9s2L1pQr7",
+    "merchant_id": "550e8400-e29b-41d4-a716-446655440000",
+    "amount": 50000,
+    "amount_refunded": 0,
+    "amount_refundable": 50000,
+    "currency": "INR",
+    "receipt": "receipt_1",
+    "notes": {"customer": "Asha Rao"},
+    "vpa": "user@paytm",
+    "card_network": None,  # the example payment is a UPI one
+    "card_last4": None,
+    "captured": False,
+    "error_code": None,
+    "error_description": None,
+    "reason": "Customer returned the item",
+    "merchant_name": "Test Merchant",
+    "name": "Test Merchant",
+    "email": "test@example.com",
+    "password": "correct horse battery",
+    "api_key": "key_test_abc123",
+    "api_secret": "secret_test_xyz789",
+    "webhook_secret": "whsec_test_abc123",
+    "webhook_url": "https://yoursite.com/webhook",
+    "event": "payment.success",
+    "type": "payment.success",
+    "attempts": 1,
+    "attempt_number": 1,
+    "duration_ms": 42,
+    "response_code": 200,
+    "response_body": "ok",
+    "error": None,
+    "message": "Webhook retry scheduled",
+    "timestamp": 1705315870,
+    "total": 1,
+    "limit": 10,
+    "offset": 0,
+    "total_is_estimate": False,
+    "seeded": True,
+    "database": "connected",
+    "redis": "connected",
+    "worker_status": "running",
+}
+MOMENT = "2026-01-15T10:31:10.123Z"
+
+
+def _example(
+    schemas: dict[str, Any], schema: dict[str, Any], name: str | None, depth: int = 0
+) -> Any:
+    """A value that conforms to `schema`, from explicit examples first."""
+    if depth > 6:
+        return None
+    if "$ref" in schema:
+        ref = schema["$ref"].rsplit("/", 1)[-1]
+        target = schemas.get(ref, {})
+        if "examples" in target:
+            return copy.deepcopy(target["examples"][0])
+        return _example(schemas, target, ref, depth + 1)
+    if "examples" in schema:
+        return copy.deepcopy(schema["examples"][0])
+    if "const" in schema:
+        return schema["const"]
+    if "enum" in schema:
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf"):
+        if key in schema and "properties" not in schema:
+            options = [s for s in schema[key] if s.get("type") != "null"]
+            return _example(schemas, options[0], name, depth + 1) if options else None
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        return {
+            prop: _property_example(schemas, name, prop, sub, depth)
+            for prop, sub in schema.get("properties", {}).items()
+        }
+    if kind == "array":
+        return [_example(schemas, schema.get("items", {}), None, depth + 1)]
+    return {"integer": 1, "number": 1.0, "boolean": True}.get(kind or "", "text")
+
+
+def _property_example(
+    schemas: dict[str, Any], owner: str | None, prop: str, schema: dict[str, Any], depth: int
+) -> Any:
+    if "examples" in schema:
+        return copy.deepcopy(schema["examples"][0])
+    if prop == "id" and owner in IDS:
+        return IDS[owner]
+    if prop == "id" or schema.get("format") == "uuid":
+        return UUID
+    if prop.endswith("_at") or (prop == "timestamp" and schema.get("type") == "string"):
+        return MOMENT
+    if prop in VALUES:
+        return VALUES[prop]
+    return _example(schemas, schema, None, depth + 1)
+
+
+def _add_enums(schemas: dict[str, Any]) -> None:
+    for schema_name, properties in ENUMS.items():
+        for prop, values in properties.items():
+            target = schemas.get(schema_name, {}).get("properties", {}).get(prop)
+            if target is None:
+                continue
+            options = target.get("anyOf")
+            string = (
+                next((s for s in options if s.get("type") == "string"), None) if options else target
+            )
+            if string is not None and "enum" not in string and "const" not in string:
+                string["enum"] = list(values)
+
+
+HEADER_DOCS = {
+    "X-Request-Id": {
+        "description": "The request's correlation id (the caller's, if it sent a sane one): "
+        "quote it to support; every log line about the request carries it.",
+        "schema": {"type": "string"},
+    },
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the first response replayed for a reused "
+        "Idempotency-Key (CONTRACT §6).",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "string"},
+    },
+}
+ERROR_EXAMPLES = {
+    "400": ("BAD_REQUEST_ERROR", "amount must be at least 100"),
+    "401": ("AUTHENTICATION_ERROR", "Invalid API credentials"),
+    "404": ("NOT_FOUND_ERROR", "Payment not found"),
+    "409": ("CONFLICT_ERROR", "A request with this idempotency key is still running"),
+    "413": ("BAD_REQUEST_ERROR", "Request body too large"),
+    "422": ("IDEMPOTENCY_KEY_MISMATCH", "Idempotency key reused with a different request"),
+    "429": ("RATE_LIMIT_ERROR", "Too many requests"),
+    "503": ("SERVICE_UNAVAILABLE", "The service is temporarily unavailable"),
+}
+
+
+def _document_operation(schemas: dict[str, Any], operation: dict[str, Any]) -> None:
+    idempotent = any(
+        p.get("name") == "Idempotency-Key" and p.get("in") == "header"
+        for p in operation.get("parameters", [])
+    )
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if body is not None and "example" not in body and "examples" not in body:
+        body["example"] = _example(schemas, body.get("schema", {}), None)
+    for status, response in operation.get("responses", {}).items():
+        headers = response.setdefault("headers", {})
+        headers.setdefault("X-Request-Id", HEADER_DOCS["X-Request-Id"])
+        if status.startswith("2") and idempotent:
+            headers.setdefault("Idempotent-Replayed", HEADER_DOCS["Idempotent-Replayed"])
+        if status in ("409", "429", "503"):
+            headers.setdefault("Retry-After", HEADER_DOCS["Retry-After"])
+        media = response.get("content", {}).get("application/json")
+        if media is None or "example" in media or "examples" in media:
+            continue
+        if status in ERROR_EXAMPLES and media.get("schema", {}).get("$ref", "").endswith(
+            "/ErrorBody"
+        ):
+            code, description = ERROR_EXAMPLES[status]
+            media["example"] = {"error": {"code": code, "description": description}}
+        else:
+            media["example"] = _example(schemas, media.get("schema", {}), None)
+
+
+# --- webhook events ------------------------------------------------------------------------
+
+
+class PaymentEventData(BaseModel):
+    payment: Payment
+
+
+class RefundEventData(BaseModel):
+    refund: Refund
+
+
+class TestEventData(BaseModel):
+    message: str = Field(examples=["This is a test webhook from Payment Gateway"])
+    merchant_id: str = Field(examples=["550e8400-e29b-41d4-a716-446655440000"])
+
+
+class PaymentEventBody(BaseModel):
+    """The body of a payment event: compact JSON, signed byte for byte (CONTRACT §7)."""
+
+    event: Literal["payment.created", "payment.pending", "payment.success", "payment.failed"]
+    timestamp: int = Field(description="Unix seconds", examples=[1705315870])
+    data: PaymentEventData
+
+
+class RefundEventBody(BaseModel):
+    event: Literal["refund.created", "refund.processed"]
+    timestamp: int = Field(description="Unix seconds", examples=[1705315870])
+    data: RefundEventData
+
+
+class TestEventBody(BaseModel):
+    event: Literal["webhook.test"]
+    timestamp: int = Field(description="Unix seconds", examples=[1705315870])
+    data: TestEventData
+
+
+def _document_webhooks(app: FastAPI) -> None:
+    signature = Header(
+        alias="X-Webhook-Signature",
+        description="Lowercase hex HMAC-SHA256 of the body keyed with the webhook secret "
+        "string; comma-separated (current secret first) while a replaced secret still signs",
+    )
+    webhook_id = Header(alias="webhook-id", description="The event id, stable across retries")
+    webhook_timestamp = Header(alias="webhook-timestamp", description="Unix seconds of the attempt")
+    webhook_signature = Header(
+        alias="webhook-signature",
+        description="Standard Webhooks `v1,<base64>`; space-separated during secret rotation",
+    )
+    cases: list[tuple[str, type[BaseModel], str]] = [
+        ("payment.created", PaymentEventBody, "A payment was created (status pending)"),
+        ("payment.pending", PaymentEventBody, "A payment awaits the bank"),
+        ("payment.success", PaymentEventBody, "The bank accepted a payment; its order is paid"),
+        ("payment.failed", PaymentEventBody, "The bank declined a payment, or its order was "
+         "already paid (ORDER_ALREADY_PAID)"),
+        ("refund.created", RefundEventBody, "A refund was created (status pending)"),
+        ("refund.processed", RefundEventBody, "A refund was processed"),
+        ("webhook.test", TestEventBody, "Sent by POST /api/v1/webhooks/test"),
+    ]  # fmt: skip
+    for event, body_model, summary in cases:
+
+        def receive(
+            body: body_model,  # type: ignore[valid-type]
+            x_webhook_signature: str = signature,
+            webhook_id_: str = webhook_id,
+            webhook_timestamp_: str = webhook_timestamp,
+            webhook_signature_: str = webhook_signature,
+        ) -> None: ...
+
+        app.webhooks.post(
+            event,
+            summary=summary,
+            operation_id=f"{event.replace('.', '_')}_webhook",
+            description="POSTed to the merchant's webhook URL; answer 2xx within 5 s. "
+            "Retried up to five attempts (CONTRACT §7).",
+            status_code=200,
+            response_description="Any 2xx acknowledges the delivery",
+        )(receive)
+
+
+def _flatten_payment_create(schemas: dict[str, Any]) -> None:
+    """PaymentCreate's oneOf (upi needs vpa, card needs card) makes generators emit two
+    anonymous models in place of one request class; the rule stays in words (CONTRACT §5)
+    and in the 400 the API answers."""
+    schema = schemas.get("PaymentCreate", {})
+    if schema.pop("oneOf", None) is not None:
+        schema["description"] = (
+            "A UPI payment carries `vpa`, a card payment carries `card`; the other is omitted."
+        )
+
+
+def install_openapi(app: FastAPI, server_url: str) -> None:
+    """Tags, servers, webhooks, and the document-wide additions above."""
+    app.openapi_tags = TAGS
+    app.servers = [{"url": server_url, "description": "This gateway (API_URL)"}]
+    _document_webhooks(app)
+    generate = app.openapi
+    done = False
+
+    def openapi() -> dict[str, Any]:
+        nonlocal done
+        document = generate()
+        if not done:
+            schemas = document.get("components", {}).get("schemas", {})
+            _add_enums(schemas)
+            _flatten_payment_create(schemas)
+            for schema_name, schema in schemas.items():
+                if "examples" not in schema and "example" not in schema:
+                    schema["examples"] = [_example(schemas, schema, schema_name)]
+            for path_item in [
+                *document.get("paths", {}).values(),
+                *document.get("webhooks", {}).values(),
+            ]:
+                for operation in path_item.values():
+                    _document_operation(schemas, operation)
+            done = True
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,54 @@
+// Type declarations for the PaymentGateway checkout SDK, /checkout.js (CONTRACT §10).
+// Served beside it as /checkout.d.ts: save it next to your code, or reference it with
+//   /// <reference path="./checkout.d.ts" />
+
+/** What onSuccess receives when the shopper's payment succeeded. */
+export interface PaymentSuccess {
+  paymentId: string;
+  orderId?: string;
+  status?: 'success';
+}
+
+/** The API's error object (CONTRACT §4), or a payment's error code and description. */
+export interface PaymentError {
+  code: string;
+  description: string;
+  field?: string;
+}
+
+/** What onFailure receives: a declined payment, a refused request, or an order that this
+ *  key's merchant does not own (the checkout then refuses to show it). */
+export interface PaymentFailure {
+  orderId?: string;
+  paymentId?: string;
+  error: PaymentError;
+}
+
+export interface PaymentGatewayOptions {
+  /** Your API key (key_test_… / key_live_…): the checkout shows only your own orders. */
+  key: string;
+  /** The id of an order your server created (order_ + 16 letters and digits). */
+  orderId: string;
+  onSuccess?: (result: PaymentSuccess) => void;
+  onFailure?: (failure: PaymentFailure) => void;
+  onClose?: () => void;
+}
+
+/** Opens the hosted checkout in a modal iframe. Throws an Error when key or orderId is missing. */
+declare class PaymentGateway {
+  constructor(options: PaymentGatewayOptions);
+  readonly options: PaymentGatewayOptions;
+  /** Appends the modal (once; a second call while open does nothing). */
+  open(): this;
+  /** Removes the modal and calls onClose. */
+  close(): this;
+}
+
+export default PaymentGateway;
+export { PaymentGateway };
+
+declare global {
+  interface Window {
+    PaymentGateway: typeof PaymentGateway;
+  }
+}

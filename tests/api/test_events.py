@@ -1,0 +1,200 @@
+"""The events API (CONTRACT §5, §7): every event is stored when it happens, with or without a
+webhook URL; its id is the `webhook-id` (and log id) of its delivery; filters; isolation;
+retention."""
+
+import json
+
+import pytest
+
+from factories import (
+    create_order,
+    create_payment,
+    headers_for,
+    sign_up,
+    upi_payment_body,
+)
+from shared.housekeeping import expired_events, run_purges
+
+
+def make_payment(client, headers) -> dict:
+    order = create_order(client, headers)
+    return create_payment(client, headers, upi_payment_body(order["id"]))
+
+
+def list_events(client, headers, **params) -> dict:
+    response = client.get("/api/v1/events", params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_events_are_stored_without_a_webhook_url(client, merchant_headers, db):
+    payment = make_payment(client, merchant_headers)
+
+    page = list_events(client, merchant_headers)
+
+    # Newest first; events of one transaction in the reverse of the order they happened.
+    assert [e["type"] for e in page["data"]] == ["payment.pending", "payment.created"]
+    assert (page["total"], page["limit"], page["offset"], page["total_is_estimate"]) == (
+        2, 10, 0, False,
+    )  # fmt: skip
+    assert {e["data"]["payment"]["id"] for e in page["data"]} == {payment["id"]}
+    assert all(e["created_at"].endswith("Z") for e in page["data"])
+    # No URL: nothing logged or sent (CONTRACT §7).
+    assert db.execute("SELECT count(*) AS n FROM webhook_logs").fetchone()["n"] == 0
+    detail = client.get(f"/api/v1/events/{page['data'][0]['id']}", headers=merchant_headers)
+    assert detail.status_code == 200 and detail.json()["deliveries"] == []
+
+
+def test_event_id_is_the_delivery_log_id_and_body_is_exact(
+    client, merchant_headers, db, webhook_url
+):
+    make_payment(client, merchant_headers)
+    logs = db.execute("SELECT id, event_id, payload FROM webhook_logs").fetchall()
+    assert len(logs) == 2 and all(log["id"] == log["event_id"] for log in logs)
+
+    for log in logs:
+        event = client.get(f"/api/v1/events/{log['id']}", headers=merchant_headers).json()
+        assert event["id"] == str(log["id"])
+        assert event["body"] == log["payload"]  # the exact bytes delivered and signed
+        assert event["data"] == json.loads(log["payload"])["data"]
+        assert set(event) == {"id", "type", "created_at", "data", "body", "deliveries"}
+        [delivery] = event["deliveries"]
+        assert delivery["id"] == event["id"] and delivery["event"] == event["type"]
+        assert delivery["status"] == "pending"
+
+
+def test_webhook_test_event_is_an_event(client, merchant_headers, webhook_url):
+    sent = client.post("/api/v1/webhooks/test", headers=merchant_headers).json()
+    event = client.get(f"/api/v1/events/{sent['id']}", headers=merchant_headers).json()
+    assert event["type"] == "webhook.test"
+
+
+def test_newest_first_with_paging(client, merchant_headers):
+    for _ in range(3):
+        make_payment(client, merchant_headers)
+
+    everything = list_events(client, merchant_headers, limit=100)["data"]
+    second_page = list_events(client, merchant_headers, limit=2, offset=2)
+
+    assert len(everything) == 6
+    stamps = [e["created_at"] for e in everything]
+    assert stamps == sorted(stamps, reverse=True)
+    assert [e["id"] for e in second_page["data"]] == [e["id"] for e in everything[2:4]]
+    assert second_page["total"] == 6
+
+
+def test_filter_by_type(client, merchant_headers):
+    make_payment(client, merchant_headers)
+    make_payment(client, merchant_headers)
+
+    page = list_events(client, merchant_headers, type="payment.pending")
+
+    assert page["total"] == 2 and {e["type"] for e in page["data"]} == {"payment.pending"}
+
+
+def test_unknown_type_is_a_bad_request(client, merchant_headers):
+    response = client.get("/api/v1/events", params={"type": "nope"}, headers=merchant_headers)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "BAD_REQUEST_ERROR"
+
+
+def test_filter_by_creation_time(client, merchant_headers, db):
+    make_payment(client, merchant_headers)
+    make_payment(client, merchant_headers)
+    old, new = (
+        db.execute("SELECT id FROM events ORDER BY created_at, type LIMIT 2").fetchall(),
+        db.execute("SELECT id FROM events ORDER BY created_at DESC, type LIMIT 2").fetchall(),
+    )
+    ids = [str(row["id"]) for row in old]
+    db.execute(
+        "UPDATE events SET created_at = '2026-01-01T10:00:00Z' WHERE id = ANY(%s::uuid[])", (ids,)
+    )
+    assert {str(r["id"]) for r in new}.isdisjoint(ids)
+
+    before = list_events(client, merchant_headers, created_to="2026-01-01T10:00:00Z")
+    after = list_events(client, merchant_headers, created_from="2026-01-01T10:00:00.001Z")
+    window = list_events(
+        client,
+        merchant_headers,
+        created_from="2026-01-01T09:59:59+00:00",
+        created_to="2026-01-01T10:00:01",  # no offset: UTC
+    )
+
+    assert sorted(e["id"] for e in before["data"]) == sorted(ids)
+    assert after["total"] == 2 and not {e["id"] for e in after["data"]} & set(ids)
+    assert sorted(e["id"] for e in window["data"]) == sorted(ids)
+
+
+@pytest.mark.parametrize("value", ["yesterday", "0.5", "1705315870", "2026-02-30T00:00:00Z"])
+def test_malformed_time_is_a_bad_request(client, merchant_headers, value):
+    # Found by the fuzzer: a bare number was read as Unix seconds.
+    for name in ("created_from", "created_to"):
+        response = client.get("/api/v1/events", params={name: value}, headers=merchant_headers)
+        assert response.status_code == 400
+        assert name in response.json()["error"]["description"]
+
+
+@pytest.mark.parametrize("event_id", ["7f0c2a52-7a61-4c52-9d7b-3a3f6a0f0e11", "not-a-uuid"])
+def test_unknown_event_is_404(client, merchant_headers, event_id):
+    response = client.get(f"/api/v1/events/{event_id}", headers=merchant_headers)
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": {"code": "NOT_FOUND_ERROR", "description": "Event not found"}
+    }
+
+
+def test_a_merchant_never_sees_another_merchants_events(client, merchant_headers, db):
+    other = headers_for(sign_up(client))
+    make_payment(client, other)
+    foreign_id = list_events(client, other)["data"][0]["id"]
+
+    assert list_events(client, merchant_headers)["total"] == 0
+    foreign = client.get(f"/api/v1/events/{foreign_id}", headers=merchant_headers)
+    unknown = client.get(
+        "/api/v1/events/7f0c2a52-7a61-4c52-9d7b-3a3f6a0f0e11", headers=merchant_headers
+    )
+    assert foreign.status_code == 404 and foreign.content == unknown.content
+
+
+def test_events_need_credentials(client):
+    assert client.get("/api/v1/events").status_code == 401
+
+
+def test_retention_purges_old_events_in_batches_and_keeps_their_logs(
+    client, merchant_headers, db, webhook_url, database_url
+):
+    from shared.db import Database
+
+    for _ in range(3):
+        make_payment(client, merchant_headers)
+    db.execute(
+        "UPDATE events SET created_at = now() - interval '31 days'"
+        " WHERE id IN (SELECT id FROM events ORDER BY created_at LIMIT 5)"
+    )
+
+    database = Database(database_url, min_size=1, max_size=1, name="purge-test")
+    database.open()
+    try:
+        assert run_purges(database, [expired_events(30)], batch=2) == 5
+        assert run_purges(database, [expired_events(30)], batch=2) == 0
+    finally:
+        database.close()
+
+    assert list_events(client, merchant_headers)["total"] == 1
+    logs = db.execute("SELECT event_id FROM webhook_logs").fetchall()
+    assert len(logs) == 6 and sum(log["event_id"] is None for log in logs) == 5
+
+
+def test_the_sweep_purges_events_past_the_configured_retention(
+    worker_env, db, client, merchant_headers
+):
+    from shared.housekeeping import gateway_purges
+    from shared.worker import runtime
+
+    make_payment(client, merchant_headers)
+    db.execute("UPDATE events SET created_at = now() - interval '2 days'")
+    worker_env.setenv("EVENT_RETENTION_DAYS", "1")
+    current = runtime()
+
+    assert run_purges(current.db, gateway_purges(current.settings)) == 2
+    assert list_events(client, merchant_headers)["total"] == 0

@@ -1,0 +1,163 @@
+"""The `gateway` CLI against a live system: the installed entry point in real processes for
+listen and trigger, click's CliRunner for the listing commands."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from payment_gateway import Gateway
+from payment_gateway.cli import main
+
+pytestmark = pytest.mark.slow
+
+GATEWAY = str(Path(sys.executable).with_name("gateway"))
+
+
+def cli_env(api_url: str, key: str = "key_test_abc123", secret: str = "secret_test_xyz789"):  # noqa: S107
+    return {**os.environ, "GATEWAY_API_URL": api_url, "GATEWAY_API_KEY": key,
+            "GATEWAY_API_SECRET": secret, "GATEWAY_CONFIG": "/nonexistent"}  # fmt: skip
+
+
+def run(api_url: str, *args: str, **env: str):
+    result = CliRunner().invoke(main, list(args), env=cli_env(api_url) | env)
+    return result
+
+
+def test_payments_list_and_show_as_tables_and_json(api_url, gateway):
+    order = gateway.orders.create(amount=12345)
+    payment = gateway.payments.create(order.id, "upi", vpa="cli@okaxis")
+
+    table = run(api_url, "payments", "list", "--limit", "100")
+    listed = run(api_url, "--json", "payments", "list", "--limit", "5")
+    shown = run(api_url, "--json", "payments", "show", payment.id)
+
+    assert table.exit_code == 0, table.output
+    assert payment.id in table.output and "₹123.45" in table.output
+    page = json.loads(listed.output)
+    assert page["limit"] == 5 and payment.id in {p["id"] for p in page["data"]}
+    assert json.loads(shown.output)["vpa"] == "cli@okaxis"
+
+
+def test_errors_are_one_line_and_exit_1(api_url):
+    missing = run(api_url, "payments", "show", "pay_AAAAAAAAAAAAAAAA")
+    wrong = run(api_url, "payments", "list", GATEWAY_API_SECRET="nope")
+    none = CliRunner().invoke(main, ["payments", "list"], env={"GATEWAY_CONFIG": "/nonexistent",
+                              "GATEWAY_API_KEY": "", "GATEWAY_API_SECRET": ""})  # fmt: skip
+
+    assert missing.exit_code == 1 and "NOT_FOUND_ERROR: Payment not found" in missing.output
+    assert wrong.exit_code == 1 and "AUTHENTICATION_ERROR" in wrong.output
+    assert none.exit_code == 2 and "No credentials" in none.output
+
+
+def test_credentials_from_a_config_file(api_url, tmp_path):
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        f'api_key = "key_test_abc123"\napi_secret = "secret_test_xyz789"\napi_url = "{api_url}"\n'
+    )
+    result = CliRunner().invoke(
+        main, ["--json", "events", "list", "--limit", "1"],
+        env={"GATEWAY_CONFIG": str(config), "GATEWAY_API_KEY": "", "GATEWAY_API_SECRET": "",
+             "GATEWAY_API_URL": ""},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["limit"] == 1
+
+
+def test_webhooks_list_show_retry(api_url, fresh_merchant):
+    fresh_merchant.webhooks.update_config("http://127.0.0.1:9/hook")
+    sent = fresh_merchant.webhooks.send_test()
+    env = {"GATEWAY_API_KEY": fresh_merchant.api_key,
+           "GATEWAY_API_SECRET": fresh_merchant._credentials[1]}  # fmt: skip
+
+    listed = run(api_url, "--json", "webhooks", "list", **env)
+    shown = run(api_url, "webhooks", "show", sent.id, **env)
+    retried = run(api_url, "webhooks", "retry", sent.id, **env)
+    events = run(api_url, "events", "list", "--type", "webhook.test", **env)
+
+    assert [w["id"] for w in json.loads(listed.output)["data"]] == [sent.id]
+    assert shown.exit_code == 0 and "webhook.test" in shown.output
+    assert "Webhook retry scheduled" in retried.output
+    assert sent.id in events.output
+
+
+def test_trigger_payment_success(api_url, fresh_merchant):
+    env = cli_env(api_url, fresh_merchant.api_key, fresh_merchant._credentials[1])
+    done = subprocess.run(
+        [GATEWAY, "--json", "trigger", "payment.success", "--timeout", "30"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["event"]["type"] == "payment.success"
+    assert result["event"]["data"]["payment"]["id"] == result["created"]["payment"]
+    assert "Waiting for payment.success" in done.stderr  # the progress indicator
+
+
+def test_trigger_payment_failed(failing_api_url):
+    # With TEST_PAYMENT_SUCCESS=false. (With true, the losing payment of the two ends failed
+    # once the payment worker applies CONTRACT §5's ORDER_ALREADY_PAID rule.)
+    merchant = Gateway(base_url=failing_api_url).merchants.sign_up(
+        "Failures", f"failed-{uuid.uuid4().hex[:10]}@example.test", "correct horse"
+    )
+    result = CliRunner().invoke(
+        main, ["--json", "trigger", "payment.failed", "--timeout", "30"],
+        env=cli_env(failing_api_url, merchant.api_key, merchant.api_secret),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    event = json.loads(result.output.splitlines()[-1])["event"]
+    assert event["type"] == "payment.failed"
+    assert event["data"]["payment"]["error_code"]
+
+
+def test_trigger_refund_processed(live_stack, db):
+    merchant = Gateway(base_url=live_stack).merchants.sign_up(
+        "Refunds", f"refund-{uuid.uuid4().hex[:10]}@example.test", "correct horse"
+    )
+    result = CliRunner().invoke(
+        main, ["--json", "trigger", "refund.processed", "--timeout", "30"],
+        env=cli_env(live_stack, merchant.api_key, merchant.api_secret),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    event = json.loads(result.output.splitlines()[-1])["event"]
+    assert event["type"] == "refund.processed" and event["data"]["refund"]["status"] == "processed"
+
+
+def test_listen_forwards_signed_events_to_a_local_endpoint(api_url, fresh_merchant, start_receiver):
+    secret = fresh_merchant.webhooks.config().webhook_secret
+    receiver = start_receiver(secrets=(secret,))
+    env = cli_env(api_url, fresh_merchant.api_key, fresh_merchant._credentials[1])
+    listener = subprocess.Popen(
+        [GATEWAY, "listen", "--forward-to", receiver.url, "--interval", "0.2",
+         "--max-events", "3", "--timeout", "60"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        time.sleep(1.5)  # listen reads the config and starts following
+        order = fresh_merchant.orders.create(amount=4200)
+        payment = fresh_merchant.payments.create(order.id, "upi", vpa="listen@okaxis")
+        stdout, stderr = listener.communicate(timeout=60)
+    finally:
+        listener.kill()
+
+    assert listener.returncode == 0, stderr
+    lines = stdout.strip().splitlines()
+    assert len(lines) == 3 and all("-> 200" in line for line in lines), stdout
+    assert [line.split()[1] for line in lines] == [
+        "payment.created", "payment.pending", "payment.success",
+    ]  # fmt: skip
+    events = receiver.events
+    assert len(events) == 3
+    assert all(e["hex_signature_valid"] and e["standard_signature_valid"] for e in events)
+    for delivered in events:
+        # The body forwarded is the stored event's, byte for byte; webhook-id is its id.
+        stored = fresh_merchant.events.get(delivered["headers"]["webhook-id"])
+        assert delivered["body"] == stored.body
+        assert stored.data["payment"]["id"] == payment.id
