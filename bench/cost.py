@@ -181,10 +181,12 @@ def run_wrk(wrk: str, api_url: str, clients: int, seconds: float, out: Path) -> 
 def level(meter: Meter, wrk: str, clients: int, seconds: float, out: Path) -> dict:
     """One concurrency level: the load, then the drain, with the CPU used over both."""
     counts_before, cpu_before = meter.counts(), meter.read()
+    started = time.monotonic()
     load = run_wrk(wrk, meter.system.api_url, clients, seconds, out)
     rss = meter.system.resident_mb()
     drain_s = meter.wait_drained()
     cpu_after, counts_after = meter.read(), meter.counts()
+    window_s = time.monotonic() - started
     used = Meter.used(cpu_before, cpu_after)
     paid = counts_after["paid"] - counts_before["paid"]
     gateway = round(sum(v for k, v in used.items() if k not in ("postgresql", "redis")), 3)
@@ -198,6 +200,7 @@ def level(meter: Meter, wrk: str, clients: int, seconds: float, out: Path) -> di
         "deliveries": counts_after["delivered"] - counts_before["delivered"],
         "attempts": counts_after["attempts"] - counts_before["attempts"],
         "drain_s": round(drain_s, 1),
+        "window_s": round(window_s, 2),
         "cpu_s": used | {"gateway": gateway},
         "cpu_s_per_1000_paid": {
             "gateway": per_thousand(gateway),
@@ -250,6 +253,15 @@ def measure(
             report["levels"][f"c{n}"] = level(meter, wrk, n, seconds, out)
         print(f"  idle, {idle_s:g} s ...", flush=True)
         report["idle"] = idle(meter, 5.0, idle_s)
+        # What the orders themselves cost: the idle use over the same window taken out, so
+        # a slower run (another load on the machine) is not charged more polling per order.
+        idle_gateway_s = report["idle"]["percent_of_core"]["gateway"] / 100
+        for figures in report["levels"].values():
+            net = figures["cpu_s"]["gateway"] - idle_gateway_s * figures["window_s"]
+            paid = figures["paid_orders"]
+            figures["cpu_s_per_1000_paid"]["gateway_net_of_idle"] = (
+                round(net / paid * 1000, 2) if paid else float("nan")
+            )
         return report
     finally:
         meter.close()
