@@ -96,6 +96,7 @@ def cost_of(
             seconds=args.seconds or (5 if args.quick else 15),
             idle_s=args.idle_seconds or (10 if args.quick else 30),
             out=RESULTS / f"pairs-{label}.txt",
+            profile=RESULTS / "profiles" / label if args.profile else None,
         )
         return figures | {"rss_idle_mb": rss_idle}
     finally:
@@ -334,6 +335,10 @@ def main() -> None:
         "--baseline", metavar="COMMIT", help="measure the cost section against this commit too"
     )
     parser.add_argument("--only-cost", action="store_true", help="only the cost section")
+    parser.add_argument(
+        "--profile", action="store_true",
+        help="py-spy every process during each cost level (bench-results/profiles/)",
+    )  # fmt: skip
     parser.add_argument(
         "--clients", type=lambda v: tuple(int(n) for n in v.split(",")), default=(1, 8, 32),
         help="closed-loop levels of the cost section (default 1,8,32)",

@@ -13,6 +13,7 @@ bottleneck. Idle: the same system's CPU over a quiet window once everything is d
 import os
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,11 +179,43 @@ def run_wrk(wrk: str, api_url: str, clients: int, seconds: float, out: Path) -> 
     }
 
 
-def level(meter: Meter, wrk: str, clients: int, seconds: float, out: Path) -> dict:
+def find_py_spy() -> str:
+    py_spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if not py_spy:
+        raise SystemExit("bench: --profile needs py-spy: `uv tool install py-spy` (or pip)")
+    return py_spy
+
+
+def start_profiles(system: System, seconds: float, folder: Path) -> list[subprocess.Popen]:
+    """py-spy on every Python process of the system (uvicorn's workers too), all threads,
+    for `seconds`: collapsed stacks in `folder`, one file per process (flamegraph.pl reads them)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    py_spy = find_py_spy()
+    spies = []
+    for key, process in system.processes.items():
+        members = [psutil.Process(process.pid), *psutil.Process(process.pid).children(True)]
+        for member in members:
+            if "python" not in " ".join(member.cmdline()[:1]) or member.children():
+                continue  # not Python, or a supervisor that only waits for its workers
+            spies.append(subprocess.Popen(
+                [py_spy, "record", "--pid", str(member.pid), "--duration", f"{seconds:g}",
+                 "--rate", "200", "--nonblocking", "--format", "raw",
+                 "--output", str(folder / f"{key}-{member.pid}.txt")],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            ))  # fmt: skip
+    return spies
+
+
+def level(
+    meter: Meter, wrk: str, clients: int, seconds: float, out: Path, profile: Path | None = None
+) -> dict:
     """One concurrency level: the load, then the drain, with the CPU used over both."""
+    spies = start_profiles(meter.system, seconds, profile) if profile else []
     counts_before, cpu_before = meter.counts(), meter.read()
     started = time.monotonic()
     load = run_wrk(wrk, meter.system.api_url, clients, seconds, out)
+    for spy in spies:
+        spy.wait()
     rss = meter.system.resident_mb()
     drain_s = meter.wait_drained()
     cpu_after, counts_after = meter.read(), meter.counts()
@@ -236,8 +269,11 @@ def measure(
     seconds: float,
     idle_s: float,
     out: Path,
+    profile: Path | None = None,
 ) -> dict:
-    """Every level on a started system, then its idle CPU."""
+    """Every level on a started system, then its idle CPU; with `profile`, a py-spy profile
+    of every process during each level is written there (which costs CPU: figures of a
+    profiled run are not comparable)."""
     wrk = require_wrk()
     with psycopg.connect(database_url) as conn:
         conn.execute(
@@ -250,7 +286,8 @@ def measure(
         report: dict = {"levels": {}}
         for n in clients:
             print(f"  {n} client(s), {seconds:g} s ...", flush=True)
-            report["levels"][f"c{n}"] = level(meter, wrk, n, seconds, out)
+            folder = profile / f"c{n}" if profile else None
+            report["levels"][f"c{n}"] = level(meter, wrk, n, seconds, out, folder)
         print(f"  idle, {idle_s:g} s ...", flush=True)
         report["idle"] = idle(meter, 5.0, idle_s)
         # What the orders themselves cost: the idle use over the same window taken out, so
