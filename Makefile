@@ -10,6 +10,8 @@ UV ?= $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 PYTEST_ARGS ?=
 CHAOS_ARGS ?=
 RECEIVER_ARGS ?=
+BASELINE ?=
+BENCH_ARGS ?=
 
 .PHONY: help install run receiver test lint bench chaos clean
 
@@ -39,8 +41,8 @@ lint: install ## Check style and formatting with ruff
 	$(UV) run --no-sync ruff check .
 	$(UV) run --no-sync ruff format --check .
 
-bench: install ## Run the benchmarks
-	$(UV) run --no-sync python -m bench
+bench: install ## Run the benchmarks; BASELINE=<commit> compares the cost of a paid order with it; BENCH_ARGS="--only-cost"
+	UV="$(UV)" $(UV) run --no-sync python -m bench $(if $(BASELINE),--baseline $(BASELINE)) $(BENCH_ARGS)
 
 chaos: install ## Kill workers, restart Redis and PostgreSQL under load, check nothing is lost; CHAOS_ARGS="--seed 7"
 	$(UV) run --no-sync python -m chaos $(CHAOS_ARGS)

@@ -1,43 +1,165 @@
-"""`make bench`: order and payment creation, worker throughput, webhook delivery, memory.
+"""`make bench`: the CPU cost of a paid order, order+payment pairs/s, idle CPU, worker
+throughput, webhook delivery, list latency, memory.
 
 Starts its own system in test mode (the same commands as `make run`) against the test
-servers (TEST_DATABASE_URL/TEST_REDIS_URL, else embedded ones), prints a table and writes
-bench-results/latest.json. `--quick` shortens every section for a smoke run (and lists grow to 100k rows, not 1M).
+PostgreSQL (TEST_DATABASE_URL, else an embedded one) and a Redis of its own, prints a table and
+writes bench-results/latest.json. `--baseline COMMIT` (make bench BASELINE=...) measures the
+cost section against that commit too, built in a temporary worktree, and reports ratios.
+`--quick` shortens every section for a smoke run (and lists grow to 100k rows, not 1M).
 """
 
 import argparse
 import json
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import psycopg
+import redis
 
-from bench import sections
-from bench.system import System, reset_database
+from bench import baseline, cost, sections
+from bench.system import LOG_DIR, ServiceList, System, free_port, reset_database
+from devstack.embedded import start_redis
 from devstack.servers import test_servers
+from devstack.services import local_services
 
 RESULTS = Path("bench-results")
+SERVICES = ("api", "payment-worker", "refund-worker", "webhook-dispatcher", "checkout", "dashboard")
 
 
-def bench_database(database_url: str) -> str:
+def bench_database(database_url: str, suffix: str = "bench") -> str:
     name = psycopg.conninfo.conninfo_to_dict(database_url).get("dbname", "postgres")
-    return psycopg.conninfo.make_conninfo(database_url, dbname=f"{name}_bench")
+    return psycopg.conninfo.make_conninfo(database_url, dbname=f"{name}_{suffix}")
 
 
-def run(quick: bool) -> dict:
+class SinkProcess:
+    """bench.sink on a free port: the cheap receiver every webhook of the cost section goes to."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.sink", "--port", str(self.port)]
+        )
+        self.url = f"http://127.0.0.1:{self.port}/webhook"
+        sections.wait_until(self._answers, timeout=15)
+
+    def _answers(self) -> bool:
+        try:
+            return httpx.post(self.url, content=b"{}", timeout=1).status_code == 200
+        except Exception:
+            return False
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def cost_of(
+    label: str,
+    services: ServiceList,
+    database_url: str,
+    redis_server,
+    sink: SinkProcess,
+    args: argparse.Namespace,
+) -> dict:
+    """The cost section on one checkout: a fresh database and Redis, all six services."""
+    print(f"cost of a paid order, {label} ...", flush=True)
+    reset_database(database_url, migrate=services is local_services)
+    redis.Redis.from_url(redis_server.url).flushall()
+    system = System(
+        database_url,
+        redis_server.url,
+        services=services,
+        log_dir=LOG_DIR / label,
+        TEST_PROCESSING_DELAY="100",
+        LOG_LEVEL="info",  # as deployed: every request and attempt logged
+    )
+    try:
+        for name in SERVICES:
+            system.start(name)
+        system.wait_for_workers("payments", 1)
+        system.wait_for_workers("webhooks", 1)
+        time.sleep(2)
+        rss_idle = system.resident_mb()
+        figures = cost.measure(
+            system,
+            database_url,
+            redis_server.process.pid,
+            sink.url,
+            clients=args.clients,
+            seconds=args.seconds or (5 if args.quick else 15),
+            idle_s=args.idle_seconds or (10 if args.quick else 30),
+            out=RESULTS / f"pairs-{label}.txt",
+            profile=RESULTS / "profiles" / label if args.profile else None,
+        )
+        return figures | {"rss_idle_mb": rss_idle}
+    finally:
+        system.stop_all()
+
+
+def median_of(rounds: list) -> object:
+    """Figures of several rounds, leaf by leaf: the median of numbers, else the first value."""
+    first = rounds[0]
+    if isinstance(first, dict):
+        return {key: median_of([r[key] for r in rounds if key in r]) for key in first}
+    if isinstance(first, int | float) and not isinstance(first, bool):
+        return round(statistics.median(rounds), 2)
+    return first
+
+
+def run_cost(args: argparse.Namespace, database_url: str, redis_server) -> dict:
+    """The cost section on this checkout and, given --baseline, on that commit: alternately,
+    --rounds times, so a burst of other load on the machine falls on both alike."""
+    report: dict = {"rounds": args.rounds}
+    measured: dict[str, list[dict]] = {"baseline": [], "this": []}
+    sink = SinkProcess()
+    try:
+        with ExitStack() as stack:
+            checkouts = []
+            if args.baseline:
+                sha, services = stack.enter_context(baseline.checkout(args.baseline))
+                report["baseline_commit"] = sha
+                checkouts.append(("baseline", services, "bench_base"))
+            checkouts.append(("this", local_services, "bench"))
+            for number in range(args.rounds):
+                for label, services, suffix in checkouts:
+                    print(f"round {number + 1} of {args.rounds}:", end=" ", flush=True)
+                    measured[label].append(cost_of(
+                        label, services, bench_database(database_url, suffix),
+                        redis_server, sink, args,
+                    ))  # fmt: skip
+    finally:
+        sink.stop()
+    for label, rounds in measured.items():
+        if rounds:
+            report[label] = median_of(rounds)
+            report[f"{label}_by_round"] = rounds
+    return report
+
+
+def run(args: argparse.Namespace) -> dict:
+    quick = args.quick
     seconds = 3 if quick else 10
     report: dict = {"started_at": datetime.now(UTC).isoformat(), "quick": quick}
-    with test_servers() as (database_url, redis_url):
+    with (
+        test_servers() as (database_url, _),
+        tempfile.TemporaryDirectory(prefix="bench-redis-") as redis_dir,
+        start_redis(Path(redis_dir)) as redis_server,
+    ):
+        # A Redis of our own: its CPU is ours alone, and no one else's database is flushed.
+        report["cost"] = run_cost(args, database_url, redis_server)
+        if args.only_cost:
+            return report
         database_url = bench_database(database_url)
         reset_database(database_url)
-        redis_db = redis_url.rsplit("/", 1)
-        redis_url = (
-            f"{redis_db[0]}/{(int(redis_db[1] or 0) + 15) % 16}"
-            if len(redis_db) == 2
-            else redis_url
-        )
-        __import__("redis").Redis.from_url(redis_url).flushdb()
+        redis_url = redis_server.url
+        redis.Redis.from_url(redis_url).flushall()
 
         system = System(database_url, redis_url, TEST_PROCESSING_DELAY="1000")
         try:
@@ -53,9 +175,8 @@ def run(quick: bool) -> dict:
             system.wait_for_workers("payments", 1)
             time.sleep(2)
             report["rss_idle_mb"] = system.resident_mb()
-            print("creation (closed loop) ...", flush=True)
-            report["creation"] = sections.creation(system, seconds)
-            report["rss_under_load_mb"] = report["creation"]["c32"]["rss_mb"]
+            loaded = report["cost"]["this"]["levels"]
+            report["rss_under_load_mb"] = loaded[max(loaded, key=lambda k: int(k[1:]))]["rss_mb"]
             print("payment worker throughput ...", flush=True)
             report["payment_worker"] = sections.payment_worker_throughput(
                 system, database_url, count=1000 if quick else 5000, spread_s=2 if quick else 10
@@ -102,15 +223,82 @@ def run(quick: bool) -> dict:
     return report
 
 
-def table(report: dict) -> str:
-    lines = ["", "Order + payment creation (closed loop, one API process)"]
-    lines.append(
-        f"  {'clients':>7} {'orders/s':>9} {'payments/s':>10} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6}"
+def ratio(this: float, base: float | None) -> str:
+    if base is None:
+        return ""
+    return f"{this / base:.2f}x" if base else "-"
+
+
+def cost_table(cost_report: dict) -> list[str]:
+    this, base = cost_report["this"], cost_report.get("baseline")
+    columns = f"  {'':<44} {'this':>9}"
+    if base:
+        columns += f" {cost_report['baseline_commit'][:7]:>9} {'ratio':>7}"
+    lines = [
+        "",
+        "Cost of a paid order: order + payment + finalisation + every webhook delivered",
+        "(wrk closed loop, TEST_PROCESSING_DELAY=100, LOG_LEVEL=info, webhooks to bench.sink;"
+        f" medians of {cost_report['rounds']} round(s))",
+        columns,
+    ]
+
+    def row(label: str, pick) -> None:
+        value = pick(this)
+        line = f"  {label:<44} {value:>9}"
+        if base:
+            line += f" {pick(base):>9} {ratio(value, pick(base)):>7}"
+        lines.append(line)
+
+    levels = list(this["levels"])
+    for key in levels:
+        n = key[1:]
+        row(f"pairs/s, {n} client(s)", lambda r, k=key: r["levels"][k]["pairs_per_s"])
+        row("  pair p50 ms", lambda r, k=key: r["levels"][k]["pair_ms"]["p50"])
+        row("  pair p99 ms", lambda r, k=key: r["levels"][k]["pair_ms"]["p99"])
+        row(
+            "  CPU s / 1,000 paid: API+workers+dispatcher",
+            lambda r, k=key: r["levels"][k]["cpu_s_per_1000_paid"]["api_workers_dispatcher"],
+        )
+        row(
+            "    all six services, net of idle",
+            lambda r, k=key: r["levels"][k]["cpu_s_per_1000_paid"]["gateway_net_of_idle"],
+        )
+        for part in (
+            "api",
+            "payment-worker",
+            "webhook-dispatcher",
+            "postgresql",
+            "redis",
+            "load_generator",
+        ):
+            row(
+                f"    {part}",
+                lambda r, k=key, p=part: r["levels"][k]["cpu_s_per_1000_paid"].get(p, 0.0),
+            )
+        row("  errors", lambda r, k=key: r["levels"][k]["errors"])
+        lines[-1] += (
+            f"   ({this['levels'][key]['paid_orders']} paid, {this['levels'][key]['deliveries']} delivered)"
+        )
+    row(
+        "idle CPU, % of one core, all six services",
+        lambda r: r["idle"]["percent_of_core"]["gateway"],
     )
-    for key in ("c1", "c8", "c32"):
-        r = report["creation"][key]
-        lines.append(f"  {r['concurrency']:>7} {r['orders_per_s']:>9} {r['payments_per_s']:>10} "
-                     f"{r['all_ms']['p50']:>7} {r['all_ms']['p95']:>7} {r['all_ms']['p99']:>7} {r['errors']:>6}")  # fmt: skip
+    for part in (
+        "api",
+        "payment-worker",
+        "refund-worker",
+        "webhook-dispatcher",
+        "postgresql",
+        "redis",
+    ):
+        row(f"    {part}", lambda r, p=part: r["idle"]["percent_of_core"].get(p, 0.0))
+    return lines
+
+
+def table(report: dict) -> str:
+    lines = cost_table(report["cost"])
+    if "payment_worker" not in report:
+        return "\n".join(lines)
     for key, label in (("payment_worker", "payments"), ("refund_worker", "refunds")):
         r = report[key]
         lines.append(
@@ -151,11 +339,31 @@ def table(report: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--baseline", metavar="COMMIT", help="measure the cost section against this commit too"
+    )
+    parser.add_argument("--only-cost", action="store_true", help="only the cost section")
+    parser.add_argument(
+        "--profile", action="store_true",
+        help="py-spy every process during each cost level (bench-results/profiles/)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--clients", type=lambda v: tuple(int(n) for n in v.split(",")), default=(1, 8, 32),
+        help="closed-loop levels of the cost section (default 1,8,32)",
+    )  # fmt: skip
+    parser.add_argument("--seconds", type=float, help="load per level (default 15, quick 5)")
+    parser.add_argument("--idle-seconds", type=float, help="idle window (default 30, quick 10)")
+    parser.add_argument(
+        "--rounds", type=int, default=None,
+        help="cost section rounds, figures are their medians (default 3 with --baseline, else 1)",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.rounds is None:
+        args.rounds = 3 if args.baseline else 1
     started = time.monotonic()
-    report = run(args.quick)
-    report["duration_s"] = round(time.monotonic() - started, 1)
     RESULTS.mkdir(exist_ok=True)
+    report = run(args)
+    report["duration_s"] = round(time.monotonic() - started, 1)
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))
     print(table(report))
     print(f"\n{report['duration_s']} s; figures in {RESULTS / 'latest.json'}")

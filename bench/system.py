@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import httpx
@@ -17,6 +18,10 @@ from shared.migrations import apply_migrations
 
 LOG_DIR = Path("bench-results/logs")
 
+# What a checkout starts, given the environment: `devstack.services.local_services` for this
+# one, the other checkout's own list for a baseline (bench.baseline).
+ServiceList = Callable[[Mapping[str, str]], list[Service]]
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -24,18 +29,29 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def reset_database(database_url: str) -> None:
-    """An empty, migrated database with the test merchant seeded."""
+def reset_database(database_url: str, migrate: bool = True) -> None:
+    """An empty database; migrated with the test merchant seeded unless `migrate` is False
+    (a baseline's System migrates it with its own migrations)."""
     name = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"]
     admin = psycopg.conninfo.make_conninfo(database_url, dbname="postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    apply_migrations(database_url)
+    if migrate:
+        apply_migrations(database_url)
 
 
 class System:
-    def __init__(self, database_url: str, redis_url: str, *, log_dir: Path = LOG_DIR, **env: str):
+    def __init__(
+        self,
+        database_url: str,
+        redis_url: str,
+        *,
+        log_dir: Path = LOG_DIR,
+        services: ServiceList = local_services,
+        **env: str,
+    ):
+        self.services = services
         self.api_port = free_port()
         self.env = {
             **os.environ,
@@ -55,7 +71,7 @@ class System:
         self.log_dir = log_dir
         log_dir.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [*next(iter(s.argv for s in local_services(self.env) if s.name == "api"))[:1],
+            [*next(iter(s.argv for s in services(self.env) if s.name == "api"))[:1],
              "-m", "shared.migrations"],
             env=self.env, check=True, capture_output=True,
         )  # fmt: skip
@@ -63,7 +79,7 @@ class System:
     def start(self, name: str, copies: int = 1, **env: str) -> None:
         """Start `copies` more of a service, keyed `name`, `name-2`, ...; `env` is added to
         their environment."""
-        [service] = [s for s in local_services(self.env) if s.name == name]
+        [service] = [s for s in self.services(self.env) if s.name == name]
         for _ in range(copies):
             key, copy = name, 1
             while key in self.processes:

@@ -1,7 +1,9 @@
 """`python -m api --host HOST --port PORT`: the API under uvicorn, as `make run` and the image
-start it. PORT defaults to the PORT variable (8000), the host to loopback."""
+start it. PORT defaults to the PORT variable (8000), the host to loopback; WEB_CONCURRENCY API
+processes (default 1) share the port."""
 
 import argparse
+import os
 import signal
 from types import FrameType
 
@@ -25,8 +27,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = load_settings(ApiSettings)
     signal.signal(signal.SIGTERM, exit_cleanly)
+    workers = int(os.environ.get("WEB_CONCURRENCY") or 1)
     uvicorn.run(
-        create_app(settings),
+        # Several processes need the app by import path: each builds its own.
+        "api.main:create_app" if workers > 1 else create_app(settings),
+        factory=workers > 1,
+        workers=workers,
         host=args.host,
         port=args.port or settings.port,
         # The API logs each request itself, with its correlation id; probes excepted.
