@@ -36,14 +36,15 @@ class Purge:
 
 # Idempotency keys are kept 24 h from first use (CONTRACT §6): expires_at says until when.
 IDEMPOTENCY_KEYS = Purge(
+    "idempotency_keys",
     """
-        DELETE FROM idempotency_keys
-        WHERE (merchant_id, key) IN (
-            SELECT merchant_id, key FROM idempotency_keys
-            WHERE expires_at <= now()
-            LIMIT %(batch)s
-            FOR UPDATE SKIP LOCKED)
-        """,
+    DELETE FROM idempotency_keys
+    WHERE (merchant_id, key) IN (
+        SELECT merchant_id, key FROM idempotency_keys
+        WHERE expires_at <= now()
+        LIMIT %(batch)s
+        FOR UPDATE SKIP LOCKED)
+    """,
 )
 
 
@@ -55,7 +56,8 @@ def expired_events(retention_days: int) -> Purge:
         """
         DELETE FROM events WHERE id IN (
             SELECT id FROM events WHERE created_at < now() - make_interval(days => %(days)s)
-            ORDER BY created_at LIMIT %(batch)s FOR UPDATE SKIP LOCKED)
+            ORDER BY created_at LIMIT %(batch)s
+            FOR UPDATE SKIP LOCKED)
         """,
         {"days": retention_days},
     )

@@ -4,7 +4,7 @@ from typing import Any
 from psycopg import Connection
 
 from api.pagination import Total, count_matching
-from api.webhooks.repository import LOG_COLUMNS
+from api.webhooks.repository import LAST_ATTEMPT, LOG_COLUMNS
 
 Row = dict[str, Any]
 
@@ -55,6 +55,7 @@ def get_event(conn: Connection, event_id: str, merchant_id: str) -> Row | None:
 
 def list_deliveries(conn: Connection, event_id: str) -> list[Row]:
     return conn.execute(
-        f"SELECT {LOG_COLUMNS} FROM webhook_logs WHERE event_id = %s ORDER BY created_at",
+        f"SELECT {LOG_COLUMNS} FROM webhook_logs l {LAST_ATTEMPT}"
+        " WHERE l.event_id = %s ORDER BY l.created_at",
         (event_id,),
     ).fetchall()
