@@ -264,3 +264,39 @@ def test_a_name_that_does_not_resolve_is_not_called_not_allowed(
 def test_webhook_endpoints_need_credentials(client):
     assert client.get("/api/v1/webhooks").status_code == 401
     assert client.get("/api/v1/webhooks/config").status_code == 401
+
+
+def test_concurrent_rotations_keep_every_replaced_secret_and_the_cap(database_url, db):
+    """Ten rotations at once: each replaced secret is kept exactly once, the merchant row lock
+    serialises them, and with 5 already signing only 5 more get through (the rest 409)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from api.webhooks import service
+    from shared.db import Database
+    from shared.errors import Conflict
+
+    merchant_id = db.execute("SELECT id::text FROM merchants WHERE is_test").fetchone()["id"]
+    database = Database(database_url, max_size=10)
+    database.open()
+    try:
+        for _ in range(5):
+            service.rotate_secret(database, merchant_id)
+
+        def rotate_once(_):
+            try:
+                return service.rotate_secret(database, merchant_id)["webhook_secret"]
+            except Conflict:
+                return None
+
+        with ThreadPoolExecutor(10) as pool:
+            results = list(pool.map(rotate_once, range(10)))
+    finally:
+        database.close()
+
+    made = [secret for secret in results if secret]
+    assert len(made) == 5
+    kept = [row["secret"] for row in live_secrets(db)]
+    assert len(kept) == len(set(kept)) == 10
+    current = db.execute("SELECT webhook_secret FROM merchants WHERE is_test").fetchone()
+    assert current["webhook_secret"] in made and current["webhook_secret"] not in kept
+    assert set(made) - {current["webhook_secret"]} <= set(kept)

@@ -46,13 +46,13 @@ KEEPALIVE_S = 4.0
 
 # Connection errors as an attempt log says them: words, never "[Errno 111]".
 CONNECT_ERRORS = {
-    errno.ECONNREFUSED: "connection refused",
-    errno.ECONNRESET: "connection reset",
-    errno.ECONNABORTED: "connection aborted",
-    errno.EHOSTUNREACH: "host unreachable",
-    errno.ENETUNREACH: "network unreachable",
-    errno.ETIMEDOUT: "connection timed out",
-    errno.EADDRNOTAVAIL: "address not available",
+    errno.ECONNREFUSED: "connection refused by {where}",
+    errno.ECONNRESET: "connection reset by {where}",
+    errno.ECONNABORTED: "connection to {where} aborted",
+    errno.EHOSTUNREACH: "no route to {where}",
+    errno.ENETUNREACH: "network unreachable for {where}",
+    errno.ETIMEDOUT: "connecting to {where} timed out",
+    errno.EADDRNOTAVAIL: "cannot connect to {where} from here (address not available)",
 }
 
 
@@ -178,7 +178,9 @@ class DeliveryEngine:
     async def _attempt(self, delivery: Delivery) -> AttemptResult:
         attempted_at = datetime.now(UTC)
         started = time.perf_counter()
-        outcome, code, body, error = "success", None, None, None
+        code: int | None = None
+        body: str | None = None
+        error: str | None = None
         status_line: int | None = None
         try:
             async with asyncio.timeout(TIMEOUT_S):
@@ -246,7 +248,7 @@ def _connect_error(exc: aiohttp.ClientConnectorError) -> str:
         return f"the TLS handshake with {where} failed"
     cause = exc.os_error
     if cause.errno in CONNECT_ERRORS:
-        return f"{CONNECT_ERRORS[cause.errno]} by {where}"
+        return CONNECT_ERRORS[cause.errno].format(where=where)
     if isinstance(cause, socket.gaierror):
         return f"the name {exc.host} could not be resolved"
     if cause.errno is not None:
