@@ -33,4 +33,4 @@ WORKDIR /app
 # Numeric, so an orchestrator can check that it is not root without reading /etc/passwd.
 USER 10001:10001
 EXPOSE 8000
-CMD ["python", "-m", "uvicorn", "--factory", "api.main:create_app", "--host", "0.0.0.0", "--port", "8000", "--no-access-log"]
+CMD ["python", "-m", "uvicorn", "--factory", "api.main:create_app", "--host", "0.0.0.0", "--port", "8000", "--no-access-log", "--no-proxy-headers"]

@@ -170,7 +170,18 @@ def test_public_payments_per_address_are_limited(limited_client, db, merchant_he
     ]
 
     assert [answer.status_code for answer in answers[:2]] == [201, 201]
-    assert_refused(answers[2], "payment attempts from this address")
+    retry_after = assert_refused(answers[2], "payment attempts from this address")
+    elsewhere = limited_client(
+        address="198.51.100.9", rate_limit_public_payments_per_address="2/minute"
+    )
+    assert (
+        elsewhere.post("/api/v1/payments/public", json=upi_payment_body(orders[2])).status_code
+        == 201
+    )
+    wait_out(retry_after)
+    assert (
+        client.post("/api/v1/payments/public", json=upi_payment_body(orders[0])).status_code == 201
+    )
 
 
 def test_failed_card_attempts_per_order_are_capped(limited_client, db, merchant_headers):
