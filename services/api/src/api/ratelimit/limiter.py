@@ -34,6 +34,8 @@ log = structlog.get_logger(__name__)
 
 # Short: a limit that cannot answer at once lets the request through rather than slowing it.
 REDIS_TIMEOUT_S = 0.5
+# After Redis fails, limits skip it this long rather than make every request wait a timeout.
+SKIP_AFTER_FAILURE_S = 1.0
 T = TypeVar("T")
 
 
@@ -80,6 +82,7 @@ class RateLimiter:
             socket_connect_timeout=REDIS_TIMEOUT_S,
         )
         self.trusted_proxies = settings.trusted_proxy_networks
+        self._skip_redis_until = 0.0
         self.moving = MovingWindowRateLimiter(self.storage)
         self.fixed = FixedWindowRateLimiter(self.storage)
         self.refused = Counter(
@@ -137,9 +140,13 @@ class RateLimiter:
 
     def _failing_open(self, rule: Rule, call: Callable[[], T], fallback: T) -> T:
         """call(), or `fallback` when Redis cannot be reached (logged and counted)."""
+        if time.monotonic() < self._skip_redis_until:
+            self.unavailable.labels(rule.name).inc()
+            return fallback
         try:
             return call()
         except StorageError as exc:
+            self._skip_redis_until = time.monotonic() + SKIP_AFTER_FAILURE_S
             self.unavailable.labels(rule.name).inc()
             log.warning("rate_limit_unavailable", limit=rule.name, error=str(exc.storage_error))
             return fallback
