@@ -3,6 +3,7 @@
 import asyncio
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -146,7 +147,9 @@ def test_async_client(api_url):
             health = await client.health()
             return orders[0], payment, listed, health["status_code"]
 
-    order, payment, listed, health = asyncio.run(scenario())
+    # In a thread of its own: the session's Playwright keeps an event loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        order, payment, listed, health = pool.submit(asyncio.run, scenario()).result()
 
     assert payment.order_id == order.id and payment.vpa == "a@okaxis"
     assert len(listed) == 3 and order.id in {o.id for o in listed}

@@ -1,6 +1,7 @@
 """What the sync and async clients share: how a call is described, when it is retried and
 how long to wait, and how an answer becomes a result or a typed error."""
 
+import dataclasses
 import random
 import uuid
 from collections.abc import Callable
@@ -93,7 +94,7 @@ def should_retry_error(call: Call, error: httpx.TransportError) -> bool:
 def with_idempotency_key(call: Call, retrying: bool) -> Call:
     """A keyed call keeps one key through every retry, so the API runs it at most once."""
     if call.idempotent and call.idempotency_key is None and retrying:
-        return Call(**{**call.__dict__, "idempotency_key": str(uuid.uuid4())})
+        return dataclasses.replace(call, idempotency_key=str(uuid.uuid4()))
     return call
 
 

@@ -70,7 +70,21 @@ def _config_file() -> dict[str, Any]:
         raise click.UsageError(f"Cannot read the config file {path}: {exc}") from exc
 
 
-pass_context = click.make_pass_decorator(Context)
+_pass_context = click.make_pass_decorator(Context)
+
+
+def pass_context(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Pass the Context, and accept --json after the command too (`gateway payments list
+    --json` as well as `gateway --json payments list`)."""
+
+    def set_json(ctx: click.Context, _: click.Parameter, value: bool) -> None:
+        if value:
+            ctx.find_object(Context).as_json = True
+
+    return click.option(
+        "--json", "as_json_here", is_flag=True, expose_value=False, callback=set_json,
+        help="Print JSON instead of tables",
+    )(_pass_context(command))  # fmt: skip
 
 
 class GatewayGroup(click.Group):

@@ -69,6 +69,8 @@ ENUMS: dict[str, dict[str, list[str]]] = {
     "WebhookLog": {"status": DELIVERY_STATUSES, "event": EVENT_TYPES},
     "WebhookLogDetail": {"status": DELIVERY_STATUSES, "event": EVENT_TYPES},
     "WebhookTestSent": {"event": ["webhook.test"]},
+    "Event": {"type": EVENT_TYPES},
+    "EventDetail": {"type": EVENT_TYPES},
 }
 
 UUID = "0b7e4c1e-7b8f-4a4e-9d0c-3f1a2b3c4d5e"

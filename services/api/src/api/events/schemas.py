@@ -30,7 +30,8 @@ class Event(BaseModel):
         description="The event id: the Standard Webhooks `webhook-id` of its deliveries",
         json_schema_extra={"format": "uuid"},
     )
-    type: EventType
+    # Documented as an enum (api/openapi.py); a str here so a new event type never breaks a list.
+    type: str
     created_at: str
     data: dict[str, Any] = Field(
         description="`{payment}` for payment events, `{refund}` for refund events"

@@ -272,6 +272,86 @@ def verify_webhook(raw_body: bytes, headers: dict) -> dict:
     )
 
 
+LISTEN_TARGET = "http://localhost:5000/hook"
+
+
+def python_client(values: SnippetValues) -> str:
+    return fill(
+        """
+# pip install ./clients/python   (from the gateway's repository)
+from payment_gateway import Gateway, NotFoundError
+
+gateway = Gateway("{{key}}", "{{secret}}", base_url="{{api}}")
+
+order = gateway.orders.create(amount=50000, receipt="receipt_123")
+payment = gateway.payments.create(order.id, "upi", vpa="user@paytm")
+print(order.id, payment.id, payment.status)
+
+# Every event, newest first; iter() fetches the pages for you.
+for event in gateway.events.iter(type="payment.created"):
+    print(event.id, event.type, event.data["payment"]["id"])
+    break
+
+try:
+    gateway.payments.get("pay_AAAAAAAAAAAAAAAA")
+except NotFoundError as error:
+    print(error.code, error.description, error.request_id)
+""",
+        key=values.api_key,
+        secret=values.api_secret,
+        api=values.api_url,
+    )
+
+
+def _cli_environment(values: SnippetValues) -> str:
+    return (
+        f"export GATEWAY_API_URL={shlex.quote(values.api_url)}\n"
+        f"export GATEWAY_API_KEY={shlex.quote(values.api_key)}\n"
+        f"export GATEWAY_API_SECRET={shlex.quote(values.api_secret)}"
+    )
+
+
+def cli(values: SnippetValues) -> str:
+    return fill(
+        """
+# The gateway CLI comes with the client: pip install ./clients/python
+{{env}}
+
+gateway trigger payment.success      # an order and a payment; waits for the event
+gateway events list --limit 5
+gateway payments list --status success --json
+""",
+        env=_cli_environment(values),
+    )
+
+
+def cli_listen(values: SnippetValues) -> str:
+    return fill(
+        """
+{{env}}
+
+# Every event, signed as a webhook delivery is, to an endpoint on your machine:
+gateway listen --forward-to {{target}}
+""",
+        env=_cli_environment(values),
+        target=LISTEN_TARGET,
+    )
+
+
+def list_events(values: SnippetValues) -> str:
+    return fill(
+        """
+curl -G {{api}}/api/v1/events \\
+{{auth}} \\
+  --data-urlencode 'type=payment.created' \\
+  --data-urlencode 'created_from=2020-01-01T00:00:00Z' \\
+  --data-urlencode 'limit=5'
+""",
+        api=values.api_url,
+        auth=_auth_headers(values),
+    )
+
+
 def all_snippets(values: SnippetValues) -> dict[str, str]:
     return {
         "create_order": create_order(values),
@@ -284,4 +364,8 @@ def all_snippets(values: SnippetValues) -> dict[str, str]:
         "webhook_node": webhook_node(values),
         "webhook_python": webhook_python_hmac(values),
         "webhook_standard": webhook_python_standard(values),
+        "python_client": python_client(values),
+        "cli": cli(values),
+        "cli_listen": cli_listen(values),
+        "events": list_events(values),
     }
