@@ -282,7 +282,7 @@ def worker_env(monkeypatch, database_url: str, redis_url: str, db, redis):
         monkeypatch.setenv(name, value)
     runtime.cache_clear()
     yield monkeypatch
-    runtime().db.close()
+    runtime().close()
     runtime.cache_clear()
 
 

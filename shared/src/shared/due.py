@@ -26,6 +26,8 @@ HORIZON_S = 1.5
 # Shortest wait between two looks at PostgreSQL while work keeps falling due, so a busy tick
 # finalises batches, not single rows; no item is made later than this by it.
 BATCH_GAP_S = 0.02
+# Waits up to this long are plain sleeps (see DueListener.wait).
+SHORT_WAIT_S = 0.05
 # A tick returns after this long so shutdowns and other ticks are never held up for long.
 MAX_RUN_S = 10.0
 # How long to wait before opening a lost LISTEN connection again; meanwhile ticks poll.
@@ -79,7 +81,16 @@ class DueListener:
             self._drop()
 
     def wait(self, seconds: float) -> None:
-        """Sleep `seconds`, or less if work due before then is committed meanwhile."""
+        """Sleep `seconds`, or less if work due before then is committed meanwhile.
+
+        A short wait (a busy tick between batches) just sleeps: being woken by every new
+        item would cost a wake-up per item, and the table is read right after anyway, so
+        the notifications that came meanwhile are dropped unread.
+        """
+        if seconds <= SHORT_WAIT_S:
+            time.sleep(seconds)
+            self.discard_pending()
+            return
         conn = self._connection()
         if conn is None:
             time.sleep(min(seconds, BATCH_GAP_S))

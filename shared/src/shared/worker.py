@@ -226,7 +226,8 @@ def _sweep(current: WorkerRuntime, queue: str, next_due: Callable[[], float | No
     """Every second: wake the queue if work is due within a tick's horizon (a no-op while a
     tick already waits), so work whose tick was lost (crash, Redis flush or outage) or lies
     further ahead is picked up in time; about once a minute, on one worker of all, the
-    housekeeping purges. Idle, that is one indexed read a second: no job, no Redis write."""
+    housekeeping purges. Idle, that is one indexed read and one Redis SET NX a second: no job
+    runs and nothing is logged."""
     failing = False
     while not STOPPING.wait(SWEEP_INTERVAL_S):
         try:

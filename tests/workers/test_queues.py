@@ -16,7 +16,8 @@ def test_every_tick_job_path_imports(queue):
     assert callable(getattr(importlib.import_module(module), function))
 
 
-def test_waking_many_times_queues_one_tick(redis):
+def test_waking_many_times_queues_one_tick(private_redis):
+    redis = private_redis
     queues = JobQueues(redis)
 
     woken = [queues.wake(PAYMENTS_QUEUE) for _ in range(50)]
@@ -25,7 +26,8 @@ def test_waking_many_times_queues_one_tick(redis):
     assert redis.llen(f"rq:queue:{PAYMENTS_QUEUE}") == 1
 
 
-def test_a_started_tick_lets_the_next_wake_queue_another(redis, monkeypatch):
+def test_a_started_tick_lets_the_next_wake_queue_another(private_redis, monkeypatch):
+    redis = private_redis
     queues = JobQueues(redis)
     queues.wake(PAYMENTS_QUEUE)
     started = []
@@ -41,7 +43,8 @@ def test_a_started_tick_lets_the_next_wake_queue_another(redis, monkeypatch):
     assert queues.wake(PAYMENTS_QUEUE) is True
 
 
-def test_a_tick_keeps_no_result(redis, worker_env):
+def test_a_tick_keeps_no_result(private_redis, worker_env):
+    redis = private_redis
     JobQueues(redis).wake(PAYMENTS_QUEUE)
 
     GatewayWorker([Queue(PAYMENTS_QUEUE, connection=redis)], connection=redis).work(burst=True)
