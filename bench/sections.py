@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from bench.load import HEADERS, closed_loop, open_loop_payments
+from bench.load import HEADERS, open_loop_payments
 from bench.stats import percentiles
 from bench.system import System, free_port
 
@@ -24,14 +24,6 @@ def wait_until(predicate, timeout: float, every: float = 0.1) -> float:
             return time.monotonic() - started
         time.sleep(every)
     raise TimeoutError(f"not done after {timeout} s")
-
-
-def creation(system: System, seconds: float) -> dict:
-    results = {}
-    for concurrency in (1, 8, 32):
-        results[f"c{concurrency}"] = asyncio.run(closed_loop(system.api_url, concurrency, seconds))
-        results[f"c{concurrency}"]["rss_mb"] = system.resident_mb()
-    return results
 
 
 # An order has at most one successful payment (a unique index): bench payments that succeed

@@ -148,7 +148,7 @@ class System:
         return sizes
 
     @staticmethod
-    def _wait_for(url: str, timeout: float = 30.0) -> None:
+    def _wait_for(url: str, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
