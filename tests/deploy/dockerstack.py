@@ -125,9 +125,27 @@ class ComposeStack:
         if check and result.returncode != 0:
             raise AssertionError(
                 f"`{' '.join(argv[2:])}` exited {result.returncode}:\n"
-                f"{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+                f"{result.stdout[-2000:]}\n{result.stderr[-3000:]}\n{self.diagnosis()}"
             )
         return result.stdout + result.stderr
+
+    def diagnosis(self) -> str:
+        """The healthcheck results and last log lines of every container that is not healthy."""
+        report = []
+        for c in self.containers():
+            if c["service"] == "migrate" or c["health"] in (None, "healthy"):
+                continue
+            health = subprocess.run(
+                ["docker", "inspect", "--format", "{{json .State.Health.Log}}", c["id"]],
+                capture_output=True, text=True, check=False,
+            ).stdout  # fmt: skip
+            logs = subprocess.run(
+                ["docker", "logs", "--tail", "40", c["id"]],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            report.append(f"--- {c['service']} {c['status']} {c['health']}\nhealthchecks: {health}"
+                          f"\nlogs:\n{logs.stdout[-3000:]}{logs.stderr[-3000:]}")  # fmt: skip
+        return "\n".join(report)
 
     def timed(self, name: str, *args: str) -> str:
         started = time.monotonic()

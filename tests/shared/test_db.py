@@ -125,14 +125,13 @@ def test_what_the_url_sets_wins_and_its_options_are_kept():
     )
 
 
-def test_wait_for_database_waits_until_postgres_answers(database_url, forwarder, capsys):
+def test_wait_for_database_waits_until_postgres_answers(database_url, forwarder):
     started = time.monotonic()
     forwarder.open(after=2.0)
 
     wait_for_database(_through(database_url, forwarder.port), timeout_s=30, retry_s=0.2)
 
-    assert 2.0 <= time.monotonic() - started < 30
-    assert "waiting_for_database" in capsys.readouterr().out
+    assert 2.0 <= time.monotonic() - started < 30  # its log line: test_migrate_retries_...
 
 
 def test_wait_for_database_gives_up_after_its_bound(database_url):
