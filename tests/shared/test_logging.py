@@ -172,3 +172,28 @@ def test_urls_in_log_lines_hide_passwords():
     assert redact_url("redis://:s3cret@redis:6379/0") == "redis://:***@redis:6379/0"
     assert redact_url("host=db password=s3cret dbname=pg") == "host=db password=*** dbname=pg"
     assert redact_url("http://localhost:8000/health") == "http://localhost:8000/health"
+
+
+def test_lines_from_two_threads_never_interleave(monkeypatch, capfd):
+    import logging
+    import threading
+
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    configure_logging("api")
+
+    def structlog_lines():
+        for i in range(300):
+            structlog.get_logger("a").info("structlog_line", i=i)
+
+    def stdlib_lines():
+        for i in range(300):
+            logging.getLogger("rq.worker").info("stdlib line %d", i)
+
+    threads = [threading.Thread(target=structlog_lines), threading.Thread(target=stdlib_lines)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    lines = capfd.readouterr().err.splitlines()
+    assert len(lines) == 600
+    assert all(json.loads(line)["service"] == "api" for line in lines)
