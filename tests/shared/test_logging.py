@@ -2,15 +2,18 @@
 its ids and correlation id, JSON or console lines as LOG_FORMAT says."""
 
 import json
+import os
+import subprocess
+import sys
+import textwrap
 import time
 from datetime import datetime
 
 import httpx
 import pytest
-import structlog
 
 from live import free_port
-from shared.logging import configure_logging, log_format, redact_url
+from shared.logging import log_format, redact_url
 
 pytestmark = pytest.mark.slow
 
@@ -130,21 +133,27 @@ def test_a_bad_log_format_stops_with_one_line(capsys):
     assert capsys.readouterr().err.startswith("configuration error: LOG_FORMAT is invalid")
 
 
-def test_console_lines_are_readable_and_json_lines_parse(monkeypatch, capsys):
-    monkeypatch.setenv("LOG_FORMAT", "console")
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    configure_logging("api")
-    structlog.get_logger("t").info("payment_created", payment_id="pay_1")
-    console = capsys.readouterr().err
+def logging_in_a_process(code: str, log_format: str) -> str:
+    """stderr of a fresh interpreter that configures logging as `api`, then runs `code`:
+    configuring this test process's logging would leave later tests writing to a closed pipe."""
+    env = {**os.environ, "LOG_FORMAT": log_format}
+    env.pop("NO_COLOR", None)
+    program = "from shared.logging import configure_logging\nconfigure_logging('api')\n" + code
+    done = subprocess.run(
+        [sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stderr
+
+
+def test_console_lines_are_readable_and_json_lines_parse():
+    code = "import structlog\nstructlog.get_logger('t').info('payment_created', payment_id='pay_1')"
+    console = logging_in_a_process(code, "console")
     assert "payment_created" in console and "pay_1" in console
     assert "\x1b[" in console  # coloured even into a pipe: make run prefixes and forwards it
     with pytest.raises(ValueError):
         json.loads(console)
-
-    monkeypatch.setenv("LOG_FORMAT", "json")
-    configure_logging("api")
-    structlog.get_logger("t").info("payment_created", payment_id="pay_1")
-    line = json.loads(capsys.readouterr().err)
+    line = json.loads(logging_in_a_process(code, "json"))
     assert line["payment_id"] == "pay_1" and line["service"] == "api"
 
 
@@ -172,3 +181,26 @@ def test_urls_in_log_lines_hide_passwords():
     assert redact_url("redis://:s3cret@redis:6379/0") == "redis://:***@redis:6379/0"
     assert redact_url("host=db password=s3cret dbname=pg") == "host=db password=*** dbname=pg"
     assert redact_url("http://localhost:8000/health") == "http://localhost:8000/health"
+
+
+def test_lines_from_two_threads_never_interleave():
+    code = textwrap.dedent("""
+        import logging, threading, structlog
+
+        def structlog_lines():
+            for i in range(300):
+                structlog.get_logger("a").info("structlog_line", i=i)
+
+        def stdlib_lines():
+            for i in range(300):
+                logging.getLogger("rq.worker").info("stdlib line %d", i)
+
+        threads = [threading.Thread(target=structlog_lines), threading.Thread(target=stdlib_lines)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    """)
+    lines = logging_in_a_process(code, "json").splitlines()
+    assert len(lines) == 600
+    assert all(json.loads(line)["service"] == "api" for line in lines)
