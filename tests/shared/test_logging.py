@@ -7,12 +7,10 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import datetime
 
 import httpx
 import pytest
 
-from live import free_port
 from shared.logging import log_format, redact_url
 
 pytestmark = pytest.mark.slow
@@ -155,25 +153,6 @@ def test_console_lines_are_readable_and_json_lines_parse():
         json.loads(console)
     line = json.loads(logging_in_a_process(code, "json"))
     assert line["payment_id"] == "pay_1" and line["service"] == "api"
-
-
-def test_a_waiting_worker_names_the_url_it_waits_for(start_service):
-    nowhere = f"http://127.0.0.1:{free_port()}"
-    worker = start_service("payment_worker", API_URL=nowhere, LOG_FORMAT="json")
-    deadline = time.monotonic() + 30
-
-    def warnings() -> list[dict]:
-        lines = [json.loads(raw) for raw in worker.log_path.read_text().splitlines()]
-        return [line for line in lines if line["event"] == "waiting_for_dependencies"]
-
-    while len(warnings()) < 2 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    first, second = warnings()[:2]
-    assert first["level"] == "warning"
-    assert first["waiting_for"] == {"api": f"{nowhere}/health"}
-    # every few seconds, not every retry
-    gap = datetime.fromisoformat(second["timestamp"]) - datetime.fromisoformat(first["timestamp"])
-    assert 4 <= gap.total_seconds() <= 10
 
 
 def test_urls_in_log_lines_hide_passwords():
