@@ -272,5 +272,5 @@ def test_an_unresolvable_webhook_host_says_so_without_errno(client, merchant_hea
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["field"] == "webhook_url"
-    assert "does not resolve" in error["description"]
+    assert "could not be resolved" in error["description"]
     assert "Errno" not in error["description"]

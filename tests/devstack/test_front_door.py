@@ -189,4 +189,4 @@ def test_the_banner_says_when_test_mode_is_off():
     env = {"DATABASE_URL": "postgresql://x", "REDIS_URL": "redis://x"}
     banner = run._banner([dataclasses.replace(service)], env, None)
     assert "Test mode: off." in banner
-    assert "http://localhost:8000/docs" in banner.splitlines()[4]
+    assert "http://localhost:8000/docs" in banner.splitlines()[5]

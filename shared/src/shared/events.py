@@ -41,7 +41,7 @@ INSERT INTO webhook_logs (id, event_id, merchant_id, event, payload, next_retry_
 SELECT s.id, s.id, s.merchant_id, s.type, s.body, now(), s.correlation_id
 FROM stored s
 JOIN merchants m ON m.id = s.merchant_id AND coalesce(m.webhook_url, '') <> ''
-RETURNING id
+RETURNING id, merchant_id, event, correlation_id
 """
 
 

@@ -196,6 +196,8 @@ class Merchant(Resource):
 class ApiCredentials(Resource):
     api_key: str = ""
     api_secret: str = field(default="", repr=False)
+    # Until when the replaced secret keeps working (ISO-8601), after a rotation.
+    previous_api_secret_expires_at: str | None = None
 
 
 @dataclass(frozen=True)

@@ -298,8 +298,8 @@ def _banner(services: list[Service], env: Mapping[str, str], checkout_link: str 
         [
             rule,
             "The payment gateway is running. Ctrl-C stops everything.",
-            exposure,
             _test_mode(env),
+            exposure,
             "",
             *urls,
             f"  {'PostgreSQL':<20} {env['DATABASE_URL']}",

@@ -11,6 +11,7 @@ import uvicorn
 
 from api.config import ApiSettings
 from api.main import create_app
+from shared.logging import configure_logging
 from shared.settings import load_settings
 
 
@@ -26,6 +27,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, help="port to listen on (default: $PORT or 8000)")
     args = parser.parse_args(argv)
     settings = load_settings(ApiSettings)
+    # The supervising process of several workers logs too: in the same format.
+    configure_logging("api", settings.log_level)
     signal.signal(signal.SIGTERM, exit_cleanly)
     workers = int(os.environ.get("WEB_CONCURRENCY") or 1)
     uvicorn.run(
@@ -37,6 +40,7 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port or settings.port,
         # The API logs each request itself, with its correlation id; probes excepted.
         access_log=False,
+        log_config=None,  # shared.logging's format, set up by create_app (and below)
         # Client addresses come from the socket; X-Forwarded-For counts only from the proxies
         # that TRUSTED_PROXIES names (the API's rate limits read it themselves).
         proxy_headers=False,

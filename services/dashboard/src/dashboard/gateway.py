@@ -229,7 +229,7 @@ class GatewayClient:
 
     async def rotate_api_secret(self, credentials: Credentials) -> dict[str, Any]:
         return await self.call(
-            "POST", "/api/v1/merchants/rotate-api-secret", credentials=credentials
+            "rotate_api_secret", lambda g: g.merchants.rotate_api_secret(), credentials
         )
 
     async def rotate_webhook_secret(self, credentials: Credentials) -> dict[str, Any]:
