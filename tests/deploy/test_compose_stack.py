@@ -59,7 +59,14 @@ def wait_for(condition: Callable[[], Any], timeout: float = 90, what: str = "") 
 
 
 def api(stack: ComposeStack, method: str, path: str, **kwargs: Any) -> Any:
-    response = http(method, f"{stack.api_url}{path}", headers=HEADERS, **kwargs)
+    """One API call, retried on 503 as CONTRACT §4 lets a client: after a PostgreSQL restart
+    each API process answers 503 once per pooled connection the restart broke, while the pool
+    replaces them."""
+    for _ in range(40):
+        response = http(method, f"{stack.api_url}{path}", headers=HEADERS, **kwargs)
+        if response.status_code != 503:
+            break
+        time.sleep(0.5)
     assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text}"
     return response.json()
 
