@@ -1,6 +1,7 @@
 """Every error leaves the API as {"error": {"code", "description"}}, never HTML or a trace."""
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import psycopg
@@ -38,7 +39,7 @@ def error_response(
     status_code: int,
     code: str,
     description: str,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     field: str | None = None,
 ) -> JSONResponse:
     error = {"code": code, "description": description}
@@ -94,7 +95,7 @@ def _requirement(error: dict[str, Any]) -> str:
     if kind in TYPE_NOUNS:
         return f"must be {TYPE_NOUNS[kind]}"
     if kind == "string_pattern_mismatch":
-        return PATTERN_PHRASES.get(context.get("pattern"), "has an invalid format")
+        return PATTERN_PHRASES.get(str(context.get("pattern")), "has an invalid format")
     if kind == "string_too_short":
         minimum = context.get("min_length", 1)
         return "must not be empty" if minimum == 1 else f"must be at least {minimum} characters"
@@ -210,7 +211,7 @@ def document_errors_raised_outside_routes(app: FastAPI) -> None:
             schemas = document.get("components", {}).get("schemas", {})
             schemas.pop("HTTPValidationError", None)
             schemas.pop("ValidationError", None)
-        return app.openapi_schema
+        return generate()  # the document just amended, as FastAPI keeps it
 
     app.openapi = openapi  # type: ignore[method-assign]
 

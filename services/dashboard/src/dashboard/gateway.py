@@ -9,7 +9,7 @@ The dashboard retries nothing itself: a merchant's click is one request.
 """
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,11 +117,14 @@ class GatewayClient:
     async def call(
         self,
         what: str,
-        operation: Callable[[AsyncGateway], Awaitable[Any]],
+        operation: Callable[[AsyncGateway], Any],
         credentials: Credentials | None = None,
     ) -> Any:
         """Run one client operation; its result as plain JSON, its failure as ApiError or
-        ApiUnavailable."""
+        ApiUnavailable.
+
+        `operation` returns an awaitable: payment_gateway's namespaces are typed with the
+        synchronous `Gateway`'s results, which `AsyncGateway` returns as awaitables."""
         try:
             return _plain(await operation(self._as(credentials)))
         except APIConnectionError as exc:
@@ -229,7 +232,7 @@ class GatewayClient:
 
     async def rotate_api_secret(self, credentials: Credentials) -> dict[str, Any]:
         return await self.call(
-            "POST", "/api/v1/merchants/rotate-api-secret", credentials=credentials
+            "rotate_api_secret", lambda g: g.merchants.rotate_api_secret(), credentials
         )
 
     async def rotate_webhook_secret(self, credentials: Credentials) -> dict[str, Any]:

@@ -25,7 +25,9 @@ def exact_body(log: dict[str, Any]) -> str:
 
 def attempt_rows(log: dict[str, Any]) -> list[dict[str, Any]]:
     """Each delivery attempt, oldest first, whatever the API calls its fields."""
-    attempts = next((log[key] for key in ATTEMPT_LIST_KEYS if isinstance(log.get(key), list)), [])
+    attempts: list[dict[str, Any]] = next(
+        (log[key] for key in ATTEMPT_LIST_KEYS if isinstance(log.get(key), list)), []
+    )
     rows = [
         {
             "number": _first(attempt, "attempt_number", "number", "attempt") or index,
