@@ -179,11 +179,24 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(500, "SERVER_ERROR", "Internal server error")
 
 
-# Documented on every route that can produce them.
-def error_responses(*status_codes: int) -> dict[int | str, dict]:
+def error_responses(*errors: int | type[GatewayError]) -> dict[int | str, dict]:
+    """A route's `responses=`: each status it can answer with the error body. A domain error
+    class (e.g. `PaymentNotFound`) documents its status with when it happens: its contract
+    code and exact description (CONTRACT §4), one line per error of that status."""
+    cases: dict[int, list[str]] = {}
+    for error in errors:
+        if isinstance(error, int):
+            cases.setdefault(error, [])
+            if error == 400 and len(errors) > 1 and not all(isinstance(e, int) for e in errors):
+                cases[400].append("`BAD_REQUEST_ERROR`: a request field is invalid (`field`)")
+        else:
+            line = f"`{error.code}`: {error.default_description}"
+            cases.setdefault(error.status_code, []).append(line)
     return {
-        code: {"model": ErrorBody} | ({"headers": RETRY_AFTER} if code == 429 else {})
-        for code in status_codes
+        code: {"model": ErrorBody}
+        | ({"description": "; ".join(lines)} if lines else {})
+        | ({"headers": RETRY_AFTER} if code == 429 else {})
+        for code, lines in sorted(cases.items())
     }
 
 

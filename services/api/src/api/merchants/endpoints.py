@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from api.dependencies import GatewayDep, MerchantDep
 from api.errors import error_responses
 from api.merchants import service
+from api.merchants.errors import SeededMerchantMissing
 from api.merchants.schemas import (
     MerchantCredentials,
     MerchantLogin,
@@ -55,7 +56,7 @@ def rotate_api_secret(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, A
 @router.get(
     "/api/v1/test/merchant",
     response_model=TestMerchant,
-    responses=error_responses(404, 503),
+    responses=error_responses(SeededMerchantMissing, 503),
     summary="The seeded test merchant",
 )
 def test_merchant(gateway: GatewayDep) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from api.dependencies import GatewayDep, MerchantDep, PaginationDep
 from api.errors import error_responses
 from api.fields import WebhookIdInPath
 from api.webhooks import service
+from api.webhooks.errors import WebhookNotFound, WebhookUrlNotSet
 from api.webhooks.schemas import (
     WebhookConfig,
     WebhookConfigUpdate,
@@ -54,7 +55,7 @@ def rotate_secret(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
     "/api/v1/webhooks/test",
     status_code=201,
     response_model=WebhookTestSent,
-    responses=error_responses(400, 401, 503),
+    responses=error_responses(WebhookUrlNotSet, 401, 503),
     summary="Send a webhook.test event to the configured URL",
 )
 def send_test(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
@@ -79,7 +80,7 @@ def list_logs(
 @router.get(
     "/api/v1/webhooks/{webhook_id}",
     response_model=WebhookLogDetail,
-    responses=error_responses(401, 404, 503),
+    responses=error_responses(401, WebhookNotFound, 503),
     summary="One delivery with its payload and every attempt",
 )
 def get_log(
@@ -91,7 +92,7 @@ def get_log(
 @router.post(
     "/api/v1/webhooks/{webhook_id}/retry",
     response_model=WebhookRetried,
-    responses=error_responses(401, 404, 503),
+    responses=error_responses(401, WebhookNotFound, 503),
     summary="Deliver again now, with attempts reset to 0",
 )
 def retry(
