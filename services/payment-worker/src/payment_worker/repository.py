@@ -1,7 +1,7 @@
 from typing import Any
 
 from shared.db import DictConnection, one
-from shared.resources import PAYMENT_COLUMNS
+from shared.resources import PAYMENT_COLUMNS, amount_refundable
 
 Row = dict[str, Any]
 
@@ -76,7 +76,8 @@ def finalize_payments(
             FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[])
                 AS o(id, status, code, description)
             WHERE p.id = o.id AND p.status = 'pending'
-            RETURNING {", ".join(f"p.{c.strip()}" for c in PAYMENT_COLUMNS.split(","))}
+            RETURNING {", ".join(f"p.{c.strip()}" for c in PAYMENT_COLUMNS.split(","))},
+                      {amount_refundable("p")}
         ), paid AS (
             UPDATE orders SET status = 'paid', updated_at = now()
             WHERE id IN (SELECT order_id FROM finalized WHERE status = 'success')

@@ -2,7 +2,7 @@ from typing import Any
 
 from api.pagination import Total, count_matching
 from shared.db import DictConnection, one
-from shared.resources import PAYMENT_COLUMNS
+from shared.resources import PAYMENT_COLUMNS, amount_refundable
 
 Row = dict[str, Any]
 
@@ -26,7 +26,7 @@ def insert_payment_for_order(
                %(card_network)s, %(card_last4)s, %(correlation_id)s,
                now() + make_interval(secs => %(delay_ms)s / 1000.0)
         FROM payable
-        RETURNING {PAYMENT_COLUMNS}
+        RETURNING {PAYMENT_COLUMNS}, {amount_refundable()}
         """,
         fields | {"order_id": order_id, "merchant_id": merchant_id},
     ).fetchone()
@@ -36,7 +36,7 @@ def get_payment(conn: DictConnection, payment_id: str, merchant_id: str | None) 
     """A payment by id; scoped to a merchant unless merchant_id is None (public reads)."""
     return conn.execute(
         f"""
-        SELECT {PAYMENT_COLUMNS} FROM payments
+        SELECT {PAYMENT_COLUMNS}, {amount_refundable()} FROM payments
         WHERE id = %(id)s AND (%(merchant_id)s::uuid IS NULL OR merchant_id = %(merchant_id)s)
         """,
         {"id": payment_id, "merchant_id": merchant_id},
@@ -48,7 +48,7 @@ def list_payments(
 ) -> list[Row]:
     return conn.execute(
         f"""
-        SELECT {PAYMENT_COLUMNS} FROM payments
+        SELECT {PAYMENT_COLUMNS}, {amount_refundable()} FROM payments
         WHERE merchant_id = %(merchant_id)s AND (%(status)s::text IS NULL OR status = %(status)s)
         ORDER BY created_at DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s
         """,
@@ -77,7 +77,7 @@ def mark_captured(conn: DictConnection, payment_id: str) -> Row:
         conn.execute(
             f"""
         UPDATE payments SET captured = true, updated_at = now() WHERE id = %s
-        RETURNING {PAYMENT_COLUMNS}
+        RETURNING {PAYMENT_COLUMNS}, {amount_refundable()}
         """,
             (payment_id,),
         )

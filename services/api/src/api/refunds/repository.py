@@ -2,20 +2,16 @@ from typing import Any
 
 from api.pagination import Total, count_matching
 from shared.db import DictConnection, one
-from shared.resources import REFUND_COLUMNS
+from shared.resources import REFUND_COLUMNS, amount_refundable
 
 Row = dict[str, Any]
 
 
-def committed_refund_amount(conn: DictConnection, payment_id: str) -> int:
-    """What pending and processed refunds of the payment add up to."""
+def refundable_amount(conn: DictConnection, payment_id: str) -> int:
+    """The payment's `amount_refundable` (shared.resources.amount_refundable), in paise."""
     return one(
-        conn.execute(
-            "SELECT coalesce(sum(amount), 0)::bigint AS total FROM refunds"
-            " WHERE payment_id = %s AND status IN ('pending', 'processed')",
-            (payment_id,),
-        )
-    )["total"]
+        conn.execute(f"SELECT {amount_refundable()} FROM payments WHERE id = %s", (payment_id,))
+    )["amount_refundable"]
 
 
 def insert_refund(conn: DictConnection, **fields: Any) -> Row:

@@ -22,10 +22,6 @@ from shared.simulation import refund_delay_ms
 log = structlog.get_logger(__name__)
 
 
-def available_refund_amount(payment: dict[str, Any], committed: int) -> int:
-    return payment["amount"] - committed
-
-
 def create_refund(
     gateway: Gateway, merchant_id: str, payment_id: str, body: RefundCreate
 ) -> dict[str, Any]:
@@ -36,9 +32,8 @@ def create_refund(
             raise PaymentNotFound
         if payment["status"] != "success":
             raise PaymentNotRefundable
-        available = available_refund_amount(
-            payment, refunds.committed_refund_amount(tx.conn, payment_id)
-        )
+        # Its own statement, after the lock: it sees every refund committed before ours.
+        available = refunds.refundable_amount(tx.conn, payment_id)
         amount = body.amount if body.amount is not None else available
         if amount <= 0 or amount > available:
             raise RefundExceedsAvailable

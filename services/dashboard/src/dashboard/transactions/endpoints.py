@@ -17,7 +17,6 @@ from dashboard.transactions.service import (
     PAYMENT_STATUSES,
     AmountInvalid,
     paise_to_rupees_text,
-    refundable_amount,
     rupees_to_paise,
 )
 
@@ -66,7 +65,7 @@ async def _payment_page(
         gateway.get_payment(merchant.credentials, payment_id),
         gateway.list_refunds(merchant.credentials, payment_id),
     )
-    available = refundable_amount(payment, refunds["data"])
+    available = payment["amount_refundable"]  # the API applies the rule (CONTRACT §5)
     form = {"amount": paise_to_rupees_text(available), "reason": "", "error": None}
     context = {
         "payment": payment,
