@@ -53,14 +53,6 @@ class ApiError(Exception):
         text = self.description.strip() or "The request failed"
         return text if text.endswith((".", "!", "?")) else text + "."
 
-    @property
-    def is_missing_route(self) -> bool:
-        # The API's answer for a path it does not serve, as opposed to an unknown id.
-        return self.status_code in (404, 405) and self.description in (
-            "Route not found",
-            "Method Not Allowed",
-        )
-
 
 class ApiUnavailable(Exception):
     """The API did not answer, timed out, or answered something that is not the contract."""
