@@ -47,7 +47,7 @@ def list_events(
 ) -> dict[str, Any]:
     rows, total = service.list_events(
         gateway.db,
-        str(merchant["id"]),
+        merchant.id,
         event_type,
         created_from,
         created_to,
@@ -66,4 +66,4 @@ def list_events(
 def get_event(
     event_id: EventIdInPath, merchant: MerchantDep, gateway: GatewayDep
 ) -> dict[str, Any]:
-    return service.get_event(gateway.db, str(merchant["id"]), event_id)
+    return service.get_event(gateway.db, merchant.id, event_id)

@@ -103,7 +103,7 @@ class IdempotentRoute(APIRoute):
             request_fingerprint = fingerprint(request.method, request.url.path, body)
             async with gateway.idempotent_slots:
                 return await _run_once(
-                    handler, request, gateway.db, str(merchant["id"]), key, request_fingerprint
+                    handler, request, gateway.db, merchant.id, key, request_fingerprint
                 )
 
         return idempotent_handler

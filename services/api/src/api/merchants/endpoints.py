@@ -49,7 +49,7 @@ def log_in(body: MerchantLogin, gateway: GatewayDep) -> dict[str, Any]:
 )
 def rotate_api_secret(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
     return service.rotate_api_secret(
-        gateway.db, str(merchant["id"]), gateway.settings.api_secret_grace_seconds
+        gateway.db, merchant.id, gateway.settings.api_secret_grace_seconds
     )
 
 

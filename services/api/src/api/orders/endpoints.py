@@ -21,7 +21,7 @@ router = APIRouter(tags=["orders"], route_class=IdempotentRoute)
     summary="Create an order",
 )
 def create_order(body: OrderCreate, merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
-    return service.create_order(gateway.db, str(merchant["id"]), body)
+    return service.create_order(gateway.db, merchant.id, body)
 
 
 @router.get(
@@ -33,9 +33,7 @@ def create_order(body: OrderCreate, merchant: MerchantDep, gateway: GatewayDep) 
 def list_orders(
     merchant: MerchantDep, gateway: GatewayDep, pagination: PaginationDep
 ) -> dict[str, Any]:
-    rows, total = service.list_orders(
-        gateway.db, str(merchant["id"]), pagination.limit, pagination.offset
-    )
+    rows, total = service.list_orders(gateway.db, merchant.id, pagination.limit, pagination.offset)
     return pagination.page(rows, total)
 
 
@@ -48,7 +46,7 @@ def list_orders(
 def get_order(
     merchant: MerchantDep, order_id: OrderIdInPath, gateway: GatewayDep
 ) -> dict[str, Any]:
-    return service.get_order(gateway.db, str(merchant["id"]), order_id)
+    return service.get_order(gateway.db, merchant.id, order_id)
 
 
 @router.get(

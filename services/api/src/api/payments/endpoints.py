@@ -34,7 +34,7 @@ PaymentStatus = Literal["pending", "success", "failed"]
 def create_payment(
     body: PaymentCreate, merchant: MerchantDep, gateway: GatewayDep
 ) -> dict[str, Any]:
-    return service.create_payment(gateway, str(merchant["id"]), body)
+    return service.create_payment(gateway, merchant.id, body)
 
 
 @router.get(
@@ -50,7 +50,7 @@ def list_payments(
     status: Annotated[PaymentStatus | None, Query(description="Only this status")] = None,
 ) -> dict[str, Any]:
     rows, total = service.list_payments(
-        gateway.db, str(merchant["id"]), status, pagination.limit, pagination.offset
+        gateway.db, merchant.id, status, pagination.limit, pagination.offset
     )
     return pagination.page(rows, total)
 
@@ -62,7 +62,7 @@ def list_payments(
     summary="Totals for the dashboard: transactions, successful amount, success rate",
 )
 def payment_stats(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
-    return service.payment_stats(gateway.db, str(merchant["id"]))
+    return service.payment_stats(gateway.db, merchant.id)
 
 
 @router.post(
@@ -86,7 +86,7 @@ def create_public_payment(body: PaymentCreate, gateway: GatewayDep) -> dict[str,
 def get_payment(
     merchant: MerchantDep, payment_id: PaymentIdInPath, gateway: GatewayDep
 ) -> dict[str, Any]:
-    return service.get_payment(gateway.db, str(merchant["id"]), payment_id)
+    return service.get_payment(gateway.db, merchant.id, payment_id)
 
 
 @router.post(
@@ -103,9 +103,7 @@ def capture_payment(
     gateway: GatewayDep,
     body: CaptureRequest | None = None,
 ) -> dict[str, Any]:
-    return service.capture_payment(
-        gateway.db, str(merchant["id"]), payment_id, body or CaptureRequest()
-    )
+    return service.capture_payment(gateway.db, merchant.id, payment_id, body or CaptureRequest())
 
 
 @router.get(

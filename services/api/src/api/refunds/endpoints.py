@@ -26,7 +26,7 @@ router = APIRouter(tags=["refunds"], route_class=IdempotentRoute)
 def create_refund(
     merchant: MerchantDep, payment_id: PaymentIdInPath, body: RefundCreate, gateway: GatewayDep
 ) -> dict[str, Any]:
-    return service.create_refund(gateway, str(merchant["id"]), payment_id, body)
+    return service.create_refund(gateway, merchant.id, payment_id, body)
 
 
 @router.get(
@@ -42,7 +42,7 @@ def list_payment_refunds(
     pagination: PaginationDep,
 ) -> dict[str, Any]:
     rows, total = service.list_payment_refunds(
-        gateway.db, str(merchant["id"]), payment_id, pagination.limit, pagination.offset
+        gateway.db, merchant.id, payment_id, pagination.limit, pagination.offset
     )
     return pagination.page(rows, total)
 
@@ -56,4 +56,4 @@ def list_payment_refunds(
 def get_refund(
     merchant: MerchantDep, refund_id: RefundIdInPath, gateway: GatewayDep
 ) -> dict[str, Any]:
-    return service.get_refund(gateway.db, str(merchant["id"]), refund_id)
+    return service.get_refund(gateway.db, merchant.id, refund_id)

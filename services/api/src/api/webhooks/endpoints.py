@@ -38,7 +38,7 @@ def get_config(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
 def update_config(
     body: WebhookConfigUpdate, merchant: MerchantDep, gateway: GatewayDep
 ) -> dict[str, Any]:
-    return service.update_config(gateway, str(merchant["id"]), body.webhook_url)
+    return service.update_config(gateway, merchant.id, body.webhook_url)
 
 
 @router.post(
@@ -48,7 +48,7 @@ def update_config(
     summary="New signing secret; every replaced one keeps signing alongside for 24 hours",
 )
 def rotate_secret(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
-    return service.rotate_secret(gateway.db, str(merchant["id"]))
+    return service.rotate_secret(gateway.db, merchant.id)
 
 
 @router.post(
@@ -71,9 +71,7 @@ def send_test(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
 def list_logs(
     merchant: MerchantDep, gateway: GatewayDep, pagination: PaginationDep
 ) -> dict[str, Any]:
-    rows, total = service.list_logs(
-        gateway.db, str(merchant["id"]), pagination.limit, pagination.offset
-    )
+    rows, total = service.list_logs(gateway.db, merchant.id, pagination.limit, pagination.offset)
     return pagination.page(rows, total)
 
 
@@ -86,7 +84,7 @@ def list_logs(
 def get_log(
     webhook_id: WebhookIdInPath, merchant: MerchantDep, gateway: GatewayDep
 ) -> dict[str, Any]:
-    return service.get_log(gateway.db, str(merchant["id"]), webhook_id)
+    return service.get_log(gateway.db, merchant.id, webhook_id)
 
 
 @router.post(
@@ -98,4 +96,4 @@ def get_log(
 def retry(
     webhook_id: WebhookIdInPath, merchant: MerchantDep, gateway: GatewayDep
 ) -> dict[str, Any]:
-    return service.retry(gateway, str(merchant["id"]), webhook_id)
+    return service.retry(gateway, merchant.id, webhook_id)

@@ -7,6 +7,7 @@ from typing import Any
 import structlog
 
 from api.gateway import Gateway
+from api.merchants.auth import AuthenticatedMerchant
 from api.pagination import Total
 from api.webhooks import repository
 from api.webhooks.errors import WebhookNotFound, WebhookUrlNotSet
@@ -101,9 +102,11 @@ def _config(row: dict[str, Any], replaced: list[dict[str, Any]]) -> dict[str, An
     }
 
 
-def get_config(db: Database, merchant: dict[str, Any]) -> dict[str, Any]:
+def get_config(db: Database, merchant: AuthenticatedMerchant) -> dict[str, Any]:
     with db.connection() as conn:
-        return _config(merchant, repository.live_replaced_secrets(conn, str(merchant["id"])))
+        replaced = repository.live_replaced_secrets(conn, merchant.id)
+    current = {"webhook_url": merchant.webhook_url, "webhook_secret": merchant.webhook_secret}
+    return _config(current, replaced)
 
 
 def update_config(gateway: Gateway, merchant_id: str, url: str) -> dict[str, Any]:
@@ -134,15 +137,15 @@ def rotate_secret(db: Database, merchant_id: str) -> dict[str, Any]:
         return _config(row, repository.live_replaced_secrets(tx.conn, merchant_id))
 
 
-def send_test(gateway: Gateway, merchant: dict[str, Any]) -> dict[str, Any]:
-    if not merchant["webhook_url"]:
+def send_test(gateway: Gateway, merchant: AuthenticatedMerchant) -> dict[str, Any]:
+    if not merchant.webhook_url:
         raise WebhookUrlNotSet
     data = {
         "message": "This is a test webhook from Payment Gateway",
-        "merchant_id": str(merchant["id"]),
+        "merchant_id": merchant.id,
     }
     with gateway.db.transaction() as tx:
-        log_id = record_event(tx, gateway.queues, str(merchant["id"]), WEBHOOK_TEST, data)
+        log_id = record_event(tx, gateway.queues, merchant.id, WEBHOOK_TEST, data)
     if log_id is None:  # the URL was cleared in between
         raise WebhookUrlNotSet
     return {
