@@ -37,9 +37,10 @@ receiver: install ## Test merchant's webhook receiver on :4000; RECEIVER_ARGS="-
 test: install ## Run the tests; extra pytest arguments via PYTEST_ARGS="-k refund -x"
 	$(UV) run --no-sync pytest $(PYTEST_ARGS)
 
-lint: install ## Check style and formatting with ruff
+lint: install ## Check style and formatting with ruff, types with mypy
 	$(UV) run --no-sync ruff check .
 	$(UV) run --no-sync ruff format --check .
+	$(UV) run --no-sync mypy
 
 bench: install ## Run the benchmarks; BASELINE=<commit> compares the cost of a paid order with it; BENCH_ARGS="--only-cost"
 	UV="$(UV)" $(UV) run --no-sync python -m bench $(if $(BASELINE),--baseline $(BASELINE)) $(BENCH_ARGS)

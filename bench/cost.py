@@ -23,6 +23,7 @@ import psycopg
 
 from bench.stats import percentiles
 from bench.system import System
+from shared.db import one
 
 LUA = Path(__file__).with_name("pairs.lua")
 API_KEY, API_SECRET = "key_test_abc123", "secret_test_xyz789"  # the seeded test merchant's
@@ -82,7 +83,7 @@ class Meter:
     database: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self.database = psycopg.conninfo.conninfo_to_dict(self.database_url)["dbname"]
+        self.database = str(psycopg.conninfo.conninfo_to_dict(self.database_url)["dbname"])
         self.conn = psycopg.connect(self.database_url, autocommit=True)
 
     def close(self) -> None:
@@ -123,15 +124,17 @@ class Meter:
         return figures
 
     def counts(self) -> dict[str, int]:
-        row = self.conn.execute(
-            """
+        row = one(
+            self.conn.execute(
+                """
             SELECT (SELECT count(*) FROM orders WHERE status = 'paid') AS paid,
                    (SELECT count(*) FROM payments WHERE status = 'pending') AS pending_payments,
                    (SELECT count(*) FROM webhook_logs WHERE status = 'pending') AS pending_webhooks,
                    (SELECT count(*) FROM webhook_attempts) AS attempts,
                    (SELECT count(*) FROM webhook_logs WHERE status = 'success') AS delivered
             """
-        ).fetchone()
+            )
+        )
         return dict(
             zip(
                 ("paid", "pending_payments", "pending_webhooks", "attempts", "delivered"),

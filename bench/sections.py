@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -13,6 +14,7 @@ import psycopg
 from bench.load import HEADERS, open_loop_payments
 from bench.stats import percentiles
 from bench.system import System, free_port
+from shared.db import one
 
 TEST_MERCHANT = "550e8400-e29b-41d4-a716-446655440000"
 
@@ -66,14 +68,14 @@ def payment_worker_throughput(
     with psycopg.connect(database_url) as conn:
 
         def done() -> bool:
-            row = conn.execute("SELECT count(*) FROM payments WHERE status = 'pending'").fetchone()
+            row = one(conn.execute("SELECT count(*) FROM payments WHERE status = 'pending'"))
             return row[0] == 0
 
         wait_until(done, timeout=spread_s + 120)
         bench_payments = "FROM payments WHERE order_id LIKE 'order_BENCHP%'"
-        first, last = conn.execute(
-            f"SELECT min(process_after), max(updated_at) {bench_payments}"
-        ).fetchone()
+        first, last = one(
+            conn.execute(f"SELECT min(process_after), max(updated_at) {bench_payments}")
+        )
         lateness = [
             row[0]
             for row in conn.execute(
@@ -119,14 +121,11 @@ def refund_worker_throughput(
 
         def done() -> bool:
             return (
-                conn.execute("SELECT count(*) FROM refunds WHERE status = 'pending'").fetchone()[0]
-                == 0
+                one(conn.execute("SELECT count(*) FROM refunds WHERE status = 'pending'"))[0] == 0
             )
 
         wait_until(done, timeout=spread_s + 120)
-        first, last = conn.execute(
-            "SELECT min(process_after), max(processed_at) FROM refunds"
-        ).fetchone()
+        first, last = one(conn.execute("SELECT min(process_after), max(processed_at) FROM refunds"))
         lateness = [row[0] for row in conn.execute(
             "SELECT extract(epoch FROM processed_at - process_after) * 1000 FROM refunds")]  # fmt: skip
         conn.execute("DELETE FROM webhook_logs")
@@ -147,9 +146,12 @@ def creation_to_final(system: System, database_url: str, per_second: float, seco
     with psycopg.connect(database_url) as conn:
 
         def done() -> bool:
-            row = conn.execute(
-                "SELECT count(*) FROM payments WHERE id = ANY(%s) AND status = 'pending'", (ids,)
-            ).fetchone()
+            row = one(
+                conn.execute(
+                    "SELECT count(*) FROM payments WHERE id = ANY(%s) AND status = 'pending'",
+                    (ids,),
+                )
+            )
             return row[0] == 0
 
         wait_until(done, timeout=60)
@@ -218,19 +220,15 @@ def delivery_throughput(
 
         def done() -> bool:
             return (
-                conn.execute(
-                    "SELECT count(*) FROM webhook_logs WHERE status = 'pending'"
-                ).fetchone()[0]
+                one(conn.execute("SELECT count(*) FROM webhook_logs WHERE status = 'pending'"))[0]
                 == 0
             )
 
         wait_until(done, timeout=300, every=0.05)
-        first, last = conn.execute(
-            "SELECT min(attempted_at), max(attempted_at) FROM webhook_attempts"
-        ).fetchone()
-        failed = conn.execute(
-            "SELECT count(*) FROM webhook_logs WHERE status <> 'success'"
-        ).fetchone()[0]
+        first, last = one(
+            conn.execute("SELECT min(attempted_at), max(attempted_at) FROM webhook_attempts")
+        )
+        failed = one(conn.execute("SELECT count(*) FROM webhook_logs WHERE status <> 'success'"))[0]
     wall = time.monotonic() - started
     return {
         "dispatchers": dispatchers,
@@ -259,7 +257,7 @@ def webhook_latency(
         if e["event"] == "payment.success"
     }
     with psycopg.connect(database_url) as conn:
-        created = dict(conn.execute(
+        created: dict[str, Any] = dict(conn.execute(
             "SELECT id, extract(epoch FROM created_at) FROM payments WHERE id = ANY(%s)", (ids,)
         ).fetchall())  # fmt: skip
     latency = [(received[pid] - float(created[pid])) * 1000 for pid in ids if pid in received]
@@ -274,9 +272,9 @@ def webhook_latency(
 def _grow_tables(database_url: str, rows: int) -> None:
     """Payments and webhook logs of the test merchant, `rows` of each (adding what is missing)."""
     with psycopg.connect(database_url) as conn:
-        have = conn.execute(
-            "SELECT count(*) FROM payments WHERE order_id LIKE 'order_BENCHL%'"
-        ).fetchone()[0]
+        have = one(
+            conn.execute("SELECT count(*) FROM payments WHERE order_id LIKE 'order_BENCHL%'")
+        )[0]
         _insert_orders(conn, "L", have + 1, rows, "paid")
         conn.execute(
             """

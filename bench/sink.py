@@ -8,6 +8,8 @@ benchmark counts deliveries in PostgreSQL), so its CPU stays far below the dispa
 import argparse
 import asyncio
 import contextlib
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 
@@ -45,8 +47,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
+    run: Callable[[Coroutine[Any, Any, None]], None]
     try:
-        from uvloop import run
+        import uvloop
+
+        run = uvloop.run
     except ImportError:
         run = asyncio.run
     with contextlib.suppress(KeyboardInterrupt):

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg.rows import DictRow
 
 from chaos.workload import ALREADY_PAID, BURST_SHARE, EXCEEDS, NOT_REFUNDABLE, Traffic
 
@@ -22,7 +23,7 @@ class Check:
     problems: list[str] = field(default_factory=list)
 
 
-def _snapshot(conn: psycopg.Connection) -> dict[str, list[dict[str, Any]]]:
+def _snapshot(conn: psycopg.Connection[DictRow]) -> dict[str, list[dict[str, Any]]]:
     return {
         "payments": conn.execute(
             "SELECT p.id, p.order_id, p.amount, p.status, p.error_code, p.amount_refunded,"
@@ -53,7 +54,7 @@ def _subject(log: dict[str, Any]) -> tuple[str, str]:
 
 
 def run_checks(
-    conn: psycopg.Connection,
+    conn: psycopg.Connection[DictRow],
     traffic: Traffic,
     tally: dict[str, Any],
     deliveries: list[dict[str, Any]],

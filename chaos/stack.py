@@ -17,13 +17,14 @@ from urllib.parse import urlsplit
 
 import httpx
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 from redis import Redis
 
 from bench.system import System, free_port
 from chaos.client import MERCHANT_HEADERS
 from devstack import processes
 from devstack.embedded import EmbeddedServer, start_postgres, start_redis
+from shared.db import one
 
 WORKERS = ("payment-worker", "refund-worker", "webhook-dispatcher")
 QUEUES = {
@@ -196,20 +197,22 @@ class Stack:
 
     # Looking
 
-    def database(self) -> psycopg.Connection:
+    def database(self) -> psycopg.Connection[DictRow]:
         assert self.postgres is not None
         return psycopg.connect(self.postgres.url, row_factory=dict_row, autocommit=True,
                                connect_timeout=3)  # fmt: skip
 
     def pending_work(self) -> dict[str, int]:
         with self.database() as conn:
-            row = conn.execute(
-                """
+            row = one(
+                conn.execute(
+                    """
                 SELECT (SELECT count(*) FROM payments WHERE status = 'pending') AS payments,
                        (SELECT count(*) FROM refunds WHERE status = 'pending') AS refunds,
                        (SELECT count(*) FROM webhook_logs WHERE status = 'pending') AS webhooks
                 """
-            ).fetchone()
+                )
+            )
         return dict(row)
 
     def job_status(self) -> dict[str, Any]:

@@ -274,3 +274,39 @@ def test_an_unresolvable_webhook_host_says_so_without_errno(client, merchant_hea
     assert error["field"] == "webhook_url"
     assert "could not be resolved" in error["description"]
     assert "Errno" not in error["description"]
+
+
+def test_openapi_says_when_each_domain_error_happens(client):
+    paths = client.get("/openapi.json").json()["paths"]
+
+    refund = paths["/api/v1/payments/{payment_id}/refunds"]["post"]["responses"]
+    capture = paths["/api/v1/payments/{payment_id}/capture"]["post"]["responses"]
+    create = paths["/api/v1/payments"]["post"]["responses"]
+    assert "Payment not in refundable state" in refund["400"]["description"]
+    assert "Refund amount exceeds available amount" in refund["400"]["description"]
+    assert refund["404"]["description"] == "`NOT_FOUND_ERROR`: Payment not found"
+    assert "Payment not in capturable state" in capture["400"]["description"]
+    assert "Order already paid" in create["400"]["description"]
+    assert paths["/api/v1/refunds/{refund_id}"]["get"]["responses"]["404"]["description"] == (
+        "`NOT_FOUND_ERROR`: Refund not found"
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "description"),
+    [
+        ("/api/v1/orders/order_short", "Order not found"),
+        ("/api/v1/payments/pay_short", "Payment not found"),
+        ("/api/v1/payments/order_NXhj67fGH2jk9mPq/refunds", "Payment not found"),
+        ("/api/v1/refunds/rfnd_short", "Refund not found"),
+    ],
+)
+def test_a_malformed_id_is_the_domains_not_found_after_authentication(
+    client, merchant_headers, path, description
+):
+    unauthenticated = client.get(path)
+    response = client.get(path, headers=merchant_headers)
+
+    assert unauthenticated.status_code == 401
+    assert response.status_code == 404
+    assert response.json()["error"] == {"code": "NOT_FOUND_ERROR", "description": description}

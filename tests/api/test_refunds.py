@@ -149,3 +149,32 @@ def test_foreign_refund_is_404(client, merchant_headers, db):
         == unknown.json()
         == {"error": {"code": "NOT_FOUND_ERROR", "description": "Refund not found"}}
     )
+
+
+def test_payment_carries_amount_refundable_less_pending_and_processed_refunds(
+    client, merchant_headers, db
+):
+    payment = successful_payment(client, merchant_headers, db, amount=50000)
+    pending = create_payment(
+        client,
+        merchant_headers,
+        upi_payment_body(create_order(client, merchant_headers, amount=20000)["id"]),
+    )
+    refund(client, merchant_headers, payment["id"], amount=20000)
+    processed = refund(client, merchant_headers, payment["id"], amount=5000).json()
+    failed = refund(client, merchant_headers, payment["id"], amount=1000).json()
+    db.execute(
+        "UPDATE refunds SET status = 'processed', processed_at = now() WHERE id = %s",
+        (processed["id"],),
+    )
+    db.execute("UPDATE refunds SET status = 'failed' WHERE id = %s", (failed["id"],))
+
+    fetched = client.get(f"/api/v1/payments/{payment['id']}", headers=merchant_headers).json()
+    listed = client.get("/api/v1/payments", headers=merchant_headers).json()["data"]
+
+    assert fetched["amount_refundable"] == 50000 - 20000 - 5000
+    assert {p["id"]: p["amount_refundable"] for p in listed} == {
+        payment["id"]: 25000,
+        pending["id"]: 0,
+    }
+    assert pending["amount_refundable"] == 0

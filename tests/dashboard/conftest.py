@@ -198,20 +198,6 @@ def stack(live_api: str, live_dashboard: str, db, redis) -> Stack:
     return Stack(api_url=live_api, dashboard_url=live_dashboard, db=db)
 
 
-@pytest.fixture
-def webhook_api(stack: Stack) -> Stack:
-    """Skips the test until the API offers the webhook endpoints (CONTRACT §5)."""
-    paths = stack.api("GET", "/openapi.json").json().get("paths", {})
-    missing = [
-        path
-        for path in ("/api/v1/webhooks", "/api/v1/webhooks/config", "/api/v1/webhooks/test")
-        if path not in paths
-    ]
-    if missing:
-        pytest.skip(f"the API does not offer {', '.join(missing)} yet")
-    return stack
-
-
 # --- HTTP as a browser would ----------------------------------------------------------------
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')

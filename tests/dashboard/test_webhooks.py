@@ -52,7 +52,6 @@ PROFILE = {
 class StandInApi:
     """The merchant and webhook endpoints of CONTRACT §5, in memory."""
 
-    offers_webhooks: bool = True
     requests: list[httpx.Request] = field(default_factory=list)
     webhook_url: str | None = "https://shop.example/webhook"
 
@@ -78,8 +77,6 @@ class StandInApi:
                                              "api_key": PROFILE["api_key"], "seeded": True})  # fmt: skip
         if request.headers.get("x-api-secret") != PROFILE["api_secret"]:
             return api_error(401, "AUTHENTICATION_ERROR", "Invalid API credentials")
-        if not self.offers_webhooks and path.startswith("/api/v1/webhooks"):
-            return api_error(404, "NOT_FOUND_ERROR", "Route not found")
         if path == "/api/v1/webhooks" and method == "GET":
             offset = int(request.url.params.get("offset", 0))
             limit = int(request.url.params.get("limit", 10))
@@ -103,7 +100,7 @@ class StandInApi:
                                              "message": "Webhook retry scheduled"})  # fmt: skip
         if path == f"/api/v1/webhooks/{LOG_ID}":
             attempts = [
-                {"attempt_number": n, "attempted_at": f"2024-01-15T10:3{n}:00.000Z",
+                {"attempt_number": n, "scheduled_attempt": n, "attempted_at": f"2024-01-15T10:3{n}:00.000Z",
                  "duration_ms": 5000, "response_code": None, "response_body": None,
                  "error": "timed out after 5 s"}
                 for n in range(1, 6)
@@ -221,18 +218,6 @@ def test_log_detail_shows_the_exact_body_not_a_pretty_printed_one(dashboard_clie
     assert htmllib.unescape(shown).strip("\n") == EXACT_BODY
 
 
-def test_page_still_works_when_the_api_has_no_webhook_endpoints(dashboard_client, stand_in_api):
-    stand_in_api.offers_webhooks = False
-    response = dashboard_client.get("/dashboard/webhooks")
-    assert response.status_code == 200
-    assert 'data-test-id="webhook-config-unavailable"' in response.text
-    assert re.search(r'data-test-id="save-webhook-button" disabled', response.text)
-    # The docs page leaves a placeholder for the secret instead of failing.
-    docs = dashboard_client.get("/dashboard/docs")
-    assert docs.status_code == 200
-    assert "whsec_REPLACE_WITH_YOUR_WEBHOOK_SECRET" in docs.text
-
-
 def test_keys_that_stop_working_end_the_session(dashboard_client, stand_in_api):
     original = PROFILE["api_secret"]
     try:
@@ -257,8 +242,8 @@ def first_log(stack) -> dict:
 
 
 @pytest.mark.browser
-def test_save_a_url_and_send_a_test_webhook(webhook_api, logged_in_page, expect):
-    page, stack = logged_in_page, webhook_api
+def test_save_a_url_and_send_a_test_webhook(stack, logged_in_page, expect):
+    page = logged_in_page
     page.click(tid("nav-webhooks"))
     config = page.locator(tid("webhook-config"))
     form = config.locator(tid("webhook-config-form"))
@@ -280,8 +265,8 @@ def test_save_a_url_and_send_a_test_webhook(webhook_api, logged_in_page, expect)
 
 
 @pytest.mark.browser
-def test_retry_a_delivery(webhook_api, logged_in_page, expect):
-    page, stack = logged_in_page, webhook_api
+def test_retry_a_delivery(stack, logged_in_page, expect):
+    page = logged_in_page
     stack.db.execute("UPDATE merchants SET webhook_url = 'http://127.0.0.1:9/hook' WHERE is_test")
     page.goto(f"{stack.dashboard_url}/dashboard/webhooks")
     page.click(tid("test-webhook-button"))
@@ -310,8 +295,8 @@ def test_retry_a_delivery(webhook_api, logged_in_page, expect):
 
 
 @pytest.mark.browser
-def test_regenerate_the_secret(webhook_api, logged_in_page, expect):
-    page, stack = logged_in_page, webhook_api
+def test_regenerate_the_secret(stack, logged_in_page, expect):
+    page = logged_in_page
     page.goto(f"{stack.dashboard_url}/dashboard/webhooks")
     assert page.locator(tid("webhook-secret")).inner_text() == "whsec_test_abc123"
     assert "24 hours" in page.locator(tid("webhook-config")).inner_text()
@@ -332,8 +317,8 @@ def test_regenerate_the_secret(webhook_api, logged_in_page, expect):
 
 
 @pytest.mark.browser
-def test_an_invalid_url_shows_the_apis_reason(webhook_api, logged_in_page, expect):
-    page, stack = logged_in_page, webhook_api
+def test_an_invalid_url_shows_the_apis_reason(stack, logged_in_page, expect):
+    page = logged_in_page
     page.goto(f"{stack.dashboard_url}/dashboard/webhooks")
     page.fill(tid("webhook-url-input"), "ftp://127.0.0.1/hook")
     page.press(tid("webhook-url-input"), "Enter")  # Enter saves; it never regenerates
@@ -344,7 +329,7 @@ def test_an_invalid_url_shows_the_apis_reason(webhook_api, logged_in_page, expec
     assert stored == {"webhook_url": None, "webhook_secret": "whsec_test_abc123"}
 
 
-def test_test_webhook_without_a_url_is_explained(webhook_api, logged_in_client):
+def test_test_webhook_without_a_url_is_explained(stack, logged_in_client):
     page = logged_in_client.get("/dashboard/webhooks").text
     response = logged_in_client.post(
         "/dashboard/webhooks/test", data={"csrf_token": token_of(page)}
@@ -357,14 +342,14 @@ def test_test_webhook_without_a_url_is_explained(webhook_api, logged_in_client):
 
 
 @pytest.fixture
-def dispatcher(webhook_api, database_url: str, redis_url: str) -> Iterator[None]:
+def dispatcher(stack, database_url: str, redis_url: str) -> Iterator[None]:
     if importlib.util.find_spec("webhook_dispatcher") is None:
         pytest.skip("the webhook dispatcher is not installed")
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
-        "API_URL": webhook_api.api_url,
+        "API_URL": stack.api_url,
         "TEST_MODE": "true",
         "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
         "WEBHOOK_RETRY_INTERVALS_TEST": "true",
@@ -386,10 +371,10 @@ RECEIVERS = {
 @pytest.mark.slow
 @pytest.mark.parametrize("language", sorted(RECEIVERS))
 def test_the_docs_receiver_accepts_a_real_delivery(
-    language, webhook_api, dispatcher, logged_in_page, tmp_path, expect
+    language, stack, dispatcher, logged_in_page, tmp_path, expect
 ):
     """Paste the docs' receiver, point the webhook URL at it, send a test: delivered, 200."""
-    page, stack = logged_in_page, webhook_api
+    page = logged_in_page
     interpreter = sys.executable if language == "python" else shutil.which("node")
     if interpreter is None:
         pytest.skip(f"{language} is not installed")
@@ -440,7 +425,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def dispatch_now(webhook_api, worker_env):
+def dispatch_now(stack, worker_env):
     """Run one dispatcher tick in this process against the live stack's database."""
     from webhook_dispatcher import tasks
 
@@ -452,9 +437,8 @@ def dispatch_now(webhook_api, worker_env):
 
 
 def test_a_refused_connection_shows_its_error_next_retry_and_every_attempt_number(
-    webhook_api, logged_in_client, dispatch_now, merchant_headers
+    stack, logged_in_client, dispatch_now, merchant_headers
 ):
-    stack = webhook_api
     stack.db.execute("UPDATE merchants SET webhook_url = 'http://127.0.0.1:9/hook' WHERE is_test")
     log_id = stack.api("POST", "/api/v1/webhooks/test", merchant_headers).json()["id"]
     dispatch_now()

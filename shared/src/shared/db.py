@@ -4,14 +4,19 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import structlog
-from psycopg import Connection
+from psycopg import Connection, Cursor
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
 log = structlog.get_logger(__name__)
+
+# What the pool hands out: rows come back as dicts (`row_factory=dict_row`).
+DictConnection = Connection[DictRow]
+RowT = TypeVar("RowT")
 
 # A session whose client vanished (a killed container, a lost node) is noticed by TCP keepalive
 # in about idle + interval * count = 45 s instead of the kernel's 2 h; both ends probe.
@@ -27,7 +32,16 @@ CONNECT_TIMEOUT_S = 5
 IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000
 
 
-def connection_options(url: str) -> dict[str, str | int]:
+def one(cursor: Cursor[RowT]) -> RowT:
+    """The row of a statement that always returns one (`INSERT ... RETURNING`, an aggregate,
+    a row the transaction already knows exists); `LookupError` if there is none after all."""
+    row = cursor.fetchone()
+    if row is None:
+        raise LookupError("the statement returned no row")
+    return row
+
+
+def connection_options(url: str) -> dict[str, Any]:
     """psycopg connection keywords for every connection to `url`: TCP keepalives, a connect
     timeout and the server-side `idle_in_transaction_session_timeout` (as a startup option, so
     no round trip). Whatever the URL sets itself wins; its own `options` are kept.
@@ -36,8 +50,8 @@ def connection_options(url: str) -> dict[str, str | int]:
     and set the timeout on the role instead (README, "Connection budget").
     """
     given = conninfo_to_dict(url)
-    wanted: dict[str, str | int] = {**KEEPALIVES, "connect_timeout": CONNECT_TIMEOUT_S}
-    chosen: dict[str, str | int] = {key: value for key, value in wanted.items() if key not in given}
+    wanted: dict[str, Any] = {**KEEPALIVES, "connect_timeout": CONNECT_TIMEOUT_S}
+    chosen: dict[str, Any] = {key: value for key, value in wanted.items() if key not in given}
     timeout = f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT_MS}"
     if "idle_in_transaction_session_timeout" not in str(given.get("options", "")):
         chosen["options"] = f"{given['options']} {timeout}" if given.get("options") else timeout
@@ -48,10 +62,10 @@ def connection_options(url: str) -> dict[str, str | int]:
 class Transaction:
     """An open transaction and the work to do once it has committed (e.g. enqueue jobs)."""
 
-    conn: Connection[DictRow]
-    _after_commit: dict[object, Callable[[], None]] = field(default_factory=dict)
+    conn: DictConnection
+    _after_commit: dict[object, Callable[[], object]] = field(default_factory=dict)
 
-    def after_commit(self, callback: Callable[[], None], key: object = None) -> None:
+    def after_commit(self, callback: Callable[[], object], key: object = None) -> None:
         """Run `callback` only if the transaction commits; dropped on rollback.
 
         Callbacks registered under the same key run once (e.g. one wake-up per queue).
@@ -78,6 +92,7 @@ class Database:
     def __init__(self, url: str, *, min_size: int = 2, max_size: int = 10, name: str = "gateway"):
         self.pool = ConnectionPool(
             url,
+            connection_class=DictConnection,
             min_size=min_size,
             max_size=max_size,
             kwargs={"row_factory": dict_row, "autocommit": True, **connection_options(url)},
@@ -143,7 +158,7 @@ class Database:
             stack.__exit__(type(error), error, error.__traceback__)
 
     @contextmanager
-    def connection(self) -> Iterator[Connection[DictRow]]:
+    def connection(self) -> Iterator[DictConnection]:
         """A connection in autocommit mode, for reads that need no transaction."""
         with self.pool.connection() as conn:
             yield conn

@@ -11,6 +11,8 @@ import os
 import re
 import secrets
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import structlog
@@ -56,7 +58,9 @@ def configure_logging(service: str, level: str = "info") -> None:
     else:
         renderer = structlog.processors.JSONRenderer()
 
-    def add_service(_: object, __: str, event: dict) -> dict:
+    def add_service(
+        _: object, __: str, event: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
         event.setdefault("service", service)
         return event
 

@@ -13,6 +13,21 @@ PAYMENT_COLUMNS = (
     " card_last4, error_code, error_description, amount_refunded, correlation_id, created_at,"
     " updated_at"
 )
+
+
+def amount_refundable(payments: str = "payments") -> str:
+    """The SQL select-list item `amount_refundable` of the payment row named `payments` in the
+    statement (CONTRACT §5): its amount in paise less its `pending` and `processed` refunds, 0
+    unless it succeeded. The one definition of what can still be refunded: API responses,
+    webhook payloads and the refund check read it. Read it in its own statement after locking
+    the payment, never in the locking one, whose snapshot may predate a refund just committed."""
+    return f"""
+        CASE WHEN {payments}.status = 'success' THEN {payments}.amount - (
+            SELECT coalesce(sum(r.amount), 0) FROM refunds r
+            WHERE r.payment_id = {payments}.id AND r.status IN ('pending', 'processed')
+        ) ELSE 0 END::bigint AS amount_refundable"""  # noqa: S608 (`payments`: our table or alias)
+
+
 REFUND_COLUMNS = (
     "id, payment_id, merchant_id, amount, reason, status, correlation_id, created_at, updated_at,"
     " processed_at"
@@ -55,6 +70,7 @@ def payment_resource(row: Row) -> Row:
         "error_code": row["error_code"],
         "error_description": row["error_description"],
         "amount_refunded": row["amount_refunded"],
+        "amount_refundable": row["amount_refundable"],
         "created_at": iso(row["created_at"]),
         "updated_at": iso(row["updated_at"]),
     }

@@ -1,7 +1,6 @@
 """The test merchant of CONTRACT §3, seeded idempotently."""
 
-from psycopg import Connection
-
+from shared.db import DictConnection
 from shared.settings import GatewaySettings
 
 TEST_MERCHANT_ID = "550e8400-e29b-41d4-a716-446655440000"
@@ -14,7 +13,7 @@ ON CONFLICT (id) DO NOTHING
 """
 
 
-def seed_test_merchant(conn: Connection, settings: GatewaySettings) -> None:
+def seed_test_merchant(conn: DictConnection, settings: GatewaySettings) -> None:
     # DO NOTHING keeps what the merchant changed since (webhook URL, rotated secret).
     conn.execute(
         SEED_TEST_MERCHANT,

@@ -27,13 +27,12 @@ from typing import Any
 
 import psycopg
 import structlog
-from psycopg import Connection
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker
 
-from shared.db import Database
+from shared.db import Database, DictConnection
 from shared.due import HORIZON_S, DueListener, work_until_idle
 from shared.housekeeping import gateway_purges, run_purges
 from shared.jobstats import count_completed, count_failed
@@ -111,7 +110,7 @@ def counted(queue: str) -> Callable[[Callable[[], int]], Callable[[], int]]:
 
 
 def due_reader(
-    seconds_until_next_due: Callable[[Connection], float | None],
+    seconds_until_next_due: Callable[[DictConnection], float | None],
 ) -> Callable[[], float | None]:
     """`seconds_until_next_due` read on a connection of the process's pool."""
 
@@ -134,7 +133,7 @@ def run_until_idle(
 def run_tick(
     queue: str,
     finalize_due_batch: Callable[[WorkerRuntime], int],
-    seconds_until_next_due: Callable[[Connection], float | None],
+    seconds_until_next_due: Callable[[DictConnection], float | None],
 ) -> int:
     """A tick of a queue whose work has due times in PostgreSQL (see shared.due)."""
     current = runtime()

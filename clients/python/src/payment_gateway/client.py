@@ -493,8 +493,9 @@ class AsyncGateway(_BaseClient):
         """`GET /health` as `{"status_code", ...the body}`: the body also when the API answers
         503; raises APIConnectionError when it does not answer."""
         try:
-            options = {} if timeout is None else {"timeout": timeout}
-            response = await self._http.get("/health", **options)
+            response = await self._http.get(
+                "/health", timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout
+            )
         except httpx.HTTPError as exc:
             raise APIConnectionError(repr(exc)) from exc
         try:

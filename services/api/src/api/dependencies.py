@@ -33,16 +33,16 @@ def current_merchant(
     gateway: GatewayDep,
     x_api_key: Annotated[str | None, Security(api_key_header)],
     x_api_secret: Annotated[str | None, Security(api_secret_header)],
-) -> dict[str, Any]:
+) -> auth.AuthenticatedMerchant:
     # An idempotent request has authenticated already, before looking up its key.
     merchant = getattr(request.state, "merchant", None)
     merchant = merchant or auth.authenticate(gateway.db, x_api_key, x_api_secret)
     # Counted once authenticated: a stranger who knows the (public) key cannot use it up.
-    request.app.state.rate_limiter.hit(API_REQUESTS_PER_KEY, merchant["api_key"])
+    request.app.state.rate_limiter.hit(API_REQUESTS_PER_KEY, merchant.api_key)
     return merchant
 
 
-MerchantDep = Annotated[dict[str, Any], Depends(current_merchant)]
+MerchantDep = Annotated[auth.AuthenticatedMerchant, Depends(current_merchant)]
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Every error leaves the API as {"error": {"code", "description"}}, never HTML or a trace."""
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import psycopg
@@ -38,7 +39,7 @@ def error_response(
     status_code: int,
     code: str,
     description: str,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     field: str | None = None,
 ) -> JSONResponse:
     error = {"code": code, "description": description}
@@ -94,7 +95,7 @@ def _requirement(error: dict[str, Any]) -> str:
     if kind in TYPE_NOUNS:
         return f"must be {TYPE_NOUNS[kind]}"
     if kind == "string_pattern_mismatch":
-        return PATTERN_PHRASES.get(context.get("pattern"), "has an invalid format")
+        return PATTERN_PHRASES.get(str(context.get("pattern")), "has an invalid format")
     if kind == "string_too_short":
         minimum = context.get("min_length", 1)
         return "must not be empty" if minimum == 1 else f"must be at least {minimum} characters"
@@ -178,11 +179,24 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(500, "SERVER_ERROR", "Internal server error")
 
 
-# Documented on every route that can produce them.
-def error_responses(*status_codes: int) -> dict[int | str, dict]:
+def error_responses(*errors: int | type[GatewayError]) -> dict[int | str, dict]:
+    """A route's `responses=`: each status it can answer with the error body. A domain error
+    class (e.g. `PaymentNotFound`) documents its status with when it happens: its contract
+    code and exact description (CONTRACT §4), one line per error of that status."""
+    cases: dict[int, list[str]] = {}
+    for error in errors:
+        if isinstance(error, int):
+            cases.setdefault(error, [])
+            if error == 400 and len(errors) > 1 and not all(isinstance(e, int) for e in errors):
+                cases[400].append("`BAD_REQUEST_ERROR`: a request field is invalid (`field`)")
+        else:
+            line = f"`{error.code}`: {error.default_description}"
+            cases.setdefault(error.status_code, []).append(line)
     return {
-        code: {"model": ErrorBody} | ({"headers": RETRY_AFTER} if code == 429 else {})
-        for code in status_codes
+        code: {"model": ErrorBody}
+        | ({"description": "; ".join(lines)} if lines else {})
+        | ({"headers": RETRY_AFTER} if code == 429 else {})
+        for code, lines in sorted(cases.items())
     }
 
 
@@ -210,7 +224,7 @@ def document_errors_raised_outside_routes(app: FastAPI) -> None:
             schemas = document.get("components", {}).get("schemas", {})
             schemas.pop("HTTPValidationError", None)
             schemas.pop("ValidationError", None)
-        return app.openapi_schema
+        return generate()  # the document just amended, as FastAPI keeps it
 
     app.openapi = openapi  # type: ignore[method-assign]
 

@@ -2,10 +2,14 @@
 
 from typing import Annotated, Any
 
-from fastapi import Path
+from fastapi import Depends, Path
 from pydantic import BeforeValidator, Field, StrictInt, ValidationInfo
 
-from shared.ids import ID_LENGTH, ORDER_PREFIX, PAYMENT_PREFIX, REFUND_PREFIX
+from api.orders.errors import OrderNotFound
+from api.payments.errors import PaymentNotFound
+from api.refunds.errors import RefundNotFound
+from shared.errors import NotFound
+from shared.ids import ID_LENGTH, ORDER_PREFIX, PAYMENT_PREFIX, REFUND_PREFIX, is_id
 
 # PostgreSQL text holds neither NUL characters nor lone surrogates (not UTF-8): a request
 # carrying one is invalid input (400), never a database error (500). A pattern both documents
@@ -28,17 +32,33 @@ def id_pattern(prefix: str) -> str:
     return f"^{prefix}[A-Za-z0-9]{{{ID_LENGTH}}}$"
 
 
-def _id_in_path(prefix: str, what: str) -> Any:
-    # Documented, not validated: any other value is an unknown id, so 404 (CONTRACT §3).
-    return Path(
-        description=f"The {what}'s id: `{prefix}` and {ID_LENGTH} letters and digits",
-        json_schema_extra={"pattern": id_pattern(prefix)},
-    )
+def _id_in_path(name: str, prefix: str, what: str, not_found: type[NotFound]) -> Any:
+    """A dependency reading path parameter `name`: the id when it has the shape of `prefix`'s
+    ids, else `not_found` (404), as for any unknown id (CONTRACT §3); never a 400 or a query.
+    Declare it after `MerchantDep`, so that a request without credentials still gets 401."""
+
+    def known_id(
+        value: Annotated[
+            str,
+            Path(
+                alias=name,
+                description=f"The {what}'s id: `{prefix}` and {ID_LENGTH} letters and digits",
+                json_schema_extra={"pattern": id_pattern(prefix)},
+            ),
+        ],
+    ) -> str:
+        if not is_id(value, prefix):
+            raise not_found
+        return value
+
+    return Depends(known_id)
 
 
-OrderIdInPath = Annotated[str, _id_in_path(ORDER_PREFIX, "order")]
-PaymentIdInPath = Annotated[str, _id_in_path(PAYMENT_PREFIX, "payment")]
-RefundIdInPath = Annotated[str, _id_in_path(REFUND_PREFIX, "refund")]
+OrderIdInPath = Annotated[str, _id_in_path("order_id", ORDER_PREFIX, "order", OrderNotFound)]
+PaymentIdInPath = Annotated[
+    str, _id_in_path("payment_id", PAYMENT_PREFIX, "payment", PaymentNotFound)
+]
+RefundIdInPath = Annotated[str, _id_in_path("refund_id", REFUND_PREFIX, "refund", RefundNotFound)]
 WebhookIdInPath = Annotated[
     str, Path(description="The webhook log's id", json_schema_extra={"format": "uuid"})
 ]

@@ -8,7 +8,7 @@ process that answers a scrape reports the requests of all of them.
 
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +101,7 @@ class ApiMetrics:
             registry=self.registry if folder is None else None,
         )
 
-    def observe(self, scope: dict[str, Any], status: int, seconds: float) -> None:
+    def observe(self, scope: MutableMapping[str, Any], status: int, seconds: float) -> None:
         # The route's template (/api/v1/payments/{payment_id}), never the raw path.
         route = getattr(scope.get("route"), "path", "unmatched")
         self.request_seconds.labels(scope["method"], route, str(status)).observe(seconds)

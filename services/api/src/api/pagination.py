@@ -6,8 +6,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, Generic, LiteralString, TypeVar
 
-from psycopg import Connection
 from pydantic import BaseModel, Field
+
+from shared.db import DictConnection, one
 
 EXACT_TOTAL_UP_TO = 10_000
 
@@ -20,16 +21,18 @@ class Total:
     estimated: bool = False
 
 
-def count_matching(conn: Connection, select: LiteralString, params: dict[str, Any]) -> Total:
+def count_matching(conn: DictConnection, select: LiteralString, params: dict[str, Any]) -> Total:
     """The total of rows `select` (a `SELECT 1 FROM ... WHERE ...`) returns."""
     # `select` is always a constant of a repository; values go as parameters.
-    capped = conn.execute(
-        f"SELECT count(*) AS n FROM ({select} LIMIT {EXACT_TOTAL_UP_TO + 1}) AS capped",  # noqa: S608
-        params,
-    ).fetchone()["n"]
+    capped = one(
+        conn.execute(
+            f"SELECT count(*) AS n FROM ({select} LIMIT {EXACT_TOTAL_UP_TO + 1}) AS capped",  # noqa: S608
+            params,
+        )
+    )["n"]
     if capped <= EXACT_TOTAL_UP_TO:
         return Total(capped)
-    plan = conn.execute(f"EXPLAIN (FORMAT JSON) {select}", params).fetchone()
+    plan = one(conn.execute(f"EXPLAIN (FORMAT JSON) {select}", params))
     document = plan["QUERY PLAN"]
     if isinstance(document, str):
         document = json.loads(document)

@@ -9,7 +9,7 @@ The dashboard retries nothing itself: a merchant's click is one request.
 """
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,14 +52,6 @@ class ApiError(Exception):
         """The description as a sentence to show the merchant."""
         text = self.description.strip() or "The request failed"
         return text if text.endswith((".", "!", "?")) else text + "."
-
-    @property
-    def is_missing_route(self) -> bool:
-        # The API's answer for a path it does not serve, as opposed to an unknown id.
-        return self.status_code in (404, 405) and self.description in (
-            "Route not found",
-            "Method Not Allowed",
-        )
 
 
 class ApiUnavailable(Exception):
@@ -117,11 +109,14 @@ class GatewayClient:
     async def call(
         self,
         what: str,
-        operation: Callable[[AsyncGateway], Awaitable[Any]],
+        operation: Callable[[AsyncGateway], Any],
         credentials: Credentials | None = None,
     ) -> Any:
         """Run one client operation; its result as plain JSON, its failure as ApiError or
-        ApiUnavailable."""
+        ApiUnavailable.
+
+        `operation` returns an awaitable: payment_gateway's namespaces are typed with the
+        synchronous `Gateway`'s results, which `AsyncGateway` returns as awaitables."""
         try:
             return _plain(await operation(self._as(credentials)))
         except APIConnectionError as exc:

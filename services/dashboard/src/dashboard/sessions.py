@@ -9,12 +9,13 @@ import hashlib
 import json
 import re
 import secrets
+from collections.abc import Awaitable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
 
-from dashboard.gateway import Credentials
+from dashboard.gateway import ApiError, Credentials
 from shared.seed import TEST_MERCHANT_ID
 
 SESSION_COOKIE = "gw_session"
@@ -75,6 +76,19 @@ class Session:
     def flash(self, kind: str, text: str) -> None:
         """A message for the next page shown (after a redirect)."""
         self.flashes.append({"kind": kind, "text": text})
+
+    async def flash_outcome(self, action: Awaitable[Any], success: str, failure: str) -> None:
+        """Await the merchant's action on the API and flash how it went: `success`, or, when
+        the API refuses it (400, 409, 422), "`failure`: its description". Anything else (the
+        API down, a 404) propagates to the error pages."""
+        try:
+            await action
+        except ApiError as exc:
+            if exc.status_code not in (400, 409, 422):
+                raise
+            self.flash("error", f"{failure}: {exc.sentence}")
+        else:
+            self.flash("success", success)
 
     def csrf_matches(self, submitted: str | None) -> bool:
         return bool(submitted) and secrets.compare_digest(

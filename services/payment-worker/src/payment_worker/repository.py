@@ -1,13 +1,12 @@
 from typing import Any
 
-from psycopg import Connection
-
-from shared.resources import PAYMENT_COLUMNS
+from shared.db import DictConnection, one
+from shared.resources import PAYMENT_COLUMNS, amount_refundable
 
 Row = dict[str, Any]
 
 
-def lock_due_payments(conn: Connection, limit: int) -> list[Row]:
+def lock_due_payments(conn: DictConnection, limit: int) -> list[Row]:
     """Pending payments the bank has answered for, oldest answer first, locked; rows another
     worker holds are skipped. Rows: id, method, order_id."""
     return conn.execute(
@@ -21,15 +20,17 @@ def lock_due_payments(conn: Connection, limit: int) -> list[Row]:
     ).fetchall()
 
 
-def seconds_until_next_due(conn: Connection) -> float | None:
-    row = conn.execute(
-        "SELECT extract(epoch FROM min(process_after) - clock_timestamp())::float AS wait"
-        " FROM payments WHERE status = 'pending'"
-    ).fetchone()
+def seconds_until_next_due(conn: DictConnection) -> float | None:
+    row = one(
+        conn.execute(
+            "SELECT extract(epoch FROM min(process_after) - clock_timestamp())::float AS wait"
+            " FROM payments WHERE status = 'pending'"
+        )
+    )
     return row["wait"]
 
 
-def lock_paid_orders(conn: Connection, order_ids: list[str]) -> set[str]:
+def lock_paid_orders(conn: DictConnection, order_ids: list[str]) -> set[str]:
     """Lock the given orders (waiting for any transaction that holds one) and return those
     already paid.
 
@@ -57,7 +58,7 @@ def lock_paid_orders(conn: Connection, order_ids: list[str]) -> set[str]:
 
 
 def finalize_payments(
-    conn: Connection, outcomes: list[tuple[str, str, str | None, str | None]]
+    conn: DictConnection, outcomes: list[tuple[str, str, str | None, str | None]]
 ) -> list[Row]:
     """Apply (id, status, error code, error description) to payments still pending, and mark
     the orders of the successful ones paid, in one statement. Returns the updated payments.
@@ -75,7 +76,8 @@ def finalize_payments(
             FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[])
                 AS o(id, status, code, description)
             WHERE p.id = o.id AND p.status = 'pending'
-            RETURNING {", ".join(f"p.{c.strip()}" for c in PAYMENT_COLUMNS.split(","))}
+            RETURNING {", ".join(f"p.{c.strip()}" for c in PAYMENT_COLUMNS.split(","))},
+                      {amount_refundable("p")}
         ), paid AS (
             UPDATE orders SET status = 'paid', updated_at = now()
             WHERE id IN (SELECT order_id FROM finalized WHERE status = 'success')

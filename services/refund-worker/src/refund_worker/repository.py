@@ -1,13 +1,12 @@
 from typing import Any
 
-from psycopg import Connection
-
+from shared.db import DictConnection, one
 from shared.resources import REFUND_COLUMNS
 
 Row = dict[str, Any]
 
 
-def lock_due_refunds(conn: Connection, limit: int) -> list[Row]:
+def lock_due_refunds(conn: DictConnection, limit: int) -> list[Row]:
     return conn.execute(
         """
         SELECT id FROM refunds
@@ -19,15 +18,17 @@ def lock_due_refunds(conn: Connection, limit: int) -> list[Row]:
     ).fetchall()
 
 
-def seconds_until_next_due(conn: Connection) -> float | None:
-    row = conn.execute(
-        "SELECT extract(epoch FROM min(process_after) - clock_timestamp())::float AS wait"
-        " FROM refunds WHERE status = 'pending'"
-    ).fetchone()
+def seconds_until_next_due(conn: DictConnection) -> float | None:
+    row = one(
+        conn.execute(
+            "SELECT extract(epoch FROM min(process_after) - clock_timestamp())::float AS wait"
+            " FROM refunds WHERE status = 'pending'"
+        )
+    )
     return row["wait"]
 
 
-def mark_processed(conn: Connection, refund_ids: list[str]) -> list[Row]:
+def mark_processed(conn: DictConnection, refund_ids: list[str]) -> list[Row]:
     return conn.execute(
         f"""
         UPDATE refunds SET status = 'processed', processed_at = now(), updated_at = now()
@@ -38,7 +39,7 @@ def mark_processed(conn: Connection, refund_ids: list[str]) -> list[Row]:
     ).fetchall()
 
 
-def add_refunded_amounts(conn: Connection, refunds: list[Row]) -> None:
+def add_refunded_amounts(conn: DictConnection, refunds: list[Row]) -> None:
     conn.execute(
         """
         UPDATE payments p SET amount_refunded = p.amount_refunded + r.total, updated_at = now()

@@ -1,6 +1,6 @@
 from typing import Any
 
-from psycopg import Connection
+from shared.db import DictConnection, one
 
 Row = dict[str, Any]
 
@@ -10,7 +10,7 @@ LEASE = "60 seconds"
 
 
 def claim_due(
-    conn: Connection, limit: int, per_merchant: int, merchant_rooms: dict[str, int]
+    conn: DictConnection, limit: int, per_merchant: int, merchant_rooms: dict[str, int]
 ) -> list[Row]:
     """Due deliveries leased to us by moving next_retry_at on: at most `limit` in all, at
     most `merchant_rooms[m]` of merchant m (its attempts in flight leave it that much room)
@@ -54,7 +54,7 @@ def claim_due(
     ).fetchall()
 
 
-def release_leases(conn: Connection, log_ids: list[str]) -> None:
+def release_leases(conn: DictConnection, log_ids: list[str]) -> None:
     """Make claimed deliveries due now again (a stopping dispatcher that did not attempt them)."""
     conn.execute(
         "UPDATE webhook_logs SET next_retry_at = clock_timestamp()"
@@ -63,15 +63,17 @@ def release_leases(conn: Connection, log_ids: list[str]) -> None:
     )
 
 
-def seconds_until_next_due(conn: Connection) -> float | None:
-    row = conn.execute(
-        "SELECT extract(epoch FROM min(next_retry_at) - clock_timestamp())::float AS wait"
-        " FROM webhook_logs WHERE status = 'pending'"
-    ).fetchone()
+def seconds_until_next_due(conn: DictConnection) -> float | None:
+    row = one(
+        conn.execute(
+            "SELECT extract(epoch FROM min(next_retry_at) - clock_timestamp())::float AS wait"
+            " FROM webhook_logs WHERE status = 'pending'"
+        )
+    )
     return row["wait"]
 
 
-def record_attempts(conn: Connection, attempts: list[dict[str, Any]]) -> list[int]:
+def record_attempts(conn: DictConnection, attempts: list[dict[str, Any]]) -> list[int]:
     """Log each finished attempt and move its delivery on; returns each attempt's number.
 
     An attempt's number counts every attempt of its delivery, manual retries included
@@ -99,7 +101,7 @@ def record_attempts(conn: Connection, attempts: list[dict[str, Any]]) -> list[in
             attempts,
             returning=True,
         )
-        numbers = [result.fetchone()["attempt_number"] for result in cursor.results()]
+        numbers = [one(result)["attempt_number"] for result in cursor.results()]
     with conn.cursor() as cursor:
         cursor.executemany(
             """

@@ -7,6 +7,7 @@ processes starting at once safe (the first applies, the others wait and find not
 
 import time
 from importlib import resources
+from typing import Any
 
 import psycopg
 import structlog
@@ -69,7 +70,7 @@ def wait_for_database(
             time.sleep(min(retry_s, remaining))
 
 
-def pending_migrations(conn: psycopg.Connection) -> list[str]:
+def pending_migrations(conn: psycopg.Connection[Any]) -> list[str]:
     """Versions bundled with this code that the database has not applied, in order: empty once
     the schema is at the latest migration (what readiness waits for)."""
     cursor = conn.cursor(row_factory=tuple_row)
@@ -96,7 +97,7 @@ def apply_migrations(database_url: str) -> list[str]:
                 if version in done:
                     continue
                 with conn.transaction():
-                    conn.execute(sql)  # type: ignore[arg-type]  # bundled files, not input
+                    conn.execute(sql)
                     conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
                 log.info("migration_applied", version=version)
                 applied_now.append(version)

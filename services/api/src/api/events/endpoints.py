@@ -5,6 +5,7 @@ from fastapi import APIRouter, Path, Query
 from api.dependencies import GatewayDep, MerchantDep, PaginationDep
 from api.errors import error_responses
 from api.events import service
+from api.events.errors import EventNotFound
 from api.events.schemas import EventDetail, EventPage, EventType
 
 router = APIRouter(tags=["events"])
@@ -46,7 +47,7 @@ def list_events(
 ) -> dict[str, Any]:
     rows, total = service.list_events(
         gateway.db,
-        str(merchant["id"]),
+        merchant.id,
         event_type,
         created_from,
         created_to,
@@ -59,10 +60,10 @@ def list_events(
 @router.get(
     "/api/v1/events/{event_id}",
     response_model=EventDetail,
-    responses=error_responses(401, 404, 503),
+    responses=error_responses(401, EventNotFound, 503),
     summary="One event: its data, the exact body delivered, and its deliveries",
 )
 def get_event(
     event_id: EventIdInPath, merchant: MerchantDep, gateway: GatewayDep
 ) -> dict[str, Any]:
-    return service.get_event(gateway.db, str(merchant["id"]), event_id)
+    return service.get_event(gateway.db, merchant.id, event_id)

@@ -1,10 +1,9 @@
 from datetime import datetime
 from typing import Any
 
-from psycopg import Connection
-
 from api.pagination import Total, count_matching
 from api.webhooks.repository import LAST_ATTEMPT, LOG_COLUMNS
+from shared.db import DictConnection
 
 Row = dict[str, Any]
 
@@ -34,7 +33,9 @@ def filters(
     }
 
 
-def list_events(conn: Connection, filters: dict[str, Any], limit: int, offset: int) -> list[Row]:
+def list_events(
+    conn: DictConnection, filters: dict[str, Any], limit: int, offset: int
+) -> list[Row]:
     return conn.execute(
         f"SELECT {EVENT_COLUMNS} {MATCHING_EVENTS}"
         " ORDER BY created_at DESC, seq DESC LIMIT %(limit)s OFFSET %(offset)s",
@@ -42,18 +43,18 @@ def list_events(conn: Connection, filters: dict[str, Any], limit: int, offset: i
     ).fetchall()
 
 
-def count_events(conn: Connection, filters: dict[str, Any]) -> Total:
+def count_events(conn: DictConnection, filters: dict[str, Any]) -> Total:
     return count_matching(conn, f"SELECT 1 {MATCHING_EVENTS}", filters)
 
 
-def get_event(conn: Connection, event_id: str, merchant_id: str) -> Row | None:
+def get_event(conn: DictConnection, event_id: str, merchant_id: str) -> Row | None:
     return conn.execute(
         f"SELECT {EVENT_COLUMNS} FROM events WHERE id = %s AND merchant_id = %s",
         (event_id, merchant_id),
     ).fetchone()
 
 
-def list_deliveries(conn: Connection, event_id: str) -> list[Row]:
+def list_deliveries(conn: DictConnection, event_id: str) -> list[Row]:
     return conn.execute(
         f"SELECT {LOG_COLUMNS} FROM webhook_logs l {LAST_ATTEMPT}"
         " WHERE l.event_id = %s ORDER BY l.created_at",

@@ -15,7 +15,7 @@ EventType = Literal[
     "webhook.test",
 ]
 
-EVENT_EXAMPLE = {
+EVENT_EXAMPLE: dict[str, Any] = {
     "id": "0b7e4c1e-7b8f-4a4e-9d0c-3f1a2b3c4d5e",
     "type": "payment.success",
     "created_at": "2026-01-15T10:31:10.123Z",

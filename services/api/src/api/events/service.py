@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api.events import repository
+from api.events.errors import EventNotFound
 from api.pagination import Total
 from api.webhooks.service import _log_resource as log_resource  # one shape for a log
 from shared.db import Database
-from shared.errors import BadRequest, NotFound
+from shared.errors import BadRequest
 from shared.resources import iso
 
 
@@ -57,16 +58,16 @@ def list_events(
 
 
 def get_event(db: Database, merchant_id: str, event_id: str) -> dict[str, Any]:
-    """One event with its exact delivered body and its deliveries; NotFound for an unknown id
+    """One event with its exact delivered body and its deliveries; EventNotFound for an unknown id
     or another merchant's (CONTRACT §3)."""
     try:
         event_id = str(uuid.UUID(event_id))
     except ValueError:
-        raise NotFound("Event not found") from None
+        raise EventNotFound from None
     with db.connection() as conn:
         row = repository.get_event(conn, event_id, merchant_id)
         if row is None:
-            raise NotFound("Event not found")
+            raise EventNotFound
         deliveries = repository.list_deliveries(conn, event_id)
     return _event_resource(row) | {
         "body": row["body"],

@@ -1,6 +1,6 @@
 from typing import Any
 
-from psycopg import Connection
+from shared.db import DictConnection
 
 Row = dict[str, Any]
 
@@ -10,7 +10,7 @@ KEY_LOCK_TIMEOUT = "100ms"
 
 
 def claim_key(
-    conn: Connection, merchant_id: str, key: str, method: str, path: str, fingerprint: str
+    conn: DictConnection, merchant_id: str, key: str, method: str, path: str, fingerprint: str
 ) -> bool:
     """Take the key for this request, or renew it if it has expired; False if it is taken.
 
@@ -38,7 +38,7 @@ def claim_key(
     return row is not None
 
 
-def get_key(conn: Connection, merchant_id: str, key: str) -> Row | None:
+def get_key(conn: DictConnection, merchant_id: str, key: str) -> Row | None:
     return conn.execute(
         """
         SELECT request_method, request_path, request_hash, response_status, response_body
@@ -48,7 +48,9 @@ def get_key(conn: Connection, merchant_id: str, key: str) -> Row | None:
     ).fetchone()
 
 
-def store_response(conn: Connection, merchant_id: str, key: str, status: int, body: bytes) -> None:
+def store_response(
+    conn: DictConnection, merchant_id: str, key: str, status: int, body: bytes
+) -> None:
     conn.execute(
         "UPDATE idempotency_keys SET response_status = %s, response_body = %s"
         " WHERE merchant_id = %s AND key = %s",

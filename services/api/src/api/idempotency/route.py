@@ -9,7 +9,7 @@ then answers 409 while it still runs, or replays its response once it has commit
 import hashlib
 import json
 import string
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
@@ -27,7 +27,7 @@ from shared.errors import BadRequest, Conflict, IdempotencyKeyMismatch
 HEADER = "idempotency-key"
 PRINTABLE = frozenset(string.printable) - frozenset("\t\n\r\x0b\x0c")
 
-Handler = Callable[[Request], Awaitable[Response]]
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
@@ -76,7 +76,7 @@ class IdempotentRoute(APIRoute):
             }
 
     def _is_idempotent(self) -> bool:
-        return "POST" in self.methods and _authenticates_merchant(self.dependant)
+        return "POST" in (self.methods or ()) and _authenticates_merchant(self.dependant)
 
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
@@ -103,7 +103,7 @@ class IdempotentRoute(APIRoute):
             request_fingerprint = fingerprint(request.method, request.url.path, body)
             async with gateway.idempotent_slots:
                 return await _run_once(
-                    handler, request, gateway.db, str(merchant["id"]), key, request_fingerprint
+                    handler, request, gateway.db, merchant.id, key, request_fingerprint
                 )
 
         return idempotent_handler
@@ -132,6 +132,8 @@ async def _run_once(
             ) from None
         if not claimed:
             stored = await run_in_threadpool(repository.get_key, tx.conn, merchant_id, key)
+            # Not claimed: the key's row exists, and the lock above holds it there.
+            assert stored is not None
             if stored["request_hash"] != request_fingerprint:
                 raise IdempotencyKeyMismatch(
                     "Idempotency-Key was already used with a different request"

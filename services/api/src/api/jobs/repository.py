@@ -1,13 +1,15 @@
-from psycopg import Connection
+from shared.db import DictConnection, one
 
 
-def pending_counts(conn: Connection) -> dict[str, int]:
+def pending_counts(conn: DictConnection) -> dict[str, int]:
     """Work waiting in PostgreSQL, the record of what is due, by queue."""
-    row = conn.execute(
-        """
+    row = one(
+        conn.execute(
+            """
         SELECT (SELECT count(*) FROM payments WHERE status = 'pending') AS payments,
                (SELECT count(*) FROM refunds WHERE status = 'pending') AS refunds,
                (SELECT count(*) FROM webhook_logs WHERE status = 'pending') AS webhooks
         """
-    ).fetchone()
+        )
+    )
     return dict(row)

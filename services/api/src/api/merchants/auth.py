@@ -1,7 +1,7 @@
 """Merchant authentication by API key and secret, compared in constant time."""
 
 import hmac
-from typing import Any
+from dataclasses import dataclass
 
 from api.merchants import repository
 from shared.db import Database
@@ -13,7 +13,21 @@ UNKNOWN_KEY_SECRET = "secret_unknown_" + "0" * 32
 MISSING_CREDENTIALS = "Invalid API credentials: send X-Api-Key and X-Api-Secret headers"
 
 
-def authenticate(db: Database, api_key: str | None, api_secret: str | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class AuthenticatedMerchant:
+    """The merchant a request authenticated as (`MerchantDep`): what the routes use of it."""
+
+    id: str  # the merchant's UUID, as text
+    api_key: str
+    webhook_url: str | None
+    webhook_secret: str
+
+
+def authenticate(
+    db: Database, api_key: str | None, api_secret: str | None
+) -> AuthenticatedMerchant:
+    """The merchant whose key and (current or still-retiring) secret these are;
+    AuthenticationFailed (401) otherwise."""
     if not api_key or not api_secret:
         raise AuthenticationFailed(MISSING_CREDENTIALS)
     with db.connection() as conn:
@@ -26,4 +40,9 @@ def authenticate(db: Database, api_key: str | None, api_secret: str | None) -> d
     matches = [hmac.compare_digest(s.encode(), api_secret.encode()) for s in accepted]
     if not any(matches) or merchant is None:
         raise AuthenticationFailed
-    return merchant
+    return AuthenticatedMerchant(
+        id=str(merchant["id"]),
+        api_key=merchant["api_key"],
+        webhook_url=merchant["webhook_url"],
+        webhook_secret=merchant["webhook_secret"],
+    )

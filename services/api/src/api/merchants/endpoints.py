@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from api.dependencies import GatewayDep, MerchantDep
 from api.errors import error_responses
 from api.merchants import service
+from api.merchants.errors import SeededMerchantMissing
 from api.merchants.schemas import (
     MerchantCredentials,
     MerchantLogin,
@@ -48,14 +49,14 @@ def log_in(body: MerchantLogin, gateway: GatewayDep) -> dict[str, Any]:
 )
 def rotate_api_secret(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
     return service.rotate_api_secret(
-        gateway.db, str(merchant["id"]), gateway.settings.api_secret_grace_seconds
+        gateway.db, merchant.id, gateway.settings.api_secret_grace_seconds
     )
 
 
 @router.get(
     "/api/v1/test/merchant",
     response_model=TestMerchant,
-    responses=error_responses(404, 503),
+    responses=error_responses(SeededMerchantMissing, 503),
     summary="The seeded test merchant",
 )
 def test_merchant(gateway: GatewayDep) -> dict[str, Any]:

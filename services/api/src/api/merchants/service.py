@@ -6,10 +6,11 @@ from typing import Any
 from psycopg import errors
 
 from api.merchants import repository
+from api.merchants.errors import SeededMerchantMissing
 from api.merchants.passwords import DUMMY_HASH, hash_password, verify_password
 from api.merchants.schemas import MerchantLogin, MerchantSignup
 from shared.db import Database
-from shared.errors import AuthenticationFailed, Conflict, NotFound
+from shared.errors import AuthenticationFailed, Conflict
 from shared.resources import iso
 from shared.seed import TEST_MERCHANT_ID
 from shared.signing import new_webhook_secret
@@ -87,7 +88,7 @@ def test_merchant(db: Database) -> dict[str, Any]:
     with db.connection() as conn:
         merchant = repository.get_by_id(conn, TEST_MERCHANT_ID)
     if merchant is None:
-        raise NotFound("Test merchant not seeded")
+        raise SeededMerchantMissing
     return {
         "id": str(merchant["id"]),
         "email": merchant["email"],

@@ -7,6 +7,7 @@ from api.errors import error_responses
 from api.fields import NO_NUL_PATTERN, OrderIdInPath
 from api.idempotency.route import IdempotentRoute
 from api.orders import service
+from api.orders.errors import OrderNotFound
 from api.orders.schemas import Order, OrderCreate, OrderPage, PublicOrder
 
 router = APIRouter(tags=["orders"], route_class=IdempotentRoute)
@@ -20,7 +21,7 @@ router = APIRouter(tags=["orders"], route_class=IdempotentRoute)
     summary="Create an order",
 )
 def create_order(body: OrderCreate, merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
-    return service.create_order(gateway.db, str(merchant["id"]), body)
+    return service.create_order(gateway.db, merchant.id, body)
 
 
 @router.get(
@@ -32,28 +33,26 @@ def create_order(body: OrderCreate, merchant: MerchantDep, gateway: GatewayDep) 
 def list_orders(
     merchant: MerchantDep, gateway: GatewayDep, pagination: PaginationDep
 ) -> dict[str, Any]:
-    rows, total = service.list_orders(
-        gateway.db, str(merchant["id"]), pagination.limit, pagination.offset
-    )
+    rows, total = service.list_orders(gateway.db, merchant.id, pagination.limit, pagination.offset)
     return pagination.page(rows, total)
 
 
 @router.get(
     "/api/v1/orders/{order_id}",
     response_model=Order,
-    responses=error_responses(401, 404, 503),
+    responses=error_responses(401, OrderNotFound, 503),
     summary="Get an order",
 )
 def get_order(
-    order_id: OrderIdInPath, merchant: MerchantDep, gateway: GatewayDep
+    merchant: MerchantDep, order_id: OrderIdInPath, gateway: GatewayDep
 ) -> dict[str, Any]:
-    return service.get_order(gateway.db, str(merchant["id"]), order_id)
+    return service.get_order(gateway.db, merchant.id, order_id)
 
 
 @router.get(
     "/api/v1/orders/{order_id}/public",
     response_model=PublicOrder,
-    responses=error_responses(404, 503),
+    responses=error_responses(OrderNotFound, 503),
     summary="An order's public summary, for the checkout page",
 )
 def get_public_order(

@@ -1,33 +1,35 @@
 from typing import Any
 
-from psycopg import Connection
 from psycopg.types.json import Jsonb
 
 from api.pagination import Total, count_matching
+from shared.db import DictConnection, one
 from shared.resources import ORDER_COLUMNS
 
 Row = dict[str, Any]
 
 
-def insert_order(conn: Connection, **fields: Any) -> Row:
-    return conn.execute(
-        f"""
+def insert_order(conn: DictConnection, **fields: Any) -> Row:
+    return one(
+        conn.execute(
+            f"""
         INSERT INTO orders (id, merchant_id, amount, currency, receipt, notes)
         VALUES (%(id)s, %(merchant_id)s, %(amount)s, %(currency)s, %(receipt)s, %(notes)s)
         RETURNING {ORDER_COLUMNS}
         """,
-        fields | {"notes": Jsonb(fields["notes"])},
-    ).fetchone()
+            fields | {"notes": Jsonb(fields["notes"])},
+        )
+    )
 
 
-def get_order(conn: Connection, order_id: str, merchant_id: str) -> Row | None:
+def get_order(conn: DictConnection, order_id: str, merchant_id: str) -> Row | None:
     return conn.execute(
         f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = %s AND merchant_id = %s",
         (order_id, merchant_id),
     ).fetchone()
 
 
-def get_public_order(conn: Connection, order_id: str, key_id: str | None = None) -> Row | None:
+def get_public_order(conn: DictConnection, order_id: str, key_id: str | None = None) -> Row | None:
     """The order's public summary; with `key_id`, only if the order's merchant has that key."""
     return conn.execute(
         """
@@ -39,7 +41,7 @@ def get_public_order(conn: Connection, order_id: str, key_id: str | None = None)
     ).fetchone()
 
 
-def get_order_status(conn: Connection, order_id: str, merchant_id: str | None) -> str | None:
+def get_order_status(conn: DictConnection, order_id: str, merchant_id: str | None) -> str | None:
     row = conn.execute(
         """
         SELECT status FROM orders
@@ -50,7 +52,7 @@ def get_order_status(conn: Connection, order_id: str, merchant_id: str | None) -
     return row["status"] if row else None
 
 
-def list_orders(conn: Connection, merchant_id: str, limit: int, offset: int) -> list[Row]:
+def list_orders(conn: DictConnection, merchant_id: str, limit: int, offset: int) -> list[Row]:
     return conn.execute(
         f"""
         SELECT {ORDER_COLUMNS} FROM orders WHERE merchant_id = %s
@@ -60,7 +62,7 @@ def list_orders(conn: Connection, merchant_id: str, limit: int, offset: int) -> 
     ).fetchall()
 
 
-def count_orders(conn: Connection, merchant_id: str) -> Total:
+def count_orders(conn: DictConnection, merchant_id: str) -> Total:
     return count_matching(
         conn,
         "SELECT 1 FROM orders WHERE merchant_id = %(merchant_id)s",

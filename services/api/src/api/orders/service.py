@@ -3,11 +3,11 @@
 from typing import Any
 
 from api.orders import repository
+from api.orders.errors import OrderNotFound
 from api.orders.schemas import OrderCreate
 from api.pagination import Total
 from shared.db import Database
-from shared.errors import NotFound
-from shared.ids import ORDER_PREFIX, is_id, new_id
+from shared.ids import ORDER_PREFIX, new_id
 from shared.resources import order_resource
 
 
@@ -26,24 +26,20 @@ def create_order(db: Database, merchant_id: str, body: OrderCreate) -> dict[str,
 
 
 def get_order(db: Database, merchant_id: str, order_id: str) -> dict[str, Any]:
-    if not is_id(order_id, ORDER_PREFIX):
-        raise NotFound("Order not found")
     with db.connection() as conn:
         order = repository.get_order(conn, order_id, merchant_id)
     if order is None:
-        raise NotFound("Order not found")
+        raise OrderNotFound
     return order_resource(order)
 
 
 def get_public_order(db: Database, order_id: str, key_id: str | None = None) -> dict[str, Any]:
-    """NotFound also when `key_id` (the checkout SDK's key) is not the order's merchant's: a
+    """OrderNotFound also when `key_id` (the checkout SDK's key) is not the order's merchant's: a
     page opened with one merchant's key never shows another merchant's order."""
-    if not is_id(order_id, ORDER_PREFIX):
-        raise NotFound("Order not found")
     with db.connection() as conn:
         order = repository.get_public_order(conn, order_id, key_id)
     if order is None:
-        raise NotFound("Order not found")
+        raise OrderNotFound
     return order
 
 

@@ -6,7 +6,9 @@ from api.dependencies import GatewayDep, MerchantDep, PaginationDep
 from api.errors import error_responses
 from api.fields import PaymentIdInPath
 from api.idempotency.route import IdempotentRoute
+from api.orders.errors import OrderAlreadyPaid, OrderNotFound
 from api.payments import service
+from api.payments.errors import CaptureAmountMismatch, PaymentNotCapturable, PaymentNotFound
 from api.payments.schemas import (
     CaptureRequest,
     Payment,
@@ -26,13 +28,13 @@ PaymentStatus = Literal["pending", "success", "failed"]
     "/api/v1/payments",
     status_code=201,
     response_model=Payment,
-    responses=error_responses(400, 401, 404, 409, 422, 503),
+    responses=error_responses(400, OrderAlreadyPaid, 401, OrderNotFound, 409, 422, 503),
     summary="Create a UPI or card payment for an order; processed asynchronously",
 )
 def create_payment(
     body: PaymentCreate, merchant: MerchantDep, gateway: GatewayDep
 ) -> dict[str, Any]:
-    return service.create_payment(gateway, str(merchant["id"]), body)
+    return service.create_payment(gateway, merchant.id, body)
 
 
 @router.get(
@@ -48,7 +50,7 @@ def list_payments(
     status: Annotated[PaymentStatus | None, Query(description="Only this status")] = None,
 ) -> dict[str, Any]:
     rows, total = service.list_payments(
-        gateway.db, str(merchant["id"]), status, pagination.limit, pagination.offset
+        gateway.db, merchant.id, status, pagination.limit, pagination.offset
     )
     return pagination.page(rows, total)
 
@@ -60,14 +62,14 @@ def list_payments(
     summary="Totals for the dashboard: transactions, successful amount, success rate",
 )
 def payment_stats(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
-    return service.payment_stats(gateway.db, str(merchant["id"]))
+    return service.payment_stats(gateway.db, merchant.id)
 
 
 @router.post(
     "/api/v1/payments/public",
     status_code=201,
     response_model=Payment,
-    responses=error_responses(400, 404, 429, 503),
+    responses=error_responses(400, OrderAlreadyPaid, OrderNotFound, 429, 503),
     summary="Create a payment from the checkout page (no credentials)",
     dependencies=[PublicPaymentLimit],
 )
@@ -78,36 +80,36 @@ def create_public_payment(body: PaymentCreate, gateway: GatewayDep) -> dict[str,
 @router.get(
     "/api/v1/payments/{payment_id}",
     response_model=Payment,
-    responses=error_responses(401, 404, 503),
+    responses=error_responses(401, PaymentNotFound, 503),
     summary="Get a payment",
 )
 def get_payment(
-    payment_id: PaymentIdInPath, merchant: MerchantDep, gateway: GatewayDep
+    merchant: MerchantDep, payment_id: PaymentIdInPath, gateway: GatewayDep
 ) -> dict[str, Any]:
-    return service.get_payment(gateway.db, str(merchant["id"]), payment_id)
+    return service.get_payment(gateway.db, merchant.id, payment_id)
 
 
 @router.post(
     "/api/v1/payments/{payment_id}/capture",
     response_model=Payment,
-    responses=error_responses(400, 401, 404, 409, 422, 503),
+    responses=error_responses(
+        400, PaymentNotCapturable, CaptureAmountMismatch, 401, PaymentNotFound, 409, 422, 503
+    ),
     summary="Capture a successful payment",
 )
 def capture_payment(
-    payment_id: PaymentIdInPath,
     merchant: MerchantDep,
+    payment_id: PaymentIdInPath,
     gateway: GatewayDep,
     body: CaptureRequest | None = None,
 ) -> dict[str, Any]:
-    return service.capture_payment(
-        gateway.db, str(merchant["id"]), payment_id, body or CaptureRequest()
-    )
+    return service.capture_payment(gateway.db, merchant.id, payment_id, body or CaptureRequest())
 
 
 @router.get(
     "/api/v1/payments/{payment_id}/public",
     response_model=PublicPayment,
-    responses=error_responses(404, 503),
+    responses=error_responses(PaymentNotFound, 503),
     summary="A payment's status, for the checkout page",
 )
 def get_public_payment(payment_id: PaymentIdInPath, gateway: GatewayDep) -> dict[str, Any]:

@@ -1,15 +1,14 @@
 from typing import Any
 
-from psycopg import Connection
-
 from api.pagination import Total, count_matching
-from shared.resources import PAYMENT_COLUMNS
+from shared.db import DictConnection, one
+from shared.resources import PAYMENT_COLUMNS, amount_refundable
 
 Row = dict[str, Any]
 
 
 def insert_payment_for_order(
-    conn: Connection, order_id: str, merchant_id: str | None, **fields: Any
+    conn: DictConnection, order_id: str, merchant_id: str | None, **fields: Any
 ) -> Row | None:
     """Lock the order, mark it attempted and insert its payment in one statement; None when
     the order is unknown (or another merchant's) or already paid."""
@@ -27,17 +26,17 @@ def insert_payment_for_order(
                %(card_network)s, %(card_last4)s, %(correlation_id)s,
                now() + make_interval(secs => %(delay_ms)s / 1000.0)
         FROM payable
-        RETURNING {PAYMENT_COLUMNS}
+        RETURNING {PAYMENT_COLUMNS}, {amount_refundable()}
         """,
         fields | {"order_id": order_id, "merchant_id": merchant_id},
     ).fetchone()
 
 
-def get_payment(conn: Connection, payment_id: str, merchant_id: str | None) -> Row | None:
+def get_payment(conn: DictConnection, payment_id: str, merchant_id: str | None) -> Row | None:
     """A payment by id; scoped to a merchant unless merchant_id is None (public reads)."""
     return conn.execute(
         f"""
-        SELECT {PAYMENT_COLUMNS} FROM payments
+        SELECT {PAYMENT_COLUMNS}, {amount_refundable()} FROM payments
         WHERE id = %(id)s AND (%(merchant_id)s::uuid IS NULL OR merchant_id = %(merchant_id)s)
         """,
         {"id": payment_id, "merchant_id": merchant_id},
@@ -45,11 +44,11 @@ def get_payment(conn: Connection, payment_id: str, merchant_id: str | None) -> R
 
 
 def list_payments(
-    conn: Connection, merchant_id: str, status: str | None, limit: int, offset: int
+    conn: DictConnection, merchant_id: str, status: str | None, limit: int, offset: int
 ) -> list[Row]:
     return conn.execute(
         f"""
-        SELECT {PAYMENT_COLUMNS} FROM payments
+        SELECT {PAYMENT_COLUMNS}, {amount_refundable()} FROM payments
         WHERE merchant_id = %(merchant_id)s AND (%(status)s::text IS NULL OR status = %(status)s)
         ORDER BY created_at DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s
         """,
@@ -57,7 +56,7 @@ def list_payments(
     ).fetchall()
 
 
-def count_payments(conn: Connection, merchant_id: str, status: str | None) -> Total:
+def count_payments(conn: DictConnection, merchant_id: str, status: str | None) -> Total:
     return count_matching(
         conn,
         "SELECT 1 FROM payments WHERE merchant_id = %(merchant_id)s"
@@ -66,26 +65,29 @@ def count_payments(conn: Connection, merchant_id: str, status: str | None) -> To
     )
 
 
-def lock_payment(conn: Connection, payment_id: str, merchant_id: str) -> Row | None:
+def lock_payment(conn: DictConnection, payment_id: str, merchant_id: str) -> Row | None:
     return conn.execute(
         f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = %s AND merchant_id = %s FOR UPDATE",
         (payment_id, merchant_id),
     ).fetchone()
 
 
-def mark_captured(conn: Connection, payment_id: str) -> Row:
-    return conn.execute(
-        f"""
+def mark_captured(conn: DictConnection, payment_id: str) -> Row:
+    return one(
+        conn.execute(
+            f"""
         UPDATE payments SET captured = true, updated_at = now() WHERE id = %s
-        RETURNING {PAYMENT_COLUMNS}
+        RETURNING {PAYMENT_COLUMNS}, {amount_refundable()}
         """,
-        (payment_id,),
-    ).fetchone()
+            (payment_id,),
+        )
+    )
 
 
-def payment_stats(conn: Connection, merchant_id: str) -> Row:
-    return conn.execute(
-        """
+def payment_stats(conn: DictConnection, merchant_id: str) -> Row:
+    return one(
+        conn.execute(
+            """
         SELECT count(*) AS total,
                count(*) FILTER (WHERE status = 'success') AS successful,
                count(*) FILTER (WHERE status = 'failed') AS failed,
@@ -93,5 +95,6 @@ def payment_stats(conn: Connection, merchant_id: str) -> Row:
                coalesce(sum(amount_refunded), 0)::bigint AS refunded_amount
         FROM payments WHERE merchant_id = %s
         """,
-        (merchant_id,),
-    ).fetchone()
+            (merchant_id,),
+        )
+    )

@@ -79,6 +79,10 @@ class Payment(BaseModel):
     error_code: str | None
     error_description: str | None
     amount_refunded: int
+    amount_refundable: int = Field(
+        description="What can still be refunded, in paise: the amount less the pending and"
+        " processed refunds; 0 unless `status` is `success` (CONTRACT §5)"
+    )
     created_at: str
     updated_at: str
 

@@ -6,12 +6,13 @@ import structlog
 
 from api.gateway import Gateway
 from api.orders import repository as orders
+from api.orders.errors import OrderAlreadyPaid, OrderNotFound
 from api.pagination import Total
 from api.payments import instruments
 from api.payments import repository as payments
+from api.payments.errors import CaptureAmountMismatch, PaymentNotCapturable, PaymentNotFound
 from api.payments.schemas import CaptureRequest, PaymentCreate
 from shared.db import Database
-from shared.errors import BadRequest, NotFound
 from shared.events import PAYMENT_CREATED, PAYMENT_PENDING, Event, record_events
 from shared.ids import ORDER_PREFIX, PAYMENT_PREFIX, is_id, new_id
 from shared.logging import current_correlation_id
@@ -48,7 +49,7 @@ def create_payment(gateway: Gateway, merchant_id: str | None, body: PaymentCreat
     """Create a pending payment for an order; merchant_id None is the public checkout path."""
     instrument = _instrument_columns(body)  # before any database work: most mistakes end here
     if not is_id(body.order_id, ORDER_PREFIX):
-        raise NotFound("Order not found")
+        raise OrderNotFound
     with gateway.db.transaction() as tx:
         payment = payments.insert_payment_for_order(
             tx.conn,
@@ -62,8 +63,8 @@ def create_payment(gateway: Gateway, merchant_id: str | None, body: PaymentCreat
         )
         if payment is None:
             if orders.get_order_status(tx.conn, body.order_id, merchant_id) == "paid":
-                raise BadRequest("Order already paid")
-            raise NotFound("Order not found")
+                raise OrderAlreadyPaid
+            raise OrderNotFound
         resource = payment_resource(payment)
         record_events(
             tx,
@@ -79,16 +80,14 @@ def create_payment(gateway: Gateway, merchant_id: str | None, body: PaymentCreat
 def capture_payment(
     db: Database, merchant_id: str, payment_id: str, body: CaptureRequest
 ) -> dict[str, Any]:
-    if not is_id(payment_id, PAYMENT_PREFIX):
-        raise NotFound("Payment not found")
     with db.transaction() as tx:
         payment = payments.lock_payment(tx.conn, payment_id, merchant_id)
         if payment is None:
-            raise NotFound("Payment not found")
+            raise PaymentNotFound
         if payment["status"] != "success" or payment["captured"]:
-            raise BadRequest("Payment not in capturable state")
+            raise PaymentNotCapturable
         if body.amount is not None and body.amount != payment["amount"]:
-            raise BadRequest("Capture amount must equal the payment amount")
+            raise CaptureAmountMismatch
         captured = payments.mark_captured(tx.conn, payment_id)
         tx.after_commit(lambda: _log_state("payment_captured", captured))
         return payment_resource(captured)
@@ -101,22 +100,18 @@ def _log_state(event: str, payment: dict[str, Any]) -> None:
 
 
 def get_payment(db: Database, merchant_id: str, payment_id: str) -> dict[str, Any]:
-    if not is_id(payment_id, PAYMENT_PREFIX):
-        raise NotFound("Payment not found")
     with db.connection() as conn:
         payment = payments.get_payment(conn, payment_id, merchant_id)
     if payment is None:
-        raise NotFound("Payment not found")
+        raise PaymentNotFound
     return payment_resource(payment)
 
 
 def get_public_payment(db: Database, payment_id: str) -> dict[str, Any]:
-    if not is_id(payment_id, PAYMENT_PREFIX):
-        raise NotFound("Payment not found")
     with db.connection() as conn:
         payment = payments.get_payment(conn, payment_id, None)
     if payment is None:
-        raise NotFound("Payment not found")
+        raise PaymentNotFound
     return {field: payment[field] for field in PUBLIC_FIELDS}
 
 

@@ -6,7 +6,9 @@ from api.dependencies import GatewayDep, MerchantDep, PaginationDep
 from api.errors import error_responses
 from api.fields import PaymentIdInPath, RefundIdInPath
 from api.idempotency.route import IdempotentRoute
+from api.payments.errors import PaymentNotFound
 from api.refunds import service
+from api.refunds.errors import PaymentNotRefundable, RefundExceedsAvailable, RefundNotFound
 from api.refunds.schemas import Refund, RefundCreate, RefundPage
 
 router = APIRouter(tags=["refunds"], route_class=IdempotentRoute)
@@ -16,29 +18,31 @@ router = APIRouter(tags=["refunds"], route_class=IdempotentRoute)
     "/api/v1/payments/{payment_id}/refunds",
     status_code=201,
     response_model=Refund,
-    responses=error_responses(400, 401, 404, 409, 422, 503),
+    responses=error_responses(
+        400, PaymentNotRefundable, RefundExceedsAvailable, 401, PaymentNotFound, 409, 422, 503
+    ),
     summary="Refund a successful payment, in full or in part",
 )
 def create_refund(
-    payment_id: PaymentIdInPath, body: RefundCreate, merchant: MerchantDep, gateway: GatewayDep
+    merchant: MerchantDep, payment_id: PaymentIdInPath, body: RefundCreate, gateway: GatewayDep
 ) -> dict[str, Any]:
-    return service.create_refund(gateway, str(merchant["id"]), payment_id, body)
+    return service.create_refund(gateway, merchant.id, payment_id, body)
 
 
 @router.get(
     "/api/v1/payments/{payment_id}/refunds",
     response_model=RefundPage,
-    responses=error_responses(400, 401, 404, 503),
+    responses=error_responses(400, 401, PaymentNotFound, 503),
     summary="List a payment's refunds, newest first",
 )
 def list_payment_refunds(
-    payment_id: PaymentIdInPath,
     merchant: MerchantDep,
+    payment_id: PaymentIdInPath,
     gateway: GatewayDep,
     pagination: PaginationDep,
 ) -> dict[str, Any]:
     rows, total = service.list_payment_refunds(
-        gateway.db, str(merchant["id"]), payment_id, pagination.limit, pagination.offset
+        gateway.db, merchant.id, payment_id, pagination.limit, pagination.offset
     )
     return pagination.page(rows, total)
 
@@ -46,10 +50,10 @@ def list_payment_refunds(
 @router.get(
     "/api/v1/refunds/{refund_id}",
     response_model=Refund,
-    responses=error_responses(401, 404, 503),
+    responses=error_responses(401, RefundNotFound, 503),
     summary="Get a refund",
 )
 def get_refund(
-    refund_id: RefundIdInPath, merchant: MerchantDep, gateway: GatewayDep
+    merchant: MerchantDep, refund_id: RefundIdInPath, gateway: GatewayDep
 ) -> dict[str, Any]:
-    return service.get_refund(gateway.db, str(merchant["id"]), refund_id)
+    return service.get_refund(gateway.db, merchant.id, refund_id)

@@ -1,43 +1,42 @@
 from typing import Any
 
-from psycopg import Connection
-
 from api.pagination import Total, count_matching
-from shared.resources import REFUND_COLUMNS
+from shared.db import DictConnection, one
+from shared.resources import REFUND_COLUMNS, amount_refundable
 
 Row = dict[str, Any]
 
 
-def committed_refund_amount(conn: Connection, payment_id: str) -> int:
-    """What pending and processed refunds of the payment add up to."""
-    return conn.execute(
-        "SELECT coalesce(sum(amount), 0)::bigint AS total FROM refunds"
-        " WHERE payment_id = %s AND status IN ('pending', 'processed')",
-        (payment_id,),
-    ).fetchone()["total"]
+def refundable_amount(conn: DictConnection, payment_id: str) -> int:
+    """The payment's `amount_refundable` (shared.resources.amount_refundable), in paise."""
+    return one(
+        conn.execute(f"SELECT {amount_refundable()} FROM payments WHERE id = %s", (payment_id,))
+    )["amount_refundable"]
 
 
-def insert_refund(conn: Connection, **fields: Any) -> Row:
-    return conn.execute(
-        f"""
+def insert_refund(conn: DictConnection, **fields: Any) -> Row:
+    return one(
+        conn.execute(
+            f"""
         INSERT INTO refunds (id, payment_id, merchant_id, amount, reason, correlation_id,
                              process_after)
         VALUES (%(id)s, %(payment_id)s, %(merchant_id)s, %(amount)s, %(reason)s,
                 %(correlation_id)s, now() + make_interval(secs => %(delay_ms)s / 1000.0))
         RETURNING {REFUND_COLUMNS}
         """,
-        fields,
-    ).fetchone()
+            fields,
+        )
+    )
 
 
-def get_refund(conn: Connection, refund_id: str, merchant_id: str) -> Row | None:
+def get_refund(conn: DictConnection, refund_id: str, merchant_id: str) -> Row | None:
     return conn.execute(
         f"SELECT {REFUND_COLUMNS} FROM refunds WHERE id = %s AND merchant_id = %s",
         (refund_id, merchant_id),
     ).fetchone()
 
 
-def list_refunds(conn: Connection, payment_id: str, limit: int, offset: int) -> list[Row]:
+def list_refunds(conn: DictConnection, payment_id: str, limit: int, offset: int) -> list[Row]:
     return conn.execute(
         f"""
         SELECT {REFUND_COLUMNS} FROM refunds WHERE payment_id = %s
@@ -47,7 +46,7 @@ def list_refunds(conn: Connection, payment_id: str, limit: int, offset: int) -> 
     ).fetchall()
 
 
-def count_refunds(conn: Connection, payment_id: str) -> Total:
+def count_refunds(conn: DictConnection, payment_id: str) -> Total:
     return count_matching(
         conn, "SELECT 1 FROM refunds WHERE payment_id = %(payment_id)s", {"payment_id": payment_id}
     )

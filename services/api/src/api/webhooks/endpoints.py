@@ -6,6 +6,7 @@ from api.dependencies import GatewayDep, MerchantDep, PaginationDep
 from api.errors import error_responses
 from api.fields import WebhookIdInPath
 from api.webhooks import service
+from api.webhooks.errors import WebhookNotFound, WebhookUrlNotSet
 from api.webhooks.schemas import (
     WebhookConfig,
     WebhookConfigUpdate,
@@ -37,7 +38,7 @@ def get_config(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
 def update_config(
     body: WebhookConfigUpdate, merchant: MerchantDep, gateway: GatewayDep
 ) -> dict[str, Any]:
-    return service.update_config(gateway, str(merchant["id"]), body.webhook_url)
+    return service.update_config(gateway, merchant.id, body.webhook_url)
 
 
 @router.post(
@@ -47,14 +48,14 @@ def update_config(
     summary="New signing secret; every replaced one keeps signing alongside for 24 hours",
 )
 def rotate_secret(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
-    return service.rotate_secret(gateway.db, str(merchant["id"]))
+    return service.rotate_secret(gateway.db, merchant.id)
 
 
 @router.post(
     "/api/v1/webhooks/test",
     status_code=201,
     response_model=WebhookTestSent,
-    responses=error_responses(400, 401, 503),
+    responses=error_responses(WebhookUrlNotSet, 401, 503),
     summary="Send a webhook.test event to the configured URL",
 )
 def send_test(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
@@ -70,31 +71,29 @@ def send_test(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
 def list_logs(
     merchant: MerchantDep, gateway: GatewayDep, pagination: PaginationDep
 ) -> dict[str, Any]:
-    rows, total = service.list_logs(
-        gateway.db, str(merchant["id"]), pagination.limit, pagination.offset
-    )
+    rows, total = service.list_logs(gateway.db, merchant.id, pagination.limit, pagination.offset)
     return pagination.page(rows, total)
 
 
 @router.get(
     "/api/v1/webhooks/{webhook_id}",
     response_model=WebhookLogDetail,
-    responses=error_responses(401, 404, 503),
+    responses=error_responses(401, WebhookNotFound, 503),
     summary="One delivery with its payload and every attempt",
 )
 def get_log(
     webhook_id: WebhookIdInPath, merchant: MerchantDep, gateway: GatewayDep
 ) -> dict[str, Any]:
-    return service.get_log(gateway.db, str(merchant["id"]), webhook_id)
+    return service.get_log(gateway.db, merchant.id, webhook_id)
 
 
 @router.post(
     "/api/v1/webhooks/{webhook_id}/retry",
     response_model=WebhookRetried,
-    responses=error_responses(401, 404, 503),
+    responses=error_responses(401, WebhookNotFound, 503),
     summary="Deliver again now, with attempts reset to 0",
 )
 def retry(
     webhook_id: WebhookIdInPath, merchant: MerchantDep, gateway: GatewayDep
 ) -> dict[str, Any]:
-    return service.retry(gateway, str(merchant["id"]), webhook_id)
+    return service.retry(gateway, merchant.id, webhook_id)

@@ -1,8 +1,7 @@
 from typing import Any
 
-from psycopg import Connection
-
 from api.pagination import Total, count_matching
+from shared.db import DictConnection, one
 
 Row = dict[str, Any]
 
@@ -19,7 +18,7 @@ LEFT JOIN LATERAL (
 """
 
 
-def list_logs(conn: Connection, merchant_id: str, limit: int, offset: int) -> list[Row]:
+def list_logs(conn: DictConnection, merchant_id: str, limit: int, offset: int) -> list[Row]:
     return conn.execute(
         f"""
         SELECT {LOG_COLUMNS} FROM webhook_logs l {LAST_ATTEMPT}
@@ -30,7 +29,7 @@ def list_logs(conn: Connection, merchant_id: str, limit: int, offset: int) -> li
     ).fetchall()
 
 
-def count_logs(conn: Connection, merchant_id: str) -> Total:
+def count_logs(conn: DictConnection, merchant_id: str) -> Total:
     return count_matching(
         conn,
         "SELECT 1 FROM webhook_logs WHERE merchant_id = %(merchant_id)s",
@@ -38,7 +37,7 @@ def count_logs(conn: Connection, merchant_id: str) -> Total:
     )
 
 
-def get_log(conn: Connection, log_id: str, merchant_id: str) -> Row | None:
+def get_log(conn: DictConnection, log_id: str, merchant_id: str) -> Row | None:
     return conn.execute(
         f"""
         SELECT {LOG_COLUMNS}, l.payload FROM webhook_logs l {LAST_ATTEMPT}
@@ -48,7 +47,7 @@ def get_log(conn: Connection, log_id: str, merchant_id: str) -> Row | None:
     ).fetchone()
 
 
-def list_attempts(conn: Connection, log_id: str) -> list[Row]:
+def list_attempts(conn: DictConnection, log_id: str) -> list[Row]:
     return conn.execute(
         """
         SELECT attempt_number, scheduled_attempt, attempted_at, duration_ms, response_code,
@@ -59,7 +58,7 @@ def list_attempts(conn: Connection, log_id: str) -> list[Row]:
     ).fetchall()
 
 
-def schedule_again(conn: Connection, log_id: str, merchant_id: str) -> Row | None:
+def schedule_again(conn: DictConnection, log_id: str, merchant_id: str) -> Row | None:
     """Deliver again at once with a fresh set of attempts."""
     return conn.execute(
         """
@@ -72,25 +71,29 @@ def schedule_again(conn: Connection, log_id: str, merchant_id: str) -> Row | Non
     ).fetchone()
 
 
-def set_webhook_url(conn: Connection, merchant_id: str, url: str | None) -> Row:
-    return conn.execute(
-        """
+def set_webhook_url(conn: DictConnection, merchant_id: str, url: str | None) -> Row:
+    return one(
+        conn.execute(
+            """
         UPDATE merchants SET webhook_url = %s, updated_at = now() WHERE id = %s
         RETURNING webhook_url, webhook_secret
         """,
-        (url, merchant_id),
-    ).fetchone()
+            (url, merchant_id),
+        )
+    )
 
 
-def lock_config(conn: Connection, merchant_id: str) -> Row:
+def lock_config(conn: DictConnection, merchant_id: str) -> Row:
     """The merchant's webhook config, row-locked: rotations of one merchant run one at a time."""
-    return conn.execute(
-        "SELECT webhook_url, webhook_secret FROM merchants WHERE id = %s FOR UPDATE",
-        (merchant_id,),
-    ).fetchone()
+    return one(
+        conn.execute(
+            "SELECT webhook_url, webhook_secret FROM merchants WHERE id = %s FOR UPDATE",
+            (merchant_id,),
+        )
+    )
 
 
-def live_replaced_secrets(conn: Connection, merchant_id: str) -> list[Row]:
+def live_replaced_secrets(conn: DictConnection, merchant_id: str) -> list[Row]:
     """Replaced secrets still signing, newest first: (replaced_at, expires_at), no secret."""
     return conn.execute(
         """
@@ -102,7 +105,7 @@ def live_replaced_secrets(conn: Connection, merchant_id: str) -> list[Row]:
     ).fetchall()
 
 
-def replace_secret(conn: Connection, merchant_id: str, new_secret: str, overlap: str) -> Row:
+def replace_secret(conn: DictConnection, merchant_id: str, new_secret: str, overlap: str) -> Row:
     """Keep the current secret signing for `overlap` (an interval) and make `new_secret`
     current; replaced secrets that have run out are deleted on the way."""
     conn.execute(
@@ -116,10 +119,12 @@ def replace_secret(conn: Connection, merchant_id: str, new_secret: str, overlap:
         """,
         (overlap, merchant_id),
     )
-    return conn.execute(
-        """
+    return one(
+        conn.execute(
+            """
         UPDATE merchants SET webhook_secret = %s, updated_at = now() WHERE id = %s
         RETURNING webhook_url, webhook_secret
         """,
-        (new_secret, merchant_id),
-    ).fetchone()
+            (new_secret, merchant_id),
+        )
+    )

@@ -7,10 +7,12 @@ from typing import Any
 import structlog
 
 from api.gateway import Gateway
+from api.merchants.auth import AuthenticatedMerchant
 from api.pagination import Total
 from api.webhooks import repository
+from api.webhooks.errors import WebhookNotFound, WebhookUrlNotSet
 from shared.db import Database
-from shared.errors import BadRequest, Conflict, NotFound
+from shared.errors import Conflict
 from shared.events import WEBHOOK_TEST, record_event
 from shared.queues import WEBHOOKS_QUEUE
 from shared.resources import iso
@@ -41,11 +43,11 @@ def _log_resource(row: dict[str, Any]) -> dict[str, Any]:
 
 def _log_id(value: str) -> str:
     """The canonical form of a log id, which PostgreSQL reads (uuid.UUID also takes forms it
-    does not, such as urn:uuid:...); NotFound for anything that is not a UUID."""
+    does not, such as urn:uuid:...); WebhookNotFound for anything that is not a UUID."""
     try:
         return str(uuid.UUID(value))
     except ValueError:
-        raise NotFound("Webhook not found") from None
+        raise WebhookNotFound from None
 
 
 def list_logs(
@@ -62,7 +64,7 @@ def get_log(db: Database, merchant_id: str, log_id: str) -> dict[str, Any]:
     with db.connection() as conn:
         row = repository.get_log(conn, log_id, merchant_id)
         if row is None:
-            raise NotFound("Webhook not found")
+            raise WebhookNotFound
         attempts = repository.list_attempts(conn, log_id)
     return _log_resource(row) | {
         "payload": json.loads(row["payload"]),
@@ -78,7 +80,7 @@ def retry(gateway: Gateway, merchant_id: str, log_id: str) -> dict[str, Any]:
     with gateway.db.transaction() as tx:
         row = repository.schedule_again(tx.conn, log_id, merchant_id)
         if row is None:
-            raise NotFound("Webhook not found")
+            raise WebhookNotFound
         tx.after_commit(lambda: gateway.queues.wake(WEBHOOKS_QUEUE), key=WEBHOOKS_QUEUE)
         tx.after_commit(
             lambda: log.info("webhook_retry_scheduled", webhook_id=log_id,
@@ -100,9 +102,11 @@ def _config(row: dict[str, Any], replaced: list[dict[str, Any]]) -> dict[str, An
     }
 
 
-def get_config(db: Database, merchant: dict[str, Any]) -> dict[str, Any]:
+def get_config(db: Database, merchant: AuthenticatedMerchant) -> dict[str, Any]:
     with db.connection() as conn:
-        return _config(merchant, repository.live_replaced_secrets(conn, str(merchant["id"])))
+        replaced = repository.live_replaced_secrets(conn, merchant.id)
+    current = {"webhook_url": merchant.webhook_url, "webhook_secret": merchant.webhook_secret}
+    return _config(current, replaced)
 
 
 def update_config(gateway: Gateway, merchant_id: str, url: str) -> dict[str, Any]:
@@ -133,17 +137,17 @@ def rotate_secret(db: Database, merchant_id: str) -> dict[str, Any]:
         return _config(row, repository.live_replaced_secrets(tx.conn, merchant_id))
 
 
-def send_test(gateway: Gateway, merchant: dict[str, Any]) -> dict[str, Any]:
-    if not merchant["webhook_url"]:
-        raise BadRequest("Set a webhook URL before sending a test webhook")
+def send_test(gateway: Gateway, merchant: AuthenticatedMerchant) -> dict[str, Any]:
+    if not merchant.webhook_url:
+        raise WebhookUrlNotSet
     data = {
         "message": "This is a test webhook from Payment Gateway",
-        "merchant_id": str(merchant["id"]),
+        "merchant_id": merchant.id,
     }
     with gateway.db.transaction() as tx:
-        log_id = record_event(tx, gateway.queues, str(merchant["id"]), WEBHOOK_TEST, data)
+        log_id = record_event(tx, gateway.queues, merchant.id, WEBHOOK_TEST, data)
     if log_id is None:  # the URL was cleared in between
-        raise BadRequest("Set a webhook URL before sending a test webhook")
+        raise WebhookUrlNotSet
     return {
         "id": log_id,
         "event": WEBHOOK_TEST,

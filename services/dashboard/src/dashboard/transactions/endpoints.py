@@ -17,7 +17,6 @@ from dashboard.transactions.service import (
     PAYMENT_STATUSES,
     AmountInvalid,
     paise_to_rupees_text,
-    refundable_amount,
     rupees_to_paise,
 )
 
@@ -66,7 +65,7 @@ async def _payment_page(
         gateway.get_payment(merchant.credentials, payment_id),
         gateway.list_refunds(merchant.credentials, payment_id),
     )
-    available = refundable_amount(payment, refunds["data"])
+    available = payment["amount_refundable"]  # the API applies the rule (CONTRACT §5)
     form = {"amount": paise_to_rupees_text(available), "reason": "", "error": None}
     context = {
         "payment": payment,
@@ -101,16 +100,13 @@ async def capture(
     idempotency_key: FormText = "",
 ) -> Response:
     payment_id = _known_payment_id(payment_id)
-    try:
-        await gateway.capture_payment(
+    await session.flash_outcome(
+        gateway.capture_payment(
             merchant.credentials, payment_id, idempotency_key_or_none(idempotency_key)
-        )
-    except ApiError as exc:
-        if exc.status_code not in (400, 409, 422):
-            raise
-        session.flash("error", f"Could not capture the payment: {exc.sentence}")
-    else:
-        session.flash("success", "Payment captured.")
+        ),
+        success="Payment captured.",
+        failure="Could not capture the payment",
+    )
     await sessions.save(session)
     return RedirectResponse(f"/dashboard/transactions/{payment_id}", status_code=303)
 

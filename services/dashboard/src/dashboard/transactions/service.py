@@ -29,9 +29,3 @@ def rupees_to_paise(text: str) -> int:
 def paise_to_rupees_text(paise: int) -> str:
     """125050 -> '1250.50', for a form's default value."""
     return f"{paise // 100}.{paise % 100:02d}"
-
-
-def refundable_amount(payment: dict, refunds: list[dict]) -> int:
-    """What can still be refunded: the payment less its pending and processed refunds."""
-    committed = sum(r["amount"] for r in refunds if r.get("status") in ("pending", "processed"))
-    return max(payment["amount"] - max(committed, payment.get("amount_refunded") or 0), 0)

@@ -2,7 +2,7 @@
 
 import asyncio
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -20,9 +20,7 @@ from dashboard.rendering import render
 from dashboard.sessions import SessionMerchant
 from dashboard.webhooks.service import (
     WEBHOOK_ID,
-    attempt_count,
     attempt_rows,
-    exact_body,
 )
 
 router = APIRouter(prefix="/dashboard/webhooks")
@@ -38,16 +36,6 @@ ROTATION_NOTE = (
 )
 
 
-async def _optional(call: Any) -> tuple[Any, bool]:
-    """(result, True) or (None, False) when this API does not offer the endpoint yet."""
-    try:
-        return await call, True
-    except ApiError as exc:
-        if exc.is_missing_route:
-            return None, False
-        raise
-
-
 async def _webhooks_page(
     request: Request,
     merchant: SessionMerchant,
@@ -58,16 +46,12 @@ async def _webhooks_page(
     url_error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    (config, config_available), (logs, logs_available) = await asyncio.gather(
-        _optional(gateway.webhook_config(merchant.credentials)),
-        _optional(gateway.list_webhooks(merchant.credentials, limit, offset)),
+    config, logs = await asyncio.gather(
+        gateway.webhook_config(merchant.credentials),
+        gateway.list_webhooks(merchant.credentials, limit, offset),
     )
-    logs = logs or {"data": [], "total": 0}
-    config = config or {}
     context = {
         "config": config,
-        "config_available": config_available,
-        "logs_available": logs_available,
         "logs": logs["data"],
         "page": Page(LOGS_PATH, limit, offset, logs["total"]),
         "url_value": (config.get("webhook_url") or "") if url_value is None else url_value,
@@ -137,14 +121,11 @@ async def send_test(
     gateway: GatewayDep,
     sessions: SessionStoreDep,
 ) -> Response:
-    try:
-        await gateway.send_test_webhook(merchant.credentials)
-    except ApiError as exc:
-        if exc.status_code not in (400, 409, 422):
-            raise
-        session.flash("error", f"Could not send a test webhook: {exc.sentence}")
-    else:
-        session.flash("success", "Test webhook sent. Its delivery appears in the log below.")
+    await session.flash_outcome(
+        gateway.send_test_webhook(merchant.credentials),
+        success="Test webhook sent. Its delivery appears in the log below.",
+        failure="Could not send a test webhook",
+    )
     await sessions.save(session)
     return RedirectResponse(LOGS_PATH, status_code=303)
 
@@ -165,14 +146,11 @@ async def retry(
     next: FormText = "",
 ) -> Response:
     webhook_id = _known_webhook_id(webhook_id)
-    try:
-        await gateway.retry_webhook(merchant.credentials, webhook_id)
-    except ApiError as exc:
-        if exc.status_code not in (400, 409, 422):
-            raise
-        session.flash("error", f"Could not retry the webhook: {exc.sentence}")
-    else:
-        session.flash("success", "Retry scheduled: the webhook is being delivered again now.")
+    await session.flash_outcome(
+        gateway.retry_webhook(merchant.credentials, webhook_id),
+        success="Retry scheduled: the webhook is being delivered again now.",
+        failure="Could not retry the webhook",
+    )
     await sessions.save(session)
     destination = safe_next_path(next, LOGS_PATH)
     if not destination.startswith(LOGS_PATH):
@@ -188,10 +166,11 @@ async def log_detail(
     attempts = attempt_rows(log)
     context = {
         "log": log,
-        "attempt_total": attempt_count(log),
+        "attempt_total": log["attempts"],
         "attempts": attempts,
         "manually_retried": any(row["manual_retry"] for row in attempts),
-        "payload": exact_body(log),
+        # The exact bytes sent, which the signature covers (CONTRACT §7).
+        "payload": log["body"],
         "page_title": "Webhook delivery",
     }
     return await render(request, "webhook_log.html", context)

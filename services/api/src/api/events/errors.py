@@ -1,0 +1,9 @@
+"""The events domain's errors (CONTRACT §4)."""
+
+from shared.errors import NotFound
+
+
+class EventNotFound(NotFound):
+    """404: no event with this id, an id that is not a UUID, or another merchant's."""
+
+    default_description = "Event not found"

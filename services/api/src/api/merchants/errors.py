@@ -1,0 +1,9 @@
+"""The merchants domain's errors (CONTRACT §4)."""
+
+from shared.errors import NotFound
+
+
+class SeededMerchantMissing(NotFound):
+    """404: this gateway runs without the seeded test merchant (SEED_TEST_MERCHANT off)."""
+
+    default_description = "Test merchant not seeded"

@@ -1,0 +1,15 @@
+"""The orders domain's errors, with their contract codes and exact descriptions (CONTRACT §4)."""
+
+from shared.errors import BadRequest, NotFound
+
+
+class OrderNotFound(NotFound):
+    """404: no order with this id, a malformed id, or another merchant's order (CONTRACT §3)."""
+
+    default_description = "Order not found"
+
+
+class OrderAlreadyPaid(BadRequest):
+    """400: a payment was attempted for an order that already has a successful payment."""
+
+    default_description = "Order already paid"

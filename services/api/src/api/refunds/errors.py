@@ -1,0 +1,23 @@
+"""The refunds domain's errors, with their contract codes and exact descriptions
+(CONTRACT §4)."""
+
+from shared.errors import BadRequest, NotFound
+
+
+class RefundNotFound(NotFound):
+    """404: no refund with this id, a malformed id, or another merchant's refund."""
+
+    default_description = "Refund not found"
+
+
+class PaymentNotRefundable(BadRequest):
+    """400: only a successful payment can be refunded."""
+
+    default_description = "Payment not in refundable state"
+
+
+class RefundExceedsAvailable(BadRequest):
+    """400: the amount (or, left out, what is left) is above the payment's amount less its
+    pending and processed refunds, or nothing is left to refund."""
+
+    default_description = "Refund amount exceeds available amount"
