@@ -44,6 +44,10 @@ from shared.settings import GatewaySettings, load_settings
 log = structlog.get_logger(__name__)
 
 SWEEP_INTERVAL_S = 1
+# An idle worker wakes from Redis every WORKER_TTL_S - 15 s to beat its heartbeat (RQ), so it
+# registers again soon after a Redis flush, and a killed one leaves job status within
+# WORKER_TTL_S + 60 s (RQ's default, 420 s, kept dead workers listed for minutes).
+WORKER_TTL_S = 20
 DEPENDENCY_RETRY_S = 1.0
 # A worker waiting for a dependency says which, this often.
 DEPENDENCY_WARNING_S = 5.0
@@ -281,7 +285,9 @@ def run_worker(
     ).start()
     log.info("worker_started", queue=queue, host=socket.gethostname(), pid=os.getpid())
     while True:
-        worker = GatewayWorker([Queue(queue, connection=redis)], connection=redis)
+        worker = GatewayWorker(
+            [Queue(queue, connection=redis)], connection=redis, worker_ttl=WORKER_TTL_S
+        )
         # Its teardown raises when it cannot reach Redis either.
         with contextlib.suppress(RedisConnectionError, RedisTimeoutError):
             worker.work(with_scheduler=False, logging_level=rq_level)

@@ -79,7 +79,7 @@ def pass_context(command: Callable[..., Any]) -> Callable[..., Any]:
 
     def set_json(ctx: click.Context, _: click.Parameter, value: bool) -> None:
         if value:
-            ctx.find_object(Context).as_json = True
+            ctx.ensure_object(Context).as_json = True
 
     return click.option(
         "--json", "as_json_here", is_flag=True, expose_value=False, callback=set_json,
