@@ -39,6 +39,25 @@ def _recreate_database(url: str) -> None:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
+def _drop_database(url: str) -> None:
+    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    admin = psycopg.conninfo.make_conninfo(url, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+@pytest.fixture
+def empty_database(database_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database of its own, with no schema, for the test module asking; dropped after."""
+    name = "gateway_empty_" + request.module.__name__.rpartition(".")[2]
+    url = psycopg.conninfo.make_conninfo(database_url, dbname=name)
+    _recreate_database(url)
+    yield url
+    _drop_database(url)
+
+
 @pytest.fixture(scope="session")
 def server_urls() -> Iterator[tuple[str, str]]:
     with test_servers() as (database_url, redis_url):

@@ -2,10 +2,7 @@
 Redis and the schema at the latest migration (a worker ticking against an API that answered
 before `migrate` finished met `relation "payments" does not exist`)."""
 
-import psycopg
-import pytest
 from fastapi.testclient import TestClient
-from psycopg import sql
 
 from api.main import create_app
 from shared.migrations import apply_migrations, migration_files
@@ -43,27 +40,11 @@ def test_readyz_refuses_without_redis(settings, db):
     assert readyz.json()["redis"] == "disconnected"
 
 
-@pytest.fixture
-def unmigrated_database(database_url):
-    name = "gateway_unmigrated_test"
-    admin = psycopg.conninfo.make_conninfo(database_url, dbname="postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield psycopg.conninfo.make_conninfo(database_url, dbname=name)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-
-
-def test_readyz_waits_for_the_latest_migration_while_health_does_not(settings, unmigrated_database):
-    fresh = settings.model_copy(update={"database_url": unmigrated_database})
+def test_readyz_waits_for_the_latest_migration_while_health_does_not(settings, empty_database):
+    fresh = settings.model_copy(update={"database_url": empty_database})
     with TestClient(create_app(fresh)) as client:
         before, health = client.get("/readyz"), client.get("/health")
-        apply_migrations(unmigrated_database)
+        apply_migrations(empty_database)
         after = client.get("/readyz")
 
     assert health.status_code == 200  # the contract's /health only asks the dependencies

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from shared.db import Database, connection_options
 from shared.migrations import migration_files, pending_migrations, wait_for_database
@@ -173,22 +172,6 @@ def test_migrate_retries_its_first_connection(database_url, forwarder):
     assert returncode == 0, output
     assert "waiting_for_database" in before
     assert "database_ready" in output
-
-
-@pytest.fixture
-def empty_database(database_url: str) -> Iterator[str]:
-    name = "gateway_readiness_test"
-    admin = psycopg.conninfo.make_conninfo(database_url, dbname="postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield psycopg.conninfo.make_conninfo(database_url, dbname=name)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
 
 
 def test_pending_migrations(database_url, empty_database):

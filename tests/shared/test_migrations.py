@@ -1,24 +1,7 @@
 import psycopg
 import pytest
-from psycopg import sql
 
 from shared.migrations import apply_migrations, migration_files
-
-
-@pytest.fixture
-def empty_database(database_url):
-    name = "gateway_migration_test"
-    admin = psycopg.conninfo.make_conninfo(database_url, dbname="postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield psycopg.conninfo.make_conninfo(database_url, dbname=name)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
 
 
 def test_migrations_apply_once_to_an_empty_database(empty_database):

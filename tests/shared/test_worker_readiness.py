@@ -4,28 +4,9 @@ the first ticks met `relation "payments" does not exist` while `migrate` still r
 import time
 
 import httpx
-import psycopg
-import pytest
-from psycopg import sql
 
 from live import free_port
 from shared.migrations import apply_migrations
-
-
-@pytest.fixture
-def unmigrated_database(database_url):
-    name = "gateway_worker_readiness_test"
-    admin = psycopg.conninfo.make_conninfo(database_url, dbname="postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield psycopg.conninfo.make_conninfo(database_url, dbname=name)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
 
 
 def _livez(port: int) -> int | None:
@@ -35,10 +16,10 @@ def _livez(port: int) -> int | None:
         return None
 
 
-def test_a_worker_waits_for_the_schema_before_it_works(start_service, unmigrated_database):
-    api = start_service("api", DATABASE_URL=unmigrated_database)  # /health answers 200 already
+def test_a_worker_waits_for_the_schema_before_it_works(start_service, empty_database):
+    api = start_service("api", DATABASE_URL=empty_database)  # /health answers 200 already
     port = free_port()
-    worker = start_service("payment_worker", DATABASE_URL=unmigrated_database, API_URL=api.url,
+    worker = start_service("payment_worker", DATABASE_URL=empty_database, API_URL=api.url,
                            METRICS_PORT=str(port))  # fmt: skip
 
     # Once it has said a few things (it is up and has looked at its dependencies)...
@@ -48,7 +29,7 @@ def test_a_worker_waits_for_the_schema_before_it_works(start_service, unmigrated
     # ...it is still waiting: its metrics and /livez are served once it works.
     assert _livez(port) is None, worker.log_path.read_text()[-1500:]
 
-    apply_migrations(unmigrated_database)
+    apply_migrations(empty_database)
     deadline = time.monotonic() + 30
     while _livez(port) != 200:
         assert time.monotonic() < deadline, "the worker did not start once the schema was ready"
