@@ -172,6 +172,10 @@ def _live_gateway(database_url: str, redis_url: str, **env: str):
 
     _recreate_database(database_url)
     apply_migrations(database_url)
+    # Empty like the database: rate-limit windows of an earlier session (sign-ups per address,
+    # one hour) would otherwise still count against this one.
+    with Redis.from_url(redis_url) as redis:
+        redis.flushdb()
     base = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
             "TEST_MODE": "true", "TEST_PROCESSING_DELAY": "300",
             "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true", "PYTHONUNBUFFERED": "1", **env}  # fmt: skip
