@@ -121,9 +121,11 @@ class Database:
         run_after_commit(tx)
 
     @contextmanager
-    def statement(self) -> Iterator[Transaction]:
-        """For work that is a single statement, atomic on its own: no BEGIN and COMMIT round
-        trips. Inside an ambient transaction, that one is joined."""
+    def autocommit(self) -> Iterator[Transaction]:
+        """An autocommit connection, no transaction: for work that is a single statement,
+        atomic on its own, without the BEGIN and COMMIT round trips. The `Transaction` it yields
+        only carries `after_commit` follow-ups, which run once the statement is done. Inside an
+        ambient transaction, that one is joined."""
         ambient = _ambient_transaction.get()
         if ambient is not None:
             yield ambient

@@ -1,4 +1,4 @@
-"""Request dependencies: the process's Gateway, the authenticated merchant, pagination."""
+"""Request dependencies: the process's ApiRuntime, the authenticated merchant, pagination."""
 
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -6,17 +6,17 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader
 
-from api.gateway import Gateway
 from api.merchants import auth
 from api.pagination import Total
 from api.ratelimit.limiter import API_REQUESTS_PER_KEY
+from api.runtime import ApiRuntime
 
 
-async def get_gateway(request: Request) -> Gateway:  # async: no threadpool hop for a lookup
-    return request.app.state.gateway
+async def get_runtime(request: Request) -> ApiRuntime:  # async: no threadpool hop for a lookup
+    return request.app.state.runtime
 
 
-GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+RuntimeDep = Annotated[ApiRuntime, Depends(get_runtime)]
 
 # Declared as security schemes, so the document says both headers are required; a missing one
 # is refused by authenticate() with the contract's 401 body, not by FastAPI.
@@ -30,13 +30,13 @@ api_secret_header = APIKeyHeader(
 
 def current_merchant(
     request: Request,
-    gateway: GatewayDep,
+    runtime: RuntimeDep,
     x_api_key: Annotated[str | None, Security(api_key_header)],
     x_api_secret: Annotated[str | None, Security(api_secret_header)],
 ) -> auth.AuthenticatedMerchant:
     # An idempotent request has authenticated already, before looking up its key.
     merchant = getattr(request.state, "merchant", None)
-    merchant = merchant or auth.authenticate(gateway.db, x_api_key, x_api_secret)
+    merchant = merchant or auth.authenticate(runtime.db, x_api_key, x_api_secret)
     # Counted once authenticated: a stranger who knows the (public) key cannot use it up.
     request.app.state.rate_limiter.hit(API_REQUESTS_PER_KEY, merchant.api_key)
     return merchant

@@ -9,11 +9,8 @@ from fastapi_offline import FastAPIOffline
 from api.config import ApiSettings
 from api.errors import install_error_handlers
 from api.events.endpoints import router as events_router
-from api.gateway import Gateway
 from api.health.endpoints import PROBE_PATHS
 from api.health.endpoints import router as health_router
-from api.jobs.endpoints import router as jobs_router
-from api.jobs.service import job_status
 from api.merchants.endpoints import router as merchants_router
 from api.metrics import ApiMetrics
 from api.metrics import router as metrics_router
@@ -21,8 +18,11 @@ from api.middleware import BodyLimitMiddleware, PublicCorsMiddleware
 from api.openapi import install_openapi, operation_id
 from api.orders.endpoints import router as orders_router
 from api.payments.endpoints import router as payments_router
+from api.queue_status.endpoints import router as queue_status_router
+from api.queue_status.service import job_status
 from api.ratelimit.limiter import RateLimiter
 from api.refunds.endpoints import router as refunds_router
+from api.runtime import ApiRuntime
 from api.webhooks.endpoints import router as webhooks_router
 from shared.asgi import CorrelationIdMiddleware
 from shared.logging import configure_logging
@@ -43,14 +43,14 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.gateway = gateway = Gateway.connect(settings)
+        app.state.runtime = runtime = ApiRuntime.connect(settings)
         app.state.rate_limiter = limiter = RateLimiter(settings, metrics.registry)
-        metrics.watch_queues(lambda: job_status(gateway))
+        metrics.watch_queues(lambda: job_status(runtime))
         try:
             yield
         finally:
             limiter.close()
-            app.state.gateway.close()
+            app.state.runtime.close()
 
     # /docs and /redoc load Swagger UI and ReDoc from the API itself, not a CDN: they work
     # offline and behind a firewall.
@@ -74,7 +74,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         refunds_router,
         webhooks_router,
         events_router,
-        jobs_router,
+        queue_status_router,
         metrics_router,
     ):
         app.include_router(router)

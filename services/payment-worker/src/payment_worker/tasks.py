@@ -14,7 +14,7 @@ import structlog
 from payment_worker import repository
 from shared.events import PAYMENT_FAILED, PAYMENT_SUCCESS, Event, record_events
 from shared.queues import PAYMENTS_QUEUE
-from shared.resources import payment_resource
+from shared.serializers import payment_resource
 from shared.simulation import payment_succeeds
 from shared.worker import WorkerRuntime, counted, run_tick
 

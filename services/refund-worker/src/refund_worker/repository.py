@@ -1,7 +1,7 @@
 from typing import Any
 
 from shared.db import DictConnection, one
-from shared.resources import REFUND_COLUMNS
+from shared.serializers import REFUND_COLUMNS
 
 Row = dict[str, Any]
 

@@ -6,7 +6,7 @@ import structlog
 from refund_worker import repository
 from shared.events import REFUND_PROCESSED, Event, record_events
 from shared.queues import REFUNDS_QUEUE
-from shared.resources import refund_resource
+from shared.serializers import refund_resource
 from shared.worker import WorkerRuntime, counted, run_tick
 
 log = structlog.get_logger(__name__)

@@ -2,7 +2,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from api.dependencies import GatewayDep, MerchantDep, PaginationDep
+from api.dependencies import MerchantDep, PaginationDep, RuntimeDep
 from api.errors import error_responses
 from api.events import service
 from api.events.errors import EventNotFound
@@ -32,7 +32,7 @@ EventIdInPath = Annotated[
 )
 def list_events(
     merchant: MerchantDep,
-    gateway: GatewayDep,
+    runtime: RuntimeDep,
     pagination: PaginationDep,
     event_type: Annotated[
         EventType | None, Query(alias="type", description="Only events of this type")
@@ -46,7 +46,7 @@ def list_events(
     ] = None,
 ) -> dict[str, Any]:
     rows, total = service.list_events(
-        gateway.db,
+        runtime.db,
         merchant.id,
         event_type,
         created_from,
@@ -64,6 +64,6 @@ def list_events(
     summary="One event: its data, the exact body delivered, and its deliveries",
 )
 def get_event(
-    event_id: EventIdInPath, merchant: MerchantDep, gateway: GatewayDep
+    event_id: EventIdInPath, merchant: MerchantDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return service.get_event(gateway.db, merchant.id, event_id)
+    return service.get_event(runtime.db, merchant.id, event_id)

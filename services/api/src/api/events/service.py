@@ -11,7 +11,7 @@ from api.pagination import Total
 from api.webhooks.service import _log_resource as log_resource  # one shape for a log
 from shared.db import Database
 from shared.errors import BadRequest
-from shared.resources import iso
+from shared.serializers import iso
 
 
 def _event_resource(row: dict[str, Any]) -> dict[str, Any]:

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from api.dependencies import GatewayDep
-from api.gateway import Gateway
+from api.dependencies import RuntimeDep
+from api.runtime import ApiRuntime
 from shared.migrations import pending_migrations
-from shared.resources import iso
+from shared.serializers import iso
 
 router = APIRouter(tags=["health"])
 
@@ -39,9 +39,9 @@ class Readiness(BaseModel):
     timestamp: str
 
 
-def _redis_answers(gateway: Gateway) -> bool:
+def _redis_answers(runtime: ApiRuntime) -> bool:
     try:
-        return bool(gateway.redis.ping())
+        return bool(runtime.redis.ping())
     except Exception:
         return False
 
@@ -52,8 +52,8 @@ def _redis_answers(gateway: Gateway) -> bool:
     responses={503: {"model": Health, "description": "A dependency is down"}},
     summary="Liveness and dependency checks",
 )
-def health(gateway: GatewayDep) -> JSONResponse:
-    database, redis = gateway.db.ping(), _redis_answers(gateway)
+def health(runtime: RuntimeDep) -> JSONResponse:
+    database, redis = runtime.db.ping(), _redis_answers(runtime)
     healthy = database and redis
     body = {
         "status": "healthy" if healthy else "unhealthy",
@@ -69,10 +69,10 @@ def livez() -> dict[str, str]:
     return {"status": "alive"}
 
 
-def _pending(gateway: Gateway) -> list[str] | None:
+def _pending(runtime: ApiRuntime) -> list[str] | None:
     """Migrations this code expects but the database lacks; None if PostgreSQL does not answer."""
     try:
-        with gateway.db.pool.connection(timeout=2.0) as conn:
+        with runtime.db.pool.connection(timeout=2.0) as conn:
             return pending_migrations(conn)
     except Exception:
         return None
@@ -89,15 +89,15 @@ def _pending(gateway: Gateway) -> list[str] | None:
     },
     summary="Ready: PostgreSQL and Redis answer and the schema is at the latest migration",
 )
-def readyz(request: Request, gateway: GatewayDep) -> JSONResponse:
+def readyz(request: Request, runtime: RuntimeDep) -> JSONResponse:
     # A schema never goes back to an older migration: once at the latest, only the database's
     # answer needs asking again, with the cheapest query.
     at_latest = getattr(request.app.state, "schema_at_latest", False)
-    pending: list[str] | None = [] if at_latest else _pending(gateway)
-    database = gateway.db.ping() if at_latest else pending is not None
+    pending: list[str] | None = [] if at_latest else _pending(runtime)
+    database = runtime.db.ping() if at_latest else pending is not None
     if pending == [] and database:
         request.app.state.schema_at_latest = True
-    redis = _redis_answers(gateway)
+    redis = _redis_answers(runtime)
     ready = database and redis and pending == []
     body = {
         "status": "ready" if ready else "not_ready",

@@ -88,10 +88,10 @@ class IdempotentRoute(APIRoute):
             if key is None:
                 return await handler(request)
             validate_key(key)
-            gateway = request.app.state.gateway
+            runtime = request.app.state.runtime
             merchant = await run_in_threadpool(
                 auth.authenticate,
-                gateway.db,
+                runtime.db,
                 request.headers.get("x-api-key"),
                 request.headers.get("x-api-secret"),
             )
@@ -101,9 +101,9 @@ class IdempotentRoute(APIRoute):
             except ClientDisconnect:  # the client left mid-body: no one reads the answer
                 raise BadRequest("Request body was not received in full") from None
             request_fingerprint = fingerprint(request.method, request.url.path, body)
-            async with gateway.idempotent_slots:
+            async with runtime.idempotent_slots:
                 return await _run_once(
-                    handler, request, gateway.db, merchant.id, key, request_fingerprint
+                    handler, request, runtime.db, merchant.id, key, request_fingerprint
                 )
 
         return idempotent_handler

@@ -2,7 +2,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.dependencies import GatewayDep, MerchantDep
+from api.dependencies import MerchantDep, RuntimeDep
 from api.errors import error_responses
 from api.merchants import service
 from api.merchants.errors import SeededMerchantMissing
@@ -26,8 +26,8 @@ router = APIRouter(tags=["merchants"])
     summary="Sign up a merchant",
     dependencies=[SignupLimit],
 )
-def sign_up(body: MerchantSignup, gateway: GatewayDep) -> dict[str, Any]:
-    return service.sign_up(gateway.db, body)
+def sign_up(body: MerchantSignup, runtime: RuntimeDep) -> dict[str, Any]:
+    return service.sign_up(runtime.db, body)
 
 
 @router.post(
@@ -37,8 +37,8 @@ def sign_up(body: MerchantSignup, gateway: GatewayDep) -> dict[str, Any]:
     summary="Log in with email and password",
     dependencies=[FailedLoginLimit],
 )
-def log_in(body: MerchantLogin, gateway: GatewayDep) -> dict[str, Any]:
-    return service.log_in(gateway.db, body)
+def log_in(body: MerchantLogin, runtime: RuntimeDep) -> dict[str, Any]:
+    return service.log_in(runtime.db, body)
 
 
 @router.post(
@@ -47,9 +47,9 @@ def log_in(body: MerchantLogin, gateway: GatewayDep) -> dict[str, Any]:
     responses=error_responses(401, 503),
     summary="Replace the API secret; the old one keeps working for a grace period (24 h)",
 )
-def rotate_api_secret(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
+def rotate_api_secret(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
     return service.rotate_api_secret(
-        gateway.db, merchant.id, gateway.settings.api_secret_grace_seconds
+        runtime.db, merchant.id, runtime.settings.api_secret_grace_seconds
     )
 
 
@@ -59,5 +59,5 @@ def rotate_api_secret(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, A
     responses=error_responses(SeededMerchantMissing, 503),
     summary="The seeded test merchant",
 )
-def test_merchant(gateway: GatewayDep) -> dict[str, Any]:
-    return service.test_merchant(gateway.db)
+def test_merchant(runtime: RuntimeDep) -> dict[str, Any]:
+    return service.test_merchant(runtime.db)

@@ -11,8 +11,8 @@ from api.merchants.passwords import DUMMY_HASH, hash_password, verify_password
 from api.merchants.schemas import MerchantLogin, MerchantSignup
 from shared.db import Database
 from shared.errors import AuthenticationFailed, Conflict
-from shared.resources import iso
 from shared.seed import TEST_MERCHANT_ID
+from shared.serializers import iso
 from shared.signing import new_webhook_secret
 
 

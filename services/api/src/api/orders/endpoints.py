@@ -2,7 +2,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.dependencies import GatewayDep, MerchantDep, PaginationDep
+from api.dependencies import MerchantDep, PaginationDep, RuntimeDep
 from api.errors import error_responses
 from api.fields import NO_NUL_PATTERN, OrderIdInPath
 from api.idempotency.route import IdempotentRoute
@@ -20,8 +20,8 @@ router = APIRouter(tags=["orders"], route_class=IdempotentRoute)
     responses=error_responses(400, 401, 409, 422, 503),
     summary="Create an order",
 )
-def create_order(body: OrderCreate, merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
-    return service.create_order(gateway.db, merchant.id, body)
+def create_order(body: OrderCreate, merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
+    return service.create_order(runtime.db, merchant.id, body)
 
 
 @router.get(
@@ -31,9 +31,9 @@ def create_order(body: OrderCreate, merchant: MerchantDep, gateway: GatewayDep) 
     summary="List orders, newest first",
 )
 def list_orders(
-    merchant: MerchantDep, gateway: GatewayDep, pagination: PaginationDep
+    merchant: MerchantDep, runtime: RuntimeDep, pagination: PaginationDep
 ) -> dict[str, Any]:
-    rows, total = service.list_orders(gateway.db, merchant.id, pagination.limit, pagination.offset)
+    rows, total = service.list_orders(runtime.db, merchant.id, pagination.limit, pagination.offset)
     return pagination.page(rows, total)
 
 
@@ -44,9 +44,9 @@ def list_orders(
     summary="Get an order",
 )
 def get_order(
-    merchant: MerchantDep, order_id: OrderIdInPath, gateway: GatewayDep
+    merchant: MerchantDep, order_id: OrderIdInPath, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return service.get_order(gateway.db, merchant.id, order_id)
+    return service.get_order(runtime.db, merchant.id, order_id)
 
 
 @router.get(
@@ -57,7 +57,7 @@ def get_order(
 )
 def get_public_order(
     order_id: OrderIdInPath,
-    gateway: GatewayDep,
+    runtime: RuntimeDep,
     key_id: Annotated[
         str | None,
         Query(
@@ -67,4 +67,4 @@ def get_public_order(
         ),
     ] = None,
 ) -> dict[str, Any]:
-    return service.get_public_order(gateway.db, order_id, key_id)
+    return service.get_public_order(runtime.db, order_id, key_id)

@@ -4,7 +4,7 @@ from psycopg.types.json import Jsonb
 
 from api.pagination import Total, count_matching
 from shared.db import DictConnection, one
-from shared.resources import ORDER_COLUMNS
+from shared.serializers import ORDER_COLUMNS
 
 Row = dict[str, Any]
 

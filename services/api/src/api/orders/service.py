@@ -8,11 +8,11 @@ from api.orders.schemas import OrderCreate
 from api.pagination import Total
 from shared.db import Database
 from shared.ids import ORDER_PREFIX, new_id
-from shared.resources import order_resource
+from shared.serializers import order_resource
 
 
 def create_order(db: Database, merchant_id: str, body: OrderCreate) -> dict[str, Any]:
-    with db.statement() as tx:
+    with db.autocommit() as tx:
         order = repository.insert_order(
             tx.conn,
             id=new_id(ORDER_PREFIX),

@@ -2,7 +2,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from api.dependencies import GatewayDep, MerchantDep, PaginationDep
+from api.dependencies import MerchantDep, PaginationDep, RuntimeDep
 from api.errors import error_responses
 from api.fields import PaymentIdInPath
 from api.idempotency.route import IdempotentRoute
@@ -32,9 +32,9 @@ PaymentStatus = Literal["pending", "success", "failed"]
     summary="Create a UPI or card payment for an order; processed asynchronously",
 )
 def create_payment(
-    body: PaymentCreate, merchant: MerchantDep, gateway: GatewayDep
+    body: PaymentCreate, merchant: MerchantDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return service.create_payment(gateway, merchant.id, body)
+    return service.create_payment(runtime, merchant.id, body)
 
 
 @router.get(
@@ -45,12 +45,12 @@ def create_payment(
 )
 def list_payments(
     merchant: MerchantDep,
-    gateway: GatewayDep,
+    runtime: RuntimeDep,
     pagination: PaginationDep,
     status: Annotated[PaymentStatus | None, Query(description="Only this status")] = None,
 ) -> dict[str, Any]:
     rows, total = service.list_payments(
-        gateway.db, merchant.id, status, pagination.limit, pagination.offset
+        runtime.db, merchant.id, status, pagination.limit, pagination.offset
     )
     return pagination.page(rows, total)
 
@@ -61,8 +61,8 @@ def list_payments(
     responses=error_responses(401, 503),
     summary="Totals for the dashboard: transactions, successful amount, success rate",
 )
-def payment_stats(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
-    return service.payment_stats(gateway.db, merchant.id)
+def payment_stats(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
+    return service.payment_stats(runtime.db, merchant.id)
 
 
 @router.post(
@@ -73,8 +73,8 @@ def payment_stats(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
     summary="Create a payment from the checkout page (no credentials)",
     dependencies=[PublicPaymentLimit],
 )
-def create_public_payment(body: PaymentCreate, gateway: GatewayDep) -> dict[str, Any]:
-    return service.create_payment(gateway, None, body)
+def create_public_payment(body: PaymentCreate, runtime: RuntimeDep) -> dict[str, Any]:
+    return service.create_payment(runtime, None, body)
 
 
 @router.get(
@@ -84,9 +84,9 @@ def create_public_payment(body: PaymentCreate, gateway: GatewayDep) -> dict[str,
     summary="Get a payment",
 )
 def get_payment(
-    merchant: MerchantDep, payment_id: PaymentIdInPath, gateway: GatewayDep
+    merchant: MerchantDep, payment_id: PaymentIdInPath, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return service.get_payment(gateway.db, merchant.id, payment_id)
+    return service.get_payment(runtime.db, merchant.id, payment_id)
 
 
 @router.post(
@@ -100,10 +100,10 @@ def get_payment(
 def capture_payment(
     merchant: MerchantDep,
     payment_id: PaymentIdInPath,
-    gateway: GatewayDep,
+    runtime: RuntimeDep,
     body: CaptureRequest | None = None,
 ) -> dict[str, Any]:
-    return service.capture_payment(gateway.db, merchant.id, payment_id, body or CaptureRequest())
+    return service.capture_payment(runtime.db, merchant.id, payment_id, body or CaptureRequest())
 
 
 @router.get(
@@ -112,5 +112,5 @@ def capture_payment(
     responses=error_responses(PaymentNotFound, 503),
     summary="A payment's status, for the checkout page",
 )
-def get_public_payment(payment_id: PaymentIdInPath, gateway: GatewayDep) -> dict[str, Any]:
-    return service.get_public_payment(gateway.db, payment_id)
+def get_public_payment(payment_id: PaymentIdInPath, runtime: RuntimeDep) -> dict[str, Any]:
+    return service.get_public_payment(runtime.db, payment_id)

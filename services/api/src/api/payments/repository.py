@@ -2,7 +2,7 @@ from typing import Any
 
 from api.pagination import Total, count_matching
 from shared.db import DictConnection, one
-from shared.resources import PAYMENT_COLUMNS, amount_refundable
+from shared.serializers import PAYMENT_COLUMNS, amount_refundable
 
 Row = dict[str, Any]
 

@@ -4,7 +4,6 @@ from typing import Any
 
 import structlog
 
-from api.gateway import Gateway
 from api.orders import repository as orders
 from api.orders.errors import OrderAlreadyPaid, OrderNotFound
 from api.pagination import Total
@@ -12,12 +11,13 @@ from api.payments import instruments
 from api.payments import repository as payments
 from api.payments.errors import CaptureAmountMismatch, PaymentNotCapturable, PaymentNotFound
 from api.payments.schemas import CaptureRequest, PaymentCreate
+from api.runtime import ApiRuntime
 from shared.db import Database
 from shared.events import PAYMENT_CREATED, PAYMENT_PENDING, Event, record_events
 from shared.ids import ORDER_PREFIX, PAYMENT_PREFIX, is_id, new_id
 from shared.logging import current_correlation_id
 from shared.queues import PAYMENTS_QUEUE
-from shared.resources import payment_resource
+from shared.serializers import payment_resource
 from shared.simulation import payment_delay_ms
 
 PUBLIC_FIELDS = (
@@ -45,19 +45,19 @@ def _instrument_columns(body: PaymentCreate) -> dict[str, Any]:
     return {"vpa": None, "card_network": card.network, "card_last4": card.last4}
 
 
-def create_payment(gateway: Gateway, merchant_id: str | None, body: PaymentCreate) -> dict:
+def create_payment(runtime: ApiRuntime, merchant_id: str | None, body: PaymentCreate) -> dict:
     """Create a pending payment for an order; merchant_id None is the public checkout path."""
     instrument = _instrument_columns(body)  # before any database work: most mistakes end here
     if not is_id(body.order_id, ORDER_PREFIX):
         raise OrderNotFound
-    with gateway.db.transaction() as tx:
+    with runtime.db.transaction() as tx:
         payment = payments.insert_payment_for_order(
             tx.conn,
             body.order_id,
             merchant_id,
             id=new_id(PAYMENT_PREFIX),
             method=body.method,
-            delay_ms=payment_delay_ms(gateway.settings),
+            delay_ms=payment_delay_ms(runtime.settings),
             correlation_id=current_correlation_id(),
             **instrument,
         )
@@ -68,11 +68,11 @@ def create_payment(gateway: Gateway, merchant_id: str | None, body: PaymentCreat
         resource = payment_resource(payment)
         record_events(
             tx,
-            gateway.queues,
+            runtime.queues,
             [Event(payment["merchant_id"], name, {"payment": resource})
              for name in (PAYMENT_CREATED, PAYMENT_PENDING)],
         )  # fmt: skip
-        tx.after_commit(lambda: gateway.queues.wake(PAYMENTS_QUEUE), key=PAYMENTS_QUEUE)
+        tx.after_commit(lambda: runtime.queues.wake(PAYMENTS_QUEUE), key=PAYMENTS_QUEUE)
         tx.after_commit(lambda: _log_state("payment_created", payment))
     return resource
 

@@ -2,7 +2,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.dependencies import GatewayDep, MerchantDep, PaginationDep
+from api.dependencies import MerchantDep, PaginationDep, RuntimeDep
 from api.errors import error_responses
 from api.fields import PaymentIdInPath, RefundIdInPath
 from api.idempotency.route import IdempotentRoute
@@ -24,9 +24,9 @@ router = APIRouter(tags=["refunds"], route_class=IdempotentRoute)
     summary="Refund a successful payment, in full or in part",
 )
 def create_refund(
-    merchant: MerchantDep, payment_id: PaymentIdInPath, body: RefundCreate, gateway: GatewayDep
+    merchant: MerchantDep, payment_id: PaymentIdInPath, body: RefundCreate, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return service.create_refund(gateway, merchant.id, payment_id, body)
+    return service.create_refund(runtime, merchant.id, payment_id, body)
 
 
 @router.get(
@@ -38,11 +38,11 @@ def create_refund(
 def list_payment_refunds(
     merchant: MerchantDep,
     payment_id: PaymentIdInPath,
-    gateway: GatewayDep,
+    runtime: RuntimeDep,
     pagination: PaginationDep,
 ) -> dict[str, Any]:
     rows, total = service.list_payment_refunds(
-        gateway.db, merchant.id, payment_id, pagination.limit, pagination.offset
+        runtime.db, merchant.id, payment_id, pagination.limit, pagination.offset
     )
     return pagination.page(rows, total)
 
@@ -54,6 +54,6 @@ def list_payment_refunds(
     summary="Get a refund",
 )
 def get_refund(
-    merchant: MerchantDep, refund_id: RefundIdInPath, gateway: GatewayDep
+    merchant: MerchantDep, refund_id: RefundIdInPath, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return service.get_refund(gateway.db, merchant.id, refund_id)
+    return service.get_refund(runtime.db, merchant.id, refund_id)

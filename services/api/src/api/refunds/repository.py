@@ -2,13 +2,13 @@ from typing import Any
 
 from api.pagination import Total, count_matching
 from shared.db import DictConnection, one
-from shared.resources import REFUND_COLUMNS, amount_refundable
+from shared.serializers import REFUND_COLUMNS, amount_refundable
 
 Row = dict[str, Any]
 
 
 def refundable_amount(conn: DictConnection, payment_id: str) -> int:
-    """The payment's `amount_refundable` (shared.resources.amount_refundable), in paise."""
+    """The payment's `amount_refundable` (shared.serializers.amount_refundable), in paise."""
     return one(
         conn.execute(f"SELECT {amount_refundable()} FROM payments WHERE id = %s", (payment_id,))
     )["amount_refundable"]

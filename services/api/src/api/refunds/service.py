@@ -4,28 +4,28 @@ from typing import Any
 
 import structlog
 
-from api.gateway import Gateway
 from api.pagination import Total
 from api.payments import repository as payments
 from api.payments.errors import PaymentNotFound
 from api.refunds import repository as refunds
 from api.refunds.errors import PaymentNotRefundable, RefundExceedsAvailable, RefundNotFound
 from api.refunds.schemas import RefundCreate
+from api.runtime import ApiRuntime
 from shared.db import Database
 from shared.events import REFUND_CREATED, record_event
 from shared.ids import REFUND_PREFIX, new_id
 from shared.logging import current_correlation_id
 from shared.queues import REFUNDS_QUEUE
-from shared.resources import refund_resource
+from shared.serializers import refund_resource
 from shared.simulation import refund_delay_ms
 
 log = structlog.get_logger(__name__)
 
 
 def create_refund(
-    gateway: Gateway, merchant_id: str, payment_id: str, body: RefundCreate
+    runtime: ApiRuntime, merchant_id: str, payment_id: str, body: RefundCreate
 ) -> dict[str, Any]:
-    with gateway.db.transaction() as tx:
+    with runtime.db.transaction() as tx:
         # The payment row lock makes concurrent refunds of one payment take turns here.
         payment = payments.lock_payment(tx.conn, payment_id, merchant_id)
         if payment is None:
@@ -45,11 +45,11 @@ def create_refund(
             amount=amount,
             reason=body.reason,
             correlation_id=current_correlation_id(),
-            delay_ms=refund_delay_ms(gateway.settings),
+            delay_ms=refund_delay_ms(runtime.settings),
         )
         resource = refund_resource(refund)
-        record_event(tx, gateway.queues, merchant_id, REFUND_CREATED, {"refund": resource})
-        tx.after_commit(lambda: gateway.queues.wake(REFUNDS_QUEUE), key=REFUNDS_QUEUE)
+        record_event(tx, runtime.queues, merchant_id, REFUND_CREATED, {"refund": resource})
+        tx.after_commit(lambda: runtime.queues.wake(REFUNDS_QUEUE), key=REFUNDS_QUEUE)
         tx.after_commit(
             lambda: log.info("refund_created", refund_id=refund["id"], payment_id=payment_id,
                              merchant_id=merchant_id, amount=amount, status=refund["status"])

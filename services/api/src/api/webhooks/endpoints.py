@@ -2,7 +2,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.dependencies import GatewayDep, MerchantDep, PaginationDep
+from api.dependencies import MerchantDep, PaginationDep, RuntimeDep
 from api.errors import error_responses
 from api.fields import WebhookIdInPath
 from api.webhooks import service
@@ -25,8 +25,8 @@ router = APIRouter(tags=["webhooks"])
     responses=error_responses(401, 503),
     summary="The webhook URL and signing secret",
 )
-def get_config(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
-    return service.get_config(gateway.db, merchant)
+def get_config(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
+    return service.get_config(runtime.db, merchant)
 
 
 @router.put(
@@ -36,9 +36,9 @@ def get_config(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
     summary="Set the webhook URL (http/https); an empty string clears it",
 )
 def update_config(
-    body: WebhookConfigUpdate, merchant: MerchantDep, gateway: GatewayDep
+    body: WebhookConfigUpdate, merchant: MerchantDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return service.update_config(gateway, merchant.id, body.webhook_url)
+    return service.update_config(runtime, merchant.id, body.webhook_url)
 
 
 @router.post(
@@ -47,8 +47,8 @@ def update_config(
     responses=error_responses(401, 409, 503),
     summary="New signing secret; every replaced one keeps signing alongside for 24 hours",
 )
-def rotate_secret(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
-    return service.rotate_secret(gateway.db, merchant.id)
+def rotate_secret(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
+    return service.rotate_secret(runtime.db, merchant.id)
 
 
 @router.post(
@@ -58,8 +58,8 @@ def rotate_secret(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
     responses=error_responses(WebhookUrlNotSet, 401, 503),
     summary="Send a webhook.test event to the configured URL",
 )
-def send_test(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
-    return service.send_test(gateway, merchant)
+def send_test(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
+    return service.send_test(runtime, merchant)
 
 
 @router.get(
@@ -69,9 +69,9 @@ def send_test(merchant: MerchantDep, gateway: GatewayDep) -> dict[str, Any]:
     summary="Webhook deliveries, newest first",
 )
 def list_logs(
-    merchant: MerchantDep, gateway: GatewayDep, pagination: PaginationDep
+    merchant: MerchantDep, runtime: RuntimeDep, pagination: PaginationDep
 ) -> dict[str, Any]:
-    rows, total = service.list_logs(gateway.db, merchant.id, pagination.limit, pagination.offset)
+    rows, total = service.list_logs(runtime.db, merchant.id, pagination.limit, pagination.offset)
     return pagination.page(rows, total)
 
 
@@ -82,9 +82,9 @@ def list_logs(
     summary="One delivery with its payload and every attempt",
 )
 def get_log(
-    webhook_id: WebhookIdInPath, merchant: MerchantDep, gateway: GatewayDep
+    webhook_id: WebhookIdInPath, merchant: MerchantDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return service.get_log(gateway.db, merchant.id, webhook_id)
+    return service.get_log(runtime.db, merchant.id, webhook_id)
 
 
 @router.post(
@@ -94,6 +94,6 @@ def get_log(
     summary="Deliver again now, with attempts reset to 0",
 )
 def retry(
-    webhook_id: WebhookIdInPath, merchant: MerchantDep, gateway: GatewayDep
+    webhook_id: WebhookIdInPath, merchant: MerchantDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return service.retry(gateway, merchant.id, webhook_id)
+    return service.retry(runtime, merchant.id, webhook_id)

@@ -6,16 +6,16 @@ from typing import Any
 
 import structlog
 
-from api.gateway import Gateway
 from api.merchants.auth import AuthenticatedMerchant
 from api.pagination import Total
+from api.runtime import ApiRuntime
 from api.webhooks import repository
 from api.webhooks.errors import WebhookNotFound, WebhookUrlNotSet
 from shared.db import Database
 from shared.errors import Conflict
 from shared.events import WEBHOOK_TEST, record_event
 from shared.queues import WEBHOOKS_QUEUE
-from shared.resources import iso
+from shared.serializers import iso
 from shared.signing import new_webhook_secret
 from shared.webhook_urls import validate_webhook_url
 
@@ -75,13 +75,13 @@ def get_log(db: Database, merchant_id: str, log_id: str) -> dict[str, Any]:
     }
 
 
-def retry(gateway: Gateway, merchant_id: str, log_id: str) -> dict[str, Any]:
+def retry(runtime: ApiRuntime, merchant_id: str, log_id: str) -> dict[str, Any]:
     log_id = _log_id(log_id)
-    with gateway.db.transaction() as tx:
+    with runtime.db.transaction() as tx:
         row = repository.schedule_again(tx.conn, log_id, merchant_id)
         if row is None:
             raise WebhookNotFound
-        tx.after_commit(lambda: gateway.queues.wake(WEBHOOKS_QUEUE), key=WEBHOOKS_QUEUE)
+        tx.after_commit(lambda: runtime.queues.wake(WEBHOOKS_QUEUE), key=WEBHOOKS_QUEUE)
         tx.after_commit(
             lambda: log.info("webhook_retry_scheduled", webhook_id=log_id,
                              merchant_id=merchant_id, status=row["status"])
@@ -109,11 +109,11 @@ def get_config(db: Database, merchant: AuthenticatedMerchant) -> dict[str, Any]:
     return _config(current, replaced)
 
 
-def update_config(gateway: Gateway, merchant_id: str, url: str) -> dict[str, Any]:
+def update_config(runtime: ApiRuntime, merchant_id: str, url: str) -> dict[str, Any]:
     url = url.strip()
     if url:
-        validate_webhook_url(url, gateway.settings.webhook_allow_private_networks)
-    with gateway.db.transaction() as tx:
+        validate_webhook_url(url, runtime.settings.webhook_allow_private_networks)
+    with runtime.db.transaction() as tx:
         row = repository.set_webhook_url(tx.conn, merchant_id, url or None)
         return _config(row, repository.live_replaced_secrets(tx.conn, merchant_id))
 
@@ -137,15 +137,15 @@ def rotate_secret(db: Database, merchant_id: str) -> dict[str, Any]:
         return _config(row, repository.live_replaced_secrets(tx.conn, merchant_id))
 
 
-def send_test(gateway: Gateway, merchant: AuthenticatedMerchant) -> dict[str, Any]:
+def send_test(runtime: ApiRuntime, merchant: AuthenticatedMerchant) -> dict[str, Any]:
     if not merchant.webhook_url:
         raise WebhookUrlNotSet
     data = {
         "message": "This is a test webhook from Payment Gateway",
         "merchant_id": merchant.id,
     }
-    with gateway.db.transaction() as tx:
-        log_id = record_event(tx, gateway.queues, merchant.id, WEBHOOK_TEST, data)
+    with runtime.db.transaction() as tx:
+        log_id = record_event(tx, runtime.queues, merchant.id, WEBHOOK_TEST, data)
     if log_id is None:  # the URL was cleared in between
         raise WebhookUrlNotSet
     return {

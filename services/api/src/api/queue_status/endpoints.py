@@ -3,9 +3,9 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.dependencies import GatewayDep
+from api.dependencies import RuntimeDep
 from api.errors import error_responses
-from api.jobs import service
+from api.queue_status import service
 
 router = APIRouter(tags=["jobs"])
 
@@ -34,5 +34,5 @@ class JobStatus(BaseModel):
     responses=error_responses(503),
     summary="Work waiting, running and done across the payments, refunds and webhooks queues",
 )
-def job_status(gateway: GatewayDep) -> dict[str, Any]:
-    return service.job_status(gateway)
+def job_status(runtime: RuntimeDep) -> dict[str, Any]:
+    return service.job_status(runtime)

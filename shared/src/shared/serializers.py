@@ -1,5 +1,6 @@
-"""The JSON shapes of orders, payments and refunds: one definition for API responses and
-webhook payloads alike, so a merchant sees the same object in both."""
+"""Serialisers from database rows to the JSON shapes (resources) of orders, payments and
+refunds, and the column lists those rows are selected with: one definition for API responses
+and webhook payloads alike, so a merchant sees the same object in both."""
 
 from datetime import UTC, datetime
 from typing import Any

@@ -7,19 +7,19 @@ from typing import Any
 from rq import Queue, Worker
 from rq.registry import StartedJobRegistry
 
-from api.gateway import Gateway
-from api.jobs import repository
+from api.queue_status import repository
+from api.runtime import ApiRuntime
 from shared.jobstats import lifetime_counts
 from shared.queues import ALL_QUEUES
 
 
-def job_status(gateway: Gateway) -> dict[str, Any]:
-    with gateway.db.connection() as conn:
+def job_status(runtime: ApiRuntime) -> dict[str, Any]:
+    with runtime.db.connection() as conn:
         pending = repository.pending_counts(conn)
-    lifetime = lifetime_counts(gateway.redis)
+    lifetime = lifetime_counts(runtime.redis)
     queues: dict[str, dict[str, int]] = {}
     for name in ALL_QUEUES:
-        queue = Queue(name, connection=gateway.redis)
+        queue = Queue(name, connection=runtime.redis)
         queues[name] = {
             "pending": pending[name],
             "queued_jobs": queue.count,

@@ -1,4 +1,5 @@
-"""What a request needs from the process: settings, the database pool, Redis and the queues."""
+"""What a request needs from the API process: settings, the database pool, Redis and the
+queues, made once at startup and closed at shutdown (the API's `shared.worker.WorkerRuntime`)."""
 
 import asyncio
 from dataclasses import dataclass, field
@@ -11,7 +12,10 @@ from shared.queues import JobQueues, redis_connection
 
 
 @dataclass
-class Gateway:
+class ApiRuntime:
+    """The API process's long-lived resources; one per process, on `app.state.runtime`,
+    handed to endpoints by `RuntimeDep` (api.dependencies)."""
+
     settings: ApiSettings
     db: Database
     redis: Redis
@@ -21,7 +25,7 @@ class Gateway:
     idempotent_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
 
     @classmethod
-    def connect(cls, settings: ApiSettings) -> "Gateway":
+    def connect(cls, settings: ApiSettings) -> "ApiRuntime":
         db = Database(settings.database_url, max_size=settings.db_pool_size, name="api")
         db.open(wait=False)
         redis = redis_connection(settings.redis_url)
