@@ -14,8 +14,12 @@ from psycopg_pool import ConnectionPool
 
 log = structlog.get_logger(__name__)
 
-# What the pool hands out: rows come back as dicts (`row_factory=dict_row`).
-DictConnection = Connection[DictRow]
+# A row as the pool hands it out: column name -> value (`row_factory=dict_row`). The one row
+# type of every repository and of the code reading its rows; what a service returns to a client
+# is a resource built from rows (shared.serializers), a plain `dict[str, Any]`.
+Row = DictRow
+# What the pool hands out: a connection whose rows are `Row`s.
+DictConnection = Connection[Row]
 RowT = TypeVar("RowT")
 
 # A session whose client vanished (a killed container, a lost node) is noticed by TCP keepalive

@@ -10,7 +10,7 @@ from typing import Any
 
 import structlog
 
-from shared.db import Transaction
+from shared.db import Row, Transaction
 from shared.logging import current_correlation_id
 from shared.queues import WEBHOOKS_QUEUE, JobQueues
 
@@ -79,7 +79,7 @@ def record_events(tx: Transaction, queues: JobQueues, events: list[Event]) -> li
     return [str(row["id"]) for row in rows]
 
 
-def _log_queued(rows: list[dict[str, Any]]) -> None:
+def _log_queued(rows: list[Row]) -> None:
     for row in rows:
         log.info("webhook_queued", webhook_id=str(row["id"]), event_type=row["event"],
                  merchant_id=str(row["merchant_id"]), correlation_id=row["correlation_id"])  # fmt: skip

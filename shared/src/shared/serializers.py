@@ -5,7 +5,7 @@ and webhook payloads alike, so a merchant sees the same object in both."""
 from datetime import UTC, datetime
 from typing import Any
 
-Row = dict[str, Any]
+from shared.db import Row
 
 # The columns each resource is built from, for every SELECT ... RETURNING that feeds one.
 ORDER_COLUMNS = "id, merchant_id, amount, currency, receipt, notes, status, created_at, updated_at"
@@ -42,7 +42,7 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def order_resource(row: Row) -> Row:
+def order_resource(row: Row) -> dict[str, Any]:
     return {
         "id": row["id"],
         "merchant_id": str(row["merchant_id"]),
@@ -56,7 +56,7 @@ def order_resource(row: Row) -> Row:
     }
 
 
-def payment_resource(row: Row) -> Row:
+def payment_resource(row: Row) -> dict[str, Any]:
     return {
         "id": row["id"],
         "order_id": row["order_id"],
@@ -77,7 +77,7 @@ def payment_resource(row: Row) -> Row:
     }
 
 
-def refund_resource(row: Row) -> Row:
+def refund_resource(row: Row) -> dict[str, Any]:
     return {
         "id": row["id"],
         "payment_id": row["payment_id"],

@@ -1,9 +1,5 @@
-from typing import Any
-
-from shared.db import DictConnection, one
+from shared.db import DictConnection, Row, one
 from shared.serializers import PAYMENT_COLUMNS, amount_refundable
-
-Row = dict[str, Any]
 
 
 def lock_due_payments(conn: DictConnection, limit: int) -> list[Row]:

@@ -7,11 +7,11 @@ deciding anything, so a payment whose order is already paid, by an earlier payme
 batch or by another worker's committed batch, fails with ORDER_ALREADY_PAID."""
 
 from collections.abc import Callable, Iterable
-from typing import Any
 
 import structlog
 
 from payment_worker import repository
+from shared.db import Row
 from shared.events import PAYMENT_FAILED, PAYMENT_SUCCESS, Event, record_events
 from shared.queues import PAYMENTS_QUEUE
 from shared.serializers import payment_resource
@@ -31,7 +31,7 @@ Outcome = tuple[str, str, str | None, str | None]
 
 
 def decide_outcomes(
-    due: Iterable[dict[str, Any]], paid_orders: set[str], bank_approves: Callable[[str], bool]
+    due: Iterable[Row], paid_orders: set[str], bank_approves: Callable[[str], bool]
 ) -> list[Outcome]:
     """(payment id, status, error code, error description) for each due payment, in order.
 

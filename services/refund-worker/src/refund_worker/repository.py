@@ -1,9 +1,5 @@
-from typing import Any
-
-from shared.db import DictConnection, one
+from shared.db import DictConnection, Row, one
 from shared.serializers import REFUND_COLUMNS
-
-Row = dict[str, Any]
 
 
 def lock_due_refunds(conn: DictConnection, limit: int) -> list[Row]:

@@ -1,8 +1,6 @@
 from typing import Any
 
-from shared.db import DictConnection, one
-
-Row = dict[str, Any]
+from shared.db import DictConnection, Row, one
 
 # How long a claimed delivery is ours: an attempt takes at most 5 s, so a dispatcher that
 # died mid-attempt leaves its deliveries to others after this.

@@ -3,9 +3,7 @@ from typing import Any
 
 from api.pagination import Total, count_matching
 from api.webhooks.repository import LAST_ATTEMPT, LOG_COLUMNS
-from shared.db import DictConnection
-
-Row = dict[str, Any]
+from shared.db import DictConnection, Row
 
 EVENT_COLUMNS = "id, type, body, created_at"
 

@@ -9,12 +9,12 @@ from api.events import repository
 from api.events.errors import EventNotFound
 from api.pagination import Total
 from api.webhooks.service import _log_resource as log_resource  # one shape for a log
-from shared.db import Database
+from shared.db import Database, Row
 from shared.errors import BadRequest
 from shared.serializers import iso
 
 
-def _event_resource(row: dict[str, Any]) -> dict[str, Any]:
+def _event_resource(row: Row) -> dict[str, Any]:
     return {
         "id": str(row["id"]),
         "type": row["type"],

@@ -1,8 +1,4 @@
-from typing import Any
-
-from shared.db import DictConnection
-
-Row = dict[str, Any]
+from shared.db import DictConnection, Row
 
 KEY_LIFETIME = "24 hours"
 # How long a request may wait for another request holding the same key before answering 409.

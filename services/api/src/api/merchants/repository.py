@@ -1,9 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from shared.db import DictConnection, one
-
-Row = dict[str, Any]
+from shared.db import DictConnection, Row, one
 
 MERCHANT_COLUMNS = """
     id, name, email, password_hash, api_key, api_secret, webhook_url, webhook_secret, is_test,

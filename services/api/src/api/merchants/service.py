@@ -9,14 +9,14 @@ from api.merchants import repository
 from api.merchants.errors import SeededMerchantMissing
 from api.merchants.passwords import DUMMY_HASH, hash_password, verify_password
 from api.merchants.schemas import MerchantLogin, MerchantSignup
-from shared.db import Database
+from shared.db import Database, Row
 from shared.errors import AuthenticationFailed, Conflict
 from shared.seed import TEST_MERCHANT_ID
 from shared.serializers import iso
 from shared.signing import new_webhook_secret
 
 
-def credentials(merchant: dict[str, Any]) -> dict[str, Any]:
+def credentials(merchant: Row) -> dict[str, Any]:
     return {
         "id": str(merchant["id"]),
         "name": merchant["name"],

@@ -3,10 +3,8 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from api.pagination import Total, count_matching
-from shared.db import DictConnection, one
+from shared.db import DictConnection, Row, one
 from shared.serializers import ORDER_COLUMNS
-
-Row = dict[str, Any]
 
 
 def insert_order(conn: DictConnection, **fields: Any) -> Row:

@@ -1,10 +1,8 @@
 from typing import Any
 
 from api.pagination import Total, count_matching
-from shared.db import DictConnection, one
+from shared.db import DictConnection, Row, one
 from shared.serializers import PAYMENT_COLUMNS, amount_refundable
-
-Row = dict[str, Any]
 
 
 def insert_payment_for_order(

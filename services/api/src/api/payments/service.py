@@ -12,7 +12,7 @@ from api.payments import repository as payments
 from api.payments.errors import CaptureAmountMismatch, PaymentNotCapturable, PaymentNotFound
 from api.payments.schemas import CaptureRequest, PaymentCreate
 from api.runtime import ApiRuntime
-from shared.db import Database
+from shared.db import Database, Row
 from shared.events import PAYMENT_CREATED, PAYMENT_PENDING, Event, record_events
 from shared.ids import ORDER_PREFIX, PAYMENT_PREFIX, is_id, new_id
 from shared.logging import current_correlation_id
@@ -93,7 +93,7 @@ def capture_payment(
         return payment_resource(captured)
 
 
-def _log_state(event: str, payment: dict[str, Any]) -> None:
+def _log_state(event: str, payment: Row) -> None:
     """One line per state change, once it is committed; the correlation id is the request's."""
     log.info(event, payment_id=payment["id"], order_id=payment["order_id"],
              merchant_id=str(payment["merchant_id"]), status=payment["status"])  # fmt: skip

@@ -1,9 +1,5 @@
-from typing import Any
-
 from api.pagination import Total, count_matching
-from shared.db import DictConnection, one
-
-Row = dict[str, Any]
+from shared.db import DictConnection, Row, one
 
 LOG_COLUMNS = """
     l.id, l.event, l.status, l.attempts, l.created_at, l.last_attempt_at, l.next_retry_at,

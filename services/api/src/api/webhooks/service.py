@@ -11,7 +11,7 @@ from api.pagination import Total
 from api.runtime import ApiRuntime
 from api.webhooks import repository
 from api.webhooks.errors import WebhookNotFound, WebhookUrlNotSet
-from shared.db import Database
+from shared.db import Database, Row
 from shared.errors import Conflict
 from shared.events import WEBHOOK_TEST, record_event
 from shared.queues import WEBHOOKS_QUEUE
@@ -27,7 +27,7 @@ MAX_REPLACED_SECRETS = 10
 log = structlog.get_logger(__name__)
 
 
-def _log_resource(row: dict[str, Any]) -> dict[str, Any]:
+def _log_resource(row: Row) -> dict[str, Any]:
     return {
         "id": str(row["id"]),
         "event": row["event"],
@@ -89,7 +89,7 @@ def retry(runtime: ApiRuntime, merchant_id: str, log_id: str) -> dict[str, Any]:
     return {"id": str(row["id"]), "status": row["status"], "message": "Webhook retry scheduled"}
 
 
-def _config(row: dict[str, Any], replaced: list[dict[str, Any]]) -> dict[str, Any]:
+def _config(row: Row, replaced: list[Row]) -> dict[str, Any]:
     return {
         "webhook_url": row["webhook_url"] or None,
         "webhook_secret": row["webhook_secret"],
