@@ -1,8 +1,13 @@
 """Factories: plain functions with keyword defaults that create things through the API."""
 
-from typing import Any
+import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from fastapi.testclient import TestClient
+
+T = TypeVar("T")
 
 
 def luhn_complete(prefix: str, length: int) -> str:
@@ -93,3 +98,10 @@ def events_of(db, event: str | None = None) -> list[dict]:
         {"event": event},
     ).fetchall()
     return [{"event": row["event"], "body": json.loads(row["payload"])} for row in rows]
+
+
+def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run `coroutine` (API service code) to completion on a new event loop, in a thread of
+    its own: a Playwright fixture may already run a loop in the test's thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -216,21 +216,24 @@ def test_rotation_is_per_merchant_and_needs_credentials(client, merchant_headers
 
 
 def test_concurrent_rotations_each_retire_a_secret(client, settings, merchant_headers):
-    from concurrent.futures import ThreadPoolExecutor
+    import asyncio
 
     from api.merchants.service import rotate_api_secret
-    from shared.db import Database
+    from factories import run_coroutine
+    from shared.db import AsyncDatabase
     from shared.seed import TEST_MERCHANT_ID
 
-    database = Database(settings.database_url, max_size=4, name="rotation-test")
-    database.open()
-    try:
-        with ThreadPoolExecutor(4) as pool:
-            results = list(pool.map(
-                lambda _: rotate_api_secret(database, TEST_MERCHANT_ID, 3600), range(4)
-            ))  # fmt: skip
-    finally:
-        database.close()
+    async def rotate_four_at_once():
+        database = AsyncDatabase(settings.database_url, max_size=4, name="rotation-test")
+        await database.open()
+        try:
+            return await asyncio.gather(
+                *(rotate_api_secret(database, TEST_MERCHANT_ID, 3600) for _ in range(4))
+            )
+        finally:
+            await database.close()
+
+    results = run_coroutine(rotate_four_at_once())
 
     secrets = {result["api_secret"] for result in results}
     assert len(secrets) == 4

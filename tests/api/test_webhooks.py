@@ -269,29 +269,33 @@ def test_webhook_endpoints_need_credentials(client):
 def test_concurrent_rotations_keep_every_replaced_secret_and_the_cap(database_url, db):
     """Ten rotations at once: each replaced secret is kept exactly once, the merchant row lock
     serialises them, and with 5 already signing only 5 more get through (the rest 409)."""
-    from concurrent.futures import ThreadPoolExecutor
+    import asyncio
 
     from api.webhooks import service
-    from shared.db import Database
+    from factories import run_coroutine
+    from shared.db import AsyncDatabase
     from shared.errors import Conflict
 
     merchant_id = db.execute("SELECT id::text FROM merchants WHERE is_test").fetchone()["id"]
-    database = Database(database_url, max_size=10)
-    database.open()
-    try:
-        for _ in range(5):
-            service.rotate_secret(database, merchant_id)
 
-        def rotate_once(_):
+    async def rotate_ten_at_once():
+        database = AsyncDatabase(database_url, max_size=10)
+        await database.open()
+
+        async def rotate_once():
             try:
-                return service.rotate_secret(database, merchant_id)["webhook_secret"]
+                return (await service.rotate_secret(database, merchant_id))["webhook_secret"]
             except Conflict:
                 return None
 
-        with ThreadPoolExecutor(10) as pool:
-            results = list(pool.map(rotate_once, range(10)))
-    finally:
-        database.close()
+        try:
+            for _ in range(5):
+                await service.rotate_secret(database, merchant_id)
+            return await asyncio.gather(*(rotate_once() for _ in range(10)))
+        finally:
+            await database.close()
+
+    results = run_coroutine(rotate_ten_at_once())
 
     made = [secret for secret in results if secret]
     assert len(made) == 5

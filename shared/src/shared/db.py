@@ -1,16 +1,22 @@
-"""PostgreSQL access: one pool per process, one transaction per request or job."""
+"""PostgreSQL access: one pool per process, one transaction per request or job.
 
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+Two faces of the same rules: `Database` for the workers, which are threads doing one job at a
+time, and `AsyncDatabase` for the API, whose requests run on one event loop without a thread
+hop per database call (issue 13: the hops cost the API more CPU than its queries).
+"""
+
+import inspect
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import structlog
-from psycopg import Connection, Cursor
+from psycopg import AsyncConnection, AsyncCursor, Connection, Cursor
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow, dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 log = structlog.get_logger(__name__)
 
@@ -20,7 +26,10 @@ log = structlog.get_logger(__name__)
 Row = DictRow
 # What the pool hands out: a connection whose rows are `Row`s.
 DictConnection = Connection[Row]
+# The API's: the same rows, awaited.
+AsyncDictConnection = AsyncConnection[Row]
 RowT = TypeVar("RowT")
+ConnT = TypeVar("ConnT", DictConnection, AsyncDictConnection)
 
 # A session whose client vanished (a killed container, a lost node) is noticed by TCP keepalive
 # in about idle + interval * count = 45 s instead of the kernel's 2 h; both ends probe.
@@ -45,6 +54,14 @@ def one(cursor: Cursor[RowT]) -> RowT:
     return row
 
 
+async def one_async(cursor: AsyncCursor[RowT]) -> RowT:
+    """`one` for the API's async connections."""
+    row = await cursor.fetchone()
+    if row is None:
+        raise LookupError("the statement returned no row")
+    return row
+
+
 def connection_options(url: str) -> dict[str, Any]:
     """psycopg connection keywords for every connection to `url`: TCP keepalives, a connect
     timeout and the server-side `idle_in_transaction_session_timeout` (as a startup option, so
@@ -63,27 +80,30 @@ def connection_options(url: str) -> dict[str, Any]:
 
 
 @dataclass
-class Transaction:
+class Transaction(Generic[ConnT]):
     """An open transaction and the work to do once it has committed (e.g. enqueue jobs)."""
 
-    conn: DictConnection
+    conn: ConnT
     _after_commit: dict[object, Callable[[], object]] = field(default_factory=dict)
 
     def after_commit(self, callback: Callable[[], object], key: object = None) -> None:
-        """Run `callback` only if the transaction commits; dropped on rollback.
+        """Run `callback` only if the transaction commits; dropped on rollback. In the API a
+        callback may be a coroutine function: it is awaited.
 
         Callbacks registered under the same key run once (e.g. one wake-up per queue).
         """
         self._after_commit.setdefault(key if key is not None else object(), callback)
 
 
+AsyncTransaction = Transaction[AsyncDictConnection]
+
 # A transaction opened around a whole request (idempotent requests) that services join.
-_ambient_transaction: ContextVar[Transaction | None] = ContextVar(
+_ambient_transaction: ContextVar[AsyncTransaction | None] = ContextVar(
     "ambient_transaction", default=None
 )
 
 
-def run_after_commit(tx: Transaction) -> None:
+def run_after_commit(tx: Transaction[DictConnection]) -> None:
     for callback in tx._after_commit.values():
         # The data is committed; a failed follow-up (an enqueue) is recovered by a sweep.
         try:
@@ -92,14 +112,30 @@ def run_after_commit(tx: Transaction) -> None:
             log.exception("after_commit_failed")
 
 
+async def run_after_commit_async(tx: AsyncTransaction) -> None:
+    for callback in tx._after_commit.values():
+        try:
+            result = callback()
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            log.exception("after_commit_failed")
+
+
+def _pool_kwargs(url: str) -> dict[str, Any]:
+    return {"row_factory": dict_row, "autocommit": True, **connection_options(url)}
+
+
 class Database:
+    """The workers' pool (psycopg's ConnectionPool), in autocommit mode between transactions."""
+
     def __init__(self, url: str, *, min_size: int = 2, max_size: int = 10, name: str = "gateway"):
         self.pool = ConnectionPool(
             url,
             connection_class=DictConnection,
             min_size=min_size,
             max_size=max_size,
-            kwargs={"row_factory": dict_row, "autocommit": True, **connection_options(url)},
+            kwargs=_pool_kwargs(url),
             name=name,
             open=False,
             timeout=5.0,
@@ -112,12 +148,8 @@ class Database:
         self.pool.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
-        """One transaction; inside an ambient one (see `begin`), that one is joined."""
-        ambient = _ambient_transaction.get()
-        if ambient is not None:
-            yield ambient
-            return
+    def transaction(self) -> Iterator[Transaction[DictConnection]]:
+        """One transaction; its follow-ups run once it has committed."""
         with self.pool.connection() as conn:
             tx = Transaction(conn)
             with conn.transaction():
@@ -125,43 +157,14 @@ class Database:
         run_after_commit(tx)
 
     @contextmanager
-    def autocommit(self) -> Iterator[Transaction]:
+    def autocommit(self) -> Iterator[Transaction[DictConnection]]:
         """An autocommit connection, no transaction: for work that is a single statement,
         atomic on its own, without the BEGIN and COMMIT round trips. The `Transaction` it yields
-        only carries `after_commit` follow-ups, which run once the statement is done. Inside an
-        ambient transaction, that one is joined."""
-        ambient = _ambient_transaction.get()
-        if ambient is not None:
-            yield ambient
-            return
+        only carries `after_commit` follow-ups, which run once the statement is done."""
         with self.pool.connection() as conn:
             tx = Transaction(conn)
             yield tx
         run_after_commit(tx)
-
-    def begin(self) -> tuple[Transaction, ExitStack]:
-        """Open a transaction to be made ambient with `make_ambient` and ended with `end`.
-
-        For a transaction that spans several threads of one request: the caller keeps the
-        stack and ends it from whichever thread finishes the request.
-        """
-        stack = ExitStack()
-        conn = stack.enter_context(self.pool.connection())
-        stack.enter_context(conn.transaction())
-        return Transaction(conn), stack
-
-    @staticmethod
-    def make_ambient(tx: Transaction | None) -> None:
-        _ambient_transaction.set(tx)
-
-    @staticmethod
-    def end(tx: Transaction, stack: ExitStack, error: BaseException | None = None) -> None:
-        """Commit (or roll back, given the error), release the connection, run follow-ups."""
-        if error is None:
-            stack.close()
-            run_after_commit(tx)
-        else:
-            stack.__exit__(type(error), error, error.__traceback__)
 
     @contextmanager
     def connection(self) -> Iterator[DictConnection]:
@@ -173,6 +176,84 @@ class Database:
         try:
             with self.pool.connection(timeout=2.0) as conn:
                 conn.execute("SELECT 1")
+            return True
+        except Exception:
+            return False
+
+
+class AsyncDatabase:
+    """The API's pool (psycopg's AsyncConnectionPool): `Database`'s rules, awaited, plus the
+    ambient transaction an idempotent request wraps around its whole handler (CONTRACT §6)."""
+
+    def __init__(self, url: str, *, min_size: int = 2, max_size: int = 10, name: str = "api"):
+        self.pool = AsyncConnectionPool(
+            url,
+            connection_class=AsyncDictConnection,
+            min_size=min_size,
+            max_size=max_size,
+            kwargs=_pool_kwargs(url),
+            name=name,
+            open=False,
+            timeout=5.0,
+        )
+
+    async def open(self, wait: bool = True) -> None:
+        await self.pool.open(wait=wait, timeout=10.0)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncTransaction]:
+        """One transaction; inside an ambient one (see `ambient_transaction`), that one is
+        joined and its follow-ups wait for its commit."""
+        ambient = _ambient_transaction.get()
+        if ambient is not None:
+            yield ambient
+            return
+        async with self.pool.connection() as conn:
+            tx = Transaction(conn)
+            async with conn.transaction():
+                yield tx
+        await run_after_commit_async(tx)
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncTransaction]:
+        """`Database.autocommit`, awaited; inside an ambient transaction, that one is joined."""
+        ambient = _ambient_transaction.get()
+        if ambient is not None:
+            yield ambient
+            return
+        async with self.pool.connection() as conn:
+            tx = Transaction(conn)
+            yield tx
+        await run_after_commit_async(tx)
+
+    @asynccontextmanager
+    async def ambient_transaction(self) -> AsyncIterator[AsyncTransaction]:
+        """A transaction that every `transaction()` and `autocommit()` of the same task joins
+        until it ends: commit on a normal exit, rollback on an exception, follow-ups after
+        the commit."""
+        async with self.pool.connection() as conn:
+            tx = Transaction(conn)
+            async with conn.transaction():
+                token = _ambient_transaction.set(tx)
+                try:
+                    yield tx
+                finally:
+                    _ambient_transaction.reset(token)
+        await run_after_commit_async(tx)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncDictConnection]:
+        """A connection in autocommit mode, for reads that need no transaction."""
+        async with self.pool.connection() as conn:
+            yield conn
+
+    async def ping(self, timeout_s: float = 2.0) -> bool:
+        try:
+            async with self.pool.connection(timeout=timeout_s) as conn:
+                await conn.execute("SELECT 1")
             return True
         except Exception:
             return False

@@ -10,7 +10,7 @@ from typing import Any
 
 import structlog
 
-from shared.db import Row, Transaction
+from shared.db import AsyncTransaction, DictConnection, Row, Transaction
 from shared.logging import current_correlation_id
 from shared.queues import WEBHOOKS_QUEUE, JobQueues
 
@@ -59,22 +59,40 @@ def event_body(event: str, data: dict[str, Any]) -> str:
     return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
 
 
-def record_events(tx: Transaction, queues: JobQueues, events: list[Event]) -> list[str]:
+def _insert_parameters(events: list[Event]) -> dict[str, list[str | None]]:
+    return {
+        "merchant_ids": [str(e.merchant_id) for e in events],
+        "events": [e.name for e in events],
+        "payloads": [event_body(e.name, e.data) for e in events],
+        "correlation_ids": [e.correlation_id or current_correlation_id() for e in events],
+    }
+
+
+def record_events(
+    tx: Transaction[DictConnection], queues: JobQueues, events: list[Event]
+) -> list[str]:
     """Store events and log them for delivery in one statement; returns the ids of the delivery
-    logs made (each equal to its event's id), none for merchants without a webhook URL."""
+    logs made (each equal to its event's id), none for merchants without a webhook URL. Once
+    the transaction commits, the webhooks queue is woken and each queued delivery logged."""
     if not events:
         return []
-    rows = tx.conn.execute(
-        INSERT_EVENTS,
-        {
-            "merchant_ids": [str(e.merchant_id) for e in events],
-            "events": [e.name for e in events],
-            "payloads": [event_body(e.name, e.data) for e in events],
-            "correlation_ids": [e.correlation_id or current_correlation_id() for e in events],
-        },
-    ).fetchall()
+    rows = tx.conn.execute(INSERT_EVENTS, _insert_parameters(events)).fetchall()
     if rows:
         tx.after_commit(lambda: queues.wake(WEBHOOKS_QUEUE), key=WEBHOOKS_QUEUE)
+        tx.after_commit(lambda: _log_queued(rows))
+    return [str(row["id"]) for row in rows]
+
+
+async def record_events_async(
+    tx: AsyncTransaction, queues: JobQueues, events: list[Event]
+) -> list[str]:
+    """`record_events` in the API's transactions."""
+    if not events:
+        return []
+    cursor = await tx.conn.execute(INSERT_EVENTS, _insert_parameters(events))
+    rows = await cursor.fetchall()
+    if rows:
+        tx.after_commit(lambda: queues.wake_async(WEBHOOKS_QUEUE), key=WEBHOOKS_QUEUE)
         tx.after_commit(lambda: _log_queued(rows))
     return [str(row["id"]) for row in rows]
 
@@ -85,8 +103,9 @@ def _log_queued(rows: list[Row]) -> None:
                  merchant_id=str(row["merchant_id"]), correlation_id=row["correlation_id"])  # fmt: skip
 
 
-def record_event(
-    tx: Transaction, queues: JobQueues, merchant_id: str, event: str, data: dict[str, Any]
+async def record_event_async(
+    tx: AsyncTransaction, queues: JobQueues, merchant_id: str, event: str, data: dict[str, Any]
 ) -> str | None:
-    logged = record_events(tx, queues, [Event(merchant_id, event, data)])
+    """One event from the API; the id of its delivery log, None without a webhook URL."""
+    logged = await record_events_async(tx, queues, [Event(merchant_id, event, data)])
     return logged[0] if logged else None

@@ -1,7 +1,10 @@
 """Queue names, their tick jobs, and waking a queue. Jobs are enqueued by dotted path so no
 service imports another."""
 
+import asyncio
+
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 from rq import Queue
 
 PAYMENTS_QUEUE = "payments"
@@ -39,11 +42,21 @@ def redis_connection(url: str) -> Redis:
     return Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30)
 
 
-class JobQueues:
-    """The three RQ queues of the gateway, seen from whoever creates due work."""
+def async_redis_connection(url: str) -> AsyncRedis:
+    """The API's connection for its own commands (wake-up flags, health): awaited, so a request
+    never takes a thread for them. The same timeouts as `redis_connection`."""
+    return AsyncRedis.from_url(
+        url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30
+    )
 
-    def __init__(self, redis: Redis):
+
+class JobQueues:
+    """The three RQ queues of the gateway, seen from whoever creates due work. The API passes
+    an `async_redis` too and wakes queues with `wake_async`."""
+
+    def __init__(self, redis: Redis, async_redis: AsyncRedis | None = None):
         self.redis = redis
+        self.async_redis = async_redis
         self._queues = {name: Queue(name, connection=redis) for name in ALL_QUEUES}
 
     def wake(self, queue: str) -> bool:
@@ -58,6 +71,20 @@ class JobQueues:
         flag = queued_flag_key(queue)
         if not self.redis.set(flag, 1, nx=True, ex=QUEUED_FLAG_TTL_S):
             return False
+        self._enqueue_tick(queue, flag)
+        return True
+
+    async def wake_async(self, queue: str) -> bool:
+        """`wake` from the event loop: the flag is set without a thread; only a call that wins
+        it enqueues the tick (RQ is synchronous) in a worker thread. Needs `async_redis`."""
+        assert self.async_redis is not None, "JobQueues(redis, async_redis) for wake_async"
+        flag = queued_flag_key(queue)
+        if not await self.async_redis.set(flag, 1, nx=True, ex=QUEUED_FLAG_TTL_S):
+            return False
+        await asyncio.to_thread(self._enqueue_tick, queue, flag)
+        return True
+
+    def _enqueue_tick(self, queue: str, flag: str) -> None:
         try:
             self._queues[queue].enqueue(
                 TICK_JOBS[queue],
@@ -69,4 +96,3 @@ class JobQueues:
             # Without its job, the flag would keep every waker away until it expires.
             self.redis.delete(flag)
             raise
-        return True

@@ -28,7 +28,7 @@ api_secret_header = APIKeyHeader(
 )
 
 
-def current_merchant(
+async def current_merchant(
     request: Request,
     runtime: RuntimeDep,
     x_api_key: Annotated[str | None, Security(api_key_header)],
@@ -36,9 +36,9 @@ def current_merchant(
 ) -> auth.AuthenticatedMerchant:
     # An idempotent request has authenticated already, before looking up its key.
     merchant = getattr(request.state, "merchant", None)
-    merchant = merchant or auth.authenticate(runtime.db, x_api_key, x_api_secret)
+    merchant = merchant or await auth.authenticate(runtime.db, x_api_key, x_api_secret)
     # Counted once authenticated: a stranger who knows the (public) key cannot use it up.
-    request.app.state.rate_limiter.hit(API_REQUESTS_PER_KEY, merchant.api_key)
+    await request.app.state.rate_limiter.hit(API_REQUESTS_PER_KEY, merchant.api_key)
     return merchant
 
 

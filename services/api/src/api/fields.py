@@ -37,7 +37,7 @@ def _id_in_path(name: str, prefix: str, what: str, not_found: type[NotFound]) ->
     ids, else `not_found` (404), as for any unknown id (CONTRACT §3); never a 400 or a query.
     Declare it after `MerchantDep`, so that a request without credentials still gets 401."""
 
-    def known_id(
+    async def known_id(  # async: no thread hop for a check that does no I/O
         value: Annotated[
             str,
             Path(

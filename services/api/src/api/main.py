@@ -43,14 +43,14 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.runtime = runtime = ApiRuntime.connect(settings)
+        app.state.runtime = runtime = await ApiRuntime.connect(settings)
         app.state.rate_limiter = limiter = RateLimiter(settings, metrics.registry)
         metrics.watch_queues(lambda: job_status(runtime))
         try:
             yield
         finally:
-            limiter.close()
-            app.state.runtime.close()
+            await limiter.close()
+            await runtime.close()
 
     # /docs and /redoc load Swagger UI and ReDoc from the API itself, not a CDN: they work
     # offline and behind a firewall.

@@ -8,7 +8,7 @@ process that answers a scrape reports the requests of all of them.
 
 import os
 import tempfile
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +23,26 @@ from prometheus_client.registry import Collector
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
+JobStatus = Callable[[], Awaitable[dict[str, Any]]]
+
+
 class QueueCollector(Collector):
-    def __init__(self, job_status: Callable[[], dict[str, Any]]):
+    """The queue gauges of the last `refresh` (read just before each scrape is answered)."""
+
+    def __init__(self, job_status: JobStatus):
         self.job_status = job_status
+        self.queues: dict[str, dict[str, int]] | None = None
+
+    async def refresh(self) -> None:
+        try:
+            self.queues = (await self.job_status())["queues"]
+        except Exception:
+            self.queues = None  # PostgreSQL or Redis away: /health says so; no stale figures
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        try:
-            queues = self.job_status()["queues"]
-        except Exception:
-            return  # PostgreSQL or Redis away: /health says so; no stale figures here
+        queues = self.queues
+        if queues is None:
+            return
         gauges = {
             "pending": GaugeMetricFamily(
                 "gateway_queue_pending", "Work waiting in PostgreSQL, by queue", labels=["queue"]
@@ -88,6 +99,7 @@ class ApiMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self.queues: QueueCollector | None = None
         folder = shared_metrics_folder()
         if folder is not None:
             _write_values_to(folder)
@@ -106,14 +118,17 @@ class ApiMetrics:
         route = getattr(scope.get("route"), "path", "unmatched")
         self.request_seconds.labels(scope["method"], route, str(status)).observe(seconds)
 
-    def watch_queues(self, job_status: Callable[[], dict[str, Any]]) -> None:
-        self.registry.register(QueueCollector(job_status))
+    def watch_queues(self, job_status: JobStatus) -> None:
+        self.queues = QueueCollector(job_status)
+        self.registry.register(self.queues)
 
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/metrics", include_in_schema=False)
-def metrics(request: Request) -> Response:
-    registry = request.app.state.metrics.registry
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+async def metrics(request: Request) -> Response:
+    app_metrics: ApiMetrics = request.app.state.metrics
+    if app_metrics.queues is not None:
+        await app_metrics.queues.refresh()
+    return Response(generate_latest(app_metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -8,7 +8,7 @@ from typing import Any, Generic, LiteralString, TypeVar
 
 from pydantic import BaseModel, Field
 
-from shared.db import DictConnection, one
+from shared.db import AsyncDictConnection, one_async
 
 EXACT_TOTAL_UP_TO = 10_000
 
@@ -21,18 +21,21 @@ class Total:
     estimated: bool = False
 
 
-def count_matching(conn: DictConnection, select: LiteralString, params: dict[str, Any]) -> Total:
+async def count_matching(
+    conn: AsyncDictConnection, select: LiteralString, params: dict[str, Any]
+) -> Total:
     """The total of rows `select` (a `SELECT 1 FROM ... WHERE ...`) returns."""
     # `select` is always a constant of a repository; values go as parameters.
-    capped = one(
-        conn.execute(
+    counted = await one_async(
+        await conn.execute(
             f"SELECT count(*) AS n FROM ({select} LIMIT {EXACT_TOTAL_UP_TO + 1}) AS capped",  # noqa: S608
             params,
         )
-    )["n"]
+    )
+    capped = counted["n"]
     if capped <= EXACT_TOTAL_UP_TO:
         return Total(capped)
-    plan = one(conn.execute(f"EXPLAIN (FORMAT JSON) {select}", params))
+    plan = await one_async(await conn.execute(f"EXPLAIN (FORMAT JSON) {select}", params))
     document = plan["QUERY PLAN"]
     if isinstance(document, str):
         document = json.loads(document)

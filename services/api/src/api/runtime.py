@@ -5,10 +5,11 @@ import asyncio
 from dataclasses import dataclass, field
 
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 
 from api.config import ApiSettings
-from shared.db import Database
-from shared.queues import JobQueues, redis_connection
+from shared.db import AsyncDatabase
+from shared.queues import JobQueues, async_redis_connection, redis_connection
 
 
 @dataclass
@@ -17,26 +18,30 @@ class ApiRuntime:
     handed to endpoints by `RuntimeDep` (api.dependencies)."""
 
     settings: ApiSettings
-    db: Database
-    redis: Redis
+    db: AsyncDatabase
+    redis: Redis  # for RQ, which is synchronous: the queue status report (in a thread)
+    async_redis: AsyncRedis  # for the API's own commands: wake-up flags, health
     queues: JobQueues
-    # Idempotent requests hold a connection across several thread hops; capping them below
-    # the pool size leaves connections for every other request, so none can starve the rest.
+    # Idempotent requests hold a connection for their whole handler; capping them below the
+    # pool size leaves connections for every other request, so none can starve the rest.
     idempotent_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
 
     @classmethod
-    def connect(cls, settings: ApiSettings) -> "ApiRuntime":
-        db = Database(settings.database_url, max_size=settings.db_pool_size, name="api")
-        db.open(wait=False)
+    async def connect(cls, settings: ApiSettings) -> "ApiRuntime":
+        db = AsyncDatabase(settings.database_url, max_size=settings.db_pool_size, name="api")
+        await db.open(wait=False)
         redis = redis_connection(settings.redis_url)
+        async_redis = async_redis_connection(settings.redis_url)
         return cls(
             settings=settings,
             db=db,
             redis=redis,
-            queues=JobQueues(redis),
+            async_redis=async_redis,
+            queues=JobQueues(redis, async_redis),
             idempotent_slots=asyncio.Semaphore(max(1, settings.db_pool_size - 2)),
         )
 
-    def close(self) -> None:
-        self.db.close()
+    async def close(self) -> None:
+        await self.db.close()
+        await self.async_redis.aclose()
         self.redis.close()

@@ -70,18 +70,34 @@ def wait_for_database(
             time.sleep(min(retry_s, remaining))
 
 
+# Whether the migrations table exists yet, then what it holds (both asked by readiness probes).
+MIGRATIONS_TABLE_EXISTS = "SELECT to_regclass('schema_migrations') IS NOT NULL"
+APPLIED_VERSIONS = "SELECT version FROM schema_migrations"
+
+
+def missing_versions(applied: set[str]) -> list[str]:
+    """Versions bundled with this code that are not in `applied`, in order."""
+    return [version for version, _ in migration_files() if version not in applied]
+
+
 def pending_migrations(conn: psycopg.Connection[Any]) -> list[str]:
     """Versions bundled with this code that the database has not applied, in order: empty once
     the schema is at the latest migration (what readiness waits for)."""
     cursor = conn.cursor(row_factory=tuple_row)
-    cursor.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
-    row = cursor.fetchone()
-    done = (
-        {version for (version,) in cursor.execute("SELECT version FROM schema_migrations")}
-        if row and row[0]
-        else set()
+    row = cursor.execute(MIGRATIONS_TABLE_EXISTS).fetchone()
+    done = {version for (version,) in cursor.execute(APPLIED_VERSIONS)} if row and row[0] else set()
+    return missing_versions(done)
+
+
+async def pending_migrations_async(conn: psycopg.AsyncConnection[Any]) -> list[str]:
+    """`pending_migrations` for the API's async connections."""
+    cursor = conn.cursor(row_factory=tuple_row)
+    row = await (await cursor.execute(MIGRATIONS_TABLE_EXISTS)).fetchone()
+    if not (row and row[0]):
+        return missing_versions(set())
+    return missing_versions(
+        {version for (version,) in await (await cursor.execute(APPLIED_VERSIONS)).fetchall()}
     )
-    return [version for version, _ in migration_files() if version not in done]
 
 
 def apply_migrations(database_url: str) -> list[str]:

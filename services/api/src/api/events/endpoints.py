@@ -30,7 +30,7 @@ EventIdInPath = Annotated[
     responses=error_responses(400, 401, 503),
     summary="The merchant's events, newest first",
 )
-def list_events(
+async def list_events(
     merchant: MerchantDep,
     runtime: RuntimeDep,
     pagination: PaginationDep,
@@ -45,7 +45,7 @@ def list_events(
         Query(description="ISO-8601; events created at or before it (UTC if no offset)"),
     ] = None,
 ) -> dict[str, Any]:
-    rows, total = service.list_events(
+    rows, total = await service.list_events(
         runtime.db,
         merchant.id,
         event_type,
@@ -63,7 +63,7 @@ def list_events(
     responses=error_responses(401, EventNotFound, 503),
     summary="One event: its data, the exact body delivered, and its deliveries",
 )
-def get_event(
+async def get_event(
     event_id: EventIdInPath, merchant: MerchantDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return service.get_event(runtime.db, merchant.id, event_id)
+    return await service.get_event(runtime.db, merchant.id, event_id)

@@ -3,7 +3,7 @@ from typing import Any
 
 from api.pagination import Total, count_matching
 from api.webhooks.repository import LAST_ATTEMPT, LOG_COLUMNS
-from shared.db import DictConnection, Row
+from shared.db import AsyncDictConnection, Row
 
 EVENT_COLUMNS = "id, type, body, created_at"
 
@@ -31,30 +31,36 @@ def filters(
     }
 
 
-def list_events(
-    conn: DictConnection, filters: dict[str, Any], limit: int, offset: int
+async def list_events(
+    conn: AsyncDictConnection, filters: dict[str, Any], limit: int, offset: int
 ) -> list[Row]:
-    return conn.execute(
-        f"SELECT {EVENT_COLUMNS} {MATCHING_EVENTS}"
-        " ORDER BY created_at DESC, seq DESC LIMIT %(limit)s OFFSET %(offset)s",
-        filters | {"limit": limit, "offset": offset},
+    return await (
+        await conn.execute(
+            f"SELECT {EVENT_COLUMNS} {MATCHING_EVENTS}"
+            " ORDER BY created_at DESC, seq DESC LIMIT %(limit)s OFFSET %(offset)s",
+            filters | {"limit": limit, "offset": offset},
+        )
     ).fetchall()
 
 
-def count_events(conn: DictConnection, filters: dict[str, Any]) -> Total:
-    return count_matching(conn, f"SELECT 1 {MATCHING_EVENTS}", filters)
+async def count_events(conn: AsyncDictConnection, filters: dict[str, Any]) -> Total:
+    return await count_matching(conn, f"SELECT 1 {MATCHING_EVENTS}", filters)
 
 
-def get_event(conn: DictConnection, event_id: str, merchant_id: str) -> Row | None:
-    return conn.execute(
-        f"SELECT {EVENT_COLUMNS} FROM events WHERE id = %s AND merchant_id = %s",
-        (event_id, merchant_id),
+async def get_event(conn: AsyncDictConnection, event_id: str, merchant_id: str) -> Row | None:
+    return await (
+        await conn.execute(
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE id = %s AND merchant_id = %s",
+            (event_id, merchant_id),
+        )
     ).fetchone()
 
 
-def list_deliveries(conn: DictConnection, event_id: str) -> list[Row]:
-    return conn.execute(
-        f"SELECT {LOG_COLUMNS} FROM webhook_logs l {LAST_ATTEMPT}"
-        " WHERE l.event_id = %s ORDER BY l.created_at",
-        (event_id,),
+async def list_deliveries(conn: AsyncDictConnection, event_id: str) -> list[Row]:
+    return await (
+        await conn.execute(
+            f"SELECT {LOG_COLUMNS} FROM webhook_logs l {LAST_ATTEMPT}"
+            " WHERE l.event_id = %s ORDER BY l.created_at",
+            (event_id,),
+        )
     ).fetchall()

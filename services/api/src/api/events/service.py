@@ -9,7 +9,7 @@ from api.events import repository
 from api.events.errors import EventNotFound
 from api.pagination import Total
 from api.webhooks.service import _log_resource as log_resource  # one shape for a log
-from shared.db import Database, Row
+from shared.db import AsyncDatabase, Row
 from shared.errors import BadRequest
 from shared.serializers import iso
 
@@ -35,8 +35,8 @@ def _utc(value: str | None, name: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def list_events(
-    db: Database,
+async def list_events(
+    db: AsyncDatabase,
     merchant_id: str,
     event_type: str | None,
     created_from: str | None,
@@ -51,24 +51,24 @@ def list_events(
         _utc(created_from, "created_from"),
         _utc(created_to, "created_to"),
     )
-    with db.connection() as conn:
-        rows = repository.list_events(conn, filters, limit, offset)
-        total = repository.count_events(conn, filters)
+    async with db.connection() as conn:
+        rows = await repository.list_events(conn, filters, limit, offset)
+        total = await repository.count_events(conn, filters)
     return [_event_resource(row) for row in rows], total
 
 
-def get_event(db: Database, merchant_id: str, event_id: str) -> dict[str, Any]:
+async def get_event(db: AsyncDatabase, merchant_id: str, event_id: str) -> dict[str, Any]:
     """One event with its exact delivered body and its deliveries; EventNotFound for an unknown id
     or another merchant's (CONTRACT §3)."""
     try:
         event_id = str(uuid.UUID(event_id))
     except ValueError:
         raise EventNotFound from None
-    with db.connection() as conn:
-        row = repository.get_event(conn, event_id, merchant_id)
+    async with db.connection() as conn:
+        row = await repository.get_event(conn, event_id, merchant_id)
         if row is None:
             raise EventNotFound
-        deliveries = repository.list_deliveries(conn, event_id)
+        deliveries = await repository.list_deliveries(conn, event_id)
     return _event_resource(row) | {
         "body": row["body"],
         "deliveries": [log_resource(delivery) for delivery in deliveries],

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from api.dependencies import RuntimeDep
 from api.runtime import ApiRuntime
-from shared.migrations import pending_migrations
+from shared.migrations import pending_migrations_async
 from shared.serializers import iso
 
 router = APIRouter(tags=["health"])
@@ -39,9 +39,9 @@ class Readiness(BaseModel):
     timestamp: str
 
 
-def _redis_answers(runtime: ApiRuntime) -> bool:
+async def _redis_answers(runtime: ApiRuntime) -> bool:
     try:
-        return bool(runtime.redis.ping())
+        return bool(await runtime.async_redis.ping())
     except Exception:
         return False
 
@@ -52,8 +52,8 @@ def _redis_answers(runtime: ApiRuntime) -> bool:
     responses={503: {"model": Health, "description": "A dependency is down"}},
     summary="Liveness and dependency checks",
 )
-def health(runtime: RuntimeDep) -> JSONResponse:
-    database, redis = runtime.db.ping(), _redis_answers(runtime)
+async def health(runtime: RuntimeDep) -> JSONResponse:
+    database, redis = await runtime.db.ping(), await _redis_answers(runtime)
     healthy = database and redis
     body = {
         "status": "healthy" if healthy else "unhealthy",
@@ -65,15 +65,15 @@ def health(runtime: RuntimeDep) -> JSONResponse:
 
 
 @router.get("/livez", response_model=Liveness, summary="The process is up (no dependency asked)")
-def livez() -> dict[str, str]:
+async def livez() -> dict[str, str]:
     return {"status": "alive"}
 
 
-def _pending(runtime: ApiRuntime) -> list[str] | None:
+async def _pending(runtime: ApiRuntime) -> list[str] | None:
     """Migrations this code expects but the database lacks; None if PostgreSQL does not answer."""
     try:
-        with runtime.db.pool.connection(timeout=2.0) as conn:
-            return pending_migrations(conn)
+        async with runtime.db.pool.connection(timeout=2.0) as conn:
+            return await pending_migrations_async(conn)
     except Exception:
         return None
 
@@ -89,15 +89,15 @@ def _pending(runtime: ApiRuntime) -> list[str] | None:
     },
     summary="Ready: PostgreSQL and Redis answer and the schema is at the latest migration",
 )
-def readyz(request: Request, runtime: RuntimeDep) -> JSONResponse:
+async def readyz(request: Request, runtime: RuntimeDep) -> JSONResponse:
     # A schema never goes back to an older migration: once at the latest, only the database's
     # answer needs asking again, with the cheapest query.
     at_latest = getattr(request.app.state, "schema_at_latest", False)
-    pending: list[str] | None = [] if at_latest else _pending(runtime)
-    database = runtime.db.ping() if at_latest else pending is not None
+    pending: list[str] | None = [] if at_latest else await _pending(runtime)
+    database = await runtime.db.ping() if at_latest else pending is not None
     if pending == [] and database:
         request.app.state.schema_at_latest = True
-    redis = _redis_answers(runtime)
+    redis = await _redis_answers(runtime)
     ready = database and redis and pending == []
     body = {
         "status": "ready" if ready else "not_ready",

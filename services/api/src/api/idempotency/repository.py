@@ -1,20 +1,20 @@
-from shared.db import DictConnection, Row
+from shared.db import AsyncDictConnection, Row
 
 KEY_LIFETIME = "24 hours"
 # How long a request may wait for another request holding the same key before answering 409.
 KEY_LOCK_TIMEOUT = "100ms"
 
 
-def claim_key(
-    conn: DictConnection, merchant_id: str, key: str, method: str, path: str, fingerprint: str
+async def claim_key(
+    conn: AsyncDictConnection, merchant_id: str, key: str, method: str, path: str, fingerprint: str
 ) -> bool:
     """Take the key for this request, or renew it if it has expired; False if it is taken.
 
     While the request holding the key is still running, its row is locked and uncommitted:
     this waits up to KEY_LOCK_TIMEOUT for it and raises LockNotAvailable after that.
     """
-    conn.execute(f"SET LOCAL lock_timeout = '{KEY_LOCK_TIMEOUT}'")
-    row = conn.execute(
+    await conn.execute(f"SET LOCAL lock_timeout = '{KEY_LOCK_TIMEOUT}'")
+    row = await (await conn.execute(
         f"""
         INSERT INTO idempotency_keys
             (merchant_id, key, request_method, request_path, request_hash, expires_at)
@@ -29,25 +29,27 @@ def claim_key(
         """,
         {"merchant_id": merchant_id, "key": key, "method": method, "path": path,
          "fingerprint": fingerprint},
-    ).fetchone()  # fmt: skip
-    conn.execute("SET LOCAL lock_timeout = DEFAULT")
+    )).fetchone()  # fmt: skip
+    await conn.execute("SET LOCAL lock_timeout = DEFAULT")
     return row is not None
 
 
-def get_key(conn: DictConnection, merchant_id: str, key: str) -> Row | None:
-    return conn.execute(
-        """
+async def get_key(conn: AsyncDictConnection, merchant_id: str, key: str) -> Row | None:
+    return await (
+        await conn.execute(
+            """
         SELECT request_method, request_path, request_hash, response_status, response_body
         FROM idempotency_keys WHERE merchant_id = %s AND key = %s
         """,
-        (merchant_id, key),
+            (merchant_id, key),
+        )
     ).fetchone()
 
 
-def store_response(
-    conn: DictConnection, merchant_id: str, key: str, status: int, body: bytes
+async def store_response(
+    conn: AsyncDictConnection, merchant_id: str, key: str, status: int, body: bytes
 ) -> None:
-    conn.execute(
+    await conn.execute(
         "UPDATE idempotency_keys SET response_status = %s, response_body = %s"
         " WHERE merchant_id = %s AND key = %s",
         (status, body, merchant_id, key),

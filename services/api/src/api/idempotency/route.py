@@ -16,12 +16,11 @@ from fastapi import Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from psycopg import errors
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from api.idempotency import repository
 from api.merchants import auth
-from shared.db import Database
+from shared.db import AsyncDatabase
 from shared.errors import BadRequest, Conflict, IdempotencyKeyMismatch
 
 HEADER = "idempotency-key"
@@ -89,11 +88,8 @@ class IdempotentRoute(APIRoute):
                 return await handler(request)
             validate_key(key)
             runtime = request.app.state.runtime
-            merchant = await run_in_threadpool(
-                auth.authenticate,
-                runtime.db,
-                request.headers.get("x-api-key"),
-                request.headers.get("x-api-secret"),
+            merchant = await auth.authenticate(
+                runtime.db, request.headers.get("x-api-key"), request.headers.get("x-api-secret")
             )
             request.state.merchant = merchant
             try:
@@ -112,53 +108,44 @@ class IdempotentRoute(APIRoute):
 async def _run_once(
     handler: Handler,
     request: Request,
-    db: Database,
+    db: AsyncDatabase,
     merchant_id: str,
     key: str,
     request_fingerprint: str,
 ) -> Response:
-    """Claim the key, do the work and store its response, all in one transaction."""
-    tx, stack = await run_in_threadpool(db.begin)
+    """Claim the key, do the work and store its response, all in one transaction: the
+    handler's services join it as their ambient transaction."""
     try:
-        try:
-            claimed = await run_in_threadpool(
-                repository.claim_key, tx.conn, merchant_id, key, request.method,
-                request.url.path, request_fingerprint,
-            )  # fmt: skip
-        except errors.LockNotAvailable:
-            raise Conflict(
-                "A request with this Idempotency-Key is still being processed",
-                headers={"Retry-After": "1"},
-            ) from None
-        if not claimed:
-            stored = await run_in_threadpool(repository.get_key, tx.conn, merchant_id, key)
-            # Not claimed: the key's row exists, and the lock above holds it there.
-            assert stored is not None
-            if stored["request_hash"] != request_fingerprint:
-                raise IdempotencyKeyMismatch(
-                    "Idempotency-Key was already used with a different request"
-                )
-            await run_in_threadpool(Database.end, tx, stack)
-            return replay(stored)
-        Database.make_ambient(tx)
-        try:
+        async with db.ambient_transaction() as tx:
+            try:
+                claimed = await repository.claim_key(
+                    tx.conn, merchant_id, key, request.method, request.url.path,
+                    request_fingerprint,
+                )  # fmt: skip
+            except errors.LockNotAvailable:
+                raise Conflict(
+                    "A request with this Idempotency-Key is still being processed",
+                    headers={"Retry-After": "1"},
+                ) from None
+            if not claimed:
+                stored = await repository.get_key(tx.conn, merchant_id, key)
+                # Not claimed: the key's row exists, and the lock above holds it there.
+                assert stored is not None
+                if stored["request_hash"] != request_fingerprint:
+                    raise IdempotencyKeyMismatch(
+                        "Idempotency-Key was already used with a different request"
+                    )
+                return replay(stored)
             response = await handler(request)
-        finally:
-            Database.make_ambient(None)
-        if not 200 <= response.status_code < 300:
-            raise _NotCached(response)
-        await run_in_threadpool(
-            repository.store_response, tx.conn, merchant_id, key,
-            response.status_code, bytes(response.body),
-        )  # fmt: skip
+            if not 200 <= response.status_code < 300:
+                raise _NotCached(response)
+            await repository.store_response(
+                tx.conn, merchant_id, key, response.status_code, bytes(response.body)
+            )
     except _NotCached as not_cached:
-        # Errors are not remembered: the client may fix the request and reuse the key.
-        await run_in_threadpool(Database.end, tx, stack, not_cached)
+        # Errors are not remembered (rolled back): the client may fix the request and reuse
+        # the key.
         return not_cached.response
-    except BaseException as error:
-        await run_in_threadpool(Database.end, tx, stack, error)
-        raise
-    await run_in_threadpool(Database.end, tx, stack)
     return response
 
 

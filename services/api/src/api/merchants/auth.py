@@ -4,7 +4,7 @@ import hmac
 from dataclasses import dataclass
 
 from api.merchants import repository
-from shared.db import Database
+from shared.db import AsyncDatabase
 from shared.errors import AuthenticationFailed
 
 # Compared against when the key is unknown, so a miss costs what a hit costs.
@@ -23,15 +23,15 @@ class AuthenticatedMerchant:
     webhook_secret: str
 
 
-def authenticate(
-    db: Database, api_key: str | None, api_secret: str | None
+async def authenticate(
+    db: AsyncDatabase, api_key: str | None, api_secret: str | None
 ) -> AuthenticatedMerchant:
     """The merchant whose key and (current or still-retiring) secret these are;
     AuthenticationFailed (401) otherwise."""
     if not api_key or not api_secret:
         raise AuthenticationFailed(MISSING_CREDENTIALS)
-    with db.connection() as conn:
-        merchant = repository.get_for_authentication(conn, api_key)
+    async with db.connection() as conn:
+        merchant = await repository.get_for_authentication(conn, api_key)
     if merchant is None:
         accepted = [UNKNOWN_KEY_SECRET]
     else:  # the current secret, and those a rotation replaced that are still in their grace

@@ -26,8 +26,8 @@ router = APIRouter(tags=["merchants"])
     summary="Sign up a merchant",
     dependencies=[SignupLimit],
 )
-def sign_up(body: MerchantSignup, runtime: RuntimeDep) -> dict[str, Any]:
-    return service.sign_up(runtime.db, body)
+async def sign_up(body: MerchantSignup, runtime: RuntimeDep) -> dict[str, Any]:
+    return await service.sign_up(runtime.db, body)
 
 
 @router.post(
@@ -37,8 +37,8 @@ def sign_up(body: MerchantSignup, runtime: RuntimeDep) -> dict[str, Any]:
     summary="Log in with email and password",
     dependencies=[FailedLoginLimit],
 )
-def log_in(body: MerchantLogin, runtime: RuntimeDep) -> dict[str, Any]:
-    return service.log_in(runtime.db, body)
+async def log_in(body: MerchantLogin, runtime: RuntimeDep) -> dict[str, Any]:
+    return await service.log_in(runtime.db, body)
 
 
 @router.post(
@@ -47,8 +47,8 @@ def log_in(body: MerchantLogin, runtime: RuntimeDep) -> dict[str, Any]:
     responses=error_responses(401, 503),
     summary="Replace the API secret; the old one keeps working for a grace period (24 h)",
 )
-def rotate_api_secret(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
-    return service.rotate_api_secret(
+async def rotate_api_secret(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
+    return await service.rotate_api_secret(
         runtime.db, merchant.id, runtime.settings.api_secret_grace_seconds
     )
 
@@ -59,5 +59,5 @@ def rotate_api_secret(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, A
     responses=error_responses(SeededMerchantMissing, 503),
     summary="The seeded test merchant",
 )
-def test_merchant(runtime: RuntimeDep) -> dict[str, Any]:
-    return service.test_merchant(runtime.db)
+async def test_merchant(runtime: RuntimeDep) -> dict[str, Any]:
+    return await service.test_merchant(runtime.db)

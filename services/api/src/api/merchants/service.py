@@ -1,5 +1,6 @@
 """Merchant sign-up and login."""
 
+import asyncio
 import secrets
 from typing import Any
 
@@ -9,7 +10,7 @@ from api.merchants import repository
 from api.merchants.errors import SeededMerchantMissing
 from api.merchants.passwords import DUMMY_HASH, hash_password, verify_password
 from api.merchants.schemas import MerchantLogin, MerchantSignup
-from shared.db import Database, Row
+from shared.db import AsyncDatabase, Row
 from shared.errors import AuthenticationFailed, Conflict
 from shared.seed import TEST_MERCHANT_ID
 from shared.serializers import iso
@@ -29,11 +30,12 @@ def credentials(merchant: Row) -> dict[str, Any]:
     }
 
 
-def sign_up(db: Database, body: MerchantSignup) -> dict[str, Any]:
-    password_hash = hash_password(body.password)
+async def sign_up(db: AsyncDatabase, body: MerchantSignup) -> dict[str, Any]:
+    # Hashing is CPU work by design (tens of ms): in a thread, not on the event loop.
+    password_hash = await asyncio.to_thread(hash_password, body.password)
     try:
-        with db.transaction() as tx:
-            merchant = repository.insert_merchant(
+        async with db.transaction() as tx:
+            merchant = await repository.insert_merchant(
                 tx.conn,
                 name=body.name,
                 email=str(body.email),
@@ -49,14 +51,14 @@ def sign_up(db: Database, body: MerchantSignup) -> dict[str, Any]:
     return credentials(merchant)
 
 
-def log_in(db: Database, body: MerchantLogin) -> dict[str, Any]:
-    with db.connection() as conn:
-        merchant = repository.get_by_email(conn, body.email)
+async def log_in(db: AsyncDatabase, body: MerchantLogin) -> dict[str, Any]:
+    async with db.connection() as conn:
+        merchant = await repository.get_by_email(conn, body.email)
     if merchant is not None and merchant["is_test"]:
         # CONTRACT §3: the seeded test merchant accepts any password.
         return credentials(merchant)
     stored = merchant["password_hash"] if merchant and merchant["password_hash"] else DUMMY_HASH
-    if not verify_password(body.password, stored) or merchant is None:
+    if not await asyncio.to_thread(verify_password, body.password, stored) or merchant is None:
         raise AuthenticationFailed("Invalid email or password")
     return credentials(merchant)
 
@@ -65,16 +67,18 @@ def new_api_secret(is_test: bool) -> str:
     return ("secret_test_" if is_test else "secret_live_") + secrets.token_hex(16)
 
 
-def rotate_api_secret(db: Database, merchant_id: str, grace_seconds: int) -> dict[str, Any]:
+async def rotate_api_secret(
+    db: AsyncDatabase, merchant_id: str, grace_seconds: int
+) -> dict[str, Any]:
     """Give the merchant a new API secret (CONTRACT §5). The replaced one keeps working for
     `grace_seconds` (API_SECRET_GRACE_SECONDS, 24 h by default), as Stripe's key roll does, so
     a deployment can switch without downtime; the key id stays."""
-    with db.transaction() as tx:
-        current = repository.lock_for_rotation(tx.conn, merchant_id)
-        expires_at = repository.retire_api_secret(
+    async with db.transaction() as tx:
+        current = await repository.lock_for_rotation(tx.conn, merchant_id)
+        expires_at = await repository.retire_api_secret(
             tx.conn, merchant_id, current["api_secret"], grace_seconds
         )
-        merchant = repository.set_api_secret(
+        merchant = await repository.set_api_secret(
             tx.conn, merchant_id, new_api_secret(current["is_test"])
         )
     return {
@@ -84,9 +88,9 @@ def rotate_api_secret(db: Database, merchant_id: str, grace_seconds: int) -> dic
     }
 
 
-def test_merchant(db: Database) -> dict[str, Any]:
-    with db.connection() as conn:
-        merchant = repository.get_by_id(conn, TEST_MERCHANT_ID)
+async def test_merchant(db: AsyncDatabase) -> dict[str, Any]:
+    async with db.connection() as conn:
+        merchant = await repository.get_by_id(conn, TEST_MERCHANT_ID)
     if merchant is None:
         raise SeededMerchantMissing
     return {

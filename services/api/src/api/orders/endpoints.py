@@ -20,8 +20,10 @@ router = APIRouter(tags=["orders"], route_class=IdempotentRoute)
     responses=error_responses(400, 401, 409, 422, 503),
     summary="Create an order",
 )
-def create_order(body: OrderCreate, merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
-    return service.create_order(runtime.db, merchant.id, body)
+async def create_order(
+    body: OrderCreate, merchant: MerchantDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    return await service.create_order(runtime.db, merchant.id, body)
 
 
 @router.get(
@@ -30,10 +32,12 @@ def create_order(body: OrderCreate, merchant: MerchantDep, runtime: RuntimeDep) 
     responses=error_responses(400, 401, 503),
     summary="List orders, newest first",
 )
-def list_orders(
+async def list_orders(
     merchant: MerchantDep, runtime: RuntimeDep, pagination: PaginationDep
 ) -> dict[str, Any]:
-    rows, total = service.list_orders(runtime.db, merchant.id, pagination.limit, pagination.offset)
+    rows, total = await service.list_orders(
+        runtime.db, merchant.id, pagination.limit, pagination.offset
+    )
     return pagination.page(rows, total)
 
 
@@ -43,10 +47,10 @@ def list_orders(
     responses=error_responses(401, OrderNotFound, 503),
     summary="Get an order",
 )
-def get_order(
+async def get_order(
     merchant: MerchantDep, order_id: OrderIdInPath, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return service.get_order(runtime.db, merchant.id, order_id)
+    return await service.get_order(runtime.db, merchant.id, order_id)
 
 
 @router.get(
@@ -55,7 +59,7 @@ def get_order(
     responses=error_responses(OrderNotFound, 503),
     summary="An order's public summary, for the checkout page",
 )
-def get_public_order(
+async def get_public_order(
     order_id: OrderIdInPath,
     runtime: RuntimeDep,
     key_id: Annotated[
@@ -67,4 +71,4 @@ def get_public_order(
         ),
     ] = None,
 ) -> dict[str, Any]:
-    return service.get_public_order(runtime.db, order_id, key_id)
+    return await service.get_public_order(runtime.db, order_id, key_id)

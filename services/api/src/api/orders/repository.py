@@ -3,13 +3,13 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from api.pagination import Total, count_matching
-from shared.db import DictConnection, Row, one
+from shared.db import AsyncDictConnection, Row, one_async
 from shared.serializers import ORDER_COLUMNS
 
 
-def insert_order(conn: DictConnection, **fields: Any) -> Row:
-    return one(
-        conn.execute(
+async def insert_order(conn: AsyncDictConnection, **fields: Any) -> Row:
+    return await one_async(
+        await conn.execute(
             f"""
         INSERT INTO orders (id, merchant_id, amount, currency, receipt, notes)
         VALUES (%(id)s, %(merchant_id)s, %(amount)s, %(currency)s, %(receipt)s, %(notes)s)
@@ -20,48 +20,62 @@ def insert_order(conn: DictConnection, **fields: Any) -> Row:
     )
 
 
-def get_order(conn: DictConnection, order_id: str, merchant_id: str) -> Row | None:
-    return conn.execute(
-        f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = %s AND merchant_id = %s",
-        (order_id, merchant_id),
+async def get_order(conn: AsyncDictConnection, order_id: str, merchant_id: str) -> Row | None:
+    return await (
+        await conn.execute(
+            f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = %s AND merchant_id = %s",
+            (order_id, merchant_id),
+        )
     ).fetchone()
 
 
-def get_public_order(conn: DictConnection, order_id: str, key_id: str | None = None) -> Row | None:
+async def get_public_order(
+    conn: AsyncDictConnection, order_id: str, key_id: str | None = None
+) -> Row | None:
     """The order's public summary; with `key_id`, only if the order's merchant has that key."""
-    return conn.execute(
-        """
+    return await (
+        await conn.execute(
+            """
         SELECT o.id, o.amount, o.currency, o.status, m.name AS merchant_name
         FROM orders o JOIN merchants m ON m.id = o.merchant_id
         WHERE o.id = %(id)s AND (%(key_id)s::text IS NULL OR m.api_key = %(key_id)s::text)
         """,
-        {"id": order_id, "key_id": key_id},
+            {"id": order_id, "key_id": key_id},
+        )
     ).fetchone()
 
 
-def get_order_status(conn: DictConnection, order_id: str, merchant_id: str | None) -> str | None:
-    row = conn.execute(
-        """
+async def get_order_status(
+    conn: AsyncDictConnection, order_id: str, merchant_id: str | None
+) -> str | None:
+    row = await (
+        await conn.execute(
+            """
         SELECT status FROM orders
         WHERE id = %(id)s AND (%(merchant_id)s::uuid IS NULL OR merchant_id = %(merchant_id)s)
         """,
-        {"id": order_id, "merchant_id": merchant_id},
+            {"id": order_id, "merchant_id": merchant_id},
+        )
     ).fetchone()
     return row["status"] if row else None
 
 
-def list_orders(conn: DictConnection, merchant_id: str, limit: int, offset: int) -> list[Row]:
-    return conn.execute(
-        f"""
+async def list_orders(
+    conn: AsyncDictConnection, merchant_id: str, limit: int, offset: int
+) -> list[Row]:
+    return await (
+        await conn.execute(
+            f"""
         SELECT {ORDER_COLUMNS} FROM orders WHERE merchant_id = %s
         ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s
         """,
-        (merchant_id, limit, offset),
+            (merchant_id, limit, offset),
+        )
     ).fetchall()
 
 
-def count_orders(conn: DictConnection, merchant_id: str) -> Total:
-    return count_matching(
+async def count_orders(conn: AsyncDictConnection, merchant_id: str) -> Total:
+    return await count_matching(
         conn,
         "SELECT 1 FROM orders WHERE merchant_id = %(merchant_id)s",
         {"merchant_id": merchant_id},

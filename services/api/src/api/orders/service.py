@@ -6,14 +6,14 @@ from api.orders import repository
 from api.orders.errors import OrderNotFound
 from api.orders.schemas import OrderCreate
 from api.pagination import Total
-from shared.db import Database
+from shared.db import AsyncDatabase
 from shared.ids import ORDER_PREFIX, new_id
 from shared.serializers import order_resource
 
 
-def create_order(db: Database, merchant_id: str, body: OrderCreate) -> dict[str, Any]:
-    with db.autocommit() as tx:
-        order = repository.insert_order(
+async def create_order(db: AsyncDatabase, merchant_id: str, body: OrderCreate) -> dict[str, Any]:
+    async with db.autocommit() as tx:
+        order = await repository.insert_order(
             tx.conn,
             id=new_id(ORDER_PREFIX),
             merchant_id=merchant_id,
@@ -25,28 +25,30 @@ def create_order(db: Database, merchant_id: str, body: OrderCreate) -> dict[str,
     return order_resource(order)
 
 
-def get_order(db: Database, merchant_id: str, order_id: str) -> dict[str, Any]:
-    with db.connection() as conn:
-        order = repository.get_order(conn, order_id, merchant_id)
+async def get_order(db: AsyncDatabase, merchant_id: str, order_id: str) -> dict[str, Any]:
+    async with db.connection() as conn:
+        order = await repository.get_order(conn, order_id, merchant_id)
     if order is None:
         raise OrderNotFound
     return order_resource(order)
 
 
-def get_public_order(db: Database, order_id: str, key_id: str | None = None) -> dict[str, Any]:
+async def get_public_order(
+    db: AsyncDatabase, order_id: str, key_id: str | None = None
+) -> dict[str, Any]:
     """OrderNotFound also when `key_id` (the checkout SDK's key) is not the order's merchant's: a
     page opened with one merchant's key never shows another merchant's order."""
-    with db.connection() as conn:
-        order = repository.get_public_order(conn, order_id, key_id)
+    async with db.connection() as conn:
+        order = await repository.get_public_order(conn, order_id, key_id)
     if order is None:
         raise OrderNotFound
     return order
 
 
-def list_orders(
-    db: Database, merchant_id: str, limit: int, offset: int
+async def list_orders(
+    db: AsyncDatabase, merchant_id: str, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], Total]:
-    with db.connection() as conn:
-        rows = repository.list_orders(conn, merchant_id, limit, offset)
-        total = repository.count_orders(conn, merchant_id)
+    async with db.connection() as conn:
+        rows = await repository.list_orders(conn, merchant_id, limit, offset)
+        total = await repository.count_orders(conn, merchant_id)
     return [order_resource(row) for row in rows], total

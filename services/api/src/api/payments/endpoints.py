@@ -31,10 +31,10 @@ PaymentStatus = Literal["pending", "success", "failed"]
     responses=error_responses(400, OrderAlreadyPaid, 401, OrderNotFound, 409, 422, 503),
     summary="Create a UPI or card payment for an order; processed asynchronously",
 )
-def create_payment(
+async def create_payment(
     body: PaymentCreate, merchant: MerchantDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return service.create_payment(runtime, merchant.id, body)
+    return await service.create_payment(runtime, merchant.id, body)
 
 
 @router.get(
@@ -43,13 +43,13 @@ def create_payment(
     responses=error_responses(400, 401, 503),
     summary="List payments, newest first",
 )
-def list_payments(
+async def list_payments(
     merchant: MerchantDep,
     runtime: RuntimeDep,
     pagination: PaginationDep,
     status: Annotated[PaymentStatus | None, Query(description="Only this status")] = None,
 ) -> dict[str, Any]:
-    rows, total = service.list_payments(
+    rows, total = await service.list_payments(
         runtime.db, merchant.id, status, pagination.limit, pagination.offset
     )
     return pagination.page(rows, total)
@@ -61,8 +61,8 @@ def list_payments(
     responses=error_responses(401, 503),
     summary="Totals for the dashboard: transactions, successful amount, success rate",
 )
-def payment_stats(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
-    return service.payment_stats(runtime.db, merchant.id)
+async def payment_stats(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
+    return await service.payment_stats(runtime.db, merchant.id)
 
 
 @router.post(
@@ -73,8 +73,8 @@ def payment_stats(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
     summary="Create a payment from the checkout page (no credentials)",
     dependencies=[PublicPaymentLimit],
 )
-def create_public_payment(body: PaymentCreate, runtime: RuntimeDep) -> dict[str, Any]:
-    return service.create_payment(runtime, None, body)
+async def create_public_payment(body: PaymentCreate, runtime: RuntimeDep) -> dict[str, Any]:
+    return await service.create_payment(runtime, None, body)
 
 
 @router.get(
@@ -83,10 +83,10 @@ def create_public_payment(body: PaymentCreate, runtime: RuntimeDep) -> dict[str,
     responses=error_responses(401, PaymentNotFound, 503),
     summary="Get a payment",
 )
-def get_payment(
+async def get_payment(
     merchant: MerchantDep, payment_id: PaymentIdInPath, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return service.get_payment(runtime.db, merchant.id, payment_id)
+    return await service.get_payment(runtime.db, merchant.id, payment_id)
 
 
 @router.post(
@@ -97,13 +97,15 @@ def get_payment(
     ),
     summary="Capture a successful payment",
 )
-def capture_payment(
+async def capture_payment(
     merchant: MerchantDep,
     payment_id: PaymentIdInPath,
     runtime: RuntimeDep,
     body: CaptureRequest | None = None,
 ) -> dict[str, Any]:
-    return service.capture_payment(runtime.db, merchant.id, payment_id, body or CaptureRequest())
+    return await service.capture_payment(
+        runtime.db, merchant.id, payment_id, body or CaptureRequest()
+    )
 
 
 @router.get(
@@ -112,5 +114,5 @@ def capture_payment(
     responses=error_responses(PaymentNotFound, 503),
     summary="A payment's status, for the checkout page",
 )
-def get_public_payment(payment_id: PaymentIdInPath, runtime: RuntimeDep) -> dict[str, Any]:
-    return service.get_public_payment(runtime.db, payment_id)
+async def get_public_payment(payment_id: PaymentIdInPath, runtime: RuntimeDep) -> dict[str, Any]:
+    return await service.get_public_payment(runtime.db, payment_id)

@@ -1,17 +1,18 @@
 from typing import Any
 
 from api.pagination import Total, count_matching
-from shared.db import DictConnection, Row, one
+from shared.db import AsyncDictConnection, Row, one_async
 from shared.serializers import PAYMENT_COLUMNS, amount_refundable
 
 
-def insert_payment_for_order(
-    conn: DictConnection, order_id: str, merchant_id: str | None, **fields: Any
+async def insert_payment_for_order(
+    conn: AsyncDictConnection, order_id: str, merchant_id: str | None, **fields: Any
 ) -> Row | None:
     """Lock the order, mark it attempted and insert its payment in one statement; None when
     the order is unknown (or another merchant's) or already paid."""
-    return conn.execute(
-        f"""
+    return await (
+        await conn.execute(
+            f"""
         WITH payable AS (
             UPDATE orders SET status = 'attempted', updated_at = now()
             WHERE id = %(order_id)s AND status <> 'paid'
@@ -26,36 +27,43 @@ def insert_payment_for_order(
         FROM payable
         RETURNING {PAYMENT_COLUMNS}, {amount_refundable()}
         """,
-        fields | {"order_id": order_id, "merchant_id": merchant_id},
+            fields | {"order_id": order_id, "merchant_id": merchant_id},
+        )
     ).fetchone()
 
 
-def get_payment(conn: DictConnection, payment_id: str, merchant_id: str | None) -> Row | None:
+async def get_payment(
+    conn: AsyncDictConnection, payment_id: str, merchant_id: str | None
+) -> Row | None:
     """A payment by id; scoped to a merchant unless merchant_id is None (public reads)."""
-    return conn.execute(
-        f"""
+    return await (
+        await conn.execute(
+            f"""
         SELECT {PAYMENT_COLUMNS}, {amount_refundable()} FROM payments
         WHERE id = %(id)s AND (%(merchant_id)s::uuid IS NULL OR merchant_id = %(merchant_id)s)
         """,
-        {"id": payment_id, "merchant_id": merchant_id},
+            {"id": payment_id, "merchant_id": merchant_id},
+        )
     ).fetchone()
 
 
-def list_payments(
-    conn: DictConnection, merchant_id: str, status: str | None, limit: int, offset: int
+async def list_payments(
+    conn: AsyncDictConnection, merchant_id: str, status: str | None, limit: int, offset: int
 ) -> list[Row]:
-    return conn.execute(
-        f"""
+    return await (
+        await conn.execute(
+            f"""
         SELECT {PAYMENT_COLUMNS}, {amount_refundable()} FROM payments
         WHERE merchant_id = %(merchant_id)s AND (%(status)s::text IS NULL OR status = %(status)s)
         ORDER BY created_at DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s
         """,
-        {"merchant_id": merchant_id, "status": status, "limit": limit, "offset": offset},
+            {"merchant_id": merchant_id, "status": status, "limit": limit, "offset": offset},
+        )
     ).fetchall()
 
 
-def count_payments(conn: DictConnection, merchant_id: str, status: str | None) -> Total:
-    return count_matching(
+async def count_payments(conn: AsyncDictConnection, merchant_id: str, status: str | None) -> Total:
+    return await count_matching(
         conn,
         "SELECT 1 FROM payments WHERE merchant_id = %(merchant_id)s"
         " AND (%(status)s::text IS NULL OR status = %(status)s)",
@@ -63,16 +71,18 @@ def count_payments(conn: DictConnection, merchant_id: str, status: str | None) -
     )
 
 
-def lock_payment(conn: DictConnection, payment_id: str, merchant_id: str) -> Row | None:
-    return conn.execute(
-        f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = %s AND merchant_id = %s FOR UPDATE",
-        (payment_id, merchant_id),
+async def lock_payment(conn: AsyncDictConnection, payment_id: str, merchant_id: str) -> Row | None:
+    return await (
+        await conn.execute(
+            f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = %s AND merchant_id = %s FOR UPDATE",
+            (payment_id, merchant_id),
+        )
     ).fetchone()
 
 
-def mark_captured(conn: DictConnection, payment_id: str) -> Row:
-    return one(
-        conn.execute(
+async def mark_captured(conn: AsyncDictConnection, payment_id: str) -> Row:
+    return await one_async(
+        await conn.execute(
             f"""
         UPDATE payments SET captured = true, updated_at = now() WHERE id = %s
         RETURNING {PAYMENT_COLUMNS}, {amount_refundable()}
@@ -82,9 +92,9 @@ def mark_captured(conn: DictConnection, payment_id: str) -> Row:
     )
 
 
-def payment_stats(conn: DictConnection, merchant_id: str) -> Row:
-    return one(
-        conn.execute(
+async def payment_stats(conn: AsyncDictConnection, merchant_id: str) -> Row:
+    return await one_async(
+        await conn.execute(
             """
         SELECT count(*) AS total,
                count(*) FILTER (WHERE status = 'success') AS successful,

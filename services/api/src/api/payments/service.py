@@ -12,8 +12,8 @@ from api.payments import repository as payments
 from api.payments.errors import CaptureAmountMismatch, PaymentNotCapturable, PaymentNotFound
 from api.payments.schemas import CaptureRequest, PaymentCreate
 from api.runtime import ApiRuntime
-from shared.db import Database, Row
-from shared.events import PAYMENT_CREATED, PAYMENT_PENDING, Event, record_events
+from shared.db import AsyncDatabase, Row
+from shared.events import PAYMENT_CREATED, PAYMENT_PENDING, Event, record_events_async
 from shared.ids import ORDER_PREFIX, PAYMENT_PREFIX, is_id, new_id
 from shared.logging import current_correlation_id
 from shared.queues import PAYMENTS_QUEUE
@@ -45,13 +45,13 @@ def _instrument_columns(body: PaymentCreate) -> dict[str, Any]:
     return {"vpa": None, "card_network": card.network, "card_last4": card.last4}
 
 
-def create_payment(runtime: ApiRuntime, merchant_id: str | None, body: PaymentCreate) -> dict:
+async def create_payment(runtime: ApiRuntime, merchant_id: str | None, body: PaymentCreate) -> dict:
     """Create a pending payment for an order; merchant_id None is the public checkout path."""
     instrument = _instrument_columns(body)  # before any database work: most mistakes end here
     if not is_id(body.order_id, ORDER_PREFIX):
         raise OrderNotFound
-    with runtime.db.transaction() as tx:
-        payment = payments.insert_payment_for_order(
+    async with runtime.db.transaction() as tx:
+        payment = await payments.insert_payment_for_order(
             tx.conn,
             body.order_id,
             merchant_id,
@@ -62,33 +62,33 @@ def create_payment(runtime: ApiRuntime, merchant_id: str | None, body: PaymentCr
             **instrument,
         )
         if payment is None:
-            if orders.get_order_status(tx.conn, body.order_id, merchant_id) == "paid":
+            if await orders.get_order_status(tx.conn, body.order_id, merchant_id) == "paid":
                 raise OrderAlreadyPaid
             raise OrderNotFound
         resource = payment_resource(payment)
-        record_events(
+        await record_events_async(
             tx,
             runtime.queues,
             [Event(payment["merchant_id"], name, {"payment": resource})
              for name in (PAYMENT_CREATED, PAYMENT_PENDING)],
         )  # fmt: skip
-        tx.after_commit(lambda: runtime.queues.wake(PAYMENTS_QUEUE), key=PAYMENTS_QUEUE)
+        tx.after_commit(lambda: runtime.queues.wake_async(PAYMENTS_QUEUE), key=PAYMENTS_QUEUE)
         tx.after_commit(lambda: _log_state("payment_created", payment))
     return resource
 
 
-def capture_payment(
-    db: Database, merchant_id: str, payment_id: str, body: CaptureRequest
+async def capture_payment(
+    db: AsyncDatabase, merchant_id: str, payment_id: str, body: CaptureRequest
 ) -> dict[str, Any]:
-    with db.transaction() as tx:
-        payment = payments.lock_payment(tx.conn, payment_id, merchant_id)
+    async with db.transaction() as tx:
+        payment = await payments.lock_payment(tx.conn, payment_id, merchant_id)
         if payment is None:
             raise PaymentNotFound
         if payment["status"] != "success" or payment["captured"]:
             raise PaymentNotCapturable
         if body.amount is not None and body.amount != payment["amount"]:
             raise CaptureAmountMismatch
-        captured = payments.mark_captured(tx.conn, payment_id)
+        captured = await payments.mark_captured(tx.conn, payment_id)
         tx.after_commit(lambda: _log_state("payment_captured", captured))
         return payment_resource(captured)
 
@@ -99,25 +99,25 @@ def _log_state(event: str, payment: Row) -> None:
              merchant_id=str(payment["merchant_id"]), status=payment["status"])  # fmt: skip
 
 
-def get_payment(db: Database, merchant_id: str, payment_id: str) -> dict[str, Any]:
-    with db.connection() as conn:
-        payment = payments.get_payment(conn, payment_id, merchant_id)
+async def get_payment(db: AsyncDatabase, merchant_id: str, payment_id: str) -> dict[str, Any]:
+    async with db.connection() as conn:
+        payment = await payments.get_payment(conn, payment_id, merchant_id)
     if payment is None:
         raise PaymentNotFound
     return payment_resource(payment)
 
 
-def get_public_payment(db: Database, payment_id: str) -> dict[str, Any]:
-    with db.connection() as conn:
-        payment = payments.get_payment(conn, payment_id, None)
+async def get_public_payment(db: AsyncDatabase, payment_id: str) -> dict[str, Any]:
+    async with db.connection() as conn:
+        payment = await payments.get_payment(conn, payment_id, None)
     if payment is None:
         raise PaymentNotFound
     return {field: payment[field] for field in PUBLIC_FIELDS}
 
 
-def payment_stats(db: Database, merchant_id: str) -> dict[str, Any]:
-    with db.connection() as conn:
-        stats = payments.payment_stats(conn, merchant_id)
+async def payment_stats(db: AsyncDatabase, merchant_id: str) -> dict[str, Any]:
+    async with db.connection() as conn:
+        stats = await payments.payment_stats(conn, merchant_id)
     total = stats["total"]
     return {
         "total_transactions": total,
@@ -129,10 +129,10 @@ def payment_stats(db: Database, merchant_id: str) -> dict[str, Any]:
     }
 
 
-def list_payments(
-    db: Database, merchant_id: str, status: str | None, limit: int, offset: int
+async def list_payments(
+    db: AsyncDatabase, merchant_id: str, status: str | None, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], Total]:
-    with db.connection() as conn:
-        rows = payments.list_payments(conn, merchant_id, status, limit, offset)
-        total = payments.count_payments(conn, merchant_id, status)
+    async with db.connection() as conn:
+        rows = await payments.list_payments(conn, merchant_id, status, limit, offset)
+        total = await payments.count_payments(conn, merchant_id, status)
     return [payment_resource(row) for row in rows], total

@@ -34,5 +34,5 @@ class JobStatus(BaseModel):
     responses=error_responses(503),
     summary="Work waiting, running and done across the payments, refunds and webhooks queues",
 )
-def job_status(runtime: RuntimeDep) -> dict[str, Any]:
-    return service.job_status(runtime)
+async def job_status(runtime: RuntimeDep) -> dict[str, Any]:
+    return await service.job_status(runtime)

@@ -1,10 +1,10 @@
-from shared.db import DictConnection, one
+from shared.db import AsyncDictConnection, one_async
 
 
-def pending_counts(conn: DictConnection) -> dict[str, int]:
+async def pending_counts(conn: AsyncDictConnection) -> dict[str, int]:
     """Work waiting in PostgreSQL, the record of what is due, by queue."""
-    row = one(
-        conn.execute(
+    row = await one_async(
+        await conn.execute(
             """
         SELECT (SELECT count(*) FROM payments WHERE status = 'pending') AS payments,
                (SELECT count(*) FROM refunds WHERE status = 'pending') AS refunds,

@@ -2,6 +2,7 @@
 process, a webhook delivery. Pending items come from PostgreSQL; running jobs and live workers
 from RQ; lifetime completed and failed counts from the workers' counters in Redis."""
 
+import asyncio
 from typing import Any
 
 from rq import Queue, Worker
@@ -13,9 +14,15 @@ from shared.jobstats import lifetime_counts
 from shared.queues import ALL_QUEUES
 
 
-def job_status(runtime: ApiRuntime) -> dict[str, Any]:
-    with runtime.db.connection() as conn:
-        pending = repository.pending_counts(conn)
+async def job_status(runtime: ApiRuntime) -> dict[str, Any]:
+    """The report of CONTRACT §8: PostgreSQL's pending counts, then RQ's figures (RQ is
+    synchronous: read in a worker thread)."""
+    async with runtime.db.connection() as conn:
+        pending = await repository.pending_counts(conn)
+    return await asyncio.to_thread(_with_rq_figures, runtime, pending)
+
+
+def _with_rq_figures(runtime: ApiRuntime, pending: dict[str, int]) -> dict[str, Any]:
     lifetime = lifetime_counts(runtime.redis)
     queues: dict[str, dict[str, int]] = {}
     for name in ALL_QUEUES:

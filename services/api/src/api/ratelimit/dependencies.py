@@ -5,7 +5,7 @@ counts against nothing. The yield-dependencies end before the response is sent
 (scope="function"): a failure is counted before the client can send its next attempt.
 """
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -36,42 +36,42 @@ def _address(request: Request, limiter: RateLimiter) -> str:
     return client_address(request, limiter.trusted_proxies)
 
 
-def limit_failed_logins(
+async def limit_failed_logins(
     request: Request, body: MerchantLogin, limiter: RateLimiterDep
-) -> Iterator[None]:
+) -> AsyncIterator[None]:
     """Failed logins per email and per client address. Every attempt for an email counts
     up front (so a burst of parallel guesses cannot pass before the first failure is
     counted) and a successful login clears the email's count; an address counts failures
     only, so many merchants behind one address can still log in."""
     address, email = _address(request, limiter), body.email.lower()
-    limiter.check(LOGIN_FAILURES_PER_ADDRESS, address)
-    limiter.hit(LOGIN_FAILURES_PER_EMAIL, email)
+    await limiter.check(LOGIN_FAILURES_PER_ADDRESS, address)
+    await limiter.hit(LOGIN_FAILURES_PER_EMAIL, email)
     try:
         yield
     except AuthenticationFailed:
-        limiter.record(LOGIN_FAILURES_PER_ADDRESS, address)
+        await limiter.record(LOGIN_FAILURES_PER_ADDRESS, address)
         raise
-    limiter.clear(LOGIN_FAILURES_PER_EMAIL, email)
+    await limiter.clear(LOGIN_FAILURES_PER_EMAIL, email)
 
 
-def limit_signups(request: Request, body: MerchantSignup, limiter: RateLimiterDep) -> None:
+async def limit_signups(request: Request, body: MerchantSignup, limiter: RateLimiterDep) -> None:
     """Sign-ups per client address."""
-    limiter.hit(SIGNUPS_PER_ADDRESS, _address(request, limiter))
+    await limiter.hit(SIGNUPS_PER_ADDRESS, _address(request, limiter))
 
 
-def limit_public_payments(
+async def limit_public_payments(
     request: Request, body: PaymentCreate, limiter: RateLimiterDep
-) -> Iterator[None]:
+) -> AsyncIterator[None]:
     """Card testing: payment attempts per client address and per order, and card attempts the
     API refuses (INVALID_CARD, EXPIRED_CARD) per order."""
-    limiter.hit(PUBLIC_PAYMENTS_PER_ADDRESS, _address(request, limiter))
-    limiter.hit(PUBLIC_PAYMENTS_PER_ORDER, body.order_id)
+    await limiter.hit(PUBLIC_PAYMENTS_PER_ADDRESS, _address(request, limiter))
+    await limiter.hit(PUBLIC_PAYMENTS_PER_ORDER, body.order_id)
     if body.method == "card":
-        limiter.check(CARD_FAILURES_PER_ORDER, body.order_id)
+        await limiter.check(CARD_FAILURES_PER_ORDER, body.order_id)
     try:
         yield
     except (InvalidCard, ExpiredCard):
-        limiter.record(CARD_FAILURES_PER_ORDER, body.order_id)
+        await limiter.record(CARD_FAILURES_PER_ORDER, body.order_id)
         raise
 
 

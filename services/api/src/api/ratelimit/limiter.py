@@ -15,16 +15,17 @@ When Redis cannot be reached, limits fail open: the request goes on, a warning i
 import hashlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
 
 import structlog
 from limits import RateLimitItem
+from limits.aio.storage import RedisStorage
+from limits.aio.storage.redis.redispy import RedispyBridge
+from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 from limits.errors import StorageError
-from limits.storage import RedisStorage
-from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 from prometheus_client import CollectorRegistry, Counter
 
 from api.config import ApiSettings
@@ -74,8 +75,10 @@ class RateLimiter:
         self.limits: dict[str, RateLimitItem | None] = {
             rule.name: settings.rate_limit(rule.name) for rule in RULES
         }
+        # limits' asyncio API on redis-py's asyncio client: awaited on the event loop.
         self.storage = RedisStorage(
-            settings.redis_url,
+            "async+" + settings.redis_url,
+            implementation="redispy",
             key_prefix="gateway:ratelimit",
             wrap_exceptions=True,
             socket_timeout=REDIS_TIMEOUT_S,
@@ -98,35 +101,40 @@ class RateLimiter:
             registry=registry,
         )
 
-    def hit(self, rule: Rule, identity: str) -> None:
-        self._apply(rule, identity, count=True, refuse=True)
+    async def hit(self, rule: Rule, identity: str) -> None:
+        await self._apply(rule, identity, count=True, refuse=True)
 
-    def check(self, rule: Rule, identity: str) -> None:
-        self._apply(rule, identity, count=False, refuse=True)
+    async def check(self, rule: Rule, identity: str) -> None:
+        await self._apply(rule, identity, count=False, refuse=True)
 
-    def record(self, rule: Rule, identity: str) -> None:
-        self._apply(rule, identity, count=True, refuse=False)
+    async def record(self, rule: Rule, identity: str) -> None:
+        await self._apply(rule, identity, count=True, refuse=False)
 
-    def clear(self, rule: Rule, identity: str) -> None:
+    async def clear(self, rule: Rule, identity: str) -> None:
         limit = self.limits[rule.name]
         if limit is not None:
             clear = partial(self.moving.clear, limit, rule.name, _key(identity))
-            self._failing_open(rule, clear, None)
+            await self._failing_open(rule, clear, None)
 
-    def close(self) -> None:
-        self.storage.storage.close()
+    async def close(self) -> None:
+        bridge = self.storage.bridge
+        assert isinstance(bridge, RedispyBridge)
+        await bridge.storage.aclose()
 
-    def _apply(self, rule: Rule, identity: str, *, count: bool, refuse: bool) -> None:
+    async def _apply(self, rule: Rule, identity: str, *, count: bool, refuse: bool) -> None:
         limit = self.limits[rule.name]
         if limit is None:
             return
         strategy = self.fixed if rule.fixed_window else self.moving
         key = _key(identity)
         apply = strategy.hit if count else strategy.test
-        if self._failing_open(rule, partial(apply, limit, rule.name, key), True) or not refuse:
+        if (
+            await self._failing_open(rule, partial(apply, limit, rule.name, key), True)
+            or not refuse
+        ):
             return
         window = partial(strategy.get_window_stats, limit, rule.name, key)
-        stats = self._failing_open(rule, window, None)
+        stats = await self._failing_open(rule, window, None)
         reset_at = stats.reset_time if stats else time.time() + limit.get_expiry()
         # Redis reports a fixed window's TTL in whole seconds, rounded: one more second makes
         # sure a client that waits Retry-After is let through.
@@ -138,13 +146,13 @@ class RateLimiter:
             headers={"Retry-After": str(retry_after)},
         )
 
-    def _failing_open(self, rule: Rule, call: Callable[[], T], fallback: T) -> T:
-        """call(), or `fallback` when Redis cannot be reached (logged and counted)."""
+    async def _failing_open(self, rule: Rule, call: Callable[[], Awaitable[T]], fallback: T) -> T:
+        """await call(), or `fallback` when Redis cannot be reached (logged and counted)."""
         if time.monotonic() < self._skip_redis_until:
             self.unavailable.labels(rule.name).inc()
             return fallback
         try:
-            return call()
+            return await call()
         except StorageError as exc:
             self._skip_redis_until = time.monotonic() + SKIP_AFTER_FAILURE_S
             self.unavailable.labels(rule.name).inc()

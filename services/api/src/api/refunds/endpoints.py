@@ -23,10 +23,10 @@ router = APIRouter(tags=["refunds"], route_class=IdempotentRoute)
     ),
     summary="Refund a successful payment, in full or in part",
 )
-def create_refund(
+async def create_refund(
     merchant: MerchantDep, payment_id: PaymentIdInPath, body: RefundCreate, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return service.create_refund(runtime, merchant.id, payment_id, body)
+    return await service.create_refund(runtime, merchant.id, payment_id, body)
 
 
 @router.get(
@@ -35,13 +35,13 @@ def create_refund(
     responses=error_responses(400, 401, PaymentNotFound, 503),
     summary="List a payment's refunds, newest first",
 )
-def list_payment_refunds(
+async def list_payment_refunds(
     merchant: MerchantDep,
     payment_id: PaymentIdInPath,
     runtime: RuntimeDep,
     pagination: PaginationDep,
 ) -> dict[str, Any]:
-    rows, total = service.list_payment_refunds(
+    rows, total = await service.list_payment_refunds(
         runtime.db, merchant.id, payment_id, pagination.limit, pagination.offset
     )
     return pagination.page(rows, total)
@@ -53,7 +53,7 @@ def list_payment_refunds(
     responses=error_responses(401, RefundNotFound, 503),
     summary="Get a refund",
 )
-def get_refund(
+async def get_refund(
     merchant: MerchantDep, refund_id: RefundIdInPath, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return service.get_refund(runtime.db, merchant.id, refund_id)
+    return await service.get_refund(runtime.db, merchant.id, refund_id)

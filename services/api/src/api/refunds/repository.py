@@ -1,20 +1,23 @@
 from typing import Any
 
 from api.pagination import Total, count_matching
-from shared.db import DictConnection, Row, one
+from shared.db import AsyncDictConnection, Row, one_async
 from shared.serializers import REFUND_COLUMNS, amount_refundable
 
 
-def refundable_amount(conn: DictConnection, payment_id: str) -> int:
+async def refundable_amount(conn: AsyncDictConnection, payment_id: str) -> int:
     """The payment's `amount_refundable` (shared.serializers.amount_refundable), in paise."""
-    return one(
-        conn.execute(f"SELECT {amount_refundable()} FROM payments WHERE id = %s", (payment_id,))
-    )["amount_refundable"]
+    row = await one_async(
+        await conn.execute(
+            f"SELECT {amount_refundable()} FROM payments WHERE id = %s", (payment_id,)
+        )
+    )
+    return row["amount_refundable"]
 
 
-def insert_refund(conn: DictConnection, **fields: Any) -> Row:
-    return one(
-        conn.execute(
+async def insert_refund(conn: AsyncDictConnection, **fields: Any) -> Row:
+    return await one_async(
+        await conn.execute(
             f"""
         INSERT INTO refunds (id, payment_id, merchant_id, amount, reason, correlation_id,
                              process_after)
@@ -27,24 +30,30 @@ def insert_refund(conn: DictConnection, **fields: Any) -> Row:
     )
 
 
-def get_refund(conn: DictConnection, refund_id: str, merchant_id: str) -> Row | None:
-    return conn.execute(
-        f"SELECT {REFUND_COLUMNS} FROM refunds WHERE id = %s AND merchant_id = %s",
-        (refund_id, merchant_id),
+async def get_refund(conn: AsyncDictConnection, refund_id: str, merchant_id: str) -> Row | None:
+    return await (
+        await conn.execute(
+            f"SELECT {REFUND_COLUMNS} FROM refunds WHERE id = %s AND merchant_id = %s",
+            (refund_id, merchant_id),
+        )
     ).fetchone()
 
 
-def list_refunds(conn: DictConnection, payment_id: str, limit: int, offset: int) -> list[Row]:
-    return conn.execute(
-        f"""
+async def list_refunds(
+    conn: AsyncDictConnection, payment_id: str, limit: int, offset: int
+) -> list[Row]:
+    return await (
+        await conn.execute(
+            f"""
         SELECT {REFUND_COLUMNS} FROM refunds WHERE payment_id = %s
         ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s
         """,
-        (payment_id, limit, offset),
+            (payment_id, limit, offset),
+        )
     ).fetchall()
 
 
-def count_refunds(conn: DictConnection, payment_id: str) -> Total:
-    return count_matching(
+async def count_refunds(conn: AsyncDictConnection, payment_id: str) -> Total:
+    return await count_matching(
         conn, "SELECT 1 FROM refunds WHERE payment_id = %(payment_id)s", {"payment_id": payment_id}
     )

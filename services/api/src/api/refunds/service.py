@@ -11,8 +11,8 @@ from api.refunds import repository as refunds
 from api.refunds.errors import PaymentNotRefundable, RefundExceedsAvailable, RefundNotFound
 from api.refunds.schemas import RefundCreate
 from api.runtime import ApiRuntime
-from shared.db import Database
-from shared.events import REFUND_CREATED, record_event
+from shared.db import AsyncDatabase
+from shared.events import REFUND_CREATED, record_event_async
 from shared.ids import REFUND_PREFIX, new_id
 from shared.logging import current_correlation_id
 from shared.queues import REFUNDS_QUEUE
@@ -22,22 +22,22 @@ from shared.simulation import refund_delay_ms
 log = structlog.get_logger(__name__)
 
 
-def create_refund(
+async def create_refund(
     runtime: ApiRuntime, merchant_id: str, payment_id: str, body: RefundCreate
 ) -> dict[str, Any]:
-    with runtime.db.transaction() as tx:
+    async with runtime.db.transaction() as tx:
         # The payment row lock makes concurrent refunds of one payment take turns here.
-        payment = payments.lock_payment(tx.conn, payment_id, merchant_id)
+        payment = await payments.lock_payment(tx.conn, payment_id, merchant_id)
         if payment is None:
             raise PaymentNotFound
         if payment["status"] != "success":
             raise PaymentNotRefundable
         # Its own statement, after the lock: it sees every refund committed before ours.
-        available = refunds.refundable_amount(tx.conn, payment_id)
+        available = await refunds.refundable_amount(tx.conn, payment_id)
         amount = body.amount if body.amount is not None else available
         if amount <= 0 or amount > available:
             raise RefundExceedsAvailable
-        refund = refunds.insert_refund(
+        refund = await refunds.insert_refund(
             tx.conn,
             id=new_id(REFUND_PREFIX),
             payment_id=payment_id,
@@ -48,8 +48,10 @@ def create_refund(
             delay_ms=refund_delay_ms(runtime.settings),
         )
         resource = refund_resource(refund)
-        record_event(tx, runtime.queues, merchant_id, REFUND_CREATED, {"refund": resource})
-        tx.after_commit(lambda: runtime.queues.wake(REFUNDS_QUEUE), key=REFUNDS_QUEUE)
+        await record_event_async(
+            tx, runtime.queues, merchant_id, REFUND_CREATED, {"refund": resource}
+        )
+        tx.after_commit(lambda: runtime.queues.wake_async(REFUNDS_QUEUE), key=REFUNDS_QUEUE)
         tx.after_commit(
             lambda: log.info("refund_created", refund_id=refund["id"], payment_id=payment_id,
                              merchant_id=merchant_id, amount=amount, status=refund["status"])
@@ -57,20 +59,20 @@ def create_refund(
     return resource
 
 
-def get_refund(db: Database, merchant_id: str, refund_id: str) -> dict[str, Any]:
-    with db.connection() as conn:
-        refund = refunds.get_refund(conn, refund_id, merchant_id)
+async def get_refund(db: AsyncDatabase, merchant_id: str, refund_id: str) -> dict[str, Any]:
+    async with db.connection() as conn:
+        refund = await refunds.get_refund(conn, refund_id, merchant_id)
     if refund is None:
         raise RefundNotFound
     return refund_resource(refund)
 
 
-def list_payment_refunds(
-    db: Database, merchant_id: str, payment_id: str, limit: int, offset: int
+async def list_payment_refunds(
+    db: AsyncDatabase, merchant_id: str, payment_id: str, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], Total]:
-    with db.connection() as conn:
-        if payments.get_payment(conn, payment_id, merchant_id) is None:
+    async with db.connection() as conn:
+        if await payments.get_payment(conn, payment_id, merchant_id) is None:
             raise PaymentNotFound
-        rows = refunds.list_refunds(conn, payment_id, limit, offset)
-        total = refunds.count_refunds(conn, payment_id)
+        rows = await refunds.list_refunds(conn, payment_id, limit, offset)
+        total = await refunds.count_refunds(conn, payment_id)
     return [refund_resource(row) for row in rows], total

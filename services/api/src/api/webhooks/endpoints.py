@@ -25,8 +25,8 @@ router = APIRouter(tags=["webhooks"])
     responses=error_responses(401, 503),
     summary="The webhook URL and signing secret",
 )
-def get_config(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
-    return service.get_config(runtime.db, merchant)
+async def get_config(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
+    return await service.get_config(runtime.db, merchant)
 
 
 @router.put(
@@ -35,10 +35,10 @@ def get_config(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
     responses=error_responses(400, 401, 503),
     summary="Set the webhook URL (http/https); an empty string clears it",
 )
-def update_config(
+async def update_config(
     body: WebhookConfigUpdate, merchant: MerchantDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return service.update_config(runtime, merchant.id, body.webhook_url)
+    return await service.update_config(runtime, merchant.id, body.webhook_url)
 
 
 @router.post(
@@ -47,8 +47,8 @@ def update_config(
     responses=error_responses(401, 409, 503),
     summary="New signing secret; every replaced one keeps signing alongside for 24 hours",
 )
-def rotate_secret(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
-    return service.rotate_secret(runtime.db, merchant.id)
+async def rotate_secret(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
+    return await service.rotate_secret(runtime.db, merchant.id)
 
 
 @router.post(
@@ -58,8 +58,8 @@ def rotate_secret(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
     responses=error_responses(WebhookUrlNotSet, 401, 503),
     summary="Send a webhook.test event to the configured URL",
 )
-def send_test(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
-    return service.send_test(runtime, merchant)
+async def send_test(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
+    return await service.send_test(runtime, merchant)
 
 
 @router.get(
@@ -68,10 +68,12 @@ def send_test(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
     responses=error_responses(400, 401, 503),
     summary="Webhook deliveries, newest first",
 )
-def list_logs(
+async def list_logs(
     merchant: MerchantDep, runtime: RuntimeDep, pagination: PaginationDep
 ) -> dict[str, Any]:
-    rows, total = service.list_logs(runtime.db, merchant.id, pagination.limit, pagination.offset)
+    rows, total = await service.list_logs(
+        runtime.db, merchant.id, pagination.limit, pagination.offset
+    )
     return pagination.page(rows, total)
 
 
@@ -81,10 +83,10 @@ def list_logs(
     responses=error_responses(401, WebhookNotFound, 503),
     summary="One delivery with its payload and every attempt",
 )
-def get_log(
+async def get_log(
     webhook_id: WebhookIdInPath, merchant: MerchantDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return service.get_log(runtime.db, merchant.id, webhook_id)
+    return await service.get_log(runtime.db, merchant.id, webhook_id)
 
 
 @router.post(
@@ -93,7 +95,7 @@ def get_log(
     responses=error_responses(401, WebhookNotFound, 503),
     summary="Deliver again now, with attempts reset to 0",
 )
-def retry(
+async def retry(
     webhook_id: WebhookIdInPath, merchant: MerchantDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return service.retry(runtime, merchant.id, webhook_id)
+    return await service.retry(runtime, merchant.id, webhook_id)

@@ -1,5 +1,6 @@
 """Webhook logs, manual retries and the merchant's webhook configuration."""
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -11,9 +12,9 @@ from api.pagination import Total
 from api.runtime import ApiRuntime
 from api.webhooks import repository
 from api.webhooks.errors import WebhookNotFound, WebhookUrlNotSet
-from shared.db import Database, Row
+from shared.db import AsyncDatabase, Row
 from shared.errors import Conflict
-from shared.events import WEBHOOK_TEST, record_event
+from shared.events import WEBHOOK_TEST, record_event_async
 from shared.queues import WEBHOOKS_QUEUE
 from shared.serializers import iso
 from shared.signing import new_webhook_secret
@@ -50,22 +51,22 @@ def _log_id(value: str) -> str:
         raise WebhookNotFound from None
 
 
-def list_logs(
-    db: Database, merchant_id: str, limit: int, offset: int
+async def list_logs(
+    db: AsyncDatabase, merchant_id: str, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], Total]:
-    with db.connection() as conn:
-        rows = repository.list_logs(conn, merchant_id, limit, offset)
-        total = repository.count_logs(conn, merchant_id)
+    async with db.connection() as conn:
+        rows = await repository.list_logs(conn, merchant_id, limit, offset)
+        total = await repository.count_logs(conn, merchant_id)
     return [_log_resource(row) for row in rows], total
 
 
-def get_log(db: Database, merchant_id: str, log_id: str) -> dict[str, Any]:
+async def get_log(db: AsyncDatabase, merchant_id: str, log_id: str) -> dict[str, Any]:
     log_id = _log_id(log_id)
-    with db.connection() as conn:
-        row = repository.get_log(conn, log_id, merchant_id)
+    async with db.connection() as conn:
+        row = await repository.get_log(conn, log_id, merchant_id)
         if row is None:
             raise WebhookNotFound
-        attempts = repository.list_attempts(conn, log_id)
+        attempts = await repository.list_attempts(conn, log_id)
     return _log_resource(row) | {
         "payload": json.loads(row["payload"]),
         "body": row["payload"],
@@ -75,13 +76,13 @@ def get_log(db: Database, merchant_id: str, log_id: str) -> dict[str, Any]:
     }
 
 
-def retry(runtime: ApiRuntime, merchant_id: str, log_id: str) -> dict[str, Any]:
+async def retry(runtime: ApiRuntime, merchant_id: str, log_id: str) -> dict[str, Any]:
     log_id = _log_id(log_id)
-    with runtime.db.transaction() as tx:
-        row = repository.schedule_again(tx.conn, log_id, merchant_id)
+    async with runtime.db.transaction() as tx:
+        row = await repository.schedule_again(tx.conn, log_id, merchant_id)
         if row is None:
             raise WebhookNotFound
-        tx.after_commit(lambda: runtime.queues.wake(WEBHOOKS_QUEUE), key=WEBHOOKS_QUEUE)
+        tx.after_commit(lambda: runtime.queues.wake_async(WEBHOOKS_QUEUE), key=WEBHOOKS_QUEUE)
         tx.after_commit(
             lambda: log.info("webhook_retry_scheduled", webhook_id=log_id,
                              merchant_id=merchant_id, status=row["status"])
@@ -102,50 +103,52 @@ def _config(row: Row, replaced: list[Row]) -> dict[str, Any]:
     }
 
 
-def get_config(db: Database, merchant: AuthenticatedMerchant) -> dict[str, Any]:
-    with db.connection() as conn:
-        replaced = repository.live_replaced_secrets(conn, merchant.id)
+async def get_config(db: AsyncDatabase, merchant: AuthenticatedMerchant) -> dict[str, Any]:
+    async with db.connection() as conn:
+        replaced = await repository.live_replaced_secrets(conn, merchant.id)
     current = {"webhook_url": merchant.webhook_url, "webhook_secret": merchant.webhook_secret}
     return _config(current, replaced)
 
 
-def update_config(runtime: ApiRuntime, merchant_id: str, url: str) -> dict[str, Any]:
+async def update_config(runtime: ApiRuntime, merchant_id: str, url: str) -> dict[str, Any]:
     url = url.strip()
     if url:
-        validate_webhook_url(url, runtime.settings.webhook_allow_private_networks)
-    with runtime.db.transaction() as tx:
-        row = repository.set_webhook_url(tx.conn, merchant_id, url or None)
-        return _config(row, repository.live_replaced_secrets(tx.conn, merchant_id))
+        # It resolves the host name (blocking getaddrinfo): in a thread, not on the event loop.
+        allow_private = runtime.settings.webhook_allow_private_networks
+        await asyncio.to_thread(validate_webhook_url, url, allow_private)
+    async with runtime.db.transaction() as tx:
+        row = await repository.set_webhook_url(tx.conn, merchant_id, url or None)
+        return _config(row, await repository.live_replaced_secrets(tx.conn, merchant_id))
 
 
-def rotate_secret(db: Database, merchant_id: str) -> dict[str, Any]:
+async def rotate_secret(db: AsyncDatabase, merchant_id: str) -> dict[str, Any]:
     """Make a new current secret; the replaced one keeps signing for ROTATION_OVERLAP from
     now, as does every earlier one for its own 24 h (CONTRACT §7). Conflict (409) while
     MAX_REPLACED_SECRETS replaced secrets still sign, saying when the oldest stops."""
-    with db.transaction() as tx:
-        repository.lock_config(tx.conn, merchant_id)
-        replaced = repository.live_replaced_secrets(tx.conn, merchant_id)
+    async with db.transaction() as tx:
+        await repository.lock_config(tx.conn, merchant_id)
+        replaced = await repository.live_replaced_secrets(tx.conn, merchant_id)
         if len(replaced) >= MAX_REPLACED_SECRETS:
             first_free = min(r["expires_at"] for r in replaced)
             raise Conflict(
                 f"{len(replaced)} replaced webhook secrets still sign every webhook; rotate "
                 f"again after {iso(first_free)}, when the oldest of them stops"
             )
-        row = repository.replace_secret(
+        row = await repository.replace_secret(
             tx.conn, merchant_id, new_webhook_secret(), ROTATION_OVERLAP
         )
-        return _config(row, repository.live_replaced_secrets(tx.conn, merchant_id))
+        return _config(row, await repository.live_replaced_secrets(tx.conn, merchant_id))
 
 
-def send_test(runtime: ApiRuntime, merchant: AuthenticatedMerchant) -> dict[str, Any]:
+async def send_test(runtime: ApiRuntime, merchant: AuthenticatedMerchant) -> dict[str, Any]:
     if not merchant.webhook_url:
         raise WebhookUrlNotSet
     data = {
         "message": "This is a test webhook from Payment Gateway",
         "merchant_id": merchant.id,
     }
-    with runtime.db.transaction() as tx:
-        log_id = record_event(tx, runtime.queues, merchant.id, WEBHOOK_TEST, data)
+    async with runtime.db.transaction() as tx:
+        log_id = await record_event_async(tx, runtime.queues, merchant.id, WEBHOOK_TEST, data)
     if log_id is None:  # the URL was cleared in between
         raise WebhookUrlNotSet
     return {
