@@ -8,6 +8,7 @@ from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 
 from api.config import ApiSettings
+from api.merchants.auth import CredentialCache
 from shared.db import AsyncDatabase
 from shared.queues import JobQueues, async_redis_connection, redis_connection
 
@@ -22,6 +23,7 @@ class ApiRuntime:
     redis: Redis  # for RQ, which is synchronous: the queue status report (in a thread)
     async_redis: AsyncRedis  # for the API's own commands: wake-up flags, health
     queues: JobQueues
+    credentials: CredentialCache = field(default_factory=CredentialCache)
     # Idempotent requests hold a connection for their whole handler; capping them below the
     # pool size leaves connections for every other request, so none can starve the rest.
     idempotent_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))

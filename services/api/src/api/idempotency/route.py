@@ -89,7 +89,10 @@ class IdempotentRoute(APIRoute):
             validate_key(key)
             runtime = request.app.state.runtime
             merchant = await auth.authenticate(
-                runtime.db, request.headers.get("x-api-key"), request.headers.get("x-api-secret")
+                runtime.db,
+                runtime.credentials,
+                request.headers.get("x-api-key"),
+                request.headers.get("x-api-secret"),
             )
             request.state.merchant = merchant
             try:

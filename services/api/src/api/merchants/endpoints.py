@@ -48,9 +48,11 @@ async def log_in(body: MerchantLogin, runtime: RuntimeDep) -> dict[str, Any]:
     summary="Replace the API secret; the old one keeps working for a grace period (24 h)",
 )
 async def rotate_api_secret(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
-    return await service.rotate_api_secret(
+    rotated = await service.rotate_api_secret(
         runtime.db, merchant.id, runtime.settings.api_secret_grace_seconds
     )
+    runtime.credentials.forget(merchant.api_key)  # other API processes within CREDENTIALS_TTL_S
+    return rotated
 
 
 @router.get(

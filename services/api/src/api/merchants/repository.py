@@ -18,14 +18,18 @@ async def get_by_api_key(conn: AsyncDictConnection, api_key: str) -> Row | None:
 
 
 async def get_for_authentication(conn: AsyncDictConnection, api_key: str) -> Row | None:
-    """The merchant of `api_key` with `retired_api_secrets`: its replaced secrets still in
-    their grace period."""
+    """The merchant of `api_key` with `retired_api_secrets` and `retired_expires_at`: its
+    replaced secrets still in their grace period, and when each stops (same order)."""
     return await (
         await conn.execute(
             f"""
         SELECT {MERCHANT_COLUMNS},
                ARRAY(SELECT r.api_secret FROM retired_api_secrets r
-                     WHERE r.merchant_id = m.id AND r.expires_at > now()) AS retired_api_secrets
+                     WHERE r.merchant_id = m.id AND r.expires_at > now()
+                     ORDER BY r.api_secret) AS retired_api_secrets,
+               ARRAY(SELECT r.expires_at FROM retired_api_secrets r
+                     WHERE r.merchant_id = m.id AND r.expires_at > now()
+                     ORDER BY r.api_secret) AS retired_expires_at
         FROM merchants m WHERE m.api_key = %s
         """,
             (api_key,),

@@ -89,6 +89,15 @@ async def set_webhook_url(conn: AsyncDictConnection, merchant_id: str, url: str 
     )
 
 
+async def get_config(conn: AsyncDictConnection, merchant_id: str) -> Row:
+    """The merchant's current webhook URL and signing secret."""
+    return await one_async(
+        await conn.execute(
+            "SELECT webhook_url, webhook_secret FROM merchants WHERE id = %s", (merchant_id,)
+        )
+    )
+
+
 async def lock_config(conn: AsyncDictConnection, merchant_id: str) -> Row:
     """The merchant's webhook config, row-locked: rotations of one merchant run one at a time."""
     return await one_async(

@@ -105,8 +105,8 @@ def _config(row: Row, replaced: list[Row]) -> dict[str, Any]:
 
 async def get_config(db: AsyncDatabase, merchant: AuthenticatedMerchant) -> dict[str, Any]:
     async with db.connection() as conn:
+        current = await repository.get_config(conn, merchant.id)
         replaced = await repository.live_replaced_secrets(conn, merchant.id)
-    current = {"webhook_url": merchant.webhook_url, "webhook_secret": merchant.webhook_secret}
     return _config(current, replaced)
 
 
@@ -141,16 +141,17 @@ async def rotate_secret(db: AsyncDatabase, merchant_id: str) -> dict[str, Any]:
 
 
 async def send_test(runtime: ApiRuntime, merchant: AuthenticatedMerchant) -> dict[str, Any]:
-    if not merchant.webhook_url:
-        raise WebhookUrlNotSet
+    """Queue a `webhook.test` event to the merchant's URL; WebhookUrlNotSet without one."""
     data = {
         "message": "This is a test webhook from Payment Gateway",
         "merchant_id": merchant.id,
     }
     async with runtime.db.transaction() as tx:
+        # Locked: a URL cleared meanwhile waits for this event (or this event for it).
+        if not (await repository.lock_config(tx.conn, merchant.id))["webhook_url"]:
+            raise WebhookUrlNotSet
         log_id = await record_event_async(tx, runtime.queues, merchant.id, WEBHOOK_TEST, data)
-    if log_id is None:  # the URL was cleared in between
-        raise WebhookUrlNotSet
+    assert log_id is not None  # the merchant has a URL: its event has a delivery log
     return {
         "id": log_id,
         "event": WEBHOOK_TEST,
