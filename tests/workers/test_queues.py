@@ -5,7 +5,14 @@ import importlib
 import pytest
 from rq import Queue, SimpleWorker
 
-from shared.queues import ALL_QUEUES, PAYMENTS_QUEUE, TICK_JOBS, JobQueues, queued_flag_key
+from shared.queues import (
+    ALL_QUEUES,
+    PAYMENTS_QUEUE,
+    TICK_JOBS,
+    WEBHOOKS_QUEUE,
+    JobQueues,
+    queued_flag_key,
+)
 from shared.worker import GatewayWorker
 
 
@@ -22,8 +29,18 @@ def test_waking_many_times_queues_one_tick(private_redis):
 
     woken = [queues.wake(PAYMENTS_QUEUE) for _ in range(50)]
 
-    assert woken.count(True) == 1
+    assert woken.count([PAYMENTS_QUEUE]) == 1
     assert redis.llen(f"rq:queue:{PAYMENTS_QUEUE}") == 1
+
+
+def test_one_wake_of_several_queues_queues_a_tick_of_each_not_yet_waiting(private_redis):
+    redis = private_redis
+    queues = JobQueues(redis)
+    queues.wake(PAYMENTS_QUEUE)
+
+    assert queues.wake(PAYMENTS_QUEUE, WEBHOOKS_QUEUE) == [WEBHOOKS_QUEUE]
+    assert redis.llen(f"rq:queue:{PAYMENTS_QUEUE}") == 1
+    assert redis.llen(f"rq:queue:{WEBHOOKS_QUEUE}") == 1
 
 
 def test_a_started_tick_lets_the_next_wake_queue_another(private_redis, monkeypatch):
@@ -40,7 +57,7 @@ def test_a_started_tick_lets_the_next_wake_queue_another(private_redis, monkeypa
     GatewayWorker([Queue(PAYMENTS_QUEUE, connection=redis)], connection=redis).work(burst=True)
 
     assert started == [0], "the flag is cleared as the tick starts"
-    assert queues.wake(PAYMENTS_QUEUE) is True
+    assert queues.wake(PAYMENTS_QUEUE) == [PAYMENTS_QUEUE]
 
 
 def test_a_tick_keeps_no_result(private_redis, worker_env):

@@ -78,7 +78,7 @@ def record_events(
         return []
     rows = tx.conn.execute(INSERT_EVENTS, _insert_parameters(events)).fetchall()
     if rows:
-        tx.after_commit(lambda: queues.wake(WEBHOOKS_QUEUE), key=WEBHOOKS_QUEUE)
+        tx.wake_after_commit(queues, WEBHOOKS_QUEUE)
         tx.after_commit(lambda: _log_queued(rows))
     return [str(row["id"]) for row in rows]
 
@@ -92,7 +92,7 @@ async def record_events_async(
     cursor = await tx.conn.execute(INSERT_EVENTS, _insert_parameters(events))
     rows = await cursor.fetchall()
     if rows:
-        tx.after_commit(lambda: queues.wake_async(WEBHOOKS_QUEUE), key=WEBHOOKS_QUEUE)
+        tx.wake_after_commit(queues, WEBHOOKS_QUEUE)
         tx.after_commit(lambda: _log_queued(rows))
     return [str(row["id"]) for row in rows]
 

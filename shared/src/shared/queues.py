@@ -59,30 +59,38 @@ class JobQueues:
         self.async_redis = async_redis
         self._queues = {name: Queue(name, connection=redis) for name in ALL_QUEUES}
 
-    def wake(self, queue: str) -> bool:
-        """Make sure a tick of `queue` is on its way; returns whether this call enqueued one.
+    def wake(self, *queues: str) -> list[str]:
+        """Make sure a tick of each of `queues` is on its way; returns those this call
+        enqueued a tick for.
 
         At most one tick per queue waits in Redis whatever the load and the number of wakers
         (API replicas, worker sweeps): a flag set with NX guards the enqueue and the worker
         clears it as it starts the tick, so work created after that start wakes a new one.
-        A tick keeps no result (result_ttl=0). Raises redis errors; callers after a commit
-        leave recovery to the sweep (shared.worker).
+        The flags of all `queues` are set in one round trip. A tick keeps no result
+        (result_ttl=0). Raises redis errors; callers after a commit leave recovery to the
+        sweep (shared.worker).
         """
-        flag = queued_flag_key(queue)
-        if not self.redis.set(flag, 1, nx=True, ex=QUEUED_FLAG_TTL_S):
-            return False
-        self._enqueue_tick(queue, flag)
-        return True
+        pipeline = self.redis.pipeline(transaction=False)
+        for queue in queues:
+            pipeline.set(queued_flag_key(queue), 1, nx=True, ex=QUEUED_FLAG_TTL_S)
+        won = [queue for queue, set_now in zip(queues, pipeline.execute(), strict=True) if set_now]
+        for queue in won:
+            self._enqueue_tick(queue, queued_flag_key(queue))
+        return won
 
-    async def wake_async(self, queue: str) -> bool:
-        """`wake` from the event loop: the flag is set without a thread; only a call that wins
-        it enqueues the tick (RQ is synchronous) in a worker thread. Needs `async_redis`."""
+    async def wake_async(self, *queues: str) -> list[str]:
+        """`wake` from the event loop: the flags are set without a thread; only a call that
+        wins one enqueues its tick (RQ is synchronous) in a worker thread. Needs
+        `async_redis`."""
         assert self.async_redis is not None, "JobQueues(redis, async_redis) for wake_async"
-        flag = queued_flag_key(queue)
-        if not await self.async_redis.set(flag, 1, nx=True, ex=QUEUED_FLAG_TTL_S):
-            return False
-        await asyncio.to_thread(self._enqueue_tick, queue, flag)
-        return True
+        pipeline = self.async_redis.pipeline(transaction=False)
+        for queue in queues:
+            pipeline.set(queued_flag_key(queue), 1, nx=True, ex=QUEUED_FLAG_TTL_S)
+        results = await pipeline.execute()
+        won = [queue for queue, set_now in zip(queues, results, strict=True) if set_now]
+        for queue in won:
+            await asyncio.to_thread(self._enqueue_tick, queue, queued_flag_key(queue))
+        return won
 
     def _enqueue_tick(self, queue: str, flag: str) -> None:
         try:

@@ -50,20 +50,20 @@ def claim_and_submit(current: WorkerRuntime, engine: DeliveryEngine) -> int:
             tx.conn, room, MAX_IN_FLIGHT_PER_MERCHANT, engine.merchant_rooms()
         )
     _claimed.update(str(row["id"]) for row in claimed)
-    for row in claimed:
-        # The current secret first, then every replaced one still in its overlap, newest first.
-        secrets = [row["webhook_secret"], *row["replaced_secrets"]]
-        engine.submit(
-            Delivery(
-                log_id=str(row["id"]),
-                merchant_id=str(row["merchant_id"]),
-                attempt=row["attempts"] + 1,
-                url=row["webhook_url"],
-                secrets=secrets,
-                body=row["payload"].encode(),
-                correlation_id=row["correlation_id"],
-            )
+    engine.submit([
+        Delivery(
+            log_id=str(row["id"]),
+            merchant_id=str(row["merchant_id"]),
+            attempt=row["attempts"] + 1,
+            url=row["webhook_url"],
+            # The current secret first, then every replaced one still in its overlap, newest
+            # first.
+            secrets=[row["webhook_secret"], *row["replaced_secrets"]],
+            body=row["payload"].encode(),
+            correlation_id=row["correlation_id"],
         )
+        for row in claimed
+    ])  # fmt: skip
     return len(claimed)
 
 
@@ -154,6 +154,6 @@ def finish_in_flight() -> None:
     if _claimed:
         with current.db.transaction() as tx:
             repository.release_leases(tx.conn, sorted(_claimed))
-            tx.after_commit(lambda: current.queues.wake(WEBHOOKS_QUEUE))
+            tx.wake_after_commit(current.queues, WEBHOOKS_QUEUE)
         log.warning("webhook_leases_released", webhook_ids=sorted(_claimed))
         _claimed.clear()

@@ -72,7 +72,7 @@ async def create_payment(runtime: ApiRuntime, merchant_id: str | None, body: Pay
             [Event(payment["merchant_id"], name, {"payment": resource})
              for name in (PAYMENT_CREATED, PAYMENT_PENDING)],
         )  # fmt: skip
-        tx.after_commit(lambda: runtime.queues.wake_async(PAYMENTS_QUEUE), key=PAYMENTS_QUEUE)
+        tx.wake_after_commit(runtime.queues, PAYMENTS_QUEUE)
         tx.after_commit(lambda: _log_state("payment_created", payment))
     return resource
 

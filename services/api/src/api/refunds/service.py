@@ -51,7 +51,7 @@ async def create_refund(
         await record_event_async(
             tx, runtime.queues, merchant_id, REFUND_CREATED, {"refund": resource}
         )
-        tx.after_commit(lambda: runtime.queues.wake_async(REFUNDS_QUEUE), key=REFUNDS_QUEUE)
+        tx.wake_after_commit(runtime.queues, REFUNDS_QUEUE)
         tx.after_commit(
             lambda: log.info("refund_created", refund_id=refund["id"], payment_id=payment_id,
                              merchant_id=merchant_id, amount=amount, status=refund["status"])

@@ -82,7 +82,7 @@ async def retry(runtime: ApiRuntime, merchant_id: str, log_id: str) -> dict[str,
         row = await repository.schedule_again(tx.conn, log_id, merchant_id)
         if row is None:
             raise WebhookNotFound
-        tx.after_commit(lambda: runtime.queues.wake_async(WEBHOOKS_QUEUE), key=WEBHOOKS_QUEUE)
+        tx.wake_after_commit(runtime.queues, WEBHOOKS_QUEUE)
         tx.after_commit(
             lambda: log.info("webhook_retry_scheduled", webhook_id=log_id,
                              merchant_id=merchant_id, status=row["status"])
