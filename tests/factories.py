@@ -4,6 +4,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+# The seeded test merchant's credentials (the TEST_API_KEY and TEST_API_SECRET defaults).
+TEST_MERCHANT_HEADERS = {"X-Api-Key": "key_test_abc123", "X-Api-Secret": "secret_test_xyz789"}
+
 
 def luhn_complete(prefix: str, length: int) -> str:
     """A Luhn-valid number starting with `prefix`."""
