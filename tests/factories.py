@@ -1,8 +1,18 @@
-"""Factories: plain functions with keyword defaults that create things through the API."""
+"""Factories: plain functions with keyword defaults that create things through the API, over
+HTTP (a TestClient) or by calling its services directly (an ApiRuntime)."""
 
 from typing import Any
 
 from fastapi.testclient import TestClient
+
+from api.merchants import service as merchants_service
+from api.merchants.schemas import MerchantSignup
+from api.orders import service as orders_service
+from api.orders.schemas import OrderCreate
+from api.payments import service as payments_service
+from api.payments.schemas import PaymentCreate
+from api.runtime import ApiRuntime
+from shared.seed import TEST_MERCHANT_ID
 
 # The seeded test merchant's credentials (the TEST_API_KEY and TEST_API_SECRET defaults).
 TEST_MERCHANT_HEADERS = {"X-Api-Key": "key_test_abc123", "X-Api-Secret": "secret_test_xyz789"}
@@ -96,3 +106,35 @@ def events_of(db, event: str | None = None) -> list[dict]:
         {"event": event},
     ).fetchall()
     return [{"event": row["event"], "body": json.loads(row["payload"])} for row in rows]
+
+
+# --- the same through the API's services, without HTTP ------------------------------------------
+
+
+def service_order(
+    runtime: ApiRuntime, merchant_id: str = TEST_MERCHANT_ID, amount: int = 50000
+) -> dict:
+    """An order created by the orders service, as POST /api/v1/orders would."""
+    return orders_service.create_order(runtime.db, merchant_id, OrderCreate(amount=amount))
+
+
+def service_payment(
+    runtime: ApiRuntime, order_id: str, merchant_id: str | None = TEST_MERCHANT_ID
+) -> dict:
+    """A pending UPI payment made by the payments service (merchant_id None: the checkout)."""
+    body = PaymentCreate.model_validate(upi_payment_body(order_id))
+    return payments_service.create_payment(runtime, merchant_id, body)
+
+
+def settle(db, payment: dict, status: str = "success") -> dict:
+    """Finalise a payment as the payment worker would: `success` also pays its order."""
+    db.execute("UPDATE payments SET status = %s WHERE id = %s", (status, payment["id"]))
+    if status == "success":
+        db.execute("UPDATE orders SET status = 'paid' WHERE id = %s", (payment["order_id"],))
+    return payment | {"status": status}
+
+
+def other_merchant_id(runtime: ApiRuntime) -> str:
+    """A second merchant, signed up through the merchants service; returns its id."""
+    body = MerchantSignup(name="Other Stores", email="owner@other.test", password="correct horse")
+    return merchants_service.sign_up(runtime.db, body)["id"]
