@@ -1,13 +1,29 @@
-"""Factories: plain functions with keyword defaults that create things through the API."""
+"""Factories: plain functions with keyword defaults that create things through the API, over
+HTTP (a TestClient) or by calling its services directly (an ApiRuntime)."""
 
 import asyncio
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi.testclient import TestClient
 
+from api.merchants import service as merchants_service
+from api.merchants.schemas import MerchantSignup
+from api.orders import service as orders_service
+from api.orders.schemas import OrderCreate
+from api.payments import service as payments_service
+from api.payments.schemas import PaymentCreate
+from shared.seed import TEST_MERCHANT_ID
+
+if TYPE_CHECKING:
+    from fixtures.in_process import LoopRuntime
+
 T = TypeVar("T")
+
+
+# The seeded test merchant's credentials (the TEST_API_KEY and TEST_API_SECRET defaults).
+TEST_MERCHANT_HEADERS = {"X-Api-Key": "key_test_abc123", "X-Api-Secret": "secret_test_xyz789"}
 
 
 def luhn_complete(prefix: str, length: int) -> str:
@@ -105,3 +121,37 @@ def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
     its own: a Playwright fixture may already run a loop in the test's thread."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
+
+
+# --- the same through the API's services, without HTTP ------------------------------------------
+
+
+def service_order(
+    runtime: "LoopRuntime", merchant_id: str = TEST_MERCHANT_ID, amount: int = 50000
+) -> dict:
+    """An order created by the orders service, as POST /api/v1/orders would."""
+    return runtime.run(
+        orders_service.create_order(runtime.db, merchant_id, OrderCreate(amount=amount))
+    )
+
+
+def service_payment(
+    runtime: "LoopRuntime", order_id: str, merchant_id: str | None = TEST_MERCHANT_ID
+) -> dict:
+    """A pending UPI payment made by the payments service (merchant_id None: the checkout)."""
+    body = PaymentCreate.model_validate(upi_payment_body(order_id))
+    return runtime.run(payments_service.create_payment(runtime, merchant_id, body))
+
+
+def settle(db, payment: dict, status: str = "success") -> dict:
+    """Finalise a payment as the payment worker would: `success` also pays its order."""
+    db.execute("UPDATE payments SET status = %s WHERE id = %s", (status, payment["id"]))
+    if status == "success":
+        db.execute("UPDATE orders SET status = 'paid' WHERE id = %s", (payment["order_id"],))
+    return payment | {"status": status}
+
+
+def other_merchant_id(runtime: "LoopRuntime") -> str:
+    """A second merchant, signed up through the merchants service; returns its id."""
+    body = MerchantSignup(name="Other Stores", email="owner@other.test", password="correct horse")
+    return runtime.run(merchants_service.sign_up(runtime.db, body))["id"]

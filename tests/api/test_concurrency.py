@@ -4,7 +4,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import TEST_MERCHANT_HEADERS
+
+from factories import TEST_MERCHANT_HEADERS
 
 pytestmark = pytest.mark.slow
 

@@ -1,8 +1,9 @@
 """Fixtures for the checkout service: its servers on free loopback ports, pages in Chromium, and
 the real gateway behind them.
 
-The checkout page, the SDK and the demo shop talk to the real API and payment worker: the root
-conftest's `api_url` (payments succeed) and `failing_api_url` (every payment is declined).
+The checkout page, the SDK and the demo shop talk to the real API and payment worker:
+tests/fixtures/live.py's `api_url` (payments succeed) and `failing_api_url` (every payment is
+declined).
 Stand-ins remain only for what is outside the gateway: a merchant's page and hostile windows for
 the SDK, an API address where nothing listens, and a database link that can be cut.
 """
@@ -95,7 +96,8 @@ def random_order_id() -> str:
 
 @dataclass
 class LiveGateway:
-    """The root conftest's running API and payment worker, driven over HTTP as a merchant would."""
+    """The session's running API and payment worker (`api_url`), driven over HTTP as a merchant
+    would."""
 
     url: str
 
@@ -382,7 +384,7 @@ def node() -> str:
     return path
 
 
-# --- the browser (the session's Chromium is the root conftest's `browser`) ----------------------
+# --- the browser (the session's Chromium is tests/fixtures/browser.py's `browser`) -------------
 
 
 def save_screenshots(page, name: str) -> None:

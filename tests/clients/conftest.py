@@ -1,5 +1,5 @@
 """Fixtures for the client, CLI and generated-client tests: the session's live API (a real
-API process and payment worker, tests/conftest.py) and small real HTTP servers beside it."""
+API process and payment worker, tests/fixtures/live.py) and small real HTTP servers beside it."""
 
 import socket
 import threading

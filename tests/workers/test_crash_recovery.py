@@ -6,9 +6,9 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import TEST_MERCHANT_HEADERS
 
 from devstack.embedded import start_redis
+from factories import TEST_MERCHANT_HEADERS
 
 pytestmark = pytest.mark.slow
 

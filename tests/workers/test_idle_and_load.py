@@ -8,7 +8,8 @@ import time
 
 import httpx
 import pytest
-from conftest import TEST_MERCHANT_HEADERS
+
+from factories import TEST_MERCHANT_HEADERS
 
 pytestmark = pytest.mark.slow
 
