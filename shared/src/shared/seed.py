@@ -1,7 +1,15 @@
-"""The test merchant of CONTRACT §3, seeded idempotently."""
+"""The test merchant of CONTRACT §3, seeded idempotently.
 
-from shared.db import DictConnection
+Part of shared's core: the dashboard and the demo shop know the test merchant too, and install
+no database driver.
+"""
+
+from typing import TYPE_CHECKING
+
 from shared.settings import GatewaySettings
+
+if TYPE_CHECKING:
+    from shared.db import DictConnection
 
 TEST_MERCHANT_ID = "550e8400-e29b-41d4-a716-446655440000"
 TEST_MERCHANT_NAME = "Test Merchant"
@@ -13,7 +21,7 @@ ON CONFLICT (id) DO NOTHING
 """
 
 
-def seed_test_merchant(conn: DictConnection, settings: GatewaySettings) -> None:
+def seed_test_merchant(conn: "DictConnection", settings: GatewaySettings) -> None:
     # DO NOTHING keeps what the merchant changed since (webhook URL, rotated secret).
     conn.execute(
         SEED_TEST_MERCHANT,
