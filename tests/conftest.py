@@ -15,7 +15,7 @@ from api.config import ApiSettings
 from api.main import create_app
 from devstack.servers import test_servers
 from shared.migrations import apply_migrations
-from shared.seed import seed_test_merchant
+from shared.seed import SeededMerchantSettings, seed_test_merchant
 
 TEST_MERCHANT_HEADERS = {"X-Api-Key": "key_test_abc123", "X-Api-Secret": "secret_test_xyz789"}
 
@@ -89,7 +89,7 @@ def settings(database_url: str, redis_url: str) -> ApiSettings:
 
 
 @pytest.fixture
-def db(database_url: str, settings: ApiSettings) -> Iterator[psycopg.Connection]:
+def db(database_url: str) -> Iterator[psycopg.Connection]:
     """A clean database with the test merchant seeded, and a connection for assertions."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(
@@ -97,7 +97,7 @@ def db(database_url: str, settings: ApiSettings) -> Iterator[psycopg.Connection]
                 sql.SQL(", ").join(sql.Identifier(t) for t in DATA_TABLES)
             )
         )
-        seed_test_merchant(conn, settings)
+        seed_test_merchant(conn, SeededMerchantSettings())
         conn.row_factory = psycopg.rows.dict_row
         yield conn
 
@@ -180,7 +180,7 @@ def _live_gateway(database_url: str, redis_url: str, **env: str):
             "TEST_MODE": "true", "TEST_PROCESSING_DELAY": "300",
             "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true", "PYTHONUNBUFFERED": "1", **env}  # fmt: skip
     with psycopg.connect(database_url) as conn:
-        seed_test_merchant(conn, ApiSettings(database_url=database_url, redis_url=redis_url))
+        seed_test_merchant(conn, SeededMerchantSettings())
     port = free_port()
     api = LiveProcess("session-api", api_argv(port), base, f"http://127.0.0.1:{port}")
     worker = LiveProcess("session-payment-worker", worker_argv("payment_worker"),
