@@ -1,10 +1,15 @@
 """Each service's settings: the contract's defaults, one line naming a bad or missing variable,
-and each variable read by the services that use it, and only by them."""
+and every documented variable read by the services that use it, and only by them."""
+
+import re
+from pathlib import Path
 
 import pytest
 from pydantic_settings import BaseSettings
 
 from api.config import ApiSettings
+from checkout.config import CheckoutSettings, DemoSettings
+from dashboard.config import DashboardSettings
 from payment_worker.config import PaymentWorkerSettings
 from shared.migrations.__main__ import MigrationSettings
 from shared.settings import load_settings
@@ -18,7 +23,13 @@ SERVICES: dict[str, type[BaseSettings]] = {
     "payment-worker": PaymentWorkerSettings,
     "refund-worker": WorkerSettings,
     "webhook-dispatcher": DispatcherSettings,
+    "checkout": CheckoutSettings,
+    "checkout-demo": DemoSettings,
+    "dashboard": DashboardSettings,
 }
+# Read outside the settings classes: by shared.logging, and by uvicorn in the API.
+READ_ELSEWHERE = {"LOG_FORMAT", "WEB_CONCURRENCY"}
+ENV_EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
 
 
 def variables(settings_class: type[BaseSettings], *, aliases: bool = True) -> set[str]:
@@ -51,6 +62,9 @@ def test_defaults_follow_the_contract(environment):
     assert (worker.upi_success_rate, worker.card_success_rate) == (0.90, 0.95)
     assert worker.test_payment_success is True
     assert load_settings(MigrationSettings).test_api_key == "key_test_abc123"
+    assert load_settings(CheckoutSettings).port == 3001
+    assert load_settings(DemoSettings).port == 3002
+    assert load_settings(DashboardSettings).port == 3000
     assert load_settings(DispatcherSettings).webhook_retry_intervals_test is False
 
 
@@ -58,8 +72,9 @@ def test_seed_guide_aliases_are_accepted(environment):
     environment.setenv("API_KEY", "key_alias")
     environment.setenv("API_SECRET", "secret_alias")
 
-    settings = load_settings(MigrationSettings)
-    assert (settings.test_api_key, settings.test_api_secret) == ("key_alias", "secret_alias")
+    for settings_class in (MigrationSettings, DemoSettings):
+        settings = load_settings(settings_class)
+        assert (settings.test_api_key, settings.test_api_secret) == ("key_alias", "secret_alias")
 
 
 def test_missing_database_url_stops_with_one_line(environment, capsys):
@@ -104,3 +119,56 @@ def test_a_service_ignores_the_variables_it_does_not_use(environment):
     # The refund worker never decides a payment, nor the migration.
     assert load_settings(WorkerSettings).event_retention_days == 30
     assert load_settings(MigrationSettings).test_api_key == "key_test_abc123"
+    # The front ends never open the database; the checkout keeps nothing in Redis either.
+    environment.delenv("DATABASE_URL")
+    environment.setenv("DB_POOL_SIZE", "not a number")
+    assert load_settings(DashboardSettings).redis_url == REQUIRED["REDIS_URL"]
+    environment.delenv("REDIS_URL")
+    assert load_settings(CheckoutSettings).api_url == "http://localhost:8000"
+
+
+def test_web_services_read_port_and_host(environment):
+    environment.setenv("PORT", "4100")
+    environment.setenv("HOST", "0.0.0.0")  # noqa: S104
+
+    for settings_class in (ApiSettings, CheckoutSettings, DemoSettings, DashboardSettings):
+        settings = load_settings(settings_class)
+        assert (settings.port, settings.host) == (4100, "0.0.0.0"), settings_class  # noqa: S104
+
+
+@pytest.mark.parametrize(
+    ("settings_class", "port_variable", "host_variable"),
+    [(DashboardSettings, "DASHBOARD_PORT", "DASHBOARD_HOST"), (DemoSettings, "DEMO_PORT", None)],
+)
+def test_a_services_own_address_variables_win(
+    environment, capsys, settings_class, port_variable, host_variable
+):
+    # One environment file holds the API's PORT and, say, the dashboard's DASHBOARD_PORT.
+    environment.setenv("PORT", "8000")
+    environment.setenv(port_variable, "4200")
+    if host_variable:
+        environment.setenv("HOST", "127.0.0.1")
+        environment.setenv(host_variable, "0.0.0.0")  # noqa: S104
+    settings = load_settings(settings_class)
+    assert settings.port == 4200
+    assert settings.host == ("0.0.0.0" if host_variable else "127.0.0.1")  # noqa: S104
+
+    # A bad value is named by the variable that holds it.
+    environment.delenv(port_variable)
+    environment.setenv("PORT", "0")
+    with pytest.raises(SystemExit):
+        load_settings(settings_class)
+    assert capsys.readouterr().err.startswith("configuration error: PORT is invalid")
+
+
+def test_env_example_lists_exactly_the_variables_the_services_read():
+    listed = {
+        match[1]
+        for line in ENV_EXAMPLE.read_text().splitlines()
+        if (match := re.match(r"^#? ?([A-Z][A-Z0-9_]+)=", line))
+    }
+    read = set().union(*(variables(settings) for settings in SERVICES.values()))
+    named = set().union(*(variables(settings, aliases=False) for settings in SERVICES.values()))
+
+    assert listed - READ_ELSEWHERE <= read, "listed in .env.example but read by no service"
+    assert named <= listed, "read by a service but missing from .env.example"

@@ -14,8 +14,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from checkout.config import CheckoutSettings
 from checkout.headers import BaselineHeaders
-from checkout.settings import CheckoutSettings, ConfigurationError, exit_on_bad_configuration
+from shared.settings import load_settings
 
 PACKAGE_DIR = Path(__file__).parent
 STATIC_DIR = PACKAGE_DIR / "static"
@@ -86,12 +87,4 @@ def create_app(settings: CheckoutSettings) -> Starlette:
     )
 
 
-def app_from_environ() -> Starlette:
-    try:
-        settings = CheckoutSettings.from_environ()
-    except ConfigurationError as error:
-        exit_on_bad_configuration(error)
-    return create_app(settings)
-
-
-app = app_from_environ()
+app = create_app(load_settings(CheckoutSettings))
