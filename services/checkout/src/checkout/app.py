@@ -16,6 +16,8 @@ from starlette.staticfiles import StaticFiles
 
 from checkout.config import CheckoutSettings
 from checkout.headers import BaselineHeaders
+from shared.asgi import CorrelationIdMiddleware
+from shared.logging import configure_logging
 from shared.settings import load_settings
 
 PACKAGE_DIR = Path(__file__).parent
@@ -48,6 +50,7 @@ def checkout_page_policy(api_url: str) -> str:
 
 
 def create_app(settings: CheckoutSettings) -> Starlette:
+    configure_logging("checkout", settings.log_level)
     page = render_checkout_page(settings.api_url)
     page_headers = {
         "Content-Security-Policy": checkout_page_policy(settings.api_url),
@@ -83,7 +86,11 @@ def create_app(settings: CheckoutSettings) -> Starlette:
             Route("/health", health),
             Mount("/assets", app=StaticFiles(directory=STATIC_DIR), name="assets"),
         ],
-        middleware=[Middleware(BaselineHeaders)],
+        middleware=[
+            # Outermost: one line per request with its correlation id, healthchecks excepted.
+            Middleware(CorrelationIdMiddleware, logger="checkout.access"),
+            Middleware(BaselineHeaders),
+        ],
     )
 
 

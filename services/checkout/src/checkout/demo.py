@@ -23,6 +23,8 @@ from starlette.staticfiles import StaticFiles
 from checkout.config import DemoSettings
 from checkout.headers import BaselineHeaders
 from checkout.serving import serve
+from shared.asgi import CorrelationIdMiddleware
+from shared.logging import configure_logging
 from shared.seed import TEST_MERCHANT_NAME
 from shared.settings import load_settings
 
@@ -75,6 +77,7 @@ def render_demo_page(settings: DemoSettings) -> str:
 
 
 def create_demo_app(settings: DemoSettings) -> Starlette:
+    configure_logging("checkout-demo", settings.log_level)
     page = render_demo_page(settings)
     checkout = urlsplit(settings.checkout_url)
     checkout_origin = f"{checkout.scheme}://{checkout.netloc}"
@@ -116,7 +119,11 @@ def create_demo_app(settings: DemoSettings) -> Starlette:
             Route("/health", health),
             Mount("/assets", app=StaticFiles(directory=PACKAGE_DIR / "demo_static"), name="assets"),
         ],
-        middleware=[Middleware(BaselineHeaders)],
+        middleware=[
+            # Outermost: one line per request with its correlation id, healthchecks excepted.
+            Middleware(CorrelationIdMiddleware, logger="checkout_demo.access"),
+            Middleware(BaselineHeaders),
+        ],
     )
 
 
