@@ -18,6 +18,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
     uv sync --frozen --no-dev --no-install-workspace --package checkout
 COPY pyproject.toml uv.lock ./
+COPY shared shared
 COPY services/checkout services/checkout
 # Workspace packages as wheels, not editable links: the runtime stage needs the venv alone.
 RUN --mount=type=cache,target=/root/.cache/uv \

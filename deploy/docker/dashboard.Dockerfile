@@ -34,6 +34,6 @@ WORKDIR /app
 # Numeric, so an orchestrator can check that it is not root without reading /etc/passwd.
 USER 10001:10001
 # The service binds 127.0.0.1 unless told otherwise; a container must listen on all.
-ENV DASHBOARD_HOST=0.0.0.0
+ENV HOST=0.0.0.0
 EXPOSE 3000
 CMD ["python", "-m", "dashboard"]

@@ -241,11 +241,11 @@ def test_concurrent_rotations_each_retire_a_secret(client, settings, merchant_he
     assert all(_works(client, s) for s in secrets | {"secret_test_xyz789"})
 
 
-def test_seeding_again_does_not_revert_a_rotation(client, db, settings, merchant_headers):
-    from shared.seed import seed_test_merchant
+def test_seeding_again_does_not_revert_a_rotation(client, db, merchant_headers):
+    from shared.seed import SeededMerchantSettings, seed_test_merchant
 
     rotated = _rotate(client, merchant_headers)
-    seed_test_merchant(db, settings)  # as `migrate` does at every start
+    seed_test_merchant(db, SeededMerchantSettings())  # as `migrate` does at every start
 
     stored = db.execute("SELECT api_secret FROM merchants WHERE is_test").fetchone()
     assert stored["api_secret"] == rotated["api_secret"]

@@ -33,8 +33,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from checkout.app import SDK_FILE, create_app
+from checkout.config import CheckoutSettings, DemoSettings
 from checkout.demo import create_demo_app
-from checkout.settings import CheckoutSettings, DemoSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts"
@@ -160,7 +160,7 @@ def start_server() -> Iterator[Callable[[Starlette], str]]:
 
 
 def checkout_app(api_url: str) -> Starlette:
-    return create_app(CheckoutSettings(host="127.0.0.1", port=0, api_url=api_url))
+    return create_app(CheckoutSettings(api_url=api_url))
 
 
 @pytest.fixture(scope="session")
@@ -183,12 +183,10 @@ def checkout_site_without_api(start_server) -> str:
 @pytest.fixture(scope="session")
 def demo_site(start_server, api_url: str, checkout_site: str) -> str:
     settings = DemoSettings(
-        host="127.0.0.1",
-        port=0,
         api_url=api_url,
         checkout_url=checkout_site,
-        api_key=MERCHANT_HEADERS["X-Api-Key"],
-        api_secret=MERCHANT_HEADERS["X-Api-Secret"],
+        test_api_key=MERCHANT_HEADERS["X-Api-Key"],
+        test_api_secret=MERCHANT_HEADERS["X-Api-Secret"],
     )
     return start_server(create_demo_app(settings))
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from checkout.app import create_app
-from checkout.settings import CheckoutSettings
+from checkout.config import CheckoutSettings
 
 pytestmark = pytest.mark.slow  # the session's API and payment worker processes
 
@@ -738,7 +738,7 @@ def own_api(start_service, start_server):
 
     def start(**env: str) -> tuple[str, str]:
         api = start_service("api", **env)
-        settings = CheckoutSettings(host="127.0.0.1", port=0, api_url=api.url)
+        settings = CheckoutSettings(api_url=api.url)
         return api.url, start_server(create_app(settings))
 
     return start

@@ -3,8 +3,8 @@ and a declined payment is reported as declined, also after the checkout is close
 
 import pytest
 
+from checkout.config import DemoSettings
 from checkout.demo import create_demo_app
-from checkout.settings import DemoSettings
 
 MODAL = '[data-test-id="payment-modal"]'
 IFRAME = '[data-test-id="payment-iframe"]'
@@ -18,12 +18,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def declining_demo_site(start_server, failing_api_url: str, failing_checkout_site: str) -> str:
     """The demo shop on the API whose payments are all declined."""
     settings = DemoSettings(
-        host="127.0.0.1",
-        port=0,
         api_url=failing_api_url,
         checkout_url=failing_checkout_site,
-        api_key=MERCHANT_HEADERS["X-Api-Key"],
-        api_secret=MERCHANT_HEADERS["X-Api-Secret"],
+        test_api_key=MERCHANT_HEADERS["X-Api-Key"],
+        test_api_secret=MERCHANT_HEADERS["X-Api-Secret"],
     )
     return start_server(create_demo_app(settings))
 

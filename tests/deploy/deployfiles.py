@@ -108,19 +108,23 @@ def locked_closure(package: str) -> set[str]:
     """Every package `uv sync --no-dev --package <package>` installs, by uv.lock (markers ignored,
     so the answer errs towards more)."""
     locked = _locked_packages()
-    seen: set[str] = set()
-    pending = [package]
+    seen: set[tuple[str, str | None]] = set()
+    # (package, one of its extras or None): an extra's own dependencies may name extras too,
+    # as shared[backend] needs psycopg[binary].
+    pending: list[tuple[str, str | None]] = [(package, None)]
     while pending:
-        name = pending.pop()
-        if name in seen:
+        name, extra = pending.pop()
+        if (name, extra) in seen:
             continue
-        seen.add(name)
-        for dependency in locked[name].get("dependencies", []):
-            pending.append(dependency["name"])
-            optional = locked[dependency["name"]].get("optional-dependencies", {})
-            for extra in dependency.get("extra", []):
-                pending.extend(extra_dependency["name"] for extra_dependency in optional[extra])
-    return seen
+        seen.add((name, extra))
+        if extra is None:
+            dependencies = locked[name].get("dependencies", [])
+        else:
+            dependencies = locked[name].get("optional-dependencies", {})[extra]
+        for dependency in dependencies:
+            pending.append((dependency["name"], None))
+            pending.extend((dependency["name"], e) for e in dependency.get("extra", []))
+    return {name for name, _ in seen}
 
 
 def is_locked(package: str) -> bool:

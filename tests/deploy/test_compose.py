@@ -8,9 +8,11 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from api.config import ApiSettings
 from devstack.run import MIGRATE_ARGV
 from devstack.services import Service, local_services
-from shared.settings import GatewaySettings
+from payment_worker.config import PaymentWorkerSettings
+from webhook_dispatcher.config import DispatcherSettings
 
 from .deployfiles import REPO_ROOT, Dockerfile, interpolate, parse_dockerfile
 
@@ -40,8 +42,6 @@ WORKERS = ("payment-worker", "refund-worker", "webhook-dispatcher")
 PYTHON_SERVICES = ("api", *WORKERS, "checkout", "dashboard")
 # The image each compose service runs: its own, except the one-shot migration.
 PACKAGES = {name: name for name in PYTHON_SERVICES} | {"migrate": "api"}
-# How a web service is told to listen on every interface, not the loopback it defaults to.
-HOST_VARIABLES = {"checkout": "HOST", "dashboard": "DASHBOARD_HOST"}
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104
 
 DATABASE_URL = "postgresql://gateway_user:gateway_pass@postgres:5432/payment_gateway"
@@ -50,6 +50,8 @@ SERVER_SIDE_API_URL = "http://api:8000"
 BROWSER_API_URL = "http://localhost:8000"
 BROWSER_CHECKOUT_URL = "http://localhost:3001"
 PASS_THROUGH = ("TEST_MODE", "TEST_PROCESSING_DELAY", "TEST_PAYMENT_SUCCESS", "WEBHOOK_RETRY_INTERVALS_TEST")  # fmt: skip
+# The settings of the services that read them.
+BACKEND_SETTINGS = (ApiSettings, PaymentWorkerSettings, DispatcherSettings)
 
 
 def _service(compose: dict[str, Any], name: str) -> dict[str, Any]:
@@ -209,7 +211,8 @@ def test_web_services_listen_on_every_interface(compose: dict[str, Any], name: s
     if "--host" in command:
         assert command[command.index("--host") + 1] == ALL_INTERFACES
     else:
-        assert _environment(compose, name).get(HOST_VARIABLES[name]) == ALL_INTERFACES
+        # Every web service reads HOST (it defaults to loopback).
+        assert _environment(compose, name).get("HOST") == ALL_INTERFACES
 
 
 @pytest.mark.parametrize("name", sorted(PACKAGES))
@@ -331,8 +334,14 @@ def test_shared_environment_is_the_contracts(compose: dict[str, Any]) -> None:
 def test_test_knobs_pass_through_with_the_services_defaults(
     compose: dict[str, Any], variable: str
 ) -> None:
-    default = str(GatewaySettings.model_fields[variable.lower()].default).lower()
+    defaults = {
+        str(settings.model_fields[variable.lower()].default).lower()
+        for settings in BACKEND_SETTINGS
+        if variable.lower() in settings.model_fields
+    }
 
+    assert len(defaults) == 1, f"the services disagree on {variable}'s default: {defaults}"
+    [default] = defaults
     assert compose["x-gateway-env"][variable] == f"${{{variable}:-{default}}}"
 
 

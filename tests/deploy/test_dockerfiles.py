@@ -1,6 +1,8 @@
 """The images: one per Python service, built from the repository root with
 `uv sync --frozen --package <workspace member>`, running unprivileged from a copied venv."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,19 @@ PYTHON_SERVICES = {
 }  # fmt: skip
 WORKERS = ("payment-worker", "refund-worker", "webhook-dispatcher")
 WEB_STACK = {"fastapi", "starlette", "uvicorn", "jinja2"}
+# shared[backend]: what the API and the workers need and the front ends never use.
+DATABASE_AND_QUEUES = {"psycopg", "psycopg-binary", "psycopg-pool", "rq"}
+# Front end -> what its image must not install: neither opens the database; the dashboard keeps
+# its sessions in Redis, the checkout keeps nothing.
+FRONT_ENDS = {
+    "dashboard": DATABASE_AND_QUEUES,
+    "checkout": DATABASE_AND_QUEUES | {"redis"},
+}
+# What each front end's processes import at start.
+FRONT_END_MODULES = {
+    "dashboard": ["dashboard.__main__", "dashboard.main"],
+    "checkout": ["checkout.__main__", "checkout.app", "checkout.demo"],
+}
 DOCKERFILES = sorted(DOCKER_DIR.glob("*.Dockerfile"))
 
 
@@ -75,6 +90,32 @@ def test_every_workspace_package_it_installs_is_copied_in(path: Path) -> None:
 def test_workers_do_not_install_the_web_stack(worker: str) -> None:
     assert is_locked(worker)
     assert not locked_closure(worker) & WEB_STACK
+
+
+@pytest.mark.parametrize("package", FRONT_ENDS)
+def test_front_ends_do_not_install_the_database_or_queue_stack(package: str) -> None:
+    assert is_locked(package)
+    assert not locked_closure(package) & FRONT_ENDS[package]
+
+
+@pytest.mark.parametrize("package", FRONT_ENDS)
+def test_front_ends_start_without_the_database_or_queue_stack(package: str) -> None:
+    # The dev environment has every package: a child interpreter where the ones the image
+    # lacks cannot be imported shows that no import of the front end (or of shared) needs them.
+    absent = sorted(name.replace("-", "_") for name in FRONT_ENDS[package] | {"psycopg_binary"})
+    script = "\n".join(
+        [
+            "import sys",
+            *(f"sys.modules[{name!r}] = None" for name in absent),
+            *(f"import {module}" for module in FRONT_END_MODULES[package]),
+        ]
+    )
+    env = {"REDIS_URL": "redis://127.0.0.1:1/0", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 @pytest.mark.parametrize("path", DOCKERFILES, ids=lambda path: path.name)

@@ -11,9 +11,7 @@ from devstack import processes
 from devstack.services import local_services
 from live import LiveProcess, free_port
 
-# Where each service reads its port, and a path that is logged (not a probe).
-PORT_VARIABLES = {"api": "PORT", "dashboard": "DASHBOARD_PORT", "checkout": "PORT",
-                  "checkout-demo": "DEMO_PORT"}  # fmt: skip
+# The probes each answers, and a path that is logged (not a probe). Each reads its port in PORT.
 PROBES = {
     "api": ("/health", "/livez", "/readyz", "/metrics"),
     "dashboard": ("/health", "/livez", "/readyz"),
@@ -26,7 +24,7 @@ LOGGED = {"api": "/api/v1/test/merchant", "dashboard": "/login", "checkout": "/c
 
 def _start(name: str, env: dict[str, str]) -> LiveProcess:
     port = free_port()
-    environ = {PORT_VARIABLES[name]: str(port)}
+    environ = {"PORT": str(port)}
     [service] = [s for s in local_services(environ) if s.name == name]
     process = LiveProcess(
         f"sigterm-{name}",
@@ -38,7 +36,7 @@ def _start(name: str, env: dict[str, str]) -> LiveProcess:
     return process
 
 
-@pytest.mark.parametrize("name", sorted(PORT_VARIABLES))
+@pytest.mark.parametrize("name", sorted(PROBES))
 def test_a_sigterm_stop_exits_0_and_probes_are_not_logged(name, service_env, db, redis):
     api = _start("api", service_env) if name == "dashboard" else None
     env = service_env | ({"API_URL": api.url} if api else {})

@@ -28,14 +28,13 @@ DRIVER = textwrap.dedent("""
     import dataclasses, json, sys
     from devstack import run, services
     ports = json.loads(sys.argv[1])
-    variables = {"checkout": "PORT", "dashboard": "DASHBOARD_PORT", "checkout-demo": "DEMO_PORT"}
 
     def on_free_ports():
         moved = []
         for s in services.local_services({"PORT": str(ports["api"])}):
             env = dict(s.env)
-            if s.name in variables:
-                env[variables[s.name]] = str(ports[s.name])
+            if "PORT" in env:
+                env["PORT"] = str(ports[s.name])
             if "METRICS_PORT" in env:
                 env["METRICS_PORT"] = str(ports[s.name])
             moved.append(dataclasses.replace(s, port=ports[s.name] if s.port else None, env=env))

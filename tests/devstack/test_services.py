@@ -2,7 +2,8 @@
 
 import sys
 
-from devstack.services import local_services
+from devstack.run import child_environment
+from devstack.services import SERVICE_ADDRESS_VARIABLES, local_services
 
 
 def _api_argv(environ: dict[str, str]) -> tuple[int | None, tuple[str, ...]]:
@@ -24,17 +25,14 @@ def test_api_port_follows_the_port_variable() -> None:
     assert argv[argv.index("--port") + 1] == "9100"
 
 
-# Where each web service is told to listen: the variable it reads.
-HOST_VARIABLES = {"checkout": "HOST", "dashboard": "DASHBOARD_HOST", "checkout-demo": "HOST"}
-
-
 def _hosts(environ: dict[str, str]) -> dict[str, str]:
     hosts = {}
     for service in local_services(environ):
         if service.name == "api":
             hosts["api"] = service.argv[service.argv.index("--host") + 1]
-        elif service.name in HOST_VARIABLES:
-            hosts[service.name] = service.env[HOST_VARIABLES[service.name]]
+            assert service.env["HOST"] == hosts["api"]
+        elif service.port is not None:
+            hosts[service.name] = service.env["HOST"]
     return hosts
 
 
@@ -47,3 +45,19 @@ def test_every_web_service_listens_on_loopback_by_default() -> None:
 
 def test_host_opens_every_web_service_to_the_network() -> None:
     assert set(_hosts({"HOST": "0.0.0.0"}).values()) == {"0.0.0.0"}  # noqa: S104
+
+
+def test_every_web_service_is_given_its_own_port_as_port() -> None:
+    web = [service for service in local_services({"PORT": "9100"}) if service.port is not None]
+
+    assert {service.name: service.env["PORT"] for service in web} == {
+        "api": "9100", "checkout": "3001", "dashboard": "3000", "checkout-demo": "3002",
+    }  # fmt: skip
+
+
+def test_children_do_not_get_a_single_services_address(monkeypatch) -> None:
+    # They would win over the PORT and HOST that make run gives the dashboard and the demo.
+    for variable in SERVICE_ADDRESS_VARIABLES:
+        monkeypatch.setenv(variable, "4999")
+
+    assert not set(child_environment()) & set(SERVICE_ADDRESS_VARIABLES)

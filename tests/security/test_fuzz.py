@@ -46,7 +46,7 @@ from api.config import ApiSettings
 from api.main import create_app
 from factories import card_payment_body, upi_payment_body
 from live import LiveProcess, api_argv, free_port
-from shared.seed import seed_test_merchant
+from shared.seed import SeededMerchantSettings, seed_test_merchant
 
 pytestmark = pytest.mark.slow  # a real API process
 
@@ -150,9 +150,7 @@ def _seed_resources(api: FuzzedApi, db: psycopg.Connection, headers: dict) -> di
 @pytest.fixture(scope="module")
 def fuzzed_api(database_url: str, redis_url: str) -> Iterator[FuzzedApi]:
     with psycopg.connect(database_url, autocommit=True) as db:
-        seed_test_merchant(
-            db, ApiSettings(database_url=database_url, redis_url=redis_url, log_level="error")
-        )
+        seed_test_merchant(db, SeededMerchantSettings())
         port = free_port()
         env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
                "TEST_MODE": "true", "TEST_PROCESSING_DELAY": "0", "LOG_LEVEL": "info",

@@ -9,7 +9,7 @@ import pytest
 
 from live import free_port
 from shared.metrics import serve_worker_metrics
-from shared.settings import GatewaySettings
+from shared.worker import WorkerSettings
 
 
 def _non_loopback_address() -> str | None:
@@ -23,7 +23,7 @@ def _non_loopback_address() -> str | None:
 
 
 def test_metrics_listen_on_loopback_by_default():
-    assert GatewaySettings(database_url="x", redis_url="y").metrics_host == "127.0.0.1"
+    assert WorkerSettings(database_url="x", redis_url="y").metrics_host == "127.0.0.1"
 
 
 def test_livez_follows_the_worker_loop_and_metrics_are_served():

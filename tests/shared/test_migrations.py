@@ -36,10 +36,10 @@ def test_amount_checks_hold_in_the_database(db):
         )
 
 
-def test_seed_is_idempotent(db, settings):
-    from shared.seed import seed_test_merchant
+def test_seed_is_idempotent(db):
+    from shared.seed import SeededMerchantSettings, seed_test_merchant
 
-    seed_test_merchant(db, settings)
-    seed_test_merchant(db, settings)
+    seed_test_merchant(db, SeededMerchantSettings())
+    seed_test_merchant(db, SeededMerchantSettings())
 
     assert db.execute("SELECT count(*) AS n FROM merchants").fetchone()["n"] == 1

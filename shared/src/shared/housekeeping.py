@@ -13,15 +13,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import structlog
+from pydantic import Field
 
 from shared.db import Database
-from shared.settings import GatewaySettings
+from shared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
 
 BATCH_ROWS = 1000
 # One run stops after this long; the next run goes on where it stopped.
 MAX_RUN_S = 10.0
+
+
+class HousekeepingSettings(ServiceSettings):
+    """How long stored rows are kept: read by every worker, whose sweep runs the purges."""
+
+    # Stored events older than this are purged (CONTRACT §5 events API).
+    event_retention_days: int = Field(default=30, ge=1, le=3650)
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,7 @@ def expired_events(retention_days: int) -> Purge:
     )
 
 
-def gateway_purges(settings: GatewaySettings) -> list[Purge]:
+def gateway_purges(settings: HousekeepingSettings) -> list[Purge]:
     """Every purge the sweep runs, with the retentions `settings` gives."""
     return [IDEMPOTENCY_KEYS, expired_events(settings.event_retention_days)]
 

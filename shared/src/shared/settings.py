@@ -1,79 +1,123 @@
-"""Configuration from the environment (CONTRACT §2), validated once at start."""
+"""Configuration from the environment (CONTRACT §2), validated once at start.
 
+Each service has its own settings class, in its own package (`api.config`, `dashboard.config`,
+`checkout.config`, `payment_worker.config` ...), that reads only the variables it uses. The
+classes are put together from the small groups below (log level, service URLs, PostgreSQL,
+Redis, where a web service listens) and from the groups that live beside the code reading them
+(`shared.simulation`, `shared.webhook_urls`, `shared.seed`, `shared.housekeeping`,
+`shared.worker`). A variable keeps one name, default and meaning wherever it is read.
+"""
+
+import os
 import sys
-from typing import Annotated, Self, TypeVar
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, ValidationError, model_validator
+from pydantic import AfterValidator, AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Milliseconds = Annotated[int, Field(ge=0, le=3_600_000)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
-class GatewaySettings(BaseSettings):
-    """What every service reads; a service subclasses it to add its own variables."""
+def _log_level(value: str) -> str:
+    level = value.strip().lower()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}, got {value!r}")
+    return level
+
+
+def _service_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"expected an http(s) URL, got {value!r}")
+    if parts.query or parts.fragment:
+        raise ValueError("must not carry a query or fragment")
+    return value.strip().rstrip("/")
+
+
+# `debug`, `info`, `warning`, `error` or `critical`, in any case; held in lower case.
+LogLevel = Annotated[str, AfterValidator(_log_level)]
+# An http(s) URL without query or fragment, held without a trailing slash.
+ServiceUrl = Annotated[str, AfterValidator(_service_url)]
+
+
+class ServiceSettings(BaseSettings):
+    """The root of every service's settings: LOG_LEVEL. Variable names are case-insensitive;
+    variables a service does not use are ignored."""
 
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
 
+    log_level: LogLevel = "info"
+
+
+class ServiceUrls(ServiceSettings):
+    """How services and pages find each other: API_URL, CHECKOUT_URL, DASHBOARD_URL."""
+
+    api_url: ServiceUrl = "http://localhost:8000"
+    checkout_url: ServiceUrl = "http://localhost:3001"
+    dashboard_url: ServiceUrl = "http://localhost:3000"
+
+
+class DatabaseSettings(ServiceSettings):
+    """DATABASE_URL: required; a service that opens PostgreSQL refuses to start without it."""
+
     database_url: str = Field(min_length=1)
+
+
+class RedisSettings(ServiceSettings):
+    """REDIS_URL: required; a service that uses Redis refuses to start without it."""
+
     redis_url: str = Field(min_length=1)
 
-    test_mode: bool = False
-    test_processing_delay: Milliseconds = 1000
-    test_payment_success: bool = True
-    webhook_retry_intervals_test: bool = False
-    upi_success_rate: Probability = 0.90
-    card_success_rate: Probability = 0.95
-    processing_delay_min: Milliseconds = 5000
-    processing_delay_max: Milliseconds = 10000
-    refund_delay_min: Milliseconds = 3000
-    refund_delay_max: Milliseconds = 5000
 
-    test_merchant_email: str = "test@example.com"
-    test_api_key: str = Field(
-        default="key_test_abc123", validation_alias=AliasChoices("TEST_API_KEY", "API_KEY")
-    )
-    test_api_secret: str = Field(
-        default="secret_test_xyz789",
-        validation_alias=AliasChoices("TEST_API_SECRET", "API_SECRET"),
-    )
-    test_webhook_secret: str = "whsec_test_abc123"
+class BackendSettings(DatabaseSettings, RedisSettings, ServiceUrls):
+    """The API and the workers: PostgreSQL, Redis, and where the other services are."""
 
-    webhook_allow_private_networks: bool = False
-    api_url: str = "http://localhost:8000"
-    checkout_url: str = "http://localhost:3001"
-    dashboard_url: str = "http://localhost:3000"
 
-    # Stored events older than this are purged (CONTRACT §5 events API).
-    event_retention_days: int = Field(default=30, ge=1, le=3650)
+class WebServerSettings(ServiceSettings):
+    """Where a web service listens: HOST (loopback by default: the seeded test merchant logs in
+    with any password) and PORT, whose default each service sets to its own (CONTRACT §1).
+    `make run` gives every web service its own PORT."""
 
-    log_level: str = "info"
-    # Where a worker serves its Prometheus metrics and /livez; unset, it serves none.
-    metrics_port: int | None = Field(default=None, ge=1, le=65535)
-    metrics_host: str = "127.0.0.1"
-
-    @model_validator(mode="after")
-    def _delays_ordered(self) -> Self:
-        if self.processing_delay_min > self.processing_delay_max:
-            raise ValueError("PROCESSING_DELAY_MIN must not exceed PROCESSING_DELAY_MAX")
-        if self.refund_delay_min > self.refund_delay_max:
-            raise ValueError("REFUND_DELAY_MIN must not exceed REFUND_DELAY_MAX")
-        return self
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: Port
 
 
 S = TypeVar("S", bound=BaseSettings)
 
 
 def load_settings(settings_class: type[S]) -> S:
-    """Read the environment or stop the process with one line naming the bad variable."""
+    """Read the environment or stop the process (exit 2) with one line naming the bad variable."""
     try:
         return settings_class()
     except ValidationError as exc:
         error = exc.errors()[0]
-        variable = "_".join(str(part) for part in error["loc"]).upper() or "configuration"
-        if error["type"] == "missing":
-            message = f"{variable} is not set"
+        # Our validators' own words, without pydantic's "Value error, " in front.
+        own_words = error["type"] == "value_error"
+        reason = str(error["ctx"]["error"]) if own_words else error["msg"]
+        if not error["loc"]:
+            # A rule across variables (e.g. a minimum above its maximum) names them itself.
+            message = reason
+        elif error["type"] == "missing":
+            message = f"{_variable(settings_class, error['loc'])} is not set"
         else:
-            message = f"{variable} is invalid: {error['msg']}"
+            message = f"{_variable(settings_class, error['loc'])} is invalid: {reason}"
         print(f"configuration error: {message}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def _variable(settings_class: type[BaseSettings], loc: tuple[Any, ...]) -> str:
+    """The environment variable an error is about. pydantic names a field read through
+    AliasChoices by its first choice; the one that was set is the one to name."""
+    name = str(loc[0])
+    present = {variable.upper() for variable in os.environ}
+    for field in settings_class.model_fields.values():
+        choices = field.validation_alias
+        if isinstance(choices, AliasChoices) and name in choices.choices:
+            names = [str(choice).upper() for choice in choices.choices]
+            return next((n for n in names if n in present), names[0])
+    return "_".join(str(part) for part in loc).upper()

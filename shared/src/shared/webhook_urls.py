@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from shared.errors import BadRequest
+from shared.settings import ServiceSettings
 
 MAX_URL_LENGTH = 2048
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -39,6 +40,13 @@ NAME_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
 NUMERIC_LABEL = re.compile(r"^(?:[0-9]+|0x[0-9a-f]*)$")
 CANONICAL_IPV4 = re.compile(r"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}"
                             r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$")  # fmt: skip
+
+
+class WebhookUrlSettings(ServiceSettings):
+    """WEBHOOK_ALLOW_PRIVATE_NETWORKS: read by the API (a URL is saved) and the dispatcher (a
+    delivery is made), which must agree."""
+
+    webhook_allow_private_networks: bool = False
 
 
 class InvalidWebhookUrl(BadRequest):

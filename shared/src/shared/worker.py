@@ -23,10 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 import structlog
+from pydantic import Field
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -34,12 +35,12 @@ from rq import Queue, SimpleWorker
 
 from shared.db import Database, DictConnection
 from shared.due import HORIZON_S, DueListener, work_until_idle
-from shared.housekeeping import gateway_purges, run_purges
+from shared.housekeeping import HousekeepingSettings, gateway_purges, run_purges
 from shared.jobstats import count_completed, count_failed
 from shared.logging import configure_logging, redact_url
 from shared.metrics import JOBS, WORK_ITEMS, serve_worker_metrics
 from shared.queues import QUEUED_FLAG_META, JobQueues, redis_connection
-from shared.settings import GatewaySettings, load_settings
+from shared.settings import BackendSettings, load_settings
 
 log = structlog.get_logger(__name__)
 
@@ -59,15 +60,37 @@ HOUSEKEEPING_FLAG = "gateway:housekeeping"
 STOPPING = threading.Event()
 
 
+class WorkerSettings(BackendSettings, HousekeepingSettings):
+    """What every worker reads; a worker with variables of its own subclasses it in its package
+    (payment_worker.config, webhook_dispatcher.config)."""
+
+    # Where the worker serves its Prometheus metrics and /livez; unset, it serves none.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
+
+
+W = TypeVar("W", bound=WorkerSettings)
+
+
 @dataclass
 class WorkerRuntime:
     """What jobs need from their process: one pool and one Redis connection, made once."""
 
-    settings: GatewaySettings
+    settings: WorkerSettings
     db: Database
     redis: Redis
     queues: JobQueues
     _listeners: dict[str, DueListener] = field(default_factory=dict)
+    _service_settings: dict[type[WorkerSettings], WorkerSettings] = field(default_factory=dict)
+
+    def service_settings(self, settings_class: type[W]) -> W:
+        """The worker service's own settings (`settings_class`, read once per runtime);
+        run_worker has checked them at start."""
+        if settings_class not in self._service_settings:
+            self._service_settings[settings_class] = load_settings(settings_class)
+        settings = self._service_settings[settings_class]
+        assert isinstance(settings, settings_class)
+        return settings
 
     def listener(self, queue: str) -> DueListener:
         """The process's LISTEN connection for `queue`'s newly due work (one more connection)."""
@@ -83,7 +106,7 @@ class WorkerRuntime:
 
 @cache
 def runtime() -> WorkerRuntime:
-    settings = load_settings(GatewaySettings)
+    settings = load_settings(WorkerSettings)
     db = Database(settings.database_url, min_size=1, max_size=4, name="worker")
     db.open()
     redis = redis_connection(settings.redis_url)
@@ -199,7 +222,7 @@ def _redis_answers(redis: Redis) -> bool:
         return False
 
 
-def wait_for_dependencies(settings: GatewaySettings, redis: Redis) -> None:
+def wait_for_dependencies(settings: WorkerSettings, redis: Redis) -> None:
     """Block until PostgreSQL, Redis and the API all answer (CONTRACT §1); meanwhile say at
     WARNING, every DEPENDENCY_WARNING_S, which of them (by URL) is still awaited."""
     warned_at: float | None = None
@@ -261,12 +284,14 @@ def run_worker(
     tick: Callable[[], int],
     next_due: Callable[[], float | None],
     on_stop: Callable[[], None] | None = None,
+    settings_class: type[WorkerSettings] = WorkerSettings,
 ) -> None:
     """Run a worker service: its queue's tick jobs and the sweep, which wakes the queue when
     `next_due()` (seconds until the next due item, None for none) says work is near; on
     SIGTERM, stop after the current batch, run `on_stop` (finish or release what is still in
-    flight) and return, so the process exits 0."""
-    settings = load_settings(GatewaySettings)
+    flight) and return, so the process exits 0. `settings_class` is the service's settings,
+    checked before anything starts (a bad variable stops the process with exit code 2)."""
+    settings = load_settings(settings_class)
     configure_logging(service, settings.log_level)
     rq_level = _rq_logging_level(settings.log_level)
     logging.getLogger("rq").setLevel(rq_level)

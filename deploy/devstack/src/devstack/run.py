@@ -21,7 +21,13 @@ from typing import IO, NoReturn, Self
 
 from devstack import processes
 from devstack.embedded import EmbeddedServerError, start_postgres, start_redis
-from devstack.services import Service, listen_host, local_services, python_module
+from devstack.services import (
+    SERVICE_ADDRESS_VARIABLES,
+    Service,
+    listen_host,
+    local_services,
+    python_module,
+)
 
 DATA_DIR = Path(".data")
 MIGRATE_ARGV = python_module("shared.migrations")
@@ -178,6 +184,8 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def child_environment() -> dict[str, str]:
     """What every child gets before the database and Redis URLs are known."""
     env = {**LOCAL_DEFAULTS, **os.environ, "PYTHONUNBUFFERED": "1"}
+    for variable in SERVICE_ADDRESS_VARIABLES:
+        env.pop(variable, None)
     # Children write into our pipe, so they cannot see the terminal: readable lines for a
     # person at one, JSON for anything reading our output (LOG_FORMAT in the environment wins).
     env.setdefault("LOG_FORMAT", "console" if sys.stdout.isatty() else "json")

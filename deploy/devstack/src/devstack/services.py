@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 # gateway open to the network would hand its API secret to anyone on the same Wi-Fi.
 # `HOST=0.0.0.0 make run` opens every service to the network (a phone or VM testing it).
 DEFAULT_HOST = "127.0.0.1"
+# Names that a single service reads in place of HOST/PORT when set (a shared environment file
+# can hold them beside the API's PORT). `make run` chooses every service's address itself, so
+# its children do not get them.
+SERVICE_ADDRESS_VARIABLES = ("DASHBOARD_HOST", "DASHBOARD_PORT", "DEMO_PORT")
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,19 @@ def listen_host(environ: Mapping[str, str] = os.environ) -> str:
     return environ.get("HOST", "").strip() or DEFAULT_HOST
 
 
+def web_service(
+    name: str,
+    argv: tuple[str, ...],
+    port: int,
+    host: str,
+    paths: tuple[str, ...],
+    env: dict[str, str] | None = None,
+) -> Service:
+    """A web service, told where to listen by PORT and HOST: every one reads them."""
+    listen = {"PORT": str(port), "HOST": host}
+    return Service(name, argv, port, env={**(env or {}), **listen}, paths=paths)
+
+
 def local_services(environ: Mapping[str, str] = os.environ) -> list[Service]:
     host = listen_host(environ)
     api_port = int(environ.get("PORT", "8000"))
@@ -42,7 +59,7 @@ def local_services(environ: Mapping[str, str] = os.environ) -> list[Service]:
     # README's performance section.
     api_env = {"WEB_CONCURRENCY": environ.get("WEB_CONCURRENCY", "2")}
     return [
-        Service("api", api_argv, api_port, env=api_env, paths=("/docs",)),
+        web_service("api", api_argv, api_port, host, ("/docs",), env=api_env),
         # Each worker serves its Prometheus metrics on a port of its own.
         Service("payment-worker", python_module("payment_worker"), env={"METRICS_PORT": "9101"}),
         Service("refund-worker", python_module("refund_worker"), env={"METRICS_PORT": "9102"}),
@@ -51,26 +68,7 @@ def local_services(environ: Mapping[str, str] = os.environ) -> list[Service]:
             python_module("webhook_dispatcher"),
             env={"METRICS_PORT": "9103"},
         ),
-        # Checkout reads PORT like the API, so it is given its own here.
-        Service(
-            "checkout",
-            python_module("checkout"),
-            3001,
-            env={"PORT": "3001", "HOST": host},
-            paths=("/checkout.js",),
-        ),
-        Service(
-            "dashboard",
-            python_module("dashboard"),
-            3000,
-            env={"DASHBOARD_PORT": "3000", "DASHBOARD_HOST": host},
-            paths=("/login",),
-        ),
-        Service(
-            "checkout-demo",
-            python_module("checkout.demo"),
-            3002,
-            env={"DEMO_PORT": "3002", "HOST": host},
-            paths=("/",),
-        ),
+        web_service("checkout", python_module("checkout"), 3001, host, ("/checkout.js",)),
+        web_service("dashboard", python_module("dashboard"), 3000, host, ("/login",)),
+        web_service("checkout-demo", python_module("checkout.demo"), 3002, host, ("/",)),
     ]

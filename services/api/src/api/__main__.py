@@ -1,5 +1,5 @@
 """`python -m api --host HOST --port PORT`: the API under uvicorn, as `make run` and the image
-start it. PORT defaults to the PORT variable (8000), the host to loopback; WEB_CONCURRENCY API
+start it. They default to the HOST and PORT variables (127.0.0.1, 8000); WEB_CONCURRENCY API
 processes (default 1) share the port."""
 
 import argparse
@@ -23,7 +23,7 @@ def exit_cleanly(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m api", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--host", help="address to listen on (default: $HOST or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default: $PORT or 8000)")
     args = parser.parse_args(argv)
     settings = load_settings(ApiSettings)
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
         "api.main:create_app" if workers > 1 else create_app(settings),
         factory=workers > 1,
         workers=workers,
-        host=args.host,
+        host=args.host or settings.host,
         port=args.port or settings.port,
         # The API logs each request itself, with its correlation id; probes excepted.
         access_log=False,

@@ -1,10 +1,14 @@
+"""The API's configuration from the environment, validated once at start."""
+
 import ipaddress
 from typing import Annotated
 
 from limits import RateLimitItem, parse
 from pydantic import AfterValidator, Field
 
-from shared.settings import GatewaySettings
+from shared.settings import BackendSettings, Port, WebServerSettings
+from shared.simulation import ProcessingDelaySettings
+from shared.webhook_urls import WebhookUrlSettings
 
 RATE_LIMIT_OFF = ("off", "0", "none", "false")
 
@@ -47,8 +51,11 @@ RATE_LIMIT_DEFAULTS: dict[str, tuple[str, bool]] = {
 }
 
 
-class ApiSettings(GatewaySettings):
-    port: int = Field(default=8000, ge=1, le=65535)
+class ApiSettings(WebServerSettings, BackendSettings, ProcessingDelaySettings, WebhookUrlSettings):
+    """PostgreSQL, Redis, where it listens (PORT 8000), the simulated bank's delays (it sets
+    each payment's and refund's due time), the webhook URL rule, and the API's own below."""
+
+    port: Port = 8000
     db_pool_size: int = Field(default=10, ge=1, le=200)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
 

@@ -1,15 +1,13 @@
 """`python -m checkout`: serve the checkout page and SDK on $PORT (default 3001)."""
 
 from checkout.app import create_app
+from checkout.config import CheckoutSettings
 from checkout.serving import serve
-from checkout.settings import CheckoutSettings, ConfigurationError, exit_on_bad_configuration
+from shared.settings import load_settings
 
 
 def main() -> None:
-    try:
-        settings = CheckoutSettings.from_environ()
-    except ConfigurationError as error:
-        exit_on_bad_configuration(error)
+    settings = load_settings(CheckoutSettings)
     serve(create_app(settings), host=settings.host, port=settings.port)
 
 

@@ -14,8 +14,11 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from checkout.config import CheckoutSettings
 from checkout.headers import BaselineHeaders
-from checkout.settings import CheckoutSettings, ConfigurationError, exit_on_bad_configuration
+from shared.asgi import CorrelationIdMiddleware
+from shared.logging import configure_logging
+from shared.settings import load_settings
 
 PACKAGE_DIR = Path(__file__).parent
 STATIC_DIR = PACKAGE_DIR / "static"
@@ -47,6 +50,7 @@ def checkout_page_policy(api_url: str) -> str:
 
 
 def create_app(settings: CheckoutSettings) -> Starlette:
+    configure_logging("checkout", settings.log_level)
     page = render_checkout_page(settings.api_url)
     page_headers = {
         "Content-Security-Policy": checkout_page_policy(settings.api_url),
@@ -82,16 +86,12 @@ def create_app(settings: CheckoutSettings) -> Starlette:
             Route("/health", health),
             Mount("/assets", app=StaticFiles(directory=STATIC_DIR), name="assets"),
         ],
-        middleware=[Middleware(BaselineHeaders)],
+        middleware=[
+            # Outermost: one line per request with its correlation id, healthchecks excepted.
+            Middleware(CorrelationIdMiddleware, logger="checkout.access"),
+            Middleware(BaselineHeaders),
+        ],
     )
 
 
-def app_from_environ() -> Starlette:
-    try:
-        settings = CheckoutSettings.from_environ()
-    except ConfigurationError as error:
-        exit_on_bad_configuration(error)
-    return create_app(settings)
-
-
-app = app_from_environ()
+app = create_app(load_settings(CheckoutSettings))

@@ -20,17 +20,18 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from checkout.config import DemoSettings
 from checkout.headers import BaselineHeaders
 from checkout.serving import serve
-from checkout.settings import ConfigurationError, DemoSettings, exit_on_bad_configuration
+from shared.asgi import CorrelationIdMiddleware
+from shared.logging import configure_logging
+from shared.seed import TEST_MERCHANT_NAME
+from shared.settings import load_settings
 
 PACKAGE_DIR = Path(__file__).parent
 DEMO_TEMPLATE = PACKAGE_DIR / "templates" / "demo.html"
 DEMO_ORDER_AMOUNT = 50000  # ₹500.00 in paise
 API_TIMEOUT_SECONDS = 10
-# The seeded merchant's name (CONTRACT §3): the checkout shows it as whom the shopper pays, so
-# the shop must carry the same name.
-MERCHANT_NAME = "Test Merchant"
 
 
 class OrderCreationFailed(Exception):
@@ -52,8 +53,8 @@ def create_gateway_order(settings: DemoSettings) -> dict:
         method="POST",
         headers={
             "Content-Type": "application/json",
-            "X-Api-Key": settings.api_key,
-            "X-Api-Secret": settings.api_secret,
+            "X-Api-Key": settings.test_api_key,
+            "X-Api-Secret": settings.test_api_secret,
         },
     )
     try:
@@ -69,12 +70,14 @@ def render_demo_page(settings: DemoSettings) -> str:
     template = DEMO_TEMPLATE.read_text(encoding="utf-8")
     return (
         template.replace("{{checkout_url}}", html.escape(settings.checkout_url, quote=True))
-        .replace("{{api_key}}", html.escape(settings.api_key, quote=True))
-        .replace("{{merchant_name}}", html.escape(MERCHANT_NAME))
+        .replace("{{api_key}}", html.escape(settings.test_api_key, quote=True))
+        # The checkout shows the seeded merchant's name as whom the shopper pays (CONTRACT §3).
+        .replace("{{merchant_name}}", html.escape(TEST_MERCHANT_NAME))
     )
 
 
 def create_demo_app(settings: DemoSettings) -> Starlette:
+    configure_logging("checkout-demo", settings.log_level)
     page = render_demo_page(settings)
     checkout = urlsplit(settings.checkout_url)
     checkout_origin = f"{checkout.scheme}://{checkout.netloc}"
@@ -116,23 +119,20 @@ def create_demo_app(settings: DemoSettings) -> Starlette:
             Route("/health", health),
             Mount("/assets", app=StaticFiles(directory=PACKAGE_DIR / "demo_static"), name="assets"),
         ],
-        middleware=[Middleware(BaselineHeaders)],
+        middleware=[
+            # Outermost: one line per request with its correlation id, healthchecks excepted.
+            Middleware(CorrelationIdMiddleware, logger="checkout_demo.access"),
+            Middleware(BaselineHeaders),
+        ],
     )
 
 
-def settings_from_environ() -> DemoSettings:
-    try:
-        return DemoSettings.from_environ()
-    except ConfigurationError as error:
-        exit_on_bad_configuration(error)
-
-
 def main() -> None:
-    settings = settings_from_environ()
+    settings = load_settings(DemoSettings)
     serve(create_demo_app(settings), host=settings.host, port=settings.port)
 
 
-app = create_demo_app(settings_from_environ())
+app = create_demo_app(load_settings(DemoSettings))
 
 if __name__ == "__main__":
     main()

@@ -1,23 +1,12 @@
-"""How the checkout site and the demo shop run under uvicorn: healthcheck polls are not logged,
-and a graceful stop on SIGTERM exits 0."""
+"""How the checkout site and the demo shop run under uvicorn: uvicorn's own lines in the
+gateway's log format (shared.logging), no access log of its own (the apps log each request,
+probes excepted), and a graceful stop on SIGTERM exits 0."""
 
-import logging
 import signal
 from types import FrameType
 
 import uvicorn
 from starlette.types import ASGIApp
-
-# Polled by healthchecks every few seconds: a log line each would drown the rest.
-PROBE_PATHS = frozenset({"/health", "/livez", "/readyz"})
-
-
-class _SkipProbes(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        # uvicorn's access record: (client, method, path with query, HTTP version, status).
-        args = record.args if isinstance(record.args, tuple) else ()
-        path = str(args[2]).split("?", 1)[0] if len(args) > 2 else ""
-        return path not in PROBE_PATHS
 
 
 def exit_cleanly(signum: int, frame: FrameType | None) -> None:
@@ -28,6 +17,12 @@ def exit_cleanly(signum: int, frame: FrameType | None) -> None:
 
 def serve(app: ASGIApp, host: str, port: int) -> None:
     """Serve `app` until SIGTERM or Ctrl-C."""
-    logging.getLogger("uvicorn.access").addFilter(_SkipProbes())
     signal.signal(signal.SIGTERM, exit_cleanly)
-    uvicorn.run(app, host=host, port=port, server_header=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        server_header=False,
+        access_log=False,  # the app logs each request itself, with a correlation id
+        log_config=None,  # shared.logging's format, set up by the app
+    )

@@ -1,4 +1,5 @@
-"""`python -m dashboard` (or the `dashboard` script): serve on DASHBOARD_HOST:DASHBOARD_PORT."""
+"""`python -m dashboard` (or the `dashboard` script): serve on HOST:PORT (127.0.0.1:3000;
+DASHBOARD_HOST and DASHBOARD_PORT win when set)."""
 
 import signal
 from types import FrameType
@@ -21,8 +22,8 @@ def main() -> None:
     signal.signal(signal.SIGTERM, exit_cleanly)
     uvicorn.run(
         create_app(settings),
-        host=settings.dashboard_host,
-        port=settings.dashboard_port,
+        host=settings.host,
+        port=settings.port,
         access_log=False,  # the app logs each request with its correlation id
         log_config=None,  # shared.logging's format, set up by create_app
         proxy_headers=True,

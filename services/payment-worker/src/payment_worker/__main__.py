@@ -1,3 +1,4 @@
+from payment_worker.config import PaymentWorkerSettings
 from payment_worker.repository import seconds_until_next_due
 from payment_worker.tasks import finalize_due_payments
 from shared.queues import PAYMENTS_QUEUE
@@ -9,4 +10,5 @@ if __name__ == "__main__":
         PAYMENTS_QUEUE,
         finalize_due_payments,
         next_due=due_reader(seconds_until_next_due),
+        settings_class=PaymentWorkerSettings,
     )

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 import structlog
 
 from payment_worker import repository
+from payment_worker.config import PaymentWorkerSettings
 from shared.db import Row
 from shared.events import PAYMENT_FAILED, PAYMENT_SUCCESS, Event, record_events
 from shared.queues import PAYMENTS_QUEUE
@@ -60,14 +61,13 @@ def finalize_due_batch(current: WorkerRuntime) -> int:
     Statements: lock due payments (SKIP LOCKED), lock their orders (waits, in id order),
     update payments and orders together, record the outcome events. Payments whose order
     is paid meanwhile fail with ORDER_ALREADY_PAID (decide_outcomes)."""
+    bank = current.service_settings(PaymentWorkerSettings)
     with current.db.transaction() as tx:
         due = repository.lock_due_payments(tx.conn, BATCH_SIZE)
         if not due:
             return 0
         paid_orders = repository.lock_paid_orders(tx.conn, sorted({p["order_id"] for p in due}))
-        outcomes = decide_outcomes(
-            due, paid_orders, lambda method: payment_succeeds(current.settings, method)
-        )
+        outcomes = decide_outcomes(due, paid_orders, lambda method: payment_succeeds(bank, method))
         rows = repository.finalize_payments(tx.conn, outcomes)
         record_events(
             tx,

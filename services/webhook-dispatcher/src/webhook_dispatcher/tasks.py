@@ -17,6 +17,7 @@ from shared.metrics import WEBHOOK_ATTEMPTS
 from shared.queues import WEBHOOKS_QUEUE
 from shared.worker import WorkerRuntime, counted, run_until_idle, runtime
 from webhook_dispatcher import repository
+from webhook_dispatcher.config import DispatcherSettings
 from webhook_dispatcher.delivery import (
     MAX_IN_FLIGHT_PER_MERCHANT,
     TIMEOUT_S,
@@ -38,7 +39,9 @@ _claimed: set[str] = set()
 
 @functools.cache
 def delivery_engine() -> DeliveryEngine:
-    return DeliveryEngine(runtime().settings.webhook_allow_private_networks)
+    return DeliveryEngine(
+        runtime().service_settings(DispatcherSettings).webhook_allow_private_networks
+    )
 
 
 def claim_and_submit(current: WorkerRuntime, engine: DeliveryEngine) -> int:
@@ -91,7 +94,8 @@ def record_finished(current: WorkerRuntime, engine: DeliveryEngine) -> int:
     results = engine.finished()
     if not results:
         return 0
-    rows = [attempt_row(r, current.settings.webhook_retry_intervals_test) for r in results]
+    short_schedule = current.service_settings(DispatcherSettings).webhook_retry_intervals_test
+    rows = [attempt_row(r, short_schedule) for r in results]
     with current.db.transaction() as tx:
         numbers = repository.record_attempts(tx.conn, rows)
     for row, number in zip(rows, numbers, strict=True):

@@ -6,12 +6,16 @@ import structlog
 from shared.db import connection_options
 from shared.logging import configure_logging
 from shared.migrations import apply_migrations, wait_for_database
-from shared.seed import seed_test_merchant
-from shared.settings import GatewaySettings, load_settings
+from shared.seed import SeededMerchantSettings, seed_test_merchant
+from shared.settings import DatabaseSettings, load_settings
+
+
+class MigrationSettings(DatabaseSettings, SeededMerchantSettings):
+    """What `migrate` reads: DATABASE_URL, LOG_LEVEL and the seeded merchant's credentials."""
 
 
 def main() -> None:
-    settings = load_settings(GatewaySettings)
+    settings = load_settings(MigrationSettings)
     configure_logging("migrate", settings.log_level)
     # Compose starts this as soon as PostgreSQL's healthcheck passes; other orchestrators may not.
     try:

@@ -1,0 +1,22 @@
+"""The checkout's and the demo shop's configuration from the environment, validated once at
+start (CONTRACT §2)."""
+
+from pydantic import AliasChoices, Field
+
+from shared.seed import SeededMerchantSettings
+from shared.settings import Port, ServiceUrls, WebServerSettings
+
+
+class CheckoutSettings(WebServerSettings, ServiceUrls):
+    """Where it listens (PORT 3001) and API_URL, which it writes into the page: the address
+    the shopper's browser reaches the API at."""
+
+    port: Port = 3001
+
+
+class DemoSettings(WebServerSettings, ServiceUrls, SeededMerchantSettings):
+    """Where it listens (PORT 3002), API_URL (its server creates orders there), CHECKOUT_URL
+    (where the page loads the SDK from) and the test merchant it sells as."""
+
+    # DEMO_PORT, when set, wins over PORT: one environment file can hold both.
+    port: Port = Field(default=3002, validation_alias=AliasChoices("DEMO_PORT", "PORT"))

@@ -1,0 +1,9 @@
+"""The payment worker's configuration from the environment, validated once at start."""
+
+from shared.simulation import PaymentOutcomeSettings
+from shared.worker import WorkerSettings
+
+
+class PaymentWorkerSettings(WorkerSettings, PaymentOutcomeSettings):
+    """Every worker's variables, and what the simulated bank answers (TEST_MODE,
+    TEST_PAYMENT_SUCCESS, UPI_SUCCESS_RATE, CARD_SUCCESS_RATE)."""
