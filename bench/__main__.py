@@ -275,6 +275,10 @@ def cost_table(cost_report: dict) -> list[str]:
                 f"    {part}",
                 lambda r, k=key, p=part: r["levels"][k]["cpu_s_per_1000_paid"].get(p, 0.0),
             )
+        row(
+            "  log lines per minute, all services",
+            lambda r, k=key: r["levels"][k]["log_lines_per_min"]["all"],
+        )
         row("  errors", lambda r, k=key: r["levels"][k]["errors"])
         lines[-1] += (
             f"   ({this['levels'][key]['paid_orders']} paid, {this['levels'][key]['deliveries']} delivered)"
@@ -292,6 +296,7 @@ def cost_table(cost_report: dict) -> list[str]:
         "redis",
     ):
         row(f"    {part}", lambda r, p=part: r["idle"]["percent_of_core"].get(p, 0.0))
+    row("idle log lines per minute, all services", lambda r: r["idle"]["log_lines_per_min"]["all"])
     return lines
 
 

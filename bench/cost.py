@@ -215,6 +215,7 @@ def level(
     """One concurrency level: the load, then the drain, with the CPU used over both."""
     spies = start_profiles(meter.system, seconds, profile) if profile else []
     counts_before, cpu_before = meter.counts(), meter.read()
+    lines_before = meter.system.log_lines()
     started = time.monotonic()
     load = run_wrk(wrk, meter.system.api_url, clients, seconds, out)
     for spy in spies:
@@ -223,6 +224,7 @@ def level(
     drain_s = meter.wait_drained()
     cpu_after, counts_after = meter.read(), meter.counts()
     window_s = time.monotonic() - started
+    lines = lines_per_minute(lines_before, meter.system.log_lines(), window_s)
     used = Meter.used(cpu_before, cpu_after)
     paid = counts_after["paid"] - counts_before["paid"]
     gateway = round(sum(v for k, v in used.items() if k not in ("postgresql", "redis")), 3)
@@ -245,20 +247,29 @@ def level(
             "load_generator": per_thousand(load["load_generator_cpu_s"]),
         },
         "rss_mb": rss,
+        "log_lines_per_min": lines,
     }
+
+
+def lines_per_minute(before: dict[str, int], after: dict[str, int], seconds: float) -> dict:
+    """Log lines per minute of each process over a window, and of all of them ("all")."""
+    per_key = {key: round((n - before.get(key, 0)) * 60 / seconds, 1) for key, n in after.items()}
+    return per_key | {"all": round(sum(per_key.values()), 1)}
 
 
 def idle(meter: Meter, settle_s: float, seconds: float) -> dict:
     """Percent of one core each process uses with nothing to do."""
     time.sleep(settle_s)
-    before = meter.read()
+    before, lines_before = meter.read(), meter.system.log_lines()
     time.sleep(seconds)
     used = Meter.used(before, meter.read())
+    lines = lines_per_minute(lines_before, meter.system.log_lines(), seconds)
     percent = {k: round(100 * v / seconds, 2) for k, v in used.items()}
     gateway = [k for k in used if k not in ("postgresql", "redis")]
     return {
         "seconds": seconds,
         "percent_of_core": percent | {"gateway": round(sum(percent[k] for k in gateway), 2)},
+        "log_lines_per_min": lines,
     }
 
 

@@ -115,6 +115,16 @@ class System:
         with (self.log_dir / f"{key}.log").open("wb" if truncate_log else "ab") as log:
             self.processes[key] = processes.spawn(service.argv, env=env, stdout=log)
 
+    def log_lines(self) -> dict[str, int]:
+        """Lines each process has written to its log so far (stdout and stderr)."""
+        counts = {}
+        for key in self.processes:
+            with (self.log_dir / f"{key}.log").open("rb") as log:
+                counts[key] = sum(
+                    chunk.count(b"\n") for chunk in iter(lambda: log.read(1 << 20), b"")
+                )
+        return counts
+
     def stop(self, name: str) -> None:
         for key in [k for k in self.processes if self._launches[k][0].name == name]:
             processes.stop(self.processes.pop(key), signal.SIGTERM, 10.0, whole_group=True)

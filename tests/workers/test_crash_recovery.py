@@ -91,7 +91,9 @@ def test_refunds_survive_worker_kills_and_redis_flush(start_service, db, redis, 
     with httpx.Client(base_url=api.url, headers=TEST_MERCHANT_HEADERS, timeout=10) as http:
         payment_ids = []
         for _ in range(20):
-            order = http.post("/api/v1/orders", json={"amount": 10000}).json()
+            created = http.post("/api/v1/orders", json={"amount": 10000})
+            assert created.status_code == 201, created.text
+            order = created.json()
             body = {"order_id": order["id"], "method": "upi", "vpa": "a@upi"}
             payment_ids.append(http.post("/api/v1/payments", json=body).json()["id"])
 

@@ -55,9 +55,10 @@ def local_services(environ: Mapping[str, str] = os.environ) -> list[Service]:
     # each request itself and takes client addresses from the socket (TRUSTED_PROXIES aside).
     api_argv = python_module("api", *api_listen)
     # This many API processes share the one port (the API keeps no state of its own;
-    # api.metrics pools their metrics). Two use both cores of a small machine: measured in
-    # README's performance section.
-    api_env = {"WEB_CONCURRENCY": environ.get("WEB_CONCURRENCY", "2")}
+    # api.metrics pools their metrics). One by default: the API runs on asyncio, and on a
+    # small machine that also runs the workers and PostgreSQL a second process cost more CPU
+    # per order and gave fewer orders per second (README's performance section).
+    api_env = {"WEB_CONCURRENCY": environ.get("WEB_CONCURRENCY", "1")}
     return [
         web_service("api", api_argv, api_port, host, ("/docs",), env=api_env),
         # Each worker serves its Prometheus metrics on a port of its own.

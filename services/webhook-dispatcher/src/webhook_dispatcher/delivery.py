@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, cast
 
 import aiohttp
 from yarl import URL
@@ -61,9 +62,24 @@ CONNECT_ERRORS = {
 }
 
 
+class _PlatformLookups:
+    """The two lookups aiohttp's ThreadedResolver asks of its event loop, done as asyncio's
+    own loop does them: the socket module's getaddrinfo and getnameinfo in a worker thread.
+    uvloop's go through libuv instead; with this, names resolve the same whatever the loop."""
+
+    async def getaddrinfo(self, host: str, port: int, **kwargs: Any) -> list[Any]:
+        return await asyncio.to_thread(socket.getaddrinfo, host, port, **kwargs)
+
+    async def getnameinfo(self, sockaddr: tuple[Any, ...], flags: int = 0) -> tuple[str, str]:
+        return await asyncio.to_thread(socket.getnameinfo, sockaddr, flags)
+
+
 class PublicAddressResolver(aiohttp.ThreadedResolver):
     """Checks the addresses a connection is about to use, as it is made: a name cannot pass
     a check with one answer and then be connected to with another (DNS rebinding)."""
+
+    def __init__(self) -> None:
+        super().__init__(loop=cast(asyncio.AbstractEventLoop, _PlatformLookups()))
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET

@@ -83,32 +83,52 @@ def record_attempts(conn: DictConnection, attempts: list[dict[str, Any]]) -> lis
         "SELECT 1 FROM webhook_logs WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE",
         (sorted({a["log_id"] for a in attempts}),),
     )
-    with conn.cursor() as cursor:
-        # Pipelined; each statement sees the rows the ones before it inserted.
-        cursor.executemany(
-            """
+    # One statement for the whole batch (a statement per attempt cost the dispatcher more CPU
+    # than its HTTP requests): number the attempts after those already stored, insert them,
+    # and move each delivery on as its last attempt in the batch says.
+    rows = conn.execute(
+        """
+        WITH given AS (
+            SELECT * FROM unnest(
+                %(log_ids)s::uuid[], %(attempts)s::int[], %(attempted_at)s::timestamptz[],
+                %(duration_ms)s::int[], %(response_codes)s::int[], %(response_bodies)s::text[],
+                %(errors)s::text[], %(statuses)s::text[], %(next_retry_at)s::timestamptz[]
+            ) WITH ORDINALITY AS g(log_id, attempt, attempted_at, duration_ms, response_code,
+                                   response_body, error, status, next_retry_at, position)
+        ), numbered AS (
+            SELECT g.*,
+                   coalesce((SELECT max(a.attempt_number) FROM webhook_attempts a
+                             WHERE a.webhook_log_id = g.log_id), 0)
+                   + row_number() OVER (PARTITION BY g.log_id ORDER BY g.position)
+                   AS attempt_number
+            FROM given g
+        ), inserted AS (
             INSERT INTO webhook_attempts (webhook_log_id, attempt_number, scheduled_attempt,
                                           attempted_at, duration_ms, response_code,
                                           response_body, error)
-            SELECT %(log_id)s::uuid, coalesce(max(attempt_number), 0) + 1, %(attempt)s::int,
-                   %(attempted_at)s::timestamptz, %(duration_ms)s::int,
-                   %(response_code)s::int, %(response_body)s::text, %(error)s::text
-            FROM webhook_attempts WHERE webhook_log_id = %(log_id)s::uuid
-            RETURNING attempt_number
-            """,
-            attempts,
-            returning=True,
+            SELECT log_id, attempt_number, attempt, attempted_at, duration_ms, response_code,
+                   response_body, error
+            FROM numbered
+        ), updated AS (
+            UPDATE webhook_logs l
+            SET attempts = last.attempt, last_attempt_at = last.attempted_at,
+                response_code = last.response_code, status = last.status,
+                next_retry_at = last.next_retry_at, updated_at = now()
+            FROM (SELECT DISTINCT ON (log_id) * FROM given ORDER BY log_id, position DESC) last
+            WHERE l.id = last.log_id AND l.status = 'pending'
         )
-        numbers = [one(result)["attempt_number"] for result in cursor.results()]
-    with conn.cursor() as cursor:
-        cursor.executemany(
-            """
-            UPDATE webhook_logs
-            SET attempts = %(attempt)s, last_attempt_at = %(attempted_at)s,
-                response_code = %(response_code)s, status = %(status)s,
-                next_retry_at = %(next_retry_at)s, updated_at = now()
-            WHERE id = %(log_id)s AND status = 'pending'
-            """,
-            attempts,
-        )
-    return numbers
+        SELECT attempt_number FROM numbered ORDER BY position
+        """,
+        {
+            "log_ids": [a["log_id"] for a in attempts],
+            "attempts": [a["attempt"] for a in attempts],
+            "attempted_at": [a["attempted_at"] for a in attempts],
+            "duration_ms": [a["duration_ms"] for a in attempts],
+            "response_codes": [a["response_code"] for a in attempts],
+            "response_bodies": [a["response_body"] for a in attempts],
+            "errors": [a["error"] for a in attempts],
+            "statuses": [a["status"] for a in attempts],
+            "next_retry_at": [a["next_retry_at"] for a in attempts],
+        },
+    ).fetchall()
+    return [row["attempt_number"] for row in rows]

@@ -48,7 +48,8 @@ def claim_and_submit(current: WorkerRuntime, engine: DeliveryEngine) -> int:
     room = min(engine.capacity(), CLAIM_BATCH)
     if room <= 0:
         return 0
-    with current.db.transaction() as tx:
+    # One statement, atomic on its own: no BEGIN and COMMIT round trips around it.
+    with current.db.autocommit() as tx:
         claimed = repository.claim_due(
             tx.conn, room, MAX_IN_FLIGHT_PER_MERCHANT, engine.merchant_rooms()
         )
