@@ -1,4 +1,3 @@
-from payment_worker.repository import seconds_until_next_due
 from payment_worker.tasks import finalize_due_payments
 from shared.queues import PAYMENTS_QUEUE
 from shared.worker import due_reader, run_worker
@@ -8,5 +7,5 @@ if __name__ == "__main__":
         "payment-worker",
         PAYMENTS_QUEUE,
         finalize_due_payments,
-        next_due=due_reader(seconds_until_next_due),
+        next_due=due_reader(PAYMENTS_QUEUE),
     )
