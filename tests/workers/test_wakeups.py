@@ -10,8 +10,9 @@ import structlog
 from rq import Queue
 
 from factories import create_order, create_payment, upi_payment_body
-from payment_worker import repository, tasks
+from payment_worker import tasks
 from payment_worker.tasks import finalize_due_payments
+from shared import due
 from shared.logging import bind_correlation_id, configure_logging
 from shared.queues import PAYMENTS_QUEUE, JobQueues
 from shared.worker import GatewayWorker
@@ -27,8 +28,8 @@ def test_a_waiting_tick_reads_postgresql_a_few_times_not_every_20_ms(
     payment = pay(client, merchant_headers)
     db.execute("UPDATE payments SET process_after = clock_timestamp() + interval '1.2 seconds'")
     reads = []
-    read = repository.seconds_until_next_due
-    monkeypatch.setattr(repository, "seconds_until_next_due", lambda c: reads.append(1) or read(c))
+    read = due.seconds_until_next_due
+    monkeypatch.setattr(due, "seconds_until_next_due", lambda c, q: reads.append(1) or read(c, q))
 
     assert finalize_due_payments() == 1
 

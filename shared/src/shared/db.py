@@ -139,8 +139,17 @@ async def run_after_commit_async(tx: AsyncTransaction) -> None:
             log.exception("after_commit_failed")
 
 
-def _pool_kwargs(url: str) -> dict[str, Any]:
-    return {"row_factory": dict_row, "autocommit": True, **connection_options(url)}
+def _pool_options(url: str, min_size: int, max_size: int, name: str) -> dict[str, Any]:
+    """What both pools are made with: dict rows, autocommit between transactions, the
+    connection options above, opened by `open()`, a 5 s wait for a free connection."""
+    return {
+        "min_size": min_size,
+        "max_size": max_size,
+        "kwargs": {"row_factory": dict_row, "autocommit": True, **connection_options(url)},
+        "name": name,
+        "open": False,
+        "timeout": 5.0,
+    }
 
 
 class Database:
@@ -148,14 +157,7 @@ class Database:
 
     def __init__(self, url: str, *, min_size: int = 2, max_size: int = 10, name: str = "gateway"):
         self.pool = ConnectionPool(
-            url,
-            connection_class=DictConnection,
-            min_size=min_size,
-            max_size=max_size,
-            kwargs=_pool_kwargs(url),
-            name=name,
-            open=False,
-            timeout=5.0,
+            url, connection_class=DictConnection, **_pool_options(url, min_size, max_size, name)
         )
 
     def open(self, wait: bool = True) -> None:
@@ -206,12 +208,7 @@ class AsyncDatabase:
         self.pool = AsyncConnectionPool(
             url,
             connection_class=AsyncDictConnection,
-            min_size=min_size,
-            max_size=max_size,
-            kwargs=_pool_kwargs(url),
-            name=name,
-            open=False,
-            timeout=5.0,
+            **_pool_options(url, min_size, max_size, name),
         )
 
     async def open(self, wait: bool = True) -> None:

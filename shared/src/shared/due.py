@@ -17,6 +17,10 @@ from collections.abc import Callable
 
 import psycopg
 import structlog
+from psycopg import sql
+
+from shared.db import DictConnection, one
+from shared.queues import PAYMENTS_QUEUE, REFUNDS_QUEUE, WEBHOOKS_QUEUE
 
 log = structlog.get_logger(__name__)
 
@@ -32,6 +36,28 @@ SHORT_WAIT_S = 0.05
 MAX_RUN_S = 10.0
 # How long to wait before opening a lost LISTEN connection again; meanwhile ticks poll.
 RECONNECT_S = 5.0
+
+
+# Where each queue's due times live: its table, and the column that says when a pending row
+# falls due.
+DUE_AT = {
+    PAYMENTS_QUEUE: ("payments", "process_after"),
+    REFUNDS_QUEUE: ("refunds", "process_after"),
+    WEBHOOKS_QUEUE: ("webhook_logs", "next_retry_at"),
+}
+
+
+def seconds_until_next_due(conn: DictConnection, queue: str) -> float | None:
+    """Seconds until `queue`'s earliest pending row falls due (negative when overdue), by
+    PostgreSQL's clock; None when nothing of it is pending. Reads the partial index on
+    pending rows."""
+    table, column = DUE_AT[queue]
+    statement = sql.SQL(
+        "SELECT extract(epoch FROM min({column}) - clock_timestamp())::float AS wait"
+        " FROM {table} WHERE status = 'pending'"
+    ).format(column=sql.Identifier(column), table=sql.Identifier(table))
+    wait: float | None = one(conn.execute(statement))["wait"]
+    return wait
 
 
 def due_channel(queue: str) -> str:

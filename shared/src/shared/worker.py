@@ -33,7 +33,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker
 
-from shared.db import Database, DictConnection
+from shared import due
+from shared.db import Database
 from shared.due import HORIZON_S, DueListener, work_until_idle
 from shared.housekeeping import HousekeepingSettings, gateway_purges, run_purges
 from shared.jobstats import count_completed, count_failed
@@ -136,14 +137,13 @@ def counted(queue: str) -> Callable[[Callable[[], int]], Callable[[], int]]:
     return decorate
 
 
-def due_reader(
-    seconds_until_next_due: Callable[[DictConnection], float | None],
-) -> Callable[[], float | None]:
-    """`seconds_until_next_due` read on a connection of the process's pool."""
+def due_reader(queue: str) -> Callable[[], float | None]:
+    """Seconds until `queue`'s next due work (shared.due.seconds_until_next_due), read on a
+    connection of the process's pool."""
 
     def next_due() -> float | None:
         with runtime().db.connection() as conn:
-            return seconds_until_next_due(conn)
+            return due.seconds_until_next_due(conn, queue)
 
     return next_due
 
@@ -157,16 +157,10 @@ def run_until_idle(
     return work_until_idle(finalize_due, seconds_until_next_due, listener.wait, STOPPING)
 
 
-def run_tick(
-    queue: str,
-    finalize_due_batch: Callable[[WorkerRuntime], int],
-    seconds_until_next_due: Callable[[DictConnection], float | None],
-) -> int:
+def run_tick(queue: str, finalize_due_batch: Callable[[WorkerRuntime], int]) -> int:
     """A tick of a queue whose work has due times in PostgreSQL (see shared.due)."""
     current = runtime()
-    return run_until_idle(
-        queue, lambda: finalize_due_batch(current), due_reader(seconds_until_next_due)
-    )
+    return run_until_idle(queue, lambda: finalize_due_batch(current), due_reader(queue))
 
 
 class GatewayWorker(SimpleWorker):

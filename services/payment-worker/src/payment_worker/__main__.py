@@ -1,5 +1,4 @@
 from payment_worker.config import PaymentWorkerSettings
-from payment_worker.repository import seconds_until_next_due
 from payment_worker.tasks import finalize_due_payments
 from shared.queues import PAYMENTS_QUEUE
 from shared.worker import due_reader, run_worker
@@ -9,6 +8,6 @@ if __name__ == "__main__":
         "payment-worker",
         PAYMENTS_QUEUE,
         finalize_due_payments,
-        next_due=due_reader(seconds_until_next_due),
+        next_due=due_reader(PAYMENTS_QUEUE),
         settings_class=PaymentWorkerSettings,
     )

@@ -1,4 +1,4 @@
-from shared.db import DictConnection, Row, one
+from shared.db import DictConnection, Row
 from shared.serializers import PAYMENT_COLUMNS, amount_refundable
 
 
@@ -14,16 +14,6 @@ def lock_due_payments(conn: DictConnection, limit: int) -> list[Row]:
         """,
         (limit,),
     ).fetchall()
-
-
-def seconds_until_next_due(conn: DictConnection) -> float | None:
-    row = one(
-        conn.execute(
-            "SELECT extract(epoch FROM min(process_after) - clock_timestamp())::float AS wait"
-            " FROM payments WHERE status = 'pending'"
-        )
-    )
-    return row["wait"]
 
 
 def lock_paid_orders(conn: DictConnection, order_ids: list[str]) -> set[str]:

@@ -1,4 +1,3 @@
-from refund_worker.repository import seconds_until_next_due
 from refund_worker.tasks import finalize_due_refunds
 from shared.queues import REFUNDS_QUEUE
 from shared.worker import due_reader, run_worker
@@ -8,5 +7,5 @@ if __name__ == "__main__":
         "refund-worker",
         REFUNDS_QUEUE,
         finalize_due_refunds,
-        next_due=due_reader(seconds_until_next_due),
+        next_due=due_reader(REFUNDS_QUEUE),
     )

@@ -1,4 +1,4 @@
-from shared.db import DictConnection, Row, one
+from shared.db import DictConnection, Row
 from shared.serializers import REFUND_COLUMNS
 
 
@@ -12,16 +12,6 @@ def lock_due_refunds(conn: DictConnection, limit: int) -> list[Row]:
         """,
         (limit,),
     ).fetchall()
-
-
-def seconds_until_next_due(conn: DictConnection) -> float | None:
-    row = one(
-        conn.execute(
-            "SELECT extract(epoch FROM min(process_after) - clock_timestamp())::float AS wait"
-            " FROM refunds WHERE status = 'pending'"
-        )
-    )
-    return row["wait"]
 
 
 def mark_processed(conn: DictConnection, refund_ids: list[str]) -> list[Row]:

@@ -37,4 +37,4 @@ def finalize_due_batch(current: WorkerRuntime) -> int:
 @counted(REFUNDS_QUEUE)
 def finalize_due_refunds() -> int:
     """Tick: process every refund whose settlement is due, until none is due soon."""
-    return run_tick(REFUNDS_QUEUE, finalize_due_batch, repository.seconds_until_next_due)
+    return run_tick(REFUNDS_QUEUE, finalize_due_batch)

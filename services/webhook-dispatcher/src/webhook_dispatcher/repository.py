@@ -1,6 +1,6 @@
 from typing import Any
 
-from shared.db import DictConnection, Row, one
+from shared.db import DictConnection, Row
 
 # How long a claimed delivery is ours: an attempt takes at most 5 s, so a dispatcher that
 # died mid-attempt leaves its deliveries to others after this.
@@ -59,16 +59,6 @@ def release_leases(conn: DictConnection, log_ids: list[str]) -> None:
         " WHERE id = ANY(%s::uuid[]) AND status = 'pending'",
         (log_ids,),
     )
-
-
-def seconds_until_next_due(conn: DictConnection) -> float | None:
-    row = one(
-        conn.execute(
-            "SELECT extract(epoch FROM min(next_retry_at) - clock_timestamp())::float AS wait"
-            " FROM webhook_logs WHERE status = 'pending'"
-        )
-    )
-    return row["wait"]
 
 
 def record_attempts(conn: DictConnection, attempts: list[dict[str, Any]]) -> list[int]:

@@ -15,7 +15,7 @@ import structlog
 
 from shared.metrics import WEBHOOK_ATTEMPTS
 from shared.queues import WEBHOOKS_QUEUE
-from shared.worker import WorkerRuntime, counted, run_until_idle, runtime
+from shared.worker import WorkerRuntime, counted, due_reader, run_until_idle, runtime
 from webhook_dispatcher import repository
 from webhook_dispatcher.config import DispatcherSettings
 from webhook_dispatcher.delivery import (
@@ -139,8 +139,7 @@ def seconds_until_next_due() -> float | None:
     """Until the next delivery is due; 0 while attempts are in flight (to be recorded)."""
     if delivery_engine.cache_info().currsize and delivery_engine().busy():
         return 0.0
-    with runtime().db.connection() as conn:
-        return repository.seconds_until_next_due(conn)
+    return due_reader(WEBHOOKS_QUEUE)()
 
 
 def finish_in_flight() -> None:
