@@ -280,6 +280,44 @@ def test_redirects_are_not_followed_and_bodies_are_cut(
     assert logs(db)[0]["status"] == "pending"
 
 
+def test_a_nul_byte_in_a_response_is_recorded_not_a_reason_to_send_again(
+    client, merchant_headers, db, dispatcher
+):
+    """PostgreSQL's text refuses NUL: a body with one used to fail the recording of the whole
+    batch, so its deliveries (other merchants' too) were sent again every 60 s, forever."""
+
+    class NulBody:
+        async def __call__(self, scope, receive, send):
+            if scope["type"] != "http":
+                return
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"ok\x00bad"})
+
+    import uvicorn
+
+    from live import free_port
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(NulBody(), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    db.execute(
+        "UPDATE merchants SET webhook_url = %s WHERE is_test", (f"http://127.0.0.1:{port}/",)
+    )
+    client.post("/api/v1/webhooks/test", headers=merchant_headers)
+
+    dispatcher()
+    server.should_exit = True
+
+    attempt = db.execute("SELECT response_code, response_body FROM webhook_attempts").fetchone()
+    assert attempt == {"response_code": 200, "response_body": "ok\ufffdbad"}
+    assert logs(db)[0]["status"] == "success"
+
+
 def test_connection_refused_is_recorded(client, merchant_headers, db, dispatcher):
     db.execute("UPDATE merchants SET webhook_url = 'http://127.0.0.1:9/webhook' WHERE is_test")
     client.post("/api/v1/webhooks/test", headers=merchant_headers)

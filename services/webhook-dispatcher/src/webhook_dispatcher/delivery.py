@@ -15,12 +15,14 @@ time, is a failed attempt with no response code and an error that says why in wo
 
 import asyncio
 import errno
+import functools
 import os
 import queue
 import socket
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -67,11 +69,17 @@ class _PlatformLookups:
     own loop does them: the socket module's getaddrinfo and getnameinfo in a worker thread.
     uvloop's go through libuv instead; with this, names resolve the same whatever the loop."""
 
+    # Threads of their own: a lookup cannot be cancelled, so names that never answer hold a
+    # thread each; they must not hold up the loop's other work (CONTRACT §7).
+    _threads = ThreadPoolExecutor(max_workers=32, thread_name_prefix="webhook-dns")
+
     async def getaddrinfo(self, host: str, port: int, **kwargs: Any) -> list[Any]:
-        return await asyncio.to_thread(socket.getaddrinfo, host, port, **kwargs)
+        lookup = functools.partial(socket.getaddrinfo, host, port, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._threads, lookup)
 
     async def getnameinfo(self, sockaddr: tuple[Any, ...], flags: int = 0) -> tuple[str, str]:
-        return await asyncio.to_thread(socket.getnameinfo, sockaddr, flags)
+        lookup = functools.partial(socket.getnameinfo, sockaddr, flags)
+        return await asyncio.get_running_loop().run_in_executor(self._threads, lookup)
 
 
 class PublicAddressResolver(aiohttp.ThreadedResolver):
@@ -255,8 +263,8 @@ class DeliveryEngine:
             duration_ms=round((time.perf_counter() - started) * 1000),
             outcome=outcome,
             response_code=code,
-            response_body=body,
-            error=error,
+            response_body=_storable(body),
+            error=_storable(error),
         )
 
     def _target(self, url: str) -> WebhookTarget:
@@ -289,6 +297,13 @@ def _connect_error(exc: aiohttp.ClientConnectorError) -> str:
     if cause.errno is not None:
         return f"{os.strerror(cause.errno).lower()} ({where})"
     return f"{cause} ({where})"
+
+
+def _storable(text: str | None) -> str | None:
+    """`text` as PostgreSQL's text type takes it: a merchant's server may answer anything,
+    and one NUL would make the whole batch's attempts fail to record (each NUL becomes
+    U+FFFD, as undecodable bytes already do)."""
+    return text.replace("\x00", "\ufffd") if text else text
 
 
 async def _read_capped(response: aiohttp.ClientResponse) -> str:
