@@ -5,6 +5,7 @@ time, and `AsyncDatabase` for the API, whose requests run on one event loop with
 hop per database call (issue 13: the hops cost the API more CPU than its queries).
 """
 
+import asyncio
 import inspect
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -265,8 +266,9 @@ class AsyncDatabase:
             yield conn
 
     async def ping(self, timeout_s: float = 2.0) -> bool:
+        """Whether PostgreSQL answers `SELECT 1` within `timeout_s`, a hung server included."""
         try:
-            async with self.pool.connection(timeout=timeout_s) as conn:
+            async with asyncio.timeout(timeout_s), self.pool.connection() as conn:
                 await conn.execute("SELECT 1")
             return True
         except Exception:

@@ -2,6 +2,7 @@
 service imports another."""
 
 import asyncio
+import time
 
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
@@ -30,6 +31,10 @@ QUEUED_FLAG_TTL_S = 30
 FAILED_TICK_TTL_S = 24 * 3600
 # Meta key of a tick job: the flag its worker clears as it starts the tick.
 QUEUED_FLAG_META = "queued_flag"
+# The API's wake-ups are awaited after its commit, before the response: a Redis that hangs may
+# hold a request this long, and then none for a second (the workers' sweep wakes the queues).
+WAKE_TIMEOUT_S = 0.5
+SKIP_WAKES_AFTER_FAILURE_S = 1.0
 
 
 def queued_flag_key(queue: str) -> str:
@@ -57,6 +62,7 @@ class JobQueues:
     def __init__(self, redis: Redis, async_redis: AsyncRedis | None = None):
         self.redis = redis
         self.async_redis = async_redis
+        self._skip_async_wakes_until = 0.0
         self._queues = {name: Queue(name, connection=redis) for name in ALL_QUEUES}
 
     def wake(self, *queues: str) -> list[str]:
@@ -81,12 +87,20 @@ class JobQueues:
     async def wake_async(self, *queues: str) -> list[str]:
         """`wake` from the event loop: the flags are set without a thread; only a call that
         wins one enqueues its tick (RQ is synchronous) in a worker thread. Needs
-        `async_redis`."""
+        `async_redis`. Bounded by WAKE_TIMEOUT_S; after a failure, wake-ups are skipped for
+        SKIP_WAKES_AFTER_FAILURE_S (raises the failure itself; callers after a commit log it)."""
         assert self.async_redis is not None, "JobQueues(redis, async_redis) for wake_async"
+        if time.monotonic() < self._skip_async_wakes_until:
+            return []  # Redis failed just now: the sweep wakes the queues within a second
         pipeline = self.async_redis.pipeline(transaction=False)
         for queue in queues:
             pipeline.set(queued_flag_key(queue), 1, nx=True, ex=QUEUED_FLAG_TTL_S)
-        results = await pipeline.execute()
+        try:
+            async with asyncio.timeout(WAKE_TIMEOUT_S):
+                results = await pipeline.execute()
+        except Exception:
+            self._skip_async_wakes_until = time.monotonic() + SKIP_WAKES_AFTER_FAILURE_S
+            raise
         won = [queue for queue, set_now in zip(queues, results, strict=True) if set_now]
         for queue in won:
             await asyncio.to_thread(self._enqueue_tick, queue, queued_flag_key(queue))
