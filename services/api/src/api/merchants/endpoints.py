@@ -48,11 +48,15 @@ async def log_in(body: MerchantLogin, runtime: RuntimeDep) -> dict[str, Any]:
     summary="Replace the API secret; the old one keeps working for a grace period (24 h)",
 )
 async def rotate_api_secret(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
-    rotated = await service.rotate_api_secret(
-        runtime.db, merchant.id, runtime.settings.api_secret_grace_seconds
+    # Forgotten once committed (with an Idempotency-Key, that is after this handler), so no
+    # request of this process caches the old secret as current again; other API processes
+    # within CREDENTIALS_TTL_S.
+    return await service.rotate_api_secret(
+        runtime.db,
+        merchant.id,
+        runtime.settings.api_secret_grace_seconds,
+        after_commit=lambda: runtime.credentials.forget(merchant.api_key),
     )
-    runtime.credentials.forget(merchant.api_key)  # other API processes within CREDENTIALS_TTL_S
-    return rotated
 
 
 @router.get(

@@ -2,6 +2,7 @@
 
 import asyncio
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from psycopg import errors
@@ -68,12 +69,18 @@ def new_api_secret(is_test: bool) -> str:
 
 
 async def rotate_api_secret(
-    db: AsyncDatabase, merchant_id: str, grace_seconds: int
+    db: AsyncDatabase,
+    merchant_id: str,
+    grace_seconds: int,
+    after_commit: Callable[[], object] | None = None,
 ) -> dict[str, Any]:
     """Give the merchant a new API secret (CONTRACT §5). The replaced one keeps working for
     `grace_seconds` (API_SECRET_GRACE_SECONDS, 24 h by default), as Stripe's key roll does, so
-    a deployment can switch without downtime; the key id stays."""
+    a deployment can switch without downtime; the key id stays. `after_commit` runs once the
+    new secret is committed (the API process forgets what it cached of the old one)."""
     async with db.transaction() as tx:
+        if after_commit is not None:
+            tx.after_commit(after_commit)
         current = await repository.lock_for_rotation(tx.conn, merchant_id)
         expires_at = await repository.retire_api_secret(
             tx.conn, merchant_id, current["api_secret"], grace_seconds
