@@ -13,6 +13,16 @@ from devstack.services import local_services
 
 LOG_DIR = Path(__file__).resolve().parent.parent / "test-artifacts" / "logs"
 
+# Test mode, as every service of a test runs: instant and successful payments, webhooks to
+# loopback allowed, the short retry schedule.
+TEST_MODE_ENV = {
+    "TEST_MODE": "true",
+    "TEST_PROCESSING_DELAY": "0",
+    "TEST_PAYMENT_SUCCESS": "true",
+    "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+    "WEBHOOK_RETRY_INTERVALS_TEST": "true",
+}
+
 
 def free_port() -> int:
     with socket.socket() as probe:

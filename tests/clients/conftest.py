@@ -1,45 +1,15 @@
 """Fixtures for the client, CLI and generated-client tests: the session's live API (a real
 API process and payment worker, tests/fixtures/live.py) and small real HTTP servers beside it."""
 
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
+from servers import ThreadedServer
 
 from payment_gateway import Gateway
 
 TEST_KEY, TEST_SECRET = "key_test_abc123", "secret_test_xyz789"
-
-
-class ThreadedServer:
-    """uvicorn in a thread on an already-bound loopback socket (no race for the port)."""
-
-    def __init__(self, app) -> None:
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.socket.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
-        )
-
-    def __enter__(self) -> "ThreadedServer":
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError(f"test server on {self.url} did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=5)
-        self.socket.close()
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fixtures.browser import CHROMIUM_ARGS
 
 from devstack import processes
 
@@ -25,13 +26,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts" / "dashboard"
 LOG_DIR = ARTIFACTS_DIR / "logs"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 740}
 START_TIMEOUT_S = 30.0

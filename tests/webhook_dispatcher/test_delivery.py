@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from servers import ThreadedServer
 from standardwebhooks import Webhook
 
 from factories import create_order, create_payment, upi_payment_body
@@ -254,25 +255,10 @@ def test_redirects_are_not_followed_and_bodies_are_cut(
                         "headers": [(b"location", b"http://127.0.0.1:9/elsewhere")]})  # fmt: skip
             await send({"type": "http.response.body", "body": b"x" * 10_000})
 
-    import uvicorn
-
-    from live import free_port
-
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(Redirecting(), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    db.execute(
-        "UPDATE merchants SET webhook_url = %s WHERE is_test", (f"http://127.0.0.1:{port}/",)
-    )
-    client.post("/api/v1/webhooks/test", headers=merchant_headers)
-
-    dispatcher()
-    server.should_exit = True
+    with ThreadedServer(Redirecting()) as server:
+        db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (f"{server.url}/",))
+        client.post("/api/v1/webhooks/test", headers=merchant_headers)
+        dispatcher()
 
     attempt = db.execute("SELECT response_code, response_body FROM webhook_attempts").fetchone()
     assert attempt["response_code"] == 302
@@ -293,25 +279,10 @@ def test_a_nul_byte_in_a_response_is_recorded_not_a_reason_to_send_again(
             await send({"type": "http.response.start", "status": 200, "headers": []})
             await send({"type": "http.response.body", "body": b"ok\x00bad"})
 
-    import uvicorn
-
-    from live import free_port
-
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(NulBody(), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    db.execute(
-        "UPDATE merchants SET webhook_url = %s WHERE is_test", (f"http://127.0.0.1:{port}/",)
-    )
-    client.post("/api/v1/webhooks/test", headers=merchant_headers)
-
-    dispatcher()
-    server.should_exit = True
+    with ThreadedServer(NulBody()) as server:
+        db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (f"{server.url}/",))
+        client.post("/api/v1/webhooks/test", headers=merchant_headers)
+        dispatcher()
 
     attempt = db.execute("SELECT response_code, response_body FROM webhook_attempts").fetchone()
     assert attempt == {"response_code": 200, "response_body": "ok\ufffdbad"}

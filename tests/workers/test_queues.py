@@ -72,12 +72,12 @@ def test_a_tick_keeps_no_result(private_redis, worker_env):
 def test_a_redis_that_hangs_holds_an_api_wake_up_half_a_second_then_none(private_redis):
     """The API awaits its wake-ups before answering: a Redis that accepts and never answers
     costs a request WAKE_TIMEOUT_S, and for the next second none at all (the sweep wakes)."""
-    import asyncio
     import socket
     import time
 
     from redis.asyncio import Redis as AsyncRedis
 
+    from factories import run_coroutine
     from shared.queues import WAKE_TIMEOUT_S
 
     silent = socket.socket()
@@ -97,7 +97,7 @@ def test_a_redis_that_hangs_holds_an_api_wake_up_half_a_second_then_none(private
         return first, time.monotonic() - started, woken
 
     try:
-        first, second, woken = asyncio.run(wake_twice())
+        first, second, woken = run_coroutine(wake_twice())
     finally:
         silent.close()
     assert first < WAKE_TIMEOUT_S + 0.5

@@ -8,7 +8,7 @@ hop per database call (issue 13: the hops cost the API more CPU than its queries
 import asyncio
 import inspect
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -218,30 +218,28 @@ class AsyncDatabase:
     async def close(self) -> None:
         await self.pool.close()
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncTransaction]:
+    def transaction(self) -> AbstractAsyncContextManager[AsyncTransaction]:
         """One transaction; inside an ambient one (see `ambient_transaction`), that one is
         joined and its follow-ups wait for its commit."""
-        ambient = _ambient_transaction.get()
-        if ambient is not None:
-            yield ambient
-            return
-        async with self.pool.connection() as conn:
-            tx = Transaction(conn)
-            async with conn.transaction():
-                yield tx
-        await run_after_commit_async(tx)
+        return self._unit(in_transaction=True)
+
+    def autocommit(self) -> AbstractAsyncContextManager[AsyncTransaction]:
+        """`Database.autocommit`, awaited; inside an ambient transaction, that one is joined."""
+        return self._unit(in_transaction=False)
 
     @asynccontextmanager
-    async def autocommit(self) -> AsyncIterator[AsyncTransaction]:
-        """`Database.autocommit`, awaited; inside an ambient transaction, that one is joined."""
+    async def _unit(self, in_transaction: bool) -> AsyncIterator[AsyncTransaction]:
         ambient = _ambient_transaction.get()
         if ambient is not None:
             yield ambient
             return
         async with self.pool.connection() as conn:
             tx = Transaction(conn)
-            yield tx
+            if in_transaction:
+                async with conn.transaction():
+                    yield tx
+            else:
+                yield tx
         await run_after_commit_async(tx)
 
     @asynccontextmanager
