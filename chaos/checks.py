@@ -72,7 +72,27 @@ def run_checks(
     checks: list[Check] = []
     figures: dict[str, Any] = {}
 
-    # Payments
+    checks += _payment_checks(traffic, payments, refunds, events, figures)
+    checks += _refund_checks(traffic, payments, refunds, events, figures)
+    checks += _client_checks(traffic, tally, figures)
+
+    checks.extend(_webhook_checks(logs, attempts, deliveries, figures))
+    figures["webhooks"]["attempts_by_outcome"] = {
+        row["outcome"]: row["n"] for row in snap["attempt_outcomes"]
+    }
+    checks.extend(_run_checks(context, figures))
+    return checks, figures
+
+
+def _payment_checks(
+    traffic: Traffic,
+    payments: dict[str, Any],
+    refunds: dict[str, Any],
+    events: dict[tuple[str, str], Counter[str]],
+    figures: dict[str, Any],
+) -> list[Check]:
+    """Every acknowledged payment exists, in one final state, with one outcome event; orders paid exactly once."""
+    checks: list[Check] = []
     acknowledged = {o.payment_id for o in traffic.payments if o.payment_id}
     statuses = Counter(p["status"] for p in payments.values())
     lost = sorted(acknowledged - payments.keys())
@@ -153,8 +173,18 @@ def run_checks(
     ))  # fmt: skip
 
     checks.append(_paid_once(traffic, payments, successes, figures))
+    return checks
 
-    # Refunds
+
+def _refund_checks(
+    traffic: Traffic,
+    payments: dict[str, Any],
+    refunds: dict[str, Any],
+    events: dict[tuple[str, str], Counter[str]],
+    figures: dict[str, Any],
+) -> list[Check]:
+    """Every refund processed once with one event, never above its payment; answers as expected."""
+    checks: list[Check] = []
     refund_statuses = Counter(r["status"] for r in refunds.values())
     bad_processed = []
     for r in refunds.values():
@@ -198,8 +228,16 @@ def run_checks(
         bad_amounts[:SHOWN],
     ))  # fmt: skip
     checks.append(_refund_answers(traffic, refunds, figures))
+    return checks
 
-    # Client side
+
+def _client_checks(
+    traffic: Traffic,
+    tally: dict[str, Any],
+    figures: dict[str, Any],
+) -> list[Check]:
+    """Idempotent replays byte for byte; no 5xx but 503; no request given up."""
+    checks: list[Check] = []
     replays_ok = sum(1 for r in traffic.replays if r.ok)
     checks.append(Check(
         "idempotent resubmits replayed byte for byte",
@@ -219,13 +257,7 @@ def run_checks(
         [f"{e['method']} {e['path']} -> {e['status']} {e['body']}" for e in tally["server_errors"][:SHOWN]]
         + [f"gave up {e['method']} {e['path']}: {e['last']}" for e in tally["gave_up"][:SHOWN]],
     ))  # fmt: skip
-
-    checks.extend(_webhook_checks(logs, attempts, deliveries, figures))
-    figures["webhooks"]["attempts_by_outcome"] = {
-        row["outcome"]: row["n"] for row in snap["attempt_outcomes"]
-    }
-    checks.extend(_run_checks(context, figures))
-    return checks, figures
+    return checks
 
 
 def _paid_once(
