@@ -190,8 +190,8 @@ def find_py_spy() -> str:
 
 
 def start_profiles(system: System, seconds: float, folder: Path) -> list[subprocess.Popen]:
-    """py-spy on every Python process of the system (uvicorn's workers too), all threads,
-    for `seconds`: collapsed stacks in `folder`, one file per process (flamegraph.pl reads them)."""
+    """py-spy on every Python process of the system (uvicorn's workers too), sampling the
+    thread that holds the GIL (Python's CPU time, not threads waiting on a socket), for `seconds`: collapsed stacks in `folder`, one file per process (flamegraph.pl reads them)."""
     folder.mkdir(parents=True, exist_ok=True)
     py_spy = find_py_spy()
     spies = []
@@ -202,7 +202,7 @@ def start_profiles(system: System, seconds: float, folder: Path) -> list[subproc
                 continue  # not Python, or a supervisor that only waits for its workers
             spies.append(subprocess.Popen(
                 [py_spy, "record", "--pid", str(member.pid), "--duration", f"{seconds:g}",
-                 "--rate", "200", "--nonblocking", "--format", "raw",
+                 "--rate", "200", "--nonblocking", "--gil", "--format", "raw",
                  "--output", str(folder / f"{key}-{member.pid}.txt")],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             ))  # fmt: skip

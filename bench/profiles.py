@@ -2,8 +2,9 @@
 
     python -m bench.profiles bench-results/profiles/this/c8
 
-For each py-spy file (collapsed stacks), the share of samples by the package whose code was
-running (the innermost frame), and by function.
+For each py-spy file (collapsed stacks of the thread holding the GIL), the share of samples
+by the package whose code was running (the innermost frame), by function, and by function with
+what it calls (a frame counted once per sample).
 """
 
 import argparse
@@ -27,6 +28,7 @@ def package(frame: str) -> str:
 def summarise(path: Path, top: int) -> list[str]:
     by_package: Counter[str] = Counter()
     by_function: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -37,12 +39,16 @@ def summarise(path: Path, top: int) -> list[str]:
         frames = stack.split(";")
         by_package[package(frames[-1])] += samples
         by_function[frames[-1]] += samples
+        for frame in set(frames):
+            inclusive[frame] += samples
     if not total:
         return [f"{path.name}: no samples"]
     lines = [f"{path.name}: {total} samples", "  by package (innermost frame):"]
     lines += [f"    {100 * n / total:5.1f}%  {name}" for name, n in by_package.most_common(top)]
     lines.append("  by function:")
     lines += [f"    {100 * n / total:5.1f}%  {f[:110]}" for f, n in by_function.most_common(top)]
+    lines.append("  by function, with what it calls:")
+    lines += [f"    {100 * n / total:5.1f}%  {f[:110]}" for f, n in inclusive.most_common(top)]
     return lines
 
 
