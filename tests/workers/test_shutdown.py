@@ -62,6 +62,10 @@ def test_dispatcher_stopped_mid_tick_finishes_what_it_sent_and_leaves_nothing_le
     assert code == 0
     assert took < 8, f"the dispatcher took {took:.1f} s to stop"
     assert leased() == 0, "deliveries left leased by a stopped dispatcher"
+    errors = [
+        line for line in first.log_path.read_text().splitlines() if '"level": "error"' in line
+    ]
+    assert errors == [], "a clean stop logs no error (its HTTP session is closed)"
 
     start_service("webhook_dispatcher", API_URL=api.url, **env)
 

@@ -161,3 +161,4 @@ def finish_in_flight() -> None:
             tx.wake_after_commit(current.queues, WEBHOOKS_QUEUE)
         log.warning("webhook_leases_released", webhook_ids=sorted(_claimed))
         _claimed.clear()
+    engine.close()  # its HTTP session, closed rather than collected with an error at exit
