@@ -91,7 +91,8 @@ def _payment_checks(
     events: dict[tuple[str, str], Counter[str]],
     figures: dict[str, Any],
 ) -> list[Check]:
-    """Every acknowledged payment exists, in one final state, with one outcome event; orders paid exactly once."""
+    """Every acknowledged payment exists, in one final state, with one outcome event; orders
+    are paid exactly once."""
     checks: list[Check] = []
     acknowledged = {o.payment_id for o in traffic.payments if o.payment_id}
     statuses = Counter(p["status"] for p in payments.values())

@@ -31,6 +31,7 @@ class ThreadedServer:
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self.server.should_exit = True
+        # The test is over: no graceful drain of responses still being sent.
+        self.server.should_exit = self.server.force_exit = True
         self.thread.join(timeout=5)
         self.socket.close()

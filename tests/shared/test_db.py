@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from factories import run_coroutine
 from shared.db import Database, connection_options
 from shared.migrations import migration_files, pending_migrations, wait_for_database
 
@@ -176,7 +177,10 @@ def test_migrate_retries_its_first_connection(database_url, forwarder):
 
 def test_pending_migrations(database_url, empty_database):
     every_version = [version for version, _ in migration_files()]
-    with psycopg.connect(empty_database) as conn:
-        assert pending_migrations(conn) == every_version
-    with psycopg.connect(database_url) as conn:
-        assert pending_migrations(conn) == []
+
+    async def pending(url: str) -> list[str]:
+        async with await psycopg.AsyncConnection.connect(url) as conn:
+            return await pending_migrations(conn)
+
+    assert run_coroutine(pending(empty_database)) == every_version
+    assert run_coroutine(pending(database_url)) == []

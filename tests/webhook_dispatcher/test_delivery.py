@@ -460,10 +460,6 @@ def test_a_response_that_does_not_finish_in_5_s_is_a_timeout_whatever_its_status
     one outcome: a timeout, no response code, and the log stays pending for a retry."""
     import asyncio
 
-    import uvicorn
-
-    from live import free_port
-
     async def trickle(scope, receive, send):
         if scope["type"] != "http":
             return
@@ -473,22 +469,10 @@ def test_a_response_that_does_not_finish_in_5_s_is_a_timeout_whatever_its_status
             await send({"type": "http.response.body", "body": b"x", "more_body": True})
             await asyncio.sleep(0.5)
 
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(trickle, host="127.0.0.1", port=port, log_level="critical")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    db.execute(
-        "UPDATE merchants SET webhook_url = %s WHERE is_test", (f"http://127.0.0.1:{port}/",)
-    )
-    sent = client.post("/api/v1/webhooks/test", headers=merchant_headers).json()
-
-    dispatcher()
-    server.should_exit = server.force_exit = True
-    thread.join(10)
+    with ThreadedServer(trickle) as server:
+        db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (f"{server.url}/",))
+        sent = client.post("/api/v1/webhooks/test", headers=merchant_headers).json()
+        dispatcher()
 
     attempt = db.execute("SELECT * FROM webhook_attempts").fetchone()
     assert attempt["response_code"] is None

@@ -192,14 +192,6 @@ class Database:
         with self.pool.connection() as conn:
             yield conn
 
-    def ping(self) -> bool:
-        try:
-            with self.pool.connection(timeout=2.0) as conn:
-                conn.execute("SELECT 1")
-            return True
-        except Exception:
-            return False
-
 
 class AsyncDatabase:
     """The API's pool (psycopg's AsyncConnectionPool): `Database`'s rules, awaited, plus the

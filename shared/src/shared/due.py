@@ -47,16 +47,21 @@ DUE_AT = {
 }
 
 
+# Composed once: ticks and the one-second sweeps read it again and again.
+_NEXT_DUE = {
+    queue: sql.SQL(
+        "SELECT extract(epoch FROM min({column}) - clock_timestamp())::float AS wait"
+        " FROM {table} WHERE status = 'pending'"
+    ).format(column=sql.Identifier(column), table=sql.Identifier(table))
+    for queue, (table, column) in DUE_AT.items()
+}
+
+
 def seconds_until_next_due(conn: DictConnection, queue: str) -> float | None:
     """Seconds until `queue`'s earliest pending row falls due (negative when overdue), by
     PostgreSQL's clock; None when nothing of it is pending. Reads the partial index on
     pending rows."""
-    table, column = DUE_AT[queue]
-    statement = sql.SQL(
-        "SELECT extract(epoch FROM min({column}) - clock_timestamp())::float AS wait"
-        " FROM {table} WHERE status = 'pending'"
-    ).format(column=sql.Identifier(column), table=sql.Identifier(table))
-    wait: float | None = one(conn.execute(statement))["wait"]
+    wait: float | None = one(conn.execute(_NEXT_DUE[queue]))["wait"]
     return wait
 
 

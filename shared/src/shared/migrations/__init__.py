@@ -80,17 +80,9 @@ def missing_versions(applied: set[str]) -> list[str]:
     return [version for version, _ in migration_files() if version not in applied]
 
 
-def pending_migrations(conn: psycopg.Connection[Any]) -> list[str]:
+async def pending_migrations(conn: psycopg.AsyncConnection[Any]) -> list[str]:
     """Versions bundled with this code that the database has not applied, in order: empty once
     the schema is at the latest migration (what readiness waits for)."""
-    cursor = conn.cursor(row_factory=tuple_row)
-    row = cursor.execute(MIGRATIONS_TABLE_EXISTS).fetchone()
-    done = {version for (version,) in cursor.execute(APPLIED_VERSIONS)} if row and row[0] else set()
-    return missing_versions(done)
-
-
-async def pending_migrations_async(conn: psycopg.AsyncConnection[Any]) -> list[str]:
-    """`pending_migrations` for the API's async connections."""
     cursor = conn.cursor(row_factory=tuple_row)
     row = await (await cursor.execute(MIGRATIONS_TABLE_EXISTS)).fetchone()
     if not (row and row[0]):

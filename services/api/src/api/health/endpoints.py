@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from api.dependencies import RuntimeDep
 from api.runtime import ApiRuntime
-from shared.migrations import pending_migrations_async
+from shared.migrations import pending_migrations
 from shared.serializers import iso
 
 router = APIRouter(tags=["health"])
@@ -73,7 +73,7 @@ async def _pending(runtime: ApiRuntime) -> list[str] | None:
     """Migrations this code expects but the database lacks; None if PostgreSQL does not answer."""
     try:
         async with runtime.db.pool.connection(timeout=2.0) as conn:
-            return await pending_migrations_async(conn)
+            return await pending_migrations(conn)
     except Exception:
         return None
 
