@@ -36,7 +36,7 @@ def lock_paid_orders(conn: DictConnection, order_ids: list[str]) -> set[str]:
         SELECT o.id, o.status = 'paid' OR EXISTS (
                    SELECT 1 FROM payments s WHERE s.order_id = o.id AND s.status = 'success'
                ) AS paid
-        FROM orders o WHERE o.id = ANY(%s) ORDER BY o.id FOR NO KEY UPDATE OF o
+        FROM orders o WHERE o.id = ANY(%b) ORDER BY o.id FOR NO KEY UPDATE OF o
         """,
         (order_ids,),
     ).fetchall()
@@ -59,7 +59,7 @@ def finalize_payments(
             UPDATE payments p
             SET status = o.status, error_code = o.code, error_description = o.description,
                 updated_at = now()
-            FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[])
+            FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[])
                 AS o(id, status, code, description)
             WHERE p.id = o.id AND p.status = 'pending'
             RETURNING {", ".join(f"p.{c.strip()}" for c in PAYMENT_COLUMNS.split(","))},

@@ -18,7 +18,7 @@ def mark_processed(conn: DictConnection, refund_ids: list[str]) -> list[Row]:
     return conn.execute(
         f"""
         UPDATE refunds SET status = 'processed', processed_at = now(), updated_at = now()
-        WHERE id = ANY(%s) AND status = 'pending'
+        WHERE id = ANY(%b) AND status = 'pending'
         RETURNING {REFUND_COLUMNS}
         """,
         (refund_ids,),
@@ -30,7 +30,7 @@ def add_refunded_amounts(conn: DictConnection, refunds: list[Row]) -> None:
         """
         UPDATE payments p SET amount_refunded = p.amount_refunded + r.total, updated_at = now()
         FROM (SELECT payment_id, sum(amount) AS total
-              FROM unnest(%s::text[], %s::bigint[]) AS r(payment_id, amount)
+              FROM unnest(%b::text[], %b::bigint[]) AS r(payment_id, amount)
               GROUP BY payment_id) r
         WHERE p.id = r.payment_id
         """,

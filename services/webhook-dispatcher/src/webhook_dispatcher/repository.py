@@ -21,7 +21,7 @@ def claim_due(
             -- The earliest due rows no other dispatcher holds, off the partial index.
             SELECT id, merchant_id, next_retry_at FROM webhook_logs
             WHERE status = 'pending' AND next_retry_at <= clock_timestamp()
-              AND merchant_id <> ALL(%(full)s::uuid[])
+              AND merchant_id <> ALL(%(full)b::uuid[])
             ORDER BY next_retry_at LIMIT %(limit)s
             FOR UPDATE SKIP LOCKED
         ), ranked AS (
@@ -29,14 +29,14 @@ def claim_due(
                    row_number() OVER (PARTITION BY merchant_id ORDER BY next_retry_at) AS place
             FROM due
         ), rooms AS (
-            SELECT * FROM unnest(%(busy)s::uuid[], %(rooms)s::int[]) AS r(merchant_id, room)
+            SELECT * FROM unnest(%(busy)b::uuid[], %(rooms)b::int[]) AS r(merchant_id, room)
         )
         UPDATE webhook_logs w
         SET next_retry_at = clock_timestamp() + interval '{LEASE}'
         FROM ranked LEFT JOIN rooms USING (merchant_id), merchants m
         WHERE w.id = ranked.id AND ranked.place <= coalesce(rooms.room, %(per_merchant)s)
           AND m.id = w.merchant_id
-        RETURNING w.id, w.merchant_id, w.payload, w.attempts, w.correlation_id,
+        RETURNING w.id, w.merchant_id, w.event, w.payload, w.attempts, w.correlation_id,
                   coalesce(m.webhook_url, '') AS webhook_url, m.webhook_secret,
                   ARRAY(SELECT s.secret FROM webhook_secrets s
                         WHERE s.merchant_id = m.id AND s.expires_at > now()
@@ -56,7 +56,7 @@ def release_leases(conn: DictConnection, log_ids: list[str]) -> None:
     """Make claimed deliveries due now again (a stopping dispatcher that did not attempt them)."""
     conn.execute(
         "UPDATE webhook_logs SET next_retry_at = clock_timestamp()"
-        " WHERE id = ANY(%s::uuid[]) AND status = 'pending'",
+        " WHERE id = ANY(%b::uuid[]) AND status = 'pending'",
         (log_ids,),
     )
 
@@ -70,7 +70,7 @@ def record_attempts(conn: DictConnection, attempts: list[dict[str, Any]]) -> lis
     number them one after the other; UNIQUE (webhook_log_id, attempt_number) holds it.
     """
     conn.execute(
-        "SELECT 1 FROM webhook_logs WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE",
+        "SELECT 1 FROM webhook_logs WHERE id = ANY(%b::uuid[]) ORDER BY id FOR UPDATE",
         (sorted({a["log_id"] for a in attempts}),),
     )
     # One statement for the whole batch (a statement per attempt cost the dispatcher more CPU
@@ -80,9 +80,9 @@ def record_attempts(conn: DictConnection, attempts: list[dict[str, Any]]) -> lis
         """
         WITH given AS (
             SELECT * FROM unnest(
-                %(log_ids)s::uuid[], %(attempts)s::int[], %(attempted_at)s::timestamptz[],
-                %(duration_ms)s::int[], %(response_codes)s::int[], %(response_bodies)s::text[],
-                %(errors)s::text[], %(statuses)s::text[], %(next_retry_at)s::timestamptz[]
+                %(log_ids)b::uuid[], %(attempts)b::int[], %(attempted_at)b::timestamptz[],
+                %(duration_ms)b::int[], %(response_codes)b::int[], %(response_bodies)b::text[],
+                %(errors)b::text[], %(statuses)b::text[], %(next_retry_at)b::timestamptz[]
             ) WITH ORDINALITY AS g(log_id, attempt, attempted_at, duration_ms, response_code,
                                    response_body, error, status, next_retry_at, position)
         ), numbered AS (
