@@ -13,7 +13,13 @@ import structlog
 from payment_worker import repository
 from payment_worker.config import PaymentWorkerSettings
 from shared.db import Row
-from shared.events import PAYMENT_FAILED, PAYMENT_SUCCESS, Event, record_events
+from shared.events import (
+    PAYMENT_FAILED,
+    PAYMENT_SUCCESS,
+    Event,
+    queued_webhooks,
+    record_events,
+)
 from shared.queues import PAYMENTS_QUEUE
 from shared.serializers import payment_resource
 from shared.simulation import payment_succeeds
@@ -69,7 +75,7 @@ def finalize_due_batch(current: WorkerRuntime) -> int:
         paid_orders = repository.lock_paid_orders(tx.conn, sorted({p["order_id"] for p in due}))
         outcomes = decide_outcomes(due, paid_orders, lambda method: payment_succeeds(bank, method))
         rows = repository.finalize_payments(tx.conn, outcomes)
-        record_events(
+        queued = record_events(
             tx,
             current.queues,
             [
@@ -82,7 +88,7 @@ def finalize_due_batch(current: WorkerRuntime) -> int:
                 for row in rows
             ],
         )
-    for row in rows:
+    for row, webhook in zip(rows, queued, strict=True):
         log.info(
             "payment_finalized",
             payment_id=row["id"],
@@ -90,6 +96,7 @@ def finalize_due_batch(current: WorkerRuntime) -> int:
             merchant_id=str(row["merchant_id"]),
             status=row["status"],
             correlation_id=row["correlation_id"],
+            **queued_webhooks([webhook]),
         )
     return len(rows)
 

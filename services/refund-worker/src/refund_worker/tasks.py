@@ -4,7 +4,7 @@ payment's amount_refunded and the refund.processed event (see payment_worker.tas
 import structlog
 
 from refund_worker import repository
-from shared.events import REFUND_PROCESSED, Event, record_events
+from shared.events import REFUND_PROCESSED, Event, queued_webhooks, record_events
 from shared.queues import REFUNDS_QUEUE
 from shared.serializers import refund_resource
 from shared.worker import WorkerRuntime, counted, run_tick
@@ -21,16 +21,16 @@ def finalize_due_batch(current: WorkerRuntime) -> int:
             return 0
         rows = repository.mark_processed(tx.conn, [r["id"] for r in due])
         repository.add_refunded_amounts(tx.conn, rows)
-        record_events(
+        queued = record_events(
             tx,
             current.queues,
             [Event(row["merchant_id"], REFUND_PROCESSED, {"refund": refund_resource(row)},
                    row["correlation_id"]) for row in rows],
         )  # fmt: skip
-    for row in rows:
+    for row, webhook in zip(rows, queued, strict=True):
         log.info("refund_processed", refund_id=row["id"], payment_id=row["payment_id"],
                  merchant_id=str(row["merchant_id"]), status=row["status"],
-                 correlation_id=row["correlation_id"])  # fmt: skip
+                 correlation_id=row["correlation_id"], **queued_webhooks([webhook]))  # fmt: skip
     return len(rows)
 
 

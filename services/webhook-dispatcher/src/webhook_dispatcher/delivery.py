@@ -101,6 +101,7 @@ class PublicAddressResolver(aiohttp.ThreadedResolver):
 class Delivery:
     log_id: str
     merchant_id: str
+    event: str
     attempt: int
     url: str
     secrets: list[str]

@@ -58,6 +58,7 @@ def claim_and_submit(current: WorkerRuntime, engine: DeliveryEngine) -> int:
         Delivery(
             log_id=str(row["id"]),
             merchant_id=str(row["merchant_id"]),
+            event=row["event"],
             attempt=row["attempts"] + 1,
             url=row["webhook_url"],
             # The current secret first, then every replaced one still in its overlap, newest
@@ -107,6 +108,7 @@ def record_finished(current: WorkerRuntime, engine: DeliveryEngine) -> int:
         log.info(
             "webhook_attempt",
             webhook_id=row["log_id"],
+            event_type=result.delivery.event,
             attempt=row["attempt_number"],
             scheduled_attempt=row["attempt"],
             status=row["status"],

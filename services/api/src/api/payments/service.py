@@ -1,5 +1,6 @@
 """Payments: created pending, finalised by the payment worker once the bank answers."""
 
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -13,7 +14,13 @@ from api.payments.errors import CaptureAmountMismatch, PaymentNotCapturable, Pay
 from api.payments.schemas import CaptureRequest, PaymentCreate
 from api.runtime import ApiRuntime
 from shared.db import AsyncDatabase, Row
-from shared.events import PAYMENT_CREATED, PAYMENT_PENDING, Event, record_events_async
+from shared.events import (
+    PAYMENT_CREATED,
+    PAYMENT_PENDING,
+    Event,
+    queued_webhooks,
+    record_events_async,
+)
 from shared.ids import ORDER_PREFIX, PAYMENT_PREFIX, is_id, new_id
 from shared.logging import current_correlation_id
 from shared.queues import PAYMENTS_QUEUE
@@ -66,14 +73,14 @@ async def create_payment(runtime: ApiRuntime, merchant_id: str | None, body: Pay
                 raise OrderAlreadyPaid
             raise OrderNotFound
         resource = payment_resource(payment)
-        await record_events_async(
+        queued = await record_events_async(
             tx,
             runtime.queues,
             [Event(payment["merchant_id"], name, {"payment": resource})
              for name in (PAYMENT_CREATED, PAYMENT_PENDING)],
         )  # fmt: skip
         tx.wake_after_commit(runtime.queues, PAYMENTS_QUEUE)
-        tx.after_commit(lambda: _log_state("payment_created", payment))
+        tx.after_commit(lambda: _log_state("payment_created", payment, queued))
     return resource
 
 
@@ -93,10 +100,12 @@ async def capture_payment(
         return payment_resource(captured)
 
 
-def _log_state(event: str, payment: Row) -> None:
-    """One line per state change, once it is committed; the correlation id is the request's."""
+def _log_state(event: str, payment: Row, webhooks: Sequence[str | None] = ()) -> None:
+    """One line per state change, once it is committed; the correlation id is the request's.
+    `webhooks`: the deliveries the change queued (`record_events`)."""
     log.info(event, payment_id=payment["id"], order_id=payment["order_id"],
-             merchant_id=str(payment["merchant_id"]), status=payment["status"])  # fmt: skip
+             merchant_id=str(payment["merchant_id"]), status=payment["status"],
+             **queued_webhooks(webhooks))  # fmt: skip
 
 
 async def get_payment(db: AsyncDatabase, merchant_id: str, payment_id: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from api.refunds.errors import PaymentNotRefundable, RefundExceedsAvailable, Ref
 from api.refunds.schemas import RefundCreate
 from api.runtime import ApiRuntime
 from shared.db import AsyncDatabase
-from shared.events import REFUND_CREATED, record_event_async
+from shared.events import REFUND_CREATED, queued_webhooks, record_event_async
 from shared.ids import REFUND_PREFIX, new_id
 from shared.logging import current_correlation_id
 from shared.queues import REFUNDS_QUEUE
@@ -48,13 +48,14 @@ async def create_refund(
             delay_ms=refund_delay_ms(runtime.settings),
         )
         resource = refund_resource(refund)
-        await record_event_async(
+        webhook = await record_event_async(
             tx, runtime.queues, merchant_id, REFUND_CREATED, {"refund": resource}
         )
         tx.wake_after_commit(runtime.queues, REFUNDS_QUEUE)
         tx.after_commit(
             lambda: log.info("refund_created", refund_id=refund["id"], payment_id=payment_id,
-                             merchant_id=merchant_id, amount=amount, status=refund["status"])
+                             merchant_id=merchant_id, amount=amount, status=refund["status"],
+                             **queued_webhooks([webhook]))
         )  # fmt: skip
     return resource
 

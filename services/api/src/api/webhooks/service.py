@@ -151,6 +151,9 @@ async def send_test(runtime: ApiRuntime, merchant: AuthenticatedMerchant) -> dic
         if not (await repository.lock_config(tx.conn, merchant.id))["webhook_url"]:
             raise WebhookUrlNotSet
         log_id = await record_event_async(tx, runtime.queues, merchant.id, WEBHOOK_TEST, data)
+        tx.after_commit(
+            lambda: log.info("webhook_test_queued", merchant_id=merchant.id, webhook_ids=[log_id])
+        )
     assert log_id is not None  # the merchant has a URL: its event has a delivery log
     return {
         "id": log_id,
