@@ -2,10 +2,12 @@
 HTTP (a TestClient) or by calling its services directly (an ApiRuntime)."""
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import psycopg
 from fastapi.testclient import TestClient
 
 from api.merchants import service as merchants_service
@@ -14,6 +16,7 @@ from api.orders import service as orders_service
 from api.orders.schemas import OrderCreate
 from api.payments import service as payments_service
 from api.payments.schemas import PaymentCreate
+from shared.due import due_channel
 from shared.seed import TEST_MERCHANT_ID
 
 if TYPE_CHECKING:
@@ -155,3 +158,17 @@ def other_merchant_id(runtime: "LoopRuntime") -> str:
     """A second merchant, signed up through the merchants service; returns its id."""
     body = MerchantSignup(name="Other Stores", email="owner@other.test", password="correct horse")
     return runtime.run(merchants_service.sign_up(runtime.db, body))["id"]
+
+
+@contextmanager
+def listening(database_url: str, *queues: str) -> Iterator[Callable[[float], set[str]]]:
+    """LISTEN on the due-work channels of `queues` (migration 007); yields `heard(seconds)`,
+    the channels notified while it waited that long."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for queue in queues:
+            conn.execute(f'LISTEN "{due_channel(queue)}"')
+
+        def heard(seconds: float) -> set[str]:
+            return {notify.channel for notify in conn.notifies(timeout=seconds)}
+
+        yield heard

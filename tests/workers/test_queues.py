@@ -67,38 +67,3 @@ def test_a_tick_keeps_no_result(private_redis, worker_env):
     GatewayWorker([Queue(PAYMENTS_QUEUE, connection=redis)], connection=redis).work(burst=True)
 
     assert [key for key in redis.keys("rq:*") if key.startswith((b"rq:job:", b"rq:results:"))] == []
-
-
-def test_a_redis_that_hangs_holds_an_api_wake_up_half_a_second_then_none(private_redis):
-    """The API awaits its wake-ups before answering: a Redis that accepts and never answers
-    costs a request WAKE_TIMEOUT_S, and for the next second none at all (the sweep wakes)."""
-    import socket
-    import time
-
-    from redis.asyncio import Redis as AsyncRedis
-
-    from factories import run_coroutine
-    from shared.queues import WAKE_TIMEOUT_S
-
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(8)  # connections are accepted by the kernel, and never answered
-
-    async def wake_twice() -> tuple[float, float, list[str]]:
-        hung = AsyncRedis.from_url(f"redis://127.0.0.1:{silent.getsockname()[1]}/0",
-                                   socket_timeout=5)  # fmt: skip
-        queues = JobQueues(private_redis, hung)
-        started = time.monotonic()
-        with pytest.raises(TimeoutError):
-            await queues.wake_async(PAYMENTS_QUEUE)
-        first = time.monotonic() - started
-        started = time.monotonic()
-        woken = await queues.wake_async(PAYMENTS_QUEUE)
-        return first, time.monotonic() - started, woken
-
-    try:
-        first, second, woken = run_coroutine(wake_twice())
-    finally:
-        silent.close()
-    assert first < WAKE_TIMEOUT_S + 0.5
-    assert second < 0.05 and woken == []

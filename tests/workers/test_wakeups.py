@@ -1,6 +1,7 @@
 """A tick waits for due work without polling: it sleeps until the next due time it read, and
-PostgreSQL wakes it (LISTEN/NOTIFY) when work due sooner commits (issue 13). Its log lines
-carry each item's correlation id, never that of the request that woke it (issue 14)."""
+PostgreSQL wakes it (LISTEN/NOTIFY) when work due sooner commits (issue 13); an idle worker's
+sweep hears the same channel and queues a tick at once. Its log lines carry each item's
+correlation id, never that of the request that woke it (issue 14)."""
 
 import json
 import threading
@@ -15,7 +16,7 @@ from payment_worker.tasks import finalize_due_payments
 from shared import due
 from shared.logging import bind_correlation_id, configure_logging
 from shared.queues import PAYMENTS_QUEUE, JobQueues
-from shared.worker import GatewayWorker
+from shared.worker import STOPPING, GatewayWorker, _sweep, due_reader, runtime
 
 
 def pay(client, headers) -> dict:
@@ -64,6 +65,31 @@ def test_a_waiting_tick_wakes_when_work_due_sooner_commits(
     took = time.monotonic() - created
     tick.join()
     assert took < 0.2, f"finalised {took:.3f} s after it was due"
+
+
+def test_an_idle_workers_sweep_queues_a_tick_as_soon_as_work_commits(
+    client, merchant_headers, redis, worker_env
+):
+    """Nothing but the commit wakes the worker: the payment's NOTIFY ends the sweep's
+    one-second wait, and a tick is queued within milliseconds, not at the next second."""
+    sweep = threading.Thread(
+        target=_sweep, args=(runtime(), PAYMENTS_QUEUE, due_reader(PAYMENTS_QUEUE)), daemon=True
+    )
+    sweep.start()
+    try:
+        time.sleep(0.3)  # listening, 0.7 s before its next look at the table
+        pay(client, merchant_headers)
+        committed = time.monotonic()
+        queue = Queue(PAYMENTS_QUEUE, connection=redis)
+        while queue.count == 0 and time.monotonic() - committed < 2:
+            time.sleep(0.005)
+        took = time.monotonic() - committed
+    finally:
+        STOPPING.set()
+        sweep.join(timeout=5)
+        STOPPING.clear()
+    assert queue.count == 1
+    assert took < 0.3, f"a tick was queued {took:.3f} s after the payment committed"
 
 
 def test_tick_log_lines_carry_each_items_correlation_id(

@@ -11,16 +11,13 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import structlog
 from psycopg import AsyncConnection, AsyncCursor, Connection, Cursor
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
-
-if TYPE_CHECKING:
-    from shared.queues import JobQueues
 
 log = structlog.get_logger(__name__)
 
@@ -89,7 +86,6 @@ class Transaction(Generic[ConnT]):
 
     conn: ConnT
     _after_commit: dict[object, Callable[[], object]] = field(default_factory=dict)
-    _queues_to_wake: list[str] = field(default_factory=list)
 
     def after_commit(self, callback: Callable[[], object], key: object = None) -> None:
         """Run `callback` only if the transaction commits; dropped on rollback. In the API a
@@ -99,19 +95,6 @@ class Transaction(Generic[ConnT]):
         """
         self._after_commit.setdefault(key if key is not None else object(), callback)
 
-    def wake_after_commit(self, queues: "JobQueues", queue: str) -> None:
-        """Wake `queue` (`JobQueues.wake`) once this transaction commits; every queue one
-        transaction wakes is woken in a single Redis round trip."""
-        if queue not in self._queues_to_wake:
-            self._queues_to_wake.append(queue)
-        woken = self._queues_to_wake
-        if isinstance(self.conn, AsyncConnection):
-            self.after_commit(lambda: queues.wake_async(*woken), key=_WAKE)
-        else:
-            self.after_commit(lambda: queues.wake(*woken), key=_WAKE)
-
-
-_WAKE = object()  # the after-commit key of a transaction's wake-ups
 
 AsyncTransaction = Transaction[AsyncDictConnection]
 

@@ -5,10 +5,12 @@ PostgreSQL holds every due time, so nothing is lost with Redis. A *tick* job wor
 everything due, then waits for the next due item while one is near and returns when none is.
 It waits without polling: it sleeps exactly until the next due time it read, and PostgreSQL
 wakes it sooner when work due earlier is committed (a NOTIFY on the queue's channel, sent by
-the triggers of migration 007 with the due time as payload). Ticks are enqueued by whoever
-creates due work (`JobQueues.wake`, at most one waiting tick per queue) and by each worker's
-one-second sweep, which picks up work whose tick was lost to a crash or a Redis flush. RQ's
-own scheduled jobs can't serve: their due times have whole-second resolution.
+the triggers of migration 007 with the due time as payload). Ticks are enqueued by each
+worker's sweep (`JobQueues.wake`, at most one waiting tick per queue), which hears the same
+channel while no tick of its process runs, so work that commits wakes a worker without its
+creator doing anything more; the sweep also reads the next due time every second, which
+picks up work whose tick was lost to a crash or a Redis flush. RQ's own scheduled jobs can't
+serve: their due times have whole-second resolution.
 """
 
 import threading
@@ -111,12 +113,13 @@ class DueListener:
         except psycopg.Error:
             self._drop()
 
-    def wait(self, seconds: float) -> None:
+    def wait(self, seconds: float, unheard_s: float = BATCH_GAP_S) -> None:
         """Sleep `seconds`, or less if work due before then is committed meanwhile.
 
         A short wait (a busy tick between batches) just sleeps: being woken by every new
         item would cost a wake-up per item, and the table is read right after anyway, so
-        the notifications that came meanwhile are dropped unread.
+        the notifications that came meanwhile are dropped unread. Without a connection
+        (PostgreSQL away), it sleeps `unheard_s` at most: the caller reads the table again.
         """
         if seconds <= SHORT_WAIT_S:
             time.sleep(seconds)
@@ -124,7 +127,7 @@ class DueListener:
             return
         conn = self._connection()
         if conn is None:
-            time.sleep(min(seconds, BATCH_GAP_S))
+            time.sleep(min(seconds, unheard_s))
             return
         wake_at = time.time() + seconds
         try:

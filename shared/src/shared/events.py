@@ -1,7 +1,9 @@
 """Recording events: every event is stored in `events` (the events API lists it, CONTRACT §5),
 and, for a merchant with a webhook URL, a pending webhook log row whose id is the event id
 (so `webhook-id` is the event id, CONTRACT §7), all in the caller's transaction; the webhook
-dispatcher delivers the logs once that transaction has committed."""
+dispatcher delivers the logs once that transaction has committed. No one wakes it: the insert's
+trigger NOTIFYs on commit (migration 007), and the dispatcher's sweep or waiting tick hears it
+(shared.worker)."""
 
 import json
 import time
@@ -12,7 +14,6 @@ from typing import Any
 
 from shared.db import AsyncTransaction, DictConnection, Row, Transaction
 from shared.logging import current_correlation_id
-from shared.queues import WEBHOOKS_QUEUE, JobQueues
 
 PAYMENT_CREATED = "payment.created"
 PAYMENT_PENDING = "payment.pending"
@@ -75,12 +76,10 @@ def _queued(ids: list[str], logged: list[Row]) -> list[str | None]:
     return [event_id if event_id in delivered else None for event_id in ids]
 
 
-def record_events(
-    tx: Transaction[DictConnection], queues: JobQueues, events: list[Event]
-) -> list[str | None]:
+def record_events(tx: Transaction[DictConnection], events: list[Event]) -> list[str | None]:
     """Store events and log them for delivery in one statement. Returns, for each event in
     order, the id of its delivery log (equal to the event's id), or None for a merchant
-    without a webhook URL. Once the transaction commits, the webhooks queue is woken.
+    without a webhook URL.
 
     Nothing is logged here: the caller's line for the state change names the deliveries it
     queued (`webhook_ids`), one line per change (issue 12), not one more per delivery."""
@@ -88,23 +87,16 @@ def record_events(
         return []
     ids = [str(uuid.uuid4()) for _ in events]
     logged = tx.conn.execute(INSERT_EVENTS, _insert_parameters(events, ids)).fetchall()
-    if logged:
-        tx.wake_after_commit(queues, WEBHOOKS_QUEUE)
     return _queued(ids, logged)
 
 
-async def record_events_async(
-    tx: AsyncTransaction, queues: JobQueues, events: list[Event]
-) -> list[str | None]:
+async def record_events_async(tx: AsyncTransaction, events: list[Event]) -> list[str | None]:
     """`record_events` in the API's transactions."""
     if not events:
         return []
     ids = [str(uuid.uuid4()) for _ in events]
     cursor = await tx.conn.execute(INSERT_EVENTS, _insert_parameters(events, ids))
-    logged = await cursor.fetchall()
-    if logged:
-        tx.wake_after_commit(queues, WEBHOOKS_QUEUE)
-    return _queued(ids, logged)
+    return _queued(ids, await cursor.fetchall())
 
 
 def queued_webhooks(webhooks: Sequence[str | None]) -> dict[str, list[str]]:
@@ -115,8 +107,8 @@ def queued_webhooks(webhooks: Sequence[str | None]) -> dict[str, list[str]]:
 
 
 async def record_event_async(
-    tx: AsyncTransaction, queues: JobQueues, merchant_id: str, event: str, data: dict[str, Any]
+    tx: AsyncTransaction, merchant_id: str, event: str, data: dict[str, Any]
 ) -> str | None:
     """One event from the API; the id of its delivery log, None without a webhook URL."""
-    [logged] = await record_events_async(tx, queues, [Event(merchant_id, event, data)])
+    [logged] = await record_events_async(tx, [Event(merchant_id, event, data)])
     return logged

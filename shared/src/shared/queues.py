@@ -1,9 +1,6 @@
 """Queue names, their tick jobs, and waking a queue. Jobs are enqueued by dotted path so no
 service imports another."""
 
-import asyncio
-import time
-
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 from rq import Queue
@@ -31,10 +28,6 @@ QUEUED_FLAG_TTL_S = 30
 FAILED_TICK_TTL_S = 24 * 3600
 # Meta key of a tick job: the flag its worker clears as it starts the tick.
 QUEUED_FLAG_META = "queued_flag"
-# The API's wake-ups are awaited after its commit, before the response: a Redis that hangs may
-# hold a request this long, and then none for a second (the workers' sweep wakes the queues).
-WAKE_TIMEOUT_S = 0.5
-SKIP_WAKES_AFTER_FAILURE_S = 1.0
 
 
 def queued_flag_key(queue: str) -> str:
@@ -48,7 +41,7 @@ def redis_connection(url: str) -> Redis:
 
 
 def async_redis_connection(url: str) -> AsyncRedis:
-    """The API's connection for its own commands (wake-up flags, health): awaited, so a request
+    """The API's connection for its own commands (the health check): awaited, so a request
     never takes a thread for them. The same timeouts as `redis_connection`."""
     return AsyncRedis.from_url(
         url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30
@@ -56,13 +49,10 @@ def async_redis_connection(url: str) -> AsyncRedis:
 
 
 class JobQueues:
-    """The three RQ queues of the gateway, seen from whoever creates due work. The API passes
-    an `async_redis` too and wakes queues with `wake_async`."""
+    """The three RQ queues of the gateway, seen from the workers' sweeps, which wake them."""
 
-    def __init__(self, redis: Redis, async_redis: AsyncRedis | None = None):
+    def __init__(self, redis: Redis):
         self.redis = redis
-        self.async_redis = async_redis
-        self._skip_async_wakes_until = 0.0
         self._queues = {name: Queue(name, connection=redis) for name in ALL_QUEUES}
 
     def wake(self, *queues: str) -> list[str]:
@@ -70,11 +60,11 @@ class JobQueues:
         enqueued a tick for.
 
         At most one tick per queue waits in Redis whatever the load and the number of wakers
-        (API replicas, worker sweeps): a flag set with NX guards the enqueue and the worker
+        (the sweeps of every worker replica): a flag set with NX guards the enqueue and the worker
         clears it as it starts the tick, so work created after that start wakes a new one.
         The flags of all `queues` are set in one round trip. A tick keeps no result
-        (result_ttl=0). Raises redis errors; callers after a commit leave recovery to the
-        sweep (shared.worker).
+        (result_ttl=0). Raises redis errors; the sweep (shared.worker) tries again a second
+        later.
         """
         pipeline = self.redis.pipeline(transaction=False)
         for queue in queues:
@@ -82,28 +72,6 @@ class JobQueues:
         won = [queue for queue, set_now in zip(queues, pipeline.execute(), strict=True) if set_now]
         for queue in won:
             self._enqueue_tick(queue, queued_flag_key(queue))
-        return won
-
-    async def wake_async(self, *queues: str) -> list[str]:
-        """`wake` from the event loop: the flags are set without a thread; only a call that
-        wins one enqueues its tick (RQ is synchronous) in a worker thread. Needs
-        `async_redis`. Bounded by WAKE_TIMEOUT_S; after a failure, wake-ups are skipped for
-        SKIP_WAKES_AFTER_FAILURE_S (raises the failure itself; callers after a commit log it)."""
-        assert self.async_redis is not None, "JobQueues(redis, async_redis) for wake_async"
-        if time.monotonic() < self._skip_async_wakes_until:
-            return []  # Redis failed just now: the sweep wakes the queues within a second
-        pipeline = self.async_redis.pipeline(transaction=False)
-        for queue in queues:
-            pipeline.set(queued_flag_key(queue), 1, nx=True, ex=QUEUED_FLAG_TTL_S)
-        try:
-            async with asyncio.timeout(WAKE_TIMEOUT_S):
-                results = await pipeline.execute()
-        except Exception:
-            self._skip_async_wakes_until = time.monotonic() + SKIP_WAKES_AFTER_FAILURE_S
-            raise
-        won = [queue for queue, set_now in zip(queues, results, strict=True) if set_now]
-        for queue in won:
-            await asyncio.to_thread(self._enqueue_tick, queue, queued_flag_key(queue))
         return won
 
     def _enqueue_tick(self, queue: str, flag: str) -> None:

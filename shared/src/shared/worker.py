@@ -59,6 +59,10 @@ HOUSEKEEPING_FLAG = "gateway:housekeeping"
 
 # Set by SIGTERM: ticks return between batches, the sweep stops.
 STOPPING = threading.Event()
+# Cleared while a tick runs in this process: its own listener hears the queue's channel then,
+# and the sweep looks again as soon as it ends.
+NO_TICK_RUNNING = threading.Event()
+NO_TICK_RUNNING.set()
 
 
 class WorkerSettings(BackendSettings, HousekeepingSettings):
@@ -154,7 +158,11 @@ def run_until_idle(
     """Work off `queue`'s due work (shared.due.work_until_idle), woken by its NOTIFY channel."""
     listener = runtime().listener(queue)
     listener.discard_pending()
-    return work_until_idle(finalize_due, seconds_until_next_due, listener.wait, STOPPING)
+    NO_TICK_RUNNING.clear()
+    try:
+        return work_until_idle(finalize_due, seconds_until_next_due, listener.wait, STOPPING)
+    finally:
+        NO_TICK_RUNNING.set()
 
 
 def run_tick(queue: str, finalize_due_batch: Callable[[WorkerRuntime], int]) -> int:
@@ -243,19 +251,33 @@ def wait_for_dependencies(settings: WorkerSettings, redis: Redis) -> None:
 
 
 def _sweep(current: WorkerRuntime, queue: str, next_due: Callable[[], float | None]) -> None:
-    """Every second: wake the queue if work is due within a tick's horizon (a no-op while a
-    tick already waits), so work whose tick was lost (crash, Redis flush or outage) or lies
-    further ahead is picked up in time; about once a minute, on one worker of all, the
+    """Wake the queue when work falls due: at once when it commits (the queue's NOTIFY, heard
+    on a LISTEN connection of the sweep's own while no tick of this process runs), and after
+    each second anyway, so work whose tick was lost (crash, Redis flush or outage) or that lies
+    further ahead is picked up in time. About once a minute, on one worker of all, the
     housekeeping purges. Idle, that is one indexed read and one Redis SET NX a second: no job
-    runs and nothing is logged."""
+    runs and nothing is logged. Nothing else wakes a queue: what the API and the other workers
+    commit announces itself (migration 007), with no Redis round trip of theirs."""
+    listener = DueListener(current.settings.database_url, queue)
     failing = False
-    while not STOPPING.wait(SWEEP_INTERVAL_S):
+    purges_tried_at = 0.0
+    while not STOPPING.is_set():
+        if NO_TICK_RUNNING.is_set():
+            listener.wait(SWEEP_INTERVAL_S, unheard_s=SWEEP_INTERVAL_S)
+        else:
+            # The tick hears the channel itself; what it left when it ended is read below.
+            NO_TICK_RUNNING.wait(SWEEP_INTERVAL_S)
+            listener.discard_pending()
+        if STOPPING.is_set():
+            break
         try:
             wait_s = next_due()
-            if wait_s is not None and wait_s <= HORIZON_S:
+            if wait_s is not None and wait_s <= HORIZON_S and NO_TICK_RUNNING.is_set():
                 current.queues.wake(queue)
-            if current.redis.set(HOUSEKEEPING_FLAG, 1, nx=True, ex=HOUSEKEEPING_INTERVAL_S):
-                run_purges(current.db, gateway_purges(current.settings))
+            if time.monotonic() - purges_tried_at >= SWEEP_INTERVAL_S:
+                purges_tried_at = time.monotonic()
+                if current.redis.set(HOUSEKEEPING_FLAG, 1, nx=True, ex=HOUSEKEEPING_INTERVAL_S):
+                    run_purges(current.db, gateway_purges(current.settings))
             if failing:
                 log.info("sweep_recovered", queue=queue)
             failing = False
@@ -264,6 +286,8 @@ def _sweep(current: WorkerRuntime, queue: str, next_due: Callable[[], float | No
             if not failing:
                 log.warning("sweep_failed", queue=queue, error=str(exc))
             failing = True
+            STOPPING.wait(SWEEP_INTERVAL_S)
+    listener.close()
 
 
 def _rq_logging_level(level: str) -> str:

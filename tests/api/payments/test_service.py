@@ -11,12 +11,14 @@ from api.payments.schemas import CaptureRequest, PaymentCreate
 from factories import (
     TEST_CARDS,
     card_payment_body,
+    listening,
     other_merchant_id,
     service_order,
     service_payment,
     settle,
     upi_payment_body,
 )
+from shared.due import due_channel
 from shared.errors import InvalidVpa
 from shared.queues import PAYMENTS_QUEUE, WEBHOOKS_QUEUE
 from shared.seed import TEST_MERCHANT_ID
@@ -78,20 +80,28 @@ def test_the_checkout_path_pays_an_order_without_naming_its_merchant(api_runtime
     assert str(row["merchant_id"]) == TEST_MERCHANT_ID
 
 
-def test_creating_a_payment_wakes_the_payment_worker_after_commit(api_runtime, redis):
+def test_a_payment_wakes_the_worker_through_postgresql_not_redis(api_runtime, redis, database_url):
+    """No Redis round trip per payment (issue 13): its insert NOTIFYs on commit, and the
+    payment worker's sweep, hearing it, queues a tick (shared.worker)."""
     order = service_order(api_runtime)
 
-    service_payment(api_runtime, order["id"])
+    with listening(database_url, PAYMENTS_QUEUE, WEBHOOKS_QUEUE) as heard:
+        service_payment(api_runtime, order["id"])
+        channels = heard(0.5)
 
-    assert Queue(PAYMENTS_QUEUE, connection=redis).count == 1
+    assert channels == {due_channel(PAYMENTS_QUEUE)}  # no webhook URL: no delivery
+    assert Queue(PAYMENTS_QUEUE, connection=redis).count == 0
+    assert redis.keys("gateway:tick-queued:*") == []
 
 
 def test_a_merchant_with_a_webhook_url_gets_created_and_pending_events(
-    api_runtime, db, redis, webhook_url
+    api_runtime, db, webhook_url, database_url
 ):
     order = service_order(api_runtime)
 
-    payment = service_payment(api_runtime, order["id"])
+    with listening(database_url, WEBHOOKS_QUEUE) as heard:
+        payment = service_payment(api_runtime, order["id"])
+        channels = heard(0.5)
 
     rows = db.execute("SELECT event, payload::jsonb -> 'data' -> 'payment' ->> 'id' AS payment_id"
                       " FROM webhook_logs ORDER BY event").fetchall()  # fmt: skip
@@ -99,13 +109,12 @@ def test_a_merchant_with_a_webhook_url_gets_created_and_pending_events(
         {"event": "payment.created", "payment_id": payment["id"]},
         {"event": "payment.pending", "payment_id": payment["id"]},
     ]
-    assert Queue(WEBHOOKS_QUEUE, connection=redis).count == 1
+    assert channels == {due_channel(WEBHOOKS_QUEUE)}
 
 
 def test_a_paid_order_refuses_another_payment_and_nothing_is_written(api_runtime, db, redis):
     order = service_order(api_runtime)
     settle(db, service_payment(api_runtime, order["id"]))
-    redis.flushdb()  # forget the first payment's wake-up
 
     with pytest.raises(OrderAlreadyPaid) as refused:
         service_payment(api_runtime, order["id"])
@@ -113,7 +122,6 @@ def test_a_paid_order_refuses_another_payment_and_nothing_is_written(api_runtime
     assert refused.value.description == "Order already paid"
     assert refused.value.status_code == 400
     assert payment_count(db) == 1 and order_status(db, order["id"]) == "paid"
-    assert Queue(PAYMENTS_QUEUE, connection=redis).count == 0  # rolled back: no wake-up
 
 
 @pytest.mark.parametrize(

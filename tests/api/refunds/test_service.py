@@ -11,7 +11,8 @@ from api.payments.errors import PaymentNotFound
 from api.refunds import service
 from api.refunds.errors import PaymentNotRefundable, RefundExceedsAvailable, RefundNotFound
 from api.refunds.schemas import RefundCreate
-from factories import other_merchant_id, service_order, service_payment, settle
+from factories import listening, other_merchant_id, service_order, service_payment, settle
+from shared.due import due_channel
 from shared.queues import REFUNDS_QUEUE, WEBHOOKS_QUEUE
 from shared.seed import TEST_MERCHANT_ID
 
@@ -151,15 +152,17 @@ def test_a_refund_is_read_only_by_its_merchant(api_runtime, db):
 
 
 def test_a_refund_wakes_the_refund_worker_and_is_announced_after_commit(
-    api_runtime, db, redis, webhook_url
+    api_runtime, db, redis, webhook_url, database_url
 ):
     payment = paid(api_runtime, db)
-    redis.flushdb()  # forget the payment's own wake-ups
 
-    created = refund(api_runtime, payment["id"], 100)
+    with listening(database_url, REFUNDS_QUEUE, WEBHOOKS_QUEUE) as heard:
+        created = refund(api_runtime, payment["id"], 100)
+        channels = heard(0.5)
 
-    assert Queue(REFUNDS_QUEUE, connection=redis).count == 1
-    assert Queue(WEBHOOKS_QUEUE, connection=redis).count == 1
+    # Through PostgreSQL: the workers' sweeps hear it; the API queues nothing in Redis.
+    assert channels == {due_channel(REFUNDS_QUEUE), due_channel(WEBHOOKS_QUEUE)}
+    assert Queue(REFUNDS_QUEUE, connection=redis).count == 0
     row = db.execute(
         "SELECT payload::jsonb -> 'data' -> 'refund' ->> 'id' AS refund_id FROM webhook_logs"
         " WHERE event = 'refund.created'"

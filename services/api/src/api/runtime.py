@@ -1,5 +1,6 @@
-"""What a request needs from the API process: settings, the database pool, Redis and the
-queues, made once at startup and closed at shutdown (the API's `shared.worker.WorkerRuntime`)."""
+"""What a request needs from the API process: settings, the database pool and Redis, made once
+at startup and closed at shutdown (the API's `shared.worker.WorkerRuntime`). The API never
+wakes a worker: what it commits wakes them through PostgreSQL (shared.worker's sweep)."""
 
 import asyncio
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from redis.asyncio import Redis as AsyncRedis
 from api.config import ApiSettings
 from api.merchants.auth import CredentialCache
 from shared.db import AsyncDatabase
-from shared.queues import JobQueues, async_redis_connection, redis_connection
+from shared.queues import async_redis_connection, redis_connection
 
 
 @dataclass
@@ -21,8 +22,7 @@ class ApiRuntime:
     settings: ApiSettings
     db: AsyncDatabase
     redis: Redis  # for RQ, which is synchronous: the queue status report (in a thread)
-    async_redis: AsyncRedis  # for the API's own commands: wake-up flags, health
-    queues: JobQueues
+    async_redis: AsyncRedis  # for the API's own commands: the health check
     credentials: CredentialCache = field(default_factory=CredentialCache)
     # Idempotent requests hold a connection for their whole handler; capping them below the
     # pool size leaves connections for every other request, so none can starve the rest.
@@ -39,7 +39,6 @@ class ApiRuntime:
             db=db,
             redis=redis,
             async_redis=async_redis,
-            queues=JobQueues(redis, async_redis),
             idempotent_slots=asyncio.Semaphore(max(1, settings.db_pool_size - 2)),
         )
 

@@ -77,7 +77,6 @@ def finalize_due_batch(current: WorkerRuntime) -> int:
         rows = repository.finalize_payments(tx.conn, outcomes)
         queued = record_events(
             tx,
-            current.queues,
             [
                 Event(
                     row["merchant_id"],

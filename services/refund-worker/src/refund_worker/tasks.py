@@ -23,7 +23,6 @@ def finalize_due_batch(current: WorkerRuntime) -> int:
         repository.add_refunded_amounts(tx.conn, rows)
         queued = record_events(
             tx,
-            current.queues,
             [Event(row["merchant_id"], REFUND_PROCESSED, {"refund": refund_resource(row)},
                    row["correlation_id"]) for row in rows],
         )  # fmt: skip

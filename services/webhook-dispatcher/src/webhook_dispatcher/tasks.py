@@ -158,9 +158,9 @@ def finish_in_flight() -> None:
         time.sleep(0.05)
     record_finished(current, engine)
     if _claimed:
-        with current.db.transaction() as tx:
+        # Due now again: the UPDATE's NOTIFY (migration 007) wakes the other dispatchers.
+        with current.db.autocommit() as tx:
             repository.release_leases(tx.conn, sorted(_claimed))
-            tx.wake_after_commit(current.queues, WEBHOOKS_QUEUE)
         log.warning("webhook_leases_released", webhook_ids=sorted(_claimed))
         _claimed.clear()
     engine.close()  # its HTTP session, closed rather than collected with an error at exit

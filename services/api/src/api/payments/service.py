@@ -23,7 +23,6 @@ from shared.events import (
 )
 from shared.ids import ORDER_PREFIX, PAYMENT_PREFIX, is_id, new_id
 from shared.logging import current_correlation_id
-from shared.queues import PAYMENTS_QUEUE
 from shared.serializers import payment_resource
 from shared.simulation import payment_delay_ms
 
@@ -75,11 +74,9 @@ async def create_payment(runtime: ApiRuntime, merchant_id: str | None, body: Pay
         resource = payment_resource(payment)
         queued = await record_events_async(
             tx,
-            runtime.queues,
             [Event(payment["merchant_id"], name, {"payment": resource})
              for name in (PAYMENT_CREATED, PAYMENT_PENDING)],
         )  # fmt: skip
-        tx.wake_after_commit(runtime.queues, PAYMENTS_QUEUE)
         tx.after_commit(lambda: _log_state("payment_created", payment, queued))
     return resource
 

@@ -15,7 +15,6 @@ from shared.db import AsyncDatabase
 from shared.events import REFUND_CREATED, queued_webhooks, record_event_async
 from shared.ids import REFUND_PREFIX, new_id
 from shared.logging import current_correlation_id
-from shared.queues import REFUNDS_QUEUE
 from shared.serializers import refund_resource
 from shared.simulation import refund_delay_ms
 
@@ -48,10 +47,7 @@ async def create_refund(
             delay_ms=refund_delay_ms(runtime.settings),
         )
         resource = refund_resource(refund)
-        webhook = await record_event_async(
-            tx, runtime.queues, merchant_id, REFUND_CREATED, {"refund": resource}
-        )
-        tx.wake_after_commit(runtime.queues, REFUNDS_QUEUE)
+        webhook = await record_event_async(tx, merchant_id, REFUND_CREATED, {"refund": resource})
         tx.after_commit(
             lambda: log.info("refund_created", refund_id=refund["id"], payment_id=payment_id,
                              merchant_id=merchant_id, amount=amount, status=refund["status"],

@@ -15,7 +15,6 @@ from api.webhooks.errors import WebhookNotFound, WebhookUrlNotSet
 from shared.db import AsyncDatabase, Row
 from shared.errors import Conflict
 from shared.events import WEBHOOK_TEST, record_event_async
-from shared.queues import WEBHOOKS_QUEUE
 from shared.serializers import iso
 from shared.signing import new_webhook_secret
 from shared.webhook_urls import validate_webhook_url
@@ -82,7 +81,6 @@ async def retry(runtime: ApiRuntime, merchant_id: str, log_id: str) -> dict[str,
         row = await repository.schedule_again(tx.conn, log_id, merchant_id)
         if row is None:
             raise WebhookNotFound
-        tx.wake_after_commit(runtime.queues, WEBHOOKS_QUEUE)
         tx.after_commit(
             lambda: log.info("webhook_retry_scheduled", webhook_id=log_id,
                              merchant_id=merchant_id, status=row["status"])
@@ -150,7 +148,7 @@ async def send_test(runtime: ApiRuntime, merchant: AuthenticatedMerchant) -> dic
         # Locked: a URL cleared meanwhile waits for this event (or this event for it).
         if not (await repository.lock_config(tx.conn, merchant.id))["webhook_url"]:
             raise WebhookUrlNotSet
-        log_id = await record_event_async(tx, runtime.queues, merchant.id, WEBHOOK_TEST, data)
+        log_id = await record_event_async(tx, merchant.id, WEBHOOK_TEST, data)
         tx.after_commit(
             lambda: log.info("webhook_test_queued", merchant_id=merchant.id, webhook_ids=[log_id])
         )
