@@ -30,18 +30,18 @@ def test_upi_payment_is_created_pending_with_order_amount(client, merchant_heade
     assert order_status["status"] == "attempted"
 
 
-def test_payment_is_due_in_postgres_and_a_tick_is_enqueued(client, merchant_headers, redis, db):
+def test_payments_are_due_in_postgresql_and_the_api_queues_nothing(
+    client, merchant_headers, redis, db
+):
     from rq import Queue
 
     order = create_order(client, merchant_headers)
     for _ in range(3):
         create_payment(client, merchant_headers, upi_payment_body(order["id"]))
 
-    jobs = Queue("payments", connection=redis).jobs
-    # One waiting tick works off every due payment; PostgreSQL holds what is due and when.
-    assert [(job.func_name, job.args) for job in jobs] == [
-        ("payment_worker.tasks.finalize_due_payments", ())
-    ]
+    # PostgreSQL holds what is due and when; the commit's NOTIFY wakes the payment worker's
+    # sweep, which queues the tick (tests/workers/test_wakeups.py): the API itself, nothing.
+    assert Queue("payments", connection=redis).jobs == []
     due = db.execute("SELECT count(*) AS n FROM payments WHERE process_after <= now()").fetchone()
     assert due["n"] == 3  # the test settings use TEST_PROCESSING_DELAY=0
 
