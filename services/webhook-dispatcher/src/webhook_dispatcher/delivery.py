@@ -273,12 +273,17 @@ class DeliveryEngine:
         if not url:
             raise BlockedDestination("merchant has no webhook URL configured")
         try:
-            target = parse_webhook_url(url)
+            target = _parsed_url(url)
         except BadRequest as exc:
             raise BlockedDestination(exc.description) from None
         if target.address is not None and not self.allow_private_networks:
             check_addresses([str(target.address)])  # an address is connected to with no lookup
         return target  # a name: PublicAddressResolver checks what it resolves to
+
+
+# A merchant's URL is read once, not at every attempt (issue 13): reading checks it character
+# by character. The check of what a name resolves to stays per attempt (PublicAddressResolver).
+_parsed_url = functools.lru_cache(maxsize=4096)(parse_webhook_url)
 
 
 def _connect_error(exc: aiohttp.ClientConnectorError) -> str:
