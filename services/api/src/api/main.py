@@ -66,12 +66,13 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     )
     app.state.metrics = metrics
     install_error_handlers(app)
+    # Routes are matched in this order, one by one: the payment path's first (issue 13).
     for router in (
-        health_router,
-        merchants_router,
         orders_router,
         payments_router,
         refunds_router,
+        health_router,
+        merchants_router,
         webhooks_router,
         events_router,
         queue_status_router,
