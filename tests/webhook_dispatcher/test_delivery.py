@@ -289,6 +289,31 @@ def test_a_nul_byte_in_a_response_is_recorded_not_a_reason_to_send_again(
     assert logs(db)[0]["status"] == "success"
 
 
+def test_cookies_a_merchant_sets_are_never_sent_back(client, merchant_headers, db, dispatcher):
+    """A webhook carries its body and signature, nothing a server set before: kept cookies would
+    also grow without bound in a dispatcher that runs for months."""
+    seen: list[bytes | None] = []
+
+    class SettingCookies:
+        async def __call__(self, scope, receive, send):
+            if scope["type"] != "http":
+                return
+            seen.append(dict(scope["headers"]).get(b"cookie"))
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"set-cookie", b"session=abc; Path=/")]})  # fmt: skip
+            await send({"type": "http.response.body", "body": b"ok"})
+
+    with ThreadedServer(SettingCookies()) as server:
+        # By name: aiohttp's default jar kept no cookie of a bare IP address anyway.
+        url = server.url.replace("127.0.0.1", "localhost")
+        db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (f"{url}/",))
+        for _ in range(2):
+            client.post("/api/v1/webhooks/test", headers=merchant_headers)
+            dispatcher()
+
+    assert seen == [None, None]
+
+
 def test_connection_refused_is_recorded(client, merchant_headers, db, dispatcher):
     db.execute("UPDATE merchants SET webhook_url = 'http://127.0.0.1:9/webhook' WHERE is_test")
     client.post("/api/v1/webhooks/test", headers=merchant_headers)

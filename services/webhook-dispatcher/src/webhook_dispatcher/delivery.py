@@ -159,6 +159,9 @@ class DeliveryEngine:
                 keepalive_timeout=KEEPALIVE_S,
             ),
             timeout=aiohttp.ClientTimeout(total=TIMEOUT_S),
+            # A delivery carries nothing a merchant's server set before: no cookie is kept
+            # (a kept one would be sent back, and the jar would grow for as long as we run).
+            cookie_jar=aiohttp.DummyCookieJar(),
             headers={"User-Agent": "PaymentGateway-Webhooks/1.0"},
             trust_env=False,
         )
