@@ -185,7 +185,7 @@ def test_retention_purges_old_events_in_batches_and_keeps_their_logs(
     assert len(logs) == 6 and sum(log["event_id"] is None for log in logs) == 5
 
 
-def test_the_sweep_purges_events_past_the_configured_retention(
+def test_housekeeping_purges_events_past_the_configured_retention(
     worker_env, db, client, merchant_headers
 ):
     from shared.housekeeping import gateway_purges

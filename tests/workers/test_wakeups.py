@@ -13,10 +13,10 @@ from rq import Queue
 from factories import create_order, create_payment, upi_payment_body
 from payment_worker import tasks
 from payment_worker.tasks import finalize_due_payments
-from shared import due
+from shared import due, worker
 from shared.logging import bind_correlation_id, configure_logging
 from shared.queues import PAYMENTS_QUEUE, JobQueues
-from shared.worker import STOPPING, GatewayWorker, _sweep, due_reader, runtime
+from shared.worker import STOPPING, GatewayWorker, _housekeeping, _sweep, due_reader, runtime
 
 
 def pay(client, headers) -> dict:
@@ -67,29 +67,79 @@ def test_a_waiting_tick_wakes_when_work_due_sooner_commits(
     assert took < 0.2, f"finalised {took:.3f} s after it was due"
 
 
+def run_threads(*targets) -> list[threading.Thread]:
+    """Start threads as run_worker starts the sweep and the housekeeping; stop_threads ends them."""
+    threads = [threading.Thread(target=target, args=args, daemon=True) for target, *args in targets]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def stop_threads(threads) -> None:
+    STOPPING.set()
+    for thread in threads:
+        thread.join(timeout=5)
+    STOPPING.clear()
+
+
+def seconds_until_a_tick_is_queued(redis, since: float) -> float:
+    queue = Queue(PAYMENTS_QUEUE, connection=redis)
+    while queue.count == 0 and time.monotonic() - since < 3:
+        time.sleep(0.005)
+    assert queue.count == 1
+    return time.monotonic() - since
+
+
 def test_an_idle_workers_sweep_queues_a_tick_as_soon_as_work_commits(
     client, merchant_headers, redis, worker_env
 ):
     """Nothing but the commit wakes the worker: the payment's NOTIFY ends the sweep's
     one-second wait, and a tick is queued within milliseconds, not at the next second."""
-    sweep = threading.Thread(
-        target=_sweep, args=(runtime(), PAYMENTS_QUEUE, due_reader(PAYMENTS_QUEUE)), daemon=True
-    )
-    sweep.start()
+    threads = run_threads((_sweep, runtime(), PAYMENTS_QUEUE, due_reader(PAYMENTS_QUEUE)))
     try:
         time.sleep(0.3)  # listening, 0.7 s before its next look at the table
         pay(client, merchant_headers)
-        committed = time.monotonic()
-        queue = Queue(PAYMENTS_QUEUE, connection=redis)
-        while queue.count == 0 and time.monotonic() - committed < 2:
-            time.sleep(0.005)
-        took = time.monotonic() - committed
+        took = seconds_until_a_tick_is_queued(redis, time.monotonic())
     finally:
-        STOPPING.set()
-        sweep.join(timeout=5)
-        STOPPING.clear()
-    assert queue.count == 1
+        stop_threads(threads)
     assert took < 0.3, f"a tick was queued {took:.3f} s after the payment committed"
+
+
+def test_a_slow_purge_does_not_hold_up_wake_ups(client, merchant_headers, redis, worker_env):
+    """The purges run in a thread of their own: one that takes seconds (a backlog after a
+    retention change) must not leave a committed payment unheard meanwhile."""
+    purging = threading.Event()
+
+    def slow_purges(*args):
+        purging.set()
+        STOPPING.wait(4)
+        return 0
+
+    worker_env.setattr(worker, "run_purges", slow_purges)
+    current = runtime()
+    threads = run_threads(
+        (_sweep, current, PAYMENTS_QUEUE, due_reader(PAYMENTS_QUEUE)), (_housekeeping, current)
+    )
+    try:
+        assert purging.wait(3)
+        time.sleep(0.2)
+        pay(client, merchant_headers)
+        took = seconds_until_a_tick_is_queued(redis, time.monotonic())
+    finally:
+        stop_threads(threads)
+    assert took < 0.3, f"a tick was queued {took:.3f} s after the payment committed"
+
+
+def test_the_listeners_connection_notices_a_silent_peer(worker_env, database_url):
+    """TCP keepalives, as on every pooled connection: notifies() alone would wait forever on a
+    connection a NAT dropped without a word, and wake-ups would fall back to the 1 s poll."""
+    listener = due.DueListener(database_url, PAYMENTS_QUEUE)
+    try:
+        conn = listener._connection()
+        assert conn is not None
+        assert conn.info.get_parameters().get("keepalives_idle") == "30"
+    finally:
+        listener.close()
 
 
 def test_tick_log_lines_carry_each_items_correlation_id(

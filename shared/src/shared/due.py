@@ -21,7 +21,7 @@ import psycopg
 import structlog
 from psycopg import sql
 
-from shared.db import DictConnection, one
+from shared.db import DictConnection, connection_options, one
 from shared.queues import PAYMENTS_QUEUE, REFUNDS_QUEUE, WEBHOOKS_QUEUE
 
 log = structlog.get_logger(__name__)
@@ -88,7 +88,11 @@ class DueListener:
     def _connection(self) -> psycopg.Connection | None:
         if self._conn is None and time.monotonic() >= self._retry_at:
             try:
-                conn = psycopg.connect(self.database_url, autocommit=True, connect_timeout=2)
+                # The pool's options: TCP keepalives notice a connection that died silently
+                # (a quiet night behind a NAT), which notifies() alone would wait on forever.
+                conn = psycopg.connect(
+                    self.database_url, autocommit=True, **connection_options(self.database_url)
+                )
                 conn.execute(f'LISTEN "{self.channel}"')
                 self._conn = conn
             except psycopg.Error as exc:

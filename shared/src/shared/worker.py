@@ -1,6 +1,6 @@
 """How every worker service runs: wait for its dependencies, start the sweep (a thread that
-wakes the queue every second and runs the housekeeping purges), then work the queue with an
-RQ SimpleWorker until SIGTERM.
+wakes the queue when work falls due) and the housekeeping thread (the purges), then work the
+queue with an RQ SimpleWorker until SIGTERM.
 
 SimpleWorker runs jobs in the worker process: a tick is a few database statements, cheaper
 than the fork that RQ's default worker makes for every job.
@@ -254,30 +254,28 @@ def _sweep(current: WorkerRuntime, queue: str, next_due: Callable[[], float | No
     """Wake the queue when work falls due: at once when it commits (the queue's NOTIFY, heard
     on a LISTEN connection of the sweep's own while no tick of this process runs), and after
     each second anyway, so work whose tick was lost (crash, Redis flush or outage) or that lies
-    further ahead is picked up in time. About once a minute, on one worker of all, the
-    housekeeping purges. Idle, that is one indexed read and one Redis SET NX a second: no job
-    runs and nothing is logged. Nothing else wakes a queue: what the API and the other workers
-    commit announces itself (migration 007), with no Redis round trip of theirs."""
+    further ahead is picked up in time. Idle, that is one indexed read and one Redis SET NX a
+    second: no job runs and nothing is logged. Nothing else wakes a queue: what the API and the
+    other workers commit announces itself (migration 007), with no Redis round trip of theirs.
+    """
     listener = DueListener(current.settings.database_url, queue)
     failing = False
-    purges_tried_at = 0.0
+    tick_seen = False  # near work was left to a running tick: look again as soon as it ends
     while not STOPPING.is_set():
-        if NO_TICK_RUNNING.is_set():
-            listener.wait(SWEEP_INTERVAL_S, unheard_s=SWEEP_INTERVAL_S)
-        else:
-            # The tick hears the channel itself; what it left when it ended is read below.
-            NO_TICK_RUNNING.wait(SWEEP_INTERVAL_S)
-            listener.discard_pending()
-        if STOPPING.is_set():
-            break
         try:
+            if NO_TICK_RUNNING.is_set() and not tick_seen:
+                listener.wait(SWEEP_INTERVAL_S, unheard_s=SWEEP_INTERVAL_S)
+            else:
+                # The tick hears the channel itself; what it left when it ended is read below.
+                NO_TICK_RUNNING.wait(SWEEP_INTERVAL_S)
+                listener.discard_pending()
+            if STOPPING.is_set():
+                break
             wait_s = next_due()
-            if wait_s is not None and wait_s <= HORIZON_S and NO_TICK_RUNNING.is_set():
+            near = wait_s is not None and wait_s <= HORIZON_S
+            tick_seen = near and not NO_TICK_RUNNING.is_set()
+            if near and not tick_seen:
                 current.queues.wake(queue)
-            if time.monotonic() - purges_tried_at >= SWEEP_INTERVAL_S:
-                purges_tried_at = time.monotonic()
-                if current.redis.set(HOUSEKEEPING_FLAG, 1, nx=True, ex=HOUSEKEEPING_INTERVAL_S):
-                    run_purges(current.db, gateway_purges(current.settings))
             if failing:
                 log.info("sweep_recovered", queue=queue)
             failing = False
@@ -288,6 +286,21 @@ def _sweep(current: WorkerRuntime, queue: str, next_due: Callable[[], float | No
             failing = True
             STOPPING.wait(SWEEP_INTERVAL_S)
     listener.close()
+
+
+def _housekeeping(current: WorkerRuntime) -> None:
+    """About once a minute, on one worker of all (a Redis flag picks it), the housekeeping
+    purges. A thread of its own: a purge may run for seconds, and the sweep must not wait."""
+    failing = False
+    while not STOPPING.wait(SWEEP_INTERVAL_S):
+        try:
+            if current.redis.set(HOUSEKEEPING_FLAG, 1, nx=True, ex=HOUSEKEEPING_INTERVAL_S):
+                run_purges(current.db, gateway_purges(current.settings))
+            failing = False
+        except Exception as exc:
+            if not failing:
+                log.warning("housekeeping_failed", error=str(exc))
+            failing = True
 
 
 def _rq_logging_level(level: str) -> str:
@@ -325,6 +338,9 @@ def run_worker(
     current = runtime()
     threading.Thread(
         target=_sweep, args=(current, queue, next_due), name="sweep", daemon=True
+    ).start()
+    threading.Thread(
+        target=_housekeeping, args=(current,), name="housekeeping", daemon=True
     ).start()
     log.info("worker_started", queue=queue, host=socket.gethostname(), pid=os.getpid())
     while True:

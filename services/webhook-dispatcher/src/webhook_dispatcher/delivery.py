@@ -216,11 +216,12 @@ class DeliveryEngine:
 
     async def _run(self, delivery: Delivery) -> None:
         try:
-            result = await self._attempt(delivery)
+            # Finished before it stops counting as in flight: a tick that sees nothing in
+            # flight has every result to record.
+            self._finished.put(await self._attempt(delivery))
         finally:
             with self._lock:
                 self._in_flight[delivery.merchant_id] -= 1
-        self._finished.put(result)
 
     async def _attempt(self, delivery: Delivery) -> AttemptResult:
         attempted_at = datetime.now(UTC)
