@@ -191,7 +191,8 @@ def find_py_spy() -> str:
 
 def start_profiles(system: System, seconds: float, folder: Path) -> list[subprocess.Popen]:
     """py-spy on every Python process of the system (uvicorn's workers too), sampling the
-    thread that holds the GIL (Python's CPU time, not threads waiting on a socket), for `seconds`: collapsed stacks in `folder`, one file per process (flamegraph.pl reads them)."""
+    thread that holds the GIL (Python's CPU time, not threads waiting on a socket), for
+    `seconds`: collapsed stacks in `folder`, one file per process (flamegraph.pl reads them)."""
     folder.mkdir(parents=True, exist_ok=True)
     py_spy = find_py_spy()
     spies = []

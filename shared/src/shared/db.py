@@ -6,7 +6,6 @@ hop per database call (issue 13: the hops cost the API more CPU than its queries
 """
 
 import asyncio
-import inspect
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -82,18 +81,24 @@ def connection_options(url: str) -> dict[str, Any]:
 
 @dataclass
 class Transaction(Generic[ConnT]):
-    """An open transaction and the work to do once it has committed (e.g. enqueue jobs)."""
+    """An open transaction and what to do once it has committed (log the state change it made,
+    forget a cached credential)."""
 
     conn: ConnT
-    _after_commit: dict[object, Callable[[], object]] = field(default_factory=dict)
+    _after_commit: list[Callable[[], object]] = field(default_factory=list)
 
-    def after_commit(self, callback: Callable[[], object], key: object = None) -> None:
-        """Run `callback` only if the transaction commits; dropped on rollback. In the API a
-        callback may be a coroutine function: it is awaited.
+    def after_commit(self, callback: Callable[[], object]) -> None:
+        """Run `callback` only if the transaction commits; dropped on rollback."""
+        self._after_commit.append(callback)
 
-        Callbacks registered under the same key run once (e.g. one wake-up per queue).
-        """
-        self._after_commit.setdefault(key if key is not None else object(), callback)
+    def run_after_commit(self) -> None:
+        """The follow-ups, once committed, in the order they were registered. The data is
+        committed whatever they do: a failing one is logged, and the others still run."""
+        for callback in self._after_commit:
+            try:
+                callback()
+            except Exception:
+                log.exception("after_commit_failed")
 
 
 AsyncTransaction = Transaction[AsyncDictConnection]
@@ -102,25 +107,6 @@ AsyncTransaction = Transaction[AsyncDictConnection]
 _ambient_transaction: ContextVar[AsyncTransaction | None] = ContextVar(
     "ambient_transaction", default=None
 )
-
-
-def run_after_commit(tx: Transaction[DictConnection]) -> None:
-    for callback in tx._after_commit.values():
-        # The data is committed; a failed follow-up (an enqueue) is recovered by a sweep.
-        try:
-            callback()
-        except Exception:
-            log.exception("after_commit_failed")
-
-
-async def run_after_commit_async(tx: AsyncTransaction) -> None:
-    for callback in tx._after_commit.values():
-        try:
-            result = callback()
-            if inspect.isawaitable(result):
-                await result
-        except Exception:
-            log.exception("after_commit_failed")
 
 
 def _pool_options(url: str, min_size: int, max_size: int, name: str) -> dict[str, Any]:
@@ -157,7 +143,7 @@ class Database:
             tx = Transaction(conn)
             with conn.transaction():
                 yield tx
-        run_after_commit(tx)
+        tx.run_after_commit()
 
     @contextmanager
     def autocommit(self) -> Iterator[Transaction[DictConnection]]:
@@ -167,7 +153,7 @@ class Database:
         with self.pool.connection() as conn:
             tx = Transaction(conn)
             yield tx
-        run_after_commit(tx)
+        tx.run_after_commit()
 
     @contextmanager
     def connection(self) -> Iterator[DictConnection]:
@@ -215,7 +201,7 @@ class AsyncDatabase:
                     yield tx
             else:
                 yield tx
-        await run_after_commit_async(tx)
+        tx.run_after_commit()
 
     @asynccontextmanager
     async def ambient_transaction(self) -> AsyncIterator[AsyncTransaction]:
@@ -230,7 +216,7 @@ class AsyncDatabase:
                     yield tx
                 finally:
                     _ambient_transaction.reset(token)
-        await run_after_commit_async(tx)
+        tx.run_after_commit()
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncDictConnection]:

@@ -25,9 +25,9 @@ WEBHOOK_TEST = "webhook.test"
 
 # Every event is stored; only merchants with a webhook URL get a delivery log, whose id is the
 # event's id: nothing is logged or sent without a URL. The ids are made here (uuid4), so
-# `record_events` can say which of the events got a delivery log. Arrays go in binary (`%b`): psycopg escapes
-# every element of a text-format array with a regular expression, which cost the payment
-# worker a fifth of its CPU (issue 13).
+# `record_events` can say which of the events got a delivery log. Arrays go in binary (`%b`):
+# psycopg escapes every element of a text-format array with a regular expression, which cost
+# the payment worker a fifth of its CPU (issue 13).
 INSERT_EVENTS = """
 WITH stored AS (
     INSERT INTO events (id, merchant_id, type, body, correlation_id)
