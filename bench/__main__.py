@@ -92,6 +92,7 @@ def cost_of(
             database_url,
             redis_server.process.pid,
             sink.url,
+            sink.process.pid,
             clients=args.clients,
             seconds=args.seconds or (5 if args.quick else 15),
             idle_s=args.idle_seconds or (10 if args.quick else 30),
@@ -270,6 +271,7 @@ def cost_table(cost_report: dict) -> list[str]:
             "postgresql",
             "redis",
             "load_generator",
+            "webhook_receiver",
         ):
             row(
                 f"    {part}",

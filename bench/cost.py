@@ -211,11 +211,19 @@ def start_profiles(system: System, seconds: float, folder: Path) -> list[subproc
 
 
 def level(
-    meter: Meter, wrk: str, clients: int, seconds: float, out: Path, profile: Path | None = None
+    meter: Meter,
+    wrk: str,
+    clients: int,
+    seconds: float,
+    out: Path,
+    receiver_pid: int,
+    profile: Path | None = None,
 ) -> dict:
-    """One concurrency level: the load, then the drain, with the CPU used over both."""
+    """One concurrency level: the load, then the drain, with the CPU used over both, the load
+    generator's (wrk) and the webhook receiver's (`receiver_pid`, bench.sink) beside it."""
     spies = start_profiles(meter.system, seconds, profile) if profile else []
     counts_before, cpu_before = meter.counts(), meter.read()
+    receiver_before = process_cpu(receiver_pid)
     lines_before = meter.system.log_lines()
     started = time.monotonic()
     load = run_wrk(wrk, meter.system.api_url, clients, seconds, out)
@@ -224,6 +232,7 @@ def level(
     rss = meter.system.resident_mb()
     drain_s = meter.wait_drained()
     cpu_after, counts_after = meter.read(), meter.counts()
+    receiver_cpu_s = process_cpu(receiver_pid) - receiver_before
     window_s = time.monotonic() - started
     lines = lines_per_minute(lines_before, meter.system.log_lines(), window_s)
     used = Meter.used(cpu_before, cpu_after)
@@ -246,6 +255,7 @@ def level(
             "api_workers_dispatcher": per_thousand(in_path),
             **{k: per_thousand(v) for k, v in used.items()},
             "load_generator": per_thousand(load["load_generator_cpu_s"]),
+            "webhook_receiver": per_thousand(receiver_cpu_s),
         },
         "rss_mb": rss,
         "log_lines_per_min": lines,
@@ -279,6 +289,7 @@ def measure(
     database_url: str,
     redis_pid: int,
     sink_url: str,
+    sink_pid: int,
     *,
     clients: tuple[int, ...],
     seconds: float,
@@ -286,7 +297,8 @@ def measure(
     out: Path,
     profile: Path | None = None,
 ) -> dict:
-    """Every level on a started system, then its idle CPU; with `profile`, a py-spy profile
+    """Every level on a started system, then its idle CPU; every webhook goes to the receiver
+    at `sink_url` (process `sink_pid`, whose CPU is reported beside); with `profile`, a py-spy profile
     of every process during each level is written there (which costs CPU: figures of a
     profiled run are not comparable)."""
     wrk = require_wrk()
@@ -302,7 +314,7 @@ def measure(
         for n in clients:
             print(f"  {n} client(s), {seconds:g} s ...", flush=True)
             folder = profile / f"c{n}" if profile else None
-            report["levels"][f"c{n}"] = level(meter, wrk, n, seconds, out, folder)
+            report["levels"][f"c{n}"] = level(meter, wrk, n, seconds, out, sink_pid, folder)
         print(f"  idle, {idle_s:g} s ...", flush=True)
         report["idle"] = idle(meter, 5.0, idle_s)
         # What the orders themselves cost: the idle use over the same window taken out, so
