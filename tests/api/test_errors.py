@@ -223,14 +223,21 @@ def test_payment_errors_name_the_field(client, merchant_headers, body, descripti
     assert response.json()["error"] == {"code": code, "description": description, "field": field}
 
 
-@pytest.mark.parametrize("headers", [{}, {"X-Api-Key": "key_test_abc123"}])
-def test_missing_credentials_say_which_headers_to_send(client, headers):
+@pytest.mark.parametrize(
+    ("headers", "missing"),
+    [({}, "X-Api-Key"), ({"X-Api-Secret": "secret_test_xyz789"}, "X-Api-Key"),
+     ({"X-Api-Key": "key_test_abc123"}, "X-Api-Secret")],
+)  # fmt: skip
+def test_missing_credentials_keep_the_exact_description_and_name_the_header(
+    client, headers, missing
+):
     response = client.get("/api/v1/orders", headers=headers)
 
     assert response.status_code == 401
     assert response.json()["error"] == {
         "code": "AUTHENTICATION_ERROR",
-        "description": "Invalid API credentials: send X-Api-Key and X-Api-Secret headers",
+        "description": "Invalid API credentials",  # CONTRACT §4: clients match on it exactly
+        "field": missing,
     }
 
 

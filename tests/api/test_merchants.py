@@ -103,13 +103,10 @@ def test_merchant_endpoints_need_valid_credentials(client, headers):
     response = client.post("/api/v1/orders", json={"amount": 500}, headers=headers)
 
     assert response.status_code == 401
-    missing = not headers.get("X-Api-Key") or not headers.get("X-Api-Secret")
-    description = "Invalid API credentials" + (
-        ": send X-Api-Key and X-Api-Secret headers" if missing else ""
-    )
-    assert response.json() == {
-        "error": {"code": "AUTHENTICATION_ERROR", "description": description}
-    }
+    # CONTRACT §4: the exact description clients match on; a missing header is the `field`.
+    missing = next((h for h in ("X-Api-Key", "X-Api-Secret") if not headers.get(h)), None)
+    expected = {"code": "AUTHENTICATION_ERROR", "description": "Invalid API credentials"}
+    assert response.json() == {"error": expected | ({"field": missing} if missing else {})}
 
 
 ROTATE = "/api/v1/merchants/rotate-api-secret"

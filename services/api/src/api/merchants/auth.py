@@ -11,8 +11,6 @@ from shared.errors import AuthenticationFailed
 
 # Compared against when the key is unknown, so a miss costs what a hit costs.
 UNKNOWN_KEY_SECRET = "secret_unknown_" + "0" * 32
-# Starts with the description clients match on (CONTRACT §4), then says what to send.
-MISSING_CREDENTIALS = "Invalid API credentials: send X-Api-Key and X-Api-Secret headers"
 
 
 @dataclass(frozen=True)
@@ -87,9 +85,14 @@ async def authenticate(
     db: AsyncDatabase, cache: CredentialCache, api_key: str | None, api_secret: str | None
 ) -> AuthenticatedMerchant:
     """The merchant whose key and (current or still-retiring) secret these are;
-    AuthenticationFailed (401) otherwise. Keys and secrets as in CONTRACT §4."""
-    if not api_key or not api_secret:
-        raise AuthenticationFailed(MISSING_CREDENTIALS)
+    AuthenticationFailed (401) otherwise. Keys and secrets as in CONTRACT §4.
+
+    The description is always exactly `Invalid API credentials` (CONTRACT §4: clients match
+    on it); a missing header is named in the error's `field` (`X-Api-Key` or `X-Api-Secret`)."""
+    if not api_key:
+        raise AuthenticationFailed(field="X-Api-Key")
+    if not api_secret:
+        raise AuthenticationFailed(field="X-Api-Secret")
     cached = cache.get(api_key, api_secret)
     if cached is not None:
         return cached
