@@ -268,6 +268,24 @@ def test_upi_payment_succeeds(page, checkout_site, gateway, test_order, payment_
 
 
 @pytest.mark.browser
+def test_a_payment_leaves_no_console_error_or_missing_file(page, checkout_site, test_order):
+    """Nothing the page asks for is missing, the browser's own favicon request included."""
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on(
+        "response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None
+    )
+
+    open_checkout(page, checkout_site, test_order["id"])
+    pay_with_upi(page, "shopper@okbank")
+    wait_for_success(page)
+    page.wait_for_load_state("networkidle")
+
+    assert problems == []
+
+
+@pytest.mark.browser
 @pytest.mark.parametrize(
     ("number", "typed_cvv", "shown_network", "network"),
     [
