@@ -127,7 +127,7 @@ def banner_of(text: str) -> list[str]:
 def test_make_run_in_a_terminal(terminal_stack, merchant_headers):
     terminal, ports = terminal_stack
     banner = banner_of(terminal.text)
-    assert banner[1].startswith("Test mode: on. Every payment succeeds after 250 ms")
+    assert banner[1].startswith("TEST_MODE: on. Every payment succeeds after 250 ms")
 
     listed = banner[: next(i for i, line in enumerate(banner) if "PostgreSQL" in line)]
     urls = [m.group(0) for line in listed for m in [re.search(r"http://localhost:\S+", line)] if m]
@@ -187,5 +187,5 @@ def test_the_banner_says_when_test_mode_is_off():
     service = Service("api", ("true",), 8000, paths=("/docs",))
     env = {"DATABASE_URL": "postgresql://x", "REDIS_URL": "redis://x"}
     banner = run._banner([dataclasses.replace(service)], env, None)
-    assert "Test mode: off." in banner
+    assert "TEST_MODE: off." in banner
     assert "http://localhost:8000/docs" in banner.splitlines()[5]

@@ -272,14 +272,16 @@ def _checkout_link(services: list[Service], env: Mapping[str, str]) -> str | Non
 
 
 def _test_mode(env: Mapping[str, str]) -> str:
+    """The banner's line on the simulated bank. It names the variable, TEST_MODE: the
+    dashboard's "Test mode" badge means something else, a merchant on test keys."""
     if env.get("TEST_MODE", "").strip().lower() not in TRUE_VALUES:
         return (
-            "Test mode: off. Payments succeed at random after 5-10 s "
+            "TEST_MODE: off. Payments succeed at random after 5-10 s "
             "(TEST_MODE=true make run: every one succeeds after 1 s)."
         )
     succeeds = env.get("TEST_PAYMENT_SUCCESS", "true").strip().lower() in TRUE_VALUES
     delay = env.get("TEST_PROCESSING_DELAY", "").strip() or "1000"
-    return f"Test mode: on. Every payment {'succeeds' if succeeds else 'fails'} after {delay} ms."
+    return f"TEST_MODE: on. Every payment {'succeeds' if succeeds else 'fails'} after {delay} ms."
 
 
 def _banner(services: list[Service], env: Mapping[str, str], checkout_link: str | None) -> str:
