@@ -209,7 +209,7 @@ CARD = {"number": "4111111111111111", "expiry_month": 12, "expiry_year": 2030, "
         ({"method": "cash"}, "method must be 'upi' or 'card'", "method", "BAD_REQUEST_ERROR"),
         ({"method": "upi", "vpa": "asha okaxis"}, "VPA format invalid", "vpa", "INVALID_VPA"),
         ({"method": "card", "card": CARD | {"number": "4111111111111112"}},
-         "Card validation failed", "card", "INVALID_CARD"),
+         "Card validation failed", "card.number", "INVALID_CARD"),
     ],
 )  # fmt: skip
 def test_payment_errors_name_the_field(client, merchant_headers, body, description, field, code):

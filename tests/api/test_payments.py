@@ -130,7 +130,11 @@ def test_invalid_card_numbers_are_refused(client, merchant_headers, number):
 
     assert response.status_code == 400
     assert response.json() == {
-        "error": {"code": "INVALID_CARD", "description": "Card validation failed", "field": "card"}
+        "error": {
+            "code": "INVALID_CARD",
+            "description": "Card validation failed",
+            "field": "card.number",  # CONTRACT §4: the dotted path of the field at fault
+        }
     }
 
 
@@ -140,13 +144,19 @@ def test_invalid_cvv_is_invalid_card(client, merchant_headers, cvv):
     response = client.post(
         "/api/v1/payments", json=card_payment_body(order["id"], cvv=cvv), headers=merchant_headers
     )
-    assert response.json()["error"]["code"] == "INVALID_CARD"
+    assert response.json()["error"] == {
+        "code": "INVALID_CARD",
+        "description": "Card validation failed",
+        "field": "card.cvv",
+    }
 
 
 @pytest.mark.parametrize(
-    ("month", "year"), [("01", "2020"), ("13", "2035"), ("0", "2035"), ("12", "235"), ("ab", "30")]
-)
-def test_expired_or_invalid_expiry_is_refused(client, merchant_headers, month, year):
+    ("month", "year", "field"),
+    [("01", "2020", "expiry_year"), ("13", "2035", "expiry_month"), ("0", "2035", "expiry_month"),
+     ("12", "235", "expiry_year"), ("ab", "30", "expiry_month")],
+)  # fmt: skip
+def test_expired_or_invalid_expiry_is_refused(client, merchant_headers, month, year, field):
     order = create_order(client, merchant_headers)
 
     response = client.post(
@@ -160,7 +170,7 @@ def test_expired_or_invalid_expiry_is_refused(client, merchant_headers, month, y
         "error": {
             "code": "EXPIRED_CARD",
             "description": "Card expiry date invalid",
-            "field": "card",
+            "field": f"card.{field}",
         }
     }
 

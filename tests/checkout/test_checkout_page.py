@@ -528,6 +528,7 @@ def test_api_refusals_are_shown_in_words(
     ("sent", "code", "words", "field"),
     [
         ({"number": "4111111111111112"}, "INVALID_CARD", "card number", "card-number-input"),
+        ({"cvv": "1"}, "INVALID_CARD", "security code", "cvv-input"),
         ({"expiry_year": LAST_YEAR}, "EXPIRED_CARD", "expiry date", "expiry-input"),
     ],
 )

@@ -4,6 +4,7 @@ import pytest
 
 from api.payments.instruments import (
     card_network,
+    expiry_fault,
     expiry_is_valid,
     passes_luhn,
     validate_card,
@@ -46,19 +47,35 @@ def test_expiry_edges(month, year, valid):
     assert expiry_is_valid(month, year, now=NOW) is valid
 
 
+@pytest.mark.parametrize(
+    ("month", "year", "fault"),
+    [(11, 2026, None), (10, 2026, "expiry_month"),  # a past month of this year: the month's
+     (12, 2025, "expiry_year"), ("12", "25", "expiry_year"),  # a past year: the year's
+     (13, 2030, "expiry_month"), ("1a", "30", "expiry_month"), ("13", "2", "expiry_month"),
+     ("12", "026", "expiry_year"), ("12", "x", "expiry_year")],
+)  # fmt: skip
+def test_expiry_fault_names_the_part_at_fault(month, year, fault):
+    assert expiry_fault(month, year, now=NOW) == fault
+
+
 def test_validate_card_keeps_only_network_and_last4():
     card = validate_card("5555 5555-5555 4444", "12", "35", "123")
     assert (card.network, card.last4) == ("mastercard", "4444")
     assert "5555555555554444" not in repr(card)
 
 
-def test_validate_card_errors():
-    with pytest.raises(InvalidCard):
+def test_validate_card_errors_name_the_field_at_fault():
+    with pytest.raises(InvalidCard) as luhn:
         validate_card("4111111111111112", "12", "35", "123")
-    with pytest.raises(InvalidCard):
+    with pytest.raises(InvalidCard) as short:
+        validate_card("4111", "12", "35", "123")
+    with pytest.raises(InvalidCard) as cvv:
         validate_card("4111111111111111", "12", "35", "1")
-    with pytest.raises(ExpiredCard):
+    with pytest.raises(ExpiredCard) as expired:
         validate_card("4111111111111111", "12", "2001", "123")
+    assert [e.value.field for e in (luhn, short, cvv, expired)] == [
+        "card.number", "card.number", "card.cvv", "card.expiry_year"
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("vpa", ["a@b", "x.y_z-1@upi9"])

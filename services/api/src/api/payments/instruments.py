@@ -58,28 +58,45 @@ def _as_int(value: int | str) -> int | None:
     return int(value) if value.isascii() and value.isdigit() else None
 
 
-def expiry_is_valid(month: int | str, year: int | str, now: datetime | None = None) -> bool:
-    """Valid through the last day of the expiry month; years of 2 digits mean 20xx."""
+def expiry_fault(month: int | str, year: int | str, now: datetime | None = None) -> str | None:
+    """Which of `expiry_month` and `expiry_year` makes the expiry invalid, None when it is
+    valid. Valid through the last day of the expiry month; years of 2 digits mean 20xx. A
+    past date is the year's fault, or the month's within the current year."""
     month_number, year_number = _as_int(month), _as_int(year)
-    if month_number is None or year_number is None or not 1 <= month_number <= 12:
-        return False
+    if month_number is None or not 1 <= month_number <= 12:
+        return "expiry_month"
     year_text = str(year).strip()
+    if year_number is None or len(year_text) not in (2, 4):
+        return "expiry_year"
     if len(year_text) == 2:
         year_number += 2000
-    elif len(year_text) != 4:
-        return False
     today = now or datetime.now(UTC)
-    return (year_number, month_number) >= (today.year, today.month)
+    if year_number < today.year:
+        return "expiry_year"
+    if (year_number, month_number) < (today.year, today.month):
+        return "expiry_month"
+    return None
+
+
+def expiry_is_valid(month: int | str, year: int | str, now: datetime | None = None) -> bool:
+    """Valid through the last day of the expiry month; years of 2 digits mean 20xx."""
+    return expiry_fault(month, year, now) is None
 
 
 def validate_card(number: str, expiry_month: int | str, expiry_year: int | str, cvv: str) -> Card:
+    """The card's network and last four digits; nothing else of it is kept.
+
+    Raises InvalidCard (`Card validation failed`) or ExpiredCard (`Card expiry date invalid`),
+    CONTRACT §4's codes, with `field` the dotted path of the part at fault: `card.number`
+    (13-19 digits passing the Luhn check), `card.cvv` (3 or 4 digits), `card.expiry_month` or
+    `card.expiry_year` (expiry_fault)."""
     digits = CARD_SEPARATORS.sub("", number)
     if not (digits.isascii() and digits.isdigit() and 13 <= len(digits) <= 19):
-        raise InvalidCard
+        raise InvalidCard(field="card.number")
     if not passes_luhn(digits):
-        raise InvalidCard
+        raise InvalidCard(field="card.number")
     if not (cvv.isascii() and cvv.isdigit() and len(cvv) in (3, 4)):
-        raise InvalidCard
-    if not expiry_is_valid(expiry_month, expiry_year):
-        raise ExpiredCard
+        raise InvalidCard(field="card.cvv")
+    if fault := expiry_fault(expiry_month, expiry_year):
+        raise ExpiredCard(field=f"card.{fault}")
     return Card(network=card_network(digits), last4=digits[-4:])

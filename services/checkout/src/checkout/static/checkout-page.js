@@ -149,18 +149,19 @@
     return minutes + ' minutes';
   }
 
-  // The API names the field at fault (CONTRACT §4 `field`); the card codes imply theirs.
+  // The API names the field at fault (CONTRACT §4 `field`); without one, the card codes
+  // imply theirs.
   function inputForError(error) {
-    var byCode = { INVALID_VPA: ui.vpa, INVALID_CARD: ui.cardNumber, EXPIRED_CARD: ui.expiry }[error.code];
-    if (byCode) return byCode;
-    return {
+    var byField = {
       vpa: ui.vpa,
       'card.number': ui.cardNumber,
       'card.expiry_month': ui.expiry,
       'card.expiry_year': ui.expiry,
       'card.cvv': ui.cvv,
       'card.holder_name': ui.holderName
-    }[error.field] || null;
+    }[error.field];
+    if (byField) return byField;
+    return { INVALID_VPA: ui.vpa, INVALID_CARD: ui.cardNumber, EXPIRED_CARD: ui.expiry }[error.code] || null;
   }
 
   var FIELD_REFUSALS = [
@@ -400,7 +401,8 @@
       // service problem): the shopper stays on the form. "Payment Failed" is for declines.
       var input = inputForError(error);
       var message = describeApiError(error);
-      if (input && error.code === 'BAD_REQUEST_ERROR') {
+      // A field's own rule, in its words: a refused field, or a card refused for its code.
+      if (input && (error.code === 'BAD_REQUEST_ERROR' || input === ui.cvv)) {
         message = FIELD_REFUSALS.filter(function (pair) { return pair[0] === input; })[0][1];
       }
       refuseInForm(message, input);
