@@ -162,9 +162,24 @@ CASES = {
         {"content": b"", "headers": {"Content-Type": "application/json"}},
         "Request body is missing: send a JSON body with Content-Type: application/json", None,
     ),
+    # curl's -d without -H sends a form: the Content-Type is at fault, not the body's shape.
     "form-encoded body": (
         {"content": b"amount=500", "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
+        "Content-Type must be application/json: send the body as JSON", "Content-Type",
+    ),
+    "JSON sent as text": (
+        {"content": b'{"amount": 500}', "headers": {"Content-Type": "text/plain"}},
+        "Content-Type must be application/json: send the body as JSON", "Content-Type",
+    ),
+    "a JSON array": (
+        {"json": [{"amount": 500}]},
         "Request body must be a JSON object: send a JSON body with Content-Type: application/json",
+        None,
+    ),
+    "not UTF-8": (
+        {"content": b'{"amount": 500, "receipt": "\xff\xfe"}',
+         "headers": {"Content-Type": "application/json"}},
+        "Request body is not valid JSON: send a JSON body with Content-Type: application/json",
         None,
     ),
     "receipt too long": ({"json": {"amount": 500, "receipt": "r" * 41}},

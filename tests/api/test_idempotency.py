@@ -124,6 +124,11 @@ def test_key_held_by_a_running_request_is_a_conflict(client, merchant_headers, d
 def test_malformed_keys_are_refused(client, merchant_headers, key):
     response = post(client, "/api/v1/orders", {"amount": 5000}, merchant_headers, key)
     assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "BAD_REQUEST_ERROR",
+        "description": "Idempotency-Key must be 1 to 255 printable characters",
+        "field": "Idempotency-Key",
+    }
 
 
 def test_idempotency_needs_valid_credentials(client):

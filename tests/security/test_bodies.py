@@ -2,6 +2,8 @@
 refused with 413 and the contract's error body; nested deeper than any parser will go they are
 refused with 400; and nothing is created either way."""
 
+import json
+
 import pytest
 
 from api.config import ApiSettings
@@ -81,6 +83,7 @@ def test_oversized_bodies_are_refused_with_the_error_body(
             assert response.status_code == 413
             assert response.headers["content-type"] == "application/json"
             assert response.json() == TOO_LARGE
+            assert response.content == json.dumps(TOO_LARGE, separators=(",", ":")).encode()
     assert counts(db) == before
 
 
@@ -95,7 +98,11 @@ def test_deeply_nested_bodies_are_refused_cleanly(
         assert response.headers["content-type"] == "application/json"
         if takes_body:
             assert response.status_code == 400, response.text
-            assert response.json()["error"]["code"] == "BAD_REQUEST_ERROR"
+            assert response.json() == {"error": {
+                "code": "BAD_REQUEST_ERROR",
+                "description": "Request body is not valid JSON: send a JSON body with"
+                " Content-Type: application/json",
+            }}  # fmt: skip
         else:  # the body is never read: the request is answered as if it had none
             assert response.status_code < 500, response.text
             assert set(response.json()) != {"detail"}

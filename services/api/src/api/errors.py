@@ -53,6 +53,9 @@ def gateway_error_response(exc: GatewayError) -> JSONResponse:
 
 
 SEND_JSON = "send a JSON body with Content-Type: application/json"
+# FastAPI's words for a JSON body it could not decode other than by JSON's rules (bad UTF-8,
+# nesting deeper than the parser recurses).
+UNPARSED_BODY = "There was an error parsing the body"
 # Where pydantic puts a value's type into an error's location (`card.expiry_month.int`).
 TYPE_TAGS = frozenset({"int", "str", "float", "bool", "none", "bytes", "dict", "list"})
 FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,39}$")
@@ -115,14 +118,28 @@ def _requirement(error: dict[str, Any]) -> str:
     return "is invalid"
 
 
-def describe_validation_error(exc: RequestValidationError) -> tuple[str, str | None]:
+def is_json_media_type(content_type: str | None) -> bool:
+    """Whether a Content-Type header announces JSON (`application/json`, `application/*+json`),
+    as FastAPI decides whether to parse a body as JSON."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    kind, _, subtype = media_type.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+def describe_validation_error(
+    exc: RequestValidationError, content_type: str | None = None
+) -> tuple[str, str | None]:
     """(description, field) for a request that failed validation (CONTRACT §4): the field's
-    dotted path and what is wanted, never the input, pydantic's type names or its wording."""
+    dotted path and what is wanted, never the input, pydantic's type names or its wording.
+    `content_type` is the request's Content-Type header: a body sent as anything but JSON
+    (curl's `-d` sends a form) is refused for that, with `field` "Content-Type"."""
     errors = exc.errors()
     first = errors[0]
     if first["type"] == "json_invalid":
         return f"Request body is not valid JSON: {SEND_JSON}", None
     field, in_key = field_path(tuple(first.get("loc", ())))
+    if not field and content_type and not is_json_media_type(content_type):
+        return "Content-Type must be application/json: send the body as JSON", "Content-Type"
     if first["type"] == "value_error":
         # Our own validators phrase a whole sentence, e.g. "amount must be at least 100".
         error = first["ctx"]["error"]
@@ -155,14 +172,17 @@ def install_error_handlers(app: FastAPI) -> None:
         return gateway_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def on_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        description, field = describe_validation_error(exc)
+    async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        description, field = describe_validation_error(exc, request.headers.get("content-type"))
         return error_response(400, "BAD_REQUEST_ERROR", description, field=field)
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = HTTP_STATUS_CODES.get(exc.status_code, "BAD_REQUEST_ERROR")
         description = "Route not found" if exc.status_code == 404 else str(exc.detail)
+        if exc.status_code == 400 and description == UNPARSED_BODY:
+            # Not UTF-8, or nested past what the parser follows: not JSON we can read either.
+            description = f"Request body is not valid JSON: {SEND_JSON}"
         return error_response(exc.status_code, code, description, exc.headers)
 
     @app.exception_handler(psycopg.OperationalError)

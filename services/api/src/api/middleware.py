@@ -19,7 +19,8 @@ class BodyLimitMiddleware:
                     "code": "BAD_REQUEST_ERROR",
                     "description": f"Request body exceeds {max_bytes} bytes",
                 }
-            }
+            },
+            separators=(",", ":"),  # compact, as every other error body
         ).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -40,7 +40,9 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
 
 def validate_key(key: str) -> None:
     if not 1 <= len(key) <= 255 or not set(key) <= PRINTABLE:
-        raise BadRequest("Idempotency-Key must be 1 to 255 printable characters")
+        raise BadRequest(
+            "Idempotency-Key must be 1 to 255 printable characters", field="Idempotency-Key"
+        )
 
 
 def replay(stored: dict) -> Response:
