@@ -39,6 +39,16 @@ def test_refund_without_amount_refunds_what_is_left(client, merchant_headers, db
     assert response.status_code == 201 and response.json()["amount"] == 30000
 
 
+def test_a_refund_without_a_body_refunds_the_whole_amount(client, merchant_headers, db):
+    # As capture: a bare POST (curl -X POST) is `{}`, not "Request body is missing".
+    payment = successful_payment(client, merchant_headers, db, amount=50000)
+
+    response = client.post(f"/api/v1/payments/{payment['id']}/refunds", headers=merchant_headers)
+
+    assert response.status_code == 201, response.text
+    assert response.json()["amount"] == 50000
+
+
 @pytest.mark.parametrize("status", ["pending", "failed"])
 def test_only_successful_payments_refund(client, merchant_headers, db, status):
     order = create_order(client, merchant_headers)

@@ -24,9 +24,13 @@ router = APIRouter(tags=["refunds"], route_class=IdempotentRoute)
     summary="Refund a successful payment, in full or in part",
 )
 async def create_refund(
-    merchant: MerchantDep, payment_id: PaymentIdInPath, body: RefundCreate, runtime: RuntimeDep
+    merchant: MerchantDep,
+    payment_id: PaymentIdInPath,
+    runtime: RuntimeDep,
+    body: RefundCreate | None = None,
 ) -> dict[str, Any]:
-    return await service.create_refund(runtime, merchant.id, payment_id, body)
+    """No body at all is `{}`, as for capture: the whole refundable amount."""
+    return await service.create_refund(runtime, merchant.id, payment_id, body or RefundCreate())
 
 
 @router.get(
