@@ -4,6 +4,8 @@ import re
 
 import pytest
 
+from factories import TEST_MERCHANT_HEADERS
+
 
 def tid(name: str) -> str:
     return f'[data-test-id="{name}"]'
@@ -23,6 +25,37 @@ def test_rows_carry_the_payment_ids_newest_first(stack, logged_in_client):
     for test_id in ("payment-id", "order-id", "amount", "method", "status", "created-at"):
         assert html.count(f'data-test-id="{test_id}"') == 3
     assert "₹100.02" in html
+
+
+def test_rows_show_what_was_refunded(stack, logged_in_client):
+    partly, fully, untouched = (stack.create_payment(status="success") for _ in range(3))
+    for payment, amount in ((partly, 20000), (fully, 50000)):
+        refund = stack.api(
+            "POST",
+            f"/api/v1/payments/{payment['id']}/refunds",
+            headers=TEST_MERCHANT_HEADERS,
+            json={"amount": amount},
+        )
+        assert refund.status_code == 201, refund.text
+        # Processed, as the refund worker would: only processed refunds count as refunded.
+        stack.db.execute(
+            "UPDATE refunds SET status = 'processed', processed_at = now() WHERE id = %s",
+            (refund.json()["id"],),
+        )
+        stack.db.execute(
+            "UPDATE payments SET amount_refunded = amount_refunded + %s WHERE id = %s",
+            (amount, payment["id"]),
+        )
+
+    html = logged_in_client.get("/dashboard/transactions").text
+    cells = dict(
+        re.findall(
+            r'data-payment-id="(pay_\w+)">.*?data-test-id="amount-refunded">(.*?)</td>', html, re.S
+        )
+    )
+    assert "₹200.00" in cells[partly["id"]] and "(all)" not in cells[partly["id"]]
+    assert "₹500.00" in cells[fully["id"]] and "(all)" in cells[fully["id"]]
+    assert "₹" not in cells[untouched["id"]]
 
 
 def test_pagination_moves_through_every_payment(stack, logged_in_client):
