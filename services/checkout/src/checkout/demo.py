@@ -89,7 +89,7 @@ def create_demo_app(settings: DemoSettings) -> Starlette:
                 "style-src 'self'",
                 f"frame-src {checkout_origin}",
                 "connect-src 'self'",
-                "img-src 'self' data:",
+                f"img-src 'self' data: {checkout_origin}",  # the checkout's padlock icon
                 "base-uri 'none'",
             ]
         ),
