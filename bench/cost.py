@@ -298,9 +298,9 @@ def measure(
     profile: Path | None = None,
 ) -> dict:
     """Every level on a started system, then its idle CPU; every webhook goes to the receiver
-    at `sink_url` (process `sink_pid`, whose CPU is reported beside); with `profile`, a py-spy profile
-    of every process during each level is written there (which costs CPU: figures of a
-    profiled run are not comparable)."""
+    at `sink_url` (process `sink_pid`, whose CPU is reported beside); with `profile`, a py-spy
+    profile of every process during each level is written there (which costs CPU: figures of
+    a profiled run are not comparable)."""
     wrk = require_wrk()
     with psycopg.connect(database_url) as conn:
         conn.execute(

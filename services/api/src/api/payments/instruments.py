@@ -78,11 +78,6 @@ def expiry_fault(month: int | str, year: int | str, now: datetime | None = None)
     return None
 
 
-def expiry_is_valid(month: int | str, year: int | str, now: datetime | None = None) -> bool:
-    """Valid through the last day of the expiry month; years of 2 digits mean 20xx."""
-    return expiry_fault(month, year, now) is None
-
-
 def validate_card(number: str, expiry_month: int | str, expiry_year: int | str, cvv: str) -> Card:
     """The card's network and last four digits; nothing else of it is kept.
 
