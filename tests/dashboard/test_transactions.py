@@ -58,6 +58,25 @@ def test_rows_show_what_was_refunded(stack, logged_in_client):
     assert "₹" not in cells[untouched["id"]]
 
 
+def test_a_captured_payment_refunded_in_full_says_nothing_is_left_to_settle(
+    stack, logged_in_client
+):
+    payment = stack.create_payment(status="success")
+    path = f"/api/v1/payments/{payment['id']}"
+    assert stack.api("POST", f"{path}/capture", headers=TEST_MERCHANT_HEADERS).status_code == 200
+    assert stack.api("POST", f"{path}/refunds", headers=TEST_MERCHANT_HEADERS).status_code == 201
+    stack.db.execute(
+        "UPDATE refunds SET status = 'processed', processed_at = now() WHERE payment_id = %s",
+        (payment["id"],),
+    )
+    stack.db.execute("UPDATE payments SET amount_refunded = amount WHERE id = %s", (payment["id"],))
+
+    html = logged_in_client.get(f"/dashboard/transactions/{payment['id']}").text
+
+    assert "Captured, then refunded in full: nothing is left to settle." in html
+    assert "on its way" not in html
+
+
 def test_pagination_moves_through_every_payment(stack, logged_in_client):
     created = {stack.create_payment(amount=10000 + n)["id"] for n in range(23)}
     seen: list[str] = []
