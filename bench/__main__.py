@@ -257,6 +257,18 @@ def cost_table(cost_report: dict) -> list[str]:
         row("  pair p50 ms", lambda r, k=key: r["levels"][k]["pair_ms"]["p50"])
         row("  pair p99 ms", lambda r, k=key: r["levels"][k]["pair_ms"]["p99"])
         row(
+            "  finalisation lag p95 ms, during the load",
+            lambda r, k=key: r["levels"][k]["finalisation_lag_ms"]["p95"],
+        )
+        row(
+            "  delivery lag p95 ms, during the load",
+            lambda r, k=key: r["levels"][k]["delivery_lag_ms"]["p95"],
+        )
+        row(
+            "  all final and delivered, s after the load",
+            lambda r, k=key: r["levels"][k]["drain_s"],
+        )
+        row(
             "  CPU s / 1,000 paid: API+workers+dispatcher",
             lambda r, k=key: r["levels"][k]["cpu_s_per_1000_paid"]["api_workers_dispatcher"],
         )
@@ -355,8 +367,8 @@ def main() -> None:
         help="py-spy every process during each cost level (bench-results/profiles/)",
     )  # fmt: skip
     parser.add_argument(
-        "--clients", type=lambda v: tuple(int(n) for n in v.split(",")), default=(1, 8, 32),
-        help="closed-loop levels of the cost section (default 1,8,32)",
+        "--clients", type=lambda v: tuple(int(n) for n in v.split(",")), default=(1, 8, 32, 64),
+        help="closed-loop levels of the cost section (default 1,8,32,64)",
     )  # fmt: skip
     parser.add_argument("--seconds", type=float, help="load per level (default 15, quick 5)")
     parser.add_argument("--idle-seconds", type=float, help="idle window (default 30, quick 10)")

@@ -7,7 +7,10 @@ request until every payment is final and every webhook delivered; the CPU each p
 in it comes from /proc (utime + stime, robust to other load on the machine): the gateway's own
 processes summed, PostgreSQL (the backends of the bench database) and Redis (its own server)
 beside them, and the load generator and receiver shown apart, to prove they are not the
-bottleneck. Idle: the same system's CPU over a quiet window once everything is done.
+bottleneck. Each level also says how far the work nobody waits on fell behind the shoppers:
+finalisation and delivery lag (p95) of what the load created, and how long after the load
+everything was final and delivered. Idle: the same system's CPU over a quiet window once
+everything is done.
 """
 
 import os
@@ -16,6 +19,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import psutil
@@ -143,6 +147,36 @@ class Meter:
             )
         )
 
+    def clock(self) -> datetime:
+        """PostgreSQL's clock: the one every due time and timestamp of the gateway is read on."""
+        return one(self.conn.execute("SELECT clock_timestamp()"))[0]
+
+    def lags(self, started: datetime, ended: datetime) -> dict[str, dict[str, float]]:
+        """How far the background work fell behind the load that ran from `started` to
+        `ended` (PostgreSQL's clock), in ms. finalisation: a payment created in the window,
+        from its bank answer falling due (process_after) to its final state being committed
+        (updated_at); delivery: a webhook event recorded in the window, from its recording
+        (created_at) to the end of its successful attempt. Read once everything is drained."""
+        finalisation = [row[0] for row in self.conn.execute(
+            "SELECT extract(epoch FROM updated_at - process_after) * 1000 FROM payments"
+            " WHERE created_at BETWEEN %s AND %s AND status <> 'pending'",
+            (started, ended),
+        )]  # fmt: skip
+        delivery = [row[0] for row in self.conn.execute(
+            """
+            SELECT extract(epoch FROM max(a.attempted_at + a.duration_ms * interval '1 ms')
+                                      - l.created_at) * 1000
+            FROM webhook_logs l JOIN webhook_attempts a ON a.webhook_log_id = l.id
+            WHERE l.created_at BETWEEN %s AND %s AND l.status = 'success'
+            GROUP BY l.id
+            """,
+            (started, ended),
+        )]  # fmt: skip
+        return {
+            "finalisation_lag_ms": percentiles([float(x) for x in finalisation]),
+            "delivery_lag_ms": percentiles([float(x) for x in delivery]),
+        }
+
     def wait_drained(self, timeout: float = 180.0) -> float:
         started = time.monotonic()
         while time.monotonic() - started < timeout:
@@ -225,13 +259,16 @@ def level(
     counts_before, cpu_before = meter.counts(), meter.read()
     receiver_before = process_cpu(receiver_pid)
     lines_before = meter.system.log_lines()
-    started = time.monotonic()
+    started, load_started = time.monotonic(), meter.clock()
     load = run_wrk(wrk, meter.system.api_url, clients, seconds, out)
+    load_ended, ended = meter.clock(), time.monotonic()
+    rss = meter.system.resident_mb()
+    meter.wait_drained()
+    drain_s = time.monotonic() - ended
     for spy in spies:
         spy.wait()
-    rss = meter.system.resident_mb()
-    drain_s = meter.wait_drained()
     cpu_after, counts_after = meter.read(), meter.counts()
+    lags = meter.lags(load_started, load_ended)
     receiver_cpu_s = process_cpu(receiver_pid) - receiver_before
     window_s = time.monotonic() - started
     lines = lines_per_minute(lines_before, meter.system.log_lines(), window_s)
@@ -243,7 +280,7 @@ def level(
     def per_thousand(cpu_s: float) -> float:
         return round(cpu_s / paid * 1000, 2) if paid else float("nan")
 
-    return load | {
+    return load | lags | {
         "paid_orders": paid,
         "deliveries": counts_after["delivered"] - counts_before["delivered"],
         "attempts": counts_after["attempts"] - counts_before["attempts"],
@@ -259,7 +296,7 @@ def level(
         },
         "rss_mb": rss,
         "log_lines_per_min": lines,
-    }
+    }  # fmt: skip
 
 
 def lines_per_minute(before: dict[str, int], after: dict[str, int], seconds: float) -> dict:
