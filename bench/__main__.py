@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -60,18 +61,31 @@ class SinkProcess:
         self.process.wait(10)
 
 
-def cost_of(
+@dataclass
+class Contender:
+    """One checkout of the cost section, started and warmed up: its own database, Redis and
+    six services; `rounds` collects its levels, round by round."""
+
+    label: str
+    system: System
+    meter: cost.Meter
+    rss_idle_mb: dict[str, float]
+    rounds: list[dict] = field(default_factory=list)
+
+
+def start_contender(
+    stack: ExitStack,
     label: str,
     services: ServiceList,
     database_url: str,
-    redis_server,
     sink: SinkProcess,
-    args: argparse.Namespace,
-) -> dict:
-    """The cost section on one checkout: a fresh database and Redis, all six services."""
-    print(f"cost of a paid order, {label} ...", flush=True)
+) -> Contender:
+    """A checkout's system on a fresh database and a Redis of its own, stopped with `stack`."""
+    print(f"cost of a paid order: starting {label} ...", flush=True)
     reset_database(database_url, migrate=services is local_services)
-    redis.Redis.from_url(redis_server.url).flushall()
+    redis_server = stack.enter_context(
+        start_redis(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-redis-"))))
+    )
     system = System(
         database_url,
         redis_server.url,
@@ -80,28 +94,19 @@ def cost_of(
         TEST_PROCESSING_DELAY="100",
         LOG_LEVEL="info",  # as deployed: every request and attempt logged
     )
-    try:
-        for name in SERVICES:
-            system.start(name)
-        system.wait_for_workers("payments", 1)
-        system.wait_for_workers("webhooks", 1)
-        time.sleep(2)
-        rss_idle = system.resident_mb()
-        figures = cost.measure(
-            system,
-            database_url,
-            redis_server.process.pid,
-            sink.url,
-            sink.process.pid,
-            clients=args.clients,
-            seconds=args.seconds or (5 if args.quick else 15),
-            idle_s=args.idle_seconds or (10 if args.quick else 30),
-            out=RESULTS / f"pairs-{label}.txt",
-            profile=RESULTS / "profiles" / label if args.profile else None,
-        )
-        return figures | {"rss_idle_mb": rss_idle}
-    finally:
-        system.stop_all()
+    stack.callback(system.stop_all)
+    for name in SERVICES:
+        system.start(name)
+    # On a busy machine a worker's imports take a while, the longer at a lower priority.
+    system.wait_for_workers("payments", 1, timeout=180)
+    system.wait_for_workers("webhooks", 1, timeout=180)
+    time.sleep(2)
+    rss_idle = system.resident_mb()
+    meter = cost.prepare(
+        system, database_url, redis_server.process.pid, sink.url, RESULTS / f"pairs-{label}.txt"
+    )
+    stack.callback(meter.close)
+    return Contender(label, system, meter, rss_idle)
 
 
 def median_of(rounds: list) -> object:
@@ -114,12 +119,16 @@ def median_of(rounds: list) -> object:
     return first
 
 
-def run_cost(args: argparse.Namespace, database_url: str, redis_server) -> dict:
-    """The cost section on this checkout and, given --baseline, on that commit: alternately,
-    --rounds times, so a burst of other load on the machine falls on both alike."""
+def run_cost(args: argparse.Namespace, database_url: str) -> dict:
+    """The cost section on this checkout and, given --baseline, on that commit. Both systems
+    are up at once (the one waiting is idle, about 1 % of a core) and take turns level by
+    level, --rounds times, the order swapped every round: a burst of other load on the
+    machine, which lasts seconds to minutes, falls on both alike."""
     report: dict = {"rounds": args.rounds}
-    measured: dict[str, list[dict]] = {"baseline": [], "this": []}
+    seconds = args.seconds or (5 if args.quick else 15)
+    idle_s = args.idle_seconds or (10 if args.quick else 30)
     sink = SinkProcess()
+    wrk = cost.require_wrk()
     try:
         with ExitStack() as stack:
             checkouts = []
@@ -128,19 +137,41 @@ def run_cost(args: argparse.Namespace, database_url: str, redis_server) -> dict:
                 report["baseline_commit"] = sha
                 checkouts.append(("baseline", services, "bench_base"))
             checkouts.append(("this", local_services, "bench"))
+            contenders = [
+                start_contender(stack, label, services, bench_database(database_url, suffix), sink)
+                for label, services, suffix in checkouts
+            ]
             for number in range(args.rounds):
-                for label, services, suffix in checkouts:
-                    print(f"round {number + 1} of {args.rounds}:", end=" ", flush=True)
-                    measured[label].append(cost_of(
-                        label, services, bench_database(database_url, suffix),
-                        redis_server, sink, args,
-                    ))  # fmt: skip
+                turns = contenders if number % 2 == 0 else contenders[::-1]
+                levels: dict[str, dict] = {c.label: {} for c in contenders}
+                for n in args.clients:
+                    for contender in turns:
+                        print(f"round {number + 1} of {args.rounds}: {contender.label}, "
+                              f"{n} client(s), {seconds:g} s ...", flush=True)  # fmt: skip
+                        folder = (
+                            RESULTS / "profiles" / contender.label / f"c{n}"
+                            if args.profile
+                            else None
+                        )
+                        levels[contender.label][f"c{n}"] = cost.level(
+                            contender.meter, wrk, n, seconds,
+                            RESULTS / f"pairs-{contender.label}.txt", sink.process.pid, folder,
+                        )  # fmt: skip
+                for contender in contenders:
+                    contender.rounds.append(levels[contender.label])
+            for contender in contenders:
+                print(f"idle: {contender.label}, {idle_s:g} s ...", flush=True)
+                idle = cost.idle(contender.meter, 5.0, idle_s)
+                for round_levels in contender.rounds:
+                    cost.net_of_idle(round_levels, idle)
+                report[contender.label] = {
+                    "levels": median_of(contender.rounds),
+                    "idle": idle,
+                    "rss_idle_mb": contender.rss_idle_mb,
+                }
+                report[f"{contender.label}_by_round"] = contender.rounds
     finally:
         sink.stop()
-    for label, rounds in measured.items():
-        if rounds:
-            report[label] = median_of(rounds)
-            report[f"{label}_by_round"] = rounds
     return report
 
 
@@ -154,7 +185,7 @@ def run(args: argparse.Namespace) -> dict:
         start_redis(Path(redis_dir)) as redis_server,
     ):
         # A Redis of our own: its CPU is ours alone, and no one else's database is flushed.
-        report["cost"] = run_cost(args, database_url, redis_server)
+        report["cost"] = run_cost(args, database_url)
         if args.only_cost:
             return report
         database_url = bench_database(database_url)

@@ -321,48 +321,28 @@ def idle(meter: Meter, settle_s: float, seconds: float) -> dict:
     }
 
 
-def measure(
-    system: System,
-    database_url: str,
-    redis_pid: int,
-    sink_url: str,
-    sink_pid: int,
-    *,
-    clients: tuple[int, ...],
-    seconds: float,
-    idle_s: float,
-    out: Path,
-    profile: Path | None = None,
-) -> dict:
-    """Every level on a started system, then its idle CPU; every webhook goes to the receiver
-    at `sink_url` (process `sink_pid`, whose CPU is reported beside); with `profile`, a py-spy
-    profile of every process during each level is written there (which costs CPU: figures of
-    a profiled run are not comparable)."""
-    wrk = require_wrk()
+def prepare(system: System, database_url: str, redis_pid: int, sink_url: str, out: Path) -> Meter:
+    """A started system made ready for its levels: every webhook goes to the receiver at
+    `sink_url`, and a short load has warmed it up (imports, pools, prepared statements) and
+    drained. The caller closes the Meter."""
     with psycopg.connect(database_url) as conn:
         conn.execute(
             "UPDATE merchants SET webhook_url = %s WHERE id = %s", (sink_url, TEST_MERCHANT)
         )
     meter = Meter(system, database_url, redis_pid)
-    try:
-        run_wrk(wrk, system.api_url, 8, 3, out)  # warm up: imports, pools, prepared statements
-        meter.wait_drained()
-        report: dict = {"levels": {}}
-        for n in clients:
-            print(f"  {n} client(s), {seconds:g} s ...", flush=True)
-            folder = profile / f"c{n}" if profile else None
-            report["levels"][f"c{n}"] = level(meter, wrk, n, seconds, out, sink_pid, folder)
-        print(f"  idle, {idle_s:g} s ...", flush=True)
-        report["idle"] = idle(meter, 5.0, idle_s)
-        # What the orders themselves cost: the idle use over the same window taken out, so
-        # a slower run (another load on the machine) is not charged more polling per order.
-        idle_gateway_s = report["idle"]["percent_of_core"]["gateway"] / 100
-        for figures in report["levels"].values():
-            net = figures["cpu_s"]["gateway"] - idle_gateway_s * figures["window_s"]
-            paid = figures["paid_orders"]
-            figures["cpu_s_per_1000_paid"]["gateway_net_of_idle"] = (
-                round(net / paid * 1000, 2) if paid else float("nan")
-            )
-        return report
-    finally:
-        meter.close()
+    run_wrk(require_wrk(), system.api_url, 8, 3, out)
+    meter.wait_drained()
+    return meter
+
+
+def net_of_idle(levels: dict[str, dict], idle_figures: dict) -> None:
+    """Add to each level what its orders themselves cost: the idle use over the same window
+    taken out, so a slower run (another load on the machine) is not charged more polling per
+    order (cpu_s_per_1000_paid.gateway_net_of_idle)."""
+    idle_gateway_s = idle_figures["percent_of_core"]["gateway"] / 100
+    for figures in levels.values():
+        net = figures["cpu_s"]["gateway"] - idle_gateway_s * figures["window_s"]
+        paid = figures["paid_orders"]
+        figures["cpu_s_per_1000_paid"]["gateway_net_of_idle"] = (
+            round(net / paid * 1000, 2) if paid else float("nan")
+        )
