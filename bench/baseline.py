@@ -21,8 +21,8 @@ from devstack.services import Service
 LIST_SERVICES = """
 import json, os, sys
 from devstack.services import local_services
-json.dump([{"name": s.name, "argv": list(s.argv), "port": s.port, "env": s.env}
-           for s in local_services(os.environ)], sys.stdout)
+json.dump([{"name": s.name, "argv": list(s.argv), "port": s.port, "env": s.env,
+            "nice": getattr(s, "nice", 0)} for s in local_services(os.environ)], sys.stdout)
 """
 
 
@@ -68,7 +68,7 @@ def checkout(commit: str) -> Iterator[tuple[str, ServiceList]]:
                     env=dict(environ), cwd=folder, check=True, capture_output=True, text=True,
                 ).stdout  # fmt: skip
             return [
-                Service(s["name"], tuple(s["argv"]), s["port"], s["env"])
+                Service(s["name"], tuple(s["argv"]), s["port"], s["env"], nice=s["nice"])
                 for s in json.loads(listings[key])
             ]
 

@@ -113,7 +113,9 @@ class System:
                 if value == str(service.port):
                     env[variable] = str(free_port())
         with (self.log_dir / f"{key}.log").open("wb" if truncate_log else "ab") as log:
-            self.processes[key] = processes.spawn(service.argv, env=env, stdout=log)
+            self.processes[key] = processes.spawn(
+                service.argv, env=env, stdout=log, nice=service.nice
+            )
 
     def log_lines(self) -> dict[str, int]:
         """Lines each process has written to its log so far (stdout and stderr)."""

@@ -10,7 +10,7 @@ import yaml
 
 from api.config import ApiSettings
 from devstack.run import MIGRATE_ARGV
-from devstack.services import Service, local_services
+from devstack.services import BACKGROUND_NICE, Service, local_services
 from payment_worker.config import PaymentWorkerSettings
 from webhook_dispatcher.config import DispatcherSettings
 
@@ -254,6 +254,18 @@ def test_workers_serve_metrics_inside_the_network_only(
     assert env["METRICS_PORT"] == str(WORKER_METRICS_PORT)
     assert env["METRICS_HOST"] == ALL_INTERFACES  # inside the container, for scrapers
     assert "ports" not in _service(compose, worker)
+
+
+def test_workers_yield_the_cpu_to_requests_as_under_make_run(compose: dict[str, Any]) -> None:
+    # Linux's CPU weight of a nice value n is 1024 / 1.25**n; a container's default is 1024.
+    weight = round(1024 / 1.25**BACKGROUND_NICE)
+    nice = {service.name: service.nice for service in local_services({})}
+
+    for worker in WORKERS:
+        assert nice[worker] == BACKGROUND_NICE
+        assert _service(compose, worker)["cpu_shares"] == weight
+    for name in SERVICES - set(WORKERS):
+        assert "cpu_shares" not in _service(compose, name)
 
 
 def test_postgres_is_healthy_only_once_it_answers_over_tcp(compose: dict[str, Any]) -> None:

@@ -1,9 +1,12 @@
 """What `make run` starts."""
 
+import os
+import subprocess
 import sys
 
+from devstack import processes
 from devstack.run import child_environment
-from devstack.services import SERVICE_ADDRESS_VARIABLES, local_services
+from devstack.services import BACKGROUND_NICE, SERVICE_ADDRESS_VARIABLES, local_services
 
 
 def _api_argv(environ: dict[str, str]) -> tuple[int | None, tuple[str, ...]]:
@@ -61,3 +64,31 @@ def test_children_do_not_get_a_single_services_address(monkeypatch) -> None:
         monkeypatch.setenv(variable, "4999")
 
     assert not set(child_environment()) & set(SERVICE_ADDRESS_VARIABLES)
+
+
+def test_the_work_nobody_waits_on_runs_at_a_lower_priority_than_requests() -> None:
+    nice = {service.name: service.nice for service in local_services({})}
+
+    assert BACKGROUND_NICE > 0
+    assert nice == {
+        "api": 0, "checkout": 0, "dashboard": 0, "checkout-demo": 0,
+        "payment-worker": BACKGROUND_NICE, "refund-worker": BACKGROUND_NICE,
+        "webhook-dispatcher": BACKGROUND_NICE,
+    }  # fmt: skip
+
+
+def test_a_child_started_nicer_runs_at_that_priority() -> None:
+    # With autogrouping (Linux's default) each session is scheduled as one group: a nice value
+    # inside the child's new session alone would yield only to the child's own threads.
+    script = (
+        "import os, pathlib; group = pathlib.Path('/proc/self/autogroup');"
+        "print(os.nice(0), group.read_text().split()[-1] if group.exists() else '-',"
+        " os.sched_getscheduler(0) == os.SCHED_BATCH)"
+    )
+    child = processes.spawn([sys.executable, "-c", script], stdout=subprocess.PIPE, nice=7)
+    output, _ = child.communicate(timeout=30)
+    process_nice, group_nice, batch = output.decode().split()
+
+    assert int(process_nice) == os.nice(0) + 7
+    assert group_nice in ("7", "-")
+    assert batch == "True"  # it waits for the running process's slice to end when it wakes

@@ -99,7 +99,7 @@ class Child:
     def __init__(self, service: Service, env: Mapping[str, str], console: Console) -> None:
         self.service = service
         self.process = processes.spawn(
-            service.argv, env={**env, **service.env}, stdout=subprocess.PIPE
+            service.argv, env={**env, **service.env}, stdout=subprocess.PIPE, nice=service.nice
         )
         assert self.process.stdout is not None
         self._output = console.follow(service.name, self.process.stdout)
