@@ -300,7 +300,7 @@
     ui.orderId.textContent = orderId;
     if (!rules.isOrderId(orderId)) {
       // No request can find it, and retrying will not help: the link itself is wrong.
-      ui.container.setAttribute('data-order', 'invalid');
+      ui.container.setAttribute('data-order', 'missing');
       showUnavailable("This payment link isn't valid",
         "The link's order ID is incomplete or damaged. Please go back to the merchant and start the payment again.");
       notifyParent('payment_failed', {
