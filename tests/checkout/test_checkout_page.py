@@ -438,7 +438,7 @@ def test_a_vpa_the_api_refuses_shows_payment_failed_then_the_marked_field(
         ("4111 1111 1111 1111", "12/{last}", "123", "expiry-input", "expired"),
         ("4111 1111 1111 1111", "13/{next}", "123", "expiry-input", "MM/YY"),
         ("4111 1111 1111 1111", "12/{next}", "12", "cvv-input", "3-digit"),
-        ("378282246310005", "12/{next}", "12", "cvv-input", "4-digit"),
+        ("3782 822463 10005", "12/{next}", "12", "cvv-input", "4-digit"),
     ],
 )
 def test_card_details_the_api_refuses_show_payment_failed_then_the_marked_field(
