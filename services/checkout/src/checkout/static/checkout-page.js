@@ -407,11 +407,11 @@
         return;
       }
       // The API refused the payment itself (400): "Payment Failed" with the reason, and
-      // "Try again" leads back to the field at fault.
+      // "Try again" leads back to the field at fault. No payment exists, so the merchant's
+      // page is not told of one; the shopper fixes the field here.
       if (response.status === 400) {
         var input = inputForError(error);
         showError(input ? refusalForField(input, error) : describeApiError(error), input);
-        notifyParent('payment_failed', { orderId: orderId, error: error });
         return;
       }
       // Not refused, only not now (too many attempts, a network or service problem): the
