@@ -1,8 +1,13 @@
 """axe-core's WCAG 2.1 AA rules find nothing on the hosted checkout and the demo shop, in every
 state a shopper sees, at desktop width and at 360 px."""
 
+import os
+
 import pytest
 from accessibility import axe_violations
+
+from checkout.app import create_app
+from checkout.config import CheckoutSettings
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -65,3 +70,35 @@ def test_the_demo_shop(page, demo_site):
     page.keyboard.press("Escape")
     page.locator(tid("demo-result")).filter(has_text="closed").wait_for()
     check(page, "demo shop, checkout closed")
+
+
+def test_a_refused_payment_a_bad_link_and_the_test_mode_hint(
+    page, start_server, api_url, gateway, save_screenshots
+):
+    """The states this page gained: the test values' hint, "Payment Failed" for a payment the
+    API refuses, the form it leads back to with the field marked, and a link that is not valid."""
+    site = start_server(create_app(CheckoutSettings(api_url=api_url, test_mode=True)))
+    order = gateway.create_order()
+    page.goto(f"{site}/checkout?order_id={order['id']}")
+    page.locator(tid("order-amount")).filter(has_text="₹500.00").wait_for()
+    page.click(tid("method-upi"))
+    check(page, "checkout, test mode hint")
+    keep = os.environ.get("CHECKOUT_SCREENSHOTS")
+    if keep:
+        save_screenshots(page, "a11y-test-mode-hint")
+    page.fill(tid("vpa-input"), "invalid-vpa")
+    page.locator(f"{tid('upi-form')} {tid('pay-button')}").click()
+    page.locator(tid("error-state")).wait_for(timeout=SETTLE_MS)
+    check(page, "checkout, refused by the API")
+    if keep:
+        save_screenshots(page, "a11y-refused")
+    page.click(tid("retry-button"))
+    page.locator(f'{tid("vpa-input")}[aria-invalid="true"]').wait_for()
+    check(page, "checkout, back to the marked field")
+    if keep:
+        save_screenshots(page, "a11y-retry-marked")
+    page.goto(f"{site}/checkout?order_id=order_%3Cscript%3E")
+    page.get_by_text("This payment link isn't valid").wait_for()
+    check(page, "checkout, link not valid")
+    if keep:
+        save_screenshots(page, "a11y-invalid-link")

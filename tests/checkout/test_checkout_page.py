@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import secrets
 import urllib.request
 from datetime import UTC, datetime
 
@@ -101,13 +102,28 @@ FIELD_ERRORS = {
 
 
 def inline_error(page, field: str) -> str:
-    """The message beside `field`, with the form still on screen (nothing reached the bank)."""
+    """The message beside `field`, with the form on screen."""
     page.locator(f'{tid(field)}[aria-invalid="true"]').wait_for(state="visible", timeout=SETTLE_MS)
     text = page.inner_text(tid(FIELD_ERRORS[field]))
     assert text, f"no message beside {field}"
     assert not RAW_CODES.search(text), f"raw error code shown to the shopper: {text}"
-    assert page.locator(tid("error-state")).is_hidden(), "a refused input is not a failed payment"
     return text
+
+
+def refused_then_retried(page, form: str, field: str, typed: dict[str, str]) -> tuple[str, str]:
+    """After the API refused the payment: "Payment Failed" with the reason, then "Try again"
+    back to `form` with everything typed kept and `field` marked, focused, its reason beside it.
+    Returns (the error state's message, the message beside the field)."""
+    reason = error_text(page)
+    assert page.inner_text(f"{tid('error-state')} h2") == "Payment Failed"
+    page.click(tid("retry-button"))
+    assert page.locator(tid(form)).is_visible()
+    assert page.locator(tid("error-state")).is_hidden()
+    for name, value in typed.items():
+        assert page.input_value(tid(name)) == value, f"{name} was not kept"
+    beside = inline_error(page, field)
+    assert page.evaluate("document.activeElement.dataset.testId") == field
+    return reason, beside
 
 
 def form_error(page, form: str) -> str:
@@ -137,8 +153,8 @@ def expect_payment_answer(page):
 def send_instead(page, **changes) -> None:
     """Let the page's payment requests reach the real API with `changes` merged into the body.
 
-    This gets past the page's own checks (which mirror the API's) so a test can show what the
-    page says when the API itself refuses a payment.
+    The page's inputs reshape what is typed (digits only, MM/YY); this sends what they would
+    not, so a test can show what the page says when the API refuses a payment for it.
     """
 
     def alter(route) -> None:
@@ -154,6 +170,26 @@ def send_instead(page, **changes) -> None:
 
 
 # --- the page and its configuration -------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("test_mode", [True, False])
+def test_test_mode_lists_the_test_values(page, start_server, api_url, test_order, test_mode):
+    site = start_server(create_app(CheckoutSettings(api_url=api_url, test_mode=test_mode)))
+    open_checkout(page, site, test_order["id"])
+    hint = page.locator(tid("test-mode-hint"))
+    if not test_mode:
+        assert hint.is_hidden()
+        return
+    assert hint.is_visible()
+    text = hint.inner_text()
+    for value in (
+        "success@razorpay",
+        "failure@razorpay",
+        "4000 0000 0000 0002",
+        "4000 0000 0000 9995",
+    ):
+        assert value in text
 
 
 def test_page_is_served_with_the_configured_api_url(checkout_site, api_url):
@@ -372,56 +408,87 @@ def test_failed_payment_shows_the_error_and_retry_pays_again(
     assert (second["status"], second["error_code"]) == ("failed", "PAYMENT_FAILED")
 
 
-# --- mistakes caught before the request ---------------------------------------------------------
-
-
-@pytest.mark.browser
-@pytest.mark.parametrize("vpa", ["shopper", "shop per@okbank", "shopper@ok.bank", ""])
-def test_invalid_vpa_is_caught_in_the_page(page, checkout_site, test_order, payment_requests, vpa):
-    open_checkout(page, checkout_site, test_order["id"])
-    pay_with_upi(page, vpa)
-    assert "UPI ID" in inline_error(page, "vpa-input")
-    assert payment_requests == []
-    assert page.locator(tid("upi-form")).is_visible()
-    assert page.evaluate("document.activeElement.dataset.testId") == "vpa-input"
+# --- mistakes: the page advises, the API decides --------------------------------------------------
 
 
 @pytest.mark.browser
 @pytest.mark.parametrize(
-    ("number", "expiry", "cvv", "holder", "field", "words"),
-    [
-        ("4111 1111 1111 1112", "12/{next}", "123", "Asha Rao", "card-number-input", "card number"),
-        ("4111 1111 1111", "12/{next}", "123", "Asha Rao", "card-number-input", "card number"),
-        ("4111 1111 1111 1111", "12/{last}", "123", "Asha Rao", "expiry-input", "expired"),
-        ("4111 1111 1111 1111", "13/{next}", "123", "Asha Rao", "expiry-input", "MM/YY"),
-        ("378282246310005", "12/{next}", "123", "Asha Rao", "cvv-input", "4-digit"),
-        ("4111 1111 1111 1111", "12/{next}", "12", "Asha Rao", "cvv-input", "3-digit"),
-        ("4111 1111 1111 1111", "12/{next}", "123", " ", "cardholder-name-input", "name"),
-    ],
+    "vpa", ["invalid-vpa", "shopper", "shop per@okbank", "shopper@ok.bank", ""]
 )
-def test_invalid_card_details_are_caught_in_the_page(
-    page, checkout_site, test_order, payment_requests, number, expiry, cvv, holder, field, words
+def test_a_vpa_the_api_refuses_shows_payment_failed_then_the_marked_field(
+    page, checkout_site, test_order, payment_requests, vpa
 ):
     open_checkout(page, checkout_site, test_order["id"])
-    pay_with_card(page, number, expiry.format(next=NEXT_YEAR, last=LAST_YEAR), cvv, holder)
-    assert words in inline_error(page, field)
-    assert payment_requests == []
-    assert page.locator(tid("card-form")).is_visible()
-    assert page.evaluate("document.activeElement.dataset.testId") == field
+    with expect_payment_answer(page) as answer:
+        pay_with_upi(page, vpa)
+    assert answer.value.status == 400
+    assert answer.value.json()["error"]["code"] == "INVALID_VPA"
+    assert [body["vpa"] for body in payment_requests] == [vpa]
+    reason, beside = refused_then_retried(page, "upi-form", "vpa-input", {"vpa-input": vpa})
+    assert "UPI ID" in reason
+    assert "UPI ID" in beside
 
 
 @pytest.mark.browser
-def test_an_empty_card_form_stays_on_screen_with_every_problem_marked(
+@pytest.mark.parametrize(
+    ("number", "expiry", "cvv", "field", "words"),
+    [
+        ("4111 1111 1111 1112", "12/{next}", "123", "card-number-input", "card number"),
+        ("4111 1111 1111", "12/{next}", "123", "card-number-input", "card number"),
+        ("4111 1111 1111 1111", "12/{last}", "123", "expiry-input", "expired"),
+        ("4111 1111 1111 1111", "13/{next}", "123", "expiry-input", "MM/YY"),
+        ("4111 1111 1111 1111", "12/{next}", "12", "cvv-input", "3-digit"),
+        ("3782 822463 10005", "12/{next}", "12", "cvv-input", "4-digit"),
+    ],
+)
+def test_card_details_the_api_refuses_show_payment_failed_then_the_marked_field(
+    page, checkout_site, test_order, payment_requests, number, expiry, cvv, field, words
+):
+    open_checkout(page, checkout_site, test_order["id"])
+    expiry = expiry.format(next=NEXT_YEAR, last=LAST_YEAR)
+    with expect_payment_answer(page) as answer:
+        pay_with_card(page, number, expiry, cvv)
+    assert answer.value.status == 400
+    assert len(payment_requests) == 1
+    typed = {
+        "card-number-input": number,
+        "expiry-input": expiry,
+        "cvv-input": cvv,
+        "cardholder-name-input": "Asha Rao",
+    }
+    reason, beside = refused_then_retried(page, "card-form", field, typed)
+    assert words in reason
+    assert words in beside
+
+
+@pytest.mark.browser
+def test_an_empty_card_form_is_sent_and_the_refusal_points_at_the_card_number(
     page, checkout_site, test_order, payment_requests
 ):
     open_checkout(page, checkout_site, test_order["id"])
     page.click(tid("method-card"))
-    page.click(f"{tid('card-form')} {tid('pay-button')}")
+    with expect_payment_answer(page) as answer:
+        page.click(f"{tid('card-form')} {tid('pay-button')}")
+    assert answer.value.status == 400
+    assert len(payment_requests) == 1
+    refused_then_retried(page, "card-form", "card-number-input", {"card-number-input": ""})
 
-    for field in ("card-number-input", "expiry-input", "cvv-input", "cardholder-name-input"):
-        assert inline_error(page, field)
-    assert page.evaluate("document.activeElement.dataset.testId") == "card-number-input"
-    assert payment_requests == []
+
+@pytest.mark.browser
+def test_the_pages_own_checks_never_keep_a_payment_from_being_sent(
+    page, checkout_site, gateway, test_order, payment_requests
+):
+    """A field marked while typed (here a name the page wants and the API does not need) does
+    not stop the form: the API takes the payment."""
+    open_checkout(page, checkout_site, test_order["id"])
+    fill_card(page, "4111 1111 1111 1111", f"12/{NEXT_YEAR}", "123", holder="")
+    page.focus(tid("cardholder-name-input"))
+    page.focus(tid("cvv-input"))
+    with expect_payment_answer(page) as answer:
+        page.click(f"{tid('card-form')} {tid('pay-button')}")
+    assert answer.value.status == 201
+    wait_for_success(page)
+    assert gateway.payment(answer.value.json()["id"])["status"] == "success"
 
 
 @pytest.mark.browser
@@ -468,7 +535,7 @@ def test_page_and_api_refuse_the_same_mistakes(
                 "holder_name": "Asha Rao",
             },
         }
-    assert words in inline_error(page, field)
+    assert words in refused_then_retried(page, f"{method}-form", field, {})[1]
 
     status, answer = gateway.call("POST", PAYMENTS_PATH, body)
     assert status == 400
@@ -514,8 +581,8 @@ def test_api_refusals_are_shown_in_words(
         pay_with_upi(page, "shopper@okbank")
     assert answer.value.status == status
     assert answer.value.json()["error"]["code"] == code
-    if code == "INVALID_VPA":  # the shopper can fix it: the form stays
-        message = inline_error(page, "vpa-input")
+    if code == "INVALID_VPA":  # refused: "Payment Failed", then the field to fix
+        message = refused_then_retried(page, "upi-form", "vpa-input", {})[0]
     else:  # no order to pay: nothing the shopper can fix here
         page.locator(tid("order-unavailable")).wait_for(state="visible")
         message = page.inner_text(tid("order-unavailable-message"))
@@ -540,8 +607,9 @@ def test_card_errors_from_the_api_point_back_to_the_field(
     with expect_payment_answer(page) as answer:
         pay_with_card(page, "4111 1111 1111 1111", f"12/{NEXT_YEAR}", "123")
     assert answer.value.json()["error"]["code"] == code
-    assert words in inline_error(page, field)
-    assert page.evaluate("document.activeElement.dataset.testId") == field
+    reason, beside = refused_then_retried(page, "card-form", field, {"cvv-input": "123"})
+    assert words in reason
+    assert words in beside
 
 
 @pytest.mark.browser
@@ -617,6 +685,43 @@ def test_an_order_that_cannot_be_paid_shows_a_message_instead_of_a_form(
     assert page.locator(tid("payment-methods")).is_hidden()
     assert page.locator(tid("upi-form")).is_hidden()
     assert page.locator(tid("card-form")).is_hidden()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    "order_id", ["order_AAAA%2FAAAAAAAAAAA", "order_%3Cscript%3E1234567", "order_short", "12345"]
+)
+def test_a_malformed_link_says_it_is_not_valid(page, checkout_site, order_id):
+    """No request can find such an order, so there is nothing to retry and nothing to check
+    in the shopper's connection."""
+    open_checkout(page, checkout_site, order_id)
+    page.locator(tid("order-unavailable")).wait_for(state="visible")
+    assert page.inner_text("#unavailable-title") == "This payment link isn't valid"
+    message = page.inner_text(tid("order-unavailable-message"))
+    assert "connection" not in message
+    assert page.locator(tid("reload-order-button")).is_hidden()
+    assert page.locator(tid("payment-methods")).is_hidden()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("name", "avatar"),
+    [("😀 Smile Store", "😀"), ("🇮🇳 Chai Stall", "🇮🇳"), ("E\u0301mile Books", "E\u0301")],
+)
+def test_the_merchant_avatar_is_a_whole_character(page, checkout_site, gateway, name, avatar):
+    """The first grapheme, never half an emoji or a letter without its accent."""
+    email = f"owner-{secrets.token_hex(4)}@avatar.test"
+    status, merchant = gateway.call(
+        "POST", "/api/v1/merchants", {"name": name, "email": email, "password": "long enough 1"}
+    )
+    assert status == 201, merchant
+    headers = {"X-Api-Key": merchant["api_key"], "X-Api-Secret": merchant["api_secret"]}
+    order = httpx.post(
+        f"{gateway.url}/api/v1/orders", json={"amount": 50000}, headers=headers
+    ).json()
+    open_checkout(page, checkout_site, order["id"])
+    page.locator("#merchant-name").filter(has_text=name).wait_for()
+    assert page.text_content("#merchant-avatar") == avatar
 
 
 @pytest.mark.browser

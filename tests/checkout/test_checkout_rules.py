@@ -175,3 +175,34 @@ def test_card_numbers_are_grouped_for_reading(rules):
         ]
     )
     assert results == ["4111 1111 1111 1111", "3782 822463 10005", "4111 1111"]
+
+
+def test_the_initial_is_the_first_whole_grapheme(rules):
+    cases = {
+        "😀 Smile Store": "😀",  # one emoji: two UTF-16 code units
+        "🇮🇳 Chai Stall": "🇮🇳",  # a flag: two regional indicators
+        "E\u0301mile Books": "E\u0301",  # E and its combining accent
+        "👩🏽‍💻 Code Shop": "👩🏽‍💻",  # a ZWJ sequence with a skin tone
+        "  asha traders": "A",
+        "émile": "É",
+        "straße": "S",
+        "ßtore": "ß",  # its upper case is two letters: kept as it is
+        "": "",
+    }
+    results = rules([("initial", name) for name in cases])
+    assert dict(zip(cases, results, strict=True)) == cases
+
+
+def test_order_ids_have_the_apis_shape(rules):
+    cases = {
+        "order_AAAAAAAAAAAAAAAA": True,
+        "order_aZ0bBRRMIrwK44ZF": True,
+        "order_AAAA/AAAAAAAAAAA": False,
+        "order_<script>1234567": False,
+        "order_AAAAAAAAAAAAAAA": False,  # 15
+        "order_AAAAAAAAAAAAAAAAA": False,  # 17
+        "pay_AAAAAAAAAAAAAAAA": False,
+        "": False,
+    }
+    results = rules([("isOrderId", value) for value in cases])
+    assert dict(zip(cases, results, strict=True)) == cases

@@ -58,3 +58,43 @@ def test_a_declined_payment_is_reported_as_declined(page, declining_demo_site):
     assert "closed before" not in text
     assert result.get_attribute("data-tone") == "error"
     assert page.locator('[data-test-id="demo-pay-button"]').is_enabled()
+
+
+@pytest.mark.parametrize("how", ["close button", "Escape"])
+def test_closing_the_checkout_gives_focus_back_to_the_pay_button(page, demo_site, how):
+    """The demo disables its button while it creates the order, as many shops do: focus still
+    comes back to it, not to the top of the page."""
+    page.goto(demo_site)
+    page.click('[data-test-id="demo-pay-button"]')
+    frame = page.frame_locator(IFRAME)
+    frame.locator('[data-test-id="order-amount"]').filter(has_text="₹500.00").wait_for()
+    if how == "Escape":
+        page.keyboard.press("Escape")
+    else:
+        page.click('[data-test-id="close-modal-button"]')
+    page.locator(MODAL).wait_for(state="detached")
+    assert page.evaluate("document.activeElement.dataset.testId") == "demo-pay-button"
+
+
+def test_try_again_after_a_declined_card_keeps_what_the_shopper_typed(page, declining_demo_site):
+    """The CVV too: it lives only in the page's field, never stored, and retyping a whole card
+    after a decline is what makes a shopper give up."""
+    page.goto(declining_demo_site)
+    page.click('[data-test-id="demo-pay-button"]')
+    frame = page.frame_locator(IFRAME)
+    typed = {
+        "card-number-input": "4111 1111 1111 1111",
+        "expiry-input": "12/39",
+        "cvv-input": "123",
+        "cardholder-name-input": "Asha Rao",
+    }
+    frame.locator('[data-test-id="method-card"]').click()
+    for field, value in typed.items():
+        frame.locator(f'[data-test-id="{field}"]').fill(value)
+    frame.locator('[data-test-id="card-form"] [data-test-id="pay-button"]').click()
+    frame.locator('[data-test-id="error-state"]').wait_for(timeout=SETTLE_MS)
+
+    frame.locator('[data-test-id="retry-button"]').click()
+    assert frame.locator('[data-test-id="card-form"]').is_visible()
+    for field, value in typed.items():
+        assert frame.locator(f'[data-test-id="{field}"]').input_value() == value, field

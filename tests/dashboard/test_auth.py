@@ -233,3 +233,50 @@ def test_the_way_back_keeps_a_path_on_the_site():
     assert safe_next_path("/dashboard/transactions?status=failed&offset=10") == (
         "/dashboard/transactions?status=failed&offset=10"
     )
+
+
+def test_too_many_failed_logins_are_told_beside_the_form_in_minutes(stack, http_client, csrf_token):
+    """The API's 429 is a wait, not a refused request: the login form stays, with the wait in
+    minutes rather than raw seconds."""
+    stack.sign_up(email="owner@acme.test", password="correct horse")
+    for _attempt in range(10):
+        form = http_client.get("/login")
+        response = http_client.post(
+            "/login",
+            data={
+                "email": "owner@acme.test",
+                "password": "wrong horse",
+                "csrf_token": csrf_token(form.text),
+            },
+        )
+        if response.status_code != 401:
+            break
+    assert response.status_code == 429
+    assert 'data-test-id="login-form"' in response.text
+    assert "Too many attempts; try again in 15 minutes." in response.text
+    assert "seconds" not in response.text
+    assert 'value="owner@acme.test"' in response.text
+    assert 'aria-invalid="true"' not in response.text  # nothing typed is wrong: it is a wait
+
+
+def test_too_many_sign_ups_are_told_beside_the_form_in_minutes(stack, http_client, csrf_token):
+    for number in range(30):
+        form = http_client.get("/signup")
+        response = http_client.post(
+            "/signup",
+            data={
+                "name": "Chai Point",
+                "email": f"owner{number}@chai.test",
+                "password": "masala chai 42",
+                "csrf_token": csrf_token(form.text),
+            },
+        )
+        if response.status_code != 303:
+            break
+        http_client.post(
+            "/logout", data={"csrf_token": csrf_token(http_client.get("/dashboard").text)}
+        )
+    assert response.status_code == 429
+    assert 'data-test-id="signup-form"' in response.text
+    assert re.search(r"Too many attempts; try again in (60|59) minutes\.", response.text)
+    assert "seconds" not in response.text

@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import html
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -266,3 +267,32 @@ def test_every_code_block_is_reached_by_the_keyboard_and_named(stack, logged_in_
     page.keyboard.press("ArrowRight")
     # Chromium may scroll smoothly: the position moves over a few frames.
     page.wait_for_function("el => el.scrollLeft > 0", arg=wide.element_handle(), timeout=5000)
+
+
+@pytest.mark.browser
+def test_docs_fit_a_375px_phone_with_a_new_merchants_long_keys(
+    stack, chromium, login_in_browser, save_screenshots
+):
+    """A phone widens its layout to whatever overflows, so the page then pans sideways: only
+    code blocks may be wider than the screen, and they scroll inside themselves."""
+    stack.sign_up(email="owner@acme.test", password="correct horse")  # key_live_/secret_live_
+    context = chromium.new_context(
+        viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    try:
+        login_in_browser(page, email="owner@acme.test", password="correct horse")
+        page.goto(f"{stack.dashboard_url}/dashboard/docs")
+        width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert width == [375, 375]
+        outside = page.evaluate(
+            """() => [...document.querySelectorAll('main *')]
+                .filter((el) => !el.closest('pre'))
+                .filter((el) => el.getBoundingClientRect().right > 375 + 1)
+                .map((el) => el.outerHTML.slice(0, 120))"""
+        )
+        assert outside == []
+        if os.environ.get("DASHBOARD_SCREENSHOTS"):
+            save_screenshots(page, "docs-375px-new-merchant")
+    finally:
+        context.close()

@@ -147,6 +147,25 @@ def test_wrong_password_in_the_browser(stack, page, login_in_browser, expect):
     assert page.locator(tid("merchant-name")).inner_text() == "Acme Stores"
 
 
+def test_too_many_logins_in_the_browser_keep_the_form_with_the_wait(
+    stack, page, expect, save_screenshots
+):
+    stack.sign_up(email="owner@acme.test", password="correct horse")
+    page.goto(f"{stack.dashboard_url}/login")
+    for _attempt in range(10):
+        page.fill(tid("email-input"), "owner@acme.test")
+        page.fill(tid("password-input"), "wrong horse")
+        page.click(tid("login-button"))
+        page.locator(tid("login-error")).wait_for()
+        if "Too many" in page.inner_text(tid("login-error")):
+            break
+    expect(page.locator(tid("login-error"))).to_have_text(
+        "Too many attempts; try again in 15 minutes."
+    )
+    assert page.locator(tid("login-form")).is_visible()
+    check_page(page, "login-rate-limited", save_screenshots)
+
+
 def test_sign_up_in_the_browser_then_log_in_again(stack, page, login_in_browser):
     page.goto(f"{stack.dashboard_url}/login")
     page.click(tid("signup-link"))

@@ -219,3 +219,25 @@ def test_a_pending_payment_cannot_be_refunded_or_captured(stack, logged_in_page)
     assert page.locator(tid("payment-status")).inner_text() == "pending"
     assert page.locator(tid("capture-button")).count() == 0
     assert page.locator(tid("refund-form")).count() == 0
+
+
+def test_a_refund_reason_past_the_limit_is_cut_between_graphemes(
+    stack, logged_in_client, csrf_token
+):
+    """The API counts 255 code points; a flag is two of them. Cutting inside it would store
+    half a flag, which no screen can show."""
+    payment = stack.create_payment(status="success")
+    path = f"/dashboard/transactions/{payment['id']}"
+    response = logged_in_client.post(
+        f"{path}/refunds",
+        data={
+            "amount": "10",
+            "reason": "a" * 254 + "🇮🇳" + " and more",
+            "csrf_token": csrf_token(logged_in_client.get(path).text),
+        },
+    )
+    assert response.status_code == 303, response.text
+    stored = stack.db.execute(
+        "SELECT reason FROM refunds WHERE payment_id = %s", (payment["id"],)
+    ).fetchone()
+    assert stored == {"reason": "a" * 254}

@@ -15,7 +15,7 @@ from api.merchants.endpoints import router as merchants_router
 from api.metrics import ApiMetrics
 from api.metrics import router as metrics_router
 from api.middleware import BodyLimitMiddleware, PublicCorsMiddleware
-from api.openapi import install_openapi, operation_id
+from api.openapi import install_openapi, install_swagger_ui, operation_id
 from api.orders.endpoints import router as orders_router
 from api.payments.endpoints import router as payments_router
 from api.queue_status.endpoints import router as queue_status_router
@@ -53,8 +53,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             await runtime.close()
 
     # /docs and /redoc load Swagger UI and ReDoc from the API itself, not a CDN: they work
-    # offline and behind a firewall.
+    # offline and behind a firewall. /docs is our own page over the same assets (openapi.py).
     app = FastAPIOffline(
+        docs_url=None,
         title="Payment Gateway API",
         version="1.0.0",
         description=DESCRIPTION,
@@ -80,6 +81,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     install_openapi(app, settings.api_url)
+    install_swagger_ui(app)
     # Outermost last: the correlation id is bound before anything else runs, and CORS wraps
     # the body limit so the checkout page can read a 413 too.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

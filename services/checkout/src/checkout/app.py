@@ -27,10 +27,13 @@ SDK_TYPES_FILE = PACKAGE_DIR / "sdk" / "checkout.d.ts"
 PAGE_TEMPLATE = PACKAGE_DIR / "templates" / "checkout.html"
 
 
-def render_checkout_page(api_url: str) -> str:
-    """The page learns the API's address at serve time, so one build runs anywhere."""
+def render_checkout_page(api_url: str, test_mode: bool = False) -> str:
+    """The page learns the API's address at serve time, so one build runs anywhere; in test
+    mode (TEST_MODE) it shows the test values' hint, which is hidden otherwise."""
     template = PAGE_TEMPLATE.read_text(encoding="utf-8")
-    return template.replace("{{api_url}}", html.escape(api_url, quote=True))
+    return template.replace("{{api_url}}", html.escape(api_url, quote=True)).replace(
+        "{{test_mode_hidden}}", "" if test_mode else " hidden"
+    )
 
 
 def checkout_page_policy(api_url: str) -> str:
@@ -51,7 +54,7 @@ def checkout_page_policy(api_url: str) -> str:
 
 def create_app(settings: CheckoutSettings) -> Starlette:
     configure_logging("checkout", settings.log_level)
-    page = render_checkout_page(settings.api_url)
+    page = render_checkout_page(settings.api_url, settings.test_mode)
     page_headers = {
         "Content-Security-Policy": checkout_page_policy(settings.api_url),
         "Cache-Control": "no-store",

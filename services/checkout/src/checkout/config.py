@@ -5,11 +5,13 @@ from pydantic import AliasChoices, Field
 
 from shared.seed import SeededMerchantSettings
 from shared.settings import Port, ServiceUrls, WebServerSettings
+from shared.simulation import BankModeSettings
 
 
-class CheckoutSettings(WebServerSettings, ServiceUrls):
-    """Where it listens (PORT 3001) and API_URL, which it writes into the page: the address
-    the shopper's browser reaches the API at."""
+class CheckoutSettings(WebServerSettings, ServiceUrls, BankModeSettings):
+    """Where it listens (PORT 3001), API_URL, which it writes into the page: the address
+    the shopper's browser reaches the API at, and TEST_MODE: in test mode the page lists the
+    test values that make a payment succeed, fail or be declined."""
 
     port: Port = 3001
 

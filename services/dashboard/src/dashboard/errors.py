@@ -87,6 +87,8 @@ def install_error_handlers(app: FastAPI) -> None:
             return response
         if exc.status_code == 404:
             return await error_page(request, 404, "Not found", exc.description)
+        if exc.status_code == 429:
+            return await error_page(request, 429, "Too many attempts", exc.wait_sentence)
         return await error_page(request, 400, "The gateway refused the request", exc.description)
 
     @app.exception_handler(RequestValidationError)

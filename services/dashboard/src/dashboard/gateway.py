@@ -8,6 +8,7 @@ an API that does not answer, fails (5xx) or answers outside the contract is `Api
 The dashboard retries nothing itself: a merchant's click is one request.
 """
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,13 +40,26 @@ class Credentials:
 
 
 class ApiError(Exception):
-    """The API answered with its error body (CONTRACT §4)."""
+    """The API answered with its error body (CONTRACT §4); `retry_after` is its Retry-After in
+    seconds (a 429 carries one), None when it sent none."""
 
-    def __init__(self, status_code: int, code: str, description: str):
+    def __init__(
+        self, status_code: int, code: str, description: str, retry_after: float | None = None
+    ):
         super().__init__(f"{status_code} {code}: {description}")
         self.status_code = status_code
         self.code = code
         self.description = description
+        self.retry_after = retry_after
+
+    @property
+    def wait_sentence(self) -> str:
+        """A refusal for too many attempts, with the wait in minutes as people count them:
+        'Too many attempts; try again in 15 minutes.'"""
+        if self.retry_after is None:
+            return "Too many attempts; try again in a few minutes."
+        minutes = max(1, math.ceil(self.retry_after / 60))
+        return f"Too many attempts; try again in {minutes} minute{'s' if minutes > 1 else ''}."
 
     @property
     def sentence(self) -> str:
@@ -130,7 +144,7 @@ class GatewayClient:
                 # A server fault or an answer outside the contract: nothing the merchant can fix.
                 log.warning("api_failed", operation=what, status=exc.status_code)
                 raise ApiUnavailable(f"API answered {exc.status_code}") from exc
-            raise ApiError(exc.status_code, exc.code, exc.description) from exc
+            raise ApiError(exc.status_code, exc.code, exc.description, exc.retry_after) from exc
 
     # Merchants
 

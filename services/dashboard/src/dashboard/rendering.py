@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import regex
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -18,6 +19,27 @@ STATIC_DIR = PACKAGE_DIR / "static"
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
 
 templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
+
+
+# One user-perceived character: an emoji with its modifiers, a flag, a letter with its accents.
+GRAPHEME = regex.compile(r"\X")
+
+
+def cut_text(text: str | None, limit: int, end: str = "") -> str:
+    """`text` cut to at most `limit` code points (what the API's length rules count), always
+    between two graphemes: never half an emoji or flag, never a letter without its accent.
+    `end` (like "…") is added when something was cut and counts toward the limit."""
+    text = text or ""
+    if len(text) <= limit:
+        return text
+    room = limit - len(end)
+    kept: list[str] = []
+    for grapheme in GRAPHEME.findall(text):
+        room -= len(grapheme)
+        if room < 0:
+            break
+        kept.append(grapheme)
+    return "".join(kept) + end
 
 
 def inr(paise: int | None) -> str:
@@ -76,7 +98,9 @@ def static_url(name: str) -> str:
     return f"/static/{name}?v={_VERSIONS.get(name, '0')}"
 
 
-templates.env.filters.update(inr=inr, percent=percent, local_time=local_time, tone=status_tone)
+templates.env.filters.update(
+    inr=inr, percent=percent, local_time=local_time, tone=status_tone, cut=cut_text
+)
 templates.env.globals.update(static_url=static_url)
 
 

@@ -49,6 +49,20 @@
     if (typeof callback === 'function') callback(argument);
   }
 
+  // The element the shopper last put focus on. A merchant's page often disables its Pay button
+  // while it creates the order, which drops focus to <body> before open() is called: focus
+  // still goes back to that button when the modal closes.
+  var lastFocused = null;
+  if (typeof document !== 'undefined') {
+    document.addEventListener('focusin', function (event) { lastFocused = event.target; }, true);
+  }
+
+  function opener() {
+    var active = document.activeElement;
+    if (active && active !== document.body && active !== document.documentElement) return active;
+    return lastFocused && document.contains(lastFocused) ? lastFocused : null;
+  }
+
   function PaymentGateway(options) {
     if (!(this instanceof PaymentGateway)) {
       throw new TypeError('PaymentGateway must be called with new');
@@ -96,7 +110,7 @@
     box.appendChild(wrap);
     modal.appendChild(box);
 
-    this.returnFocus = document.activeElement;
+    this.returnFocus = opener();
     this.bodyOverflow = document.body.style.overflow;
     document.body.style.overflow = 'hidden';
     document.body.appendChild(modal);
@@ -118,8 +132,12 @@
     document.body.style.overflow = this.bodyOverflow;
     var returnFocus = this.returnFocus;
     this.returnFocus = null;
-    if (returnFocus && returnFocus.focus && document.contains(returnFocus)) returnFocus.focus();
-    call(this.options.onClose);
+    try {
+      call(this.options.onClose);
+    } finally {
+      // After onClose, which may enable the opener again (a disabled button cannot take focus).
+      if (returnFocus && returnFocus.focus && document.contains(returnFocus)) returnFocus.focus();
+    }
     return this;
   };
 

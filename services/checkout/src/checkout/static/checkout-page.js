@@ -62,7 +62,9 @@
   var state = {
     view: 'pay',
     method: null,
+    // The field the API refused and the reason shown beside it when the shopper tries again.
     invalidField: null,
+    invalidFieldMessage: '',
     // Bumped on every new attempt so that a stale poll never touches the screen.
     attempt: 0
   };
@@ -172,6 +174,18 @@
     [ui.holderName, 'Enter the name as it is printed on your card, in at most 100 characters.']
   ];
 
+  // The reason for a field the API refused, in the field's own words: the page's own check
+  // when it sees the problem (it knows an Amex CVV has 4 digits), else the field's rule.
+  function refusalForField(input, error) {
+    var check = FIELD_CHECKS.filter(function (pair) { return pair[0] === input; })[0];
+    var ownWords = check && check[1]();
+    if (ownWords) return ownWords;
+    if (error.code === 'BAD_REQUEST_ERROR' || input === ui.cvv) {
+      return FIELD_REFUSALS.filter(function (pair) { return pair[0] === input; })[0][1];
+    }
+    return describeApiError(error);
+  }
+
   function isOrderAlreadyPaid(error) {
     return error.code === 'ORDER_ALREADY_PAID' ||
       (error.code === 'BAD_REQUEST_ERROR' && /already paid/i.test(error.description));
@@ -220,23 +234,18 @@
 
   function showError(message, invalidField) {
     state.invalidField = invalidField || null;
+    state.invalidFieldMessage = invalidField ? message : '';
     ui.errorMessage.textContent = message;
     show('error');
   }
 
-  // Nothing was charged and the shopper can fix it: the form stays, the problem beside its field.
-  function refuseInForm(message, input) {
+  // Nothing was charged and nothing was refused: the form stays, with the message above the
+  // pay button, and may be sent again.
+  function refuseInForm(message) {
     state.attempt += 1;
     show('pay');
     selectMethod(state.method || 'upi', false);
-    var form = ui.forms[state.method || 'upi'];
-    var formError = form.querySelector('[data-test-id="form-error"]');
-    if (input && form.contains(input)) {
-      formError.hidden = true;
-      setFieldError(input, message);
-      input.focus();
-      return;
-    }
+    var formError = ui.forms[state.method || 'upi'].querySelector('[data-test-id="form-error"]');
     formError.textContent = message;
     formError.hidden = false;
     formError.focus();
@@ -277,7 +286,7 @@
     Array.prototype.forEach.call(ui.payAmounts, function (node) { node.textContent = amount; });
     var merchant = order.merchant_name || 'Merchant';
     ui.merchantName.textContent = merchant;
-    ui.merchantAvatar.textContent = merchant.trim().charAt(0).toUpperCase();
+    ui.merchantAvatar.textContent = rules.initial(merchant);
     document.title = 'Pay ' + amount + ' to ' + merchant;
   }
 
@@ -289,6 +298,17 @@
       return;
     }
     ui.orderId.textContent = orderId;
+    if (!rules.isOrderId(orderId)) {
+      // No request can find it, and retrying will not help: the link itself is wrong.
+      ui.container.setAttribute('data-order', 'missing');
+      showUnavailable("This payment link isn't valid",
+        "The link's order ID is incomplete or damaged. Please go back to the merchant and start the payment again.");
+      notifyParent('payment_failed', {
+        orderId: orderId,
+        error: { code: 'BAD_REQUEST_ERROR', description: 'order_id is not a valid order id' }
+      });
+      return;
+    }
     var orderPath = '/api/v1/orders/' + encodeURIComponent(orderId) + '/public' +
       (keyId ? '?key_id=' + encodeURIComponent(keyId) : '');
     requestJson('GET', orderPath).then(function (response) {
@@ -363,17 +383,6 @@
     [ui.holderName, holderNameProblem]
   ];
 
-  // Returns the first field with a problem, after marking every field of the form.
-  function firstInvalidField(checks) {
-    var first = null;
-    checks.forEach(function (check) {
-      var problem = check[1]();
-      setFieldError(check[0], problem);
-      if (problem && !first) first = { input: check[0], message: problem };
-    });
-    return first;
-  }
-
   function startPayment(body) {
     state.attempt += 1;
     var attempt = state.attempt;
@@ -397,15 +406,17 @@
         notifyParent('payment_failed', { orderId: orderId, error: error });
         return;
       }
-      // Refused before anything reached the bank (bad input, too many attempts, a network or
-      // service problem): the shopper stays on the form. "Payment Failed" is for declines.
-      var input = inputForError(error);
-      var message = describeApiError(error);
-      // A field's own rule, in its words: a refused field, or a card refused for its code.
-      if (input && (error.code === 'BAD_REQUEST_ERROR' || input === ui.cvv)) {
-        message = FIELD_REFUSALS.filter(function (pair) { return pair[0] === input; })[0][1];
+      // The API refused the payment itself (400): "Payment Failed" with the reason, and
+      // "Try again" leads back to the field at fault. No payment exists, so the merchant's
+      // page is not told of one; the shopper fixes the field here.
+      if (response.status === 400) {
+        var input = inputForError(error);
+        showError(input ? refusalForField(input, error) : describeApiError(error), input);
+        return;
       }
-      refuseInForm(message, input);
+      // Not refused, only not now (too many attempts, a network or service problem): the
+      // shopper stays on the form and may send it again.
+      refuseInForm(describeApiError(error));
     });
   }
 
@@ -458,33 +469,26 @@
     });
   });
 
+  // The page's own checks only advise: every form is sent, and the API decides what it refuses.
   ui.forms.upi.addEventListener('submit', function (event) {
     event.preventDefault();
     clearFormErrors();
-    var invalid = firstInvalidField([[ui.vpa, vpaProblem]]);
-    if (invalid) {
-      invalid.input.focus();
-      return;
-    }
     startPayment({ order_id: orderId, method: 'upi', vpa: ui.vpa.value.trim() });
   });
 
   ui.forms.card.addEventListener('submit', function (event) {
     event.preventDefault();
     clearFormErrors();
-    var invalid = firstInvalidField(FIELD_CHECKS.slice(1));
-    if (invalid) {
-      invalid.input.focus();
-      return;
-    }
+    // As typed when it is not MM/YY: the API says what is wrong with it.
     var expiry = rules.parseExpiry(ui.expiry.value);
+    var parts = ui.expiry.value.split('/');
     startPayment({
       order_id: orderId,
       method: 'card',
       card: {
         number: rules.cardDigits(ui.cardNumber.value),
-        expiry_month: expiry.month,
-        expiry_year: expiry.year,
+        expiry_month: expiry ? expiry.month : parts[0].trim(),
+        expiry_year: expiry ? expiry.year : (parts[1] || '').trim(),
         cvv: ui.cvv.value,
         holder_name: ui.holderName.value.trim()
       }
@@ -536,14 +540,18 @@
     if (digits !== ui.cvv.value) ui.cvv.value = digits;
   });
 
+  // Back to the same form with everything typed still in it (the CVV too: it lives only in
+  // this page's field and was never stored), the refused field marked with its reason.
   ui.retryButton.addEventListener('click', function () {
     state.attempt += 1;
     show('pay');
     var method = state.method || 'upi';
     selectMethod(method, false);
-    var target = state.invalidField && !ui.forms[method].hidden && ui.forms[method].contains(state.invalidField)
+    var refused = state.invalidField && ui.forms[method].contains(state.invalidField)
       ? state.invalidField
-      : ui.forms[method].querySelector('input');
+      : null;
+    if (refused) setFieldError(refused, state.invalidFieldMessage);
+    var target = refused || ui.forms[method].querySelector('input');
     target.focus();
     if (target.select) target.select();
   });

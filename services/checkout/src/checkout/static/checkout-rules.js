@@ -13,6 +13,36 @@
   'use strict';
 
   var VPA_PATTERN = /^[a-zA-Z0-9._-]+@[a-zA-Z0-9]+$/;
+  // An order id as the API makes them: order_ and 16 letters or digits.
+  var ORDER_ID_PATTERN = /^order_[A-Za-z0-9]{16}$/;
+
+  function isOrderId(value) {
+    return typeof value === 'string' && ORDER_ID_PATTERN.test(value);
+  }
+
+  // What a reader sees as one character (an emoji, a flag, E with its accent) is often several
+  // code units: text is cut for display between graphemes, never inside one.
+  var graphemes = typeof Intl === 'object' && typeof Intl.Segmenter === 'function'
+    ? new Intl.Segmenter(undefined, { granularity: 'grapheme' })
+    : null;
+
+  function splitGraphemes(text) {
+    var value = String(text == null ? '' : text);
+    if (graphemes) {
+      return Array.prototype.map.call(Array.from(graphemes.segment(value)), function (part) {
+        return part.segment;
+      });
+    }
+    return Array.from(value);  // older engines: whole code points at least
+  }
+
+  // "😀 Smile Store" -> "😀", "émile" -> "É": the first grapheme, upper-cased when that stays
+  // one grapheme (German ß would become "SS").
+  function initial(text) {
+    var first = splitGraphemes(String(text == null ? '' : text).trim())[0] || '';
+    var upper = first.toUpperCase();
+    return splitGraphemes(upper).length === 1 ? upper : first;
+  }
 
   function isValidVpa(vpa) {
     return typeof vpa === 'string' && VPA_PATTERN.test(vpa);
@@ -135,6 +165,9 @@
   }
 
   return {
+    isOrderId: isOrderId,
+    splitGraphemes: splitGraphemes,
+    initial: initial,
     isValidVpa: isValidVpa,
     cardDigits: cardDigits,
     passesLuhn: passesLuhn,

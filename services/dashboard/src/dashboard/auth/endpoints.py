@@ -32,8 +32,15 @@ async def _login_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
+    """The login form, with `error` beside it; a 429's error is about waiting, so the fields
+    are not marked as wrong then."""
     test_merchant = await gateway.seeded_test_merchant()
-    context = {"email": email, "error": error, "test_merchant": test_merchant}
+    context = {
+        "email": email,
+        "error": error,
+        "fields_at_fault": error is not None and status_code != 429,
+        "test_merchant": test_merchant,
+    }
     return await render(request, "login.html", context, status_code=status_code)
 
 
@@ -75,6 +82,8 @@ async def log_in(
         if exc.status_code in (400, 401):
             message = "That email and password do not match an account."
             return await _login_page(request, gateway, email, message, 401)
+        if exc.status_code == 429:
+            return await _login_page(request, gateway, email, exc.wait_sentence, 429)
         raise
     return await _enter_dashboard(request, sessions, visitor, SessionMerchant.from_api(profile))
 
@@ -110,6 +119,7 @@ async def sign_up(
     name, email = name.strip(), email.strip()
     values = {"name": name, "email": email}
     errors = _signup_problems(name, email, password)
+    status_code = 400
     if not errors:
         try:
             profile = await gateway.sign_up(name, email, password)
@@ -118,6 +128,9 @@ async def sign_up(
                 errors["email"] = "An account with this email already exists. Log in instead."
             elif exc.status_code == 400:
                 errors["form"] = exc.description
+            elif exc.status_code == 429:
+                errors["form"] = exc.wait_sentence
+                status_code = 429
             else:
                 raise
         else:
@@ -132,7 +145,7 @@ async def sign_up(
             await sessions.save(session)
             return response
     context = {"values": values, "errors": errors}
-    return await render(request, "signup.html", context, status_code=400)
+    return await render(request, "signup.html", context, status_code=status_code)
 
 
 @router.post("/logout")

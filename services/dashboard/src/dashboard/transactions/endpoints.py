@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from dashboard.dependencies import GatewayDep, MerchantDep, MerchantSessionDep, SessionStoreDep
 from dashboard.gateway import ApiError, idempotency_key_or_none
 from dashboard.pagination import DEFAULT_LIMIT, LimitQuery, OffsetQuery, Page
-from dashboard.rendering import inr, render
+from dashboard.rendering import cut_text, inr, render
 from dashboard.sessions import SessionMerchant
 from dashboard.transactions.service import (
     PAYMENT_ID,
@@ -23,6 +23,8 @@ from dashboard.transactions.service import (
 router = APIRouter(prefix="/dashboard/transactions")
 
 FormText = Annotated[str, Form()]
+# The API's limit on a refund reason, in code points.
+REFUND_REASON_MAX = 255
 
 
 @router.get("")
@@ -124,7 +126,7 @@ async def refund(
     idempotency_key: FormText = "",
 ) -> Response:
     payment_id = _known_payment_id(payment_id)
-    reason = reason.strip()[:255]
+    reason = cut_text(reason.strip(), REFUND_REASON_MAX)
     entered = {"amount": amount, "reason": reason}
     try:
         paise = rupees_to_paise(amount)
