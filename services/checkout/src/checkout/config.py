@@ -11,7 +11,8 @@ class CheckoutSettings(WebServerSettings, ServiceUrls):
     """Where it listens (PORT 3001) and API_URL, which it writes into the page: the address
     the shopper's browser reaches the API at."""
 
-    port: Port = 3001
+    # CHECKOUT_PORT, when set, wins over PORT: one environment file can hold both.
+    port: Port = Field(default=3001, validation_alias=AliasChoices("CHECKOUT_PORT", "PORT"))
 
 
 class DemoSettings(WebServerSettings, ServiceUrls, SeededMerchantSettings):
