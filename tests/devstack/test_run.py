@@ -208,6 +208,8 @@ def test_embedded_stack_runs_until_interrupted(tmp_path: Path) -> None:
     assert f"web                  http://localhost:{port}/" in output
     assert "X-Api-Key: key_test_abc123  X-Api-Secret: secret_test_xyz789" in output
     assert (tmp_path / ".data" / "postgres" / "PG_VERSION").exists()
+    # Redis keeps its data there too, so sessions outlive a restart of make run.
+    assert (tmp_path / ".data" / "redis" / "appendonly.aof").exists()
     assert not (tmp_path / ".data" / "postgres" / "postmaster.pid").exists()  # cleanly stopped
 
 

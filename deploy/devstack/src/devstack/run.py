@@ -217,8 +217,9 @@ def _environment(stack: ExitStack, console: Console) -> dict[str, str]:
         console.say("devstack", f"starting embedded PostgreSQL in {DATA_DIR}/postgres")
         env["DATABASE_URL"] = stack.enter_context(start_postgres(DATA_DIR)).url
     if not env.get("REDIS_URL"):
-        console.say("devstack", "starting embedded Redis")
-        env["REDIS_URL"] = stack.enter_context(start_redis(DATA_DIR)).url
+        console.say("devstack", f"starting embedded Redis in {DATA_DIR}/redis")
+        # Durable: dashboard sessions and rate-limit windows outlive a restart of make run.
+        env["REDIS_URL"] = stack.enter_context(start_redis(DATA_DIR, durable=True)).url
     return env
 
 
