@@ -157,6 +157,11 @@ def test_the_banner_prints_the_merchants_current_secret_and_its_rotations(db, da
     assert re.search(r"the replaced one works until \d{4}-\d\d-\d\d \d\d:\d\d", line), line
     assert merchant.changed() is None
 
+    # With API_SECRET_GRACE_SECONDS=0 the replaced secret keeps no grace.
+    db.execute("UPDATE merchants SET api_secret = 'secret_test_rotated_3' WHERE is_test")
+    line = merchant.changed()
+    assert line is not None and line.endswith("(the replaced one no longer works)")
+
 
 def test_the_banner_falls_back_to_the_seed_when_the_database_does_not_answer():
     merchant = run.TestMerchantKeys(

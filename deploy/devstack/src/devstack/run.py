@@ -333,10 +333,10 @@ class TestMerchantKeys:
         self._shown = current
         key, secret = current
         until = self._query_expiry(replaced[1]) if replaced else None
-        previous = f"until {until:%Y-%m-%d %H:%M %Z}" if until else "no longer"
+        previous = f"works until {until:%Y-%m-%d %H:%M %Z}" if until else "no longer works"
         return (
             f"the test merchant's API secret was rotated: X-Api-Key: {key}  X-Api-Secret: "
-            f"{secret} (the replaced one works {previous})"
+            f"{secret} (the replaced one {previous})"
         )
 
     def _query(self) -> tuple[str, str] | None:
