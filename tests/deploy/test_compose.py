@@ -171,6 +171,8 @@ def test_redis_keeps_its_data_on_a_volume_across_restarts(compose: dict[str, Any
     assert command[0] == "redis-server"
     assert command[command.index("--appendonly") + 1] == "yes"
     assert command[command.index("--appendfsync") + 1] == "everysec"
+    # As the image's own command: the services reach it over the compose network.
+    assert command[command.index("--protected-mode") + 1] == "no"
     [volume] = redis["volumes"]
     name, _, target = volume.partition(":")
     assert target == "/data" and name in compose["volumes"]
