@@ -18,7 +18,7 @@ BENCH_ARGS ?=
 help: ## Show this list
 	@echo "Targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
-	@echo "Local data (embedded PostgreSQL) lives in .data/; delete it to start afresh."
+	@echo "Local data (embedded PostgreSQL and Redis) lives in .data/; delete it to start afresh."
 
 install: $(UV) ## Install every workspace package, exactly as uv.lock pins them
 	$(UV) sync --all-packages --locked

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from dashboard.rendering import duration
 from shared.money import format_inr
 
 
@@ -124,13 +125,70 @@ def test_rotating_without_the_csrf_token_is_refused(stack, logged_in_client):
     assert stack.db.execute("SELECT count(*) AS n FROM retired_api_secrets").fetchone()["n"] == 0
 
 
+def test_rotating_asks_first_and_says_what_stops_working_when(stack, logged_in_client, csrf_token):
+    # One click once rotated the secret with no question: after the grace, the demo shop and
+    # every copied curl got 401 with no warning. A page, so it works without JavaScript.
+    overview = logged_in_client.get("/dashboard").text
+    link = re.search(
+        r'<a [^>]*href="([^"]+)"[^>]*data-test-id="rotate-api-secret-button"', overview
+    )
+    assert link and link.group(1) == "/dashboard/rotate-api-secret"
+    assert "keeps working for 24 hours" in overview
+
+    question = logged_in_client.get(link.group(1))
+    assert question.status_code == 200
+    page = question.text
+    assert text_of(page, "rotation-grace") == "24 hours"
+    assert "401 AUTHENTICATION_ERROR" in page
+    assert "key_test_abc123" in page  # the key id stays
+    assert "demo shop switches to it by itself" in page  # the seeded merchant's make run
+    assert 'data-test-id="confirm-rotate-api-secret-button"' in page
+    assert 'href="/dashboard#api-credentials" data-test-id="cancel-rotate-api-secret"' in page
+    # Asking changed nothing.
+    assert stack.db.execute("SELECT count(*) AS n FROM retired_api_secrets").fetchone()["n"] == 0
+    assert text_of(logged_in_client.get("/dashboard").text, "api-secret") == "secret_test_xyz789"
+
+    forms = re.findall(r'<form method="post" action="([^"]+)"', page)
+    assert forms == ["/logout", "/dashboard/rotate-api-secret"]
+    rotated = logged_in_client.post(forms[1], data={"csrf_token": csrf_token(page)})
+    assert rotated.status_code == 303
+    assert text_of(logged_in_client.get("/dashboard").text, "api-secret") != "secret_test_xyz789"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [(86400, "24 hours"), (3600, "1 hour"), (172800, "2 days"), (1800, "30 minutes"),
+     (90, "90 seconds"), (1, "1 second")],
+)  # fmt: skip
+def test_the_grace_is_said_in_words(seconds, words):
+    assert duration(seconds) == words
+
+
+def test_a_merchant_on_test_keys_wears_a_test_keys_badge(stack, logged_in_client, login_over_http):
+    # It said "Test mode" while make run's banner said "TEST_MODE: off" (the simulated bank).
+    html = logged_in_client.get("/dashboard").text
+    assert text_of(html, "test-keys-badge") == "Test keys"
+    assert "Test mode" not in html
+
+    stack.sign_up(email="live@shop.test", password="live merchant")
+    live = login_over_http("live@shop.test", "live merchant").get("/dashboard").text
+    assert 'data-test-id="test-keys-badge"' not in live
+
+
 @pytest.mark.browser
-def test_the_rotate_button_replaces_the_secret_on_screen(stack, logged_in_page):
+def test_the_rotate_button_asks_then_replaces_the_secret_on_screen(stack, logged_in_page):
     page = logged_in_page
     assert page.locator(tid("open-test-merchant-banner")).is_visible()
     before = page.inner_text(tid("api-secret"))
 
     page.click(tid("rotate-api-secret-button"))
+    page.locator(tid("rotate-api-secret-confirm")).wait_for(state="visible")
+    page.click(tid("cancel-rotate-api-secret"))
+    assert page.inner_text(tid("api-secret")) == before
+
+    page.click(tid("rotate-api-secret-button"))
+    assert "24 hours" in page.inner_text(tid("rotation-consequences"))
+    page.click(tid("confirm-rotate-api-secret-button"))
     page.locator(tid("new-api-secret-note")).wait_for(state="visible")
 
     after = page.inner_text(tid("api-secret"))

@@ -3,15 +3,21 @@
 import asyncio
 import hashlib
 import json
+import sys
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from dashboard.config import DashboardSettings
 from dashboard.main import create_app
 from dashboard.sessions import ANONYMOUS_TTL_SECONDS, KEY_PREFIX, SessionMerchant, SessionStore
+from devstack.embedded import start_redis
+from live import LiveProcess, free_port
 
 MERCHANT = SessionMerchant(
     id="550e8400-e29b-41d4-a716-446655440000",
@@ -82,3 +88,49 @@ def test_the_cookie_is_secure_over_https(redis_url, redis):
         cookie = client.get("/login").headers["set-cookie"].lower()
     assert "secure" in [part.strip() for part in cookie.split(";")]
     assert "httponly" in cookie and "samesite=lax" in cookie
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_logged_in_merchant_stays_logged_in_across_a_restart_of_make_runs_redis(
+    start_service, service_env, page, tmp_path
+):
+    # make run's Redis kept nothing on disk: every restart logged every dashboard user out.
+    own_redis = start_redis(tmp_path, durable=True)  # as make run starts it
+    port = urlsplit(own_redis.url).port
+    dashboard = None
+    try:
+        api = start_service("api", REDIS_URL=own_redis.url)
+        dashboard_port = free_port()
+        dashboard = LiveProcess(
+            "dashboard",
+            [sys.executable, "-m", "dashboard"],
+            service_env | {"REDIS_URL": own_redis.url, "API_URL": api.url,
+                           "PORT": str(dashboard_port), "HOST": "127.0.0.1"},
+            f"http://127.0.0.1:{dashboard_port}",
+        )  # fmt: skip
+        dashboard.wait_until_healthy(path="/livez")
+        page.goto(f"{dashboard.url}/login")
+        page.fill('[data-test-id="email-input"]', "test@example.com")
+        page.fill('[data-test-id="password-input"]', "any password")
+        page.click('[data-test-id="login-button"]')
+        page.wait_for_url(f"{dashboard.url}/dashboard")
+
+        own_redis.stop()
+        own_redis = start_redis(tmp_path, port=port, durable=True)
+
+        page.reload()
+        assert page.url == f"{dashboard.url}/dashboard"
+        page.locator('[data-test-id="api-credentials"]').wait_for()
+        with SyncRedis.from_url(own_redis.url) as client:
+            [key] = client.keys(f"{KEY_PREFIX}*")
+            # Its expiry came through the restart too: still the idle timeout, not forever.
+            assert (
+                0
+                < client.ttl(key)
+                <= DashboardSettings.model_fields["session_idle_seconds"].default
+            )
+    finally:
+        if dashboard is not None:
+            dashboard.stop()
+        own_redis.stop()

@@ -164,6 +164,20 @@ def test_postgres_and_redis_versions_and_credentials(compose: dict[str, Any]) ->
     }
 
 
+def test_redis_keeps_its_data_on_a_volume_across_restarts(compose: dict[str, Any]) -> None:
+    # Dashboard sessions live in Redis: a restart must not log every merchant out.
+    redis = _service(compose, "redis")
+    command = redis["command"]
+    assert command[0] == "redis-server"
+    assert command[command.index("--appendonly") + 1] == "yes"
+    assert command[command.index("--appendfsync") + 1] == "everysec"
+    # As the image's own command: the services reach it over the compose network.
+    assert command[command.index("--protected-mode") + 1] == "no"
+    [volume] = redis["volumes"]
+    name, _, target = volume.partition(":")
+    assert target == "/data" and name in compose["volumes"]
+
+
 @pytest.mark.parametrize("name", PYTHON_SERVICES)
 def test_command_is_what_make_run_starts(compose: dict[str, Any], name: str) -> None:
     local = _local(name)

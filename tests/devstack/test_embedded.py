@@ -49,3 +49,34 @@ def test_redis_serves_until_stopped(tmp_path: Path) -> None:
         redis.Redis.from_url(server.url, socket_connect_timeout=2) as client,
     ):
         client.ping()
+
+
+def test_a_durable_redis_keeps_every_key_and_its_expiry_across_a_restart(tmp_path: Path) -> None:
+    # make run's Redis started with --save "" --appendonly no: a restart emptied it, and every
+    # dashboard user was logged out. make run's is durable now.
+    server = start_redis(tmp_path, durable=True)
+    port = server.url.rsplit(":", 1)[1].split("/")[0]
+    with redis.Redis.from_url(server.url) as client:
+        client.set("dashboard:session:abc", "merchant", ex=3600)
+        client.set("gone-soon", "x", px=1)
+        client.set("kept", "forever")
+    server.stop()
+
+    restarted = start_redis(tmp_path, port=int(port), durable=True)
+    try:
+        with redis.Redis.from_url(restarted.url) as client:
+            assert client.get("dashboard:session:abc") == b"merchant"
+            assert 3500 < client.ttl("dashboard:session:abc") <= 3600
+            assert client.get("gone-soon") is None  # an expiry is kept, not reset
+            assert client.get("kept") == b"forever" and client.ttl("kept") == -1
+    finally:
+        restarted.stop()
+    assert (tmp_path / "redis" / "appendonly.aof").exists()
+
+
+def test_a_scratch_redis_starts_empty(tmp_path: Path) -> None:
+    # Tests, benchmarks and chaos runs want a Redis that a restart empties.
+    with start_redis(tmp_path) as first, redis.Redis.from_url(first.url) as client:
+        client.set("note", "x")
+    with start_redis(tmp_path) as second, redis.Redis.from_url(second.url) as client:
+        assert client.get("note") is None

@@ -1,15 +1,16 @@
-"""`make run` as a person sees it in a terminal: coloured console lines per service, a banner
-whose URLs all answer (a hosted checkout link for a fresh order among them), the test mode
-stated, and web services silent while idle so the banner stays on screen."""
+"""`make run` as a person sees it in a terminal, every port moved by its variable: short
+coloured console lines per service, a banner whose URLs all answer (a hosted checkout link for
+a fresh order among them) and that states the simulated bank's mode, a payment through the
+checkout on the moved ports, and web services silent while idle so the banner stays on
+screen."""
 
-import dataclasses
-import json
+import contextlib
 import os
 import pty
 import re
+import socket
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 
@@ -17,32 +18,34 @@ import httpx
 import pytest
 
 from devstack import run
-from devstack.services import Service
+from devstack.services import Service, service_addresses
 from live import LOG_DIR, free_port
 
 pytestmark = pytest.mark.slow
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 WEB_SERVICES = ("api", "checkout", "dashboard", "checkout-demo")
-DRIVER = textwrap.dedent("""
-    import dataclasses, json, sys
-    from devstack import run, services
-    ports = json.loads(sys.argv[1])
+# Every port make run uses, moved by its own variable (METRICS_PORT: the first of three).
+PORT_VARIABLES = {"api": "PORT", "checkout": "CHECKOUT_PORT", "dashboard": "DASHBOARD_PORT",
+                  "checkout-demo": "DEMO_PORT", "receiver": "RECEIVER_PORT"}  # fmt: skip
+# Set by the user, they would win over the moved ports; this stack must derive them itself.
+DERIVED = ("API_URL", "CHECKOUT_URL", "DASHBOARD_URL", "HOST", "METRICS_PORT",
+           "DASHBOARD_HOST", "LOG_FORMAT", "NO_COLOR")  # fmt: skip
 
-    def on_free_ports():
-        moved = []
-        for s in services.local_services({"PORT": str(ports["api"])}):
-            env = dict(s.env)
-            if "PORT" in env:
-                env["PORT"] = str(ports[s.name])
-            if "METRICS_PORT" in env:
-                env["METRICS_PORT"] = str(ports[s.name])
-            moved.append(dataclasses.replace(s, port=ports[s.name] if s.port else None, env=env))
-        return moved
 
-    run.local_services = on_free_ports
-    sys.exit(run.main())
-""")
+def free_ports_in_a_row(count: int) -> int:
+    """The first of `count` consecutive ports that are free now."""
+    while True:
+        first = free_port()
+        if first + count > 65535:
+            continue
+        try:
+            with contextlib.ExitStack() as held:
+                for port in range(first, first + count):
+                    held.enter_context(socket.create_server(("127.0.0.1", port)))
+            return first
+        except OSError:
+            continue
 
 
 class Terminal:
@@ -93,23 +96,21 @@ class Terminal:
 
 @pytest.fixture
 def terminal_stack(database_url: str, redis_url: str, db, redis):
-    names = [*WEB_SERVICES, "payment-worker", "refund-worker", "webhook-dispatcher"]
-    ports = {name: free_port() for name in names}
-    env = {
-        **os.environ,
+    """`python -m devstack.run` in a terminal, every port moved by its variable to a free one."""
+    ports = {name: free_port() for name in PORT_VARIABLES}
+    env = {k: v for k, v in os.environ.items() if k not in DERIVED}
+    env |= {variable: str(ports[name]) for name, variable in PORT_VARIABLES.items()}
+    env |= {
+        "METRICS_PORT": str(free_ports_in_a_row(3)),
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "TEST_MODE": "true",
         "TEST_PROCESSING_DELAY": "250",
-        "API_URL": f"http://127.0.0.1:{ports['api']}",
-        "CHECKOUT_URL": f"http://127.0.0.1:{ports['checkout']}",
-        "DASHBOARD_URL": f"http://127.0.0.1:{ports['dashboard']}",
     }
-    env.pop("LOG_FORMAT", None)
-    env.pop("NO_COLOR", None)
-    terminal = Terminal([sys.executable, "-c", DRIVER, json.dumps(ports)], env)
+    terminal = Terminal([sys.executable, "-m", "devstack.run"], env)
     try:
         terminal.wait_for("Ctrl-C stops everything", timeout=120)
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
         (LOG_DIR / "make-run-terminal.log").write_text(terminal.text)
         terminal.wait_for("-" * 72 + "\n", timeout=5)  # the banner's closing rule
         yield terminal, ports
@@ -124,10 +125,12 @@ def banner_of(text: str) -> list[str]:
     return plain[start:end].splitlines()
 
 
-def test_make_run_in_a_terminal(terminal_stack, merchant_headers):
+def test_make_run_in_a_terminal_with_every_port_moved(terminal_stack, merchant_headers):
     terminal, ports = terminal_stack
     banner = banner_of(terminal.text)
-    assert banner[1].startswith("TEST_MODE: on. Every payment succeeds after 250 ms")
+    assert banner[1].startswith(
+        "Simulated bank: deterministic (TEST_MODE=true). Every payment succeeds after 250 ms"
+    )
 
     listed = banner[: next(i for i, line in enumerate(banner) if "PostgreSQL" in line)]
     urls = [m.group(0) for line in listed for m in [re.search(r"http://localhost:\S+", line)] if m]
@@ -140,9 +143,12 @@ def test_make_run_in_a_terminal(terminal_stack, merchant_headers):
         f"http://127.0.0.1:{ports['api']}/api/v1/orders/{order_id}", headers=merchant_headers
     )
     assert order.status_code == 200 and order.json()["status"] == "created"
-    assert any(line.strip() == "make receiver" for line in banner)
+    assert any(
+        line.strip() == f"make receiver RECEIVER_PORT={ports['receiver']}" for line in banner
+    )
+    assert f'"webhook_url": "http://localhost:{ports["receiver"]}/webhook"' in "\n".join(banner)
 
-    # Every service's lines carry a coloured prefix and are console lines, not JSON.
+    # Every service's lines carry a coloured prefix and are short console lines, not JSON.
     service_lines = [
         line
         for line in terminal.text.splitlines()
@@ -152,6 +158,47 @@ def test_make_run_in_a_terminal(terminal_stack, merchant_headers):
     assert {"migrate", *WEB_SERVICES} <= sources
     bodies = [ANSI.sub("", line).split(" | ", 1)[1] for line in service_lines]
     assert bodies and not any(body.lstrip().startswith("{") for body in bodies)
+    logged = [body for body in bodies if re.match(r"\d\d:\d\d:\d\d \[", body)]
+    assert logged, bodies
+    # Once 200 characters on average: the service named twice, microsecond timestamps.
+    assert sum(map(len, logged)) / len(logged) < 100, logged
+    assert not any("service=" in body for body in logged)
+    # A healthy start waits for the API as info, never in yellow warnings.
+    assert [body for body in logged if "[warning]" in body] == []
+
+    # PORT=8001 make run once moved the API alone: the workers still called 8000 and every
+    # payment stayed pending; the checkout, dashboard and demo shop had no port variable.
+    checkout_url = checkout_link.split()[-1].replace("localhost", "127.0.0.1")
+    assert checkout_url.startswith(f"http://127.0.0.1:{ports['checkout']}/checkout?order_id=")
+    order_id = checkout_url.rpartition("order_id=")[2]
+
+    page = httpx.get(checkout_url, timeout=10)
+    assert page.status_code == 200
+    api_url = re.search(r'<meta name="gateway-api-url" content="([^"]+)"', page.text).group(1)
+    assert api_url == f"http://localhost:{ports['api']}"  # where the shopper's browser pays
+
+    with httpx.Client(base_url=api_url.replace("localhost", "127.0.0.1"), timeout=10) as api:
+        origin = {"Origin": f"http://localhost:{ports['checkout']}"}
+        body = {"order_id": order_id, "method": "upi", "vpa": "shopper@okbank"}
+        created = api.post("/api/v1/payments/public", json=body, headers=origin)
+        assert created.status_code == 201, created.text
+        payment_id = created.json()["id"]
+        deadline = time.monotonic() + 30
+        status = "pending"
+        while status == "pending" and time.monotonic() < deadline:
+            time.sleep(0.3)
+            status = api.get(f"/api/v1/payments/{payment_id}/public", headers=origin).json()[
+                "status"
+            ]
+        assert status == "success"
+
+    # The dashboard and the demo shop reach the moved API too.
+    dashboard = httpx.get(f"http://127.0.0.1:{ports['dashboard']}/readyz", timeout=10)
+    assert dashboard.json()["api"] == "reachable"
+    demo_order = httpx.post(
+        f"http://127.0.0.1:{ports['checkout-demo']}/orders", json={}, timeout=10
+    )
+    assert demo_order.status_code == 201, demo_order.text
 
     # Idle: the web services say nothing more, so the banner stays on screen.
     time.sleep(2)  # the lines of this test's own requests above
@@ -183,9 +230,23 @@ def test_console_colours_each_source_only_on_a_terminal(capsys):
     assert capsys.readouterr().out == "      api | hello\n"
 
 
-def test_the_banner_says_when_test_mode_is_off():
+def test_the_banner_names_the_simulated_bank_not_a_test_mode():
+    # The banner's "TEST_MODE: off" beside the dashboard's "Test mode" badge (a merchant on
+    # test keys) read as a contradiction: the banner speaks of the simulated bank.
     service = Service("api", ("true",), 8000, paths=("/docs",))
     env = {"DATABASE_URL": "postgresql://x", "REDIS_URL": "redis://x"}
-    banner = run._banner([dataclasses.replace(service)], env, None)
-    assert "TEST_MODE: off." in banner
+    keys = ("key_test_abc123", "secret_test_xyz789")
+    banner = run._banner([service], env, None, keys, service_addresses({}))
+    assert banner.splitlines()[2] == (
+        "Simulated bank: random (TEST_MODE=false). Payments succeed at random after 5-10 s;"
+        " TEST_MODE=true make run: every one succeeds after 1 s."
+    )
     assert "http://localhost:8000/docs" in banner.splitlines()[5]
+    assert "test mode" not in banner.lower()
+    failing = run._banner(
+        [service], env | {"TEST_MODE": "true", "TEST_PAYMENT_SUCCESS": "false"}, None, keys,
+        service_addresses({}),
+    )  # fmt: skip
+    assert "Simulated bank: deterministic (TEST_MODE=true). Every payment fails after 1000 ms." in (
+        failing
+    )

@@ -1,6 +1,7 @@
 """`python -m devstack.run`: migrate, start the services, supervise them, stop on Ctrl-C."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from devstack import run
-from devstack.services import Service, python_module
+from devstack.services import Service, python_module, service_addresses
 
 PRINT_MIGRATION_ENV = (
     "-c",
@@ -74,14 +75,101 @@ def test_a_taken_port_is_reported_before_anything_starts(
     monkeypatch.setattr(run, "MIGRATE_ARGV", (sys.executable, *PRINT_MIGRATION_ENV))
     with socket.create_server(("127.0.0.1", 0)) as squatter:
         port = squatter.getsockname()[1]
-        web = Service("web", python_module("http.server", str(port)), port)
+        web = Service(
+            "web", python_module("http.server", str(port)), port, port_variable="WEB_PORT"
+        )
         monkeypatch.setattr(run, "local_services", lambda: [web])
 
         assert run.main() == 1
 
     output = capsys.readouterr().out
-    assert f"error: port {port} for web is taken" in output
+    assert re.search(
+        rf"error: port {port} \(web\) is in use by another program; WEB_PORT=\d+ make run moves the web",
+        output,
+    )
     assert "migrate |" not in output
+
+
+@pytest.mark.usefixtures("external_servers")
+def test_a_busy_dashboard_port_names_the_variable_that_moves_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Port 3000 is the default of React and Next dev servers: make run once said only "is
+    # another `make run` running?", and DASHBOARD_PORT did not move the dashboard.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(run, "MIGRATE_ARGV", (sys.executable, "-c", "open('migrated', 'w')"))
+    for variable in ("PORT", "CHECKOUT_PORT", "DEMO_PORT"):
+        monkeypatch.setenv(variable, str(_free_port()))
+    with socket.create_server(("127.0.0.1", 0)) as dev_server:
+        port = dev_server.getsockname()[1]
+        monkeypatch.setenv("DASHBOARD_PORT", str(port))
+
+        assert run.main() == 1
+
+    output = capsys.readouterr().out
+    [error] = [line for line in output.splitlines() if "error:" in line]
+    assert f"port {port} (dashboard) is in use by another program; DASHBOARD_PORT=" in error
+    suggested = int(error.rpartition("DASHBOARD_PORT=")[2].split()[0])
+    assert suggested != port
+    with socket.create_server(("127.0.0.1", suggested)):  # the one it suggests is free
+        pass
+    assert "another `make run`" not in output
+    assert not (tmp_path / "migrated").exists()
+
+
+@pytest.mark.usefixtures("external_servers")
+def test_a_port_variable_that_is_not_a_port_is_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DEMO_PORT", "shop")
+
+    assert run.main() == 1
+
+    assert "devstack | error: DEMO_PORT is invalid: expected a port 1-65535, got 'shop'" in (
+        capsys.readouterr().out
+    )
+
+
+def test_the_banner_prints_the_merchants_current_secret_and_its_rotations(db, database_url):
+    # After a rotation whose grace had ended, a restarted make run printed the seed's secret:
+    # its curl got 401. It reads the merchant's keys as the database holds them.
+    seeded = "secret_test_xyz789"
+    db.execute("UPDATE merchants SET api_secret = 'secret_test_rotated_1' WHERE is_test")
+    merchant = run.TestMerchantKeys({"DATABASE_URL": database_url})
+
+    keys = merchant.read()
+    assert keys == ("key_test_abc123", "secret_test_rotated_1")
+    api = Service("api", ("true",), 8000, paths=("/docs",))
+    env = {"DATABASE_URL": database_url, "REDIS_URL": "redis://x"}
+    banner = run._banner([api], env, None, keys, service_addresses({}))
+    assert "X-Api-Key: key_test_abc123  X-Api-Secret: secret_test_rotated_1" in banner
+    assert "-H 'X-Api-Secret: secret_test_rotated_1'" in banner and seeded not in banner
+    assert merchant.changed() is None
+
+    # Rotated while make run runs (from the dashboard, say): it prints the new secret once.
+    db.execute(
+        "INSERT INTO retired_api_secrets (merchant_id, api_secret, expires_at)"
+        " SELECT id, api_secret, now() + interval '1 day' FROM merchants WHERE is_test"
+    )
+    db.execute("UPDATE merchants SET api_secret = 'secret_test_rotated_2' WHERE is_test")
+    line = merchant.changed()
+    assert line is not None and "X-Api-Secret: secret_test_rotated_2" in line
+    assert re.search(r"the replaced one works until \d{4}-\d\d-\d\d \d\d:\d\d", line), line
+    assert merchant.changed() is None
+
+    # With API_SECRET_GRACE_SECONDS=0 the replaced secret keeps no grace.
+    db.execute("UPDATE merchants SET api_secret = 'secret_test_rotated_3' WHERE is_test")
+    line = merchant.changed()
+    assert line is not None and line.endswith("(the replaced one no longer works)")
+
+
+def test_the_banner_falls_back_to_the_seed_when_the_database_does_not_answer():
+    merchant = run.TestMerchantKeys(
+        {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "TEST_API_SECRET": "secret_x"}
+    )
+
+    assert merchant.read() == ("key_test_abc123", "secret_x")
+    assert merchant.changed() is None
 
 
 @pytest.mark.slow
@@ -90,7 +178,7 @@ def test_embedded_stack_runs_until_interrupted(tmp_path: Path) -> None:
     driver = textwrap.dedent(f"""
         import sys
         from devstack import run
-        from devstack.services import Service, python_module
+        from devstack.services import Service, python_module, service_addresses
         run.MIGRATE_ARGV = (sys.executable, *{PRINT_MIGRATION_ENV!r})
         web = Service("web", python_module("http.server", "--bind", "127.0.0.1", "{port}"), {port})
         run.local_services = lambda: [web]
@@ -125,6 +213,8 @@ def test_embedded_stack_runs_until_interrupted(tmp_path: Path) -> None:
     assert f"web                  http://localhost:{port}/" in output
     assert "X-Api-Key: key_test_abc123  X-Api-Secret: secret_test_xyz789" in output
     assert (tmp_path / ".data" / "postgres" / "PG_VERSION").exists()
+    # Redis keeps its data there too, so sessions outlive a restart of make run.
+    assert (tmp_path / ".data" / "redis" / "appendonly.aof").exists()
     assert not (tmp_path / ".data" / "postgres" / "postmaster.pid").exists()  # cleanly stopped
 
 

@@ -1,12 +1,21 @@
-"""What `make run` starts."""
+"""What `make run` starts, and where: every port from its variable, every URL from the ports."""
 
 import os
+import re
 import subprocess
 import sys
 
+import pytest
+
 from devstack import processes
 from devstack.run import child_environment
-from devstack.services import BACKGROUND_NICE, SERVICE_ADDRESS_VARIABLES, local_services
+from devstack.services import (
+    BACKGROUND_NICE,
+    SERVICE_ADDRESS_VARIABLES,
+    AddressError,
+    local_services,
+    service_addresses,
+)
 
 
 def _api_argv(environ: dict[str, str]) -> tuple[int | None, tuple[str, ...]]:
@@ -60,8 +69,8 @@ def test_every_web_service_is_given_its_own_port_as_port() -> None:
 
 def test_children_do_not_get_a_single_services_address(monkeypatch) -> None:
     # They would win over the PORT and HOST that make run gives the dashboard and the demo.
-    for variable in SERVICE_ADDRESS_VARIABLES:
-        monkeypatch.setenv(variable, "4999")
+    for port, variable in enumerate(SERVICE_ADDRESS_VARIABLES, start=4990):
+        monkeypatch.setenv(variable, str(port))
 
     assert not set(child_environment()) & set(SERVICE_ADDRESS_VARIABLES)
 
@@ -92,3 +101,72 @@ def test_a_child_started_nicer_runs_at_that_priority() -> None:
     assert int(process_nice) == os.nice(0) + 7
     assert group_nice in ("7", "-")
     assert batch == "True"  # it waits for the running process's slice to end when it wakes
+
+
+MOVED = {"PORT": "8101", "CHECKOUT_PORT": "8102", "DASHBOARD_PORT": "8103", "DEMO_PORT": "8104",
+         "RECEIVER_PORT": "8105", "METRICS_PORT": "8106"}  # fmt: skip
+
+
+def test_every_port_moves_with_its_own_variable() -> None:
+    services = {service.name: service for service in local_services(MOVED)}
+
+    assert {name: s.port for name, s in services.items() if s.port} == {
+        "api": 8101, "checkout": 8102, "dashboard": 8103, "checkout-demo": 8104,
+    }  # fmt: skip
+    assert {name: s.env["PORT"] for name, s in services.items() if s.port} == {
+        "api": "8101", "checkout": "8102", "dashboard": "8103", "checkout-demo": "8104",
+    }  # fmt: skip
+    metrics = [s.env["METRICS_PORT"] for s in services.values() if s.port is None]
+    assert metrics == ["8106", "8107", "8108"]
+    assert service_addresses(MOVED).url("receiver") == "http://localhost:8105"
+    # The variable that moves each is what a busy port names.
+    assert {s.name: s.port_variable for s in services.values() if s.port} == {
+        "api": "PORT", "checkout": "CHECKOUT_PORT", "dashboard": "DASHBOARD_PORT",
+        "checkout-demo": "DEMO_PORT",
+    }  # fmt: skip
+
+
+def test_the_services_call_each_other_on_the_moved_ports(monkeypatch) -> None:
+    # PORT=8001 make run once moved the API alone: workers and dashboard still called 8000.
+    for variable in ("API_URL", "CHECKOUT_URL", "DASHBOARD_URL", "HOST"):
+        monkeypatch.delenv(variable, raising=False)
+    for variable, value in MOVED.items():
+        monkeypatch.setenv(variable, value)
+
+    env = child_environment()
+
+    assert env["API_URL"] == "http://localhost:8101"
+    assert env["CHECKOUT_URL"] == "http://localhost:8102"
+    assert env["DASHBOARD_URL"] == "http://localhost:8103"
+
+
+def test_urls_the_user_set_win(monkeypatch) -> None:
+    monkeypatch.setenv("PORT", "8101")
+    monkeypatch.setenv("API_URL", "http://192.168.1.5:8101")
+
+    assert child_environment()["API_URL"] == "http://192.168.1.5:8101"
+
+
+def test_urls_name_the_host_when_it_is_one_address() -> None:
+    addresses = service_addresses({"HOST": "192.168.1.5", "DASHBOARD_PORT": "3100"})
+
+    assert addresses.service_urls({})["DASHBOARD_URL"] == "http://192.168.1.5:3100"
+    assert service_addresses({"HOST": "0.0.0.0"}).url("api") == "http://localhost:8000"  # noqa: S104
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"DASHBOARD_PORT": "three thousand"}, "DASHBOARD_PORT is invalid: expected a port"),
+        ({"DEMO_PORT": "70000"}, "DEMO_PORT is invalid"),
+        ({"PORT": "0"}, "PORT is invalid"),
+        (
+            {"CHECKOUT_PORT": "3000"},
+            "checkout (CHECKOUT_PORT) and dashboard (DASHBOARD_PORT) are both on port 3000",
+        ),
+        ({"PORT": "9102"}, "api (PORT) and refund-worker's metrics (METRICS_PORT + 1)"),
+    ],
+)
+def test_a_bad_port_variable_is_named(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(AddressError, match=re.escape(message)):
+        local_services(environ)

@@ -3,6 +3,7 @@ its ids and correlation id, JSON or console lines as LOG_FORMAT says."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -159,6 +160,18 @@ def test_console_lines_are_readable_and_json_lines_parse():
         json.loads(console)
     line = json.loads(logging_in_a_process(code, "json"))
     assert line["payment_id"] == "pay_1" and line["service"] == "api"
+
+
+def test_console_lines_are_short():
+    # They averaged 200 characters under make run: an ISO timestamp to the microsecond, the
+    # event padded to 30 columns and the service named again although make run prefixes it.
+    code = "import structlog\nstructlog.get_logger('t').info('payment_created', payment_id='pay_1')"
+    line = re.sub(r"\x1b\[[0-9;]*m", "", logging_in_a_process(code, "console")).strip()
+    assert re.fullmatch(r"\d\d:\d\d:\d\d \[info\] payment_created payment_id=pay_1", line), line
+    # JSON keeps what machines need: the service, and the time in UTC to the microsecond.
+    record = json.loads(logging_in_a_process(code, "json"))
+    assert record["service"] == "api"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", record["timestamp"])
 
 
 def test_urls_in_log_lines_hide_passwords():

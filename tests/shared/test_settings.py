@@ -27,8 +27,9 @@ SERVICES: dict[str, type[BaseSettings]] = {
     "checkout-demo": DemoSettings,
     "dashboard": DashboardSettings,
 }
-# Read outside the settings classes: by shared.logging, and by uvicorn in the API.
-READ_ELSEWHERE = {"LOG_FORMAT", "WEB_CONCURRENCY"}
+# Read outside the settings classes: by shared.logging, by uvicorn in the API, and by the
+# test webhook receiver (devstack.receiver).
+READ_ELSEWHERE = {"LOG_FORMAT", "WEB_CONCURRENCY", "RECEIVER_PORT"}
 ENV_EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
 
 
@@ -75,6 +76,16 @@ def test_seed_guide_aliases_are_accepted(environment):
     for settings_class in (MigrationSettings, DemoSettings):
         settings = load_settings(settings_class)
         assert (settings.test_api_key, settings.test_api_secret) == ("key_alias", "secret_alias")
+
+
+def test_the_api_and_the_dashboard_read_one_secret_grace(environment):
+    # The API keeps a replaced secret working this long; the dashboard says so before a
+    # rotation, so the two must never disagree.
+    assert load_settings(ApiSettings).api_secret_grace_seconds == 86400
+    assert load_settings(DashboardSettings).api_secret_grace_seconds == 86400
+    environment.setenv("API_SECRET_GRACE_SECONDS", "3600")
+    assert load_settings(ApiSettings).api_secret_grace_seconds == 3600
+    assert load_settings(DashboardSettings).api_secret_grace_seconds == 3600
 
 
 def test_missing_database_url_stops_with_one_line(environment, capsys):
@@ -138,7 +149,11 @@ def test_web_services_read_port_and_host(environment):
 
 @pytest.mark.parametrize(
     ("settings_class", "port_variable", "host_variable"),
-    [(DashboardSettings, "DASHBOARD_PORT", "DASHBOARD_HOST"), (DemoSettings, "DEMO_PORT", None)],
+    [
+        (DashboardSettings, "DASHBOARD_PORT", "DASHBOARD_HOST"),
+        (DemoSettings, "DEMO_PORT", None),
+        (CheckoutSettings, "CHECKOUT_PORT", None),
+    ],
 )
 def test_a_services_own_address_variables_win(
     environment, capsys, settings_class, port_variable, host_variable

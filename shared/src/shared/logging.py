@@ -48,15 +48,22 @@ def configure_logging(service: str, level: str = "info") -> None:
     `level` is a level name (`debug`, `info`, `warning` ...); the format comes from LOG_FORMAT.
     """
     renderer: structlog.types.Processor
-    if log_format() == "console":
+    console = log_format() == "console"
+    if console:
         # NO_COLOR (no-color.org) turns colours off; a pipe from `make run` keeps them.
         renderer = structlog.dev.ConsoleRenderer(
             colors="NO_COLOR" not in os.environ,
             # Rich tracebacks would print local variables: card numbers must never reach a log.
             exception_formatter=structlog.dev.plain_traceback,
+            # Short lines for a person: no columns of padding.
+            pad_event_to=0,
+            pad_level=False,
         )
+        # The wall-clock time to the second; the date and microseconds are for machines.
+        timestamper = structlog.processors.TimeStamper(fmt="%H:%M:%S", utc=False)
     else:
         renderer = structlog.processors.JSONRenderer()
+        timestamper = structlog.processors.TimeStamper(fmt="iso", utc=True)
 
     def add_service(
         _: object, __: str, event: MutableMapping[str, Any]
@@ -66,9 +73,11 @@ def configure_logging(service: str, level: str = "info") -> None:
 
     shared_processors: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
-        add_service,
+        # A console line leaves the service out: a person ran it, or `make run` names it in
+        # front of each line.
+        *([] if console else [add_service]),
         structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        timestamper,
     ]
     structlog.configure(
         processors=[

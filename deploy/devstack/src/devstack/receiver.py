@@ -1,4 +1,4 @@
-"""A test merchant's webhook receiver: `python -m devstack.receiver` (port 4000).
+"""A test merchant's webhook receiver: `python -m devstack.receiver` (port 4000, or RECEIVER_PORT).
 
 It verifies both signatures of every delivery, independently of the gateway's own signing
 code: `X-Webhook-Signature` (hex HMAC-SHA256 of the body with the secret string) and the
@@ -18,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import random
 import sys
 import threading
@@ -151,7 +152,12 @@ async def _respond(send: Any, status: int, body: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=4000)
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("RECEIVER_PORT") or 4000),
+        help="port to listen on (default: $RECEIVER_PORT or 4000)",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument(
         "--secret",

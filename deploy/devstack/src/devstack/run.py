@@ -15,24 +15,33 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from contextlib import ExitStack
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import IO, NoReturn, Self
+from typing import IO, Any, LiteralString, NoReturn, Self
+
+import psycopg
 
 from devstack import processes
 from devstack.embedded import EmbeddedServerError, start_postgres, start_redis
 from devstack.services import (
     SERVICE_ADDRESS_VARIABLES,
+    AddressError,
+    Addresses,
     Service,
     listen_host,
     local_services,
     python_module,
+    service_addresses,
 )
+from shared.seed import TEST_MERCHANT_ID
 
 DATA_DIR = Path(".data")
 MIGRATE_ARGV = python_module("shared.migrations")
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
+# How often make run looks whether the test merchant's API secret changed (a rotation).
+CREDENTIALS_CHECK_S = 5.0
 LOCAL_DEFAULTS = {"WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true"}
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # One ANSI colour per source on a terminal (cyan, yellow, green, magenta, blue, and bright ones).
@@ -138,7 +147,12 @@ class Child:
 
 
 def main() -> int:
-    services = local_services()
+    try:
+        addresses = service_addresses()
+        services = local_services()
+    except AddressError as exc:
+        Console(["devstack"]).say("devstack", f"error: {exc}")
+        return 1
     console = Console(["devstack", "migrate", *(service.name for service in services)])
     previous_handlers = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
     # SIGINT too: a background job (`make run &`) starts with SIGINT ignored, and Python then
@@ -146,7 +160,7 @@ def main() -> int:
     for sig in STOP_SIGNALS:
         signal.signal(sig, _interrupt)
     try:
-        code = _run_until_stopped(services, console)
+        code = _run_until_stopped(services, addresses, console)
     finally:
         for sig, handler in previous_handlers.items():
             signal.signal(sig, handler)
@@ -154,17 +168,20 @@ def main() -> int:
     return code
 
 
-def _run_until_stopped(services: list[Service], console: Console) -> int:
+def _run_until_stopped(services: list[Service], addresses: Addresses, console: Console) -> int:
     with ExitStack() as stack:
         try:
-            _check_ports_free(services)
+            _check_ports_free(services, addresses)
             env = _environment(stack, console)
             _migrate(env, console)
             children = [stack.enter_context(Child(s, env, console)) for s in services]
             for child in children:
                 child.wait_until_listening()
-            console.show(_banner(services, env, _checkout_link(services, env)))
-            _supervise(children)
+            merchant = TestMerchantKeys(env)
+            keys = merchant.read()
+            link = _checkout_link(services, addresses, keys)
+            console.show(_banner(services, env, link, keys, addresses))
+            _supervise(children, merchant, console)
         except KeyboardInterrupt:
             console.say("devstack", "stopping...")
             return 0
@@ -182,8 +199,10 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def child_environment() -> dict[str, str]:
-    """What every child gets before the database and Redis URLs are known."""
+    """What every child gets before the database and Redis URLs are known: among it the URLs
+    the services call each other by, derived from the same ports they listen on."""
     env = {**LOCAL_DEFAULTS, **os.environ, "PYTHONUNBUFFERED": "1"}
+    env.update(service_addresses(os.environ).service_urls(os.environ))
     for variable in SERVICE_ADDRESS_VARIABLES:
         env.pop(variable, None)
     # Children write into our pipe, so they cannot see the terminal: readable lines for a
@@ -198,8 +217,9 @@ def _environment(stack: ExitStack, console: Console) -> dict[str, str]:
         console.say("devstack", f"starting embedded PostgreSQL in {DATA_DIR}/postgres")
         env["DATABASE_URL"] = stack.enter_context(start_postgres(DATA_DIR)).url
     if not env.get("REDIS_URL"):
-        console.say("devstack", "starting embedded Redis")
-        env["REDIS_URL"] = stack.enter_context(start_redis(DATA_DIR)).url
+        console.say("devstack", f"starting embedded Redis in {DATA_DIR}/redis")
+        # Durable: dashboard sessions and rate-limit windows outlive a restart of make run.
+        env["REDIS_URL"] = stack.enter_context(start_redis(DATA_DIR, durable=True)).url
     return env
 
 
@@ -217,24 +237,65 @@ def _migrate(env: Mapping[str, str], console: Console) -> None:
         raise StackFailed(f"migrations failed: `python {command}` exited with code {code}")
 
 
-def _check_ports_free(services: list[Service]) -> None:
-    for service in services:
-        if service.port is not None and _port_answers(service.port):
-            raise StackFailed(
-                f"port {service.port} for {service.name} is taken; is another `make run` running?"
-            )
+def _check_ports_free(services: list[Service], addresses: Addresses) -> None:
+    """Raise StackFailed naming every port that another program holds, the variable that
+    moves it and a free port to move it to."""
+    ours = {service.port for service in services if service.port is not None}
+    taken = [s for s in services if s.port is not None and _port_taken(addresses.host, s.port)]
+    if not taken:
+        return
+    lines = []
+    for service in taken:
+        assert service.port is not None
+        lines.append(f"port {service.port} ({service.name}) is in use by another program")
+        if service.port_variable:
+            free = _free_port_above(addresses.host, service.port, avoid=ours)
+            lines[-1] += f"; {service.port_variable}={free} make run moves the {service.name}"
+    if len(taken) == len(ours) > 1:
+        lines.append("all of them are taken: is another `make run` running?")
+    raise StackFailed("\n".join(lines))
 
 
-def _supervise(children: list[Child]) -> NoReturn:
-    """Wait for Ctrl-C, or raise when a child dies on its own."""
+def _port_taken(host: str, port: int) -> bool:
+    """Whether a service could not listen on `host`:`port`, or a browser opening localhost
+    there would reach another program (one listening on ::1 only, say)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        for family, kind, proto, _, address in infos:
+            with socket.socket(family, kind, proto) as probe:
+                # As uvicorn binds: a port left in TIME_WAIT by a stopped server is free.
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind(address)
+    except OSError:
+        return True
+    return _port_answers(port, "localhost") or _port_answers(port, host)
+
+
+def _free_port_above(host: str, port: int, avoid: set[int]) -> int:
+    """The first port after `port` that is free and not in `avoid`."""
+    for candidate in range(port + 1, min(port + 200, 65535)):
+        if candidate not in avoid and not _port_taken(host, candidate):
+            return candidate
+    return port + 1000
+
+
+def _supervise(children: list[Child], merchant: "TestMerchantKeys", console: Console) -> NoReturn:
+    """Wait for Ctrl-C, or raise when a child dies on its own; meanwhile print the test
+    merchant's new secret when it is rotated."""
+    next_check = time.monotonic() + CREDENTIALS_CHECK_S
     while True:
         for child in children:
             child.raise_if_exited("unexpectedly")
+        if time.monotonic() >= next_check:
+            next_check = time.monotonic() + CREDENTIALS_CHECK_S
+            change = merchant.changed()
+            if change is not None:
+                console.say("devstack", change)
         time.sleep(0.5)
 
 
-def _port_answers(port: int) -> bool:
-    host = listen_host()
+def _port_answers(port: int, host: str | None = None) -> bool:
+    host = host or listen_host()
     # A wildcard address is reached on loopback; a specific one only on itself.
     reachable = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     try:
@@ -244,21 +305,80 @@ def _port_answers(port: int) -> bool:
         return False
 
 
-def _merchant_keys(env: Mapping[str, str]) -> tuple[str, str]:
+class TestMerchantKeys:
+    """The seeded test merchant's API key and secret as the database holds them now (a
+    rotation from the dashboard or the API changes the secret; the seed never does)."""
+
+    __test__ = False  # not a pytest class, although named Test...
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._database_url = env["DATABASE_URL"]
+        self._fallback = _seeded_keys(env)
+        self._shown: tuple[str, str] | None = None
+
+    def read(self) -> tuple[str, str]:
+        """(key, secret) from the database; the seed's values when it cannot be read (the
+        banner is still worth printing)."""
+        self._shown = self._query() or self._fallback
+        return self._shown
+
+    def changed(self) -> str | None:
+        """A line for the console when the secret differs from the one last shown, saying
+        until when the replaced one works; None when it is the same or the database does not
+        answer."""
+        replaced = self._shown
+        current = self._query()
+        if current is None or current == replaced:
+            return None
+        self._shown = current
+        key, secret = current
+        until = self._query_expiry(replaced[1]) if replaced else None
+        previous = f"works until {until:%Y-%m-%d %H:%M %Z}" if until else "no longer works"
+        return (
+            f"the test merchant's API secret was rotated: X-Api-Key: {key}  X-Api-Secret: "
+            f"{secret} (the replaced one {previous})"
+        )
+
+    def _query(self) -> tuple[str, str] | None:
+        row = self._fetch("SELECT api_key, api_secret FROM merchants WHERE id = %s", ())
+        return (str(row[0]), str(row[1])) if row else None
+
+    def _query_expiry(self, secret: str) -> datetime | None:
+        row = self._fetch(
+            "SELECT expires_at FROM retired_api_secrets WHERE merchant_id = %s"
+            " AND api_secret = %s AND expires_at > now()",
+            (secret,),
+        )
+        return row[0] if row else None
+
+    def _fetch(self, query: LiteralString, params: tuple[str, ...]) -> tuple[Any, ...] | None:
+        """The first row of `query` on the test merchant (its id is the first parameter);
+        None when there is none or the database does not answer."""
+        try:
+            with psycopg.connect(self._database_url, connect_timeout=3) as conn:
+                return conn.execute(query, (TEST_MERCHANT_ID, *params)).fetchone()
+        except psycopg.Error:
+            return None
+
+
+def _seeded_keys(env: Mapping[str, str]) -> tuple[str, str]:
     key = env.get("TEST_API_KEY") or env.get("API_KEY") or "key_test_abc123"
     secret = env.get("TEST_API_SECRET") or env.get("API_SECRET") or "secret_test_xyz789"
     return key, secret
 
 
-def _checkout_link(services: list[Service], env: Mapping[str, str]) -> str | None:
-    """A hosted checkout URL for a ₹500 order created now as the test merchant; None when the
-    stack has no API and checkout, or the order could not be made (the banner says so)."""
-    ports = {service.name: service.port for service in services}
-    if ports.get("api") is None or ports.get("checkout") is None:
+def _checkout_link(
+    services: list[Service], addresses: Addresses, keys: tuple[str, str]
+) -> str | None:
+    """A hosted checkout URL for a ₹500 order created now as the test merchant with `keys`;
+    None when the stack has no API and checkout, or the order could not be made (the banner
+    says so)."""
+    ports = {service.name: service.port for service in services if service.port is not None}
+    if "api" not in ports or "checkout" not in ports:
         return None
-    key, secret = _merchant_keys(env)
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{ports['api']}/api/v1/orders",
+    key, secret = keys
+    request = urllib.request.Request(  # noqa: S310 - our own http URL
+        f"{addresses.at(ports['api'], reachable=True)}/api/v1/orders",
         data=json.dumps({"amount": 50000, "currency": "INR", "receipt": "make_run"}).encode(),
         headers={"X-Api-Key": key, "X-Api-Secret": secret, "Content-Type": "application/json"},
         method="POST",
@@ -268,28 +388,38 @@ def _checkout_link(services: list[Service], env: Mapping[str, str]) -> str | Non
             order_id = json.load(response)["id"]
     except (OSError, ValueError, KeyError):
         return None
-    return f"http://localhost:{ports['checkout']}/checkout?order_id={order_id}"
+    return f"{addresses.at(ports['checkout'])}/checkout?order_id={order_id}"
 
 
-def _test_mode(env: Mapping[str, str]) -> str:
-    """The banner's line on the simulated bank. It names the variable, TEST_MODE: the
-    dashboard's "Test mode" badge means something else, a merchant on test keys."""
+def _simulated_bank(env: Mapping[str, str]) -> str:
+    """The banner's line on the simulated bank that TEST_MODE sets. It says "simulated bank",
+    never "test mode": the dashboard's "Test keys" badge is about a merchant's keys."""
     if env.get("TEST_MODE", "").strip().lower() not in TRUE_VALUES:
         return (
-            "TEST_MODE: off. Payments succeed at random after 5-10 s "
-            "(TEST_MODE=true make run: every one succeeds after 1 s)."
+            "Simulated bank: random (TEST_MODE=false). Payments succeed at random after 5-10 s;"
+            " TEST_MODE=true make run: every one succeeds after 1 s."
         )
     succeeds = env.get("TEST_PAYMENT_SUCCESS", "true").strip().lower() in TRUE_VALUES
     delay = env.get("TEST_PROCESSING_DELAY", "").strip() or "1000"
-    return f"TEST_MODE: on. Every payment {'succeeds' if succeeds else 'fails'} after {delay} ms."
+    outcome = "succeeds" if succeeds else "fails"
+    return (
+        f"Simulated bank: deterministic (TEST_MODE=true). Every payment {outcome} after {delay} ms."
+    )
 
 
-def _banner(services: list[Service], env: Mapping[str, str], checkout_link: str | None) -> str:
-    api_key, api_secret = _merchant_keys(env)
-    api_port = next((s.port for s in services if s.name == "api"), 8000)
+def _banner(
+    services: list[Service],
+    env: Mapping[str, str],
+    checkout_link: str | None,
+    keys: tuple[str, str],
+    addresses: Addresses,
+) -> str:
+    """What `make run` prints once every service answers: the URLs (on `addresses`), the
+    simulated bank's mode and the test merchant's current `keys` (key, secret)."""
+    api_key, api_secret = keys
+    api = addresses.at(next((s.port for s in services if s.name == "api" and s.port), 8000))
     urls = [
-        f"  {BANNER_TITLES.get(service.name, service.name):<20} "
-        f"http://localhost:{service.port}{path}"
+        f"  {BANNER_TITLES.get(service.name, service.name):<20} {addresses.at(service.port)}{path}"
         for service in services
         if service.port is not None
         for path in service.paths
@@ -298,17 +428,21 @@ def _banner(services: list[Service], env: Mapping[str, str], checkout_link: str 
         link = checkout_link or "(no order could be created: see the api lines above)"
         urls.append(f"  {'Hosted checkout':<20} {link}")
     rule = "-" * 72
-    host = listen_host(env)
+    host = addresses.host
     exposure = (
         f"Listening on {host} only; HOST=0.0.0.0 make run opens it to your network."
         if host in ("127.0.0.1", "localhost", "::1")
         else f"Listening on {host}: anyone who reaches it can log in as the test merchant."
     )
+    receiver_port = addresses.ports["receiver"]
+    make_receiver = "make receiver" + (
+        f" RECEIVER_PORT={receiver_port}" if receiver_port != 4000 else ""
+    )
     return "\n".join(
         [
             rule,
             "The payment gateway is running. Ctrl-C stops everything.",
-            _test_mode(env),
+            _simulated_bank(env),
             exposure,
             "",
             *urls,
@@ -318,7 +452,7 @@ def _banner(services: list[Service], env: Mapping[str, str], checkout_link: str 
             f"Test merchant: X-Api-Key: {api_key}  X-Api-Secret: {api_secret}",
             f"Dashboard login: {env.get('TEST_MERCHANT_EMAIL') or 'test@example.com'}, any password.",
             "",
-            f"  curl -s -X POST http://localhost:{api_port}/api/v1/orders \\",
+            f"  curl -s -X POST {api}/api/v1/orders \\",
             f"    -H 'X-Api-Key: {api_key}' -H 'X-Api-Secret: {api_secret}' \\",
             "    -H 'Content-Type: application/json' \\",
             """    -d '{"amount": 50000, "currency": "INR", "receipt": "receipt_1"}'""",
@@ -328,11 +462,11 @@ def _banner(services: list[Service], env: Mapping[str, str], checkout_link: str 
             "1 min, or 5 s with WEBHOOK_RETRY_INTERVALS_TEST=true make run), then point the",
             "test merchant at it:",
             "",
-            "  make receiver",
-            f"  curl -s -X PUT http://localhost:{api_port}/api/v1/webhooks/config \\",
+            f"  {make_receiver}",
+            f"  curl -s -X PUT {api}/api/v1/webhooks/config \\",
             f"    -H 'X-Api-Key: {api_key}' -H 'X-Api-Secret: {api_secret}' \\",
             "    -H 'Content-Type: application/json' \\",
-            """    -d '{"webhook_url": "http://localhost:4000/webhook"}'""",
+            f"""    -d '{{"webhook_url": "{addresses.url("receiver")}/webhook"}}'""",
             rule,
         ]
     )

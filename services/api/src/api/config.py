@@ -6,7 +6,7 @@ from typing import Annotated
 from limits import RateLimitItem, parse
 from pydantic import AfterValidator, Field
 
-from shared.settings import BackendSettings, Port, WebServerSettings
+from shared.settings import ApiSecretGraceSettings, BackendSettings, Port, WebServerSettings
 from shared.simulation import ProcessingDelaySettings
 from shared.webhook_urls import WebhookUrlSettings
 
@@ -51,9 +51,16 @@ RATE_LIMIT_DEFAULTS: dict[str, tuple[str, bool]] = {
 }
 
 
-class ApiSettings(WebServerSettings, BackendSettings, ProcessingDelaySettings, WebhookUrlSettings):
+class ApiSettings(
+    WebServerSettings,
+    BackendSettings,
+    ProcessingDelaySettings,
+    WebhookUrlSettings,
+    ApiSecretGraceSettings,
+):
     """PostgreSQL, Redis, where it listens (PORT 8000), the simulated bank's delays (it sets
-    each payment's and refund's due time), the webhook URL rule, and the API's own below."""
+    each payment's and refund's due time), the webhook URL rule, the grace of a replaced API
+    secret, and the API's own below."""
 
     port: Port = 8000
     # Few: past about twice a small machine's cores, more transactions at once only contend in
@@ -73,8 +80,6 @@ class ApiSettings(WebServerSettings, BackendSettings, ProcessingDelaySettings, W
     # Proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated); unset,
     # the client address is the socket's peer and X-Forwarded-For is ignored.
     trusted_proxies: Annotated[str, AfterValidator(_networks)] = ""
-    # How long a replaced API secret keeps working after a rotation (CONTRACT §5).
-    api_secret_grace_seconds: int = Field(default=24 * 3600, ge=0, le=30 * 24 * 3600)
 
     def rate_limit(self, name: str) -> RateLimitItem | None:
         """The limit RATE_LIMIT_<NAME> sets, its default, or None when it is off."""

@@ -13,7 +13,8 @@ class CheckoutSettings(WebServerSettings, ServiceUrls, BankModeSettings):
     the shopper's browser reaches the API at, and TEST_MODE: in test mode the page lists the
     test values that make a payment succeed, fail or be declined."""
 
-    port: Port = 3001
+    # CHECKOUT_PORT, when set, wins over PORT: one environment file can hold both.
+    port: Port = Field(default=3001, validation_alias=AliasChoices("CHECKOUT_PORT", "PORT"))
 
 
 class DemoSettings(WebServerSettings, ServiceUrls, SeededMerchantSettings):

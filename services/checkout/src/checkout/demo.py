@@ -2,10 +2,16 @@
 
 It shows the integration a merchant writes: the server creates the order with the secret key,
 the browser opens the checkout with the public key. Run with `checkout-demo`.
+
+It sells as the seeded test merchant with the keys the gateway holds now, not the seed's: it
+logs in as that merchant (which accepts any password, CONTRACT §3) before its first order, and
+again when the API refuses the secret, so a secret rotated from the dashboard or the API never
+breaks it.
 """
 
 import html
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -38,39 +44,103 @@ class OrderCreationFailed(Exception):
     """The gateway did not create the order; the message is safe to show the shopper."""
 
 
-def create_gateway_order(settings: DemoSettings) -> dict:
-    body = json.dumps(
-        {
-            "amount": DEMO_ORDER_AMOUNT,
-            "currency": "INR",
-            "receipt": f"demo_{int(time.time() * 1000)}",
-            "notes": {"source": "checkout demo"},
-        }
-    ).encode()
+class MerchantKeys:
+    """The seeded merchant's (api_key, api_secret) as the gateway has them now, read by logging
+    in as it and kept until the API refuses them."""
+
+    def __init__(self, settings: DemoSettings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._keys: tuple[str, str] | None = None
+
+    def current(self) -> tuple[str, str]:
+        """The keys, logging in first when none are known. Raises OrderCreationFailed."""
+        with self._lock:
+            if self._keys is None:
+                self._keys = self._log_in()
+            return self._keys
+
+    def refused(self, keys: tuple[str, str]) -> tuple[str, str]:
+        """The API refused `keys` (401): log in again, once for every request that saw them
+        refused at the same time. Raises OrderCreationFailed."""
+        with self._lock:
+            if self._keys in (None, keys):
+                self._keys = self._log_in()
+            return self._keys
+
+    def public_key(self) -> str:
+        """The key for the page's SDK: the current one, or the seed's while the API cannot be
+        asked (the order then fails with its own message)."""
+        try:
+            return self.current()[0]
+        except OrderCreationFailed:
+            return self._settings.test_api_key
+
+    def _log_in(self) -> tuple[str, str]:
+        body = {"email": self._settings.test_merchant_email, "password": "checkout-demo"}
+        try:
+            profile = _post_json(self._settings, "/api/v1/merchants/login", body, headers={})
+        except urllib.error.HTTPError as error:
+            raise OrderCreationFailed(
+                f"The gateway refused the shop's login as its merchant (HTTP {error.code})."
+            ) from error
+        try:
+            return str(profile["api_key"]), str(profile["api_secret"])
+        except KeyError as error:
+            raise OrderCreationFailed("The payment gateway could not be reached.") from error
+
+
+def _post_json(settings: DemoSettings, path: str, body: dict, headers: dict[str, str]) -> dict:
+    """POST `body` to the API; its JSON answer. Raises urllib's HTTPError for an error status
+    and OrderCreationFailed when the API cannot be reached or answers no JSON object."""
     request = urllib.request.Request(  # noqa: S310 - API_URL is validated as http(s)
-        f"{settings.api_url}/api/v1/orders",
-        data=body,
+        f"{settings.api_url}{path}",
+        data=json.dumps(body).encode(),
         method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "X-Api-Key": settings.test_api_key,
-            "X-Api-Secret": settings.test_api_secret,
-        },
+        headers={"Content-Type": "application/json", **headers},
     )
     try:
         with urllib.request.urlopen(request, timeout=API_TIMEOUT_SECONDS) as response:  # noqa: S310
-            return json.load(response)
-    except urllib.error.HTTPError as error:
-        raise OrderCreationFailed(f"The gateway refused the order (HTTP {error.code}).") from error
+            answer = json.load(response)
+    except urllib.error.HTTPError:
+        raise
     except (OSError, ValueError) as error:
         raise OrderCreationFailed("The payment gateway could not be reached.") from error
+    if not isinstance(answer, dict):
+        raise OrderCreationFailed("The payment gateway could not be reached.")
+    return answer
 
 
-def render_demo_page(settings: DemoSettings) -> str:
+def create_gateway_order(settings: DemoSettings, keys: MerchantKeys) -> dict:
+    """A ₹500 order of the seeded merchant. Raises OrderCreationFailed."""
+    body = {
+        "amount": DEMO_ORDER_AMOUNT,
+        "currency": "INR",
+        "receipt": f"demo_{int(time.time() * 1000)}",
+        "notes": {"source": "checkout demo"},
+    }
+    try:
+        used = keys.current()
+        try:
+            return _post_json(settings, "/api/v1/orders", body, _auth(used))
+        except urllib.error.HTTPError as error:
+            if error.code != 401:
+                raise
+        # Rotated since we logged in, and the old secret's grace is over.
+        return _post_json(settings, "/api/v1/orders", body, _auth(keys.refused(used)))
+    except urllib.error.HTTPError as error:
+        raise OrderCreationFailed(f"The gateway refused the order (HTTP {error.code}).") from error
+
+
+def _auth(keys: tuple[str, str]) -> dict[str, str]:
+    return {"X-Api-Key": keys[0], "X-Api-Secret": keys[1]}
+
+
+def render_demo_page(settings: DemoSettings, api_key: str) -> str:
     template = DEMO_TEMPLATE.read_text(encoding="utf-8")
     return (
         template.replace("{{checkout_url}}", html.escape(settings.checkout_url, quote=True))
-        .replace("{{api_key}}", html.escape(settings.test_api_key, quote=True))
+        .replace("{{api_key}}", html.escape(api_key, quote=True))
         # The checkout shows the seeded merchant's name as whom the shopper pays (CONTRACT §3).
         .replace("{{merchant_name}}", html.escape(TEST_MERCHANT_NAME))
     )
@@ -78,7 +148,7 @@ def render_demo_page(settings: DemoSettings) -> str:
 
 def create_demo_app(settings: DemoSettings) -> Starlette:
     configure_logging("checkout-demo", settings.log_level)
-    page = render_demo_page(settings)
+    keys = MerchantKeys(settings)
     checkout = urlsplit(settings.checkout_url)
     checkout_origin = f"{checkout.scheme}://{checkout.netloc}"
     page_headers = {
@@ -97,6 +167,7 @@ def create_demo_app(settings: DemoSettings) -> Starlette:
     }
 
     async def shop_page(request: Request) -> Response:
+        page = render_demo_page(settings, await run_in_threadpool(keys.public_key))
         return HTMLResponse(page, headers=page_headers)
 
     async def create_order(request: Request) -> Response:
@@ -104,7 +175,7 @@ def create_demo_app(settings: DemoSettings) -> Starlette:
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return JSONResponse({"error": "Send the request as application/json"}, status_code=415)
         try:
-            order = await run_in_threadpool(create_gateway_order, settings)
+            order = await run_in_threadpool(create_gateway_order, settings, keys)
         except OrderCreationFailed as error:
             return JSONResponse({"error": str(error)}, status_code=502)
         return JSONResponse({"id": order["id"], "amount": order["amount"]}, status_code=201)

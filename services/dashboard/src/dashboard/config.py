@@ -5,12 +5,19 @@ It does not read DATABASE_URL: the dashboard never opens the database.
 
 from pydantic import AliasChoices, Field
 
-from shared.settings import Port, RedisSettings, ServiceUrl, ServiceUrls, WebServerSettings
+from shared.settings import (
+    ApiSecretGraceSettings,
+    Port,
+    RedisSettings,
+    ServiceUrl,
+    ServiceUrls,
+    WebServerSettings,
+)
 
 
-class DashboardSettings(WebServerSettings, RedisSettings, ServiceUrls):
+class DashboardSettings(WebServerSettings, RedisSettings, ServiceUrls, ApiSecretGraceSettings):
     """Redis (sessions), the service URLs (it calls API_URL from its server), where it listens,
-    and its own below."""
+    the API's secret grace (said before a rotation), and its own below."""
 
     # DASHBOARD_HOST/DASHBOARD_PORT, when set, win over HOST/PORT: one environment file can
     # then hold the API's PORT and the dashboard's.

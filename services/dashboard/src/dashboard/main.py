@@ -9,6 +9,9 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from dashboard.auth.endpoints import router as auth_router
 from dashboard.config import DashboardSettings
@@ -44,7 +47,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=3)
+        redis = Redis.from_url(
+            settings.redis_url,
+            socket_timeout=5,
+            socket_connect_timeout=3,
+            # A restarted Redis has closed every pooled connection: each command gets one more
+            # try on a new connection, so the first page after a restart is not a 503.
+            retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        )
         app.state.redis = redis
         app.state.sessions = SessionStore(redis, settings.session_idle_seconds)
         app.state.gateway = GatewayClient(

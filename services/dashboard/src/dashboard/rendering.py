@@ -68,6 +68,17 @@ def local_time(value: str | None) -> str:
     return moment.astimezone(IST).strftime("%d %b %Y, %I:%M:%S %p IST")
 
 
+def duration(seconds: int) -> str:
+    """`seconds` in the largest unit that divides it, days only from two on: 86400 ->
+    '24 hours', 172800 -> '2 days', 1800 -> '30 minutes', 90 -> '90 seconds'."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        smallest = 2 * size if unit == "day" else size
+        if seconds >= smallest and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} second{'' if seconds == 1 else 's'}"
+
+
 STATUS_TONES = {
     "success": "success",
     "processed": "success",
@@ -99,7 +110,12 @@ def static_url(name: str) -> str:
 
 
 templates.env.filters.update(
-    inr=inr, percent=percent, local_time=local_time, tone=status_tone, cut=cut_text
+    inr=inr,
+    percent=percent,
+    local_time=local_time,
+    tone=status_tone,
+    cut=cut_text,
+    duration=duration,
 )
 templates.env.globals.update(static_url=static_url)
 

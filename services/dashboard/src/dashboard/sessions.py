@@ -40,7 +40,9 @@ class SessionMerchant:
         return Credentials(self.api_key, self.api_secret)
 
     @property
-    def in_test_mode(self) -> bool:
+    def has_test_keys(self) -> bool:
+        """A merchant on test keys (`key_test_…`), shown as "Test keys": not TEST_MODE, which
+        is how the simulated bank decides payments."""
         return self.api_key.startswith("key_test_")
 
     @property

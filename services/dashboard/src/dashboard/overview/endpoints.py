@@ -2,11 +2,18 @@
 
 import asyncio
 import dataclasses
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from dashboard.dependencies import GatewayDep, MerchantDep, MerchantSessionDep, SessionStoreDep
+from dashboard.dependencies import (
+    GatewayDep,
+    MerchantDep,
+    MerchantSessionDep,
+    SessionStoreDep,
+    SettingsDep,
+)
 from dashboard.rendering import render
 
 router = APIRouter()
@@ -15,7 +22,9 @@ RECENT_PAYMENTS = 5
 
 
 @router.get("/dashboard")
-async def overview(request: Request, merchant: MerchantDep, gateway: GatewayDep) -> HTMLResponse:
+async def overview(
+    request: Request, merchant: MerchantDep, gateway: GatewayDep, settings: SettingsDep
+) -> HTMLResponse:
     stats, recent = await asyncio.gather(
         gateway.payment_stats(merchant.credentials),
         gateway.list_payments(merchant.credentials, limit=RECENT_PAYMENTS, offset=0),
@@ -27,8 +36,24 @@ async def overview(request: Request, merchant: MerchantDep, gateway: GatewayDep)
         # Set for the one page view after a rotation (the new secret is shown then).
         "rotated_until": request.query_params.get("rotated") is not None
         and merchant.previous_secret_expires_at,
+        "grace_seconds": settings.api_secret_grace_seconds,
     }
     return await render(request, "overview.html", context)
+
+
+@router.get("/dashboard/rotate-api-secret")
+async def confirm_rotation(
+    request: Request, merchant: MerchantDep, settings: SettingsDep
+) -> HTMLResponse:
+    """The question before a rotation: what keeps working, and until when (a page, so it
+    works without JavaScript)."""
+    grace = settings.api_secret_grace_seconds
+    context = {
+        "page_title": "Rotate API secret",
+        "grace_seconds": grace,
+        "old_secret_until": (datetime.now(UTC) + timedelta(seconds=grace)).isoformat(),
+    }
+    return await render(request, "rotate_api_secret.html", context)
 
 
 @router.post("/dashboard/rotate-api-secret")
