@@ -104,3 +104,19 @@ def test_signing_matches_the_dispatcher_and_the_reference_package():
     ours = sign(CURRENT, "msg-1", BODY, timestamp=now)
     assert ours == signature_headers([CURRENT], "msg-1", now, BODY)
     assert Webhook(CURRENT).verify(BODY, ours)["data"]["payment"]["id"] == "p ₹"
+
+
+def test_the_client_readme_receiver_example_runs():
+    import re
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parents[2] / "clients" / "python" / "README.md"
+    [code] = re.findall(r"<!-- readme-example: webhook -->\n```python\n(.*?)```",
+                        readme.read_text(), re.S)  # fmt: skip
+    example: dict = {}
+    exec(code, example)  # noqa: S102 - our own README
+    headers = delivery(webhook_id=f"msg-readme-{time.time_ns()}")
+    assert example["receive"](BODY, headers) == 200
+    assert example["receive"](BODY, headers) == 200  # the duplicate, acknowledged
+    assert example["receive"](BODY, delivery(timestamp=int(time.time()) - 600)) == 400
+    assert example["receive"](BODY, {"X-Webhook-Signature": headers["X-Webhook-Signature"]}) == 400

@@ -355,3 +355,17 @@ def test_every_code_block_is_reached_by_the_keyboard_and_named(stack, logged_in_
     page.keyboard.press("ArrowRight")
     # Chromium may scroll smoothly: the position moves over a few frames.
     page.wait_for_function("el => el.scrollLeft > 0", arg=wide.element_handle(), timeout=5000)
+
+
+def test_docs_list_the_test_values_the_bank_answers(logged_in_client):
+    from shared.simulation import TEST_CARDS, TEST_OUTCOMES, TEST_VPAS
+
+    page = logged_in_client.get("/dashboard/docs").text
+    table = page[page.index('data-test-id="test-values"') :]
+    table = table[: table.index("</table>")]
+    rows = re.findall(
+        r"<tr><td>(?:UPI|Card) <code>([^<]+)</code></td><td>([^<]+)(?:<code>(\w+)</code>)?", table
+    )
+    listed = {value.replace(" ", ""): code or "success" for value, _, code in rows}
+    assert listed == TEST_VPAS | TEST_CARDS
+    assert set(listed.values()) == set(TEST_OUTCOMES)
