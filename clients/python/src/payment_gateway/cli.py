@@ -24,6 +24,8 @@ from typing import Any
 
 import click
 import httpx
+import regex
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
@@ -44,6 +46,13 @@ out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty()
 err = Console(stderr=True, highlight=False)
 
 
+class NoCredentials(click.ClickException):
+    """Exit status 2, as a usage error, without click's hint at the subcommand's own help:
+    the message points at `gateway --help`, which explains credentials."""
+
+    exit_code = 2
+
+
 @dataclass
 class Context:
     api_key: str | None
@@ -53,15 +62,20 @@ class Context:
 
     def gateway(self) -> Gateway:
         if not (self.api_key and self.api_secret):
-            raise click.UsageError(
+            raise NoCredentials(
                 "No credentials: pass --api-key and --api-secret, set GATEWAY_API_KEY and "
-                "GATEWAY_API_SECRET, or write them to the config file (see gateway --help)"
+                "GATEWAY_API_SECRET, or write api_key and api_secret to the config file "
+                f"({_config_path()}; `gateway --help` shows how)"
             )
         return Gateway(self.api_key, self.api_secret, base_url=self.api_url)
 
 
+def _config_path() -> Path:
+    return Path(os.environ.get("GATEWAY_CONFIG") or DEFAULT_CONFIG).expanduser()
+
+
 def _config_file() -> dict[str, Any]:
-    path = Path(os.environ.get("GATEWAY_CONFIG") or DEFAULT_CONFIG).expanduser()
+    path = _config_path()
     if not path.is_file():
         return {}
     try:
@@ -117,7 +131,17 @@ def main(
     api_url: str | None,
     as_json: bool,
 ) -> None:
-    """The Payment Gateway from a terminal: follow events, trigger them, list and retry."""
+    """The Payment Gateway from a terminal: follow events, trigger them, list and retry.
+
+    \b
+    Credentials, first found wins:
+      1. --api-key, --api-secret, --api-url
+      2. GATEWAY_API_KEY, GATEWAY_API_SECRET, GATEWAY_API_URL
+      3. the config file: GATEWAY_CONFIG, default ~/.config/gateway/config.toml, e.g.
+           api_key = "key_test_abc123"
+           api_secret = "secret_test_xyz789"
+           api_url = "http://localhost:8000"
+    """
     config = _config_file()
     ctx.obj = Context(
         api_key=api_key or config.get("api_key"),
@@ -138,9 +162,94 @@ def _rupees(paise: int | None) -> str:
     return "" if paise is None else f"₹{paise / 100:,.2f}"
 
 
-def _show_page(
-    ctx: Context, page: Page[Any], title: str, columns: list[tuple[str, Callable[[Any], Any]]]
-) -> None:
+@dataclass(frozen=True)
+class Column:
+    """A table column: `value(item)` is its cell. An id column is shown whole, never cut or
+    dropped; other columns are cut, then dropped from the right, to fit the terminal."""
+
+    name: str
+    value: Callable[[Any], Any]
+    is_id: bool = False
+
+
+GRAPHEME = regex.compile(r"\X")
+ELLIPSIS = "…"
+MIN_TEXT_WIDTH = 6  # cells a text column keeps before it is dropped instead
+TABLE_OVERHEAD = 1  # the table's left border; each column adds its padding and right border
+COLUMN_OVERHEAD = 3
+
+
+def cut(text: str, width: int) -> str:
+    """`text` in at most `width` terminal cells, ending with … when cut. Cut between
+    graphemes (what a reader sees as one character: an emoji with its modifiers or joiners,
+    a flag, a letter with its accents), never inside one."""
+    if cell_len(text) <= width:
+        return text
+    kept: list[str] = []
+    used = 0
+    for grapheme in GRAPHEME.findall(text):
+        size = cell_len(grapheme)
+        if used + size > width - cell_len(ELLIPSIS):
+            break
+        kept.append(grapheme)
+        used += size
+    return "".join(kept).rstrip() + ELLIPSIS
+
+
+def fit_columns(
+    columns: list[Column], rows: list[list[str]], width: int
+) -> tuple[list[int], list[int]]:
+    """(indexes of the columns shown, their widths in cells) for a table `width` cells wide.
+
+    Id columns keep their full width. Text columns shrink, widest first, down to
+    MIN_TEXT_WIDTH (or their header); while even that does not fit, the rightmost text column
+    is dropped. Only id columns left and still too wide: the terminal wraps the line."""
+    shown = list(range(len(columns)))
+
+    def natural(i: int) -> int:
+        return max([cell_len(columns[i].name), *(cell_len(row[i]) for row in rows)])
+
+    def floor(i: int) -> int:
+        return min(natural(i), max(MIN_TEXT_WIDTH, cell_len(columns[i].name)))
+
+    while True:
+        text = [i for i in shown if not columns[i].is_id]
+        room = width - TABLE_OVERHEAD - COLUMN_OVERHEAD * len(shown)
+        room -= sum(natural(i) for i in shown if columns[i].is_id)
+        if not text or sum(floor(i) for i in text) <= room:
+            break
+        shown.remove(text[-1])
+    widths = {i: natural(i) for i in shown}
+    while text and sum(widths[i] for i in text) > room:
+        widest = max(text, key=lambda i: widths[i] - floor(i))
+        if widths[widest] <= floor(widest):
+            break
+        widths[widest] -= 1
+    return shown, [widths[i] for i in shown]
+
+
+def render_table(title: str, columns: list[Column], items: list[Any], width: int) -> Table:
+    """The items as a table that fits `width` cells without cutting an id (fit_columns);
+    a caption names the columns left out."""
+    rows = [["" if (v := c.value(item)) is None else str(v) for c in columns] for item in items]
+    shown, widths = fit_columns(columns, rows, width)
+    hidden = [c.name for i, c in enumerate(columns) if i not in shown]
+    caption = f"not shown at this width: {', '.join(hidden)} (--json has all)" if hidden else None
+    table = Table(title=title, caption=caption)
+    for i, size in zip(shown, widths, strict=True):
+        column = columns[i]
+        table.add_column(
+            column.name if column.is_id else cut(column.name, size),
+            min_width=size, max_width=None if column.is_id else size,
+            no_wrap=True, overflow="fold" if column.is_id else "ellipsis",
+        )  # fmt: skip
+    for row in rows:
+        table.add_row(*(row[i] if columns[i].is_id else cut(row[i], w)
+                        for i, w in zip(shown, widths, strict=True)))  # fmt: skip
+    return table
+
+
+def _show_page(ctx: Context, page: Page[Any], title: str, columns: list[Column]) -> None:
     if ctx.as_json:
         _emit_json(
             {
@@ -152,12 +261,8 @@ def _show_page(
             }
         )
         return
-    table = Table(title=f"{title} ({len(page.data)} of {page.total})")
-    for name, _ in columns:
-        table.add_column(name)
-    for item in page.data:
-        table.add_row(*("" if (v := value(item)) is None else str(v) for _, value in columns))
-    out.print(table)
+    title = f"{title} ({len(page.data)} of {page.total})"
+    out.print(render_table(title, columns, list(page.data), out.width))
 
 
 def _show_one(ctx: Context, resource: Resource, title: str) -> None:
@@ -187,12 +292,12 @@ def _waiting(ctx: Context, message: str) -> Iterator[None]:
 # --- payments, webhooks, events --------------------------------------------------------------
 
 PAYMENT_COLUMNS = [
-    ("id", lambda p: p.id),
-    ("order", lambda p: p.order_id),
-    ("amount", lambda p: _rupees(p.amount)),
-    ("method", lambda p: p.method),
-    ("status", lambda p: p.status),
-    ("created", lambda p: p.created_at),
+    Column("id", lambda p: p.id, is_id=True),
+    Column("order", lambda p: p.order_id, is_id=True),
+    Column("amount", lambda p: _rupees(p.amount)),
+    Column("method", lambda p: p.method),
+    Column("status", lambda p: p.status),
+    Column("created", lambda p: p.created_at),
 ]
 
 
@@ -207,6 +312,7 @@ def payments() -> None:
 @click.option("--offset", type=click.IntRange(0), default=0)
 @pass_context
 def payments_list(ctx: Context, status: str | None, limit: int, offset: int) -> None:
+    """List payments, newest first."""
     with ctx.gateway() as gateway:
         page = gateway.payments.list(limit=limit, offset=offset, status=status)
     _show_page(ctx, page, "Payments", PAYMENT_COLUMNS)
@@ -216,17 +322,18 @@ def payments_list(ctx: Context, status: str | None, limit: int, offset: int) -> 
 @click.argument("payment_id")
 @pass_context
 def payments_show(ctx: Context, payment_id: str) -> None:
+    """Show one payment."""
     with ctx.gateway() as gateway:
         _show_one(ctx, gateway.payments.get(payment_id), f"Payment {payment_id}")
 
 
 WEBHOOK_COLUMNS = [
-    ("id", lambda w: w.id),
-    ("event", lambda w: w.event),
-    ("status", lambda w: w.status),
-    ("attempts", lambda w: w.attempts),
-    ("last attempt", lambda w: w.last_attempt_at),
-    ("response", lambda w: w.response_code),
+    Column("id", lambda w: w.id, is_id=True),
+    Column("event", lambda w: w.event),
+    Column("status", lambda w: w.status),
+    Column("attempts", lambda w: w.attempts),
+    Column("last attempt", lambda w: w.last_attempt_at),
+    Column("response", lambda w: w.response_code),
 ]
 
 
@@ -240,6 +347,7 @@ def webhooks() -> None:
 @click.option("--offset", type=click.IntRange(0), default=0)
 @pass_context
 def webhooks_list(ctx: Context, limit: int, offset: int) -> None:
+    """List webhook deliveries, newest first."""
     with ctx.gateway() as gateway:
         _show_page(ctx, gateway.webhooks.list(limit, offset), "Webhook deliveries", WEBHOOK_COLUMNS)
 
@@ -248,6 +356,7 @@ def webhooks_list(ctx: Context, limit: int, offset: int) -> None:
 @click.argument("webhook_id")
 @pass_context
 def webhooks_show(ctx: Context, webhook_id: str) -> None:
+    """Show one delivery and every attempt."""
     with ctx.gateway() as gateway:
         log = gateway.webhooks.get(webhook_id)
     if ctx.as_json:
@@ -268,6 +377,7 @@ def webhooks_show(ctx: Context, webhook_id: str) -> None:
 @click.argument("webhook_id")
 @pass_context
 def webhooks_retry(ctx: Context, webhook_id: str) -> None:
+    """Deliver a webhook again now, with a fresh schedule."""
     with ctx.gateway() as gateway:
         retried = gateway.webhooks.retry(webhook_id)
     if ctx.as_json:
@@ -277,10 +387,10 @@ def webhooks_retry(ctx: Context, webhook_id: str) -> None:
 
 
 EVENT_COLUMNS = [
-    ("id", lambda e: e.id),
-    ("type", lambda e: e.type),
-    ("created", lambda e: e.created_at),
-    ("object", lambda e: _object_id(e)),
+    Column("id", lambda e: e.id, is_id=True),
+    Column("type", lambda e: e.type),
+    Column("object", lambda e: _object_id(e), is_id=True),
+    Column("created", lambda e: e.created_at),
 ]
 
 
@@ -311,6 +421,7 @@ def events_list(
     limit: int,
     offset: int,
 ) -> None:
+    """List events, newest first."""
     with ctx.gateway() as gateway:
         page = gateway.events.list(event_type, created_from, created_to, limit, offset)
     _show_page(ctx, page, "Events", EVENT_COLUMNS)
@@ -320,6 +431,7 @@ def events_list(
 @click.argument("event_id")
 @pass_context
 def events_show(ctx: Context, event_id: str) -> None:
+    """Show one event with its exact body and its deliveries."""
     with ctx.gateway() as gateway:
         _show_one(ctx, gateway.events.get(event_id), f"Event {event_id}")
 
