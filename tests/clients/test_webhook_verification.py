@@ -62,7 +62,7 @@ def test_a_delivery_sent_again_ten_minutes_later_is_refused():
     # Recorded, then re-sent as a new-looking delivery 10 minutes on: the signature still
     # matches, the timestamp gives it away.
     recorded = delivery(timestamp=int(time.time()) - 600)
-    with pytest.raises(StaleWebhook, match="600 s old"):
+    with pytest.raises(StaleWebhook, match=r"6\d\d s old"):
         verify(BODY, recorded, CURRENT)
     with pytest.raises(StaleWebhook):
         verify(BODY, delivery(timestamp=int(time.time()) + 600), CURRENT, seen=None)
