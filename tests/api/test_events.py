@@ -198,3 +198,46 @@ def test_housekeeping_purges_events_past_the_configured_retention(
 
     assert run_purges(current.db, gateway_purges(current.settings)) == 2
     assert list_events(client, merchant_headers)["total"] == 0
+
+
+def test_signed_delivery_is_signed_as_the_dispatcher_signs_with_every_secret_in_force(
+    client, merchant_headers
+):
+    from standardwebhooks import Webhook
+
+    from payment_gateway.webhooks import verify_legacy_hex
+
+    first = client.get("/api/v1/webhooks/config", headers=merchant_headers).json()
+    make_payment(client, merchant_headers)
+    event_id = list_events(client, merchant_headers)["data"][0]["id"]
+    rotated = client.post("/api/v1/webhooks/config/rotate-secret", headers=merchant_headers)
+    second = rotated.json()["webhook_secret"]
+
+    response = client.get(f"/api/v1/events/{event_id}/delivery", headers=merchant_headers)
+
+    assert response.status_code == 200, response.text
+    delivery = response.json()
+    body, headers = delivery["body"].encode(), delivery["headers"]
+    assert delivery["id"] == headers["webhook-id"] == event_id
+    assert (
+        body.decode()
+        == client.get(f"/api/v1/events/{event_id}", headers=merchant_headers).json()["body"]
+    )
+    # Both secrets in force sign, the current one first, in both headers.
+    assert len(headers["X-Webhook-Signature"].split(",")) == 2
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    for secret in (first["webhook_secret"], second):
+        assert Webhook(secret).verify(body, headers)["data"]["payment"]
+        assert verify_legacy_hex(body, headers, secret)
+
+
+@pytest.mark.parametrize("event_id", ["7f0c2a52-7a61-4c52-9d7b-3a3f6a0f0e11", "not-a-uuid"])
+def test_signed_delivery_of_an_unknown_or_foreign_event_is_404(client, merchant_headers, event_id):
+    other = headers_for(sign_up(client))
+    make_payment(client, other)
+    foreign_id = list_events(client, other)["data"][0]["id"]
+
+    for unknown in (event_id, foreign_id):
+        response = client.get(f"/api/v1/events/{unknown}/delivery", headers=merchant_headers)
+        assert response.status_code == 404 and response.json()["error"]["code"] == "NOT_FOUND_ERROR"
+    assert client.get(f"/api/v1/events/{foreign_id}/delivery").status_code == 401

@@ -101,20 +101,52 @@ def test_trigger_payment_success(api_url, fresh_merchant):
     assert "Waiting for payment.success" in done.stderr  # the progress indicator
 
 
-def test_trigger_payment_failed(failing_api_url):
-    # With TEST_PAYMENT_SUCCESS=false. (With true, the losing payment of the two ends failed
-    # once the payment worker applies CONTRACT §5's ORDER_ALREADY_PAID rule.)
-    merchant = Gateway(base_url=failing_api_url).merchants.sign_up(
-        "Failures", f"failed-{uuid.uuid4().hex[:10]}@example.test", "correct horse"
-    )
+def test_trigger_payment_failed_uses_the_failing_test_vpa(api_url, fresh_merchant):
+    # The gateway here approves every other payment (TEST_PAYMENT_SUCCESS=true).
     result = CliRunner().invoke(
         main, ["--json", "trigger", "payment.failed", "--timeout", "30"],
+        env=cli_env(api_url, fresh_merchant.api_key, fresh_merchant._credentials[1]),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    outcome = json.loads(result.output.splitlines()[-1])
+    payment = outcome["event"]["data"]["payment"]
+    assert outcome["event"]["type"] == "payment.failed"
+    assert (payment["vpa"], payment["error_code"]) == ("failure@razorpay", "PAYMENT_FAILED")
+    assert set(outcome["created"]) == {"order", "payment"}  # one payment, no rival
+
+
+def test_trigger_payment_success_works_where_every_other_payment_fails(failing_api_url):
+    merchant = Gateway(base_url=failing_api_url).merchants.sign_up(
+        "Successes", f"success-{uuid.uuid4().hex[:10]}@example.test", "correct horse"
+    )
+    result = CliRunner().invoke(
+        main, ["--json", "trigger", "payment.success", "--timeout", "30"],
         env=cli_env(failing_api_url, merchant.api_key, merchant.api_secret),
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     event = json.loads(result.output.splitlines()[-1])["event"]
-    assert event["type"] == "payment.failed"
-    assert event["data"]["payment"]["error_code"]
+    assert event["type"] == "payment.success"
+    assert event["data"]["payment"]["vpa"] == "success@razorpay"
+
+
+def test_trigger_says_at_once_that_the_payment_failed(failing_api_url, monkeypatch):
+    # A payment that fails (here an ordinary VPA on a gateway failing every payment): the
+    # command ends as soon as the payment does, saying why, not after its 60 s timeout.
+    import payment_gateway.cli
+
+    monkeypatch.setattr(payment_gateway.cli, "SUCCESS_VPA", "shopper@okaxis")
+    merchant = Gateway(base_url=failing_api_url).merchants.sign_up(
+        "Declines", f"declined-{uuid.uuid4().hex[:10]}@example.test", "correct horse"
+    )
+    started = time.monotonic()
+    result = CliRunner().invoke(
+        main, ["trigger", "payment.success"],
+        env=cli_env(failing_api_url, merchant.api_key, merchant.api_secret),
+    )  # fmt: skip
+    assert time.monotonic() - started < 15
+    assert result.exit_code == 1
+    assert "ended failed (PAYMENT_FAILED: Payment was declined by the bank)" in result.output
+    assert "no payment.success will come" in result.output
 
 
 def test_trigger_refund_processed(live_stack, db):
@@ -140,7 +172,7 @@ def test_listen_forwards_signed_events_to_a_local_endpoint(api_url, fresh_mercha
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        time.sleep(1.5)  # listen reads the config and starts following
+        assert "Forwarding events created from" in listener.stderr.readline()
         order = fresh_merchant.orders.create(amount=4200)
         payment = fresh_merchant.payments.create(order.id, "upi", vpa="listen@okaxis")
         stdout, stderr = listener.communicate(timeout=60)
@@ -161,3 +193,92 @@ def test_listen_forwards_signed_events_to_a_local_endpoint(api_url, fresh_mercha
         stored = fresh_merchant.events.get(delivered["headers"]["webhook-id"])
         assert delivered["body"] == stored.body
         assert stored.data["payment"]["id"] == payment.id
+
+
+def _listen(api_url: str, merchant: Gateway, receiver_url: str, *options: str):
+    """`gateway listen` in a process, once it has said from when it forwards events."""
+    env = cli_env(api_url, merchant.api_key, merchant._credentials[1])
+    listener = subprocess.Popen(
+        [GATEWAY, "--json", "listen", "--forward-to", receiver_url, "--interval", "0.2",
+         *options],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert "Forwarding events created from" in listener.stderr.readline()
+    return listener
+
+
+def _paid(merchant: Gateway, vpa: str = "listen@okaxis") -> str:
+    order = merchant.orders.create(amount=4200)
+    payment = merchant.payments.create(order.id, "upi", vpa=vpa)
+    deadline = time.monotonic() + 30
+    while merchant.payments.get(payment.id).status == "pending":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    return payment.id
+
+
+def test_listen_signs_with_every_secret_in_force(api_url, fresh_merchant, start_receiver):
+    # A receiver still on the replaced secret, during the overlap: deliveries pass, so must
+    # what listen forwards.
+    previous = fresh_merchant.webhooks.config().webhook_secret
+    current = fresh_merchant.webhooks.rotate_secret().webhook_secret
+    on_previous, on_current = (start_receiver(secrets=(s,)) for s in (previous, current))
+    listeners = [
+        _listen(api_url, fresh_merchant, r.url, "--max-events", "1", "--timeout", "30")
+        for r in (on_previous, on_current)
+    ]
+    try:
+        payment = fresh_merchant.payments.create(fresh_merchant.orders.create(amount=4300).id,
+                                                 "upi", vpa="listen@okaxis")  # fmt: skip
+        outputs = [listener.communicate(timeout=60) for listener in listeners]
+    finally:
+        for listener in listeners:
+            listener.kill()
+
+    for (stdout, stderr), receiver in zip(outputs, (on_previous, on_current), strict=True):
+        assert json.loads(stdout.splitlines()[0])["status"] == 200, stderr
+        [event] = receiver.events
+        assert event["hex_signature_valid"] and event["standard_signature_valid"]
+        assert event["answered"] == 200
+        assert json.loads(event["body"])["data"]["payment"]["id"] == payment.id
+        assert len(event["headers"]["webhook-signature"].split()) == 2
+        assert len(event["headers"]["x-webhook-signature"].split(",")) == 2
+
+
+def test_listen_forwards_nothing_from_before_it_started(api_url, fresh_merchant, start_receiver):
+    earlier = _paid(fresh_merchant)
+    receiver = start_receiver(secrets=(fresh_merchant.webhooks.config().webhook_secret,))
+    listener = _listen(api_url, fresh_merchant, receiver.url, "--timeout", "6")
+    later = _paid(fresh_merchant)
+    stdout, stderr = listener.communicate(timeout=60)
+
+    forwarded = [json.loads(line) for line in stdout.splitlines()]
+    payments = [json.loads(e["body"])["data"]["payment"]["id"] for e in receiver.events]
+    assert [f["type"] for f in forwarded] == [
+        "payment.created", "payment.pending", "payment.success",
+    ], stderr  # fmt: skip
+    assert payments == [later] * 3 and earlier not in payments
+
+
+def test_listen_since_starts_exactly_there_and_forwards_each_event_once(
+    api_url, fresh_merchant, start_receiver
+):
+    _paid(fresh_merchant)
+    events = list(reversed(list(fresh_merchant.events.iter())))  # oldest first
+    since = events[-1].created_at  # the payment.success, ~300 ms after the others
+    assert all(e.created_at < since for e in events[:-1])
+    receiver = start_receiver(secrets=(fresh_merchant.webhooks.config().webhook_secret,))
+    listener = _listen(api_url, fresh_merchant, receiver.url, "--since", since, "--timeout", "4")
+    stdout, stderr = listener.communicate(timeout=60)
+
+    forwarded = [json.loads(line)["id"] for line in stdout.splitlines()]
+    assert forwarded == [events[-1].id], stderr
+    assert [e["webhook_id"] for e in receiver.events] == [events[-1].id]
+
+
+def test_listen_help_says_what_it_looks_back_on():
+    result = CliRunner().invoke(main, ["listen", "--help"], terminal_width=80)
+    text = " ".join(result.output.split())
+    assert "nothing before it starts, unless --since says so" in text
+    assert "at most once per run" in text
+    assert "every webhook secret in force" in text

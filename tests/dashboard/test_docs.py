@@ -1,7 +1,5 @@
 """The docs page: every snippet carries the merchant's own keys and works when pasted."""
 
-import hashlib
-import hmac
 import html
 import json
 import os
@@ -116,48 +114,56 @@ def test_refund_and_sdk_snippets_use_real_ids_when_there_are_some(stack, logged_
     assert refund["payment_id"] == paid["id"] and refund["amount"] == 10000
 
 
-def _signed_delivery(secret: str, body: bytes) -> dict[str, str]:
-    return signature_headers([secret], "msg_2a7b2c", int(time.time()), body)
+def _signed_delivery(
+    secret: str, body: bytes, webhook_id: str = "msg_2a7b2c", age_s: int = 0
+) -> dict[str, str]:
+    """Headers exactly as the dispatcher signs a delivery (shared.signing), `age_s` ago."""
+    return signature_headers([secret], webhook_id, int(time.time()) - age_s, body)
 
 
-def test_python_snippets_verify_real_signatures_and_refuse_forged_ones(logged_in_client):
+def test_python_snippets_verify_real_signatures_and_refuse_forged_or_stale_ones(
+    logged_in_client,
+):
     page = logged_in_client.get("/dashboard/docs").text
     body = b'{"event":"webhook.test","timestamp":1705315870,"data":{"note":"\xe2\x82\xb9"}}'
     headers = _signed_delivery("whsec_test_abc123", body)
+    stale = _signed_delivery("whsec_test_abc123", body, age_s=600)
+    hex_only = {"X-Webhook-Signature": headers["X-Webhook-Signature"]}
 
     plain: dict = {"__name__": "webhook_snippet"}  # not __main__: the server does not start
     exec(snippet(page, "code-snippet-webhook-python"), plain)  # noqa: S102 - our own snippet
     assert plain["WEBHOOK_SECRET"] == "whsec_test_abc123"
-    assert plain["signature_is_valid"](body, headers["X-Webhook-Signature"])
-    assert not plain["signature_is_valid"](body + b" ", headers["X-Webhook-Signature"])
-    assert not plain["signature_is_valid"](body, "")
+    assert plain["signature_is_valid"](body, headers) and plain["is_fresh"](headers)
+    assert not plain["signature_is_valid"](body + b" ", headers)
+    assert not plain["signature_is_valid"](body, hex_only)
+    assert plain["signature_is_valid"](body, stale) and not plain["is_fresh"](stale)
 
     standard: dict = {"__name__": "webhook_snippet"}
     exec(snippet(page, "code-snippet-webhook-standard"), standard)  # noqa: S102
     assert standard["verify_webhook"](body, headers)["event"] == "webhook.test"
     with pytest.raises(WebhookVerificationError):
         standard["verify_webhook"](body.replace(b"test", b"tost"), headers)
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        standard["verify_webhook"](body, stale)
+
+    legacy: dict = {"__name__": "webhook_snippet"}
+    exec(snippet(page, "code-snippet-webhook-legacy"), legacy)  # noqa: S102
+    assert legacy["legacy_signature_is_valid"](body, headers["X-Webhook-Signature"])
+    assert not legacy["legacy_signature_is_valid"](body + b" ", headers["X-Webhook-Signature"])
 
 
-def test_node_snippet_computes_the_same_signature():
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
-    from dashboard.docs.snippets import SnippetValues, webhook_node
-
-    code = webhook_node(SnippetValues("http://a", "http://b", "k", "s", "whsec_test_abc123"))
-    body = '{"event":"payment.success","data":{"amount":50000}}'
-    # Keep the verification function, not the server, and call it on a signed body.
-    verifier = code.split("http.createServer")[0] + (
-        "const body = Buffer.from(process.argv[1]);"
-        "console.log(signatureIsValid(body, process.argv[2]),"
-        " signatureIsValid(Buffer.concat([body, Buffer.from(' ')]), process.argv[2]));"
-    )
-    signature = hmac.new(b"whsec_test_abc123", body.encode(), hashlib.sha256).hexdigest()
-    result = subprocess.run(
-        [node, "-e", verifier, body, signature], capture_output=True, text=True, timeout=30
-    )
-    assert result.stdout.split() == ["true", "false"], result.stderr
+def test_the_standard_check_comes_first_and_the_hex_one_is_legacy(logged_in_client):
+    page = logged_in_client.get("/dashboard/docs").text
+    section = page[page.index('id="section-webhook-verification"') :]
+    order = [section.index(f'data-test-id="{name}"') for name in (
+        "code-snippet-webhook", "code-snippet-webhook-python", "code-snippet-webhook-standard",
+        "code-snippet-webhook-legacy")]  # fmt: skip
+    assert order == sorted(order)
+    for name in ("code-snippet-webhook", "code-snippet-webhook-python"):
+        code = snippet(page, name)
+        assert "webhook-timestamp" in code and "5 * 60" in code and "handled" in code
+        assert "x-webhook-signature" not in code.lower()
+    assert "Legacy" in snippet(page, "code-snippet-webhook-legacy")
 
 
 @pytest.mark.browser
@@ -191,32 +197,115 @@ def test_the_copied_curl_command_creates_an_order(stack, chromium, login_in_brow
     assert json.loads(result.stdout)["status"] == "created", result.stderr
 
 
-def test_python_snippet_runs_as_a_program(tmp_path, logged_in_client):
-    """Pasted into a file and run, it serves: a signed POST gets 200, an unsigned one 401."""
+def _snippet_program(tmp_path, page: str, language: str) -> list[str]:
+    """The Node.js or Python receiver snippet, saved as pasted with only its port moved;
+    the command that runs it, then its URL."""
+    port = _free_port()
+    if language == "node":
+        node = shutil.which("node")
+        if node is None:
+            pytest.skip("node is not installed")
+        program = tmp_path / "webhook-server.js"
+        code = snippet(page, "code-snippet-webhook").replace(".listen(5000,", f".listen({port},")
+        command = [node, str(program)]
+    else:
+        program = tmp_path / "webhook_server.py"
+        code = snippet(page, "code-snippet-webhook-python").replace(
+            '("127.0.0.1", 5000)', f'("127.0.0.1", {port})'
+        )
+        command = [sys.executable, str(program)]
+    assert str(port) in code
+    program.write_text(code)
+    return [*command, f"http://127.0.0.1:{port}/webhook"]
+
+
+def _start(command: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={"PYTHONUNBUFFERED": "1", "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("language", ["node", "python"])
+@pytest.mark.parametrize(
+    "secret", ["whsec_test_abc123", "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY+/8x"]
+)
+def test_receiver_snippet_runs_and_refuses_replays(tmp_path, language, secret):
+    """Pasted into a file and run, it serves: a delivery gets 200 and is handled once; the same
+    request again is acknowledged (200) without being handled; a recording re-sent 10 minutes
+    later is refused (400); the hex header alone or a forged signature gets 401."""
     import httpx
 
-    code = snippet(logged_in_client.get("/dashboard/docs").text, "code-snippet-webhook-python")
-    port = _free_port()
-    program = tmp_path / "webhook_server.py"
-    program.write_text(code.replace('("127.0.0.1", 5000)', f'("127.0.0.1", {port})'))
-    server = subprocess.Popen(
-        [sys.executable, str(program)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={"PYTHONUNBUFFERED": "1", "PATH": "/usr/bin:/bin"},
+    from dashboard.docs.snippets import SnippetValues, webhook_node, webhook_python
+
+    values = SnippetValues("http://a", "http://b", "k", "s", secret)
+    page = (
+        '<code id="a" data-test-id="code-snippet-webhook">'
+        + html.escape(webhook_node(values))
+        + '</code><code id="b" data-test-id="code-snippet-webhook-python">'
+        + html.escape(webhook_python(values))
+        + "</code>"
     )
+    *command, url = _snippet_program(tmp_path, page, language)
+    server = _start(command)
     try:
-        body = b'{"event":"webhook.test","data":{}}'
-        headers = _signed_delivery("whsec_test_abc123", body)
-        url = f"http://127.0.0.1:{port}/webhook"
-        response = _post_when_listening(httpx, url, body, headers)
-        assert response.status_code == 200
-        forged = httpx.post(url, content=body, headers={"X-Webhook-Signature": "0" * 64})
-        assert forged.status_code == 401
+        body = b'{"event":"webhook.test","data":{"note":"\xe2\x82\xb9"}}'
+        headers = _signed_delivery(secret, body, webhook_id="evt_first")
+        first = _post_when_listening(httpx, url, body, headers)
+        replayed = httpx.post(url, content=body, headers=headers)
+        recorded_later = httpx.post(
+            url, content=body, headers=_signed_delivery(secret, body, "evt_first", age_s=600)
+        )
+        other_later = httpx.post(
+            url, content=body, headers=_signed_delivery(secret, body, "evt_other", age_s=600)
+        )
+        hex_only = httpx.post(
+            url, content=body, headers={"X-Webhook-Signature": headers["X-Webhook-Signature"]}
+        )
+        forged = httpx.post(
+            url, content=body + b" ", headers=_signed_delivery(secret, body, "evt_forged")
+        )
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=10)
+
+    assert first.status_code == 200 and replayed.status_code == 200, output
+    assert recorded_later.status_code == 400 and other_later.status_code == 400
+    assert hex_only.status_code == 401 and forged.status_code == 401
+    assert output.count("Received webhook.test") == 1, output
+
+
+def test_the_docs_python_receiver_takes_a_real_delivery(
+    tmp_path, stack, logged_in_client, start_service
+):
+    """The dispatcher's own delivery of a test webhook, to the snippet as copied from the
+    page with the seeded merchant's secret."""
+    import httpx
+
+    page = logged_in_client.get("/dashboard/docs").text
+    *command, url = _snippet_program(tmp_path, page, "python")
+    server = _start(command)
+    try:
+        stack.db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (url,))
+        start_service("webhook_dispatcher", API_URL=stack.api_url)
+        sent = httpx.post(
+            f"{stack.api_url}/api/v1/webhooks/test",
+            headers={"X-Api-Key": "key_test_abc123", "X-Api-Secret": "secret_test_xyz789"},
+        )
+        assert sent.status_code == 201, sent.text
+        deadline = time.monotonic() + 30
+        while True:
+            log = stack.db.execute(
+                "SELECT status, response_code FROM webhook_logs WHERE id = %s",
+                (sent.json()["id"],),
+            ).fetchone()
+            if log["status"] != "pending" or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=10)
+    assert (log["status"], log["response_code"]) == ("success", 200), output
     assert "Received webhook.test" in output
 
 
@@ -296,3 +385,17 @@ def test_docs_fit_a_375px_phone_with_a_new_merchants_long_keys(
             save_screenshots(page, "docs-375px-new-merchant")
     finally:
         context.close()
+
+
+def test_docs_list_the_test_values_the_bank_answers(logged_in_client):
+    from shared.simulation import TEST_CARDS, TEST_OUTCOMES, TEST_VPAS
+
+    page = logged_in_client.get("/dashboard/docs").text
+    table = page[page.index('data-test-id="test-values"') :]
+    table = table[: table.index("</table>")]
+    rows = re.findall(
+        r"<tr><td>(?:UPI|Card) <code>([^<]+)</code></td><td>([^<]+)(?:<code>(\w+)</code>)?", table
+    )
+    listed = {value.replace(" ", ""): code or "success" for value, _, code in rows}
+    assert listed == TEST_VPAS | TEST_CARDS
+    assert set(listed.values()) == set(TEST_OUTCOMES)

@@ -6,7 +6,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -77,7 +76,8 @@ def test_cli_listen_snippet_forwards_signed_events(stack, logged_in_client, star
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        time.sleep(2)
+        # It forwards events from when it starts, and says so first.
+        assert "Forwarding events created from" in listener.stderr.readline()
         stack.create_payment()
         stdout, stderr = listener.communicate(timeout=60)
     finally:

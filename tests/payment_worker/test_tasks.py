@@ -4,8 +4,15 @@ import time
 import psycopg
 import pytest
 
-from factories import create_order, create_payment, events_of, upi_payment_body
+from factories import (
+    card_payment_body,
+    create_order,
+    create_payment,
+    events_of,
+    upi_payment_body,
+)
 from payment_worker.tasks import decide_outcomes, finalize_due_batch, finalize_due_payments
+from shared.simulation import APPROVED, DECLINED
 from shared.worker import runtime
 
 ALREADY_PAID = ("ORDER_ALREADY_PAID", "Order already paid")
@@ -276,7 +283,9 @@ def test_declined_payment_leaves_the_order_to_the_next_approved_one():
         {"id": "pay_3", "method": "upi", "order_id": "order_a"},
         {"id": "pay_4", "method": "upi", "order_id": "order_b"},
     ]
-    outcomes = decide_outcomes(due, {"order_b"}, lambda method: method == "upi")
+    outcomes = decide_outcomes(
+        due, {"order_b"}, lambda p: APPROVED if p["method"] == "upi" else DECLINED
+    )
 
     assert [(o[0], o[1], o[2]) for o in outcomes] == [
         ("pay_1", "failed", "PAYMENT_FAILED"),
@@ -296,3 +305,78 @@ def test_database_refuses_a_second_successful_payment_of_an_order(client, mercha
 
     with pytest.raises(psycopg.errors.UniqueViolation):
         db.execute("UPDATE payments SET status = 'success' WHERE id = %s", (second,))
+
+
+@pytest.mark.parametrize("success_setting", ["true", "false"])
+@pytest.mark.parametrize(
+    ("body", "status", "error_code"),
+    [
+        (lambda order_id: upi_payment_body(order_id, "success@razorpay"), "success", None),
+        (lambda order_id: upi_payment_body(order_id, "Failure@Razorpay"), "failed", "PAYMENT_FAILED"),
+        (lambda order_id: card_payment_body(order_id, "4000 0000 0000 0002"), "failed", "CARD_DECLINED"),
+        (lambda order_id: card_payment_body(order_id, "4000-0000-0000-9995"), "failed", "INSUFFICIENT_FUNDS"),
+    ],
+    ids=["success-vpa", "failure-vpa", "declined-card", "insufficient-funds-card"],
+)  # fmt: skip
+def test_test_values_answer_the_same_in_every_mode(
+    client, merchant_headers, db, worker_env, webhook_url, success_setting, body, status, error_code
+):
+    worker_env.setenv("TEST_PAYMENT_SUCCESS", success_setting)
+    runtime.cache_clear()
+    order = create_order(client, merchant_headers)
+    payment = create_payment(client, merchant_headers, body(order["id"]))
+    assert payment["status"] == "pending"
+
+    assert finalize_due_payments() == 1
+
+    stored = client.get(f"/api/v1/payments/{payment['id']}/public").json()
+    assert (stored["status"], stored["error_code"]) == (status, error_code)
+    assert (stored["error_description"] is None) == (error_code is None)
+    event = "payment.success" if status == "success" else "payment.failed"
+    assert [e["body"]["data"]["payment"]["id"] for e in events_of(db, event)] == [payment["id"]]
+
+
+def test_test_card_outcome_is_stored_without_the_card_number(
+    client, merchant_headers, db, worker_env
+):
+    order = create_order(client, merchant_headers)
+    payment = create_payment(
+        client, merchant_headers, card_payment_body(order["id"], "4000 0000 0000 0002")
+    )
+
+    row = db.execute("SELECT * FROM payments WHERE id = %s", (payment["id"],)).fetchone()
+    assert row["test_outcome"] == "CARD_DECLINED" and row["card_last4"] == "0002"
+    assert not any("4000000000000002" in str(value) for value in row.values())
+
+
+def test_test_value_outcome_does_not_change_when_the_job_runs_again(
+    client, merchant_headers, db, worker_env, webhook_url
+):
+    order = create_order(client, merchant_headers)
+    payment = create_payment(
+        client, merchant_headers, card_payment_body(order["id"], "4000000000009995")
+    )
+    finalize_due_payments()
+    before = db.execute("SELECT status, error_code, updated_at FROM payments").fetchall()
+    worker_env.setenv("TEST_PAYMENT_SUCCESS", "true")
+    runtime.cache_clear()
+
+    assert finalize_due_payments() == 0
+
+    assert db.execute("SELECT status, error_code, updated_at FROM payments").fetchall() == before
+    assert before[0]["error_code"] == "INSUFFICIENT_FUNDS"
+    assert [e["body"]["data"]["payment"]["id"] for e in events_of(db, "payment.failed")] == [
+        payment["id"]
+    ]
+
+
+def test_other_values_still_follow_the_mode(client, merchant_headers, worker_env, webhook_url):
+    worker_env.setenv("TEST_PAYMENT_SUCCESS", "false")
+    runtime.cache_clear()
+    order = create_order(client, merchant_headers)
+    payment = create_payment(client, merchant_headers, card_payment_body(order["id"]))
+
+    finalize_due_payments()
+
+    stored = client.get(f"/api/v1/payments/{payment['id']}/public").json()
+    assert (stored["status"], stored["error_code"]) == ("failed", "PAYMENT_FAILED")

@@ -32,6 +32,9 @@ ENDPOINTS = [
     ("GET", "/api/v1/refunds/{}", "refund", None),
     ("GET", "/api/v1/webhooks/{}", "webhook", None),
     ("POST", "/api/v1/webhooks/{}/retry", "webhook", None),
+    # A delivery's log id is its event's id.
+    ("GET", "/api/v1/events/{}", "webhook", None),
+    ("GET", "/api/v1/events/{}/delivery", "webhook", None),
 ]
 
 

@@ -1,6 +1,12 @@
-"""The simulated bank: how long it takes to answer and what it answers (CONTRACT §2)."""
+"""The simulated bank: how long it takes to answer and what it answers.
+
+Test values answer the same in every mode, so a merchant can make each outcome on demand as
+Razorpay's and Stripe's test values do; every other instrument follows TEST_MODE and the
+success rates.
+"""
 
 import random
+from dataclasses import dataclass
 from typing import Self
 
 from pydantic import model_validator
@@ -50,6 +56,56 @@ def refund_delay_ms(settings: ProcessingDelaySettings) -> int:
     if settings.test_mode:
         return settings.test_processing_delay
     return random.randint(settings.refund_delay_min, settings.refund_delay_max)
+
+
+@dataclass(frozen=True)
+class BankAnswer:
+    """A payment's outcome: `error_code` None is success."""
+
+    error_code: str | None = None
+    error_description: str | None = None
+
+    @property
+    def approved(self) -> bool:
+        return self.error_code is None
+
+
+APPROVED = BankAnswer()
+DECLINED = BankAnswer("PAYMENT_FAILED", "Payment was declined by the bank")
+CARD_DECLINED = BankAnswer("CARD_DECLINED", "Card was declined by the issuer")
+INSUFFICIENT_FUNDS = BankAnswer("INSUFFICIENT_FUNDS", "Insufficient funds in the account")
+
+# The answer of each test value, by how it is stored on the payment (`payments.test_outcome`).
+TEST_OUTCOMES = {
+    "success": APPROVED,
+    "PAYMENT_FAILED": DECLINED,
+    "CARD_DECLINED": CARD_DECLINED,
+    "INSUFFICIENT_FUNDS": INSUFFICIENT_FUNDS,
+}
+TEST_VPAS = {"success@razorpay": "success", "failure@razorpay": "PAYMENT_FAILED"}
+TEST_CARDS = {"4000000000000002": "CARD_DECLINED", "4000000000009995": "INSUFFICIENT_FUNDS"}
+
+
+def vpa_test_outcome(vpa: str) -> str | None:
+    """The stored outcome of a test VPA (compared without case, as VPAs are), else None."""
+    return TEST_VPAS.get(vpa.lower())
+
+
+def card_test_outcome(digits: str) -> str | None:
+    """The stored outcome of a test card number (digits only, separators removed), else None.
+    The number itself is never stored: only this outcome is."""
+    return TEST_CARDS.get(digits)
+
+
+def bank_answer(
+    settings: PaymentOutcomeSettings, method: str, test_outcome: str | None
+) -> BankAnswer:
+    """What the bank answers a due payment: the test value's outcome when the payment was made
+    with one (`test_outcome`, decided and stored when it was created), else
+    `payment_succeeds`. Raises KeyError for a test outcome this code does not know."""
+    if test_outcome is not None:
+        return TEST_OUTCOMES[test_outcome]
+    return APPROVED if payment_succeeds(settings, method) else DECLINED
 
 
 def payment_succeeds(settings: PaymentOutcomeSettings, method: str) -> bool:

@@ -28,14 +28,15 @@ from payment_gateway.resources import (
     WebhookConfig,
     WebhookLog,
 )
-from payment_gateway.webhooks import SignatureError
+from payment_gateway.webhooks import DuplicateWebhook, SignatureError, StaleWebhook
 
 __version__ = "0.1.0"
 
 __all__ = [
     "APIConnectionError", "APIError", "ApiCredentials", "AsyncGateway", "AuthenticationError",
-    "BadRequestError", "ConflictError", "Event", "Gateway", "GatewayError",
+    "BadRequestError", "ConflictError", "DuplicateWebhook", "Event", "Gateway", "GatewayError",
     "IdempotencyKeyMismatchError", "Merchant", "NotFoundError", "Order", "Page", "Payment",
-    "PublicOrder", "RateLimitError", "Refund", "ServiceUnavailableError", "SignatureError", "UnexpectedResponseError",
+    "PublicOrder", "RateLimitError", "Refund", "ServiceUnavailableError", "SignatureError", "StaleWebhook",
+    "UnexpectedResponseError",
     "WebhookAttempt", "WebhookConfig", "WebhookLog",
 ]  # fmt: skip

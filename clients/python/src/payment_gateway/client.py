@@ -32,6 +32,7 @@ from payment_gateway.resources import (
     Payment,
     PublicOrder,
     Refund,
+    SignedDelivery,
     WebhookConfig,
     WebhookLog,
     WebhookRetried,
@@ -284,6 +285,12 @@ class Events(_Namespace):
     def get(self, event_id: str) -> Event:
         """One event with `body` (the exact JSON delivered) and its `deliveries`."""
         return self._send(t.Call("GET", f"/api/v1/events/{_seg(event_id)}", Event.from_dict))
+
+    def signed_delivery(self, event_id: str) -> SignedDelivery:
+        """The event's body and headers as a delivery sent now carries them, signed by the
+        gateway with every webhook secret in force (what `gateway listen` forwards)."""
+        path = f"/api/v1/events/{_seg(event_id)}/delivery"
+        return self._send(t.Call("GET", path, SignedDelivery.from_dict))
 
 
 class Merchants(_Namespace):

@@ -171,6 +171,16 @@ class WebhookConfig(Resource):
 
 
 @dataclass(frozen=True)
+class SignedDelivery(Resource):
+    """An event as a delivery sent now carries it: its exact `body` and every header, signed
+    by the gateway with every webhook secret in force (`events.signed_delivery`)."""
+
+    id: str = ""
+    body: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Event(Resource):
     """Something that happened (CONTRACT §5); `body` and `deliveries` come with `events.get`."""
 

@@ -1,10 +1,13 @@
 """A test merchant's webhook receiver: `python -m devstack.receiver` (port 4000, or RECEIVER_PORT).
 
-It verifies both signatures of every delivery, independently of the gateway's own signing
-code: `X-Webhook-Signature` (hex HMAC-SHA256 of the body with the secret string) and the
-Standard Webhooks headers. It prints one line per event and can fail the first N requests,
-or a random fraction of them (seeded, so a run can be repeated), so you can watch the
-dispatcher retry:
+It verifies every delivery as a merchant should, independently of the gateway's own signing
+code: both signatures (`X-Webhook-Signature`, hex HMAC-SHA256 of the body with the secret
+string, and the Standard Webhooks headers), a `webhook-timestamp` within 5 minutes of now,
+and each `webhook-id` handled once. A stale delivery (a recording sent again later) is refused
+with 400; a duplicate (an id already answered 200: an exact replay, a manual retry or a
+recovery) is acknowledged with 200 and not handled again; both say so on their line. It prints
+one line per event and can fail the first N requests, or a random fraction of them (seeded, so
+a run can be repeated), so you can watch the dispatcher retry:
 
     python -m devstack.receiver --fail-first 2
     python -m devstack.receiver --fail-rate 0.3 --seed 7 --record deliveries.jsonl
@@ -30,6 +33,8 @@ from typing import Any
 import uvicorn
 
 DEFAULT_SECRET = "whsec_test_abc123"  # noqa: S105  # the seeded test merchant's
+# How far webhook-timestamp may be from now, as Standard Webhooks and Stripe advise.
+TOLERANCE_S = 300
 
 
 def hex_valid(secrets: list[str], body: bytes, signature_header: str) -> bool:
@@ -65,8 +70,11 @@ class Receiver:
     delay_s: float = 0.0
     record: Path | None = None
     quiet: bool = False
+    tolerance_s: float = TOLERANCE_S
     received: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)
+    # webhook-id -> the number of the request that handled it (answered 200).
+    handled: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _random: random.Random = field(init=False)
 
@@ -105,21 +113,42 @@ class Receiver:
             failing = number <= self.fail_first or self._random.random() < self.fail_rate
         hex_ok = hex_valid(self.secrets, body, headers.get("x-webhook-signature", ""))
         standard_ok = standard_valid(self.secrets, body, headers)
+        signed = hex_ok and standard_ok
+        age = _age_s(headers.get("webhook-timestamp", ""))
+        stale = signed and (age is None or abs(age) > self.tolerance_s)
+        webhook_id = headers.get("webhook-id")
         try:
             event = json.loads(body)
         except ValueError:
             event = {}
+        with self._lock:
+            reply: dict[str, Any]
+            duplicate_of = self.handled.get(webhook_id or "") if signed and not stale else None
+            if failing:
+                status, reply = self.fail_status, {"error": "failing on purpose"}
+            elif not signed:
+                status, reply = 401, {"error": "invalid signature"}
+            elif stale:
+                status, reply = 400, {"error": "webhook-timestamp outside the tolerance"}
+            elif duplicate_of is not None:
+                status, reply = 200, {"ok": True, "duplicate_of": duplicate_of}
+            else:
+                status, reply = 200, {"ok": True}
+                self.handled[webhook_id or ""] = number
         entry = {
             "number": number,
             "body": body.decode("utf-8", errors="replace"),
             "headers": headers,
             "received_at": time.time(),
-            "webhook_id": headers.get("webhook-id"),
+            "webhook_id": webhook_id,
             "event": event.get("event"),
             "data": event.get("data"),
             "hex_signature_valid": hex_ok,
             "standard_signature_valid": standard_ok,
-            "answered": self.fail_status if failing else 200 if hex_ok and standard_ok else 401,
+            "timestamp_age_s": age,
+            "stale": stale,
+            "duplicate_of": duplicate_of,
+            "answered": status,
         }
         with self._lock:
             self.events.append(entry)
@@ -127,17 +156,27 @@ class Receiver:
                 with self.record.open("a") as out:
                     out.write(json.dumps(entry) + "\n")
         if not self.quiet:
-            verdict = "signatures ok" if hex_ok and standard_ok else "BAD SIGNATURE"
-            print(
-                f"#{number} {entry['event']} {entry['webhook_id']} {verdict}, "
-                f"answering {entry['answered']}",
-                flush=True,
-            )
-        if failing:
-            return self.fail_status, {"error": "failing on purpose"}
-        if not (hex_ok and standard_ok):
-            return 401, {"error": "invalid signature"}
-        return 200, {"ok": True}
+            print(f"#{number} {entry['event']} {webhook_id} {_verdict(entry, self.tolerance_s)}, "
+                  f"answering {status}",
+                  flush=True)  # fmt: skip
+        return status, reply
+
+
+def _age_s(timestamp: str) -> float | None:
+    """Seconds since webhook-timestamp (negative: ahead of us); None when it is not a number."""
+    return time.time() - int(timestamp) if timestamp.isascii() and timestamp.isdigit() else None
+
+
+def _verdict(entry: dict[str, Any], tolerance_s: float) -> str:
+    if not (entry["hex_signature_valid"] and entry["standard_signature_valid"]):
+        return "BAD SIGNATURE"
+    if entry["stale"]:
+        age = entry["timestamp_age_s"]
+        when = "unreadable" if age is None else f"{int(abs(age))} s {'old' if age > 0 else 'ahead'}"
+        return f"STALE timestamp ({when}, tolerance {tolerance_s:g} s): refused, a replay?"
+    if entry["duplicate_of"] is not None:
+        return f"DUPLICATE of #{entry['duplicate_of']}: acknowledged, not handled again"
+    return "signatures ok"
 
 
 async def _respond(send: Any, status: int, body: dict[str, Any]) -> None:
@@ -179,6 +218,12 @@ def main(argv: list[str] | None = None) -> None:
         type=Path,
         help="append every request, with the status answered, as a JSON line here",
     )
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=TOLERANCE_S,
+        help=f"seconds webhook-timestamp may be from now (default {TOLERANCE_S})",
+    )
     parser.add_argument("--quiet", action="store_true", help="print nothing per event")
     args = parser.parse_args(argv)
     receiver = Receiver(
@@ -188,6 +233,7 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seed,
         record=args.record,
         quiet=args.quiet,
+        tolerance_s=args.tolerance,
     )
     print(
         f"webhook receiver on http://{args.host}:{args.port}/webhook", file=sys.stderr, flush=True

@@ -4,10 +4,10 @@ from shared.serializers import PAYMENT_COLUMNS, amount_refundable
 
 def lock_due_payments(conn: DictConnection, limit: int) -> list[Row]:
     """Pending payments the bank has answered for, oldest answer first, locked; rows another
-    worker holds are skipped. Rows: id, method, order_id."""
+    worker holds are skipped. Rows: id, method, order_id, test_outcome."""
     return conn.execute(
         """
-        SELECT id, method, order_id FROM payments
+        SELECT id, method, order_id, test_outcome FROM payments
         WHERE status = 'pending' AND process_after <= clock_timestamp()
         ORDER BY process_after LIMIT %s
         FOR UPDATE SKIP LOCKED

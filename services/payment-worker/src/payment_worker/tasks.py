@@ -22,15 +22,13 @@ from shared.events import (
 )
 from shared.queues import PAYMENTS_QUEUE
 from shared.serializers import payment_resource
-from shared.simulation import payment_succeeds
+from shared.simulation import BankAnswer, bank_answer
 from shared.worker import WorkerRuntime, counted, run_tick
 
 log = structlog.get_logger(__name__)
 
 # Small enough that a batch commits within a few milliseconds of falling due.
 BATCH_SIZE = 50
-DECLINED_CODE = "PAYMENT_FAILED"
-DECLINED_DESCRIPTION = "Payment was declined by the bank"
 ALREADY_PAID_CODE = "ORDER_ALREADY_PAID"
 ALREADY_PAID_DESCRIPTION = "Order already paid"  # CONTRACT §4: the API's words for it too
 
@@ -38,26 +36,28 @@ Outcome = tuple[str, str, str | None, str | None]
 
 
 def decide_outcomes(
-    due: Iterable[Row], paid_orders: set[str], bank_approves: Callable[[str], bool]
+    due: Iterable[Row], paid_orders: set[str], bank: Callable[[Row], BankAnswer]
 ) -> list[Outcome]:
     """(payment id, status, error code, error description) for each due payment, in order.
 
-    `due` are locked payments (id, method, order_id), oldest bank answer first; `paid_orders`
-    the ids of their orders already paid, read under the orders' locks. The first approved
-    payment of an unpaid order succeeds; every later payment of that order in the batch, and
-    every payment of an order already paid, fails with ORDER_ALREADY_PAID without asking the
-    bank. `bank_approves(method)` is the simulated bank's answer.
+    `due` are locked payments (id, method, order_id, test_outcome), oldest bank answer first;
+    `paid_orders` the ids of their orders already paid, read under the orders' locks. The
+    first approved payment of an unpaid order succeeds; every later payment of that order in
+    the batch, and every payment of an order already paid, fails with ORDER_ALREADY_PAID
+    without asking the bank. `bank(payment)` is the simulated bank's answer (bank_answer).
     """
     paid = set(paid_orders)
     outcomes: list[Outcome] = []
     for payment in due:
         if payment["order_id"] in paid:
             outcomes.append((payment["id"], "failed", ALREADY_PAID_CODE, ALREADY_PAID_DESCRIPTION))
-        elif bank_approves(payment["method"]):
+            continue
+        answer = bank(payment)
+        if answer.approved:
             paid.add(payment["order_id"])
             outcomes.append((payment["id"], "success", None, None))
         else:
-            outcomes.append((payment["id"], "failed", DECLINED_CODE, DECLINED_DESCRIPTION))
+            outcomes.append((payment["id"], "failed", answer.error_code, answer.error_description))
     return outcomes
 
 
@@ -73,7 +73,9 @@ def finalize_due_batch(current: WorkerRuntime) -> int:
         if not due:
             return 0
         paid_orders = repository.lock_paid_orders(tx.conn, sorted({p["order_id"] for p in due}))
-        outcomes = decide_outcomes(due, paid_orders, lambda method: payment_succeeds(bank, method))
+        outcomes = decide_outcomes(
+            due, paid_orders, lambda p: bank_answer(bank, p["method"], p["test_outcome"])
+        )
         rows = repository.finalize_payments(tx.conn, outcomes)
         queued = record_events(
             tx,

@@ -6,7 +6,7 @@ from api.dependencies import MerchantDep, PaginationDep, RuntimeDep
 from api.errors import error_responses
 from api.events import service
 from api.events.errors import EventNotFound
-from api.events.schemas import EventDetail, EventPage, EventType
+from api.events.schemas import EventDetail, EventPage, EventType, SignedDelivery
 
 router = APIRouter(tags=["events"])
 
@@ -67,3 +67,15 @@ async def get_event(
     event_id: EventIdInPath, merchant: MerchantDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     return await service.get_event(runtime.db, merchant.id, event_id)
+
+
+@router.get(
+    "/api/v1/events/{event_id}/delivery",
+    response_model=SignedDelivery,
+    responses=error_responses(401, EventNotFound, 503),
+    summary="The event signed as a delivery sent now is (what `gateway listen` forwards)",
+)
+async def get_signed_delivery(
+    event_id: EventIdInPath, merchant: MerchantDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    return await service.signed_delivery(runtime.db, merchant.id, event_id)

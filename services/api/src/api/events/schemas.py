@@ -49,4 +49,15 @@ class EventDetail(Event):
     )
 
 
+class SignedDelivery(BaseModel):
+    """An event as a webhook delivery of it sent now would carry it."""
+
+    id: str = Field(description="The event id, its `webhook-id`")
+    body: str = Field(description="The exact JSON body of every delivery of the event")
+    headers: dict[str, str] = Field(
+        description="Content-Type, X-Webhook-Signature, webhook-id, webhook-timestamp (now) and "
+        "webhook-signature, signed with every webhook secret in force"
+    )
+
+
 EventPage = Page[Event]

@@ -1,6 +1,7 @@
 """The events API (CONTRACT §5): every event the merchant's objects caused, newest first."""
 
 import json
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -8,10 +9,12 @@ from typing import Any
 from api.events import repository
 from api.events.errors import EventNotFound
 from api.pagination import Total
+from api.webhooks import repository as webhooks
 from api.webhooks.service import _log_resource as log_resource  # one shape for a log
 from shared.db import AsyncDatabase, Row
 from shared.errors import BadRequest
 from shared.serializers import iso
+from shared.signing import signature_headers
 
 
 def _event_resource(row: Row) -> dict[str, Any]:
@@ -57,13 +60,33 @@ async def list_events(
     return [_event_resource(row) for row in rows], total
 
 
+def _event_uuid(event_id: str) -> str:
+    try:
+        return str(uuid.UUID(event_id))
+    except ValueError:
+        raise EventNotFound from None
+
+
+async def signed_delivery(db: AsyncDatabase, merchant_id: str, event_id: str) -> dict[str, Any]:
+    """`{id, body, headers}`: the event's exact body and every header a delivery of it sent now
+    carries, signed by the dispatcher's own code with every secret in force (the current one
+    first, then replaced ones still in their overlap); `webhook-id` is the event id and
+    `webhook-timestamp` now. What `gateway listen` forwards. EventNotFound as get_event."""
+    event_id = _event_uuid(event_id)
+    async with db.connection() as conn:
+        row = await repository.get_event(conn, event_id, merchant_id)
+        if row is None:
+            raise EventNotFound
+        secrets = await webhooks.secrets_in_force(conn, merchant_id)
+    body = row["body"]
+    headers = signature_headers(secrets, event_id, int(time.time()), body.encode())
+    return {"id": event_id, "body": body, "headers": headers}
+
+
 async def get_event(db: AsyncDatabase, merchant_id: str, event_id: str) -> dict[str, Any]:
     """One event with its exact delivered body and its deliveries; EventNotFound for an unknown id
     or another merchant's (CONTRACT §3)."""
-    try:
-        event_id = str(uuid.UUID(event_id))
-    except ValueError:
-        raise EventNotFound from None
+    event_id = _event_uuid(event_id)
     async with db.connection() as conn:
         row = await repository.get_event(conn, event_id, merchant_id)
         if row is None:

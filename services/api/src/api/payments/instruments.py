@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from shared.errors import ExpiredCard, InvalidCard, InvalidVpa
+from shared.simulation import card_test_outcome, vpa_test_outcome
 
 VPA_PATTERN = re.compile(r"^[a-zA-Z0-9._-]+@[a-zA-Z0-9]+$")
 CARD_SEPARATORS = re.compile(r"[\s-]")
@@ -14,18 +15,20 @@ CARD_SEPARATORS = re.compile(r"[\s-]")
 @dataclass(frozen=True)
 class Upi:
     vpa: str
+    test_outcome: str | None = None  # the outcome of a test VPA (shared.simulation)
 
 
 @dataclass(frozen=True)
 class Card:
     network: str
     last4: str
+    test_outcome: str | None = None  # the outcome of a test card number (shared.simulation)
 
 
 def validate_vpa(vpa: str) -> Upi:
     if len(vpa) > 255 or not VPA_PATTERN.fullmatch(vpa):
         raise InvalidVpa
-    return Upi(vpa=vpa)
+    return Upi(vpa=vpa, test_outcome=vpa_test_outcome(vpa))
 
 
 def passes_luhn(digits: str) -> bool:
@@ -79,7 +82,7 @@ def expiry_fault(month: int | str, year: int | str, now: datetime | None = None)
 
 
 def validate_card(number: str, expiry_month: int | str, expiry_year: int | str, cvv: str) -> Card:
-    """The card's network and last four digits; nothing else of it is kept.
+    """The card's network, last four digits and test outcome; nothing else of it is kept.
 
     Raises InvalidCard (`Card validation failed`) or ExpiredCard (`Card expiry date invalid`),
     CONTRACT §4's codes, with `field` the dotted path of the part at fault: `card.number`
@@ -94,4 +97,6 @@ def validate_card(number: str, expiry_month: int | str, expiry_year: int | str, 
         raise InvalidCard(field="card.cvv")
     if fault := expiry_fault(expiry_month, expiry_year):
         raise ExpiredCard(field=f"card.{fault}")
-    return Card(network=card_network(digits), last4=digits[-4:])
+    return Card(
+        network=card_network(digits), last4=digits[-4:], test_outcome=card_test_outcome(digits)
+    )

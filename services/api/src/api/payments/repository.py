@@ -20,9 +20,10 @@ async def insert_payment_for_order(
             RETURNING id, merchant_id, amount, currency
         )
         INSERT INTO payments (id, order_id, merchant_id, amount, currency, method, vpa,
-                              card_network, card_last4, correlation_id, process_after)
+                              card_network, card_last4, test_outcome, correlation_id,
+                              process_after)
         SELECT %(id)s, id, merchant_id, amount, currency, %(method)s, %(vpa)s,
-               %(card_network)s, %(card_last4)s, %(correlation_id)s,
+               %(card_network)s, %(card_last4)s, %(test_outcome)s, %(correlation_id)s,
                now() + make_interval(secs => %(delay_ms)s / 1000.0)
         FROM payable
         RETURNING {PAYMENT_COLUMNS}, {amount_refundable()}

@@ -43,12 +43,18 @@ log = structlog.get_logger(__name__)
 def _instrument_columns(body: PaymentCreate) -> dict[str, Any]:
     if body.method == "upi":
         upi = instruments.validate_vpa(body.vpa or "")
-        return {"vpa": upi.vpa, "card_network": None, "card_last4": None}
+        return {
+            "vpa": upi.vpa, "card_network": None, "card_last4": None,
+            "test_outcome": upi.test_outcome,
+        }  # fmt: skip
     assert body.card is not None
     card = instruments.validate_card(
         body.card.number, body.card.expiry_month, body.card.expiry_year, body.card.cvv
     )
-    return {"vpa": None, "card_network": card.network, "card_last4": card.last4}
+    return {
+        "vpa": None, "card_network": card.network, "card_last4": card.last4,
+        "test_outcome": card.test_outcome,
+    }  # fmt: skip
 
 
 async def create_payment(runtime: ApiRuntime, merchant_id: str | None, body: PaymentCreate) -> dict:

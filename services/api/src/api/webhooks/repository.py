@@ -122,6 +122,24 @@ async def live_replaced_secrets(conn: AsyncDictConnection, merchant_id: str) -> 
     ).fetchall()
 
 
+async def secrets_in_force(conn: AsyncDictConnection, merchant_id: str) -> list[str]:
+    """The secrets a delivery is signed with now, as the dispatcher reads them: the current
+    one first, then the replaced ones still in their overlap, newest first."""
+    row = await one_async(
+        await conn.execute(
+            """
+        SELECT ARRAY[m.webhook_secret] || ARRAY(
+                   SELECT s.secret FROM webhook_secrets s
+                   WHERE s.merchant_id = m.id AND s.expires_at > now()
+                   ORDER BY s.replaced_at DESC, s.id DESC) AS secrets
+        FROM merchants m WHERE m.id = %s
+        """,
+            (merchant_id,),
+        )
+    )
+    return list(row["secrets"])
+
+
 async def replace_secret(
     conn: AsyncDictConnection, merchant_id: str, new_secret: str, overlap: str
 ) -> Row:

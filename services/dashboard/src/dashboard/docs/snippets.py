@@ -170,18 +170,38 @@ const crypto = require('crypto');
 const http = require('http');
 
 const WEBHOOK_SECRET = '{{secret}}';
+const TOLERANCE_SECONDS = 5 * 60; // older (or future) timestamps are replays: refuse them
+const handled = new Map(); // webhook-id -> when you handled it, kept 10 minutes
 
-// X-Webhook-Signature is the lowercase hex HMAC-SHA256 of the raw body. For 24 hours
-// after you regenerate your secret, it lists one signature per secret, comma-separated,
-// newest first: accept the request when any of them matches your secret.
-function signatureIsValid(rawBody, header) {
-  const expected = Buffer.from(crypto.createHmac('sha256', WEBHOOK_SECRET)
-    .update(rawBody).digest('hex'));
-  return String(header || '').split(',').some((signature) => {
-    const received = Buffer.from(signature.trim());
-    return received.length === expected.length &&
-      crypto.timingSafeEqual(received, expected);
-  });
+// webhook-signature is "v1," + base64 HMAC-SHA256 of `${id}.${timestamp}.${body}`, keyed
+// with the base64 part of your secret after "whsec_". For 24 hours after you regenerate
+// your secret it lists one signature per secret, space-separated: accept any match.
+function signatureIsValid(rawBody, headers) {
+  const id = headers['webhook-id'] || '';
+  const timestamp = headers['webhook-timestamp'] || '';
+  const key = Buffer.from(
+    WEBHOOK_SECRET.replace(/^whsec_/, '').replace(/[^A-Za-z0-9+/]/g, ''), 'base64');
+  const expected = Buffer.from('v1,' + crypto.createHmac('sha256', key)
+    .update(`${id}.${timestamp}.`).update(rawBody).digest('base64'));
+  return Boolean(id && timestamp) &&
+    String(headers['webhook-signature'] || '').split(' ').some((signature) => {
+      const received = Buffer.from(signature);
+      return received.length === expected.length &&
+        crypto.timingSafeEqual(received, expected);
+    });
+}
+
+function isFresh(headers) {
+  const age = Date.now() / 1000 - Number(headers['webhook-timestamp']);
+  return Math.abs(age) <= TOLERANCE_SECONDS;
+}
+
+function alreadyHandled(id) {
+  for (const [seen, at] of handled) { // oldest first; their replays are stale anyway
+    if (Date.now() - at <= 2 * TOLERANCE_SECONDS * 1000) break;
+    handled.delete(seen);
+  }
+  return handled.has(id);
 }
 
 http.createServer((req, res) => {
@@ -190,12 +210,22 @@ http.createServer((req, res) => {
   req.on('end', () => {
     // Verify the bytes exactly as received, before parsing them.
     const rawBody = Buffer.concat(chunks);
-    if (!signatureIsValid(rawBody, req.headers['x-webhook-signature'])) {
+    if (!signatureIsValid(rawBody, req.headers)) {
       res.writeHead(401).end('invalid signature');
+      return;
+    }
+    if (!isFresh(req.headers)) {
+      res.writeHead(400).end('stale timestamp');
+      return;
+    }
+    const id = req.headers['webhook-id'];
+    if (alreadyHandled(id)) {
+      res.writeHead(200).end('duplicate'); // a retry or replay of an event you handled
       return;
     }
     const event = JSON.parse(rawBody);
     console.log('Received', event.event, event.data);
+    handled.set(id, Date.now()); // only once handled: a failure is retried by the gateway
     res.writeHead(200).end('ok');
   });
 }).listen(5000, () => console.log('Listening on http://localhost:5000/webhook'));
@@ -204,42 +234,70 @@ http.createServer((req, res) => {
     )
 
 
-def webhook_python_hmac(values: SnippetValues) -> str:
+def webhook_python(values: SnippetValues) -> str:
     return fill(
         """
 # python3 webhook_server.py  (standard library only)
+import base64
 import hashlib
 import hmac
 import json
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 WEBHOOK_SECRET = "{{secret}}"
+TOLERANCE_SECONDS = 5 * 60  # older (or future) timestamps are replays: refuse them
+handled = {}  # webhook-id -> when you handled it, kept 10 minutes
 
 
-def signature_is_valid(raw_body: bytes, header: str) -> bool:
-    \"\"\"X-Webhook-Signature is the lowercase hex HMAC-SHA256 of the raw body. For 24
-    hours after you regenerate your secret, it lists one signature per secret,
-    comma-separated, newest first: accept when any of them matches your secret.\"\"\"
-    key = WEBHOOK_SECRET.encode("utf-8")
-    expected = hmac.new(key, raw_body, hashlib.sha256).hexdigest().encode()
-    return any(
-        hmac.compare_digest(expected, signature.strip().encode())
-        for signature in (header or "").split(",")
+def signature_is_valid(raw_body: bytes, headers) -> bool:
+    \"\"\"webhook-signature is "v1," + base64 HMAC-SHA256 of "{id}.{timestamp}." + body,
+    keyed with the base64 part of your secret after "whsec_". For 24 hours after you
+    regenerate your secret it lists one signature per secret, space-separated: accept
+    any match.\"\"\"
+    webhook_id = headers.get("webhook-id", "")
+    timestamp = headers.get("webhook-timestamp", "")
+    key = base64.b64decode(WEBHOOK_SECRET.removeprefix("whsec_") + "==")
+    signed = f"{webhook_id}.{timestamp}.".encode() + raw_body
+    digest = hmac.new(key, signed, hashlib.sha256).digest()
+    expected = b"v1," + base64.b64encode(digest)
+    offered = headers.get("webhook-signature", "").split()
+    return bool(webhook_id and timestamp) and any(
+        hmac.compare_digest(expected, signature.encode()) for signature in offered
     )
 
 
+def is_fresh(headers) -> bool:
+    timestamp = headers.get("webhook-timestamp", "")
+    return timestamp.isdigit() and abs(time.time() - int(timestamp)) <= TOLERANCE_SECONDS
+
+
+def already_handled(webhook_id: str) -> bool:
+    for seen, at in list(handled.items()):  # their replays are stale anyway
+        if time.time() - at > 2 * TOLERANCE_SECONDS:
+            del handled[seen]
+    return webhook_id in handled
+
+
 class WebhookHandler(BaseHTTPRequestHandler):
+    def answer(self, status: int) -> None:
+        self.send_response(status)
+        self.end_headers()
+
     def do_POST(self):
+        # Verify the bytes exactly as received, before parsing them.
         raw_body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        signature = self.headers.get("X-Webhook-Signature", "")
-        if not signature_is_valid(raw_body, signature):
-            self.send_response(401)
-            self.end_headers()
-            return
+        if not signature_is_valid(raw_body, self.headers):
+            return self.answer(401)
+        if not is_fresh(self.headers):
+            return self.answer(400)  # a recorded delivery sent again
+        webhook_id = self.headers["webhook-id"]
+        if already_handled(webhook_id):
+            return self.answer(200)  # a retry or replay of an event you handled
         event = json.loads(raw_body)
         print("Received", event["event"], event["data"])
-        self.send_response(200)
-        self.end_headers()
+        handled[webhook_id] = time.time()  # only once handled: failures are retried
+        return self.answer(200)
 
 
 if __name__ == "__main__":
@@ -256,17 +314,49 @@ def webhook_python_standard(values: SnippetValues) -> str:
 from standardwebhooks import Webhook, WebhookVerificationError
 
 webhook = Webhook("{{secret}}")
+handled_ids = set()  # with several processes: a table with a unique webhook_id column
 
 
 def verify_webhook(raw_body: bytes, headers: dict) -> dict:
-    \"\"\"The parsed event; raises WebhookVerificationError if the signature or
-    timestamp is wrong. `headers`: webhook-id, webhook-timestamp, webhook-signature.
-    \"\"\"
+    \"\"\"The parsed event; raises WebhookVerificationError if the signature is wrong or
+    webhook-timestamp is more than 5 minutes from now (a replay).\"\"\"
     return webhook.verify(raw_body, headers)
 
 
 # In Flask, for example:
-#   event = verify_webhook(request.get_data(), dict(request.headers))
+#   try:
+#       event = verify_webhook(request.get_data(), dict(request.headers))
+#   except WebhookVerificationError:
+#       return "invalid or stale", 400
+#   if request.headers["webhook-id"] in handled_ids:
+#       return "duplicate", 200  # handled already: acknowledge, do not handle again
+#   handle(event)
+#   handled_ids.add(request.headers["webhook-id"])
+#   return "ok", 200
+""",
+        secret=values.webhook_secret,
+    )
+
+
+def webhook_legacy_hex(values: SnippetValues) -> str:
+    return fill(
+        """
+# Legacy: X-Webhook-Signature signs the body alone (no timestamp, no id), so a
+# delivery recorded once verifies forever. Prefer the checks above.
+import hashlib
+import hmac
+
+WEBHOOK_SECRET = "{{secret}}"
+
+
+def legacy_signature_is_valid(raw_body: bytes, header: str) -> bool:
+    \"\"\"X-Webhook-Signature: lowercase hex HMAC-SHA256 of the raw body, keyed with the
+    secret string; during a rotation, one per secret, comma-separated.\"\"\"
+    expected = hmac.new(WEBHOOK_SECRET.encode(), raw_body, hashlib.sha256).hexdigest()
+    return any(
+        hmac.compare_digest(expected.encode(), signature.strip().encode())
+        for signature in (header or "").split(",")
+    )
 """,
         secret=values.webhook_secret,
     )
@@ -362,8 +452,9 @@ def all_snippets(values: SnippetValues) -> dict[str, str]:
         "refund": create_refund(values),
         "sdk": sdk(values),
         "webhook_node": webhook_node(values),
-        "webhook_python": webhook_python_hmac(values),
+        "webhook_python": webhook_python(values),
         "webhook_standard": webhook_python_standard(values),
+        "webhook_legacy": webhook_legacy_hex(values),
         "python_client": python_client(values),
         "cli": cli(values),
         "cli_listen": cli_listen(values),
