@@ -1,14 +1,15 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 
 from api.dependencies import MerchantDep, PaginationDep, RuntimeDep
 from api.errors import error_responses
 from api.events import service
 from api.events.errors import EventNotFound
 from api.events.schemas import EventDetail, EventPage, EventType
+from api.routing import api_router
 
-router = APIRouter(tags=["events"])
+router = api_router(tags=["events"])
 
 # ISO-8601 / RFC 3339 only: a bare number is not a time here (pydantic would read it as Unix
 # seconds). Parsed, and refused with a 400 if impossible, by the service.

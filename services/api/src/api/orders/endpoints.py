@@ -1,16 +1,16 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from api.dependencies import MerchantDep, PaginationDep, RuntimeDep
 from api.errors import error_responses
 from api.fields import NO_NUL_PATTERN, OrderIdInPath
-from api.idempotency.route import IdempotentRoute
 from api.orders import service
 from api.orders.errors import OrderNotFound
 from api.orders.schemas import Order, OrderCreate, OrderPage, PublicOrder
+from api.routing import api_router
 
-router = APIRouter(tags=["orders"], route_class=IdempotentRoute)
+router = api_router(tags=["orders"])
 
 
 @router.post(
