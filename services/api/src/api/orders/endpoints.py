@@ -1,4 +1,4 @@
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Query
 
@@ -11,6 +11,8 @@ from api.orders.schemas import Order, OrderCreate, OrderPage, PublicOrder
 from api.routing import api_router
 
 router = api_router(tags=["orders"])
+
+OrderStatus = Literal["created", "paid"]
 
 
 @router.post(
@@ -33,10 +35,13 @@ async def create_order(
     summary="List orders, newest first",
 )
 async def list_orders(
-    merchant: MerchantDep, runtime: RuntimeDep, pagination: PaginationDep
+    merchant: MerchantDep,
+    runtime: RuntimeDep,
+    pagination: PaginationDep,
+    status: Annotated[OrderStatus | None, Query(description="Only this status")] = None,
 ) -> dict[str, Any]:
     rows, total = await service.list_orders(
-        runtime.db, merchant.id, pagination.limit, pagination.offset
+        runtime.db, merchant.id, status, pagination.limit, pagination.offset
     )
     return pagination.page(rows, total)
 
