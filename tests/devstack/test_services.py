@@ -61,3 +61,14 @@ def test_children_do_not_get_a_single_services_address(monkeypatch) -> None:
         monkeypatch.setenv(variable, "4999")
 
     assert not set(child_environment()) & set(SERVICE_ADDRESS_VARIABLES)
+
+
+def test_every_child_shares_one_service_secret(monkeypatch) -> None:
+    """The API believes the visitor address the dashboard names only with it: one per run,
+    the same for every child, unless the environment sets one."""
+    monkeypatch.delenv("SERVICE_SECRET", raising=False)
+    generated = child_environment()["SERVICE_SECRET"]
+    assert len(generated) >= 16 and child_environment()["SERVICE_SECRET"] != generated
+
+    monkeypatch.setenv("SERVICE_SECRET", "an operator's own secret")
+    assert child_environment()["SERVICE_SECRET"] == "an operator's own secret"
