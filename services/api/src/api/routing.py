@@ -4,13 +4,13 @@ duplicated keys refused, and a merchant POST honours Idempotency-Key (`Idempoten
 `create_app` refuses to start with a route made otherwise, so no router can miss either rule.
 """
 
-import contextlib
 import json
 from collections.abc import Iterable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
+from starlette.requests import ClientDisconnect
 
 from api.errors import FIELD_NAME, is_json_media_type
 from api.idempotency.route import Handler, IdempotentRoute
@@ -53,8 +53,8 @@ def _first_duplicate(document: Any) -> tuple[list[str | int], str] | None:
 
 
 def _duplicate_key_error(path: list[str | int], key: str) -> BadRequest:
-    """The 400 naming the field given twice by its dotted path; a path through a client's own
-    keys (`notes` entries) is named up to them, never echoing them."""
+    """The 400 naming the field given twice by its dotted path. A key that is no field name (a
+    client's own `notes` key such as "my key") ends the path there: it is never echoed."""
     named: list[str] = []
     for part in [*path, key]:
         if isinstance(part, str) and not FIELD_NAME.match(part):
@@ -102,9 +102,12 @@ class ApiRoute(IdempotentRoute):
             if self.body_field is not None and (
                 content_type is None or is_json_media_type(content_type)
             ):
-                # Not JSON: FastAPI reads it again and refuses it in its own words.
-                with contextlib.suppress(ValueError, RecursionError):
+                try:
                     await request.json()
+                except (ValueError, RecursionError):
+                    pass  # not JSON: FastAPI reads it again and refuses it in its own words
+                except ClientDisconnect:  # the client left mid-body: no one reads the answer
+                    raise BadRequest("Request body was not received in full") from None
             return await handler(request)
 
         return parsing_handler
