@@ -125,6 +125,35 @@ def test_filter_by_creation_time(client, merchant_headers, db):
     assert sorted(e["id"] for e in window["data"]) == sorted(ids)
 
 
+def test_time_filters_compare_at_the_millisecond_shown(client, merchant_headers, db):
+    """Events are stored to the microsecond and shown to the millisecond: an event's own
+    `created_at` as both bounds finds it, and `created_to` at the newest one keeps it."""
+    make_payment(client, merchant_headers)
+    make_payment(client, merchant_headers)
+    stored = {  # oldest first; two in one millisecond, the newest late in its own
+        "2026-01-01T10:00:00.123456Z", "2026-01-01T10:00:00.123999Z",
+        "2026-01-01T10:00:00.124000Z", "2026-01-01T10:00:00.500700Z",
+    }  # fmt: skip
+    ids = [str(r["id"]) for r in db.execute("SELECT id FROM events ORDER BY seq").fetchall()]
+    for event_id, moment in zip(ids, sorted(stored), strict=True):
+        db.execute("UPDATE events SET created_at = %s WHERE id = %s", (moment, event_id))
+    shown = {e["id"]: e["created_at"] for e in list_events(client, merchant_headers)["data"]}
+    assert shown[ids[0]] == "2026-01-01T10:00:00.123Z"
+
+    def found(**bounds: str) -> list[str]:
+        return sorted(e["id"] for e in list_events(client, merchant_headers, **bounds)["data"])
+
+    for event_id in ids:
+        own = shown[event_id]
+        assert event_id in found(created_from=own, created_to=own)
+    assert found(created_from=shown[ids[0]], created_to=shown[ids[0]]) == sorted(ids[:2])
+    assert found(created_to=shown[ids[3]]) == sorted(ids)
+    assert found(created_from=shown[ids[3]]) == [ids[3]]
+    # A bound finer than a millisecond means the millisecond it falls in.
+    assert found(created_from="2026-01-01T10:00:00.123999Z") == sorted(ids)
+    assert found(created_to="2026-01-01T10:00:00.123001Z") == sorted(ids[:2])
+
+
 @pytest.mark.parametrize("value", ["yesterday", "0.5", "1705315870", "2026-02-30T00:00:00Z"])
 def test_malformed_time_is_a_bad_request(client, merchant_headers, value):
     # Found by the fuzzer: a bare number was read as Unix seconds.

@@ -1,6 +1,11 @@
+import re
+from collections.abc import Callable
+
 import pytest
 
-from factories import create_order, headers_for, sign_up, upi_payment_body
+from api.config import ApiSettings
+from api.main import create_app
+from factories import create_order, headers_for, sign_up, successful_payment, upi_payment_body
 
 
 def post(client, path, body, headers, key):
@@ -148,3 +153,100 @@ def test_public_payments_ignore_the_header(client, merchant_headers):
         headers={"Idempotency-Key": "k"},
     )
     assert response.status_code == 201
+
+
+# --- every merchant POST of the OpenAPI document -------------------------------------------
+
+DOCUMENT = create_app(
+    ApiSettings(database_url="postgresql://unused", redis_url="redis://unused", log_level="error")
+).openapi()
+MERCHANT_POSTS = [
+    path
+    for path, item in DOCUMENT["paths"].items()
+    if "post" in item and item["post"].get("security")
+]
+ID_IN_TEXT = re.compile(r"\{(\w+_id)\}")
+
+
+def new_ids(client, db, headers) -> dict[str, Callable[[], str]]:
+    """How to make a new object of the test merchant's for each kind of id a path or a body
+    names (`{payment_id}`, `"order_id"`): a route with a new kind of id teaches it here."""
+
+    def order_id() -> str:
+        return create_order(client, headers)["id"]
+
+    def payment_id() -> str:  # a success payment of 50000 paise, not captured
+        return successful_payment(client, headers, db)["id"]
+
+    def webhook_id() -> str:
+        response = client.post("/api/v1/webhooks/test", headers=headers)
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    return {"order_id": order_id, "payment_id": payment_id, "webhook_id": webhook_id}
+
+
+def snapshot(db) -> dict[str, str]:
+    """A digest of every row of every table: a replay may neither add nor change one."""
+    tables = [
+        row["table_name"]
+        for row in db.execute(
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name"
+        )
+    ]
+    return {
+        table: db.execute(
+            "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)),"
+            f" '') AS digest FROM {table} t"
+        ).fetchone()["digest"]
+        for table in tables
+    }
+
+
+def test_the_walk_finds_every_merchant_post():
+    assert {
+        "/api/v1/orders",
+        "/api/v1/payments",
+        "/api/v1/payments/{payment_id}/capture",
+        "/api/v1/payments/{payment_id}/refunds",
+        "/api/v1/merchants/rotate-api-secret",
+        "/api/v1/webhooks/config/rotate-secret",
+        "/api/v1/webhooks/test",
+        "/api/v1/webhooks/{webhook_id}/retry",
+    } <= set(MERCHANT_POSTS)
+
+
+@pytest.mark.parametrize("path", MERCHANT_POSTS)
+def test_every_merchant_post_replays_its_first_response(
+    path, client, merchant_headers, db, redis, webhook_url
+):
+    """The document's own example body, its ids (path and body) made new for the test merchant;
+    the same key and body again is the first response byte for byte, and nothing new."""
+    operation = DOCUMENT["paths"][path]["post"]
+    assert any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", []))
+    makers = new_ids(client, db, merchant_headers)
+    unknown = set(ID_IN_TEXT.findall(path)) - makers.keys()
+    assert not unknown, f"teach new_ids() to make a {unknown}"
+    url = path.format(**{name: makers[name]() for name in ID_IN_TEXT.findall(path)})
+    content = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+    body = content.get("example")
+    if isinstance(body, dict):
+        body = {
+            field: makers[field]() if field in makers else value for field, value in body.items()
+        }
+    if body is not None and body.get("method") == "upi":
+        body.pop("card", None)
+    headers = merchant_headers | {"Idempotency-Key": f"walk {path}"}
+
+    first = client.post(url, json=body, headers=headers)
+    assert 200 <= first.status_code < 300, first.text
+    before = snapshot(db)
+    redis.flushdb()
+    again = client.post(url, json=body, headers=headers)
+
+    assert (again.status_code, again.content) == (first.status_code, first.content)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    assert snapshot(db) == before
+    assert redis.keys("rq:*") == []

@@ -59,6 +59,21 @@ def test_login_with_password(client):
     assert response.json()["api_secret"] == merchant["api_secret"]
 
 
+def test_a_password_is_taken_exactly_as_typed(client):
+    """Spaces around a password are part of it, at sign-up and at login."""
+    merchant = sign_up(client, password=" secret ")
+    other = sign_up(client, email="other@acme.test", password="secret12")
+
+    def log_in(email: str, password: str) -> int:
+        body = {"email": email, "password": password}
+        return client.post("/api/v1/merchants/login", json=body).status_code
+
+    assert log_in(merchant["email"], " secret ") == 200
+    assert [log_in(merchant["email"], p) for p in ("secret", "secret ", " secret")] == [401] * 3
+    assert log_in(other["email"], "secret12") == 200
+    assert log_in(other["email"], " secret12 ") == 401
+
+
 @pytest.mark.parametrize("email", ["owner@acme.test", "nobody@acme.test"])
 def test_login_wrong_password_or_unknown_email_is_401(client, email):
     sign_up(client, email="owner@acme.test", password="right-password")

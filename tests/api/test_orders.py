@@ -148,3 +148,29 @@ def test_totals_up_to_ten_thousand_are_exact(client, merchant_headers):
     create_order(client, merchant_headers)
     page = client.get("/api/v1/orders", headers=merchant_headers).json()
     assert (page["total"], page["total_is_estimate"]) == (1, False)
+
+
+def test_list_orders_filters_by_status(client, merchant_headers, db):
+    older = create_order(client, merchant_headers)
+    paid = create_order(client, merchant_headers)
+    newer = create_order(client, merchant_headers)
+    db.execute("UPDATE orders SET status = 'paid' WHERE id = %s", (paid["id"],))
+
+    def listed(status: str) -> dict:
+        response = client.get(f"/api/v1/orders?status={status}", headers=merchant_headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    created, paid_only = listed("created"), listed("paid")
+    assert [o["id"] for o in created["data"]] == [newer["id"], older["id"]]
+    assert created["total"] == 2
+    assert [o["id"] for o in paid_only["data"]] == [paid["id"]] and paid_only["total"] == 1
+
+
+def test_an_unknown_order_status_is_refused_naming_the_field(client, merchant_headers):
+    response = client.get("/api/v1/orders?status=shipped", headers=merchant_headers)
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["code"], error["field"]) == ("BAD_REQUEST_ERROR", "status")
+    assert error["description"] == "status must be 'created' or 'paid'"

@@ -36,6 +36,8 @@ TEST_API_SECRET = "secret_test_xyz789"
 TEST_MERCHANT_HEADERS = {"X-Api-Key": TEST_API_KEY, "X-Api-Secret": TEST_API_SECRET}
 ANY_PASSWORD = "anything at all"  # the seeded test merchant accepts any
 NEW_MERCHANT_PASSWORD = "correct horse"
+# Shared by the API and the dashboard, as `make run` and compose share theirs.
+SERVICE_SECRET = "dashboard-tests-service-secret"
 
 
 def free_port() -> int:
@@ -74,7 +76,9 @@ class ServiceProcess:
 
 
 def uvicorn_argv(factory: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "uvicorn", "--factory", factory,
+    # Without TRUSTED_PROXIES neither service believes X-Forwarded-For, as `python -m api` and
+    # `python -m dashboard` run them (uvicorn's own default trusts it from 127.0.0.1).
+    return [sys.executable, "-m", "uvicorn", "--factory", factory, "--no-proxy-headers",
             "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]  # fmt: skip
 
 
@@ -91,6 +95,7 @@ def live_api(database_url: str, redis_url: str) -> Iterator[str]:
         "TEST_PROCESSING_DELAY": "0",
         "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
         "WEBHOOK_RETRY_INTERVALS_TEST": "true",
+        "SERVICE_SECRET": SERVICE_SECRET,
         "LOG_LEVEL": "warning",
         "PYTHONUNBUFFERED": "1",
     }
@@ -117,6 +122,7 @@ def live_dashboard(live_api: str, redis_url: str) -> Iterator[str]:
         "REDIS_URL": redis_url,
         "API_URL": live_api,
         "CHECKOUT_URL": "http://127.0.0.1:3001",
+        "SERVICE_SECRET": SERVICE_SECRET,
         "LOG_LEVEL": "info",
         "PYTHONUNBUFFERED": "1",
     }

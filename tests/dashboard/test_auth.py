@@ -108,6 +108,22 @@ def test_sign_up_then_log_out_and_log_in_with_the_new_password(
     assert "Chai Point" in client.get("/dashboard").text
 
 
+def test_a_password_is_taken_exactly_as_typed(stack, http_client, csrf_token):
+    """Spaces around a password are part of it, in the sign-up form as in the login form."""
+    form = http_client.get("/signup")
+    data = {"name": "Chai Point", "email": "hello@chai.test", "password": " secret ",
+            "csrf_token": csrf_token(form.text)}  # fmt: skip
+    assert http_client.post("/signup", data=data).status_code == 303
+
+    def log_in(password: str) -> int:
+        with httpx.Client(base_url=stack.dashboard_url, timeout=10) as visitor:
+            token = csrf_token(visitor.get("/login").text)
+            body = {"email": "hello@chai.test", "password": password, "csrf_token": token}
+            return visitor.post("/login", data=body).status_code
+
+    assert [log_in(p) for p in (" secret ", "secret", "secret ")] == [303, 401, 401]
+
+
 def test_sign_up_explains_problems_in_words(stack, http_client, csrf_token):
     stack.sign_up(email="taken@acme.test")
     form = http_client.get("/signup")

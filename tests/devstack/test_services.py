@@ -170,3 +170,14 @@ def test_urls_name_the_host_when_it_is_one_address() -> None:
 def test_a_bad_port_variable_is_named(environ: dict[str, str], message: str) -> None:
     with pytest.raises(AddressError, match=re.escape(message)):
         local_services(environ)
+
+
+def test_every_child_shares_one_service_secret(monkeypatch) -> None:
+    """The API believes the visitor address the dashboard names only with it: one per run,
+    the same for every child, unless the environment sets one."""
+    monkeypatch.delenv("SERVICE_SECRET", raising=False)
+    generated = child_environment()["SERVICE_SECRET"]
+    assert len(generated) >= 16 and child_environment()["SERVICE_SECRET"] != generated
+
+    monkeypatch.setenv("SERVICE_SECRET", "an operator's own secret")
+    assert child_environment()["SERVICE_SECRET"] == "an operator's own secret"

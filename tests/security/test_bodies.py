@@ -141,3 +141,64 @@ def test_notes_refuse_numbers_json_cannot_carry(client, db, merchant_headers, va
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "BAD_REQUEST_ERROR"
+
+
+# JSON leaves a repeated key undefined, and Python's parser keeps the last value: the order
+# would be for ₹50,000 after a check that read ₹1.
+DUPLICATED_AMOUNT = b'{"amount": 100, "amount": 5000000}'
+
+
+@pytest.mark.parametrize(("method", "path", "takes_body"), [w for w in WRITES if w[2]])
+def test_a_body_with_a_duplicated_key_is_refused_naming_it(
+    client, db, merchant_headers, resources, method, path, takes_body
+):
+    before = counts(db)
+    for headers in variants(method, path):
+        response = send(
+            client, method, path, resources, merchant_headers | headers, DUPLICATED_AMOUNT
+        )
+
+        assert response.status_code == 400, response.text
+        assert response.json() == {"error": {
+            "code": "BAD_REQUEST_ERROR",
+            "description": "amount is given more than once: send each key once",
+            "field": "amount",
+        }}  # fmt: skip
+    assert counts(db) == before
+
+
+@pytest.mark.parametrize(
+    ("content", "field", "description"),
+    [
+        (b'{"order_id": "o", "method": "card", "card": {"cvv": "123", "cvv": "999"}}',
+         "card.cvv", "card.cvv is given more than once: send each key once"),
+        (b'{"amount": 5000, "notes": {"a": [{"x": 1}, {"k": 1, "k": 2}]}}',
+         "notes.a.1.k", "notes.a.1.k is given more than once: send each key once"),
+        (b'{"amount": 5000, "notes": {"my key": 1, "my key": 2}}',
+         "notes", "notes has a key given more than once: send each key once"),
+    ],
+)  # fmt: skip
+def test_a_duplicated_key_at_any_depth_is_refused(
+    client, db, merchant_headers, content, field, description
+):
+    """Named by its dotted path, up to a key that is no field name (never echoed back)."""
+    path = "/api/v1/payments" if b"card" in content else "/api/v1/orders"
+    headers = merchant_headers | {"Content-Type": "application/json"}
+
+    response = client.post(path, content=content, headers=headers)
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == {
+        "code": "BAD_REQUEST_ERROR", "description": description, "field": field,
+    }  # fmt: skip
+    assert db.execute("SELECT count(*) AS n FROM orders").fetchone()["n"] == 0
+
+
+def test_the_same_key_in_two_objects_is_no_duplicate(client, merchant_headers):
+    content = b'{"amount": 5000, "notes": {"amount": 1}}'
+    headers = merchant_headers | {"Content-Type": "application/json"}
+
+    response = client.post("/api/v1/orders", content=content, headers=headers)
+
+    assert response.status_code == 201, response.text
+    assert response.json()["amount"] == 5000

@@ -241,6 +241,52 @@ def test_x_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(limited_c
     assert fail(proxied, "1.2.3.4, 192.0.2.50", 10) == 429
 
 
+SERVICE_SECRET = "one gateway's service secret"
+
+
+@pytest.mark.parametrize("route", ["login", "sign_up", "public_payment"])
+def test_a_service_of_ours_names_the_visitor_each_limit_counts(
+    limited_client, db, merchant_headers, route
+):
+    """Every limit per address counts the visitor the dashboard (or any service holding the
+    SERVICE_SECRET) names in X-Visitor-Address: all of them share the service's address
+    (127.0.0.1 under `make run`), so the address alone could never tell them apart."""
+    limits = {f"rate_limit_{name}": "2/minute" for name in (
+        "login_failures_per_address", "signups_per_address", "public_payments_per_address",
+    )}  # fmt: skip
+    service = limited_client(address="127.0.0.1", service_secret=SERVICE_SECRET, **limits)
+    orders = [create_order(service, merchant_headers)["id"] for _ in range(7)]
+
+    def send(n: int, visitor: str, secret: str = SERVICE_SECRET) -> int:
+        headers = {"X-Visitor-Address": visitor, "X-Service-Secret": secret}
+        if route == "login":
+            body = {"email": f"u{n}@shop.test", "password": "a guess"}
+            return service.post("/api/v1/merchants/login", json=body, headers=headers).status_code
+        if route == "sign_up":
+            body = {"name": "Shop", "email": f"u{n}@shop.test", "password": "correct horse"}
+            return service.post("/api/v1/merchants", json=body, headers=headers).status_code
+        body = upi_payment_body(orders[n])
+        return service.post("/api/v1/payments/public", json=body, headers=headers).status_code
+
+    passed = 401 if route == "login" else 201
+    assert [send(n, "192.0.2.1") for n in range(3)] == [passed, passed, 429]
+    assert send(3, "192.0.2.2") == passed  # another visitor of the same service
+    # Without the right secret the header names no one: the service's own address counts.
+    wrong_secret = [send(n, f"192.0.2.{n + 10}", "a wrong secret") for n in (4, 5, 6)]
+    assert wrong_secret == [passed, passed, 429]
+
+
+def test_without_a_service_secret_no_one_can_name_a_visitor(limited_client, db):
+    service = limited_client(address="127.0.0.1", rate_limit_login_failures_per_address="2/minute")
+
+    def fail(n: int) -> int:
+        headers = {"X-Visitor-Address": f"192.0.2.{n}", "X-Service-Secret": ""}
+        body = {"email": f"u{n}@shop.test", "password": "a guess"}
+        return service.post("/api/v1/merchants/login", json=body, headers=headers).status_code
+
+    assert [fail(n) for n in range(3)] == [401, 401, 429]
+
+
 def test_in_test_mode_only_login_and_sign_up_limits_are_on_unless_set(database_url, redis_url):
     base = {"database_url": database_url, "redis_url": redis_url}
     test_mode = ApiSettings(**base, test_mode=True)

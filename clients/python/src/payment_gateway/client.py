@@ -98,16 +98,20 @@ class Orders(_Namespace):
         path = f"/api/v1/orders/{_seg(order_id)}/public"
         return self._send(t.Call("GET", path, PublicOrder.from_dict, authenticated=False))
 
-    def _page(self, limit: int, offset: int) -> t.Call:
-        params = {"limit": limit, "offset": offset}
-        return t.Call("GET", "/api/v1/orders", lambda b: page_of(Order, b), params=params)
+    def _page_call(self, status: str | None) -> PageCall:
+        def call(limit: int, offset: int) -> t.Call:
+            params = {"limit": limit, "offset": offset, "status": status}
+            return t.Call("GET", "/api/v1/orders", lambda b: page_of(Order, b), params=params)
 
-    def list(self, limit: int = 10, offset: int = 0) -> Page[Order]:
-        return self._send(self._page(limit, offset))
+        return call
 
-    def iter(self, page_size: int = 100) -> Iterator[Order]:
-        """Every order, newest first, fetching pages as needed."""
-        return self._pages(self._page, page_size)
+    def list(self, limit: int = 10, offset: int = 0, status: str | None = None) -> Page[Order]:
+        """Orders, newest first; only those of `status` (`created`, `paid`) when given."""
+        return self._send(self._page_call(status)(limit, offset))
+
+    def iter(self, status: str | None = None, page_size: int = 100) -> Iterator[Order]:
+        """Every order (of `status`, when given), newest first, fetching pages as needed."""
+        return self._pages(self._page_call(status), page_size)
 
 
 class Payments(_Namespace):
@@ -227,7 +231,7 @@ class Webhooks(_Namespace):
 
     def retry(self, webhook_id: str) -> WebhookRetried:
         path = f"/api/v1/webhooks/{_seg(webhook_id)}/retry"
-        return self._send(t.Call("POST", path, WebhookRetried.from_dict))
+        return self._send(t.Call("POST", path, WebhookRetried.from_dict, idempotent=True))
 
     def config(self) -> WebhookConfig:
         return self._send(t.Call("GET", "/api/v1/webhooks/config", WebhookConfig.from_dict))
@@ -242,10 +246,11 @@ class Webhooks(_Namespace):
     def rotate_secret(self) -> WebhookConfig:
         """A new signing secret; the old one keeps signing alongside for 24 hours."""
         path = "/api/v1/webhooks/config/rotate-secret"
-        return self._send(t.Call("POST", path, WebhookConfig.from_dict))
+        return self._send(t.Call("POST", path, WebhookConfig.from_dict, idempotent=True))
 
     def send_test(self) -> WebhookTestSent:
-        return self._send(t.Call("POST", "/api/v1/webhooks/test", WebhookTestSent.from_dict))
+        path = "/api/v1/webhooks/test"
+        return self._send(t.Call("POST", path, WebhookTestSent.from_dict, idempotent=True))
 
 
 class Events(_Namespace):
@@ -310,7 +315,7 @@ class Merchants(_Namespace):
     def rotate_api_secret(self) -> ApiCredentials:
         """A new API secret; the old one keeps working for 24 hours."""
         path = "/api/v1/merchants/rotate-api-secret"
-        return self._send(t.Call("POST", path, ApiCredentials.from_dict))
+        return self._send(t.Call("POST", path, ApiCredentials.from_dict, idempotent=True))
 
     def test_merchant(self) -> dict[str, Any]:
         """The seeded test merchant `{id, email, api_key, seeded}`."""

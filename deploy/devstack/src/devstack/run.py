@@ -5,6 +5,7 @@ Without DATABASE_URL / REDIS_URL it starts embedded servers whose data lives in 
 
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -205,6 +206,10 @@ def child_environment() -> dict[str, str]:
     env.update(service_addresses(os.environ).service_urls(os.environ))
     for variable in SERVICE_ADDRESS_VARIABLES:
         env.pop(variable, None)
+    # The dashboard and the API share it so the API believes the visitor address the dashboard
+    # names; every process here is on 127.0.0.1, so an address could not tell them apart.
+    if not env.get("SERVICE_SECRET", "").strip():
+        env["SERVICE_SECRET"] = secrets.token_urlsafe(32)
     # Children write into our pipe, so they cannot see the terminal: readable lines for a
     # person at one, JSON for anything reading our output (LOG_FORMAT in the environment wins).
     env.setdefault("LOG_FORMAT", "console" if sys.stdout.isatty() else "json")

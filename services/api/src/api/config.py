@@ -1,11 +1,11 @@
 """The API's configuration from the environment, validated once at start."""
 
-import ipaddress
 from typing import Annotated
 
 from limits import RateLimitItem, parse
 from pydantic import AfterValidator, Field
 
+from shared.client_address import ClientAddressSettings
 from shared.settings import ApiSecretGraceSettings, BackendSettings, Port, WebServerSettings
 from shared.simulation import ProcessingDelaySettings
 from shared.webhook_urls import WebhookUrlSettings
@@ -22,15 +22,6 @@ def _rate_limit(value: str | None) -> str | None:
             raise ValueError(
                 "expected a rate like '5/15 minutes' or '100 per second', or 'off'"
             ) from None
-    return value
-
-
-def _networks(value: str) -> str:
-    for part in filter(None, (p.strip() for p in value.split(","))):
-        try:
-            ipaddress.ip_network(part, strict=False)
-        except ValueError:
-            raise ValueError("expected addresses or CIDR networks separated by commas") from None
     return value
 
 
@@ -57,10 +48,12 @@ class ApiSettings(
     ProcessingDelaySettings,
     WebhookUrlSettings,
     ApiSecretGraceSettings,
+    ClientAddressSettings,
 ):
     """PostgreSQL, Redis, where it listens (PORT 8000), the simulated bank's delays (it sets
     each payment's and refund's due time), the webhook URL rule, the grace of a replaced API
-    secret, and the API's own below."""
+    secret, whose address a request is (TRUSTED_PROXIES, SERVICE_SECRET), and the API's own
+    below."""
 
     port: Port = 8000
     # Few: past about twice a small machine's cores, more transactions at once only contend in
@@ -77,9 +70,6 @@ class ApiSettings(
     rate_limit_public_payments_per_order: RateLimitSetting = None
     rate_limit_card_failures_per_order: RateLimitSetting = None
     rate_limit_api_requests_per_key: RateLimitSetting = None
-    # Proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated); unset,
-    # the client address is the socket's peer and X-Forwarded-For is ignored.
-    trusted_proxies: Annotated[str, AfterValidator(_networks)] = ""
 
     def rate_limit(self, name: str) -> RateLimitItem | None:
         """The limit RATE_LIMIT_<NAME> sets, its default, or None when it is off."""
@@ -92,8 +82,3 @@ class ApiSettings(
         if value.strip().lower() in RATE_LIMIT_OFF:
             return None
         return parse(value)
-
-    @property
-    def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-        parts = (p.strip() for p in self.trusted_proxies.split(","))
-        return [ipaddress.ip_network(part, strict=False) for part in parts if part]

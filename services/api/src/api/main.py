@@ -22,6 +22,7 @@ from api.queue_status.endpoints import router as queue_status_router
 from api.queue_status.service import job_status
 from api.ratelimit.limiter import RateLimiter
 from api.refunds.endpoints import router as refunds_router
+from api.routing import assert_api_routes
 from api.runtime import ApiRuntime
 from api.webhooks.endpoints import router as webhooks_router
 from shared.asgi import CorrelationIdMiddleware
@@ -68,7 +69,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.metrics = metrics
     install_error_handlers(app)
     # Routes are matched in this order, one by one: the payment path's first (issue 13).
-    for router in (
+    routers = (
         orders_router,
         payments_router,
         refunds_router,
@@ -78,7 +79,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         events_router,
         queue_status_router,
         metrics_router,
-    ):
+    )
+    assert_api_routes(routers)
+    for router in routers:
         app.include_router(router)
     install_openapi(app, settings.api_url)
     install_swagger_ui(app)

@@ -1,9 +1,11 @@
-"""Totals for list endpoints. A total is counted exactly up to EXACT_TOTAL_UP_TO rows and
-estimated by PostgreSQL's planner beyond, so a list costs the same with ten thousand rows
-as with a million (counting a million index entries takes tens of milliseconds)."""
+"""Totals and time bounds for list endpoints. A total is counted exactly up to
+EXACT_TOTAL_UP_TO rows and estimated by PostgreSQL's planner beyond, so a list costs the same
+with ten thousand rows as with a million (counting a million index entries takes tens of
+milliseconds)."""
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, LiteralString, TypeVar
 
 from pydantic import BaseModel, Field
@@ -52,3 +54,14 @@ class Page(BaseModel, Generic[Item]):
     total_is_estimate: bool = Field(
         default=False, description="total is PostgreSQL's estimate (beyond 10,000 rows)"
     )
+
+
+@dataclass(frozen=True)
+class CreatedRange:
+    """`created_from` and `created_to`, both inclusive, at the millisecond precision the API
+    shows: rows are stored to the microsecond, so a row matches when `start <= created_at <
+    end`, `end` being the end of `created_to`'s millisecond. A row's own `created_at` as both
+    bounds finds it. None: unbounded on that side."""
+
+    start: datetime | None
+    end: datetime | None

@@ -26,7 +26,10 @@ def main() -> None:
         port=settings.port,
         access_log=False,  # the app logs each request with its correlation id
         log_config=None,  # shared.logging's format, set up by create_app
-        proxy_headers=True,
+        # X-Forwarded-For and -Proto (a visitor's address, https) only from the reverse proxies
+        # TRUSTED_PROXIES names; unset, from the socket: a visitor's own headers never count.
+        proxy_headers=bool(settings.trusted_proxy_networks),
+        forwarded_allow_ips=settings.trusted_proxies or None,
     )
 
 

@@ -5,6 +5,7 @@ It does not read DATABASE_URL: the dashboard never opens the database.
 
 from pydantic import AliasChoices, Field
 
+from shared.client_address import ClientAddressSettings
 from shared.settings import (
     ApiSecretGraceSettings,
     Port,
@@ -15,9 +16,13 @@ from shared.settings import (
 )
 
 
-class DashboardSettings(WebServerSettings, RedisSettings, ServiceUrls, ApiSecretGraceSettings):
+class DashboardSettings(
+    WebServerSettings, RedisSettings, ServiceUrls, ApiSecretGraceSettings, ClientAddressSettings
+):
     """Redis (sessions), the service URLs (it calls API_URL from its server), where it listens,
-    the API's secret grace (said before a rotation), and its own below."""
+    the API's secret grace (said before a rotation), whose address a visitor has
+    (TRUSTED_PROXIES: the dashboard's own reverse proxies) and the SERVICE_SECRET that lets it
+    tell the API, and its own below."""
 
     # DASHBOARD_HOST/DASHBOARD_PORT, when set, win over HOST/PORT: one environment file can
     # then hold the API's PORT and the dashboard's.

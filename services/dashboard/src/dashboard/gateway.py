@@ -3,14 +3,18 @@
 per-merchant view of it for each call.
 
 Every merchant call carries the logged-in merchant's key and secret, which live only in the
-server-side session. Errors come back as `ApiError` with the contract's code and description;
+server-side session. Every call also names the visitor it is made for (`VisitorAddressMiddleware`
+sets it per request) with the SERVICE_SECRET, so the API's limits per address count the
+visitor, not the dashboard (shared.client_address). Errors come back as `ApiError` with the contract's code and description;
 an API that does not answer, fails (5xx) or answers outside the contract is `ApiUnavailable`.
 The dashboard retries nothing itself: a merchant's click is one request.
 """
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,9 +29,45 @@ from payment_gateway import (
     UnexpectedResponseError,
 )
 from payment_gateway.resources import Resource
+from shared.client_address import SERVICE_SECRET_HEADER, VISITOR_ADDRESS_HEADER
 from shared.logging import current_correlation_id
 
 log = structlog.get_logger(__name__)
+
+# The address of the visitor whose request the dashboard is answering, if any.
+_visitor_address: ContextVar[str | None] = ContextVar("visitor_address", default=None)
+# As the client library would pool them without a transport of ours.
+API_CONNECTION_LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=10)
+
+
+@contextmanager
+def acting_for(visitor_address: str) -> Iterator[None]:
+    """API calls made inside name `visitor_address` as the person they are made for."""
+    token = _visitor_address.set(visitor_address)
+    try:
+        yield
+    finally:
+        _visitor_address.reset(token)
+
+
+class VisitorAddressTransport(httpx.AsyncBaseTransport):
+    """Adds the visitor's address and the SERVICE_SECRET that vouches for it to every API
+    request made while answering a visitor; without a secret it adds nothing (the API would
+    not believe the address)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, service_secret: str | None):
+        self._inner = inner
+        self._service_secret = service_secret
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        visitor = _visitor_address.get()
+        if self._service_secret and visitor:
+            request.headers[VISITOR_ADDRESS_HEADER] = visitor
+            request.headers[SERVICE_SECRET_HEADER] = self._service_secret
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 @dataclass(frozen=True)
@@ -101,7 +141,11 @@ class GatewayClient:
         base_url: str,
         timeout_seconds: float,
         transport: httpx.AsyncBaseTransport | None = None,
+        service_secret: str | None = None,
     ):
+        """`transport`: where requests go (a test's stand-in API), HTTP by default;
+        `service_secret`: SERVICE_SECRET, which lets the API believe the visitor's address."""
+        inner = transport or httpx.AsyncHTTPTransport(limits=API_CONNECTION_LIMITS)
         self._gateway = AsyncGateway(
             api_key="",
             api_secret="",
@@ -109,7 +153,7 @@ class GatewayClient:
             timeout=timeout_seconds,
             max_retries=0,
             request_id=current_correlation_id,
-            transport=transport,
+            transport=VisitorAddressTransport(inner, service_secret),
         )
 
     async def aclose(self) -> None:

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import structlog
 from fastapi import Depends, FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -24,6 +25,7 @@ from dashboard.health.endpoints import router as health_router
 from dashboard.middleware import (
     BodyLimitMiddleware,
     SecurityHeadersMiddleware,
+    VisitorAddressMiddleware,
 )
 from dashboard.overview.endpoints import router as overview_router
 from dashboard.rendering import STATIC_DIR
@@ -33,6 +35,8 @@ from dashboard.webhooks.endpoints import router as webhooks_router
 from shared.asgi import CorrelationIdMiddleware
 from shared.logging import configure_logging
 from shared.settings import load_settings
+
+log = structlog.get_logger(__name__)
 
 
 def create_app(
@@ -44,6 +48,12 @@ def create_app(
     configure_logging("dashboard", settings.log_level)
     # One line per API call is noise next to our own request line; failures are logged anyway.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    if settings.service_secret is None:
+        log.warning(
+            "service_secret_unset",
+            consequence="the API counts every visitor's failed logins and sign-ups as the"
+            " dashboard's own address: set the same SERVICE_SECRET for the API and the dashboard",
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -58,7 +68,10 @@ def create_app(
         app.state.redis = redis
         app.state.sessions = SessionStore(redis, settings.session_idle_seconds)
         app.state.gateway = GatewayClient(
-            settings.api_url, settings.api_timeout_seconds, transport=api_transport
+            settings.api_url,
+            settings.api_timeout_seconds,
+            transport=api_transport,
+            service_secret=settings.service_secret,
         )
         try:
             yield
@@ -95,6 +108,7 @@ def create_app(
     # Outermost last: the correlation id is bound before anything else runs.
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(VisitorAddressMiddleware, trusted_proxies=settings.trusted_proxy_networks)
     # Correlation id sent on to the API with every call; probes are not logged.
     app.add_middleware(CorrelationIdMiddleware, logger="dashboard.access", quiet_paths=PROBE_PATHS)
     return app

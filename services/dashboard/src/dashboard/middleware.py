@@ -1,7 +1,14 @@
-"""Pure ASGI middleware: security headers, and a cap on request bodies (the dashboard's forms
-are small). Correlation ids and the access log are shared.asgi's."""
+"""Pure ASGI middleware: security headers, a cap on request bodies (the dashboard's forms
+are small), and the visitor's address for the API calls a request makes. Correlation ids and
+the access log are shared.asgi's."""
 
+from collections.abc import Sequence
+
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dashboard.gateway import acting_for
+from shared.client_address import Network, forwarded_address
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -74,3 +81,25 @@ class BodyLimitMiddleware:
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
+
+
+class VisitorAddressMiddleware:
+    """Every API call a request makes is made for its visitor: the socket's peer, or behind
+    the dashboard's own reverse proxies (TRUSTED_PROXIES) the address they forward. A
+    visitor's own X-Forwarded-For is never believed."""
+
+    def __init__(self, app: ASGIApp, trusted_proxies: Sequence[Network] = ()):
+        self.app = app
+        self.trusted_proxies = trusted_proxies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        forwarded_for = Headers(scope=scope).get("x-forwarded-for")
+        address = forwarded_address(
+            client[0] if client else None, forwarded_for, self.trusted_proxies
+        )
+        with acting_for(address):
+            await self.app(scope, receive, send)

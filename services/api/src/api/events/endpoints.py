@@ -1,19 +1,15 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 
-from api.dependencies import MerchantDep, PaginationDep, RuntimeDep
+from api.dependencies import CreatedRangeDep, MerchantDep, PaginationDep, RuntimeDep
 from api.errors import error_responses
 from api.events import service
 from api.events.errors import EventNotFound
 from api.events.schemas import EventDetail, EventPage, EventType, SignedDelivery
+from api.routing import api_router
 
-router = APIRouter(tags=["events"])
-
-# ISO-8601 / RFC 3339 only: a bare number is not a time here (pydantic would read it as Unix
-# seconds). Parsed, and refused with a 400 if impossible, by the service.
-ISO_8601 = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?$"
-TimeInQuery = Annotated[str | None, Query(pattern=ISO_8601, max_length=40)]
+router = api_router(tags=["events"])
 
 EventIdInPath = Annotated[
     str,
@@ -34,25 +30,13 @@ async def list_events(
     merchant: MerchantDep,
     runtime: RuntimeDep,
     pagination: PaginationDep,
+    created: CreatedRangeDep,
     event_type: Annotated[
         EventType | None, Query(alias="type", description="Only events of this type")
     ] = None,
-    created_from: Annotated[
-        TimeInQuery, Query(description="ISO-8601; events created at or after it (UTC if no offset)")
-    ] = None,
-    created_to: Annotated[
-        TimeInQuery,
-        Query(description="ISO-8601; events created at or before it (UTC if no offset)"),
-    ] = None,
 ) -> dict[str, Any]:
     rows, total = await service.list_events(
-        runtime.db,
-        merchant.id,
-        event_type,
-        created_from,
-        created_to,
-        pagination.limit,
-        pagination.offset,
+        runtime.db, merchant.id, event_type, created, pagination.limit, pagination.offset
     )
     return pagination.page(rows, total)
 

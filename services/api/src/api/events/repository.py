@@ -1,7 +1,6 @@
-from datetime import datetime
 from typing import Any
 
-from api.pagination import Total, count_matching
+from api.pagination import CreatedRange, Total, count_matching
 from api.webhooks.repository import LAST_ATTEMPT, LOG_COLUMNS
 from shared.db import AsyncDictConnection, Row
 
@@ -12,22 +11,17 @@ MATCHING_EVENTS = """
 FROM events
 WHERE merchant_id = %(merchant_id)s
   AND (%(type)s::text IS NULL OR type = %(type)s::text)
-  AND (%(created_from)s::timestamptz IS NULL OR created_at >= %(created_from)s::timestamptz)
-  AND (%(created_to)s::timestamptz IS NULL OR created_at <= %(created_to)s::timestamptz)
+  AND (%(created_start)s::timestamptz IS NULL OR created_at >= %(created_start)s::timestamptz)
+  AND (%(created_end)s::timestamptz IS NULL OR created_at < %(created_end)s::timestamptz)
 """
 
 
-def filters(
-    merchant_id: str,
-    event_type: str | None,
-    created_from: datetime | None,
-    created_to: datetime | None,
-) -> dict[str, Any]:
+def filters(merchant_id: str, event_type: str | None, created: CreatedRange) -> dict[str, Any]:
     return {
         "merchant_id": merchant_id,
         "type": event_type,
-        "created_from": created_from,
-        "created_to": created_to,
+        "created_start": created.start,
+        "created_end": created.end,
     }
 
 

@@ -3,16 +3,14 @@
 import json
 import time
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from api.events import repository
 from api.events.errors import EventNotFound
-from api.pagination import Total
+from api.pagination import CreatedRange, Total
 from api.webhooks import repository as webhooks
 from api.webhooks.service import _log_resource as log_resource  # one shape for a log
 from shared.db import AsyncDatabase, Row
-from shared.errors import BadRequest
 from shared.serializers import iso
 from shared.signing import signature_headers
 
@@ -26,34 +24,16 @@ def _event_resource(row: Row) -> dict[str, Any]:
     }
 
 
-def _utc(value: str | None, name: str) -> datetime | None:
-    """An ISO-8601 time; one without an offset is UTC, as every timestamp the API writes.
-    BadRequest for an impossible one (2026-02-30)."""
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("z", "Z"))
-    except ValueError:
-        raise BadRequest(f"{name} must be an ISO-8601 time such as 2026-01-15T10:30:00Z") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 async def list_events(
     db: AsyncDatabase,
     merchant_id: str,
     event_type: str | None,
-    created_from: str | None,
-    created_to: str | None,
+    created: CreatedRange,
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], Total]:
-    """The merchant's events matching the filters (both bounds inclusive), newest first."""
-    filters = repository.filters(
-        merchant_id,
-        event_type,
-        _utc(created_from, "created_from"),
-        _utc(created_to, "created_to"),
-    )
+    """The merchant's events matching the filters, newest first."""
+    filters = repository.filters(merchant_id, event_type, created)
     async with db.connection() as conn:
         rows = await repository.list_events(conn, filters, limit, offset)
         total = await repository.count_events(conn, filters)

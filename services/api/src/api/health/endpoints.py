@@ -4,16 +4,17 @@ None of them, nor `/metrics`, is logged per request (PROBE_PATHS)."""
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api.dependencies import RuntimeDep
+from api.routing import api_router
 from api.runtime import ApiRuntime
 from shared.migrations import pending_migrations
 from shared.serializers import iso
 
-router = APIRouter(tags=["health"])
+router = api_router(tags=["health"])
 
 # Polled every few seconds by healthchecks and scrapers: a log line each would drown the rest.
 PROBE_PATHS = ("/health", "/livez", "/readyz", "/metrics")

@@ -1,7 +1,5 @@
 from typing import Any
 
-from fastapi import APIRouter
-
 from api.dependencies import MerchantDep, RuntimeDep
 from api.errors import error_responses
 from api.merchants import service
@@ -14,8 +12,9 @@ from api.merchants.schemas import (
     TestMerchant,
 )
 from api.ratelimit.dependencies import FailedLoginLimit, SignupLimit
+from api.routing import api_router
 
-router = APIRouter(tags=["merchants"])
+router = api_router(tags=["merchants"])
 
 
 @router.post(

@@ -1,8 +1,14 @@
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.fields import NO_NUL_PATTERN
 
 EMAIL_PATTERN = r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
+
+# A password is taken exactly as typed: spaces around it are part of it (NIST SP 800-63B
+# accepts every printable character, spaces included), never trimmed as names and emails are.
+Password = Annotated[str, StringConstraints(strip_whitespace=False)]
 
 
 class MerchantSignup(BaseModel):
@@ -10,14 +16,14 @@ class MerchantSignup(BaseModel):
 
     name: str = Field(min_length=1, max_length=255, pattern=NO_NUL_PATTERN)
     email: str = Field(max_length=254, pattern=EMAIL_PATTERN)
-    password: str = Field(min_length=8, max_length=256, pattern=NO_NUL_PATTERN)
+    password: Password = Field(min_length=8, max_length=256, pattern=NO_NUL_PATTERN)
 
 
 class MerchantLogin(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
 
     email: str = Field(min_length=1, max_length=254, pattern=NO_NUL_PATTERN)
-    password: str = Field(max_length=256, pattern=NO_NUL_PATTERN)
+    password: Password = Field(max_length=256, pattern=NO_NUL_PATTERN)
 
 
 class MerchantCredentials(BaseModel):

@@ -1,16 +1,18 @@
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from api.dependencies import MerchantDep, PaginationDep, RuntimeDep
 from api.errors import error_responses
 from api.fields import NO_NUL_PATTERN, OrderIdInPath
-from api.idempotency.route import IdempotentRoute
 from api.orders import service
 from api.orders.errors import OrderNotFound
 from api.orders.schemas import Order, OrderCreate, OrderPage, PublicOrder
+from api.routing import api_router
 
-router = APIRouter(tags=["orders"], route_class=IdempotentRoute)
+router = api_router(tags=["orders"])
+
+OrderStatus = Literal["created", "paid"]
 
 
 @router.post(
@@ -33,10 +35,13 @@ async def create_order(
     summary="List orders, newest first",
 )
 async def list_orders(
-    merchant: MerchantDep, runtime: RuntimeDep, pagination: PaginationDep
+    merchant: MerchantDep,
+    runtime: RuntimeDep,
+    pagination: PaginationDep,
+    status: Annotated[OrderStatus | None, Query(description="Only this status")] = None,
 ) -> dict[str, Any]:
     rows, total = await service.list_orders(
-        runtime.db, merchant.id, pagination.limit, pagination.offset
+        runtime.db, merchant.id, status, pagination.limit, pagination.offset
     )
     return pagination.page(rows, total)
 

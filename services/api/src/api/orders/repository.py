@@ -61,22 +61,24 @@ async def get_order_status(
 
 
 async def list_orders(
-    conn: AsyncDictConnection, merchant_id: str, limit: int, offset: int
+    conn: AsyncDictConnection, merchant_id: str, status: str | None, limit: int, offset: int
 ) -> list[Row]:
     return await (
         await conn.execute(
             f"""
-        SELECT {ORDER_COLUMNS} FROM orders WHERE merchant_id = %s
-        ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s
+        SELECT {ORDER_COLUMNS} FROM orders
+        WHERE merchant_id = %(merchant_id)s AND (%(status)s::text IS NULL OR status = %(status)s)
+        ORDER BY created_at DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s
         """,
-            (merchant_id, limit, offset),
+            {"merchant_id": merchant_id, "status": status, "limit": limit, "offset": offset},
         )
     ).fetchall()
 
 
-async def count_orders(conn: AsyncDictConnection, merchant_id: str) -> Total:
+async def count_orders(conn: AsyncDictConnection, merchant_id: str, status: str | None) -> Total:
     return await count_matching(
         conn,
-        "SELECT 1 FROM orders WHERE merchant_id = %(merchant_id)s",
-        {"merchant_id": merchant_id},
+        "SELECT 1 FROM orders WHERE merchant_id = %(merchant_id)s"
+        " AND (%(status)s::text IS NULL OR status = %(status)s)",
+        {"merchant_id": merchant_id, "status": status},
     )

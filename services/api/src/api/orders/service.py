@@ -46,9 +46,10 @@ async def get_public_order(
 
 
 async def list_orders(
-    db: AsyncDatabase, merchant_id: str, limit: int, offset: int
+    db: AsyncDatabase, merchant_id: str, status: str | None, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], Total]:
+    """The merchant's orders, newest first; only those of `status` when given."""
     async with db.connection() as conn:
-        rows = await repository.list_orders(conn, merchant_id, limit, offset)
-        total = await repository.count_orders(conn, merchant_id)
+        rows = await repository.list_orders(conn, merchant_id, status, limit, offset)
+        total = await repository.count_orders(conn, merchant_id, status)
     return [order_resource(row) for row in rows], total

@@ -1,11 +1,10 @@
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from api.dependencies import MerchantDep, PaginationDep, RuntimeDep
 from api.errors import error_responses
 from api.fields import PaymentIdInPath
-from api.idempotency.route import IdempotentRoute
 from api.orders.errors import OrderAlreadyPaid, OrderNotFound
 from api.payments import service
 from api.payments.errors import CaptureAmountMismatch, PaymentNotCapturable, PaymentNotFound
@@ -18,8 +17,9 @@ from api.payments.schemas import (
     PublicPayment,
 )
 from api.ratelimit.dependencies import PublicPaymentLimit
+from api.routing import api_router
 
-router = APIRouter(tags=["payments"], route_class=IdempotentRoute)
+router = api_router(tags=["payments"])
 
 PaymentStatus = Literal["pending", "success", "failed"]
 

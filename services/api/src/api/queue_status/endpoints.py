@@ -1,13 +1,13 @@
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.dependencies import RuntimeDep
 from api.errors import error_responses
 from api.queue_status import service
+from api.routing import api_router
 
-router = APIRouter(tags=["jobs"])
+router = api_router(tags=["jobs"])
 
 
 class QueueStatus(BaseModel):

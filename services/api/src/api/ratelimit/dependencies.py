@@ -12,7 +12,6 @@ from fastapi import Depends, Request
 
 from api.merchants.schemas import MerchantLogin, MerchantSignup
 from api.payments.schemas import PaymentCreate
-from api.ratelimit.addresses import client_address
 from api.ratelimit.limiter import (
     CARD_FAILURES_PER_ORDER,
     LOGIN_FAILURES_PER_ADDRESS,
@@ -22,6 +21,7 @@ from api.ratelimit.limiter import (
     SIGNUPS_PER_ADDRESS,
     RateLimiter,
 )
+from shared.client_address import client_address
 from shared.errors import AuthenticationFailed, ExpiredCard, InvalidCard
 
 
@@ -33,7 +33,12 @@ RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
 
 
 def _address(request: Request, limiter: RateLimiter) -> str:
-    return client_address(request, limiter.trusted_proxies)
+    """The person's address (shared.client_address): a visitor a service of ours names, the
+    address behind our proxies, or the peer."""
+    peer = request.client.host if request.client else None
+    return client_address(
+        peer, request.headers.get, limiter.trusted_proxies, limiter.service_secret
+    )
 
 
 async def limit_failed_logins(

@@ -85,6 +85,7 @@ class RateLimiter:
             socket_connect_timeout=REDIS_TIMEOUT_S,
         )
         self.trusted_proxies = settings.trusted_proxy_networks
+        self.service_secret = settings.service_secret
         self._skip_redis_until = 0.0
         self.moving = MovingWindowRateLimiter(self.storage)
         self.fixed = FixedWindowRateLimiter(self.storage)

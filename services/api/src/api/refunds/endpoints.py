@@ -1,17 +1,15 @@
 from typing import Any
 
-from fastapi import APIRouter
-
 from api.dependencies import MerchantDep, PaginationDep, RuntimeDep
 from api.errors import error_responses
 from api.fields import PaymentIdInPath, RefundIdInPath
-from api.idempotency.route import IdempotentRoute
 from api.payments.errors import PaymentNotFound
 from api.refunds import service
 from api.refunds.errors import PaymentNotRefundable, RefundExceedsAvailable, RefundNotFound
 from api.refunds.schemas import Refund, RefundCreate, RefundPage
+from api.routing import api_router
 
-router = APIRouter(tags=["refunds"], route_class=IdempotentRoute)
+router = api_router(tags=["refunds"])
 
 
 @router.post(

@@ -1,10 +1,9 @@
 from typing import Any
 
-from fastapi import APIRouter
-
 from api.dependencies import MerchantDep, PaginationDep, RuntimeDep
 from api.errors import error_responses
 from api.fields import WebhookIdInPath
+from api.routing import api_router
 from api.webhooks import service
 from api.webhooks.errors import WebhookNotFound, WebhookUrlNotSet
 from api.webhooks.schemas import (
@@ -16,7 +15,7 @@ from api.webhooks.schemas import (
     WebhookTestSent,
 )
 
-router = APIRouter(tags=["webhooks"])
+router = api_router(tags=["webhooks"])
 
 
 @router.get(

@@ -1,0 +1,131 @@
+"""The route class of every API router (`api_router`): a JSON body is parsed once, here, with
+duplicated keys refused, and a merchant POST honours Idempotency-Key (`IdempotentRoute`).
+
+`create_app` refuses to start with a route made otherwise, so no router can miss either rule.
+"""
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.routing import APIRoute
+from starlette.requests import ClientDisconnect
+
+from api.errors import FIELD_NAME, is_json_media_type
+from api.idempotency.route import Handler, IdempotentRoute
+from shared.errors import BadRequest
+
+
+class _Duplicated(dict[str, Any]):
+    """A JSON object in which `key` appeared more than once (the last value kept, as json does)."""
+
+    def __init__(self, pairs: list[tuple[str, Any]], key: str):
+        super().__init__(pairs)
+        self.key = key
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            return _Duplicated(pairs, key)
+        seen.add(key)
+    return dict(pairs)
+
+
+def _first_duplicate(document: Any) -> tuple[list[str | int], str] | None:
+    """(path to the object, its duplicated key) of the first object, depth first, with a key
+    given twice. Iterative: a document nested as deep as the parser allows cannot overflow it."""
+    stack: list[tuple[list[str | int], Any]] = [([], document)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, _Duplicated):
+            return path, value.key
+        if isinstance(value, dict):
+            children = list(value.items())
+        elif isinstance(value, list):
+            children = list(enumerate(value))
+        else:
+            continue
+        stack.extend(([*path, key], child) for key, child in reversed(children))
+    return None
+
+
+def _duplicate_key_error(path: list[str | int], key: str) -> BadRequest:
+    """The 400 naming the field given twice by its dotted path. A key that is no field name (a
+    client's own `notes` key such as "my key") ends the path there: it is never echoed."""
+    named: list[str] = []
+    for part in [*path, key]:
+        if isinstance(part, str) and not FIELD_NAME.match(part):
+            break
+        named.append(str(part))
+    if len(named) == len(path) + 1:
+        field = ".".join(named)
+        return BadRequest(f"{field} is given more than once: send each key once", field=field)
+    field = ".".join(named)
+    where = f"{field} has a key" if field else "The body has a key"
+    return BadRequest(f"{where} given more than once: send each key once", field=field or None)
+
+
+def parse_json_body(body: bytes) -> Any:
+    """The JSON document of a request body. BadRequest (400, `field` its dotted path) when an
+    object, at any depth, gives a key twice: JSON leaves that undefined and a parser silently
+    keeps one of the values (`{"amount": 100, "amount": 5000000}`). ValueError or
+    RecursionError when it is not JSON a parser can read."""
+    document = json.loads(body, object_pairs_hook=_object)
+    duplicate = _first_duplicate(document)
+    if duplicate is not None:
+        raise _duplicate_key_error(*duplicate)
+    return document
+
+
+class JsonBodyRequest(Request):
+    """A request whose JSON body is read by `parse_json_body`."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = parse_json_body(await self.body())
+        return self._json
+
+
+class ApiRoute(IdempotentRoute):
+    """Every API route: the body is parsed before anything else (a body with a duplicated key
+    is a 400 however the route would treat it), then IdempotentRoute's rule applies."""
+
+    def get_route_handler(self) -> Handler:
+        handler = super().get_route_handler()
+
+        async def parsing_handler(request: Request) -> Response:
+            request = JsonBodyRequest(request.scope, request.receive)
+            content_type = request.headers.get("content-type")
+            if self.body_field is not None and (
+                content_type is None or is_json_media_type(content_type)
+            ):
+                try:
+                    await request.json()
+                except (ValueError, RecursionError):
+                    pass  # not JSON: FastAPI reads it again and refuses it in its own words
+                except ClientDisconnect:  # the client left mid-body: no one reads the answer
+                    raise BadRequest("Request body was not received in full") from None
+            return await handler(request)
+
+        return parsing_handler
+
+
+def api_router(**options: Any) -> APIRouter:
+    """An APIRouter whose routes are ApiRoutes; `options` as APIRouter's (tags=...)."""
+    return APIRouter(route_class=ApiRoute, **options)
+
+
+def assert_api_routes(routers: Iterable[APIRouter]) -> None:
+    """Stop at start if a router's route was not made by `api_router` (it would miss its
+    rules)."""
+    stray = [
+        route.path
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute) and not isinstance(route, ApiRoute)
+    ]
+    if stray:
+        raise TypeError(f"routes not made with api.routing.api_router: {', '.join(stray)}")
