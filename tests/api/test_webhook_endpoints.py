@@ -352,3 +352,19 @@ def guarded_client(settings, db, redis):
     guarded = settings.model_copy(update={"webhook_allow_private_networks": False})
     with TestClient(create_app(guarded)) as test_client:
         yield test_client
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"url": None}, {"url": ""}, {"url": "ftp://127.0.0.1/x"}, {"events": None},
+     {"status": "paused"}, {"default": True}, {"secret": "whsec_mine"}, {"description": 5}],
+)  # fmt: skip
+def test_patch_refuses_bad_fields_and_changes_nothing(client, merchant_headers, body):
+    endpoint = add_endpoint(client, merchant_headers, description="Kept")
+
+    response = client.patch(f"{ENDPOINTS}/{endpoint['id']}", json=body, headers=merchant_headers)
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "BAD_REQUEST_ERROR"
+    kept = client.get(f"{ENDPOINTS}/{endpoint['id']}", headers=merchant_headers).json()
+    assert {k: kept[k] for k in endpoint} == endpoint

@@ -309,3 +309,26 @@ def test_a_hanging_endpoint_does_not_delay_another_endpoint_of_the_merchant_on_t
         stop.set()
         ticking.join(15)
         host.stop()
+
+
+def test_a_deleted_endpoint_gets_none_of_its_pending_deliveries(
+    client, merchant_headers, db, start_receiver, dispatcher
+):
+    receiver, endpoint = receiving(start_receiver, client, merchant_headers)
+    make_payment(client, merchant_headers)
+
+    client.delete(f"{ENDPOINTS}/{endpoint['id']}", headers=merchant_headers)
+    dispatcher()
+
+    assert receiver.events == []
+    logs = logs_of(db, endpoint["id"])
+    assert len(logs) == 2
+    assert {(log["status"], log["failure_reason"], log["attempts"]) for log in logs} == {
+        ("failed", "endpoint deleted", 0)
+    }
+    # A manual retry of such a log fails, saying why, and sends nothing.
+    client.post(f"/api/v1/webhooks/{logs[0]['id']}/retry", headers=merchant_headers)
+    dispatcher()
+    assert receiver.events == []
+    retried = client.get(f"/api/v1/webhooks/{logs[0]['id']}", headers=merchant_headers).json()
+    assert retried["attempt_history"][0]["error"] == "endpoint deleted"

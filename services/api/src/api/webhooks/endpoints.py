@@ -231,7 +231,7 @@ async def get_log(
 @router.post(
     "/api/v1/webhooks/{webhook_id}/retry",
     response_model=WebhookRetried,
-    responses=error_responses(401, WebhookNotFound, 503),
+    responses=error_responses(401, WebhookNotFound, 409, 422, 503),
     summary="Deliver again now, with attempts reset to 0",
 )
 async def retry(

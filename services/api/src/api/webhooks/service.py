@@ -310,6 +310,7 @@ async def update_endpoint(
         if body.url is None:
             raise BadRequest("url must be an http(s) URL; delete the endpoint instead", field="url")
         changes["url"] = await _checked_url(runtime, body.url.strip())
+        changes["failing_since"] = None  # a new URL starts with a clean record
     if "events" in given:
         if body.events is None:
             raise BadRequest('events must be a list of event types or ["*"]', field="events")
@@ -365,9 +366,9 @@ async def rotate_endpoint_secret(
     """A new secret for the endpoint (the default's is the merchant's webhook secret, as the
     config's rotation makes it); the replaced one keeps signing for 24 h."""
     async with db.transaction() as tx:
+        # The merchant row first, as the config's URL and rotation lock it: no lock cycle.
+        await repository.get_config(tx.conn, merchant_id, lock=True)
         row = await _endpoint(tx.conn, merchant_id, endpoint_id, lock=True)
-        if row["is_default"]:
-            await repository.get_config(tx.conn, merchant_id, lock=True)
         await _replace_secret(tx, merchant_id, None if row["is_default"] else endpoint_id)
         row = await _endpoint(tx.conn, merchant_id, endpoint_id)
     log.info("webhook_endpoint_secret_rotated", merchant_id=merchant_id, endpoint_id=endpoint_id)
