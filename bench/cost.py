@@ -327,7 +327,8 @@ def prepare(system: System, database_url: str, redis_pid: int, sink_url: str, ou
     drained. The caller closes the Meter."""
     with psycopg.connect(database_url) as conn:
         conn.execute(
-            "UPDATE merchants SET webhook_url = %s WHERE id = %s", (sink_url, TEST_MERCHANT)
+            "SELECT set_default_webhook_url(id, %s) FROM merchants WHERE id = %s",
+            (sink_url, TEST_MERCHANT),
         )
     meter = Meter(system, database_url, redis_pid)
     run_wrk(require_wrk(), system.api_url, 8, 3, out)

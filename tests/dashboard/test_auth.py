@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from dashboard.dependencies import safe_next_path
+from factories import DEFAULT_URL_OF_TEST_MERCHANT
 
 PAGES_BEHIND_LOGIN = [
     "/dashboard",
@@ -196,7 +197,7 @@ def test_a_forged_login_without_the_csrf_token_is_refused(http_client):
 
 def test_a_forged_post_without_the_csrf_token_is_refused(stack, logged_in_client):
     """As another site would send it: the victim's cookie, but not the token."""
-    before = stack.db.execute("SELECT webhook_url FROM merchants WHERE is_test").fetchone()
+    before = stack.db.execute(DEFAULT_URL_OF_TEST_MERCHANT).fetchone()
     for path, data in [
         ("/dashboard/webhooks/config", {"webhook_url": "https://evil.test/hook"}),
         ("/dashboard/webhooks/rotate-secret", {}),
@@ -208,7 +209,7 @@ def test_a_forged_post_without_the_csrf_token_is_refused(stack, logged_in_client
         assert response.status_code == 403, path
         wrong = logged_in_client.post(path, data=data | {"csrf_token": "forged"})
         assert wrong.status_code == 403, path
-    after = stack.db.execute("SELECT webhook_url FROM merchants WHERE is_test").fetchone()
+    after = stack.db.execute(DEFAULT_URL_OF_TEST_MERCHANT).fetchone()
     assert after == before
     assert logged_in_client.get("/dashboard").status_code == 200  # still logged in
 

@@ -25,6 +25,7 @@ from fastapi.testclient import TestClient
 from dashboard.config import DashboardSettings
 from dashboard.main import create_app
 from devstack import processes
+from factories import DEFAULT_URL_OF_TEST_MERCHANT
 
 
 def tid(name: str) -> str:
@@ -251,7 +252,7 @@ def test_save_a_url_and_send_a_test_webhook(stack, logged_in_page, expect):
     form.locator(tid("save-webhook-button")).click()
     expect(page.locator(tid("flash-message"))).to_contain_text("Webhook URL saved")
     assert page.locator(tid("webhook-url-input")).input_value() == "http://127.0.0.1:9/webhook"
-    stored = stack.db.execute("SELECT webhook_url FROM merchants WHERE is_test").fetchone()
+    stored = stack.db.execute(DEFAULT_URL_OF_TEST_MERCHANT).fetchone()
     assert stored["webhook_url"] == "http://127.0.0.1:9/webhook"
 
     page.click(tid("test-webhook-button"))
@@ -267,7 +268,9 @@ def test_save_a_url_and_send_a_test_webhook(stack, logged_in_page, expect):
 @pytest.mark.browser
 def test_retry_a_delivery(stack, logged_in_page, expect):
     page = logged_in_page
-    stack.db.execute("UPDATE merchants SET webhook_url = 'http://127.0.0.1:9/hook' WHERE is_test")
+    stack.db.execute(
+        "SELECT set_default_webhook_url(id, 'http://127.0.0.1:9/hook') FROM merchants WHERE is_test"
+    )
     page.goto(f"{stack.dashboard_url}/dashboard/webhooks")
     page.click(tid("test-webhook-button"))
     expect(page.locator(tid("webhook-log-item"))).to_have_count(1)
@@ -324,7 +327,8 @@ def test_an_invalid_url_shows_the_apis_reason(stack, logged_in_page, expect):
     page.press(tid("webhook-url-input"), "Enter")  # Enter saves; it never regenerates
     expect(page.locator(tid("webhook-url-error"))).to_contain_text("http or https")
     stored = stack.db.execute(
-        "SELECT webhook_url, webhook_secret FROM merchants WHERE is_test"
+        "SELECT (SELECT url FROM webhook_endpoints WHERE merchant_id = m.id) AS webhook_url,"
+        " webhook_secret FROM merchants m WHERE is_test"
     ).fetchone()
     assert stored == {"webhook_url": None, "webhook_secret": "whsec_test_abc123"}
 
@@ -439,7 +443,9 @@ def dispatch_now(stack, worker_env):
 def test_a_refused_connection_shows_its_error_next_retry_and_every_attempt_number(
     stack, logged_in_client, dispatch_now, merchant_headers
 ):
-    stack.db.execute("UPDATE merchants SET webhook_url = 'http://127.0.0.1:9/hook' WHERE is_test")
+    stack.db.execute(
+        "SELECT set_default_webhook_url(id, 'http://127.0.0.1:9/hook') FROM merchants WHERE is_test"
+    )
     log_id = stack.api("POST", "/api/v1/webhooks/test", merchant_headers).json()["id"]
     dispatch_now()
 

@@ -8,46 +8,60 @@ LEASE = "60 seconds"
 
 
 def claim_due(
-    conn: DictConnection, limit: int, per_merchant: int, merchant_rooms: dict[str, int]
+    conn: DictConnection, limit: int, per_lane: int, lane_rooms: dict[str, int]
 ) -> list[Row]:
     """Due deliveries leased to us by moving next_retry_at on: at most `limit` in all, at
-    most `merchant_rooms[m]` of merchant m (its attempts in flight leave it that much room)
-    and `per_merchant` of any other. Each row carries the merchant's URL, its current
-    secret and `replaced_secrets`, the replaced ones still signing, newest first."""
-    full = [m for m, room in merchant_rooms.items() if room <= 0]
+    most `lane_rooms[x]` of lane x (its attempts in flight leave it that much room) and
+    `per_lane` of any other. A delivery's lane is its endpoint (its merchant's id for a log
+    without one), so one endpoint's backlog never holds up another's. A log without an
+    endpoint goes to the merchant's default endpoint. Each row carries the endpoint's URL (''
+    when it was deleted, or there is no default), its current secret and `replaced_secrets`,
+    the replaced ones still signing, newest first (the default endpoint's are the
+    merchant's)."""
+    full = [lane for lane, room in lane_rooms.items() if room <= 0]
     return conn.execute(
         f"""
         WITH due AS (
             -- The earliest due rows no other dispatcher holds, off the partial index.
-            SELECT id, merchant_id, next_retry_at FROM webhook_logs
+            SELECT id, merchant_id, endpoint_id, next_retry_at,
+                   coalesce(endpoint_id, merchant_id::text) AS lane
+            FROM webhook_logs
             WHERE status = 'pending' AND next_retry_at <= clock_timestamp()
-              AND merchant_id <> ALL(%(full)b::uuid[])
+              AND coalesce(endpoint_id, merchant_id::text) <> ALL(%(full)b::text[])
             ORDER BY next_retry_at LIMIT %(limit)s
             FOR UPDATE SKIP LOCKED
         ), ranked AS (
-            SELECT id, merchant_id,
-                   row_number() OVER (PARTITION BY merchant_id ORDER BY next_retry_at) AS place
+            SELECT id, merchant_id, endpoint_id, lane,
+                   row_number() OVER (PARTITION BY lane ORDER BY next_retry_at) AS place
             FROM due
         ), rooms AS (
-            SELECT * FROM unnest(%(busy)b::uuid[], %(rooms)b::int[]) AS r(merchant_id, room)
+            SELECT * FROM unnest(%(busy)b::text[], %(rooms)b::int[]) AS r(lane, room)
         )
         UPDATE webhook_logs w
         SET next_retry_at = clock_timestamp() + interval '{LEASE}'
-        FROM ranked LEFT JOIN rooms USING (merchant_id), merchants m
-        WHERE w.id = ranked.id AND ranked.place <= coalesce(rooms.room, %(per_merchant)s)
-          AND m.id = w.merchant_id
-        RETURNING w.id, w.merchant_id, w.event, w.payload, w.attempts, w.correlation_id,
-                  coalesce(m.webhook_url, '') AS webhook_url, m.webhook_secret,
+        FROM ranked
+        LEFT JOIN rooms USING (lane)
+        JOIN merchants m ON m.id = ranked.merchant_id
+        LEFT JOIN webhook_endpoints e
+               ON e.id = ranked.endpoint_id
+               OR (ranked.endpoint_id IS NULL AND e.merchant_id = m.id AND e.is_default)
+        WHERE w.id = ranked.id AND ranked.place <= coalesce(rooms.room, %(per_lane)s)
+        RETURNING w.id, w.merchant_id, w.endpoint_id, ranked.lane, w.event_id, w.event,
+                  w.payload, w.attempts, w.correlation_id,
+                  coalesce(e.url, '') AS webhook_url,
+                  coalesce(e.secret, m.webhook_secret) AS webhook_secret,
                   ARRAY(SELECT s.secret FROM webhook_secrets s
                         WHERE s.merchant_id = m.id AND s.expires_at > now()
+                          AND s.endpoint_id IS NOT DISTINCT FROM
+                              (CASE WHEN e.is_default THEN NULL ELSE e.id END)
                         ORDER BY s.replaced_at DESC, s.id DESC) AS replaced_secrets
         """,
         {
             "limit": limit,
-            "per_merchant": per_merchant,
+            "per_lane": per_lane,
             "full": full,
-            "busy": list(merchant_rooms),
-            "rooms": list(merchant_rooms.values()),
+            "busy": list(lane_rooms),
+            "rooms": list(lane_rooms.values()),
         },
     ).fetchall()
 
@@ -122,3 +136,70 @@ def record_attempts(conn: DictConnection, attempts: list[dict[str, Any]]) -> lis
         },
     ).fetchall()
     return [row["attempt_number"] for row in rows]
+
+
+def track_failing_since(conn: DictConnection, attempts: list[dict[str, Any]]) -> None:
+    """Keep each endpoint's `failing_since`: cleared by a successful attempt, set by the first
+    failed one after a success. Only rows whose value changes are written."""
+    conn.execute(
+        """
+        WITH given AS (
+            SELECT endpoint_id, bool_or(succeeded) AS ok, min(attempted_at) AS first_attempt
+            FROM unnest(%(endpoint_ids)b::text[], %(succeeded)b::bool[],
+                        %(attempted_at)b::timestamptz[]) AS g(endpoint_id, succeeded, attempted_at)
+            WHERE endpoint_id IS NOT NULL
+            GROUP BY endpoint_id
+        )
+        UPDATE webhook_endpoints e
+        SET failing_since = CASE WHEN given.ok THEN NULL ELSE given.first_attempt END
+        FROM given
+        WHERE e.id = given.endpoint_id
+          AND ((given.ok AND e.failing_since IS NOT NULL)
+               OR (NOT given.ok AND e.failing_since IS NULL))
+        """,
+        {
+            "endpoint_ids": [a["endpoint_id"] for a in attempts],
+            "succeeded": [a["status"] == "success" for a in attempts],
+            "attempted_at": [a["attempted_at"] for a in attempts],
+        },
+    )
+
+
+def failing_for(conn: DictConnection, endpoint_ids: list[str], disable_after_s: float) -> list[str]:
+    """Of `endpoint_ids`, the enabled ones that have failed for `disable_after_s` seconds:
+    no success since `failing_since`, at least that long ago, and at least 5 deliveries to
+    it ended `failed` within that time."""
+    rows = conn.execute(
+        """
+        SELECT e.id FROM webhook_endpoints e
+        WHERE e.id = ANY(%(ids)b::text[]) AND e.status = 'enabled'
+          AND e.failing_since <= now() - make_interval(secs => %(after)s)
+          AND (SELECT count(*) FROM (
+                   SELECT 1 FROM webhook_logs l
+                   WHERE l.endpoint_id = e.id AND l.status = 'failed'
+                     AND l.updated_at > now() - make_interval(secs => %(after)s)
+                   LIMIT 5) AS failed) = 5
+        ORDER BY e.id
+        """,
+        {"ids": endpoint_ids, "after": disable_after_s},
+    ).fetchall()
+    return [row["id"] for row in rows]
+
+
+def disable_endpoint(conn: DictConnection, endpoint_id: str, reason: str) -> Row | None:
+    """Disable an enabled endpoint with `reason` and end its pending deliveries; the endpoint
+    as the API shows it (no secret), or None if it was not enabled (disabled already,
+    deleted)."""
+    row = conn.execute(
+        """
+        UPDATE webhook_endpoints
+        SET status = 'disabled', disabled_reason = %s, updated_at = now()
+        WHERE id = %s AND status = 'enabled'
+        RETURNING id, merchant_id, url, events, description, status, is_default,
+                  disabled_reason, created_at, updated_at
+        """,
+        (reason, endpoint_id),
+    ).fetchone()
+    if row is not None:
+        conn.execute("SELECT end_pending_deliveries(%s, %s)", (endpoint_id, "endpoint disabled"))
+    return row
