@@ -286,7 +286,9 @@ def test_the_docs_python_receiver_takes_a_real_delivery(
     *command, url = _snippet_program(tmp_path, page, "python")
     server = _start(command)
     try:
-        stack.db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (url,))
+        stack.db.execute(
+            "SELECT set_default_webhook_url(id, %s) FROM merchants WHERE is_test", (url,)
+        )
         start_service("webhook_dispatcher", API_URL=stack.api_url)
         sent = httpx.post(
             f"{stack.api_url}/api/v1/webhooks/test",

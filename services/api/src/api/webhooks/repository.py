@@ -140,14 +140,16 @@ async def live_replaced_secrets(
 
 
 async def secrets_in_force(conn: AsyncDictConnection, merchant_id: str) -> list[str]:
-    """The secrets a delivery is signed with now, as the dispatcher reads them: the current
-    one first, then the replaced ones still in their overlap, newest first."""
+    """The secrets a delivery to the default endpoint is signed with now, as the dispatcher
+    reads them: the current one first, then the replaced ones still in their overlap, newest
+    first (another endpoint's replaced secrets are not the default's)."""
     row = await one_async(
         await conn.execute(
             """
         SELECT ARRAY[m.webhook_secret] || ARRAY(
                    SELECT s.secret FROM webhook_secrets s
-                   WHERE s.merchant_id = m.id AND s.expires_at > now()
+                   WHERE s.merchant_id = m.id AND s.endpoint_id IS NULL
+                     AND s.expires_at > now()
                    ORDER BY s.replaced_at DESC, s.id DESC) AS secrets
         FROM merchants m WHERE m.id = %s
         """,
