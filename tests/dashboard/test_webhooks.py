@@ -48,12 +48,90 @@ PROFILE = {
 }
 
 
+DEFAULT_ENDPOINT_ID = "we_Default0000000001"
+ERP_ENDPOINT_ID = "we_ErpRefunds000001"
+PAYMENT_ID = "pay_AbCdEfGh12345678"
+REFUND_ID = "rfnd_AbCdEfGh1234567"
+EVENT_TYPES = {"payment.created", "payment.pending", "payment.success", "payment.failed",
+               "refund.created", "refund.processed", "webhook.test", "webhook_endpoint.disabled"}  # fmt: skip
+
+
+def stand_in_endpoint(endpoint_id: str, url: str, **fields) -> dict:
+    return {
+        "id": endpoint_id, "url": url, "events": ["*"], "description": None,
+        "status": "enabled", "default": False, "secret": f"whsec_{endpoint_id}",
+        "disabled_reason": None, "created_at": "2024-01-15T10:00:00.000Z",
+        "updated_at": "2024-01-15T10:00:00.000Z",
+    } | fields  # fmt: skip
+
+
 @dataclass
 class StandInApi:
-    """The merchant and webhook endpoints of CONTRACT §5, in memory."""
+    """The merchant and webhook endpoints of CONTRACT §5 and §7a, in memory."""
 
     requests: list[httpx.Request] = field(default_factory=list)
     webhook_url: str | None = "https://shop.example/webhook"
+    endpoints: list[dict] = field(
+        default_factory=lambda: [
+            stand_in_endpoint(DEFAULT_ENDPOINT_ID, "https://shop.example/webhook", default=True),
+            stand_in_endpoint(
+                ERP_ENDPOINT_ID,
+                "https://erp.example/hooks",
+                events=["refund.processed"],
+                description="ERP refunds",
+            ),
+        ]
+    )
+
+    def endpoint(self, endpoint_id: str) -> dict | None:
+        return next((e for e in self.endpoints if e["id"] == endpoint_id), None)
+
+    def endpoint_routes(self, request: httpx.Request) -> httpx.Response | None:
+        path, method = request.url.path, request.method
+        prefix = "/api/v1/webhooks/endpoints"
+        if not path.startswith(prefix):
+            return None
+        body = json.loads(request.content) if request.content else {}
+        if path == prefix and method == "GET":
+            return httpx.Response(200, json={"data": self.endpoints, "total": len(self.endpoints),
+                                             "limit": 100, "offset": 0})  # fmt: skip
+        if path == prefix and method == "POST":
+            if not body.get("url", "").startswith(("http://", "https://")):
+                return api_error(400, "BAD_REQUEST_ERROR", "url must be an http or https URL")
+            if any(t != "*" and t not in EVENT_TYPES for t in body.get("events", ["*"])):
+                return api_error(400, "BAD_REQUEST_ERROR", "events has an unknown event type")
+            created = stand_in_endpoint(f"we_New{len(self.endpoints):013d}", body["url"],
+                                        events=body.get("events", ["*"]),
+                                        description=body.get("description") or None)  # fmt: skip
+            self.endpoints.append(created)
+            return httpx.Response(201, json=created)
+        parts = path[len(prefix) + 1 :].split("/")
+        endpoint = self.endpoint(parts[0])
+        if endpoint is None:
+            return api_error(404, "NOT_FOUND_ERROR", "Webhook endpoint not found")
+        action = parts[1] if len(parts) > 1 else ""
+        if action == "" and method == "GET":
+            health = {"succeeded_24h": 12, "failed_24h": 3,
+                      "last_success_at": "2024-01-15T10:31:11.000Z"}  # fmt: skip
+            return httpx.Response(200, json=endpoint | {"health": health})
+        if action == "" and method == "PATCH":
+            if "url" in body and not body["url"].startswith(("http://", "https://")):
+                return api_error(400, "BAD_REQUEST_ERROR", "url must be an http or https URL")
+            endpoint.update(body)
+            if body.get("status") == "enabled":
+                endpoint["disabled_reason"] = None
+            return httpx.Response(200, json=endpoint)
+        if action == "" and method == "DELETE":
+            self.endpoints.remove(endpoint)
+            return httpx.Response(204)
+        if action == "rotate-secret" and method == "POST":
+            endpoint["secret"] = endpoint["secret"] + "_rotated"
+            return httpx.Response(200, json=endpoint)
+        if action == "recover" and method == "POST":
+            if body.get("since", "") < "2024-01-01":
+                return api_error(400, "BAD_REQUEST_ERROR", "since must be within the last 30 days")
+            return httpx.Response(202, json={"queued": 4})
+        return api_error(404, "NOT_FOUND_ERROR", "Route not found")
 
     def log(self, number: int) -> dict:
         return {
@@ -65,6 +143,9 @@ class StandInApi:
             "last_attempt_at": None if number % 3 == 2 else "2024-01-15T10:31:11.000Z",
             "next_retry_at": None,
             "response_code": 500 if number == 0 else 200,
+            "event_id": LOG_ID if number == 0 else f"00000000-0000-0000-0000-{number:012d}",
+            "endpoint_id": ERP_ENDPOINT_ID if number == 1 else DEFAULT_ENDPOINT_ID,
+            "object_id": None if number == 0 else (REFUND_ID if number == 1 else PAYMENT_ID),
         }
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -77,12 +158,19 @@ class StandInApi:
                                              "api_key": PROFILE["api_key"], "seeded": True})  # fmt: skip
         if request.headers.get("x-api-secret") != PROFILE["api_secret"]:
             return api_error(401, "AUTHENTICATION_ERROR", "Invalid API credentials")
+        if (answer := self.endpoint_routes(request)) is not None:
+            return answer
         if path == "/api/v1/webhooks" and method == "GET":
             offset = int(request.url.params.get("offset", 0))
             limit = int(request.url.params.get("limit", 10))
-            logs = [self.log(n) for n in range(offset, min(offset + limit, 13))]
-            return httpx.Response(200, json={"data": logs, "total": 13, "limit": limit,
-                                             "offset": offset})  # fmt: skip
+            matching = [
+                self.log(n) for n in range(13)
+                if all(self.log(n)[key] == request.url.params[key]
+                       for key in ("endpoint_id", "object_id") if key in request.url.params)
+            ]  # fmt: skip
+            logs = matching[offset : offset + limit]
+            return httpx.Response(200, json={"data": logs, "total": len(matching),
+                                             "limit": limit, "offset": offset})  # fmt: skip
         if path == "/api/v1/webhooks/config" and method == "GET":
             return httpx.Response(200, json={"webhook_url": self.webhook_url,
                                              "webhook_secret": "whsec_test_abc123"})  # fmt: skip
@@ -142,7 +230,8 @@ def token_of(html: str) -> str:
 
 def test_logs_table_has_the_contracts_columns_and_rows(dashboard_client):
     html = dashboard_client.get("/dashboard/webhooks").text
-    headers = re.findall(r'<th scope="col">([^<]+)</th>', html)
+    logs_table = html[html.index('data-test-id="webhook-logs-table"') :]
+    headers = re.findall(r'<th scope="col">([^<]+)</th>', logs_table)
     assert headers == ["Event", "Status", "Attempts", "Last Attempt", "Response Code", "Actions"]
     rows = re.findall(r'<tr data-test-id="webhook-log-item" data-webhook-id="([^"]+)">', html)
     assert len(rows) == 10 and rows[0] == LOG_ID
@@ -228,6 +317,211 @@ def test_keys_that_stop_working_end_the_session(dashboard_client, stand_in_api):
     finally:
         PROFILE["api_secret"] = original
     assert dashboard_client.get("/dashboard").status_code == 303
+
+
+# --- endpoints, against the stand-in ------------------------------------------------------------
+
+
+def requests_to(stand_in_api: StandInApi, method: str, path: str) -> list[httpx.Request]:
+    return [r for r in stand_in_api.requests if (r.method, r.url.path) == (method, path)]
+
+
+def endpoint_row(html: str, endpoint_id: str) -> str:
+    row = html[html.index(f'data-test-id="endpoint-row" data-endpoint-id="{endpoint_id}"') :]
+    return row[: row.index("</tr>")]
+
+
+def test_every_endpoint_is_a_row_with_url_filter_status_and_health(dashboard_client):
+    html = dashboard_client.get("/dashboard/webhooks").text
+    ids = re.findall(r'<tr data-test-id="endpoint-row" data-endpoint-id="(we_[^"]+)">', html)
+    assert ids == [DEFAULT_ENDPOINT_ID, ERP_ENDPOINT_ID]
+    erp = endpoint_row(html, ERP_ENDPOINT_ID)
+    assert "https://erp.example/hooks" in erp and "ERP refunds" in erp
+    assert "<code>refund.processed</code>" in erp and "All events" not in erp
+    assert ">enabled<" in erp
+    assert "12 delivered" in erp and "3 failed" in erp
+    default = endpoint_row(html, DEFAULT_ENDPOINT_ID)
+    assert "All events" in default and 'data-test-id="endpoint-default"' in default
+    # The form the contract names is still there, unchanged.
+    assert 'data-test-id="webhook-config-form"' in html
+
+
+def test_adding_an_endpoint_sends_its_filter_with_an_idempotency_key(
+    dashboard_client, stand_in_api
+):
+    page = dashboard_client.get("/dashboard/webhooks").text
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)
+    response = dashboard_client.post(
+        "/dashboard/webhooks/endpoints",
+        data={"csrf_token": token_of(page), "idempotency_key": key, "description": "Warehouse",
+              "url": " https://dw.example/in ", "events": ["refund.processed", "payment.success"]},
+    )  # fmt: skip
+    assert response.status_code == 303
+    (created,) = requests_to(stand_in_api, "POST", "/api/v1/webhooks/endpoints")
+    assert json.loads(created.content) == {
+        "url": "https://dw.example/in",
+        "events": ["payment.success", "refund.processed"],
+        "description": "Warehouse",
+    }
+    assert created.headers["idempotency-key"] == key
+    detail = dashboard_client.get(response.headers["location"]).text
+    assert "Endpoint added" in detail and 'data-test-id="endpoint-secret"' in detail
+
+
+def test_an_endpoint_the_api_refuses_is_explained_and_nothing_is_lost(
+    dashboard_client, stand_in_api
+):
+    page = dashboard_client.get("/dashboard/webhooks").text
+    response = dashboard_client.post(
+        "/dashboard/webhooks/endpoints",
+        data={"csrf_token": token_of(page), "url": "ftp://dw.example/in",
+              "description": "Warehouse", "events": ["payment.failed"]},
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert 'data-test-id="endpoint-form-error"' in response.text
+    assert "url must be an http or https URL." in response.text
+    assert 'value="ftp://dw.example/in"' in response.text and 'value="Warehouse"' in response.text
+    form = response.text[response.text.index('data-test-id="add-endpoint-form"') :]
+    assert re.search(r'value="payment.failed" checked', form)
+    assert len(stand_in_api.endpoints) == 2
+
+
+def test_edit_enable_disable_and_rotate_reach_the_api(dashboard_client, stand_in_api):
+    path = f"/api/v1/webhooks/endpoints/{ERP_ENDPOINT_ID}"
+    page = dashboard_client.get(f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}").text
+    token = token_of(page)
+    saved = dashboard_client.post(
+        f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}",
+        data={"csrf_token": token, "url": "https://erp.example/v2", "description": "",
+              "events": ["*", "refund.created"]},
+    )  # fmt: skip
+    assert saved.status_code == 303
+    assert json.loads(requests_to(stand_in_api, "PATCH", path)[-1].content) == {
+        "url": "https://erp.example/v2", "events": ["*"], "description": "",
+    }  # fmt: skip
+    disabled = dashboard_client.post(
+        f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}/status",
+        data={"csrf_token": token, "status": "disabled", "next": "https://evil.test/"},
+    )
+    assert disabled.headers["location"] == "/dashboard/webhooks"
+    assert json.loads(requests_to(stand_in_api, "PATCH", path)[-1].content) == {
+        "status": "disabled"
+    }
+    row = endpoint_row(dashboard_client.get("/dashboard/webhooks").text, ERP_ENDPOINT_ID)
+    assert ">disabled<" in row and 'data-test-id="endpoint-enable-button"' in row
+    dashboard_client.post(
+        f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}/rotate-secret",
+        data={"csrf_token": token, "idempotency_key": "rotate-key-0001"},
+    )
+    (rotation,) = requests_to(stand_in_api, "POST", f"{path}/rotate-secret")
+    assert rotation.headers["idempotency-key"] == "rotate-key-0001"
+    assert (
+        "_rotated" in dashboard_client.get(f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}").text
+    )
+
+
+def test_delete_asks_first_then_deletes(dashboard_client, stand_in_api):
+    confirm = dashboard_client.get(f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}/delete")
+    assert 'data-test-id="confirm-delete-endpoint-button"' in confirm.text
+    assert stand_in_api.endpoint(ERP_ENDPOINT_ID) is not None  # asking deletes nothing
+    response = dashboard_client.post(
+        f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}/delete",
+        data={"csrf_token": token_of(confirm.text)},
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/dashboard/webhooks"
+    assert stand_in_api.endpoint(ERP_ENDPOINT_ID) is None
+    html = dashboard_client.get("/dashboard/webhooks").text
+    assert "Endpoint deleted" in html
+    assert f'data-test-id="endpoint-row" data-endpoint-id="{ERP_ENDPOINT_ID}"' not in html
+    assert f"to {ERP_ENDPOINT_ID} (deleted)" in html  # its logs stay, and say where they went
+
+
+def test_a_forged_form_changes_no_endpoint(dashboard_client, stand_in_api):
+    response = dashboard_client.post(
+        f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}/delete", data={"csrf_token": "forged"}
+    )
+    assert response.status_code == 403
+    assert stand_in_api.endpoint(ERP_ENDPOINT_ID) is not None
+
+
+def test_recover_sends_the_ist_time_as_utc(dashboard_client, stand_in_api):
+    page = dashboard_client.get(f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}").text
+    response = dashboard_client.post(
+        f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}/recover",
+        data={"csrf_token": token_of(page), "since": "2024-01-15T16:00", "until": "",
+              "idempotency_key": "recover-key-0001"},
+    )  # fmt: skip
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/dashboard/webhooks?endpoint_id={ERP_ENDPOINT_ID}"
+    (recovery,) = requests_to(
+        stand_in_api, "POST", f"/api/v1/webhooks/endpoints/{ERP_ENDPOINT_ID}/recover"
+    )
+    assert json.loads(recovery.content) == {"since": "2024-01-15T10:30:00Z"}
+    assert recovery.headers["idempotency-key"] == "recover-key-0001"
+    assert "4 missed events queued" in dashboard_client.get(response.headers["location"]).text
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "reason"),
+    [
+        ("", "", "Choose when the outage began."),
+        ("yesterday", "", "Enter the time as a date and a time of day."),
+        ("2024-01-15T16:00", "2024-01-15T15:00", "The end of the window is before its start."),
+        ("2023-06-01T10:00", "", "since must be within the last 30 days."),  # the API's
+    ],
+)
+def test_a_bad_recovery_window_is_explained_inline(
+    dashboard_client, stand_in_api, since, until, reason
+):
+    page = dashboard_client.get(f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}").text
+    response = dashboard_client.post(
+        f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}/recover",
+        data={"csrf_token": token_of(page), "since": since, "until": until},
+    )
+    assert response.status_code == 400
+    error = re.search(r'data-test-id="recover-error">([^<]*)<', response.text).group(1)
+    assert htmllib.unescape(error) == reason
+    assert f'value="{since}"' in response.text
+
+
+def test_logs_filter_by_endpoint_and_by_payment_or_refund(dashboard_client, stand_in_api):
+    html = dashboard_client.get("/dashboard/webhooks").text
+    erp_row = html[html.index('data-webhook-id="00000000-0000-0000-0000-000000000001"') :]
+    erp_row = erp_row[: erp_row.index("</tr>")]
+    assert REFUND_ID in erp_row and "to ERP refunds" in erp_row
+    other = html[html.index('data-webhook-id="00000000-0000-0000-0000-000000000002"') :]
+    other = other[: other.index("</tr>")]
+    assert f'href="/dashboard/transactions/{PAYMENT_ID}"' in other
+    assert "to shop.example/webhook" in other
+
+    by_endpoint = dashboard_client.get(f"/dashboard/webhooks?endpoint_id={ERP_ENDPOINT_ID}").text
+    assert len(re.findall(r'data-test-id="webhook-log-item"', by_endpoint)) == 1
+    assert f'<option value="{ERP_ENDPOINT_ID}" selected>' in by_endpoint
+    assert any(r.url.params.get("endpoint_id") == ERP_ENDPOINT_ID for r in stand_in_api.requests)
+    by_payment = dashboard_client.get(f"/dashboard/webhooks?object_id={PAYMENT_ID}").text
+    assert "Showing 1–10 of 11 deliveries" in by_payment
+    assert f'href="/dashboard/webhooks?object_id={PAYMENT_ID}&amp;offset=10"' in by_payment
+
+    bad = dashboard_client.get("/dashboard/webhooks?object_id=order_123").text
+    assert 'data-test-id="object-filter-error"' in bad
+    assert "of 13 deliveries" in bad  # not filtered by something that is no payment or refund
+
+
+def test_an_automatically_disabled_endpoint_is_named_on_every_page(dashboard_client, stand_in_api):
+    erp = stand_in_api.endpoint(ERP_ENDPOINT_ID)
+    erp["status"] = "disabled"  # by the merchant: no banner
+    assert (
+        'data-test-id="endpoint-disabled-banner"'
+        not in dashboard_client.get("/dashboard/webhooks").text
+    )
+    erp["disabled_reason"] = "The endpoint answered 410 Gone"
+    for path in ("/dashboard/webhooks", f"/dashboard/webhooks/logs/{LOG_ID}", "/dashboard/docs"):
+        html = dashboard_client.get(path).text
+        banner = re.search(r'data-test-id="endpoint-disabled-banner"[^>]*>(.*?)</div></div>',
+                           html, re.S)  # fmt: skip
+        assert banner, path
+        assert "https://erp.example/hooks" in banner.group(1)
+        assert "The endpoint answered 410 Gone" in banner.group(1)
 
 
 # --- against the real API ---------------------------------------------------------------------
