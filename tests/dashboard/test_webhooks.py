@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
@@ -522,6 +523,103 @@ def test_an_automatically_disabled_endpoint_is_named_on_every_page(dashboard_cli
         assert banner, path
         assert "https://erp.example/hooks" in banner.group(1)
         assert "The endpoint answered 410 Gone" in banner.group(1)
+
+
+@pytest.fixture
+def stand_in_dashboard(redis_url: str, redis, stand_in_api: StandInApi) -> Iterator[str]:
+    """The dashboard served for real (uvicorn in a thread, lifespan on) over the stand-in API,
+    for the browser."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    settings = DashboardSettings(
+        redis_url=redis_url, api_url="http://api.test", log_level="warning"
+    )
+    app = create_app(settings, api_transport=httpx.MockTransport(stand_in_api))
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "dashboard did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=5)
+    listener.close()
+
+
+PHONE_375 = {"width": 375, "height": 812}
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
+FITS = "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+
+
+def check_in_browser(page, name: str) -> None:
+    """axe-core clean and nothing wider than the screen, at desktop width and at 375 px; the
+    screenshots kept in test-artifacts/dashboard/ to look at."""
+    from accessibility import axe_violations
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for label, size in (("desktop", {"width": 1280, "height": 900}), ("375px", PHONE_375)):
+        page.set_viewport_size(size)
+        assert axe_violations(page) == [], f"{name} at {label}"
+        assert page.evaluate(FITS), f"{name} is wider than {label}"
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{label}.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def tid_in(row: str, name: str) -> str:
+    return f"{row} {tid(name)}"
+
+
+@pytest.mark.browser
+def test_endpoint_controls_in_the_browser(stand_in_dashboard, stand_in_api, page, expect):
+    """Add, edit, disable, rotate, recover and delete by clicking, over the stand-in API."""
+    stand_in_api.endpoint(ERP_ENDPOINT_ID).update(
+        status="disabled", disabled_reason="Every delivery failed for 24 hours"
+    )
+    page.goto(f"{stand_in_dashboard}/login")
+    page.fill(tid("email-input"), "test@example.com")
+    page.fill(tid("password-input"), "x")
+    page.click(tid("login-button"))
+    page.goto(f"{stand_in_dashboard}/dashboard/webhooks")
+    banner = page.locator(tid("endpoint-disabled-banner"))
+    expect(banner).to_contain_text("https://erp.example/hooks")
+    expect(banner).to_contain_text("Every delivery failed for 24 hours")
+    erp = f'[data-test-id="endpoint-row"][data-endpoint-id="{ERP_ENDPOINT_ID}"]'
+    expect(page.locator(tid_in(erp, "endpoint-health"))).to_contain_text("3 failed")
+    check_in_browser(page, "webhooks-endpoints")
+
+    page.click(tid("add-endpoint-toggle"))
+    page.fill(f"{tid('add-endpoint-form')} {tid('endpoint-url-input')}", "https://dw.example/in")
+    page.check(f'{tid("add-endpoint-form")} [data-event="payment.success"]')
+    page.uncheck(f"{tid('add-endpoint-form')} {tid('endpoint-event-all')}")
+    page.click(tid("add-endpoint-button"))
+    expect(page.locator(tid("endpoint-detail"))).to_be_visible()
+    expect(page.locator(tid("endpoint-filter"))).to_have_text("payment.success")
+    check_in_browser(page, "webhook-endpoint")
+
+    page.fill(f"{tid('edit-endpoint-form')} {tid('endpoint-description-input')}", "Warehouse")
+    page.click(tid("save-endpoint-button"))
+    expect(page.locator(tid("flash-message"))).to_contain_text("Endpoint saved")
+    page.click(tid("endpoint-rotate-button"))
+    expect(page.locator(tid("endpoint-secret"))).to_contain_text("_rotated")
+    page.fill(tid("recover-since-input"), "2024-01-15T16:00")
+    page.click(tid("recover-button"))
+    expect(page.locator(tid("flash-message"))).to_contain_text("4 missed events queued")
+
+    page.goto(f"{stand_in_dashboard}/dashboard/webhooks")
+    page.click(tid_in(erp, "endpoint-enable-button"))
+    expect(page.locator(tid_in(erp, "endpoint-disable-button"))).to_be_visible()
+    expect(page.locator(tid("endpoint-disabled-banner"))).to_have_count(0)
+    page.click(tid_in(erp, "endpoint-delete-link"))
+    check_in_browser(page, "webhook-endpoint-delete")
+    page.click(tid("confirm-delete-endpoint-button"))
+    expect(page.locator(erp)).to_have_count(0)
 
 
 # --- against the real API ---------------------------------------------------------------------
