@@ -200,6 +200,9 @@ class StandInApi:
                 "body": EXACT_BODY,
                 "attempt_history": attempts,
             })  # fmt: skip
+        if match := re.fullmatch(r"/api/v1/webhooks/00000000-0000-0000-0000-(\d{12})", path):
+            return httpx.Response(200, json=self.log(int(match.group(1))) | {
+                "payload": {}, "body": EXACT_BODY, "attempt_history": []})  # fmt: skip
         return api_error(404, "NOT_FOUND_ERROR", "Route not found")
 
 
@@ -293,6 +296,14 @@ def test_an_invalid_url_is_explained_inline(dashboard_client, stand_in_api):
     assert "The URL must be an http or https URL." in response.text
     assert 'value="ftp://shop.example/hook"' in response.text
     assert stand_in_api.webhook_url == "https://shop.example/webhook"
+
+
+def test_log_detail_names_its_endpoint_object_and_event(dashboard_client, stand_in_api):
+    log_id = "00000000-0000-0000-0000-000000000001"
+    html = dashboard_client.get(f"/dashboard/webhooks/logs/{log_id}").text
+    assert f'href="/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}"' in html
+    assert f"<code>{REFUND_ID}</code>" in html
+    assert f'data-test-id="webhook-event-id">{log_id}<' in html
 
 
 def test_log_detail_shows_payload_and_every_attempt(dashboard_client):

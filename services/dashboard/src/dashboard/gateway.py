@@ -249,7 +249,7 @@ class GatewayClient:
         credentials: Credentials,
         url: str,
         events: list[str],
-        description: str,
+        description: str | None,
         idempotency_key: str | None,
     ) -> dict[str, Any]:
         return await self.call(

@@ -67,7 +67,7 @@ async def create_endpoint(
             merchant.credentials,
             url,
             chosen_events(events),
-            description,
+            description or None,
             idempotency_key_or_none(idempotency_key),
         )
     except ApiError as exc:
