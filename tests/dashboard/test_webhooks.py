@@ -49,7 +49,7 @@ PROFILE = {
 }
 
 
-DEFAULT_ENDPOINT_ID = "we_Default0000000001"
+DEFAULT_ENDPOINT_ID = "we_Default000000001"
 ERP_ENDPOINT_ID = "we_ErpRefunds000001"
 PAYMENT_ID = "pay_AbCdEfGh12345678"
 REFUND_ID = "rfnd_AbCdEfGh1234567"
@@ -405,7 +405,7 @@ def test_edit_enable_disable_and_rotate_reach_the_api(dashboard_client, stand_in
     saved = dashboard_client.post(
         f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}",
         data={"csrf_token": token, "url": "https://erp.example/v2", "description": "",
-              "events": ["*", "refund.created"]},
+              "events": ["*", "refund.created"], "has_events": "1"},
     )  # fmt: skip
     assert saved.status_code == 303
     assert json.loads(requests_to(stand_in_api, "PATCH", path)[-1].content) == {
@@ -430,6 +430,21 @@ def test_edit_enable_disable_and_rotate_reach_the_api(dashboard_client, stand_in
     assert (
         "_rotated" in dashboard_client.get(f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}").text
     )
+
+
+def test_the_default_endpoints_form_has_no_filter_and_sends_none(dashboard_client, stand_in_api):
+    page = dashboard_client.get(f"/dashboard/webhooks/endpoints/{DEFAULT_ENDPOINT_ID}").text
+    assert 'data-test-id="endpoint-events-default"' in page
+    assert 'name="events"' not in page
+    dashboard_client.post(
+        f"/dashboard/webhooks/endpoints/{DEFAULT_ENDPOINT_ID}",
+        data={"csrf_token": token_of(page), "url": "https://shop.example/v2", "description": ""},
+    )
+    path = f"/api/v1/webhooks/endpoints/{DEFAULT_ENDPOINT_ID}"
+    assert json.loads(requests_to(stand_in_api, "PATCH", path)[-1].content) == {
+        "url": "https://shop.example/v2",
+        "description": "",
+    }
 
 
 def test_delete_asks_first_then_deletes(dashboard_client, stand_in_api):

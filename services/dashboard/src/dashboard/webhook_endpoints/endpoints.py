@@ -136,15 +136,17 @@ async def update_endpoint(
     url: FormText = "",
     description: FormText = "",
     events: FormList = [],  # noqa: B006 - FastAPI copies form defaults
+    has_events: FormText = "",
 ) -> Response:
     endpoint_id = _known_endpoint_id(endpoint_id)
     url, description = url.strip(), description.strip()
     values = {"url": url, "description": description, "events": events}
+    # The default endpoint's form has no filter (it takes every event): send none.
+    changes: dict[str, Any] = {"url": url, "description": description}
+    if has_events:
+        changes["events"] = chosen_events(events)
     try:
-        await gateway.update_webhook_endpoint(
-            merchant.credentials, endpoint_id, url=url, description=description,
-            events=chosen_events(events),
-        )  # fmt: skip
+        await gateway.update_webhook_endpoint(merchant.credentials, endpoint_id, **changes)
     except ApiError as exc:
         if exc.status_code not in REFUSED:
             raise
