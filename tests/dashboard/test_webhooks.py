@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -25,6 +26,7 @@ from fastapi.testclient import TestClient
 
 from dashboard.config import DashboardSettings
 from dashboard.main import create_app
+from dashboard.rendering import IST as IST_ZONE
 from devstack import processes
 
 
@@ -754,6 +756,117 @@ def test_test_webhook_without_a_url_is_explained(stack, logged_in_client):
     )
     assert response.status_code == 303
     assert "Could not send a test webhook" in logged_in_client.get("/dashboard/webhooks").text
+
+
+MERCHANT_HEADERS = {"X-Api-Key": "key_test_abc123", "X-Api-Secret": "secret_test_xyz789"}
+
+
+def add_endpoint_over_http(client, url: str, events: list[str], description: str) -> str:
+    """Add an endpoint through the dashboard's form; its id, from the page it leads to."""
+    page = client.get("/dashboard/webhooks").text
+    form = page[page.index('data-test-id="add-endpoint-form"') :]
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', form).group(1)
+    response = client.post(
+        "/dashboard/webhooks/endpoints",
+        data={"csrf_token": token_of(page), "idempotency_key": key, "url": url,
+              "description": description, "events": events},
+    )  # fmt: skip
+    assert response.status_code == 303, response.text
+    return response.headers["location"].rsplit("/", 1)[-1]
+
+
+def test_endpoints_and_their_deliveries_with_the_real_api(stack, logged_in_client):
+    client = logged_in_client
+    page = client.get("/dashboard/webhooks").text
+    client.post("/dashboard/webhooks/config",
+                data={"csrf_token": token_of(page), "webhook_url": "http://127.0.0.1:9/shop"})  # fmt: skip
+    erp = add_endpoint_over_http(client, "http://127.0.0.1:9/erp", ["refund.created"], "ERP")
+    stored = stack.api("GET", f"/api/v1/webhooks/endpoints/{erp}", MERCHANT_HEADERS).json()
+    assert stored["events"] == ["refund.created"] and stored["description"] == "ERP"
+
+    paid = stack.create_payment(status="success")
+    refund = stack.api("POST", f"/api/v1/payments/{paid['id']}/refunds", MERCHANT_HEADERS,
+                       json={"amount": 1000}).json()  # fmt: skip
+    listed = client.get("/dashboard/webhooks").text
+    row = endpoint_row(listed, erp)
+    assert "http://127.0.0.1:9/erp" in row and "<code>refund.created</code>" in row
+    assert "0 delivered" in row and "0 failed" in row
+
+    to_erp = client.get(f"/dashboard/webhooks?endpoint_id={erp}").text
+    rows = re.findall(r'data-test-id="webhook-log-item"', to_erp)
+    assert len(rows) == 1 and refund["id"] in to_erp and "to ERP" in to_erp
+    about_payment = client.get(f"/dashboard/webhooks?object_id={paid['id']}").text
+    assert "payment.created" in about_payment and refund["id"] not in about_payment
+
+    # Disabled by the gateway (as after a 410): every page names it, with the reason.
+    stack.db.execute(
+        "UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = %s WHERE id = %s",
+        ("The endpoint answered 410 Gone", erp),
+    )
+    for path in ("/dashboard", "/dashboard/transactions", "/dashboard/docs"):
+        html = client.get(path).text
+        assert f'data-test-id="endpoint-disabled-banner" data-endpoint-id="{erp}"' in html, path
+        assert "The endpoint answered 410 Gone" in html
+    detail = client.get(f"/dashboard/webhooks/endpoints/{erp}").text
+    client.post(f"/dashboard/webhooks/endpoints/{erp}/status",
+                data={"csrf_token": token_of(detail), "status": "enabled"})  # fmt: skip
+    assert 'data-test-id="endpoint-disabled-banner"' not in client.get("/dashboard").text
+
+    since = (datetime.now(UTC) - timedelta(minutes=10)).astimezone(IST_ZONE)
+    recovered = client.post(
+        f"/dashboard/webhooks/endpoints/{erp}/recover",
+        data={"csrf_token": token_of(detail), "since": since.strftime("%Y-%m-%dT%H:%M")},
+    )
+    assert recovered.status_code == 303
+    assert "queued for delivery" in client.get(recovered.headers["location"]).text
+
+    client.post(f"/dashboard/webhooks/endpoints/{erp}/delete",
+                data={"csrf_token": token_of(detail)})  # fmt: skip
+    gone = stack.api("GET", f"/api/v1/webhooks/endpoints/{erp}", MERCHANT_HEADERS)
+    assert gone.status_code == 404
+    assert f"to {erp} (deleted)" in client.get("/dashboard/webhooks").text  # its logs stay
+
+
+@pytest.mark.browser
+def test_endpoints_in_the_browser_with_the_real_api(stack, logged_in_page, expect):
+    page = logged_in_page
+    page.goto(f"{stack.dashboard_url}/dashboard/webhooks")
+    page.click(tid("add-endpoint-toggle"))
+    form = page.locator(tid("add-endpoint-form"))
+    form.locator(tid("endpoint-url-input")).fill("http://127.0.0.1:9/warehouse")
+    form.locator(tid("endpoint-description-input")).fill("Data warehouse")
+    form.locator('[data-event="payment.success"]').check()
+    form.locator(tid("endpoint-event-all")).uncheck()
+    form.locator(tid("add-endpoint-button")).click()
+    expect(page.locator(tid("endpoint-filter"))).to_have_text("payment.success")
+    endpoint_id = page.locator(tid("endpoint-detail")).get_attribute("data-endpoint-id")
+    secret = page.locator(tid("endpoint-secret")).inner_text()
+    page.click(tid("endpoint-rotate-button"))
+    expect(page.locator(tid("endpoint-secret"))).not_to_have_text(secret)
+
+    stack.db.execute(
+        "UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = %s WHERE id = %s",
+        ("Every delivery failed for 24 hours", endpoint_id),
+    )
+    config = stack.api("PUT", "/api/v1/webhooks/config", MERCHANT_HEADERS,
+                       json={"webhook_url": "http://127.0.0.1:9/shop"})  # fmt: skip
+    assert config.status_code == 200, config.text
+    paid = stack.create_payment(status="success")
+    stack.api("POST", f"/api/v1/payments/{paid['id']}/refunds", MERCHANT_HEADERS, json={})
+    page.goto(f"{stack.dashboard_url}/dashboard/webhooks")
+    expect(page.locator(tid("endpoint-disabled-banner"))).to_contain_text("warehouse")
+    row = f'[data-test-id="endpoint-row"][data-endpoint-id="{endpoint_id}"]'
+    expect(page.locator(f"{row} {tid('endpoint-status')}")).to_contain_text("disabled")
+    check_in_browser(page, "live-webhooks-endpoints")
+    page.fill(tid("object-filter-input"), paid["id"])
+    page.click(tid("apply-log-filter-button"))
+    expect(page.locator(tid("webhook-object")).first).to_contain_text(paid["id"])
+    check_in_browser(page, "live-webhooks-filtered")
+
+    page.click(f"{row} {tid('endpoint-delete-link')}")
+    page.click(tid("confirm-delete-endpoint-button"))
+    expect(page.locator(row)).to_have_count(0)
+    expect(page.locator(tid("endpoint-disabled-banner"))).to_have_count(0)
 
 
 # --- a real delivery to the receivers pasted from the docs page ------------------------------
