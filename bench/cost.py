@@ -304,7 +304,8 @@ def measure(
     wrk = require_wrk()
     with psycopg.connect(database_url) as conn:
         conn.execute(
-            "UPDATE merchants SET webhook_url = %s WHERE id = %s", (sink_url, TEST_MERCHANT)
+            "SELECT set_default_webhook_url(id, %s) FROM merchants WHERE id = %s",
+            (sink_url, TEST_MERCHANT),
         )
     meter = Meter(system, database_url, redis_pid)
     try:

@@ -201,7 +201,8 @@ def delivery_throughput(
     system.stop("webhook-dispatcher")
     with psycopg.connect(database_url) as conn:
         conn.execute(
-            "UPDATE merchants SET webhook_url = %s WHERE id = %s", (receiver.url, TEST_MERCHANT)
+            "SELECT set_default_webhook_url(id, %s) FROM merchants WHERE id = %s",
+            (receiver.url, TEST_MERCHANT),
         )
         conn.execute("DELETE FROM webhook_attempts")
         conn.execute("DELETE FROM webhook_logs")
@@ -245,7 +246,8 @@ def webhook_latency(
     """TEST_PROCESSING_DELAY=0: payment created -> payment.success received, at a fixed rate."""
     with psycopg.connect(database_url) as conn:
         conn.execute(
-            "UPDATE merchants SET webhook_url = %s WHERE id = %s", (receiver.url, TEST_MERCHANT)
+            "SELECT set_default_webhook_url(id, %s) FROM merchants WHERE id = %s",
+            (receiver.url, TEST_MERCHANT),
         )
         conn.commit()
     receiver.record.unlink(missing_ok=True)
@@ -329,7 +331,10 @@ def _list_p95(api_url: str, requests: int) -> dict:
 def list_latency(system: System, database_url: str, small: int, large: int, requests: int) -> dict:
     """List endpoints with `small` and then `large` payments and webhook logs."""
     with psycopg.connect(database_url) as conn:
-        conn.execute("UPDATE merchants SET webhook_url = NULL WHERE id = %s", (TEST_MERCHANT,))
+        conn.execute(
+            "SELECT set_default_webhook_url(id, NULL) FROM merchants WHERE id = %s",
+            (TEST_MERCHANT,),
+        )
         conn.commit()
     _grow_tables(database_url, small)
     at_small = _list_p95(system.api_url, requests)

@@ -299,7 +299,7 @@ def test_payment_events_recorded_only_with_a_webhook_url(client, merchant_header
     create_payment(client, merchant_headers, upi_payment_body(order["id"]))
     assert db.execute("SELECT count(*) AS n FROM webhook_logs").fetchone()["n"] == 0
 
-    db.execute("UPDATE merchants SET webhook_url = 'http://127.0.0.1:4000/webhook'")
+    db.execute("SELECT set_default_webhook_url(id, 'http://127.0.0.1:4000/webhook') FROM merchants")
     payment = create_payment(client, merchant_headers, upi_payment_body(order["id"]))
 
     logs = db.execute("SELECT event, payload, status FROM webhook_logs ORDER BY event").fetchall()

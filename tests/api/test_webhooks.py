@@ -220,8 +220,8 @@ def test_urls_delivery_would_refuse_are_refused_when_saved_saying_why(
 
     assert response.status_code == 400, response.text
     assert reason in response.json()["error"]["description"]
-    stored = db.execute("SELECT webhook_url FROM merchants WHERE is_test").fetchone()
-    assert stored["webhook_url"] is None
+    stored = db.execute("SELECT count(*) AS n FROM webhook_endpoints").fetchone()
+    assert stored["n"] == 0
 
 
 @pytest.mark.parametrize(

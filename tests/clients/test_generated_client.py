@@ -76,7 +76,7 @@ def test_webhook_events_are_documented_with_payload_schemas():
     webhooks = DOCUMENT["webhooks"]
     assert set(webhooks) == {"payment.created", "payment.pending", "payment.success",
                              "payment.failed", "refund.created", "refund.processed",
-                             "webhook.test"}  # fmt: skip
+                             "webhook.test", "webhook_endpoint.disabled"}  # fmt: skip
     success = webhooks["payment.success"]["post"]
     ref = success["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert ref.endswith("/PaymentEventBody")

@@ -44,7 +44,9 @@ def populate(stack) -> dict[str, str]:
     stack.api("POST", f"/api/v1/payments/{payments[1]['id']}/refunds", headers,
               json={"amount": 25000, "reason": "Size exchange"})  # fmt: skip
     log_id = None
-    stack.db.execute("UPDATE merchants SET webhook_url = 'http://127.0.0.1:9/hook' WHERE is_test")
+    stack.db.execute(
+        "SELECT set_default_webhook_url(id, 'http://127.0.0.1:9/hook') FROM merchants WHERE is_test"
+    )
     for outcome in ("success", "failed", "pending"):
         response = stack.api("POST", "/api/v1/webhooks/test", headers)
         if response.status_code != 201:

@@ -687,7 +687,9 @@ def test_save_a_url_and_send_a_test_webhook(stack, logged_in_page, expect):
 @pytest.mark.browser
 def test_retry_a_delivery(stack, logged_in_page, expect):
     page = logged_in_page
-    stack.db.execute("UPDATE merchants SET webhook_url = 'http://127.0.0.1:9/hook' WHERE is_test")
+    stack.db.execute(
+        "SELECT set_default_webhook_url(id, 'http://127.0.0.1:9/hook') FROM merchants WHERE is_test"
+    )
     page.goto(f"{stack.dashboard_url}/dashboard/webhooks")
     page.click(tid("test-webhook-button"))
     expect(page.locator(tid("webhook-log-item"))).to_have_count(1)
@@ -970,7 +972,9 @@ def dispatch_now(stack, worker_env):
 def test_a_refused_connection_shows_its_error_next_retry_and_every_attempt_number(
     stack, logged_in_client, dispatch_now, merchant_headers
 ):
-    stack.db.execute("UPDATE merchants SET webhook_url = 'http://127.0.0.1:9/hook' WHERE is_test")
+    stack.db.execute(
+        "SELECT set_default_webhook_url(id, 'http://127.0.0.1:9/hook') FROM merchants WHERE is_test"
+    )
     log_id = stack.api("POST", "/api/v1/webhooks/test", merchant_headers).json()["id"]
     dispatch_now()
 

@@ -118,7 +118,7 @@ def _post(api: FuzzedApi, path: str, body: dict | None, headers: dict) -> dict:
 def _seed_resources(api: FuzzedApi, db: psycopg.Connection, headers: dict) -> dict[str, list]:
     """Orders (open and paid), payments (pending and successful), a refund and webhook logs."""
     db.execute(
-        "UPDATE merchants SET webhook_url = 'http://127.0.0.1:9/webhook' WHERE api_key = %s",
+        "SELECT set_default_webhook_url(id, 'http://127.0.0.1:9/webhook') FROM merchants WHERE api_key = %s",
         (headers["X-Api-Key"],),
     )
     orders = [_post(api, "/api/v1/orders", {"amount": 50_000 + n}, headers) for n in range(6)]
@@ -133,6 +133,9 @@ def _seed_resources(api: FuzzedApi, db: psycopg.Connection, headers: dict) -> di
         db.execute("UPDATE orders SET status = 'paid' WHERE id = %s", (payment["order_id"],))
     refund = _post(api, f"/api/v1/payments/{payments[1]['id']}/refunds", {"amount": 1000}, headers)
     _post(api, "/api/v1/webhooks/test", None, headers)
+    endpoint = _post(
+        api, "/api/v1/webhooks/endpoints", {"url": "http://127.0.0.1:9/other"}, headers
+    )
     logs = db.execute(
         "SELECT l.id::text FROM webhook_logs l JOIN merchants m ON m.id = l.merchant_id"
         " WHERE m.api_key = %s ORDER BY l.created_at LIMIT 8",
@@ -143,7 +146,8 @@ def _seed_resources(api: FuzzedApi, db: psycopg.Connection, headers: dict) -> di
         "payment_id": [payment["id"] for payment in payments],
         "refund_id": [refund["id"]],
         "webhook_id": [row[0] for row in logs],
-        "event_id": [row[0] for row in logs],  # a delivery log's id is its event's
+        "event_id": [row[0] for row in logs],  # a default delivery log's id is its event's
+        "endpoint_id": [endpoint["id"]],
     }
 
 

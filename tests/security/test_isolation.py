@@ -41,7 +41,9 @@ def foreign(client, db, merchant_headers, webhook_url) -> dict[str, str]:
     merchant has resources of its own too, so nothing is empty by accident."""
     successful_payment(client, merchant_headers, db)
     other = headers_for(sign_up(client))
-    db.execute("UPDATE merchants SET webhook_url = %s WHERE NOT is_test", (webhook_url,))
+    db.execute(
+        "SELECT set_default_webhook_url(id, %s) FROM merchants WHERE NOT is_test", (webhook_url,)
+    )
     payment = successful_payment(client, other, db)
     refund = client.post(
         f"/api/v1/payments/{payment['id']}/refunds", json={"amount": 100}, headers=other

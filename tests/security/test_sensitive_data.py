@@ -154,7 +154,9 @@ def test_card_data_is_in_no_database_row_and_no_log_of_the_real_services(
     start_service, start_receiver, db, database_url
 ):
     receiver = start_receiver()
-    db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (receiver.url,))
+    db.execute(
+        "SELECT set_default_webhook_url(id, %s) FROM merchants WHERE is_test", (receiver.url,)
+    )
     debug = {"LOG_LEVEL": "debug"}
     api = start_service("api", **debug)
     workers = [
@@ -204,7 +206,9 @@ def test_card_data_is_in_no_log_line_of_this_process(
 ):
     worker_env.setenv("LOG_LEVEL", "debug")
     receiver = start_receiver()
-    db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (receiver.url,))
+    db.execute(
+        "SELECT set_default_webhook_url(id, %s) FROM merchants WHERE is_test", (receiver.url,)
+    )
     dispatcher_tasks.delivery_engine.cache_clear()
     app = create_app(settings.model_copy(update={"log_level": "debug"}))
 

@@ -154,7 +154,7 @@ def guarded_dispatcher(worker_env, monkeypatch):
 
 
 def send_test_webhook(client, headers, db, url) -> None:
-    db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (url,))
+    db.execute("SELECT set_default_webhook_url(id, %s) FROM merchants WHERE is_test", (url,))
     assert client.post("/api/v1/webhooks/test", headers=headers).status_code == 201
 
 

@@ -13,6 +13,7 @@ from standardwebhooks import Webhook
 from factories import create_order, create_payment, upi_payment_body
 from shared.signing import hex_signature
 from shared.worker import runtime
+from webhook_dispatcher.delivery import MAX_IN_FLIGHT_PER_ENDPOINT
 
 SECRET = "whsec_test_abc123"
 
@@ -89,7 +90,9 @@ def test_failed_attempts_follow_the_test_schedule(
     client, merchant_headers, db, start_receiver, dispatcher, worker_env
 ):
     failing = start_receiver(fail_first=100)
-    db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (failing.url,))
+    db.execute(
+        "SELECT set_default_webhook_url(id, %s) FROM merchants WHERE is_test", (failing.url,)
+    )
     client.post("/api/v1/webhooks/test", headers=merchant_headers)
     waits = []
     for attempt in range(1, 6):
@@ -128,7 +131,7 @@ def test_production_schedule(worker_env):
 
 def test_success_after_failures(client, merchant_headers, db, start_receiver, dispatcher):
     flaky = start_receiver(fail_first=2)
-    db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (flaky.url,))
+    db.execute("SELECT set_default_webhook_url(id, %s) FROM merchants WHERE is_test", (flaky.url,))
     client.post("/api/v1/webhooks/test", headers=merchant_headers)
 
     for _ in range(3):
@@ -163,7 +166,9 @@ def test_rotated_secret_signs_alongside_the_old_one(
     new_secret = rotated["webhook_secret"]
     assert new_secret != SECRET and rotated["previous_secret_expires_at"]
     running = start_receiver(secrets=[new_secret])
-    db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (running.url,))
+    db.execute(
+        "SELECT set_default_webhook_url(id, %s) FROM merchants WHERE is_test", (running.url,)
+    )
     client.post("/api/v1/webhooks/test", headers=merchant_headers)
 
     dispatcher()
@@ -218,7 +223,10 @@ def test_a_hanging_merchant_does_not_delay_others(
 
     hanging = HangingServer()
     other = sign_up(client)
-    db.execute("UPDATE merchants SET webhook_url = %s WHERE id = %s", (hanging.url, other["id"]))
+    db.execute(
+        "SELECT set_default_webhook_url(id, %s) FROM merchants WHERE id = %s",
+        (hanging.url, other["id"]),
+    )
     for _ in range(30):
         client.post("/api/v1/webhooks/test", headers=headers_for(other))
     tick = threading.Thread(target=dispatcher)
@@ -256,7 +264,10 @@ def test_redirects_are_not_followed_and_bodies_are_cut(
             await send({"type": "http.response.body", "body": b"x" * 10_000})
 
     with ThreadedServer(Redirecting()) as server:
-        db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (f"{server.url}/",))
+        db.execute(
+            "SELECT set_default_webhook_url(id, %s) FROM merchants WHERE is_test",
+            (f"{server.url}/",),
+        )
         client.post("/api/v1/webhooks/test", headers=merchant_headers)
         dispatcher()
 
@@ -280,7 +291,10 @@ def test_a_nul_byte_in_a_response_is_recorded_not_a_reason_to_send_again(
             await send({"type": "http.response.body", "body": b"ok\x00bad"})
 
     with ThreadedServer(NulBody()) as server:
-        db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (f"{server.url}/",))
+        db.execute(
+            "SELECT set_default_webhook_url(id, %s) FROM merchants WHERE is_test",
+            (f"{server.url}/",),
+        )
         client.post("/api/v1/webhooks/test", headers=merchant_headers)
         dispatcher()
 
@@ -306,7 +320,9 @@ def test_cookies_a_merchant_sets_are_never_sent_back(client, merchant_headers, d
     with ThreadedServer(SettingCookies()) as server:
         # By name: aiohttp's default jar kept no cookie of a bare IP address anyway.
         url = server.url.replace("127.0.0.1", "localhost")
-        db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (f"{url}/",))
+        db.execute(
+            "SELECT set_default_webhook_url(id, %s) FROM merchants WHERE is_test", (f"{url}/",)
+        )
         for _ in range(2):
             client.post("/api/v1/webhooks/test", headers=merchant_headers)
             dispatcher()
@@ -315,7 +331,9 @@ def test_cookies_a_merchant_sets_are_never_sent_back(client, merchant_headers, d
 
 
 def test_connection_refused_is_recorded(client, merchant_headers, db, dispatcher):
-    db.execute("UPDATE merchants SET webhook_url = 'http://127.0.0.1:9/webhook' WHERE is_test")
+    db.execute(
+        "SELECT set_default_webhook_url(id, 'http://127.0.0.1:9/webhook') FROM merchants WHERE is_test"
+    )
     client.post("/api/v1/webhooks/test", headers=merchant_headers)
 
     dispatcher()
@@ -420,10 +438,12 @@ def test_a_hanging_merchant_does_not_delay_another_on_the_same_host_and_port(
     host = SharedHost()
     merchant_a = sign_up(client)
     db.execute(
-        "UPDATE merchants SET webhook_url = %s WHERE id = %s",
+        "SELECT set_default_webhook_url(id, %s) FROM merchants WHERE id = %s",
         (f"{host.base}/hang", merchant_a["id"]),
     )
-    db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (f"{host.base}/ok",))
+    db.execute(
+        "SELECT set_default_webhook_url(id, %s) FROM merchants WHERE is_test", (f"{host.base}/ok",)
+    )
     stop = threading.Event()
 
     def run_dispatcher():
@@ -441,9 +461,9 @@ def test_a_hanging_merchant_does_not_delay_another_on_the_same_host_and_port(
             (merchant_a["id"], '{"event":"webhook.test","timestamp":1700000000,"data":{}}'),
         )
         deadline = time.monotonic() + 5
-        while host.hanging < 100 and time.monotonic() < deadline:
+        while host.hanging < MAX_IN_FLIGHT_PER_ENDPOINT and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert host.hanging >= 100, "A's attempts are not all in flight"
+        assert host.hanging >= MAX_IN_FLIGHT_PER_ENDPOINT, "A's attempts are not all in flight"
 
         sent: dict[str, float] = {}
         for _ in range(20):
@@ -454,7 +474,7 @@ def test_a_hanging_merchant_does_not_delay_another_on_the_same_host_and_port(
         deadline = time.monotonic() + 10
         while len(set(sent) & set(host.arrived)) < len(sent) and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert host.most_hanging <= 100, "A held more than its share of attempts"
+        assert host.most_hanging <= MAX_IN_FLIGHT_PER_ENDPOINT, "A held more than its share"
     finally:
         stop.set()
         ticking.join(30)
@@ -495,7 +515,10 @@ def test_a_response_that_does_not_finish_in_5_s_is_a_timeout_whatever_its_status
             await asyncio.sleep(0.5)
 
     with ThreadedServer(trickle) as server:
-        db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (f"{server.url}/",))
+        db.execute(
+            "SELECT set_default_webhook_url(id, %s) FROM merchants WHERE is_test",
+            (f"{server.url}/",),
+        )
         sent = client.post("/api/v1/webhooks/test", headers=merchant_headers).json()
         dispatcher()
 
@@ -513,7 +536,9 @@ def test_a_refused_connection_is_logged_in_words_with_its_next_retry(
 ):
     """Issue 12: the list and the detail say why the last attempt failed and when the next
     one is due; no '[Errno 111]'."""
-    db.execute("UPDATE merchants SET webhook_url = 'http://127.0.0.1:9/webhook' WHERE is_test")
+    db.execute(
+        "SELECT set_default_webhook_url(id, 'http://127.0.0.1:9/webhook') FROM merchants WHERE is_test"
+    )
     sent = client.post("/api/v1/webhooks/test", headers=merchant_headers).json()
 
     dispatcher()
@@ -533,7 +558,9 @@ def test_every_attempt_has_its_own_number_manual_retries_included(
     """Issue 12: after a manual retry the attempts are #1 and #2, not #1 twice; the second
     is the first of a fresh schedule."""
     failing = start_receiver(fail_first=1)
-    db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (failing.url,))
+    db.execute(
+        "SELECT set_default_webhook_url(id, %s) FROM merchants WHERE is_test", (failing.url,)
+    )
     sent = client.post("/api/v1/webhooks/test", headers=merchant_headers).json()
     dispatcher()
     client.post(f"/api/v1/webhooks/{sent['id']}/retry", headers=merchant_headers)

@@ -97,7 +97,7 @@ def deliver(client, merchant_headers, db, dispatcher):
     """Send one webhook.test to `url` through the real dispatcher: the status it answered."""
 
     def deliver_to(url: str) -> int | None:
-        db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (url,))
+        db.execute("SELECT set_default_webhook_url(id, %s) FROM merchants WHERE is_test", (url,))
         sent = client.post("/api/v1/webhooks/test", headers=merchant_headers)
         assert sent.status_code == 201, sent.text
         dispatcher()

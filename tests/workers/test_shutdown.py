@@ -37,7 +37,9 @@ def test_dispatcher_stopped_mid_tick_finishes_what_it_sent_and_leaves_nothing_le
     env = {"REDIS_URL": private_redis.url}
     # A slow merchant: each delivery takes 1 s, so the backlog outlasts any tick.
     receiver = start_receiver(delay_s=1.0)
-    db.execute("UPDATE merchants SET webhook_url = %s WHERE is_test", (receiver.url,))
+    db.execute(
+        "SELECT set_default_webhook_url(id, %s) FROM merchants WHERE is_test", (receiver.url,)
+    )
     db.execute(
         """
         INSERT INTO webhook_logs (merchant_id, event, payload, next_retry_at)

@@ -1,7 +1,8 @@
-"""Recording events: every event is stored in `events` (the events API lists it, CONTRACT §5),
-and, for a merchant with a webhook URL, a pending webhook log row whose id is the event id
-(so `webhook-id` is the event id, CONTRACT §7), all in the caller's transaction; the webhook
-dispatcher delivers the logs once that transaction has committed. No one wakes it: the insert's
+"""Recording events: every event is stored in `events` (the events API lists it), and one
+pending webhook log (a delivery) is made per enabled endpoint of its merchant whose filter
+takes its type, all in the caller's transaction; the webhook dispatcher delivers the logs once
+that transaction has committed. The default endpoint's log has the event's id as its own id;
+every delivery carries the event id as `webhook-id`. No one wakes it: the insert's
 trigger NOTIFYs on commit (migration 007), and the dispatcher's sweep or waiting tick hears it
 (shared.worker)."""
 
@@ -22,28 +23,41 @@ PAYMENT_FAILED = "payment.failed"
 REFUND_CREATED = "refund.created"
 REFUND_PROCESSED = "refund.processed"
 WEBHOOK_TEST = "webhook.test"
+WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"
 
-# Every event is stored; only merchants with a webhook URL get a delivery log, whose id is the
-# event's id: nothing is logged or sent without a URL. The ids are made here (uuid4), so
-# `record_events` can say which of the events got a delivery log. Arrays go in binary (`%b`):
-# psycopg escapes every element of a text-format array with a regular expression, which cost
-# the payment worker a fifth of its CPU (issue 13).
+EVENT_TYPES = (
+    PAYMENT_CREATED, PAYMENT_PENDING, PAYMENT_SUCCESS, PAYMENT_FAILED, REFUND_CREATED,
+    REFUND_PROCESSED, WEBHOOK_TEST, WEBHOOK_ENDPOINT_DISABLED,
+)  # fmt: skip
+# An endpoint filter of this one value takes every event type.
+EVERY_EVENT = "*"
+
+# Every event is stored; a delivery log is made per enabled endpoint whose filter takes the
+# type (`webhook.test` goes to the default endpoint alone): nothing is logged or sent without
+# one. The default endpoint's log keeps the event id as its own id, the others get new ones.
+# The ids are made here (uuid4), so `record_events` can say which events got a delivery.
+# Arrays go in binary (`%b`): psycopg escapes every element of a text-format array with a
+# regular expression, which cost the payment worker a fifth of its CPU (issue 13).
 INSERT_EVENTS = """
 WITH stored AS (
-    INSERT INTO events (id, merchant_id, type, body, correlation_id)
-    SELECT e.id, e.merchant_id, e.event, e.payload, e.correlation_id
+    INSERT INTO events (id, merchant_id, type, body, correlation_id, object_id)
+    SELECT e.id, e.merchant_id, e.event, e.payload, e.correlation_id, e.object_id
     FROM unnest(%(ids)b::uuid[], %(merchant_ids)b::uuid[], %(events)b::text[],
-                %(payloads)b::text[], %(correlation_ids)b::text[])
-         WITH ORDINALITY AS e(id, merchant_id, event, payload, correlation_id, position)
+                %(payloads)b::text[], %(correlation_ids)b::text[], %(object_ids)b::text[])
+         WITH ORDINALITY AS e(id, merchant_id, event, payload, correlation_id, object_id,
+                              position)
     ORDER BY e.position
-    RETURNING id, merchant_id, type, body, correlation_id
+    RETURNING id, merchant_id, type, body, correlation_id, object_id
 )
-INSERT INTO webhook_logs (id, event_id, merchant_id, event, payload, next_retry_at,
-                          correlation_id)
-SELECT s.id, s.id, s.merchant_id, s.type, s.body, now(), s.correlation_id
+INSERT INTO webhook_logs (id, event_id, endpoint_id, merchant_id, event, payload, object_id,
+                          next_retry_at, correlation_id)
+SELECT CASE WHEN w.is_default THEN s.id ELSE gen_random_uuid() END, s.id, w.id, s.merchant_id,
+       s.type, s.body, s.object_id, now(), s.correlation_id
 FROM stored s
-JOIN merchants m ON m.id = s.merchant_id AND coalesce(m.webhook_url, '') <> ''
-RETURNING id
+JOIN webhook_endpoints w ON w.merchant_id = s.merchant_id AND w.status = 'enabled'
+ AND (s.type = ANY(w.events) OR '*' = ANY(w.events))
+ AND (w.is_default OR s.type <> 'webhook.test')
+RETURNING event_id
 """
 
 
@@ -61,6 +75,15 @@ def event_body(event: str, data: dict[str, Any]) -> str:
     return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
 
 
+def object_id(data: dict[str, Any]) -> str | None:
+    """The id of the payment or refund an event's data is about; None for other events."""
+    for kind in ("payment", "refund"):
+        thing = data.get(kind)
+        if isinstance(thing, dict) and isinstance(thing.get("id"), str):
+            return thing["id"]
+    return None
+
+
 def _insert_parameters(events: list[Event], ids: list[str]) -> dict[str, list[Any]]:
     return {
         "ids": ids,
@@ -68,18 +91,20 @@ def _insert_parameters(events: list[Event], ids: list[str]) -> dict[str, list[An
         "events": [e.name for e in events],
         "payloads": [event_body(e.name, e.data) for e in events],
         "correlation_ids": [e.correlation_id or current_correlation_id() for e in events],
+        "object_ids": [object_id(e.data) for e in events],
     }
 
 
 def _queued(ids: list[str], logged: list[Row]) -> list[str | None]:
-    delivered = {str(row["id"]) for row in logged}
+    delivered = {str(row["event_id"]) for row in logged}
     return [event_id if event_id in delivered else None for event_id in ids]
 
 
 def record_events(tx: Transaction[DictConnection], events: list[Event]) -> list[str | None]:
-    """Store events and log them for delivery in one statement. Returns, for each event in
-    order, the id of its delivery log (equal to the event's id), or None for a merchant
-    without a webhook URL.
+    """Store events and log their deliveries in one statement. Returns, for each event in
+    order, its id when at least one delivery was logged for it (the `webhook-id` of its
+    deliveries, and the id of the default endpoint's log), or None when no enabled endpoint
+    takes it.
 
     Nothing is logged here: the caller's line for the state change names the deliveries it
     queued (`webhook_ids`), one line per change (issue 12), not one more per delivery."""
@@ -109,6 +134,6 @@ def queued_webhooks(webhooks: Sequence[str | None]) -> dict[str, list[str]]:
 async def record_event_async(
     tx: AsyncTransaction, merchant_id: str, event: str, data: dict[str, Any]
 ) -> str | None:
-    """One event from the API; the id of its delivery log, None without a webhook URL."""
+    """One event from the API; its id when a delivery was logged for it, else None."""
     [logged] = await record_events_async(tx, [Event(merchant_id, event, data)])
     return logged

@@ -58,7 +58,7 @@ IDEMPOTENCY_KEYS = Purge(
 
 def expired_events(retention_days: int) -> Purge:
     """Events older than `retention_days` (EVENT_RETENTION_DAYS, default 30; CONTRACT §5's
-    events API). Their delivery logs stay, with event_id set to NULL by the foreign key."""
+    events API). Their delivery logs stay, naming the event id (their webhook-id)."""
     return Purge(
         "events",
         """

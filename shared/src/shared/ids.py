@@ -9,6 +9,7 @@ ID_LENGTH = 16
 ORDER_PREFIX = "order_"
 PAYMENT_PREFIX = "pay_"
 REFUND_PREFIX = "rfnd_"
+ENDPOINT_PREFIX = "we_"
 
 
 # The largest multiple of 62 below 256: bytes at or above it are dropped, so every one of the

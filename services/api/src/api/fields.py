@@ -1,5 +1,6 @@
 """Field types that request schemas and endpoints share."""
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Path
@@ -8,8 +9,16 @@ from pydantic import BeforeValidator, Field, StrictInt, ValidationInfo
 from api.orders.errors import OrderNotFound
 from api.payments.errors import PaymentNotFound
 from api.refunds.errors import RefundNotFound
-from shared.errors import NotFound
-from shared.ids import ID_LENGTH, ORDER_PREFIX, PAYMENT_PREFIX, REFUND_PREFIX, is_id
+from api.webhooks.errors import WebhookEndpointNotFound
+from shared.errors import BadRequest, NotFound
+from shared.ids import (
+    ENDPOINT_PREFIX,
+    ID_LENGTH,
+    ORDER_PREFIX,
+    PAYMENT_PREFIX,
+    REFUND_PREFIX,
+    is_id,
+)
 
 # PostgreSQL text holds neither NUL characters nor lone surrogates (not UTF-8): a request
 # carrying one is invalid input (400), never a database error (500). A pattern both documents
@@ -17,6 +26,24 @@ from shared.ids import ID_LENGTH, ORDER_PREFIX, PAYMENT_PREFIX, REFUND_PREFIX, i
 NO_NUL_PATTERN = r"^[^\x00]*$"
 
 StoredText = Annotated[str, Field(pattern=NO_NUL_PATTERN)]
+
+# ISO-8601 / RFC 3339 only: a bare number is not a time here (pydantic would read it as Unix
+# seconds). Parsed, and refused with a 400 if impossible, by `utc_time`.
+ISO_8601 = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?$"
+
+
+def utc_time(value: str | None, name: str) -> datetime | None:
+    """An ISO-8601 time; one without an offset is UTC, as every timestamp the API writes.
+    BadRequest (naming `name`) for an impossible one (2026-02-30)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("z", "Z"))
+    except ValueError:
+        raise BadRequest(
+            f"{name} must be an ISO-8601 time such as 2026-01-15T10:30:00Z", field=name
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class FieldValueError(ValueError):
@@ -59,6 +86,10 @@ PaymentIdInPath = Annotated[
     str, _id_in_path("payment_id", PAYMENT_PREFIX, "payment", PaymentNotFound)
 ]
 RefundIdInPath = Annotated[str, _id_in_path("refund_id", REFUND_PREFIX, "refund", RefundNotFound)]
+EndpointIdInPath = Annotated[
+    str,
+    _id_in_path("endpoint_id", ENDPOINT_PREFIX, "webhook endpoint", WebhookEndpointNotFound),
+]
 WebhookIdInPath = Annotated[
     str, Path(description="The webhook log's id", json_schema_extra={"format": "uuid"})
 ]

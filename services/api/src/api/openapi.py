@@ -24,7 +24,8 @@ TAGS = [
     {"name": "refunds", "description": "Full and partial refunds of successful payments."},
     {"name": "events", "description": "Every event that happened, stored for "
      "EVENT_RETENTION_DAYS whether or not a webhook URL is set."},
-    {"name": "webhooks", "description": "Webhook configuration, delivery logs and retries."},
+    {"name": "webhooks", "description": "Webhook endpoints (up to 20, each with its own event "
+     "filter and secret; the config is the default one), delivery logs, retries, recovery."},
     {"name": "merchants", "description": "Sign-up, log-in and credentials."},
     {"name": "health", "description": "Liveness of the API and its dependencies."},
     {"name": "jobs", "description": "Queue counters for automated evaluation."},
@@ -52,7 +53,7 @@ def operation_id(route: APIRoute) -> str:
 
 EVENT_TYPES = [
     "payment.created", "payment.pending", "payment.success", "payment.failed",
-    "refund.created", "refund.processed", "webhook.test",
+    "refund.created", "refund.processed", "webhook.test", "webhook_endpoint.disabled",
 ]  # fmt: skip
 DELIVERY_STATUSES = ["pending", "success", "failed"]
 ENUMS: dict[str, dict[str, list[str]]] = {
@@ -69,6 +70,8 @@ ENUMS: dict[str, dict[str, list[str]]] = {
     "WebhookLog": {"status": DELIVERY_STATUSES, "event": EVENT_TYPES},
     "WebhookLogDetail": {"status": DELIVERY_STATUSES, "event": EVENT_TYPES},
     "WebhookTestSent": {"event": ["webhook.test"]},
+    "WebhookEndpoint": {"status": ["enabled", "disabled"]},
+    "WebhookEndpointDetail": {"status": ["enabled", "disabled"]},
     "Event": {"type": EVENT_TYPES},
     "EventDetail": {"type": EVENT_TYPES},
 }
@@ -274,6 +277,30 @@ class RefundEventBody(BaseModel):
     data: RefundEventData
 
 
+class DisabledEndpoint(BaseModel):
+    """The endpoint as the API shows it, without its secret."""
+
+    id: str = Field(examples=["we_Q7sK2mP9xR4tV8wZ"])
+    url: str = Field(examples=["https://fulfilment.example.com/webhooks"])
+    events: list[str] = Field(examples=[["payment.success"]])
+    description: str | None
+    status: Literal["disabled"]
+    default: bool
+    disabled_reason: str = Field(examples=["the endpoint answered 410 Gone"])
+    created_at: str
+    updated_at: str
+
+
+class EndpointDisabledData(BaseModel):
+    endpoint: DisabledEndpoint
+
+
+class EndpointDisabledBody(BaseModel):
+    event: Literal["webhook_endpoint.disabled"]
+    timestamp: int = Field(description="Unix seconds", examples=[1705315870])
+    data: EndpointDisabledData
+
+
 class TestEventBody(BaseModel):
     event: Literal["webhook.test"]
     timestamp: int = Field(description="Unix seconds", examples=[1705315870])
@@ -286,7 +313,9 @@ def _document_webhooks(app: FastAPI) -> None:
         description="Lowercase hex HMAC-SHA256 of the body keyed with the webhook secret "
         "string; comma-separated (current secret first) while a replaced secret still signs",
     )
-    webhook_id = Header(alias="webhook-id", description="The event id, stable across retries")
+    webhook_id = Header(
+        alias="webhook-id", description="The event id: the same on every endpoint and retry"
+    )
     webhook_timestamp = Header(alias="webhook-timestamp", description="Unix seconds of the attempt")
     webhook_signature = Header(
         alias="webhook-signature",
@@ -301,6 +330,9 @@ def _document_webhooks(app: FastAPI) -> None:
         ("refund.created", RefundEventBody, "A refund was created (status pending)"),
         ("refund.processed", RefundEventBody, "A refund was processed"),
         ("webhook.test", TestEventBody, "Sent by POST /api/v1/webhooks/test"),
+        ("webhook_endpoint.disabled", EndpointDisabledBody, "Another endpoint of the merchant "
+         "was disabled automatically (410 Gone, or every delivery failing for "
+         "WEBHOOK_ENDPOINT_DISABLE_AFTER)"),
     ]  # fmt: skip
     for event, body_model, summary in cases:
 
@@ -316,7 +348,7 @@ def _document_webhooks(app: FastAPI) -> None:
             event,
             summary=summary,
             operation_id=f"{event.replace('.', '_')}_webhook",
-            description="POSTed to the merchant's webhook URL; answer 2xx within 5 s. "
+            description="POSTed to each enabled endpoint whose filter takes it; answer 2xx within 5 s. "
             "Retried up to five attempts (CONTRACT §7).",
             status_code=200,
             response_description="Any 2xx acknowledges the delivery",

@@ -2,11 +2,11 @@
 
 Attempts run concurrently on an asyncio loop in a background thread of the dispatcher process,
 with one shared HTTP client. The tick (in RQ's worker thread) submits claimed deliveries and
-collects finished attempts. Isolation between merchants is ours, not the HTTP client's: the
-client's connection pool has no per-host limit (a per-host limit is shared by every merchant
-whose URL is on that host:port, so one merchant's hanging endpoint would queue another's
-deliveries behind it); instead each merchant may hold at most MAX_IN_FLIGHT_PER_MERCHANT
-attempts, counted here, and the claim never takes more than that.
+collects finished attempts. Isolation between endpoints is ours, not the HTTP client's: the
+client's connection pool has no per-host limit (a per-host limit is shared by every endpoint
+on that host:port, of one merchant or several, so one hanging endpoint would queue another's
+deliveries behind it); instead each endpoint (a delivery's lane) may hold at most
+MAX_IN_FLIGHT_PER_ENDPOINT attempts, counted here, and the claim never takes more than that.
 
 One attempt has one outcome (CONTRACT §7): a 2xx whose response arrived in full within the
 5 s is a success; anything else, including a 2xx status line whose body did not finish in
@@ -47,9 +47,9 @@ from shared.webhook_urls import (
 TIMEOUT_S = 5.0
 RESPONSE_BODY_LIMIT = 4096
 MAX_IN_FLIGHT = 400
-# One merchant's endpoint may hold at most this many attempts at once, so a slow or dead
-# endpoint can never take more than a quarter of the capacity other merchants' deliveries need.
-MAX_IN_FLIGHT_PER_MERCHANT = 100
+# One endpoint may hold at most this many attempts at once, so a slow or dead endpoint never
+# takes more than an eighth of the capacity other endpoints' deliveries need.
+MAX_IN_FLIGHT_PER_ENDPOINT = 50
 KEEPALIVE_S = 4.0
 
 # Connection errors as an attempt log says them: words, never "[Errno 111]".
@@ -101,6 +101,11 @@ class PublicAddressResolver(aiohttp.ThreadedResolver):
 class Delivery:
     log_id: str
     merchant_id: str
+    endpoint_id: str | None
+    # What its attempts in flight are counted under: its endpoint (its merchant without one).
+    lane: str
+    # The `webhook-id` header: the event's id.
+    message_id: str
     event: str
     attempt: int
     url: str
@@ -178,11 +183,11 @@ class DeliveryEngine:
         with self._lock:
             return MAX_IN_FLIGHT - sum(self._in_flight.values())
 
-    def merchant_rooms(self) -> dict[str, int]:
-        """How many more attempts each merchant with attempts in flight may start now;
-        merchants not listed may start MAX_IN_FLIGHT_PER_MERCHANT."""
+    def lane_rooms(self) -> dict[str, int]:
+        """How many more attempts each endpoint (lane) with attempts in flight may start now;
+        lanes not listed may start MAX_IN_FLIGHT_PER_ENDPOINT."""
         with self._lock:
-            return {m: MAX_IN_FLIGHT_PER_MERCHANT - n for m, n in self._in_flight.items() if n}
+            return {x: MAX_IN_FLIGHT_PER_ENDPOINT - n for x, n in self._in_flight.items() if n}
 
     def busy(self) -> bool:
         with self._lock:
@@ -195,7 +200,7 @@ class DeliveryEngine:
             return
         with self._lock:
             for delivery in deliveries:
-                self._in_flight[delivery.merchant_id] += 1
+                self._in_flight[delivery.lane] += 1
         self._loop.call_soon_threadsafe(self._start, deliveries)
 
     # On the delivery loop.
@@ -221,7 +226,7 @@ class DeliveryEngine:
             self._finished.put(await self._attempt(delivery))
         finally:
             with self._lock:
-                self._in_flight[delivery.merchant_id] -= 1
+                self._in_flight[delivery.lane] -= 1
 
     async def _attempt(self, delivery: Delivery) -> AttemptResult:
         attempted_at = datetime.now(UTC)
@@ -232,9 +237,9 @@ class DeliveryEngine:
         status_line: int | None = None
         try:
             async with asyncio.timeout(TIMEOUT_S):
-                target = self._target(delivery.url)
+                target = self._target(delivery)
                 headers = signature_headers(
-                    delivery.secrets, delivery.log_id, int(time.time()), delivery.body
+                    delivery.secrets, delivery.message_id, int(time.time()), delivery.body
                 )
                 async with self._session.post(
                     # Requested exactly as parse_webhook_url read it: the client parses nothing.
@@ -272,12 +277,16 @@ class DeliveryEngine:
             error=_storable(error),
         )
 
-    def _target(self, url: str) -> WebhookTarget:
+    def _target(self, delivery: Delivery) -> WebhookTarget:
         """The URL as saving read it (BlockedDestination if it no longer passes)."""
-        if not url:
-            raise BlockedDestination("merchant has no webhook URL configured")
+        if not delivery.url:
+            raise BlockedDestination(
+                "endpoint deleted"
+                if delivery.endpoint_id
+                else "merchant has no webhook URL configured"
+            )
         try:
-            target = _parsed_url(url)
+            target = _parsed_url(delivery.url)
         except BadRequest as exc:
             raise BlockedDestination(exc.description) from None
         if target.address is not None and not self.allow_private_networks:

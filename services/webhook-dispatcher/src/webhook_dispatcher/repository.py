@@ -8,46 +8,60 @@ LEASE = "60 seconds"
 
 
 def claim_due(
-    conn: DictConnection, limit: int, per_merchant: int, merchant_rooms: dict[str, int]
+    conn: DictConnection, limit: int, per_lane: int, lane_rooms: dict[str, int]
 ) -> list[Row]:
     """Due deliveries leased to us by moving next_retry_at on: at most `limit` in all, at
-    most `merchant_rooms[m]` of merchant m (its attempts in flight leave it that much room)
-    and `per_merchant` of any other. Each row carries the merchant's URL, its current
-    secret and `replaced_secrets`, the replaced ones still signing, newest first."""
-    full = [m for m, room in merchant_rooms.items() if room <= 0]
+    most `lane_rooms[x]` of lane x (its attempts in flight leave it that much room) and
+    `per_lane` of any other. A delivery's lane is its endpoint (its merchant's id for a log
+    without one), so one endpoint's backlog never holds up another's. A log without an
+    endpoint goes to the merchant's default endpoint. Each row carries the endpoint's URL (''
+    when it was deleted, or there is no default), its current secret and `replaced_secrets`,
+    the replaced ones still signing, newest first (the default endpoint's are the
+    merchant's)."""
+    full = [lane for lane, room in lane_rooms.items() if room <= 0]
     return conn.execute(
         f"""
         WITH due AS (
             -- The earliest due rows no other dispatcher holds, off the partial index.
-            SELECT id, merchant_id, next_retry_at FROM webhook_logs
+            SELECT id, merchant_id, endpoint_id, next_retry_at,
+                   coalesce(endpoint_id, merchant_id::text) AS lane
+            FROM webhook_logs
             WHERE status = 'pending' AND next_retry_at <= clock_timestamp()
-              AND merchant_id <> ALL(%(full)b::uuid[])
+              AND coalesce(endpoint_id, merchant_id::text) <> ALL(%(full)b::text[])
             ORDER BY next_retry_at LIMIT %(limit)s
             FOR UPDATE SKIP LOCKED
         ), ranked AS (
-            SELECT id, merchant_id,
-                   row_number() OVER (PARTITION BY merchant_id ORDER BY next_retry_at) AS place
+            SELECT id, merchant_id, endpoint_id, lane,
+                   row_number() OVER (PARTITION BY lane ORDER BY next_retry_at) AS place
             FROM due
         ), rooms AS (
-            SELECT * FROM unnest(%(busy)b::uuid[], %(rooms)b::int[]) AS r(merchant_id, room)
+            SELECT * FROM unnest(%(busy)b::text[], %(rooms)b::int[]) AS r(lane, room)
         )
         UPDATE webhook_logs w
         SET next_retry_at = clock_timestamp() + interval '{LEASE}'
-        FROM ranked LEFT JOIN rooms USING (merchant_id), merchants m
-        WHERE w.id = ranked.id AND ranked.place <= coalesce(rooms.room, %(per_merchant)s)
-          AND m.id = w.merchant_id
-        RETURNING w.id, w.merchant_id, w.event, w.payload, w.attempts, w.correlation_id,
-                  coalesce(m.webhook_url, '') AS webhook_url, m.webhook_secret,
+        FROM ranked
+        LEFT JOIN rooms USING (lane)
+        JOIN merchants m ON m.id = ranked.merchant_id
+        LEFT JOIN webhook_endpoints e
+               ON e.id = ranked.endpoint_id
+               OR (ranked.endpoint_id IS NULL AND e.merchant_id = m.id AND e.is_default)
+        WHERE w.id = ranked.id AND ranked.place <= coalesce(rooms.room, %(per_lane)s)
+        RETURNING w.id, w.merchant_id, w.endpoint_id, ranked.lane, w.event_id, w.event,
+                  w.payload, w.attempts, w.correlation_id,
+                  coalesce(e.url, '') AS webhook_url,
+                  coalesce(e.secret, m.webhook_secret) AS webhook_secret,
                   ARRAY(SELECT s.secret FROM webhook_secrets s
                         WHERE s.merchant_id = m.id AND s.expires_at > now()
+                          AND s.endpoint_id IS NOT DISTINCT FROM
+                              (CASE WHEN e.is_default THEN NULL ELSE e.id END)
                         ORDER BY s.replaced_at DESC, s.id DESC) AS replaced_secrets
         """,
         {
             "limit": limit,
-            "per_merchant": per_merchant,
+            "per_lane": per_lane,
             "full": full,
-            "busy": list(merchant_rooms),
-            "rooms": list(merchant_rooms.values()),
+            "busy": list(lane_rooms),
+            "rooms": list(lane_rooms.values()),
         },
     ).fetchall()
 

@@ -19,7 +19,7 @@ from shared.worker import WorkerRuntime, counted, due_reader, run_until_idle, ru
 from webhook_dispatcher import repository
 from webhook_dispatcher.config import DispatcherSettings
 from webhook_dispatcher.delivery import (
-    MAX_IN_FLIGHT_PER_MERCHANT,
+    MAX_IN_FLIGHT_PER_ENDPOINT,
     TIMEOUT_S,
     AttemptResult,
     Delivery,
@@ -51,13 +51,17 @@ def claim_and_submit(current: WorkerRuntime, engine: DeliveryEngine) -> int:
     # One statement, atomic on its own: no BEGIN and COMMIT round trips around it.
     with current.db.autocommit() as tx:
         claimed = repository.claim_due(
-            tx.conn, room, MAX_IN_FLIGHT_PER_MERCHANT, engine.merchant_rooms()
+            tx.conn, room, MAX_IN_FLIGHT_PER_ENDPOINT, engine.lane_rooms()
         )
     _claimed.update(str(row["id"]) for row in claimed)
     engine.submit([
         Delivery(
             log_id=str(row["id"]),
             merchant_id=str(row["merchant_id"]),
+            endpoint_id=row["endpoint_id"],
+            lane=row["lane"],
+            # The event's id: the same on every endpoint, retry and recovered delivery.
+            message_id=str(row["event_id"]),
             event=row["event"],
             attempt=row["attempts"] + 1,
             url=row["webhook_url"],

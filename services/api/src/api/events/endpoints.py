@@ -7,12 +7,10 @@ from api.errors import error_responses
 from api.events import service
 from api.events.errors import EventNotFound
 from api.events.schemas import EventDetail, EventPage, EventType
+from api.fields import ISO_8601
 
 router = APIRouter(tags=["events"])
 
-# ISO-8601 / RFC 3339 only: a bare number is not a time here (pydantic would read it as Unix
-# seconds). Parsed, and refused with a 400 if impossible, by the service.
-ISO_8601 = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?$"
 TimeInQuery = Annotated[str | None, Query(pattern=ISO_8601, max_length=40)]
 
 EventIdInPath = Annotated[

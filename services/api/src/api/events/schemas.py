@@ -13,6 +13,7 @@ EventType = Literal[
     "refund.created",
     "refund.processed",
     "webhook.test",
+    "webhook_endpoint.disabled",
 ]
 
 EVENT_EXAMPLE: dict[str, Any] = {
@@ -45,7 +46,7 @@ class EventDetail(Event):
         description="The exact JSON body every delivery of this event carries (and is signed)"
     )
     deliveries: list[WebhookLog] = Field(
-        description="Its webhook delivery, if the merchant had a webhook URL when it happened"
+        description="Its deliveries: one per endpoint that took it (and any recovered ones)"
     )
 
 

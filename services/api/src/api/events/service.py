@@ -2,15 +2,14 @@
 
 import json
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from api.events import repository
 from api.events.errors import EventNotFound
+from api.fields import utc_time
 from api.pagination import Total
 from api.webhooks.service import _log_resource as log_resource  # one shape for a log
 from shared.db import AsyncDatabase, Row
-from shared.errors import BadRequest
 from shared.serializers import iso
 
 
@@ -21,18 +20,6 @@ def _event_resource(row: Row) -> dict[str, Any]:
         "created_at": iso(row["created_at"]),
         "data": json.loads(row["body"])["data"],
     }
-
-
-def _utc(value: str | None, name: str) -> datetime | None:
-    """An ISO-8601 time; one without an offset is UTC, as every timestamp the API writes.
-    BadRequest for an impossible one (2026-02-30)."""
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("z", "Z"))
-    except ValueError:
-        raise BadRequest(f"{name} must be an ISO-8601 time such as 2026-01-15T10:30:00Z") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def list_events(
@@ -48,8 +35,8 @@ async def list_events(
     filters = repository.filters(
         merchant_id,
         event_type,
-        _utc(created_from, "created_from"),
-        _utc(created_to, "created_to"),
+        utc_time(created_from, "created_from"),
+        utc_time(created_to, "created_to"),
     )
     async with db.connection() as conn:
         rows = await repository.list_events(conn, filters, limit, offset)

@@ -3,9 +3,11 @@ from typing import Any
 
 from shared.db import AsyncDictConnection, Row, one_async
 
+# The webhook URL is the default endpoint's; the merchant's webhook_secret is its secret.
 MERCHANT_COLUMNS = """
-    id, name, email, password_hash, api_key, api_secret, webhook_url, webhook_secret, is_test,
-    created_at
+    id, name, email, password_hash, api_key, api_secret, webhook_secret, is_test, created_at,
+    (SELECT e.url FROM webhook_endpoints e
+     WHERE e.merchant_id = merchants.id AND e.is_default) AS webhook_url
 """
 
 
@@ -25,12 +27,12 @@ async def get_for_authentication(conn: AsyncDictConnection, api_key: str) -> Row
             f"""
         SELECT {MERCHANT_COLUMNS},
                ARRAY(SELECT r.api_secret FROM retired_api_secrets r
-                     WHERE r.merchant_id = m.id AND r.expires_at > now()
+                     WHERE r.merchant_id = merchants.id AND r.expires_at > now()
                      ORDER BY r.api_secret) AS retired_api_secrets,
                ARRAY(SELECT r.expires_at FROM retired_api_secrets r
-                     WHERE r.merchant_id = m.id AND r.expires_at > now()
+                     WHERE r.merchant_id = merchants.id AND r.expires_at > now()
                      ORDER BY r.api_secret) AS retired_expires_at
-        FROM merchants m WHERE m.api_key = %s
+        FROM merchants WHERE api_key = %s
         """,
             (api_key,),
         )

@@ -1,22 +1,37 @@
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Response
 
 from api.dependencies import MerchantDep, PaginationDep, RuntimeDep
 from api.errors import error_responses
-from api.fields import WebhookIdInPath
+from api.events.schemas import EventType
+from api.fields import EndpointIdInPath, WebhookIdInPath
+from api.idempotency.route import IdempotentRoute
 from api.webhooks import service
-from api.webhooks.errors import WebhookNotFound, WebhookUrlNotSet
+from api.webhooks.errors import (
+    DefaultEndpointDisabled,
+    TooManyEndpoints,
+    WebhookEndpointNotFound,
+    WebhookNotFound,
+    WebhookUrlNotSet,
+)
 from api.webhooks.schemas import (
+    EndpointRecover,
+    EndpointRecovered,
     WebhookConfig,
     WebhookConfigUpdate,
+    WebhookEndpoint,
+    WebhookEndpointCreate,
+    WebhookEndpointDetail,
+    WebhookEndpointPage,
+    WebhookEndpointUpdate,
     WebhookLogDetail,
     WebhookLogPage,
     WebhookRetried,
     WebhookTestSent,
 )
 
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(tags=["webhooks"], route_class=IdempotentRoute)
 
 
 @router.get(
@@ -44,7 +59,7 @@ async def update_config(
 @router.post(
     "/api/v1/webhooks/config/rotate-secret",
     response_model=WebhookConfig,
-    responses=error_responses(401, 409, 503),
+    responses=error_responses(401, 409, 422, 503),
     summary="New signing secret; every replaced one keeps signing alongside for 24 hours",
 )
 async def rotate_secret(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
@@ -55,11 +70,117 @@ async def rotate_secret(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str,
     "/api/v1/webhooks/test",
     status_code=201,
     response_model=WebhookTestSent,
-    responses=error_responses(WebhookUrlNotSet, 401, 503),
+    responses=error_responses(WebhookUrlNotSet, DefaultEndpointDisabled, 401, 409, 422, 503),
     summary="Send a webhook.test event to the configured URL",
 )
 async def send_test(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
     return await service.send_test(runtime, merchant)
+
+
+# Endpoints come before /api/v1/webhooks/{webhook_id}: routes match in order.
+
+
+@router.get(
+    "/api/v1/webhooks/endpoints",
+    response_model=WebhookEndpointPage,
+    responses=error_responses(400, 401, 503),
+    summary="The merchant's webhook endpoints, newest first",
+)
+async def list_endpoints(
+    merchant: MerchantDep, runtime: RuntimeDep, pagination: PaginationDep
+) -> dict[str, Any]:
+    rows, total = await service.list_endpoints(
+        runtime.db, merchant.id, pagination.limit, pagination.offset
+    )
+    return pagination.page(rows, total)
+
+
+@router.post(
+    "/api/v1/webhooks/endpoints",
+    status_code=201,
+    response_model=WebhookEndpoint,
+    responses=error_responses(400, TooManyEndpoints, 401, 409, 422, 503),
+    summary="Add an endpoint: a URL, the event types it receives and its own secret",
+)
+async def create_endpoint(
+    body: WebhookEndpointCreate, merchant: MerchantDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    return await service.create_endpoint(runtime, merchant.id, body)
+
+
+@router.get(
+    "/api/v1/webhooks/endpoints/{endpoint_id}",
+    response_model=WebhookEndpointDetail,
+    responses=error_responses(401, WebhookEndpointNotFound, 503),
+    summary="One endpoint with its delivery health over the last 24 hours",
+)
+async def get_endpoint(
+    merchant: MerchantDep, endpoint_id: EndpointIdInPath, runtime: RuntimeDep
+) -> dict[str, Any]:
+    return await service.get_endpoint(runtime.db, merchant.id, endpoint_id)
+
+
+@router.patch(
+    "/api/v1/webhooks/endpoints/{endpoint_id}",
+    response_model=WebhookEndpoint,
+    responses=error_responses(400, 401, WebhookEndpointNotFound, 503),
+    summary="Change an endpoint's URL, events, description or status",
+)
+async def update_endpoint(
+    body: WebhookEndpointUpdate,
+    merchant: MerchantDep,
+    endpoint_id: EndpointIdInPath,
+    runtime: RuntimeDep,
+) -> dict[str, Any]:
+    return await service.update_endpoint(runtime, merchant.id, endpoint_id, body)
+
+
+@router.delete(
+    "/api/v1/webhooks/endpoints/{endpoint_id}",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(401, WebhookEndpointNotFound, 503),
+    summary="Delete an endpoint; its pending deliveries end failed, its logs stay",
+)
+async def delete_endpoint(
+    merchant: MerchantDep, endpoint_id: EndpointIdInPath, runtime: RuntimeDep
+) -> Response:
+    await service.delete_endpoint(runtime, merchant.id, endpoint_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/api/v1/webhooks/endpoints/{endpoint_id}/rotate-secret",
+    response_model=WebhookEndpoint,
+    responses=error_responses(401, WebhookEndpointNotFound, 409, 422, 503),
+    summary="New signing secret for the endpoint; the replaced one keeps signing for 24 hours",
+)
+async def rotate_endpoint_secret(
+    merchant: MerchantDep, endpoint_id: EndpointIdInPath, runtime: RuntimeDep
+) -> dict[str, Any]:
+    return await service.rotate_endpoint_secret(runtime.db, merchant.id, endpoint_id)
+
+
+@router.post(
+    "/api/v1/webhooks/endpoints/{endpoint_id}/recover",
+    status_code=202,
+    response_model=EndpointRecovered,
+    responses=error_responses(400, 401, WebhookEndpointNotFound, 409, 422, 503),
+    summary="Deliver again every event since a time that the endpoint missed",
+    description="Each event of [since, until] (at most 30 days back; `until` defaults to "
+    "now) that the endpoint's filter takes and that has no delivery to it that succeeded or "
+    "is still pending is delivered again, as a new log with a fresh schedule and the event id "
+    "as `webhook-id`. A second recovery of the same window queues nothing new while the "
+    "first one's deliveries are pending or delivered. Recovered deliveries go out about 100 a "
+    "second.",
+)
+async def recover_endpoint(
+    body: EndpointRecover,
+    merchant: MerchantDep,
+    endpoint_id: EndpointIdInPath,
+    runtime: RuntimeDep,
+) -> dict[str, Any]:
+    return await service.recover(runtime, merchant.id, endpoint_id, body)
 
 
 @router.get(
@@ -69,11 +190,29 @@ async def send_test(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any
     summary="Webhook deliveries, newest first",
 )
 async def list_logs(
-    merchant: MerchantDep, runtime: RuntimeDep, pagination: PaginationDep
+    merchant: MerchantDep,
+    runtime: RuntimeDep,
+    pagination: PaginationDep,
+    status: Annotated[
+        Literal["pending", "success", "failed"] | None, Query(description="Only this status")
+    ] = None,
+    event: Annotated[EventType | None, Query(description="Only this event type")] = None,
+    endpoint_id: Annotated[
+        str | None, Query(max_length=64, description="Only deliveries to this endpoint")
+    ] = None,
+    object_id: Annotated[
+        str | None,
+        Query(max_length=64, description="Only deliveries about this payment or refund"),
+    ] = None,
 ) -> dict[str, Any]:
-    rows, total = await service.list_logs(
-        runtime.db, merchant.id, pagination.limit, pagination.offset
-    )
+    filters = {
+        "merchant_id": merchant.id,
+        "status": status,
+        "event": event,
+        "endpoint_id": endpoint_id,
+        "object_id": object_id,
+    }
+    rows, total = await service.list_logs(runtime.db, filters, pagination.limit, pagination.offset)
     return pagination.page(rows, total)
 
 

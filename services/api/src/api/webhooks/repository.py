@@ -1,9 +1,13 @@
+from datetime import datetime
+from typing import Any
+
 from api.pagination import Total, count_matching
 from shared.db import AsyncDictConnection, Row, one_async
 
 LOG_COLUMNS = """
-    l.id, l.event, l.status, l.attempts, l.created_at, l.last_attempt_at, l.next_retry_at,
-    l.response_code, last_attempt.error AS last_error
+    l.id, l.event, l.event_id, l.endpoint_id, l.object_id, l.status, l.attempts, l.created_at,
+    l.last_attempt_at, l.next_retry_at, l.response_code,
+    coalesce(l.failure_reason, last_attempt.error) AS last_error
 """
 # The error of a log's latest attempt, off the (webhook_log_id, attempt_number) unique index.
 LAST_ATTEMPT = """
@@ -14,27 +18,37 @@ LEFT JOIN LATERAL (
 """
 
 
+# Each filter is off when its parameter is NULL.
+LOG_FILTERS = """
+    WHERE l.merchant_id = %(merchant_id)s
+      AND (%(status)s::text IS NULL OR l.status = %(status)s)
+      AND (%(event)s::text IS NULL OR l.event = %(event)s)
+      AND (%(endpoint_id)s::text IS NULL OR l.endpoint_id = %(endpoint_id)s)
+      AND (%(object_id)s::text IS NULL OR l.object_id = %(object_id)s)
+"""
+
+
+COUNT_LOGS = "SELECT 1 FROM webhook_logs l" + LOG_FILTERS
+
+
 async def list_logs(
-    conn: AsyncDictConnection, merchant_id: str, limit: int, offset: int
+    conn: AsyncDictConnection, filters: dict[str, Any], limit: int, offset: int
 ) -> list[Row]:
+    """The merchant's logs matching `filters` (merchant_id, status, event, endpoint_id,
+    object_id; None is no filter), newest first."""
     return await (
         await conn.execute(
             f"""
-        SELECT {LOG_COLUMNS} FROM webhook_logs l {LAST_ATTEMPT}
-        WHERE l.merchant_id = %s
-        ORDER BY l.created_at DESC, l.id DESC LIMIT %s OFFSET %s
+        SELECT {LOG_COLUMNS} FROM webhook_logs l {LAST_ATTEMPT} {LOG_FILTERS}
+        ORDER BY l.created_at DESC, l.id DESC LIMIT %(limit)s OFFSET %(offset)s
         """,
-            (merchant_id, limit, offset),
+            filters | {"limit": limit, "offset": offset},
         )
     ).fetchall()
 
 
-async def count_logs(conn: AsyncDictConnection, merchant_id: str) -> Total:
-    return await count_matching(
-        conn,
-        "SELECT 1 FROM webhook_logs WHERE merchant_id = %(merchant_id)s",
-        {"merchant_id": merchant_id},
-    )
+async def count_logs(conn: AsyncDictConnection, filters: dict[str, Any]) -> Total:
+    return await count_matching(conn, COUNT_LOGS, filters)
 
 
 async def get_log(conn: AsyncDictConnection, log_id: str, merchant_id: str) -> Row | None:
@@ -77,73 +91,256 @@ async def schedule_again(conn: AsyncDictConnection, log_id: str, merchant_id: st
     ).fetchone()
 
 
-async def set_webhook_url(conn: AsyncDictConnection, merchant_id: str, url: str | None) -> Row:
+async def get_config(conn: AsyncDictConnection, merchant_id: str, lock: bool = False) -> Row:
+    """The merchant's webhook URL (its default endpoint's, None without one) and signing
+    secret; with `lock`, the merchant row is locked: rotations of one merchant run one at a
+    time, and a URL cleared meanwhile waits."""
     return await one_async(
         await conn.execute(
-            """
-        UPDATE merchants SET webhook_url = %s, updated_at = now() WHERE id = %s
-        RETURNING webhook_url, webhook_secret
+            f"""
+        SELECT (SELECT e.url FROM webhook_endpoints e
+                WHERE e.merchant_id = m.id AND e.is_default) AS webhook_url,
+               m.webhook_secret
+        FROM merchants m WHERE m.id = %s {"FOR NO KEY UPDATE OF m" if lock else ""}
         """,
-            (url, merchant_id),
-        )
-    )
-
-
-async def get_config(conn: AsyncDictConnection, merchant_id: str) -> Row:
-    """The merchant's current webhook URL and signing secret."""
-    return await one_async(
-        await conn.execute(
-            "SELECT webhook_url, webhook_secret FROM merchants WHERE id = %s", (merchant_id,)
-        )
-    )
-
-
-async def lock_config(conn: AsyncDictConnection, merchant_id: str) -> Row:
-    """The merchant's webhook config, row-locked: rotations of one merchant run one at a time."""
-    return await one_async(
-        await conn.execute(
-            "SELECT webhook_url, webhook_secret FROM merchants WHERE id = %s FOR UPDATE",
             (merchant_id,),
         )
     )
 
 
-async def live_replaced_secrets(conn: AsyncDictConnection, merchant_id: str) -> list[Row]:
-    """Replaced secrets still signing, newest first: (replaced_at, expires_at), no secret."""
+async def set_default_url(conn: AsyncDictConnection, merchant_id: str, url: str | None) -> None:
+    """Point the default endpoint at `url` (made if missing; its id kept), or delete it for
+    None (its pending deliveries end failed): migration 010's set_default_webhook_url."""
+    await conn.execute("SELECT set_default_webhook_url(%s, %s)", (merchant_id, url))
+
+
+# A replaced secret belongs to an endpoint, or with endpoint_id NULL to the merchant's own
+# secret (the default endpoint's).
+OWNED_BY = """
+    merchant_id = %(merchant_id)s
+    AND endpoint_id IS NOT DISTINCT FROM %(endpoint_id)s::text
+"""
+
+
+async def live_replaced_secrets(
+    conn: AsyncDictConnection, merchant_id: str, endpoint_id: str | None = None
+) -> list[Row]:
+    """Replaced secrets still signing, newest first: (replaced_at, expires_at), no secret.
+    `endpoint_id` None: the merchant's own secret (the default endpoint's)."""
     return await (
         await conn.execute(
-            """
+            f"""
         SELECT replaced_at, expires_at FROM webhook_secrets
-        WHERE merchant_id = %s AND expires_at > now()
+        WHERE {OWNED_BY} AND expires_at > now()
         ORDER BY replaced_at DESC, id DESC
         """,
-            (merchant_id,),
+            {"merchant_id": merchant_id, "endpoint_id": endpoint_id},
         )
     ).fetchall()
 
 
 async def replace_secret(
-    conn: AsyncDictConnection, merchant_id: str, new_secret: str, overlap: str
-) -> Row:
-    """Keep the current secret signing for `overlap` (an interval) and make `new_secret`
-    current; replaced secrets that have run out are deleted on the way."""
+    conn: AsyncDictConnection,
+    merchant_id: str,
+    endpoint_id: str | None,
+    new_secret: str,
+    overlap: str,
+) -> str:
+    """Keep the current secret of the merchant (`endpoint_id` None) or of an endpoint signing
+    for `overlap` (an interval) and make `new_secret` current; replaced secrets that have run
+    out are deleted on the way. Returns the new secret."""
+    owner = {"merchant_id": merchant_id, "endpoint_id": endpoint_id}
     await conn.execute(
-        "DELETE FROM webhook_secrets WHERE merchant_id = %s AND expires_at <= now()",
-        (merchant_id,),
+        f"DELETE FROM webhook_secrets WHERE {OWNED_BY} AND expires_at <= now()", owner
     )
+    if endpoint_id is None:
+        current = "SELECT webhook_secret FROM merchants WHERE id = %(merchant_id)s"
+        make_current = (
+            "UPDATE merchants SET webhook_secret = %(secret)s, updated_at = now()"
+            " WHERE id = %(merchant_id)s"
+        )
+    else:
+        current = "SELECT secret FROM webhook_endpoints WHERE id = %(endpoint_id)s"
+        make_current = (
+            "UPDATE webhook_endpoints SET secret = %(secret)s, updated_at = now()"
+            " WHERE id = %(endpoint_id)s"
+        )
+    await conn.execute(
+        f"""
+        INSERT INTO webhook_secrets (merchant_id, endpoint_id, secret, replaced_at, expires_at)
+        SELECT %(merchant_id)s::uuid, %(endpoint_id)s::text, ({current}), now(), now() + %(overlap)s::interval
+        """,
+        owner | {"overlap": overlap},
+    )
+    await conn.execute(make_current, owner | {"secret": new_secret})
+    return new_secret
+
+
+# --- endpoints ------------------------------------------------------------------------------
+
+ENDPOINT_COLUMNS = """
+    e.id, e.url, e.events, e.description, e.status, e.is_default,
+    coalesce(e.secret, m.webhook_secret) AS secret, e.disabled_reason, e.created_at,
+    e.updated_at
+"""
+
+
+async def list_endpoints(
+    conn: AsyncDictConnection, merchant_id: str, limit: int, offset: int
+) -> list[Row]:
+    return await (
+        await conn.execute(
+            f"""
+        SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints e JOIN merchants m ON m.id = e.merchant_id
+        WHERE e.merchant_id = %s
+        ORDER BY e.created_at DESC, e.id DESC LIMIT %s OFFSET %s
+        """,
+            (merchant_id, limit, offset),
+        )
+    ).fetchall()
+
+
+async def count_endpoints(conn: AsyncDictConnection, merchant_id: str) -> Total:
+    return await count_matching(
+        conn,
+        "SELECT 1 FROM webhook_endpoints WHERE merchant_id = %(merchant_id)s",
+        {"merchant_id": merchant_id},
+    )
+
+
+async def get_endpoint(
+    conn: AsyncDictConnection, merchant_id: str, endpoint_id: str, lock: bool = False
+) -> Row | None:
+    """One of the merchant's endpoints (None for an unknown id or another merchant's); with
+    `lock`, its row is locked for the caller's transaction."""
+    return await (
+        await conn.execute(
+            f"""
+        SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints e JOIN merchants m ON m.id = e.merchant_id
+        WHERE e.id = %s AND e.merchant_id = %s {"FOR NO KEY UPDATE OF e" if lock else ""}
+        """,
+            (endpoint_id, merchant_id),
+        )
+    ).fetchone()
+
+
+async def insert_endpoint(conn: AsyncDictConnection, **fields: Any) -> None:
+    """A new, enabled, non-default endpoint. CheckViolation `webhook_endpoints_at_most_20`
+    when the merchant has 20 already (the insert trigger of migration 010)."""
     await conn.execute(
         """
-        INSERT INTO webhook_secrets (merchant_id, secret, replaced_at, expires_at)
-        SELECT id, webhook_secret, now(), now() + %s::interval FROM merchants WHERE id = %s
+        INSERT INTO webhook_endpoints (id, merchant_id, url, events, description, secret)
+        VALUES (%(id)s, %(merchant_id)s, %(url)s, %(events)s, %(description)s, %(secret)s)
         """,
-        (overlap, merchant_id),
+        fields,
     )
+
+
+async def update_endpoint(
+    conn: AsyncDictConnection, endpoint_id: str, changes: dict[str, Any]
+) -> None:
+    """Set the given columns (url, events, description, status, disabled_reason,
+    failing_since) of an endpoint."""
+    columns = ("url", "events", "description", "status", "disabled_reason", "failing_since")
+    assignments = [f"{column} = %({column})s" for column in columns if column in changes]
+    await conn.execute(
+        f"UPDATE webhook_endpoints SET {', '.join(assignments)}, updated_at = now()"
+        " WHERE id = %(id)s",
+        changes | {"id": endpoint_id},
+    )
+
+
+async def end_pending_deliveries(conn: AsyncDictConnection, endpoint_id: str, reason: str) -> int:
+    """The endpoint's pending deliveries end failed with `reason`; how many did."""
+    row = await one_async(
+        await conn.execute("SELECT end_pending_deliveries(%s, %s) AS ended", (endpoint_id, reason))
+    )
+    ended: int = row["ended"]
+    return ended
+
+
+async def delete_endpoint(conn: AsyncDictConnection, endpoint_id: str) -> None:
+    await conn.execute("DELETE FROM webhook_endpoints WHERE id = %s", (endpoint_id,))
+
+
+async def endpoint_health(conn: AsyncDictConnection, endpoint_id: str) -> Row:
+    """Deliveries to the endpoint that ended success / failed in the last 24 h, and when the
+    last one succeeded (None if never, as far as logs are kept)."""
     return await one_async(
         await conn.execute(
             """
-        UPDATE merchants SET webhook_secret = %s, updated_at = now() WHERE id = %s
-        RETURNING webhook_url, webhook_secret
+        SELECT count(*) FILTER (WHERE status = 'success'
+                                AND updated_at > now() - interval '24 hours') AS succeeded_24h,
+               count(*) FILTER (WHERE status = 'failed'
+                                AND updated_at > now() - interval '24 hours') AS failed_24h,
+               max(last_attempt_at) FILTER (WHERE status = 'success') AS last_success_at
+        FROM webhook_logs WHERE endpoint_id = %s AND status <> 'pending'
         """,
-            (new_secret, merchant_id),
+            (endpoint_id,),
+        )
+    )
+
+
+async def recover_batch(
+    conn: AsyncDictConnection,
+    endpoint: Row,
+    merchant_id: str,
+    after: tuple[datetime, int],
+    until: datetime,
+    batch: int,
+    first_due_in_ms: int,
+    spacing_ms: int,
+) -> Row:
+    """One batch of a recovery: of the merchant's next `batch` events after `after`
+    ((created_at, seq), exclusive) up to `until` (inclusive), each that the endpoint's
+    filter takes and that has no delivery to it that succeeded or is still pending gets a
+    new pending log (a new id; the event id as webhook-id), due `first_due_in_ms` from now
+    and `spacing_ms` apart. Returns `seen` (events read), `queued` (logs made) and
+    `last_created_at`/`last_seq` (where the next batch starts)."""
+    return await one_async(
+        await conn.execute(
+            """
+        WITH batch AS (
+            SELECT id, seq, type, body, object_id, correlation_id, created_at FROM events
+            WHERE merchant_id = %(merchant_id)s AND created_at <= %(until)s
+              AND (created_at, seq) > (%(after_created_at)s, %(after_seq)s)
+            ORDER BY created_at, seq LIMIT %(batch)s
+        ), missed AS (
+            SELECT b.*, row_number() OVER (ORDER BY b.created_at, b.seq) AS place FROM batch b
+            WHERE (b.type = ANY(%(events)s::text[]) OR '*' = ANY(%(events)s::text[]))
+              AND (%(is_default)s OR b.type <> 'webhook.test')
+              AND NOT EXISTS (
+                  SELECT 1 FROM webhook_logs l
+                  WHERE l.event_id = b.id AND l.endpoint_id = %(endpoint_id)s
+                    AND l.status IN ('success', 'pending'))
+        ), queued AS (
+            INSERT INTO webhook_logs (id, event_id, endpoint_id, merchant_id, event, payload,
+                                      object_id, next_retry_at, correlation_id)
+            SELECT gen_random_uuid(), m.id, %(endpoint_id)s, %(merchant_id)s, m.type, m.body,
+                   m.object_id,
+                   now() + make_interval(secs => (%(first_due_in_ms)s + (m.place - 1)
+                                                  * %(spacing_ms)s) / 1000.0),
+                   m.correlation_id
+            FROM missed m
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM batch) AS seen, (SELECT count(*) FROM queued) AS queued,
+               last.created_at AS last_created_at, last.seq AS last_seq
+        FROM (SELECT 1) one
+        LEFT JOIN (SELECT created_at, seq FROM batch ORDER BY created_at DESC, seq DESC LIMIT 1)
+             last ON true
+        """,
+            {
+                "merchant_id": merchant_id,
+                "endpoint_id": endpoint["id"],
+                "events": list(endpoint["events"]),
+                "is_default": endpoint["is_default"],
+                "until": until,
+                "after_created_at": after[0],
+                "after_seq": after[1],
+                "batch": batch,
+                "first_due_in_ms": first_due_in_ms,
+                "spacing_ms": spacing_ms,
+            },
         )
     )

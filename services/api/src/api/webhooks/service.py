@@ -1,20 +1,32 @@
-"""Webhook logs, manual retries and the merchant's webhook configuration."""
+"""Webhook logs, manual retries, the merchant's webhook endpoints and its configuration (a
+view of the default endpoint)."""
 
 import asyncio
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from psycopg import errors
 
+from api.fields import utc_time
 from api.merchants.auth import AuthenticatedMerchant
 from api.pagination import Total
 from api.runtime import ApiRuntime
 from api.webhooks import repository
-from api.webhooks.errors import WebhookNotFound, WebhookUrlNotSet
-from shared.db import AsyncDatabase, Row
-from shared.errors import Conflict
-from shared.events import WEBHOOK_TEST, record_event_async
+from api.webhooks.errors import (
+    DefaultEndpointDisabled,
+    TooManyEndpoints,
+    WebhookEndpointNotFound,
+    WebhookNotFound,
+    WebhookUrlNotSet,
+)
+from api.webhooks.schemas import EndpointRecover, WebhookEndpointCreate, WebhookEndpointUpdate
+from shared.db import AsyncDatabase, AsyncDictConnection, AsyncTransaction, Row
+from shared.errors import BadRequest, Conflict
+from shared.events import EVENT_TYPES, EVERY_EVENT, WEBHOOK_TEST, record_event_async
+from shared.ids import ENDPOINT_PREFIX, new_id
 from shared.serializers import iso
 from shared.signing import new_webhook_secret
 from shared.webhook_urls import validate_webhook_url
@@ -23,6 +35,12 @@ ROTATION_OVERLAP = "24 hours"
 # Replaced secrets that may sign at once. Every one signs every delivery (one HMAC and ~65
 # header bytes each), so a runaway script rotating in a loop is refused, not obeyed forever.
 MAX_REPLACED_SECRETS = 10
+# How far back a recovery may reach: events are kept EVENT_RETENTION_DAYS (default 30).
+RECOVERY_WINDOW = timedelta(days=30)
+# Events read per transaction of a recovery.
+RECOVERY_BATCH = 1000
+# Recovered deliveries fall due this far apart (100 a second per recovery).
+RECOVERY_SPACING_MS = 10
 
 log = structlog.get_logger(__name__)
 
@@ -31,6 +49,9 @@ def _log_resource(row: Row) -> dict[str, Any]:
     return {
         "id": str(row["id"]),
         "event": row["event"],
+        "event_id": str(row["event_id"]),
+        "endpoint_id": row["endpoint_id"],
+        "object_id": row["object_id"],
         "status": row["status"],
         "attempts": row["attempts"],
         "created_at": iso(row["created_at"]),
@@ -51,11 +72,13 @@ def _log_id(value: str) -> str:
 
 
 async def list_logs(
-    db: AsyncDatabase, merchant_id: str, limit: int, offset: int
+    db: AsyncDatabase, filters: dict[str, Any], limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], Total]:
+    """Logs matching `filters` (merchant_id, and status, event, endpoint_id, object_id or
+    None), newest first."""
     async with db.connection() as conn:
-        rows = await repository.list_logs(conn, merchant_id, limit, offset)
-        total = await repository.count_logs(conn, merchant_id)
+        rows = await repository.list_logs(conn, filters, limit, offset)
+        total = await repository.count_logs(conn, filters)
     return [_log_resource(row) for row in rows], total
 
 
@@ -102,60 +125,304 @@ def _config(row: Row, replaced: list[Row]) -> dict[str, Any]:
 
 
 async def get_config(db: AsyncDatabase, merchant: AuthenticatedMerchant) -> dict[str, Any]:
+    """The default endpoint's URL (None without one) and the merchant's secret, which signs
+    the default endpoint's deliveries."""
     async with db.connection() as conn:
         current = await repository.get_config(conn, merchant.id)
         replaced = await repository.live_replaced_secrets(conn, merchant.id)
     return _config(current, replaced)
 
 
+async def _checked_url(runtime: ApiRuntime, url: str) -> str:
+    # It resolves the host name (blocking getaddrinfo): in a thread, not on the event loop.
+    allow_private = runtime.settings.webhook_allow_private_networks
+    await asyncio.to_thread(validate_webhook_url, url, allow_private)
+    return url
+
+
 async def update_config(runtime: ApiRuntime, merchant_id: str, url: str) -> dict[str, Any]:
+    """Point the default endpoint at `url` (made if missing, its id kept otherwise); an empty
+    string deletes it, ending its pending deliveries."""
     url = url.strip()
     if url:
-        # It resolves the host name (blocking getaddrinfo): in a thread, not on the event loop.
-        allow_private = runtime.settings.webhook_allow_private_networks
-        await asyncio.to_thread(validate_webhook_url, url, allow_private)
+        await _checked_url(runtime, url)
     async with runtime.db.transaction() as tx:
-        row = await repository.set_webhook_url(tx.conn, merchant_id, url or None)
+        await repository.set_default_url(tx.conn, merchant_id, url or None)
+        row = await repository.get_config(tx.conn, merchant_id)
         return _config(row, await repository.live_replaced_secrets(tx.conn, merchant_id))
 
 
-async def rotate_secret(db: AsyncDatabase, merchant_id: str) -> dict[str, Any]:
-    """Make a new current secret; the replaced one keeps signing for ROTATION_OVERLAP from
-    now, as does every earlier one for its own 24 h (CONTRACT §7). Conflict (409) while
-    MAX_REPLACED_SECRETS replaced secrets still sign, saying when the oldest stops."""
-    async with db.transaction() as tx:
-        await repository.lock_config(tx.conn, merchant_id)
-        replaced = await repository.live_replaced_secrets(tx.conn, merchant_id)
-        if len(replaced) >= MAX_REPLACED_SECRETS:
-            first_free = min(r["expires_at"] for r in replaced)
-            raise Conflict(
-                f"{len(replaced)} replaced webhook secrets still sign every webhook; rotate "
-                f"again after {iso(first_free)}, when the oldest of them stops"
-            )
-        row = await repository.replace_secret(
-            tx.conn, merchant_id, new_webhook_secret(), ROTATION_OVERLAP
+async def _replace_secret(tx: AsyncTransaction, merchant_id: str, endpoint_id: str | None) -> None:
+    """A new current secret for the merchant (`endpoint_id` None: the default endpoint's) or
+    an endpoint; the replaced one keeps signing for ROTATION_OVERLAP from now, as does every
+    earlier one for its own 24 h. Conflict (409) while MAX_REPLACED_SECRETS replaced secrets
+    still sign, saying when the oldest stops. The caller holds the owner's row lock."""
+    replaced = await repository.live_replaced_secrets(tx.conn, merchant_id, endpoint_id)
+    if len(replaced) >= MAX_REPLACED_SECRETS:
+        first_free = min(r["expires_at"] for r in replaced)
+        raise Conflict(
+            f"{len(replaced)} replaced webhook secrets still sign every webhook; rotate "
+            f"again after {iso(first_free)}, when the oldest of them stops"
         )
+    await repository.replace_secret(
+        tx.conn, merchant_id, endpoint_id, new_webhook_secret(), ROTATION_OVERLAP
+    )
+
+
+async def rotate_secret(db: AsyncDatabase, merchant_id: str) -> dict[str, Any]:
+    """Rotate the merchant's webhook secret (the default endpoint's): see `_replace_secret`."""
+    async with db.transaction() as tx:
+        await repository.get_config(tx.conn, merchant_id, lock=True)
+        await _replace_secret(tx, merchant_id, None)
+        row = await repository.get_config(tx.conn, merchant_id)
         return _config(row, await repository.live_replaced_secrets(tx.conn, merchant_id))
 
 
 async def send_test(runtime: ApiRuntime, merchant: AuthenticatedMerchant) -> dict[str, Any]:
-    """Queue a `webhook.test` event to the merchant's URL; WebhookUrlNotSet without one."""
+    """Queue a `webhook.test` event to the default endpoint; WebhookUrlNotSet without one,
+    DefaultEndpointDisabled while it is disabled."""
     data = {
         "message": "This is a test webhook from Payment Gateway",
         "merchant_id": merchant.id,
     }
     async with runtime.db.transaction() as tx:
         # Locked: a URL cleared meanwhile waits for this event (or this event for it).
-        if not (await repository.lock_config(tx.conn, merchant.id))["webhook_url"]:
+        if not (await repository.get_config(tx.conn, merchant.id, lock=True))["webhook_url"]:
             raise WebhookUrlNotSet
         log_id = await record_event_async(tx, merchant.id, WEBHOOK_TEST, data)
+        if log_id is None:
+            raise DefaultEndpointDisabled  # rolls the event back too
         tx.after_commit(
             lambda: log.info("webhook_test_queued", merchant_id=merchant.id, webhook_ids=[log_id])
         )
-    assert log_id is not None  # the merchant has a URL: its event has a delivery log
     return {
         "id": log_id,
         "event": WEBHOOK_TEST,
         "status": "pending",
         "message": "Test webhook scheduled",
     }
+
+
+# --- endpoints ------------------------------------------------------------------------------
+
+
+def _endpoint_resource(row: Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "url": row["url"],
+        "events": list(row["events"]),
+        "description": row["description"],
+        "status": row["status"],
+        "default": row["is_default"],
+        "secret": row["secret"],
+        "disabled_reason": row["disabled_reason"],
+        "created_at": iso(row["created_at"]),
+        "updated_at": iso(row["updated_at"]),
+    }
+
+
+def _event_filter(events: list[str]) -> list[str]:
+    """The filter as stored: the listed types once each, in order, or ["*"]. BadRequest for
+    an unknown type, or "*" beside others."""
+    for event in events:
+        if event != EVERY_EVENT and event not in EVENT_TYPES:
+            raise BadRequest(
+                f'events has an unknown event type; use {", ".join(EVENT_TYPES)}, or "*" '
+                "for every type",
+                field="events",
+            )
+    if EVERY_EVENT in events and len(set(events)) > 1:
+        raise BadRequest('events takes "*" alone (every type) or a list of types', field="events")
+    return list(dict.fromkeys(events))
+
+
+async def list_endpoints(
+    db: AsyncDatabase, merchant_id: str, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], Total]:
+    async with db.connection() as conn:
+        rows = await repository.list_endpoints(conn, merchant_id, limit, offset)
+        total = await repository.count_endpoints(conn, merchant_id)
+    return [_endpoint_resource(row) for row in rows], total
+
+
+async def _endpoint(
+    conn: AsyncDictConnection, merchant_id: str, endpoint_id: str, lock: bool = False
+) -> Row:
+    row = await repository.get_endpoint(conn, merchant_id, endpoint_id, lock)
+    if row is None:
+        raise WebhookEndpointNotFound
+    return row
+
+
+async def get_endpoint(db: AsyncDatabase, merchant_id: str, endpoint_id: str) -> dict[str, Any]:
+    """The endpoint with its 24 h `health`; WebhookEndpointNotFound (404) for an unknown id
+    or another merchant's."""
+    async with db.connection() as conn:
+        row = await _endpoint(conn, merchant_id, endpoint_id)
+        health = await repository.endpoint_health(conn, endpoint_id)
+    return _endpoint_resource(row) | {
+        "health": {
+            "succeeded_24h": health["succeeded_24h"],
+            "failed_24h": health["failed_24h"],
+            "last_success_at": iso(health["last_success_at"]),
+        }
+    }
+
+
+async def create_endpoint(
+    runtime: ApiRuntime, merchant_id: str, body: WebhookEndpointCreate
+) -> dict[str, Any]:
+    """A new enabled endpoint with its own secret. BadRequest for a URL delivery would
+    refuse, an unknown event type, or a 21st endpoint (TooManyEndpoints, held by the
+    database under concurrency)."""
+    events = _event_filter(body.events)
+    url = await _checked_url(runtime, body.url.strip())
+    endpoint_id = new_id(ENDPOINT_PREFIX)
+    try:
+        async with runtime.db.transaction() as tx:
+            await repository.insert_endpoint(
+                tx.conn,
+                id=endpoint_id,
+                merchant_id=merchant_id,
+                url=url,
+                events=events,
+                description=body.description,
+                secret=new_webhook_secret(),
+            )
+            row = await _endpoint(tx.conn, merchant_id, endpoint_id)
+    except errors.CheckViolation as exc:
+        if exc.diag.constraint_name == "webhook_endpoints_at_most_20":
+            raise TooManyEndpoints from None
+        raise
+    log.info("webhook_endpoint_created", merchant_id=merchant_id, endpoint_id=endpoint_id)
+    return _endpoint_resource(row)
+
+
+async def update_endpoint(
+    runtime: ApiRuntime, merchant_id: str, endpoint_id: str, body: WebhookEndpointUpdate
+) -> dict[str, Any]:
+    """Change the fields given. Enabling clears `disabled_reason`; disabling ends its pending
+    deliveries (`recover` sends what it missed once enabled again). The default endpoint
+    takes every event: another filter for it is BadRequest."""
+    given = body.model_fields_set
+    changes: dict[str, Any] = {}
+    if "url" in given:
+        if body.url is None:
+            raise BadRequest("url must be an http(s) URL; delete the endpoint instead", field="url")
+        changes["url"] = await _checked_url(runtime, body.url.strip())
+    if "events" in given:
+        if body.events is None:
+            raise BadRequest('events must be a list of event types or ["*"]', field="events")
+        changes["events"] = _event_filter(body.events)
+    if "description" in given:
+        changes["description"] = body.description
+    if "status" in given and body.status is not None:
+        changes["status"] = body.status
+        changes["disabled_reason"] = None
+        changes["failing_since"] = None
+    async with runtime.db.transaction() as tx:
+        row = await _endpoint(tx.conn, merchant_id, endpoint_id, lock=True)
+        if row["is_default"] and changes.get("events", [EVERY_EVENT]) != [EVERY_EVENT]:
+            raise BadRequest(
+                'The default endpoint receives every event: its events stay ["*"]', field="events"
+            )
+        if changes:
+            await repository.update_endpoint(tx.conn, endpoint_id, changes)
+        ended = 0
+        if changes.get("status") == "disabled" and row["status"] == "enabled":
+            ended = await repository.end_pending_deliveries(
+                tx.conn, endpoint_id, "endpoint disabled"
+            )
+        row = await _endpoint(tx.conn, merchant_id, endpoint_id)
+    log.info(
+        "webhook_endpoint_updated",
+        merchant_id=merchant_id,
+        endpoint_id=endpoint_id,
+        fields=sorted(changes),
+        deliveries_ended=ended,
+    )
+    return _endpoint_resource(row)
+
+
+async def delete_endpoint(runtime: ApiRuntime, merchant_id: str, endpoint_id: str) -> None:
+    """Delete the endpoint: its pending deliveries end `failed` ("endpoint deleted"), its logs
+    stay. The default endpoint's URL is the config's, which reads empty after."""
+    async with runtime.db.transaction() as tx:
+        await _endpoint(tx.conn, merchant_id, endpoint_id, lock=True)
+        ended = await repository.end_pending_deliveries(tx.conn, endpoint_id, "endpoint deleted")
+        await repository.delete_endpoint(tx.conn, endpoint_id)
+    log.info(
+        "webhook_endpoint_deleted",
+        merchant_id=merchant_id,
+        endpoint_id=endpoint_id,
+        deliveries_ended=ended,
+    )
+
+
+async def rotate_endpoint_secret(
+    db: AsyncDatabase, merchant_id: str, endpoint_id: str
+) -> dict[str, Any]:
+    """A new secret for the endpoint (the default's is the merchant's webhook secret, as the
+    config's rotation makes it); the replaced one keeps signing for 24 h."""
+    async with db.transaction() as tx:
+        row = await _endpoint(tx.conn, merchant_id, endpoint_id, lock=True)
+        if row["is_default"]:
+            await repository.get_config(tx.conn, merchant_id, lock=True)
+        await _replace_secret(tx, merchant_id, None if row["is_default"] else endpoint_id)
+        row = await _endpoint(tx.conn, merchant_id, endpoint_id)
+    log.info("webhook_endpoint_secret_rotated", merchant_id=merchant_id, endpoint_id=endpoint_id)
+    return _endpoint_resource(row)
+
+
+async def recover(
+    runtime: ApiRuntime, merchant_id: str, endpoint_id: str, body: EndpointRecover
+) -> dict[str, int]:
+    """Deliver again to the endpoint every event of [since, until] that its filter takes and
+    that has no delivery to it that succeeded or is still pending: each as a new log (a new
+    id, the event id as webhook-id) with a fresh schedule. So a second recovery of the same
+    window while the first one's logs are pending or delivered queues nothing new.
+
+    Batched: RECOVERY_BATCH events per short transaction (the endpoint's row locked in each,
+    so two recoveries of one endpoint never queue an event twice). The new logs fall due
+    RECOVERY_SPACING_MS apart, so a recovery of 100,000 events trickles out over minutes
+    instead of standing ahead of every other merchant's deliveries. BadRequest for `since`
+    more than RECOVERY_WINDOW back, `until` before `since`, or a disabled endpoint."""
+    async with runtime.db.connection() as conn:
+        await _endpoint(conn, merchant_id, endpoint_id)  # 404 before any word on the window
+    now = datetime.now(UTC)
+    since = utc_time(body.since, "since")
+    until = utc_time(body.until, "until") or now
+    assert since is not None
+    if since < now - RECOVERY_WINDOW:
+        raise BadRequest(f"since may be at most {RECOVERY_WINDOW.days} days back", field="since")
+    if until < since:
+        raise BadRequest("until must not be before since", field="until")
+    after: tuple[datetime, int] = (since - timedelta(microseconds=1), 2**62)
+    queued = seen = 0
+    while True:
+        async with runtime.db.transaction() as tx:
+            endpoint = await _endpoint(tx.conn, merchant_id, endpoint_id, lock=True)
+            if endpoint["status"] != "enabled":
+                raise BadRequest(
+                    "The endpoint is disabled: enable it (PATCH status) before recovering",
+                    field="status",
+                )
+            batch = await repository.recover_batch(
+                tx.conn, endpoint, merchant_id, after, until,
+                RECOVERY_BATCH, queued * RECOVERY_SPACING_MS, RECOVERY_SPACING_MS,
+            )  # fmt: skip
+        queued += batch["queued"]
+        seen += batch["seen"]
+        if batch["seen"] < RECOVERY_BATCH:
+            break
+        after = (batch["last_created_at"], batch["last_seq"])
+    log.info(
+        "webhook_endpoint_recovery_queued",
+        merchant_id=merchant_id,
+        endpoint_id=endpoint_id,
+        since=iso(since),
+        until=iso(until),
+        events_seen=seen,
+        queued=queued,
+    )
+    return {"queued": queued}

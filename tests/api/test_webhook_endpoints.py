@@ -1,0 +1,354 @@
+"""Webhook endpoints through the API: the resource, its limits, the default endpoint seen
+through both APIs, deletion, health and recovery's queueing (delivery is in
+tests/webhook_dispatcher/test_endpoints.py)."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from factories import create_order, create_payment, headers_for, sign_up, upi_payment_body
+
+ENDPOINTS = "/api/v1/webhooks/endpoints"
+
+
+def add_endpoint(client, headers, url="http://127.0.0.1:9/hook", **body):
+    response = client.post(ENDPOINTS, json={"url": url, **body}, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def make_payment(client, headers):
+    order = create_order(client, headers)
+    return create_payment(client, headers, upi_payment_body(order["id"]))
+
+
+def test_create_list_read_update_delete(client, merchant_headers):
+    created = add_endpoint(
+        client, merchant_headers, events=["payment.success", "refund.processed"],
+        description="Fulfilment",
+    )  # fmt: skip
+
+    assert set(created) == {
+        "id", "url", "events", "description", "status", "default", "secret",
+        "disabled_reason", "created_at", "updated_at",
+    }  # fmt: skip
+    assert created["id"].startswith("we_") and len(created["id"]) == 19
+    assert created["secret"].startswith("whsec_") and created["secret"] != "whsec_test_abc123"
+    assert (created["status"], created["default"], created["disabled_reason"]) == (
+        "enabled", False, None,
+    )  # fmt: skip
+    assert created["events"] == ["payment.success", "refund.processed"]
+
+    listed = client.get(ENDPOINTS, headers=merchant_headers).json()
+    assert [e["id"] for e in listed["data"]] == [created["id"]] and listed["total"] == 1
+
+    one = client.get(f"{ENDPOINTS}/{created['id']}", headers=merchant_headers).json()
+    assert one["health"] == {"succeeded_24h": 0, "failed_24h": 0, "last_success_at": None}
+
+    patched = client.patch(
+        f"{ENDPOINTS}/{created['id']}",
+        json={"events": ["*"], "description": None, "status": "disabled"},
+        headers=merchant_headers,
+    )
+    assert patched.status_code == 200, patched.text
+    assert (patched.json()["events"], patched.json()["description"]) == (["*"], None)
+    assert patched.json()["status"] == "disabled"
+
+    deleted = client.delete(f"{ENDPOINTS}/{created['id']}", headers=merchant_headers)
+    assert deleted.status_code == 204 and deleted.content == b""
+    gone = client.get(f"{ENDPOINTS}/{created['id']}", headers=merchant_headers)
+    assert gone.status_code == 404
+
+
+def test_events_default_to_every_type_and_unknown_types_are_refused(client, merchant_headers):
+    assert add_endpoint(client, merchant_headers)["events"] == ["*"]
+
+    for events in (["payment.sucess"], [], ["*", "payment.success"], "payment.success"):
+        response = client.post(
+            ENDPOINTS, json={"url": "http://127.0.0.1:9/x", "events": events},
+            headers=merchant_headers,
+        )  # fmt: skip
+        assert response.status_code == 400, events
+        assert response.json()["error"]["code"] == "BAD_REQUEST_ERROR"
+    assert client.get(ENDPOINTS, headers=merchant_headers).json()["total"] == 1
+
+
+def test_the_twenty_first_endpoint_is_refused_even_when_sent_at_once(client, merchant_headers):
+    for n in range(18):
+        add_endpoint(client, merchant_headers, url=f"http://127.0.0.1:9/{n}")
+
+    def attempt(n):
+        return client.post(
+            ENDPOINTS, json={"url": f"http://127.0.0.1:9/c{n}"}, headers=merchant_headers
+        ).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        codes = sorted(pool.map(attempt, range(4)))
+
+    assert codes == [201, 201, 400, 400]
+    refused = client.post(ENDPOINTS, json={"url": "http://127.0.0.1:9/z"}, headers=merchant_headers)
+    assert refused.json()["error"] == {
+        "code": "BAD_REQUEST_ERROR",
+        "description": "A merchant may have at most 20 webhook endpoints",
+    }
+    assert client.get(ENDPOINTS, headers=merchant_headers).json()["total"] == 20
+
+
+def test_another_merchants_endpoint_is_404(client, merchant_headers):
+    endpoint = add_endpoint(client, merchant_headers)
+    other = headers_for(sign_up(client))
+    path = f"{ENDPOINTS}/{endpoint['id']}"
+
+    for response in (
+        client.get(path, headers=other),
+        client.patch(path, json={"status": "disabled"}, headers=other),
+        client.delete(path, headers=other),
+        client.post(f"{path}/rotate-secret", headers=other),
+        client.post(f"{path}/recover", json={"since": "2026-01-01T00:00:00Z"}, headers=other),
+        client.get(f"{ENDPOINTS}/we_notanidatall", headers=other),
+    ):
+        assert response.status_code == 404, response.request.url
+        assert response.json()["error"]["code"] == "NOT_FOUND_ERROR"
+    assert client.get(ENDPOINTS, headers=other).json()["total"] == 0
+    assert client.get(path, headers=merchant_headers).json()["status"] == "enabled"
+
+
+def test_the_default_endpoint_is_the_config_seen_through_both_apis(client, merchant_headers):
+    config = "/api/v1/webhooks/config"
+    assert client.get(ENDPOINTS, headers=merchant_headers).json()["data"] == []
+
+    client.put(config, json={"webhook_url": "http://127.0.0.1:9/a"}, headers=merchant_headers)
+    [default] = client.get(ENDPOINTS, headers=merchant_headers).json()["data"]
+    assert (default["url"], default["default"], default["events"]) == (
+        "http://127.0.0.1:9/a", True, ["*"],
+    )  # fmt: skip
+    assert default["secret"] == "whsec_test_abc123"
+
+    # Set here, seen there, same id.
+    client.patch(
+        f"{ENDPOINTS}/{default['id']}", json={"url": "http://127.0.0.1:9/b"},
+        headers=merchant_headers,
+    )  # fmt: skip
+    assert client.get(config, headers=merchant_headers).json()["webhook_url"] == (
+        "http://127.0.0.1:9/b"
+    )
+    client.put(config, json={"webhook_url": "http://127.0.0.1:9/c"}, headers=merchant_headers)
+    [again] = client.get(ENDPOINTS, headers=merchant_headers).json()["data"]
+    assert (again["id"], again["url"]) == (default["id"], "http://127.0.0.1:9/c")
+
+    # One secret: rotated through either API, both show it.
+    rotated = client.post(f"{ENDPOINTS}/{default['id']}/rotate-secret", headers=merchant_headers)
+    assert rotated.status_code == 200
+    secret = rotated.json()["secret"]
+    assert secret != "whsec_test_abc123"
+    shown = client.get(config, headers=merchant_headers).json()
+    assert shown["webhook_secret"] == secret and len(shown["previous_secrets"]) == 1
+    by_config = client.post(f"{config}/rotate-secret", headers=merchant_headers).json()
+    endpoint = client.get(f"{ENDPOINTS}/{default['id']}", headers=merchant_headers).json()
+    assert endpoint["secret"] == by_config["webhook_secret"] != secret
+
+    # The default takes every event.
+    refused = client.patch(
+        f"{ENDPOINTS}/{default['id']}", json={"events": ["payment.success"]},
+        headers=merchant_headers,
+    )  # fmt: skip
+    assert refused.status_code == 400
+
+    # Deleting it clears the config's URL; clearing the URL deletes it.
+    client.delete(f"{ENDPOINTS}/{default['id']}", headers=merchant_headers)
+    assert client.get(config, headers=merchant_headers).json()["webhook_url"] is None
+    client.put(config, json={"webhook_url": "http://127.0.0.1:9/d"}, headers=merchant_headers)
+    client.put(config, json={"webhook_url": ""}, headers=merchant_headers)
+    assert client.get(ENDPOINTS, headers=merchant_headers).json()["total"] == 0
+
+
+def test_a_rotated_endpoint_secret_is_its_own(client, merchant_headers, db):
+    endpoint = add_endpoint(client, merchant_headers)
+
+    rotated = client.post(f"{ENDPOINTS}/{endpoint['id']}/rotate-secret", headers=merchant_headers)
+
+    assert rotated.status_code == 200 and rotated.json()["secret"] != endpoint["secret"]
+    replaced = db.execute("SELECT endpoint_id, secret FROM webhook_secrets").fetchall()
+    assert replaced == [{"endpoint_id": endpoint["id"], "secret": endpoint["secret"]}]
+    config = client.get("/api/v1/webhooks/config", headers=merchant_headers).json()
+    assert config["webhook_secret"] == "whsec_test_abc123" and config["previous_secrets"] == []
+
+
+def test_events_fan_out_to_each_enabled_endpoint_whose_filter_takes_them(
+    client, merchant_headers, webhook_url
+):
+    payments = add_endpoint(client, merchant_headers, events=["payment.created"])
+    refunds = add_endpoint(client, merchant_headers, events=["refund.created"])
+    off = add_endpoint(client, merchant_headers)
+    client.patch(f"{ENDPOINTS}/{off['id']}", json={"status": "disabled"}, headers=merchant_headers)
+
+    payment = make_payment(client, merchant_headers)
+
+    logs = client.get("/api/v1/webhooks?limit=100", headers=merchant_headers).json()["data"]
+    [default] = [e for e in client.get(ENDPOINTS, headers=merchant_headers).json()["data"]
+                 if e["default"]]  # fmt: skip
+    by_endpoint = {(log["endpoint_id"], log["event"]) for log in logs}
+    assert by_endpoint == {
+        (default["id"], "payment.created"), (default["id"], "payment.pending"),
+        (payments["id"], "payment.created"),
+    }  # fmt: skip
+    assert all(log["object_id"] == payment["id"] for log in logs)
+    created = [log for log in logs if log["event"] == "payment.created"]
+    # One event, one webhook-id; the default's log is the event's id, the other one its own.
+    assert len({log["event_id"] for log in created}) == 1
+    [default_log] = [log for log in created if log["endpoint_id"] == default["id"]]
+    [other_log] = [log for log in created if log["endpoint_id"] == payments["id"]]
+    assert default_log["id"] == default_log["event_id"] != other_log["id"]
+    assert refunds["id"] not in {log["endpoint_id"] for log in logs}
+
+
+def test_webhook_logs_filter_by_status_event_endpoint_and_object(
+    client, merchant_headers, webhook_url
+):
+    extra = add_endpoint(client, merchant_headers, events=["payment.pending"])
+    first = make_payment(client, merchant_headers)
+    make_payment(client, merchant_headers)
+
+    def listed(query):
+        response = client.get(f"/api/v1/webhooks?{query}", headers=merchant_headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    assert listed("")["total"] == 6
+    assert listed(f"endpoint_id={extra['id']}")["total"] == 2
+    by_object = listed(f"object_id={first['id']}")
+    assert by_object["total"] == 3 and {log["object_id"] for log in by_object["data"]} == {
+        first["id"]
+    }
+    assert listed("event=payment.pending")["total"] == 4
+    assert (
+        listed(f"event=payment.pending&endpoint_id={extra['id']}&object_id={first['id']}")["total"]
+        == 1
+    )
+    assert listed("status=pending")["total"] == 6 and listed("status=success")["total"] == 0
+    for bad in ("status=done", "event=payment.sucess"):
+        assert client.get(f"/api/v1/webhooks?{bad}", headers=merchant_headers).status_code == 400
+
+
+def test_delete_ends_pending_deliveries_failed_and_keeps_the_logs(
+    client, merchant_headers, webhook_url
+):
+    endpoint = add_endpoint(client, merchant_headers)
+    make_payment(client, merchant_headers)
+
+    assert (
+        client.delete(f"{ENDPOINTS}/{endpoint['id']}", headers=merchant_headers).status_code == 204
+    )
+
+    logs = client.get(
+        f"/api/v1/webhooks?endpoint_id={endpoint['id']}", headers=merchant_headers
+    ).json()["data"]
+    assert len(logs) == 2
+    assert {(log["status"], log["next_retry_at"], log["last_error"]) for log in logs} == {
+        ("failed", None, "endpoint deleted")
+    }
+    others = client.get("/api/v1/webhooks?status=pending", headers=merchant_headers).json()
+    assert others["total"] == 2  # the default endpoint's go on
+
+
+def test_disabling_stores_events_without_logs_for_it(client, merchant_headers, db):
+    endpoint = add_endpoint(client, merchant_headers)
+    client.patch(
+        f"{ENDPOINTS}/{endpoint['id']}", json={"status": "disabled"}, headers=merchant_headers
+    )
+
+    make_payment(client, merchant_headers)
+
+    assert db.execute("SELECT count(*) AS n FROM events").fetchone()["n"] == 2
+    assert client.get("/api/v1/webhooks", headers=merchant_headers).json()["total"] == 0
+
+
+def test_recover_queues_each_missed_event_once(client, merchant_headers, db):
+    endpoint = add_endpoint(client, merchant_headers, events=["payment.created"])
+    path = f"{ENDPOINTS}/{endpoint['id']}"
+    client.patch(path, json={"status": "disabled"}, headers=merchant_headers)
+    make_payment(client, merchant_headers)
+    make_payment(client, merchant_headers)
+    since = db.execute("SELECT min(created_at) AS t FROM events").fetchone()["t"]
+    body = {"since": since.isoformat()}
+
+    refused = client.post(f"{path}/recover", json=body, headers=merchant_headers)
+    assert refused.status_code == 400  # disabled: enable first
+    client.patch(path, json={"status": "enabled"}, headers=merchant_headers)
+
+    first = client.post(f"{path}/recover", json=body, headers=merchant_headers)
+    again = client.post(f"{path}/recover", json=body, headers=merchant_headers)
+
+    assert (first.status_code, first.json()) == (202, {"queued": 2})
+    assert (again.status_code, again.json()) == (202, {"queued": 0})
+    logs = client.get(f"/api/v1/webhooks?endpoint_id={endpoint['id']}", headers=merchant_headers)
+    recovered = logs.json()["data"]
+    assert {log["event"] for log in recovered} == {"payment.created"} and len(recovered) == 2
+    events = {row["id"] for row in db.execute("SELECT id::text FROM events").fetchall()}
+    assert {log["event_id"] for log in recovered} <= events
+    assert all(log["id"] != log["event_id"] for log in recovered)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"since": "2020-01-01T00:00:00Z"}, "since"),
+     ({"since": "2026-02-30T00:00:00Z"}, "since"),
+     ({"since": "yesterday"}, "since"),
+     ({}, "since")],
+)  # fmt: skip
+def test_recover_refuses_bad_windows(client, merchant_headers, body, field):
+    endpoint = add_endpoint(client, merchant_headers)
+
+    response = client.post(
+        f"{ENDPOINTS}/{endpoint['id']}/recover", json=body, headers=merchant_headers
+    )
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["field"] == field
+
+
+def test_recover_until_before_since_is_refused(client, merchant_headers):
+    endpoint = add_endpoint(client, merchant_headers)
+    response = client.post(
+        f"{ENDPOINTS}/{endpoint['id']}/recover",
+        json={"since": "2099-01-02T00:00:00Z", "until": "2099-01-01T00:00:00Z"},
+        headers=merchant_headers,
+    )
+    assert response.status_code == 400
+
+
+def test_endpoint_posts_honour_the_idempotency_key(client, merchant_headers):
+    headers = merchant_headers | {"Idempotency-Key": "add-fulfilment"}
+
+    first = client.post(ENDPOINTS, json={"url": "http://127.0.0.1:9/f"}, headers=headers)
+    replay = client.post(ENDPOINTS, json={"url": "http://127.0.0.1:9/f"}, headers=headers)
+    other = client.post(ENDPOINTS, json={"url": "http://127.0.0.1:9/g"}, headers=headers)
+
+    assert first.status_code == replay.status_code == 201
+    assert replay.content == first.content and replay.headers["Idempotent-Replayed"] == "true"
+    assert other.status_code == 422
+    assert client.get(ENDPOINTS, headers=merchant_headers).json()["total"] == 1
+
+    path = f"{ENDPOINTS}/{first.json()['id']}/rotate-secret"
+    rotated = client.post(path, headers=merchant_headers | {"Idempotency-Key": "rotate-1"})
+    rotated_again = client.post(path, headers=merchant_headers | {"Idempotency-Key": "rotate-1"})
+    assert rotated.json()["secret"] == rotated_again.json()["secret"]
+
+
+def test_private_urls_are_refused_as_for_the_config(guarded_client, merchant_headers):
+    response = guarded_client.post(
+        ENDPOINTS, json={"url": "http://169.254.169.254/latest"}, headers=merchant_headers
+    )
+    assert response.status_code == 400
+    assert "private or reserved" in response.json()["error"]["description"]
+
+
+@pytest.fixture
+def guarded_client(settings, db, redis):
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+
+    guarded = settings.model_copy(update={"webhook_allow_private_networks": False})
+    with TestClient(create_app(guarded)) as test_client:
+        yield test_client
