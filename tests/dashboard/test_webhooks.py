@@ -521,6 +521,8 @@ def test_logs_filter_by_endpoint_and_by_payment_or_refund(dashboard_client, stan
     other = html[html.index('data-webhook-id="00000000-0000-0000-0000-000000000002"') :]
     other = other[: other.index("</tr>")]
     assert f'href="/dashboard/transactions/{PAYMENT_ID}"' in other
+    # The contract's Event cell holds the event's name and nothing else.
+    assert re.search(r'data-test-id="webhook-event"><a [^>]*>payment.success</a></td>', other)
     assert "to shop.example/webhook" in other
 
     by_endpoint = dashboard_client.get(f"/dashboard/webhooks?endpoint_id={ERP_ENDPOINT_ID}").text
@@ -671,8 +673,11 @@ def test_save_a_url_and_send_a_test_webhook(stack, logged_in_page, expect):
     form.locator(tid("save-webhook-button")).click()
     expect(page.locator(tid("flash-message"))).to_contain_text("Webhook URL saved")
     assert page.locator(tid("webhook-url-input")).input_value() == "http://127.0.0.1:9/webhook"
-    stored = stack.db.execute("SELECT webhook_url FROM merchants WHERE is_test").fetchone()
-    assert stored["webhook_url"] == "http://127.0.0.1:9/webhook"
+    stored = stack.db.execute(
+        "SELECT url FROM webhook_endpoints e JOIN merchants m ON m.id = e.merchant_id"
+        " WHERE m.is_test AND e.is_default"
+    ).fetchone()
+    assert stored["url"] == "http://127.0.0.1:9/webhook"
 
     page.click(tid("test-webhook-button"))
     expect(page.locator(tid("flash-message"))).to_contain_text("Test webhook sent")
@@ -746,7 +751,8 @@ def test_an_invalid_url_shows_the_apis_reason(stack, logged_in_page, expect):
     page.press(tid("webhook-url-input"), "Enter")  # Enter saves; it never regenerates
     expect(page.locator(tid("webhook-url-error"))).to_contain_text("http or https")
     stored = stack.db.execute(
-        "SELECT webhook_url, webhook_secret FROM merchants WHERE is_test"
+        "SELECT (SELECT url FROM webhook_endpoints e WHERE e.merchant_id = m.id AND e.is_default)"
+        " AS webhook_url, webhook_secret FROM merchants m WHERE is_test"
     ).fetchone()
     assert stored == {"webhook_url": None, "webhook_secret": "whsec_test_abc123"}
 
