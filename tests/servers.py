@@ -35,3 +35,50 @@ class ThreadedServer:
         self.server.should_exit = self.server.force_exit = True
         self.thread.join(timeout=5)
         self.socket.close()
+
+
+class SharedHost:
+    """One HTTP server on one host:port for two merchants, like a webhook relay: requests to
+    /hang are never answered, requests to /ok are answered at once. Records when each /ok
+    delivery arrived, by webhook-id."""
+
+    def __init__(self):
+
+        import uvicorn
+
+        from live import free_port
+
+        self.arrived: dict[str, float] = {}
+        self.hanging = 0  # requests to /hang open now
+        self.most_hanging = 0
+
+        async def app(scope, receive, send):
+            if scope["type"] != "http":
+                return
+            if scope["path"] == "/hang":
+                self.hanging += 1
+                self.most_hanging = max(self.most_hanging, self.hanging)
+                while (await receive())["type"] != "http.disconnect":
+                    pass  # never answer; count the request open until the client leaves
+                self.hanging -= 1
+                return
+            headers = dict(scope["headers"])
+            self.arrived[headers[b"webhook-id"].decode()] = time.monotonic()
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-length", b"2")]})  # fmt: skip
+            await send({"type": "http.response.body", "body": b"ok"})
+
+        port = free_port()
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.01)
+        self.base = f"http://127.0.0.1:{port}"
+
+    def stop(self):
+        self.server.should_exit = True
+        self.server.force_exit = True
+        self.thread.join(10)

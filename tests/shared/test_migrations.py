@@ -45,3 +45,121 @@ def test_seed_is_idempotent(db):
     seed_test_merchant(db, SeededMerchantSettings())
 
     assert db.execute("SELECT count(*) AS n FROM merchants").fetchone()["n"] == 1
+
+
+@pytest.fixture
+def database_before_010(database_url):
+    # Named after the session's test database, so parallel sessions never share it.
+    from psycopg import sql
+
+    name = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"] + "_before_010"
+    admin = psycopg.conninfo.make_conninfo(database_url, dbname="postgres")
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(drop)
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = psycopg.conninfo.make_conninfo(database_url, dbname=name)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE schema_migrations (version text PRIMARY KEY,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for version, script in migration_files():
+            if version >= "010":
+                break
+            conn.execute(script)
+            conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
+    yield url
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(drop)
+
+
+def test_migration_010_moves_each_webhook_url_into_a_default_endpoint(database_before_010):
+    from psycopg.rows import dict_row
+
+    with psycopg.connect(database_before_010, autocommit=True, row_factory=dict_row) as conn:
+        with_url, without = (
+            row["id"]
+            for row in conn.execute(
+                "INSERT INTO merchants (name, email, api_key, api_secret, webhook_secret,"
+                " webhook_url) VALUES"
+                " ('Hooked', 'h@x.test', 'k1', 's1', 'whsec_one', 'http://shop.test/hook'),"
+                " ('Quiet', 'q@x.test', 'k2', 's2', 'whsec_two', NULL) RETURNING id"
+            ).fetchall()
+        )
+        conn.execute(
+            "INSERT INTO events (id, merchant_id, type, body) VALUES"
+            " ('11111111-1111-4111-8111-111111111111', %s, 'payment.success',"
+            '  \'{"event":"payment.success","data":{"payment":{"id":"pay_A"}}}\')',
+            (with_url,),
+        )
+        conn.execute(
+            "INSERT INTO webhook_logs (id, event_id, merchant_id, event, payload, status,"
+            " next_retry_at) VALUES"
+            " ('11111111-1111-4111-8111-111111111111', '11111111-1111-4111-8111-111111111111',"
+            "  %(m)s, 'payment.success',"
+            '  \'{"event":"payment.success","data":{"payment":{"id":"pay_A"}}}\','
+            "  'pending', now()),"
+            " ('22222222-2222-4222-8222-222222222222', NULL, %(m)s, 'refund.created',"
+            '  \'{"event":"refund.created","data":{"refund":{"id":"rfnd_B"}}}\','
+            "  'success', NULL)",
+            {"m": with_url},
+        )
+        conn.execute(
+            "INSERT INTO webhook_secrets (merchant_id, secret, expires_at)"
+            " VALUES (%s, 'whsec_old', now() + interval '1 hour')",
+            (with_url,),
+        )
+
+    assert apply_migrations(database_before_010) == ["010_webhook_endpoints"]
+
+    with psycopg.connect(database_before_010, row_factory=dict_row) as conn:
+        [endpoint] = conn.execute("SELECT * FROM webhook_endpoints").fetchall()
+        assert (endpoint["merchant_id"], endpoint["url"], endpoint["is_default"]) == (
+            with_url, "http://shop.test/hook", True,
+        )  # fmt: skip
+        assert endpoint["events"] == ["*"] and endpoint["status"] == "enabled"
+        assert endpoint["secret"] is None  # the merchant's webhook_secret signs for it
+        assert endpoint["id"].startswith("we_") and len(endpoint["id"]) == 19
+        logs = conn.execute(
+            "SELECT id::text, event_id::text, endpoint_id, object_id, status FROM webhook_logs"
+            " ORDER BY id"
+        ).fetchall()
+        assert [(log["event_id"], log["endpoint_id"], log["object_id"]) for log in logs] == [
+            ("11111111-1111-4111-8111-111111111111", endpoint["id"], "pay_A"),
+            # A log from before events were stored was sent with its own id as webhook-id.
+            ("22222222-2222-4222-8222-222222222222", endpoint["id"], "rfnd_B"),
+        ]
+        assert logs[0]["status"] == "pending"
+        event = conn.execute("SELECT object_id FROM events").fetchone()
+        assert event["object_id"] == "pay_A"
+        secret = conn.execute("SELECT endpoint_id FROM webhook_secrets").fetchone()
+        assert secret["endpoint_id"] is None  # still the merchant's own, in its overlap
+        columns = {
+            row["column_name"]
+            for row in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'merchants'"
+            )
+        }
+        assert "webhook_url" not in columns and without is not None
+
+
+def test_at_most_one_default_endpoint_and_twenty_in_all_are_held_by_the_database(db):
+    merchant = db.execute("SELECT id FROM merchants WHERE is_test").fetchone()["id"]
+    db.execute("SELECT set_default_webhook_url(%s, 'http://127.0.0.1:9/a')", (merchant,))
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        db.execute(
+            "INSERT INTO webhook_endpoints (merchant_id, url, is_default) VALUES (%s, 'http://x/', true)",
+            (merchant,),
+        )
+    for n in range(19):
+        db.execute(
+            "INSERT INTO webhook_endpoints (merchant_id, url, secret) VALUES (%s, %s, 'whsec_x')",
+            (merchant, f"http://127.0.0.1:9/{n}"),
+        )
+    with pytest.raises(psycopg.errors.CheckViolation) as refused:
+        db.execute(
+            "INSERT INTO webhook_endpoints (merchant_id, url, secret) VALUES (%s, 'http://y/', 'w')",
+            (merchant,),
+        )
+    assert refused.value.diag.constraint_name == "webhook_endpoints_at_most_20"

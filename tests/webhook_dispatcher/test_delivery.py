@@ -7,7 +7,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from servers import ThreadedServer
+from servers import SharedHost, ThreadedServer
 from standardwebhooks import Webhook
 
 from factories import create_order, create_payment, upi_payment_body
@@ -378,53 +378,6 @@ def test_two_dispatchers_never_claim_the_same_delivery(
 
     claimed = [log_id for batch in claims for log_id in batch]
     assert len(claimed) == len(set(claimed)) == 50
-
-
-class SharedHost:
-    """One HTTP server on one host:port for two merchants, like a webhook relay: requests to
-    /hang are never answered, requests to /ok are answered at once. Records when each /ok
-    delivery arrived, by webhook-id."""
-
-    def __init__(self):
-
-        import uvicorn
-
-        from live import free_port
-
-        self.arrived: dict[str, float] = {}
-        self.hanging = 0  # requests to /hang open now
-        self.most_hanging = 0
-
-        async def app(scope, receive, send):
-            if scope["type"] != "http":
-                return
-            if scope["path"] == "/hang":
-                self.hanging += 1
-                self.most_hanging = max(self.most_hanging, self.hanging)
-                while (await receive())["type"] != "http.disconnect":
-                    pass  # never answer; count the request open until the client leaves
-                self.hanging -= 1
-                return
-            headers = dict(scope["headers"])
-            self.arrived[headers[b"webhook-id"].decode()] = time.monotonic()
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-length", b"2")]})  # fmt: skip
-            await send({"type": "http.response.body", "body": b"ok"})
-
-        port = free_port()
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
-        self.base = f"http://127.0.0.1:{port}"
-
-    def stop(self):
-        self.server.should_exit = True
-        self.server.force_exit = True
-        self.thread.join(10)
 
 
 def test_a_hanging_merchant_does_not_delay_another_on_the_same_host_and_port(

@@ -30,6 +30,9 @@ class HousekeepingSettings(ServiceSettings):
 
     # Stored events older than this are purged (CONTRACT §5 events API).
     event_retention_days: int = Field(default=30, ge=1, le=3650)
+    # Webhook delivery logs (with their attempts: full payloads and responses) that ended, and
+    # were last touched, longer ago than this are purged; a pending one never is.
+    webhook_log_retention_days: int = Field(default=30, ge=1, le=3650)
 
 
 @dataclass(frozen=True)
@@ -71,9 +74,32 @@ def expired_events(retention_days: int) -> Purge:
     )
 
 
+def expired_webhook_logs(retention_days: int) -> Purge:
+    """Webhook delivery logs created and last updated more than `retention_days` ago
+    (WEBHOOK_LOG_RETENTION_DAYS, default 30) that are no longer pending; their attempts go
+    with them (ON DELETE CASCADE), so a batch of logs takes up to five attempts each."""
+    return Purge(
+        "webhook_logs",
+        """
+        DELETE FROM webhook_logs WHERE id IN (
+            SELECT id FROM webhook_logs
+            WHERE created_at < now() - make_interval(days => %(days)s)
+              AND updated_at < now() - make_interval(days => %(days)s)
+              AND status <> 'pending'
+            ORDER BY created_at LIMIT %(batch)s
+            FOR UPDATE SKIP LOCKED)
+        """,
+        {"days": retention_days},
+    )
+
+
 def gateway_purges(settings: HousekeepingSettings) -> list[Purge]:
     """Every purge the sweep runs, with the retentions `settings` gives."""
-    return [IDEMPOTENCY_KEYS, expired_events(settings.event_retention_days)]
+    return [
+        IDEMPOTENCY_KEYS,
+        expired_events(settings.event_retention_days),
+        expired_webhook_logs(settings.webhook_log_retention_days),
+    ]
 
 
 def run_purges(db: Database, purges: list[Purge], batch: int = BATCH_ROWS) -> int:

@@ -27,6 +27,13 @@ WEBHOOK_ATTEMPTS = Counter(
     ["outcome"],
 )
 
+WEBHOOK_ENDPOINTS_DISABLED = Counter(
+    "gateway_webhook_endpoints_disabled",
+    "Webhook endpoints disabled automatically, by reason: gone (it answered 410), failing "
+    "(every delivery failed for WEBHOOK_ENDPOINT_DISABLE_AFTER)",
+    ["reason"],
+)
+
 
 LIVEZ_PATH = "/livez"
 

@@ -136,3 +136,70 @@ def record_attempts(conn: DictConnection, attempts: list[dict[str, Any]]) -> lis
         },
     ).fetchall()
     return [row["attempt_number"] for row in rows]
+
+
+def track_failing_since(conn: DictConnection, attempts: list[dict[str, Any]]) -> None:
+    """Keep each endpoint's `failing_since`: cleared by a successful attempt, set by the first
+    failed one after a success. Only rows whose value changes are written."""
+    conn.execute(
+        """
+        WITH given AS (
+            SELECT endpoint_id, bool_or(succeeded) AS ok, min(attempted_at) AS first_attempt
+            FROM unnest(%(endpoint_ids)b::text[], %(succeeded)b::bool[],
+                        %(attempted_at)b::timestamptz[]) AS g(endpoint_id, succeeded, attempted_at)
+            WHERE endpoint_id IS NOT NULL
+            GROUP BY endpoint_id
+        )
+        UPDATE webhook_endpoints e
+        SET failing_since = CASE WHEN given.ok THEN NULL ELSE given.first_attempt END
+        FROM given
+        WHERE e.id = given.endpoint_id
+          AND ((given.ok AND e.failing_since IS NOT NULL)
+               OR (NOT given.ok AND e.failing_since IS NULL))
+        """,
+        {
+            "endpoint_ids": [a["endpoint_id"] for a in attempts],
+            "succeeded": [a["status"] == "success" for a in attempts],
+            "attempted_at": [a["attempted_at"] for a in attempts],
+        },
+    )
+
+
+def failing_for(conn: DictConnection, endpoint_ids: list[str], disable_after_s: float) -> list[str]:
+    """Of `endpoint_ids`, the enabled ones that have failed for `disable_after_s` seconds:
+    no success since `failing_since`, at least that long ago, and at least 5 deliveries to
+    it ended `failed` within that time."""
+    rows = conn.execute(
+        """
+        SELECT e.id FROM webhook_endpoints e
+        WHERE e.id = ANY(%(ids)b::text[]) AND e.status = 'enabled'
+          AND e.failing_since <= now() - make_interval(secs => %(after)s)
+          AND (SELECT count(*) FROM (
+                   SELECT 1 FROM webhook_logs l
+                   WHERE l.endpoint_id = e.id AND l.status = 'failed'
+                     AND l.updated_at > now() - make_interval(secs => %(after)s)
+                   LIMIT 5) AS failed) = 5
+        ORDER BY e.id
+        """,
+        {"ids": endpoint_ids, "after": disable_after_s},
+    ).fetchall()
+    return [row["id"] for row in rows]
+
+
+def disable_endpoint(conn: DictConnection, endpoint_id: str, reason: str) -> Row | None:
+    """Disable an enabled endpoint with `reason` and end its pending deliveries; the endpoint
+    as the API shows it (no secret), or None if it was not enabled (disabled already,
+    deleted)."""
+    row = conn.execute(
+        """
+        UPDATE webhook_endpoints
+        SET status = 'disabled', disabled_reason = %s, updated_at = now()
+        WHERE id = %s AND status = 'enabled'
+        RETURNING id, merchant_id, url, events, description, status, is_default,
+                  disabled_reason, created_at, updated_at
+        """,
+        (reason, endpoint_id),
+    ).fetchone()
+    if row is not None:
+        conn.execute("SELECT end_pending_deliveries(%s, %s)", (endpoint_id, "endpoint disabled"))
+    return row

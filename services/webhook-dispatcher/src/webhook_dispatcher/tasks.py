@@ -13,8 +13,11 @@ import time
 
 import structlog
 
-from shared.metrics import WEBHOOK_ATTEMPTS
+from shared.db import DictConnection, Row, Transaction
+from shared.events import WEBHOOK_ENDPOINT_DISABLED, Event, record_events
+from shared.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_ENDPOINTS_DISABLED
 from shared.queues import WEBHOOKS_QUEUE
+from shared.serializers import iso
 from shared.worker import WorkerRuntime, counted, due_reader, run_until_idle, runtime
 from webhook_dispatcher import repository
 from webhook_dispatcher.config import DispatcherSettings
@@ -85,6 +88,8 @@ def attempt_row(result: AttemptResult, test_intervals: bool) -> dict:
         status = "pending" if next_retry_at else "failed"
     return {
         "log_id": delivery.log_id,
+        "endpoint_id": delivery.endpoint_id,
+        "merchant_id": delivery.merchant_id,
         "attempt": delivery.attempt,
         "attempted_at": result.attempted_at,
         "duration_ms": result.duration_ms,
@@ -102,8 +107,10 @@ def record_finished(current: WorkerRuntime, engine: DeliveryEngine) -> int:
         return 0
     short_schedule = current.service_settings(DispatcherSettings).webhook_retry_intervals_test
     rows = [attempt_row(r, short_schedule) for r in results]
+    settings = current.service_settings(DispatcherSettings)
     with current.db.transaction() as tx:
         numbers = repository.record_attempts(tx.conn, rows)
+        disabled = disable_unhealthy_endpoints(tx, rows, settings.webhook_endpoint_disable_after)
     for row, number in zip(rows, numbers, strict=True):
         row["attempt_number"] = number
     _claimed.difference_update(row["log_id"] for row in rows)
@@ -121,7 +128,71 @@ def record_finished(current: WorkerRuntime, engine: DeliveryEngine) -> int:
             duration_ms=row["duration_ms"],
             correlation_id=result.delivery.correlation_id,
         )
+    for endpoint, reason in disabled:
+        WEBHOOK_ENDPOINTS_DISABLED.labels(reason).inc()
+        log.warning(
+            "webhook_endpoint_disabled",
+            endpoint_id=endpoint["id"],
+            merchant_id=str(endpoint["merchant_id"]),
+            reason=endpoint["disabled_reason"],
+        )
     return len(results)
+
+
+def disable_unhealthy_endpoints(
+    tx: Transaction[DictConnection], rows: list[dict], disable_after_s: float
+) -> list[tuple[Row, str]]:
+    """Track each endpoint's failing streak from the attempts in `rows`, and disable those
+    that answered 410 Gone, or whose deliveries have all failed for `disable_after_s` with at
+    least 5 ended `failed` (checked when one of its deliveries ends failed). Each disabling
+    ends the endpoint's pending deliveries and stores a `webhook_endpoint.disabled` event
+    (`data.endpoint`, without its secret), which the merchant's other enabled endpoints that
+    take it receive. Returns (endpoint, metric reason) for each endpoint disabled."""
+    repository.track_failing_since(tx.conn, rows)
+    gone = sorted(
+        {r["endpoint_id"] for r in rows if r["endpoint_id"] and r["response_code"] == 410}
+    )
+    ended = sorted({
+        r["endpoint_id"] for r in rows
+        if r["endpoint_id"] and r["status"] == "failed" and r["endpoint_id"] not in gone
+    })  # fmt: skip
+    failing = repository.failing_for(tx.conn, ended, disable_after_s) if ended else []
+    reasons = [(e, "gone", "the endpoint answered 410 Gone") for e in gone] + [
+        (e, "failing", f"every delivery failed for {_duration(disable_after_s)}") for e in failing
+    ]
+    disabled: list[tuple[Row, str]] = []
+    for endpoint_id, metric_reason, reason in reasons:
+        endpoint = repository.disable_endpoint(tx.conn, endpoint_id, reason)
+        if endpoint is not None:
+            disabled.append((endpoint, metric_reason))
+    if disabled:
+        record_events(tx, [
+            Event(str(e["merchant_id"]), WEBHOOK_ENDPOINT_DISABLED, {"endpoint": endpoint_data(e)})
+            for e, _ in disabled
+        ])  # fmt: skip
+    return disabled
+
+
+def endpoint_data(row: Row) -> dict:
+    """The endpoint as the API shows it, without its secret: a disabled event's data."""
+    return {
+        "id": row["id"],
+        "url": row["url"],
+        "events": list(row["events"]),
+        "description": row["description"],
+        "status": row["status"],
+        "default": row["is_default"],
+        "disabled_reason": row["disabled_reason"],
+        "created_at": iso(row["created_at"]),
+        "updated_at": iso(row["updated_at"]),
+    }
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)} {unit}"
+    return f"{seconds:g} seconds"
 
 
 @counted(WEBHOOKS_QUEUE)

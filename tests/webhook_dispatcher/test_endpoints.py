@@ -1,0 +1,311 @@
+"""Several webhook endpoints per merchant, delivered for real: fan-out with filters, each
+endpoint's own secret and schedule, automatic disabling, recovery, isolation."""
+
+import json
+import threading
+import time
+
+import pytest
+from standardwebhooks import Webhook
+
+from factories import create_order, create_payment, upi_payment_body
+from shared.signing import hex_signature
+from webhook_dispatcher.delivery import MAX_IN_FLIGHT_PER_ENDPOINT
+
+ENDPOINTS = "/api/v1/webhooks/endpoints"
+
+
+def add_endpoint(client, headers, url, **body) -> dict:
+    response = client.post(ENDPOINTS, json={"url": url, **body}, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def receiving(start_receiver, client, headers, **body):
+    """A receiver and the endpoint pointing at it, the receiver checking that endpoint's
+    secret (it answers 401 to any other signature)."""
+    receiver = start_receiver(secrets=("whsec_unset",), **body.pop("receiver", {}))
+    endpoint = add_endpoint(client, headers, receiver.url, **body)
+    receiver.receiver.secrets = [endpoint["secret"]]
+    return receiver, endpoint
+
+
+def make_payment(client, headers) -> dict:
+    order = create_order(client, headers)
+    return create_payment(client, headers, upi_payment_body(order["id"]))
+
+
+def logs_of(db, endpoint_id) -> list[dict]:
+    return db.execute(
+        "SELECT * FROM webhook_logs WHERE endpoint_id = %s ORDER BY created_at, event",
+        (endpoint_id,),
+    ).fetchall()
+
+
+def test_fan_out_to_three_endpoints_each_filtered_and_signed_with_its_own_secret(
+    client, merchant_headers, db, start_receiver, dispatcher
+):
+    everything, every_endpoint = receiving(start_receiver, client, merchant_headers)
+    created, created_endpoint = receiving(
+        start_receiver, client, merchant_headers, events=["payment.created"]
+    )
+    refunds, _ = receiving(start_receiver, client, merchant_headers, events=["refund.created"])
+
+    payment = make_payment(client, merchant_headers)
+    dispatcher()
+
+    assert sorted(e["event"] for e in everything.events) == ["payment.created", "payment.pending"]
+    assert [e["event"] for e in created.events] == ["payment.created"]
+    assert refunds.events == []
+    event_ids = {
+        row["type"]: str(row["id"]) for row in db.execute("SELECT id, type FROM events").fetchall()
+    }
+    for receiver, endpoint in ((everything, every_endpoint), (created, created_endpoint)):
+        for delivery in receiver.events:
+            headers, body = delivery["headers"], delivery["body"]
+            # The reference package verifies with this endpoint's secret, and the hex header too.
+            Webhook(endpoint["secret"]).verify(body, headers)
+            assert headers["x-webhook-signature"] == hex_signature(
+                endpoint["secret"], body.encode()
+            )
+            with pytest.raises(Exception):  # noqa: B017 - any verification error
+                Webhook("whsec_test_abc123").verify(body, headers)
+            # webhook-id is the event id on every endpoint.
+            assert headers["webhook-id"] == event_ids[delivery["event"]]
+            assert json.loads(body)["data"]["payment"]["id"] == payment["id"]
+    # One body per event: byte-identical on every endpoint.
+    [created_everywhere] = [e for e in everything.events if e["event"] == "payment.created"]
+    assert created.events[0]["body"] == created_everywhere["body"]
+    assert {log["status"] for log in db.execute("SELECT status FROM webhook_logs")} == {"success"}
+
+
+def test_each_endpoint_keeps_its_own_retries(
+    client, merchant_headers, db, start_receiver, dispatcher
+):
+    healthy, healthy_endpoint = receiving(
+        start_receiver, client, merchant_headers, events=["payment.created"]
+    )
+    flaky, flaky_endpoint = receiving(
+        start_receiver, client, merchant_headers, events=["payment.created"],
+        receiver={"fail_first": 1},
+    )  # fmt: skip
+
+    make_payment(client, merchant_headers)
+    dispatcher()
+
+    [good] = logs_of(db, healthy_endpoint["id"])
+    [bad] = logs_of(db, flaky_endpoint["id"])
+    assert (good["status"], good["attempts"]) == ("success", 1)
+    assert (bad["status"], bad["attempts"], bad["response_code"]) == ("pending", 1, 500)
+    assert bad["next_retry_at"] is not None
+
+    db.execute("UPDATE webhook_logs SET next_retry_at = now() WHERE id = %s", (bad["id"],))
+    dispatcher()
+
+    [bad] = logs_of(db, flaky_endpoint["id"])
+    assert (bad["status"], bad["attempts"]) == ("success", 2)
+    assert len(healthy.events) == 1 and len(flaky.events) == 2
+    assert {e["headers"]["webhook-id"] for e in flaky.events} == {
+        e["headers"]["webhook-id"] for e in healthy.events
+    }
+
+
+def disabled_events(db) -> list[dict]:
+    rows = db.execute(
+        "SELECT body FROM events WHERE type = 'webhook_endpoint.disabled' ORDER BY seq"
+    ).fetchall()
+    return [json.loads(row["body"])["data"]["endpoint"] for row in rows]
+
+
+def disabled_count(reason: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return (
+        REGISTRY.get_sample_value("gateway_webhook_endpoints_disabled_total", {"reason": reason})
+        or 0.0
+    )
+
+
+def test_an_endpoint_answering_410_is_disabled_at_once_and_the_others_are_told(
+    client, merchant_headers, db, start_receiver, dispatcher
+):
+    watcher, watcher_endpoint = receiving(start_receiver, client, merchant_headers)
+    _, gone_endpoint = receiving(
+        start_receiver, client, merchant_headers, events=["payment.created"],
+        receiver={"fail_first": 1000, "fail_status": 410},
+    )  # fmt: skip
+    before = disabled_count("gone")
+
+    make_payment(client, merchant_headers)
+    dispatcher()
+    dispatcher()  # the disabled event, queued by the first tick's attempts
+
+    endpoint = client.get(f"{ENDPOINTS}/{gone_endpoint['id']}", headers=merchant_headers).json()
+    assert endpoint["status"] == "disabled"
+    assert endpoint["disabled_reason"] == "the endpoint answered 410 Gone"
+    [log] = logs_of(db, gone_endpoint["id"])
+    assert (log["status"], log["attempts"]) == ("failed", 1)
+    assert disabled_count("gone") == before + 1
+    [told] = disabled_events(db)
+    assert told["id"] == gone_endpoint["id"] and "secret" not in told
+    assert told["disabled_reason"] == "the endpoint answered 410 Gone"
+    assert [e["event"] for e in watcher.events].count("webhook_endpoint.disabled") == 1
+    Webhook(watcher_endpoint["secret"]).verify(
+        watcher.events[-1]["body"], watcher.events[-1]["headers"]
+    )
+
+    # Events while it is disabled are stored, with no log for it.
+    make_payment(client, merchant_headers)
+    assert len(logs_of(db, gone_endpoint["id"])) == 1
+
+
+def test_an_endpoint_failing_for_the_disable_after_period_is_disabled(
+    client, merchant_headers, db, start_receiver, dispatcher, worker_env
+):
+    worker_env.setenv("WEBHOOK_ENDPOINT_DISABLE_AFTER", "1s")
+    _, dead_endpoint = receiving(
+        start_receiver, client, merchant_headers, events=["payment.created"],
+        receiver={"fail_first": 1000},
+    )  # fmt: skip
+    for _ in range(5):
+        make_payment(client, merchant_headers)
+    dispatcher()  # first attempts fail: the endpoint is failing from now
+    failing_since = db.execute(
+        "SELECT failing_since FROM webhook_endpoints WHERE id = %s", (dead_endpoint["id"],)
+    ).fetchone()["failing_since"]
+    assert failing_since is not None
+
+    # Four deliveries end failed after the period: not yet five.
+    time.sleep(1.1)
+    ids = [log["id"] for log in logs_of(db, dead_endpoint["id"])]
+    db.execute(
+        "UPDATE webhook_logs SET attempts = 4, next_retry_at = now() WHERE id = ANY(%s)",
+        (ids[:4],),
+    )
+    dispatcher()
+    status = client.get(f"{ENDPOINTS}/{dead_endpoint['id']}", headers=merchant_headers).json()
+    assert status["status"] == "enabled" and status["health"]["failed_24h"] == 4
+
+    # The fifth does it.
+    db.execute(
+        "UPDATE webhook_logs SET attempts = 4, next_retry_at = now() WHERE id = %s", (ids[4],)
+    )
+    dispatcher()
+    status = client.get(f"{ENDPOINTS}/{dead_endpoint['id']}", headers=merchant_headers).json()
+    assert status["status"] == "disabled"
+    assert status["disabled_reason"] == "every delivery failed for 1 seconds"
+    assert status["health"] == {"succeeded_24h": 0, "failed_24h": 5, "last_success_at": None}
+    assert [e["id"] for e in disabled_events(db)] == [dead_endpoint["id"]]
+
+
+def test_a_success_ends_the_failing_streak(
+    client, merchant_headers, db, start_receiver, dispatcher, worker_env
+):
+    worker_env.setenv("WEBHOOK_ENDPOINT_DISABLE_AFTER", "1s")
+    _, endpoint = receiving(
+        start_receiver, client, merchant_headers, events=["payment.created"],
+        receiver={"fail_first": 1},
+    )  # fmt: skip
+    make_payment(client, merchant_headers)
+    dispatcher()
+    row = "SELECT failing_since FROM webhook_endpoints WHERE id = %s"
+    assert db.execute(row, (endpoint["id"],)).fetchone()["failing_since"] is not None
+
+    db.execute("UPDATE webhook_logs SET next_retry_at = now() WHERE status = 'pending'")
+    dispatcher()
+
+    assert db.execute(row, (endpoint["id"],)).fetchone()["failing_since"] is None
+    health = client.get(f"{ENDPOINTS}/{endpoint['id']}", headers=merchant_headers).json()
+    assert health["health"]["succeeded_24h"] == 1 and health["health"]["last_success_at"]
+
+
+def test_recovery_after_re_enabling_delivers_each_missed_event_exactly_once(
+    client, merchant_headers, db, start_receiver, dispatcher
+):
+    receiver, endpoint = receiving(
+        start_receiver, client, merchant_headers, events=["payment.created", "payment.pending"]
+    )
+    path = f"{ENDPOINTS}/{endpoint['id']}"
+    make_payment(client, merchant_headers)
+    dispatcher()  # two delivered before the outage
+    since = db.execute("SELECT min(created_at) AS t FROM events").fetchone()["t"]
+    client.patch(path, json={"status": "disabled"}, headers=merchant_headers)
+    for _ in range(3):
+        make_payment(client, merchant_headers)  # six missed
+    client.patch(path, json={"status": "enabled"}, headers=merchant_headers)
+
+    recovered = client.post(
+        f"{path}/recover", json={"since": since.isoformat()}, headers=merchant_headers
+    )
+    again = client.post(
+        f"{path}/recover", json={"since": since.isoformat()}, headers=merchant_headers
+    )
+    deadline = time.monotonic() + 10
+    while len(receiver.events) < 8 and time.monotonic() < deadline:
+        dispatcher()
+
+    assert recovered.json() == {"queued": 6} and again.json() == {"queued": 0}
+    ids = [e["headers"]["webhook-id"] for e in receiver.events]
+    events = [str(row["id"]) for row in db.execute("SELECT id FROM events").fetchall()]
+    assert sorted(ids) == sorted(events) and len(ids) == 8  # each event once
+    for delivery in receiver.events:
+        Webhook(endpoint["secret"]).verify(delivery["body"], delivery["headers"])
+    after = client.post(
+        f"{path}/recover", json={"since": since.isoformat()}, headers=merchant_headers
+    )
+    assert after.json() == {"queued": 0}
+    assert {log["status"] for log in logs_of(db, endpoint["id"])} == {"success"}
+
+
+def test_a_hanging_endpoint_does_not_delay_another_endpoint_of_the_merchant_on_the_same_host(
+    client, merchant_headers, db, dispatcher
+):
+    """Two endpoints of one merchant on one host:port: /hang never answers, /ok at once. With
+    the hanging one holding all it may, the other's deliveries keep their latency."""
+    from servers import SharedHost
+
+    host = SharedHost()
+    hanging = add_endpoint(client, merchant_headers, f"{host.base}/hang")
+    add_endpoint(client, merchant_headers, f"{host.base}/ok", events=["webhook.test"])
+    client.put(
+        "/api/v1/webhooks/config", json={"webhook_url": f"{host.base}/ok"}, headers=merchant_headers
+    )
+    stop = threading.Event()
+
+    def run_dispatcher():
+        while not stop.is_set():
+            dispatcher()
+            time.sleep(0.01)
+
+    ticking = threading.Thread(target=run_dispatcher)
+    ticking.start()
+    try:
+        db.execute(
+            "INSERT INTO webhook_logs (merchant_id, endpoint_id, event, payload, next_retry_at)"
+            " SELECT id, %s, 'payment.created', %s, now()"
+            " FROM merchants, generate_series(1, 80) WHERE is_test",
+            (hanging["id"], '{"event":"payment.created","timestamp":1700000000,"data":{}}'),
+        )
+        deadline = time.monotonic() + 5
+        while host.hanging < MAX_IN_FLIGHT_PER_ENDPOINT and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert host.hanging >= MAX_IN_FLIGHT_PER_ENDPOINT, "its attempts are not all in flight"
+
+        sent: dict[str, float] = {}
+        for _ in range(10):
+            sent_at = time.monotonic()
+            response = client.post("/api/v1/webhooks/test", headers=merchant_headers)
+            sent[response.json()["id"]] = sent_at
+            time.sleep(0.05)
+        deadline = time.monotonic() + 5
+        while set(sent) - set(host.arrived) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+        latencies = sorted(host.arrived[i] - sent[i] for i in sent if i in host.arrived)
+        assert len(latencies) == len(sent), "a delivery to the live endpoint waited"
+        assert latencies[int(len(latencies) * 0.95) - 1] < 1.0
+        assert host.most_hanging <= MAX_IN_FLIGHT_PER_ENDPOINT
+    finally:
+        stop.set()
+        ticking.join(15)
+        host.stop()
