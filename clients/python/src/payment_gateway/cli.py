@@ -406,7 +406,8 @@ def endpoints_enable(ctx: Context, endpoint_id: str) -> None:
 @click.argument("endpoint_id")
 @pass_context
 def endpoints_disable(ctx: Context, endpoint_id: str) -> None:
-    """Stop sending events to the endpoint; they are kept, and recover sends them later."""
+    """Stop sending events to the endpoint; its pending deliveries end failed. Events are
+    kept: recover sends them once it is enabled again."""
     with ctx.gateway() as gateway:
         endpoint = gateway.webhook_endpoints.disable(endpoint_id)
     _show_endpoint(ctx, endpoint, f"Endpoint {endpoint_id}")
@@ -444,8 +445,9 @@ def endpoints_delete(ctx: Context, endpoint_id: str, yes: bool) -> None:
 @click.option("--until", help="ISO-8601 end of the window [now]")
 @pass_context
 def endpoints_recover(ctx: Context, endpoint_id: str, since: str, until: str | None) -> None:
-    """Deliver again every event of the window that the endpoint takes and never received
-    (same webhook-id, new delivery logs). Running it twice sends nothing twice."""
+    """Deliver again every event of the window that the endpoint takes and that has no
+    successful or pending delivery to it (same webhook-id, new delivery logs). The endpoint
+    must be enabled. Running it twice sends nothing twice."""
     with ctx.gateway() as gateway:
         queued = gateway.webhook_endpoints.recover(endpoint_id, since, until)
     if ctx.as_json:

@@ -376,8 +376,8 @@ class WebhookEndpoints(_Namespace):
         idempotency_key: str | None = None,
     ) -> RecoveryQueued:
         """Deliver again every event from `since` to `until` (default now; at most 30 days
-        back) that the endpoint takes and never received, as new logs with the same
-        `webhook-id`. Times are ISO-8601 strings or timezone-aware datetimes."""
+        back) that the endpoint takes and that has no successful or pending delivery to it, as
+        new logs with the same `webhook-id`; the endpoint must be enabled. Times are ISO-8601 strings or timezone-aware datetimes."""
         body: dict[str, Any] = {"since": _iso(since)}
         if until is not None:
             body["until"] = _iso(until)

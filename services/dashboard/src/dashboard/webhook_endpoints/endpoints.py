@@ -177,7 +177,10 @@ async def set_status(
         )
     else:
         status = "disabled"
-        success = "Endpoint disabled: events are kept, and none is sent to it until you enable it."
+        success = (
+            "Endpoint disabled: its pending deliveries end failed and no event is sent to it "
+            "until you enable it. Events are kept, to recover then."
+        )
     await session.flash_outcome(
         gateway.update_webhook_endpoint(merchant.credentials, endpoint_id, status=status),
         success=success,
