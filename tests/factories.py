@@ -25,6 +25,13 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+# The seeded test merchant's webhook URL: its default endpoint's (None without one).
+DEFAULT_URL_OF_TEST_MERCHANT = """
+    SELECT (SELECT e.url FROM webhook_endpoints e
+            WHERE e.merchant_id = m.id AND e.is_default) AS webhook_url
+    FROM merchants m WHERE m.is_test
+"""
+
 # The seeded test merchant's credentials (the TEST_API_KEY and TEST_API_SECRET defaults).
 TEST_MERCHANT_HEADERS = {"X-Api-Key": "key_test_abc123", "X-Api-Secret": "secret_test_xyz789"}
 

@@ -28,6 +28,7 @@ from dashboard.config import DashboardSettings
 from dashboard.main import create_app
 from dashboard.rendering import IST as IST_ZONE
 from devstack import processes
+from factories import DEFAULT_URL_OF_TEST_MERCHANT
 
 
 def tid(name: str) -> str:
@@ -673,11 +674,8 @@ def test_save_a_url_and_send_a_test_webhook(stack, logged_in_page, expect):
     form.locator(tid("save-webhook-button")).click()
     expect(page.locator(tid("flash-message"))).to_contain_text("Webhook URL saved")
     assert page.locator(tid("webhook-url-input")).input_value() == "http://127.0.0.1:9/webhook"
-    stored = stack.db.execute(
-        "SELECT url FROM webhook_endpoints e JOIN merchants m ON m.id = e.merchant_id"
-        " WHERE m.is_test AND e.is_default"
-    ).fetchone()
-    assert stored["url"] == "http://127.0.0.1:9/webhook"
+    stored = stack.db.execute(DEFAULT_URL_OF_TEST_MERCHANT).fetchone()
+    assert stored["webhook_url"] == "http://127.0.0.1:9/webhook"
 
     page.click(tid("test-webhook-button"))
     expect(page.locator(tid("flash-message"))).to_contain_text("Test webhook sent")
@@ -751,8 +749,8 @@ def test_an_invalid_url_shows_the_apis_reason(stack, logged_in_page, expect):
     page.press(tid("webhook-url-input"), "Enter")  # Enter saves; it never regenerates
     expect(page.locator(tid("webhook-url-error"))).to_contain_text("http or https")
     stored = stack.db.execute(
-        "SELECT (SELECT url FROM webhook_endpoints e WHERE e.merchant_id = m.id AND e.is_default)"
-        " AS webhook_url, webhook_secret FROM merchants m WHERE is_test"
+        "SELECT (SELECT url FROM webhook_endpoints WHERE merchant_id = m.id) AS webhook_url,"
+        " webhook_secret FROM merchants m WHERE is_test"
     ).fetchone()
     assert stored == {"webhook_url": None, "webhook_secret": "whsec_test_abc123"}
 

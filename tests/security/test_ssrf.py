@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from factories import DEFAULT_URL_OF_TEST_MERCHANT
 from shared.worker import runtime
 from webhook_dispatcher import tasks
 from webhook_dispatcher.tasks import deliver_due_webhooks
@@ -79,9 +80,7 @@ def test_other_spellings_of_private_addresses_are_refused_when_saved(
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "BAD_REQUEST_ERROR"
     assert "webhook_url is not allowed" in response.json()["error"]["description"]
-    assert db.execute("SELECT webhook_url FROM merchants WHERE is_test").fetchone() == {
-        "webhook_url": None
-    }
+    assert db.execute(DEFAULT_URL_OF_TEST_MERCHANT).fetchone() == {"webhook_url": None}
 
 
 @pytest.mark.parametrize(
@@ -99,9 +98,7 @@ def test_other_spellings_of_ipv4_addresses_are_refused_whatever_they_lead_to(
 
     assert response.status_code == 400, response.text
     assert "is not a canonical IPv4 address" in response.json()["error"]["description"]
-    assert db.execute("SELECT webhook_url FROM merchants WHERE is_test").fetchone() == {
-        "webhook_url": None
-    }
+    assert db.execute(DEFAULT_URL_OF_TEST_MERCHANT).fetchone() == {"webhook_url": None}
 
 
 @pytest.mark.parametrize(
