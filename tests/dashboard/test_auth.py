@@ -6,7 +6,6 @@ import httpx
 import pytest
 
 from dashboard.dependencies import safe_next_path
-from factories import DEFAULT_URL_OF_TEST_MERCHANT
 
 PAGES_BEHIND_LOGIN = [
     "/dashboard",
@@ -195,21 +194,31 @@ def test_a_forged_login_without_the_csrf_token_is_refused(http_client):
     assert http_client.get("/dashboard").status_code == 303
 
 
+def stored_webhook_settings(stack) -> dict:
+    """The test merchant's webhook URL (its default endpoint's), secret and every endpoint."""
+    return stack.db.execute(
+        "SELECT m.webhook_secret, (SELECT array_agg(e.url || ' ' || e.status ORDER BY e.id)"
+        " FROM webhook_endpoints e WHERE e.merchant_id = m.id) AS endpoints"
+        " FROM merchants m WHERE is_test"
+    ).fetchone()
+
+
 def test_a_forged_post_without_the_csrf_token_is_refused(stack, logged_in_client):
     """As another site would send it: the victim's cookie, but not the token."""
-    before = stack.db.execute(DEFAULT_URL_OF_TEST_MERCHANT).fetchone()
+    before = stored_webhook_settings(stack)
     for path, data in [
         ("/dashboard/webhooks/config", {"webhook_url": "https://evil.test/hook"}),
         ("/dashboard/webhooks/rotate-secret", {}),
         ("/dashboard/webhooks/test", {}),
         ("/logout", {}),
         ("/dashboard/transactions/pay_AAAAAAAAAAAAAAAA/refunds", {"amount": "1"}),
+        ("/dashboard/webhooks/endpoints", {"url": "https://evil.test/hook"}),
     ]:
         response = logged_in_client.post(path, data=data)
         assert response.status_code == 403, path
         wrong = logged_in_client.post(path, data=data | {"csrf_token": "forged"})
         assert wrong.status_code == 403, path
-    after = stack.db.execute(DEFAULT_URL_OF_TEST_MERCHANT).fetchone()
+    after = stored_webhook_settings(stack)
     assert after == before
     assert logged_in_client.get("/dashboard").status_code == 200  # still logged in
 

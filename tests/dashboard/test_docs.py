@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from standardwebhooks import WebhookVerificationError
@@ -112,6 +113,48 @@ def test_refund_and_sdk_snippets_use_real_ids_when_there_are_some(stack, logged_
     result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=30)
     refund = json.loads(result.stdout)
     assert refund["payment_id"] == paid["id"] and refund["amount"] == 10000
+
+
+def run_snippet(command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=30)
+
+
+def test_the_endpoints_section_shows_a_second_endpoint_with_a_filter(logged_in_client):
+    page = logged_in_client.get("/dashboard/docs").text
+    assert 'data-test-id="section-webhook-endpoints"' in page
+    create = snippet(page, "code-snippet-create-endpoint")
+    assert "key_test_abc123" in create and "Idempotency-Key:" in create
+    assert '"events": ["refund.created", "refund.processed"]' in create
+    recover = snippet(page, "code-snippet-recover-endpoint")
+    since = re.search(r'"since": "([^"]+)"', recover).group(1)
+    age = datetime.now(UTC) - datetime.fromisoformat(since.replace("Z", "+00:00"))
+    assert timedelta(minutes=59) < age < timedelta(minutes=61)  # inside the 30 days, always
+    assert "we_REPLACE_WITH_ENDPOINT_ID" in recover  # no endpoint yet: a placeholder, said so
+
+
+def test_endpoint_snippets_create_deliver_and_recover_when_pasted(stack, logged_in_client):
+    create = snippet(logged_in_client.get("/dashboard/docs").text, "code-snippet-create-endpoint")
+    first, again = run_snippet(create), run_snippet(create)
+    endpoint = json.loads(first.stdout)
+    assert re.fullmatch(r"we_[A-Za-z0-9]{16}", endpoint["id"]), first.stdout
+    assert endpoint["events"] == ["refund.created", "refund.processed"]
+    assert json.loads(again.stdout)["id"] == endpoint["id"]  # the key makes a re-paste safe
+
+    paid = stack.create_payment(amount=50000, status="success")
+    page = logged_in_client.get("/dashboard/docs").text
+    refund = json.loads(run_snippet(snippet(page, "code-snippet-refund")).stdout)
+    assert refund["payment_id"] == paid["id"]
+
+    deliveries = snippet(page, "code-snippet-endpoint-deliveries")
+    assert endpoint["id"] in deliveries  # the page fills in the merchant's own endpoint
+    logs = json.loads(run_snippet(deliveries).stdout)["data"]
+    assert [(log["event"], log["object_id"]) for log in logs] == [("refund.created", refund["id"])]
+    assert all(log["endpoint_id"] == endpoint["id"] for log in logs)
+
+    recover = run_snippet(snippet(page, "code-snippet-recover-endpoint"))
+    answers = [json.loads(line) for line in recover.stdout.replace("}{", "}\n{").splitlines()]
+    assert answers[0]["status"] == "enabled"
+    assert set(answers[-1]) == {"queued"} and isinstance(answers[-1]["queued"], int)
 
 
 def _signed_delivery(

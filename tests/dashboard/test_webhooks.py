@@ -17,6 +17,8 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -24,6 +26,7 @@ from fastapi.testclient import TestClient
 
 from dashboard.config import DashboardSettings
 from dashboard.main import create_app
+from dashboard.rendering import IST as IST_ZONE
 from devstack import processes
 from factories import DEFAULT_URL_OF_TEST_MERCHANT
 
@@ -49,12 +52,90 @@ PROFILE = {
 }
 
 
+DEFAULT_ENDPOINT_ID = "we_Default000000001"
+ERP_ENDPOINT_ID = "we_ErpRefunds000001"
+PAYMENT_ID = "pay_AbCdEfGh12345678"
+REFUND_ID = "rfnd_AbCdEfGh1234567"
+EVENT_TYPES = {"payment.created", "payment.pending", "payment.success", "payment.failed",
+               "refund.created", "refund.processed", "webhook.test", "webhook_endpoint.disabled"}  # fmt: skip
+
+
+def stand_in_endpoint(endpoint_id: str, url: str, **fields) -> dict:
+    return {
+        "id": endpoint_id, "url": url, "events": ["*"], "description": None,
+        "status": "enabled", "default": False, "secret": f"whsec_{endpoint_id}",
+        "disabled_reason": None, "created_at": "2024-01-15T10:00:00.000Z",
+        "updated_at": "2024-01-15T10:00:00.000Z",
+    } | fields  # fmt: skip
+
+
 @dataclass
 class StandInApi:
-    """The merchant and webhook endpoints of CONTRACT §5, in memory."""
+    """The merchant and webhook endpoints of CONTRACT §5 and §7a, in memory."""
 
     requests: list[httpx.Request] = field(default_factory=list)
     webhook_url: str | None = "https://shop.example/webhook"
+    endpoints: list[dict] = field(
+        default_factory=lambda: [
+            stand_in_endpoint(DEFAULT_ENDPOINT_ID, "https://shop.example/webhook", default=True),
+            stand_in_endpoint(
+                ERP_ENDPOINT_ID,
+                "https://erp.example/hooks",
+                events=["refund.processed"],
+                description="ERP refunds",
+            ),
+        ]
+    )
+
+    def endpoint(self, endpoint_id: str) -> dict | None:
+        return next((e for e in self.endpoints if e["id"] == endpoint_id), None)
+
+    def endpoint_routes(self, request: httpx.Request) -> httpx.Response | None:
+        path, method = request.url.path, request.method
+        prefix = "/api/v1/webhooks/endpoints"
+        if not path.startswith(prefix):
+            return None
+        body = json.loads(request.content) if request.content else {}
+        if path == prefix and method == "GET":
+            return httpx.Response(200, json={"data": self.endpoints, "total": len(self.endpoints),
+                                             "limit": 100, "offset": 0})  # fmt: skip
+        if path == prefix and method == "POST":
+            if not body.get("url", "").startswith(("http://", "https://")):
+                return api_error(400, "BAD_REQUEST_ERROR", "url must be an http or https URL")
+            if any(t != "*" and t not in EVENT_TYPES for t in body.get("events", ["*"])):
+                return api_error(400, "BAD_REQUEST_ERROR", "events has an unknown event type")
+            created = stand_in_endpoint(f"we_New{len(self.endpoints):013d}", body["url"],
+                                        events=body.get("events", ["*"]),
+                                        description=body.get("description") or None)  # fmt: skip
+            self.endpoints.append(created)
+            return httpx.Response(201, json=created)
+        parts = path[len(prefix) + 1 :].split("/")
+        endpoint = self.endpoint(parts[0])
+        if endpoint is None:
+            return api_error(404, "NOT_FOUND_ERROR", "Webhook endpoint not found")
+        action = parts[1] if len(parts) > 1 else ""
+        if action == "" and method == "GET":
+            health = {"succeeded_24h": 12, "failed_24h": 3,
+                      "last_success_at": "2024-01-15T10:31:11.000Z"}  # fmt: skip
+            return httpx.Response(200, json=endpoint | {"health": health})
+        if action == "" and method == "PATCH":
+            if "url" in body and not body["url"].startswith(("http://", "https://")):
+                return api_error(400, "BAD_REQUEST_ERROR", "url must be an http or https URL")
+            endpoint.update(body)
+            if body.get("status") == "enabled":
+                endpoint["disabled_reason"] = None
+            return httpx.Response(200, json=endpoint)
+        if action == "" and method == "DELETE":
+            self.endpoints.remove(endpoint)
+            return httpx.Response(204)
+        if action == "rotate-secret" and method == "POST":
+            endpoint["secret"] = endpoint["secret"] + "_rotated"
+            return httpx.Response(200, json=endpoint)
+        if action == "recover" and method == "POST":
+            if body.get("since", "") < "2024-01-01":
+                return api_error(400, "BAD_REQUEST_ERROR", "since must be within the last 30 days")
+            return httpx.Response(202, json={"queued": 4})
+        return api_error(404, "NOT_FOUND_ERROR", "Route not found")
 
     def log(self, number: int) -> dict:
         return {
@@ -66,6 +147,9 @@ class StandInApi:
             "last_attempt_at": None if number % 3 == 2 else "2024-01-15T10:31:11.000Z",
             "next_retry_at": None,
             "response_code": 500 if number == 0 else 200,
+            "event_id": LOG_ID if number == 0 else f"00000000-0000-0000-0000-{number:012d}",
+            "endpoint_id": ERP_ENDPOINT_ID if number == 1 else DEFAULT_ENDPOINT_ID,
+            "object_id": None if number == 0 else (REFUND_ID if number == 1 else PAYMENT_ID),
         }
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -78,12 +162,19 @@ class StandInApi:
                                              "api_key": PROFILE["api_key"], "seeded": True})  # fmt: skip
         if request.headers.get("x-api-secret") != PROFILE["api_secret"]:
             return api_error(401, "AUTHENTICATION_ERROR", "Invalid API credentials")
+        if (answer := self.endpoint_routes(request)) is not None:
+            return answer
         if path == "/api/v1/webhooks" and method == "GET":
             offset = int(request.url.params.get("offset", 0))
             limit = int(request.url.params.get("limit", 10))
-            logs = [self.log(n) for n in range(offset, min(offset + limit, 13))]
-            return httpx.Response(200, json={"data": logs, "total": 13, "limit": limit,
-                                             "offset": offset})  # fmt: skip
+            matching = [
+                self.log(n) for n in range(13)
+                if all(self.log(n)[key] == request.url.params[key]
+                       for key in ("endpoint_id", "object_id") if key in request.url.params)
+            ]  # fmt: skip
+            logs = matching[offset : offset + limit]
+            return httpx.Response(200, json={"data": logs, "total": len(matching),
+                                             "limit": limit, "offset": offset})  # fmt: skip
         if path == "/api/v1/webhooks/config" and method == "GET":
             return httpx.Response(200, json={"webhook_url": self.webhook_url,
                                              "webhook_secret": "whsec_test_abc123"})  # fmt: skip
@@ -112,6 +203,9 @@ class StandInApi:
                 "body": EXACT_BODY,
                 "attempt_history": attempts,
             })  # fmt: skip
+        if match := re.fullmatch(r"/api/v1/webhooks/00000000-0000-0000-0000-(\d{12})", path):
+            return httpx.Response(200, json=self.log(int(match.group(1))) | {
+                "payload": {}, "body": EXACT_BODY, "attempt_history": []})  # fmt: skip
         return api_error(404, "NOT_FOUND_ERROR", "Route not found")
 
 
@@ -143,7 +237,8 @@ def token_of(html: str) -> str:
 
 def test_logs_table_has_the_contracts_columns_and_rows(dashboard_client):
     html = dashboard_client.get("/dashboard/webhooks").text
-    headers = re.findall(r'<th scope="col">([^<]+)</th>', html)
+    logs_table = html[html.index('data-test-id="webhook-logs-table"') :]
+    headers = re.findall(r'<th scope="col">([^<]+)</th>', logs_table)
     assert headers == ["Event", "Status", "Attempts", "Last Attempt", "Response Code", "Actions"]
     rows = re.findall(r'<tr data-test-id="webhook-log-item" data-webhook-id="([^"]+)">', html)
     assert len(rows) == 10 and rows[0] == LOG_ID
@@ -206,6 +301,14 @@ def test_an_invalid_url_is_explained_inline(dashboard_client, stand_in_api):
     assert stand_in_api.webhook_url == "https://shop.example/webhook"
 
 
+def test_log_detail_names_its_endpoint_object_and_event(dashboard_client, stand_in_api):
+    log_id = "00000000-0000-0000-0000-000000000001"
+    html = dashboard_client.get(f"/dashboard/webhooks/logs/{log_id}").text
+    assert f'href="/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}"' in html
+    assert f"<code>{REFUND_ID}</code>" in html
+    assert f'data-test-id="webhook-event-id">{log_id}<' in html
+
+
 def test_log_detail_shows_payload_and_every_attempt(dashboard_client):
     html = dashboard_client.get(f"/dashboard/webhooks/logs/{LOG_ID}").text
     assert html.count('data-test-id="webhook-attempt-row"') == 5
@@ -229,6 +332,325 @@ def test_keys_that_stop_working_end_the_session(dashboard_client, stand_in_api):
     finally:
         PROFILE["api_secret"] = original
     assert dashboard_client.get("/dashboard").status_code == 303
+
+
+# --- endpoints, against the stand-in ------------------------------------------------------------
+
+
+def requests_to(stand_in_api: StandInApi, method: str, path: str) -> list[httpx.Request]:
+    return [r for r in stand_in_api.requests if (r.method, r.url.path) == (method, path)]
+
+
+def endpoint_row(html: str, endpoint_id: str) -> str:
+    row = html[html.index(f'data-test-id="endpoint-row" data-endpoint-id="{endpoint_id}"') :]
+    return row[: row.index("</tr>")]
+
+
+def test_every_endpoint_is_a_row_with_url_filter_status_and_health(dashboard_client):
+    html = dashboard_client.get("/dashboard/webhooks").text
+    ids = re.findall(r'<tr data-test-id="endpoint-row" data-endpoint-id="(we_[^"]+)">', html)
+    assert ids == [DEFAULT_ENDPOINT_ID, ERP_ENDPOINT_ID]
+    erp = endpoint_row(html, ERP_ENDPOINT_ID)
+    assert "https://erp.example/hooks" in erp and "ERP refunds" in erp
+    assert "<code>refund.processed</code>" in erp and "All events" not in erp
+    assert ">enabled<" in erp
+    assert "12 delivered" in erp and "3 failed" in erp
+    default = endpoint_row(html, DEFAULT_ENDPOINT_ID)
+    assert "All events" in default and 'data-test-id="endpoint-default"' in default
+    # The form the contract names is still there, unchanged.
+    assert 'data-test-id="webhook-config-form"' in html
+
+
+def test_adding_an_endpoint_sends_its_filter_with_an_idempotency_key(
+    dashboard_client, stand_in_api
+):
+    page = dashboard_client.get("/dashboard/webhooks").text
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)
+    response = dashboard_client.post(
+        "/dashboard/webhooks/endpoints",
+        data={"csrf_token": token_of(page), "idempotency_key": key, "description": "Warehouse",
+              "url": " https://dw.example/in ", "events": ["refund.processed", "payment.success"]},
+    )  # fmt: skip
+    assert response.status_code == 303
+    (created,) = requests_to(stand_in_api, "POST", "/api/v1/webhooks/endpoints")
+    assert json.loads(created.content) == {
+        "url": "https://dw.example/in",
+        "events": ["payment.success", "refund.processed"],
+        "description": "Warehouse",
+    }
+    assert created.headers["idempotency-key"] == key
+    detail = dashboard_client.get(response.headers["location"]).text
+    assert "Endpoint added" in detail and 'data-test-id="endpoint-secret"' in detail
+
+
+def test_an_endpoint_the_api_refuses_is_explained_and_nothing_is_lost(
+    dashboard_client, stand_in_api
+):
+    page = dashboard_client.get("/dashboard/webhooks").text
+    response = dashboard_client.post(
+        "/dashboard/webhooks/endpoints",
+        data={"csrf_token": token_of(page), "url": "ftp://dw.example/in",
+              "description": "Warehouse", "events": ["payment.failed"]},
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert 'data-test-id="endpoint-form-error"' in response.text
+    assert "url must be an http or https URL." in response.text
+    assert 'value="ftp://dw.example/in"' in response.text and 'value="Warehouse"' in response.text
+    form = response.text[response.text.index('data-test-id="add-endpoint-form"') :]
+    assert re.search(r'value="payment.failed" checked', form)
+    assert len(stand_in_api.endpoints) == 2
+
+
+def test_edit_enable_disable_and_rotate_reach_the_api(dashboard_client, stand_in_api):
+    path = f"/api/v1/webhooks/endpoints/{ERP_ENDPOINT_ID}"
+    page = dashboard_client.get(f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}").text
+    token = token_of(page)
+    saved = dashboard_client.post(
+        f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}",
+        data={"csrf_token": token, "url": "https://erp.example/v2", "description": "",
+              "events": ["*", "refund.created"], "has_events": "1"},
+    )  # fmt: skip
+    assert saved.status_code == 303
+    assert json.loads(requests_to(stand_in_api, "PATCH", path)[-1].content) == {
+        "url": "https://erp.example/v2", "events": ["*"], "description": "",
+    }  # fmt: skip
+    disabled = dashboard_client.post(
+        f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}/status",
+        data={"csrf_token": token, "status": "disabled", "next": "https://evil.test/"},
+    )
+    assert disabled.headers["location"] == "/dashboard/webhooks"
+    assert json.loads(requests_to(stand_in_api, "PATCH", path)[-1].content) == {
+        "status": "disabled"
+    }
+    row = endpoint_row(dashboard_client.get("/dashboard/webhooks").text, ERP_ENDPOINT_ID)
+    assert ">disabled<" in row and 'data-test-id="endpoint-enable-button"' in row
+    dashboard_client.post(
+        f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}/rotate-secret",
+        data={"csrf_token": token, "idempotency_key": "rotate-key-0001"},
+    )
+    (rotation,) = requests_to(stand_in_api, "POST", f"{path}/rotate-secret")
+    assert rotation.headers["idempotency-key"] == "rotate-key-0001"
+    assert (
+        "_rotated" in dashboard_client.get(f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}").text
+    )
+
+
+def test_the_default_endpoints_form_has_no_filter_and_sends_none(dashboard_client, stand_in_api):
+    page = dashboard_client.get(f"/dashboard/webhooks/endpoints/{DEFAULT_ENDPOINT_ID}").text
+    assert 'data-test-id="endpoint-events-default"' in page
+    assert 'name="events"' not in page
+    dashboard_client.post(
+        f"/dashboard/webhooks/endpoints/{DEFAULT_ENDPOINT_ID}",
+        data={"csrf_token": token_of(page), "url": "https://shop.example/v2", "description": ""},
+    )
+    path = f"/api/v1/webhooks/endpoints/{DEFAULT_ENDPOINT_ID}"
+    assert json.loads(requests_to(stand_in_api, "PATCH", path)[-1].content) == {
+        "url": "https://shop.example/v2",
+        "description": "",
+    }
+
+
+def test_delete_asks_first_then_deletes(dashboard_client, stand_in_api):
+    confirm = dashboard_client.get(f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}/delete")
+    assert 'data-test-id="confirm-delete-endpoint-button"' in confirm.text
+    assert stand_in_api.endpoint(ERP_ENDPOINT_ID) is not None  # asking deletes nothing
+    response = dashboard_client.post(
+        f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}/delete",
+        data={"csrf_token": token_of(confirm.text)},
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/dashboard/webhooks"
+    assert stand_in_api.endpoint(ERP_ENDPOINT_ID) is None
+    html = dashboard_client.get("/dashboard/webhooks").text
+    assert "Endpoint deleted" in html
+    assert f'data-test-id="endpoint-row" data-endpoint-id="{ERP_ENDPOINT_ID}"' not in html
+    assert f"to {ERP_ENDPOINT_ID} (deleted)" in html  # its logs stay, and say where they went
+
+
+def test_a_forged_form_changes_no_endpoint(dashboard_client, stand_in_api):
+    response = dashboard_client.post(
+        f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}/delete", data={"csrf_token": "forged"}
+    )
+    assert response.status_code == 403
+    assert stand_in_api.endpoint(ERP_ENDPOINT_ID) is not None
+
+
+def test_recover_sends_the_ist_time_as_utc(dashboard_client, stand_in_api):
+    page = dashboard_client.get(f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}").text
+    response = dashboard_client.post(
+        f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}/recover",
+        data={"csrf_token": token_of(page), "since": "2024-01-15T16:00", "until": "",
+              "idempotency_key": "recover-key-0001"},
+    )  # fmt: skip
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/dashboard/webhooks?endpoint_id={ERP_ENDPOINT_ID}"
+    (recovery,) = requests_to(
+        stand_in_api, "POST", f"/api/v1/webhooks/endpoints/{ERP_ENDPOINT_ID}/recover"
+    )
+    assert json.loads(recovery.content) == {"since": "2024-01-15T10:30:00Z"}
+    assert recovery.headers["idempotency-key"] == "recover-key-0001"
+    assert "4 missed events queued" in dashboard_client.get(response.headers["location"]).text
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "reason"),
+    [
+        ("", "", "Choose when the outage began."),
+        ("yesterday", "", "Enter the time as a date and a time of day."),
+        ("2024-01-15T16:00", "2024-01-15T15:00", "The end of the window is before its start."),
+        ("2023-06-01T10:00", "", "since must be within the last 30 days."),  # the API's
+    ],
+)
+def test_a_bad_recovery_window_is_explained_inline(
+    dashboard_client, stand_in_api, since, until, reason
+):
+    page = dashboard_client.get(f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}").text
+    response = dashboard_client.post(
+        f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}/recover",
+        data={"csrf_token": token_of(page), "since": since, "until": until},
+    )
+    assert response.status_code == 400
+    error = re.search(r'data-test-id="recover-error">([^<]*)<', response.text).group(1)
+    assert htmllib.unescape(error) == reason
+    assert f'value="{since}"' in response.text
+
+
+def test_logs_filter_by_endpoint_and_by_payment_or_refund(dashboard_client, stand_in_api):
+    html = dashboard_client.get("/dashboard/webhooks").text
+    erp_row = html[html.index('data-webhook-id="00000000-0000-0000-0000-000000000001"') :]
+    erp_row = erp_row[: erp_row.index("</tr>")]
+    assert REFUND_ID in erp_row and "to ERP refunds" in erp_row
+    other = html[html.index('data-webhook-id="00000000-0000-0000-0000-000000000002"') :]
+    other = other[: other.index("</tr>")]
+    assert f'href="/dashboard/transactions/{PAYMENT_ID}"' in other
+    # The contract's Event cell holds the event's name and nothing else.
+    assert re.search(r'data-test-id="webhook-event"><a [^>]*>payment.success</a></td>', other)
+    assert "to shop.example/webhook" in other
+
+    by_endpoint = dashboard_client.get(f"/dashboard/webhooks?endpoint_id={ERP_ENDPOINT_ID}").text
+    assert len(re.findall(r'data-test-id="webhook-log-item"', by_endpoint)) == 1
+    assert f'<option value="{ERP_ENDPOINT_ID}" selected>' in by_endpoint
+    assert any(r.url.params.get("endpoint_id") == ERP_ENDPOINT_ID for r in stand_in_api.requests)
+    by_payment = dashboard_client.get(f"/dashboard/webhooks?object_id={PAYMENT_ID}").text
+    assert "Showing 1–10 of 11 deliveries" in by_payment
+    assert f'href="/dashboard/webhooks?object_id={PAYMENT_ID}&amp;offset=10"' in by_payment
+
+    bad = dashboard_client.get("/dashboard/webhooks?object_id=order_123").text
+    assert 'data-test-id="object-filter-error"' in bad
+    assert "of 13 deliveries" in bad  # not filtered by something that is no payment or refund
+
+
+def test_an_automatically_disabled_endpoint_is_named_on_every_page(dashboard_client, stand_in_api):
+    erp = stand_in_api.endpoint(ERP_ENDPOINT_ID)
+    erp["status"] = "disabled"  # by the merchant: no banner
+    assert (
+        'data-test-id="endpoint-disabled-banner"'
+        not in dashboard_client.get("/dashboard/webhooks").text
+    )
+    erp["disabled_reason"] = "The endpoint answered 410 Gone"
+    for path in ("/dashboard/webhooks", f"/dashboard/webhooks/logs/{LOG_ID}", "/dashboard/docs"):
+        html = dashboard_client.get(path).text
+        banner = re.search(r'data-test-id="endpoint-disabled-banner"[^>]*>(.*?)</div></div>',
+                           html, re.S)  # fmt: skip
+        assert banner, path
+        assert "https://erp.example/hooks" in banner.group(1)
+        assert "The endpoint answered 410 Gone" in banner.group(1)
+
+
+@pytest.fixture
+def stand_in_dashboard(redis_url: str, redis, stand_in_api: StandInApi) -> Iterator[str]:
+    """The dashboard served for real (uvicorn in a thread, lifespan on) over the stand-in API,
+    for the browser."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    settings = DashboardSettings(
+        redis_url=redis_url, api_url="http://api.test", log_level="warning"
+    )
+    app = create_app(settings, api_transport=httpx.MockTransport(stand_in_api))
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "dashboard did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=5)
+    listener.close()
+
+
+PHONE_375 = {"width": 375, "height": 812}
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
+FITS = "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+
+
+def check_in_browser(page, name: str) -> None:
+    """axe-core clean and nothing wider than the screen, at desktop width and at 375 px; the
+    screenshots kept in test-artifacts/dashboard/ to look at."""
+    from accessibility import axe_violations
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for label, size in (("desktop", {"width": 1280, "height": 900}), ("375px", PHONE_375)):
+        page.set_viewport_size(size)
+        assert axe_violations(page) == [], f"{name} at {label}"
+        assert page.evaluate(FITS), f"{name} is wider than {label}"
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{label}.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def tid_in(row: str, name: str) -> str:
+    return f"{row} {tid(name)}"
+
+
+@pytest.mark.browser
+def test_endpoint_controls_in_the_browser(stand_in_dashboard, stand_in_api, page, expect):
+    """Add, edit, disable, rotate, recover and delete by clicking, over the stand-in API."""
+    stand_in_api.endpoint(ERP_ENDPOINT_ID).update(
+        status="disabled", disabled_reason="Every delivery failed for 24 hours"
+    )
+    page.goto(f"{stand_in_dashboard}/login")
+    page.fill(tid("email-input"), "test@example.com")
+    page.fill(tid("password-input"), "x")
+    page.click(tid("login-button"))
+    page.goto(f"{stand_in_dashboard}/dashboard/webhooks")
+    banner = page.locator(tid("endpoint-disabled-banner"))
+    expect(banner).to_contain_text("https://erp.example/hooks")
+    expect(banner).to_contain_text("Every delivery failed for 24 hours")
+    erp = f'[data-test-id="endpoint-row"][data-endpoint-id="{ERP_ENDPOINT_ID}"]'
+    expect(page.locator(tid_in(erp, "endpoint-health"))).to_contain_text("3 failed")
+    check_in_browser(page, "webhooks-endpoints")
+
+    page.click(tid("add-endpoint-toggle"))
+    page.fill(f"{tid('add-endpoint-form')} {tid('endpoint-url-input')}", "https://dw.example/in")
+    page.check(f'{tid("add-endpoint-form")} [data-event="payment.success"]')
+    page.uncheck(f"{tid('add-endpoint-form')} {tid('endpoint-event-all')}")
+    page.click(tid("add-endpoint-button"))
+    expect(page.locator(tid("endpoint-detail"))).to_be_visible()
+    expect(page.locator(tid("endpoint-filter"))).to_have_text("payment.success")
+    check_in_browser(page, "webhook-endpoint")
+
+    page.fill(f"{tid('edit-endpoint-form')} {tid('endpoint-description-input')}", "Warehouse")
+    page.click(tid("save-endpoint-button"))
+    expect(page.locator(tid("flash-message"))).to_contain_text("Endpoint saved")
+    page.click(tid("endpoint-rotate-button"))
+    expect(page.locator(tid("endpoint-secret"))).to_contain_text("_rotated")
+    page.fill(tid("recover-since-input"), "2024-01-15T16:00")
+    page.click(tid("recover-button"))
+    expect(page.locator(tid("flash-message"))).to_contain_text("4 missed events queued")
+
+    page.goto(f"{stand_in_dashboard}/dashboard/webhooks")
+    page.click(tid_in(erp, "endpoint-enable-button"))
+    expect(page.locator(tid_in(erp, "endpoint-disable-button"))).to_be_visible()
+    expect(page.locator(tid("endpoint-disabled-banner"))).to_have_count(0)
+    page.click(tid_in(erp, "endpoint-delete-link"))
+    check_in_browser(page, "webhook-endpoint-delete")
+    page.click(tid("confirm-delete-endpoint-button"))
+    expect(page.locator(erp)).to_have_count(0)
 
 
 # --- against the real API ---------------------------------------------------------------------
@@ -340,6 +762,117 @@ def test_test_webhook_without_a_url_is_explained(stack, logged_in_client):
     )
     assert response.status_code == 303
     assert "Could not send a test webhook" in logged_in_client.get("/dashboard/webhooks").text
+
+
+MERCHANT_HEADERS = {"X-Api-Key": "key_test_abc123", "X-Api-Secret": "secret_test_xyz789"}
+
+
+def add_endpoint_over_http(client, url: str, events: list[str], description: str) -> str:
+    """Add an endpoint through the dashboard's form; its id, from the page it leads to."""
+    page = client.get("/dashboard/webhooks").text
+    form = page[page.index('data-test-id="add-endpoint-form"') :]
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', form).group(1)
+    response = client.post(
+        "/dashboard/webhooks/endpoints",
+        data={"csrf_token": token_of(page), "idempotency_key": key, "url": url,
+              "description": description, "events": events},
+    )  # fmt: skip
+    assert response.status_code == 303, response.text
+    return response.headers["location"].rsplit("/", 1)[-1]
+
+
+def test_endpoints_and_their_deliveries_with_the_real_api(stack, logged_in_client):
+    client = logged_in_client
+    page = client.get("/dashboard/webhooks").text
+    client.post("/dashboard/webhooks/config",
+                data={"csrf_token": token_of(page), "webhook_url": "http://127.0.0.1:9/shop"})  # fmt: skip
+    erp = add_endpoint_over_http(client, "http://127.0.0.1:9/erp", ["refund.created"], "ERP")
+    stored = stack.api("GET", f"/api/v1/webhooks/endpoints/{erp}", MERCHANT_HEADERS).json()
+    assert stored["events"] == ["refund.created"] and stored["description"] == "ERP"
+
+    paid = stack.create_payment(status="success")
+    refund = stack.api("POST", f"/api/v1/payments/{paid['id']}/refunds", MERCHANT_HEADERS,
+                       json={"amount": 1000}).json()  # fmt: skip
+    listed = client.get("/dashboard/webhooks").text
+    row = endpoint_row(listed, erp)
+    assert "http://127.0.0.1:9/erp" in row and "<code>refund.created</code>" in row
+    assert "0 delivered" in row and "0 failed" in row
+
+    to_erp = client.get(f"/dashboard/webhooks?endpoint_id={erp}").text
+    rows = re.findall(r'data-test-id="webhook-log-item"', to_erp)
+    assert len(rows) == 1 and refund["id"] in to_erp and "to ERP" in to_erp
+    about_payment = client.get(f"/dashboard/webhooks?object_id={paid['id']}").text
+    assert "payment.created" in about_payment and refund["id"] not in about_payment
+
+    # Disabled by the gateway (as after a 410): every page names it, with the reason.
+    stack.db.execute(
+        "UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = %s WHERE id = %s",
+        ("The endpoint answered 410 Gone", erp),
+    )
+    for path in ("/dashboard", "/dashboard/transactions", "/dashboard/docs"):
+        html = client.get(path).text
+        assert f'data-test-id="endpoint-disabled-banner" data-endpoint-id="{erp}"' in html, path
+        assert "The endpoint answered 410 Gone" in html
+    detail = client.get(f"/dashboard/webhooks/endpoints/{erp}").text
+    client.post(f"/dashboard/webhooks/endpoints/{erp}/status",
+                data={"csrf_token": token_of(detail), "status": "enabled"})  # fmt: skip
+    assert 'data-test-id="endpoint-disabled-banner"' not in client.get("/dashboard").text
+
+    since = (datetime.now(UTC) - timedelta(minutes=10)).astimezone(IST_ZONE)
+    recovered = client.post(
+        f"/dashboard/webhooks/endpoints/{erp}/recover",
+        data={"csrf_token": token_of(detail), "since": since.strftime("%Y-%m-%dT%H:%M")},
+    )
+    assert recovered.status_code == 303
+    assert "queued for delivery" in client.get(recovered.headers["location"]).text
+
+    client.post(f"/dashboard/webhooks/endpoints/{erp}/delete",
+                data={"csrf_token": token_of(detail)})  # fmt: skip
+    gone = stack.api("GET", f"/api/v1/webhooks/endpoints/{erp}", MERCHANT_HEADERS)
+    assert gone.status_code == 404
+    assert f"to {erp} (deleted)" in client.get("/dashboard/webhooks").text  # its logs stay
+
+
+@pytest.mark.browser
+def test_endpoints_in_the_browser_with_the_real_api(stack, logged_in_page, expect):
+    page = logged_in_page
+    page.goto(f"{stack.dashboard_url}/dashboard/webhooks")
+    page.click(tid("add-endpoint-toggle"))
+    form = page.locator(tid("add-endpoint-form"))
+    form.locator(tid("endpoint-url-input")).fill("http://127.0.0.1:9/warehouse")
+    form.locator(tid("endpoint-description-input")).fill("Data warehouse")
+    form.locator('[data-event="payment.success"]').check()
+    form.locator(tid("endpoint-event-all")).uncheck()
+    form.locator(tid("add-endpoint-button")).click()
+    expect(page.locator(tid("endpoint-filter"))).to_have_text("payment.success")
+    endpoint_id = page.locator(tid("endpoint-detail")).get_attribute("data-endpoint-id")
+    secret = page.locator(tid("endpoint-secret")).inner_text()
+    page.click(tid("endpoint-rotate-button"))
+    expect(page.locator(tid("endpoint-secret"))).not_to_have_text(secret)
+
+    stack.db.execute(
+        "UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = %s WHERE id = %s",
+        ("Every delivery failed for 24 hours", endpoint_id),
+    )
+    config = stack.api("PUT", "/api/v1/webhooks/config", MERCHANT_HEADERS,
+                       json={"webhook_url": "http://127.0.0.1:9/shop"})  # fmt: skip
+    assert config.status_code == 200, config.text
+    paid = stack.create_payment(status="success")
+    stack.api("POST", f"/api/v1/payments/{paid['id']}/refunds", MERCHANT_HEADERS, json={})
+    page.goto(f"{stack.dashboard_url}/dashboard/webhooks")
+    expect(page.locator(tid("endpoint-disabled-banner"))).to_contain_text("warehouse")
+    row = f'[data-test-id="endpoint-row"][data-endpoint-id="{endpoint_id}"]'
+    expect(page.locator(f"{row} {tid('endpoint-status')}")).to_contain_text("disabled")
+    check_in_browser(page, "live-webhooks-endpoints")
+    page.fill(tid("object-filter-input"), paid["id"])
+    page.click(tid("apply-log-filter-button"))
+    expect(page.locator(tid("webhook-object")).first).to_contain_text(paid["id"])
+    check_in_browser(page, "live-webhooks-filtered")
+
+    page.click(f"{row} {tid('endpoint-delete-link')}")
+    page.click(tid("confirm-delete-endpoint-button"))
+    expect(page.locator(row)).to_have_count(0)
+    expect(page.locator(tid("endpoint-disabled-banner"))).to_have_count(0)
 
 
 # --- a real delivery to the receivers pasted from the docs page ------------------------------

@@ -17,15 +17,18 @@ from payment_gateway.errors import (
 )
 from payment_gateway.resources import (
     ApiCredentials,
+    EndpointHealth,
     Event,
     Merchant,
     Order,
     Page,
     Payment,
     PublicOrder,
+    RecoveryQueued,
     Refund,
     WebhookAttempt,
     WebhookConfig,
+    WebhookEndpoint,
     WebhookLog,
 )
 from payment_gateway.webhooks import DuplicateWebhook, SignatureError, StaleWebhook
@@ -34,9 +37,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "APIConnectionError", "APIError", "ApiCredentials", "AsyncGateway", "AuthenticationError",
-    "BadRequestError", "ConflictError", "DuplicateWebhook", "Event", "Gateway", "GatewayError",
-    "IdempotencyKeyMismatchError", "Merchant", "NotFoundError", "Order", "Page", "Payment",
-    "PublicOrder", "RateLimitError", "Refund", "ServiceUnavailableError", "SignatureError", "StaleWebhook",
-    "UnexpectedResponseError",
-    "WebhookAttempt", "WebhookConfig", "WebhookLog",
+    "BadRequestError", "ConflictError", "DuplicateWebhook", "EndpointHealth", "Event", "Gateway",
+    "GatewayError", "IdempotencyKeyMismatchError", "Merchant", "NotFoundError", "Order", "Page",
+    "Payment", "PublicOrder", "RateLimitError", "RecoveryQueued", "Refund",
+    "ServiceUnavailableError", "SignatureError", "StaleWebhook", "UnexpectedResponseError",
+    "WebhookAttempt", "WebhookConfig", "WebhookEndpoint", "WebhookLog",
 ]  # fmt: skip

@@ -170,6 +170,8 @@ class Column:
     name: str
     value: Callable[[Any], Any]
     is_id: bool = False
+    # An id column that the table may leave out whole (never cut) when it does not fit.
+    droppable: bool = False
 
 
 GRAPHEME = regex.compile(r"\X")
@@ -202,8 +204,9 @@ def fit_columns(
     """(indexes of the columns shown, their widths in cells) for a table `width` cells wide.
 
     Id columns keep their full width. Text columns shrink, widest first, down to
-    MIN_TEXT_WIDTH (or their header); while even that does not fit, the rightmost text column
-    is dropped. Only id columns left and still too wide: the terminal wraps the line."""
+    MIN_TEXT_WIDTH (or their header); while even that does not fit, the rightmost text or
+    droppable id column is dropped. Only id columns left and still too wide: the terminal
+    wraps the line."""
     shown = list(range(len(columns)))
 
     def natural(i: int) -> int:
@@ -216,9 +219,10 @@ def fit_columns(
         text = [i for i in shown if not columns[i].is_id]
         room = width - TABLE_OVERHEAD - COLUMN_OVERHEAD * len(shown)
         room -= sum(natural(i) for i in shown if columns[i].is_id)
-        if not text or sum(floor(i) for i in text) <= room:
+        dropped_first = [i for i in shown if not columns[i].is_id or columns[i].droppable]
+        if not dropped_first or sum(floor(i) for i in text) <= room:
             break
-        shown.remove(text[-1])
+        shown.remove(dropped_first[-1])
     widths = {i: natural(i) for i in shown}
     while text and sum(widths[i] for i in text) > room:
         widest = max(text, key=lambda i: widths[i] - floor(i))
@@ -339,17 +343,31 @@ WEBHOOK_COLUMNS = [
 
 @main.group()
 def webhooks() -> None:
-    """List, show and retry webhook deliveries."""
+    """List, show and retry webhook deliveries; manage endpoints (webhooks endpoints --help)."""
 
 
 @webhooks.command("list")
+@click.option("--status", type=click.Choice(["pending", "success", "failed"]))
+@click.option("--event", help="Only deliveries of this event type, e.g. payment.success")
+@click.option("--endpoint", "endpoint_id", help="Only deliveries to this endpoint (we_…)")
+@click.option("--object", "object_id", help="Only deliveries about this payment or refund id")
 @click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0)
 @pass_context
-def webhooks_list(ctx: Context, limit: int, offset: int) -> None:
-    """List webhook deliveries, newest first."""
+def webhooks_list(
+    ctx: Context,
+    status: str | None,
+    event: str | None,
+    endpoint_id: str | None,
+    object_id: str | None,
+    limit: int,
+    offset: int,
+) -> None:
+    """List webhook deliveries, newest first; filter by status, event, endpoint or object."""
     with ctx.gateway() as gateway:
-        _show_page(ctx, gateway.webhooks.list(limit, offset), "Webhook deliveries", WEBHOOK_COLUMNS)
+        page = gateway.webhooks.list(limit, offset, status=status, event=event,
+                                     endpoint_id=endpoint_id, object_id=object_id)  # fmt: skip
+    _show_page(ctx, page, "Webhook deliveries", WEBHOOK_COLUMNS + DELIVERY_TARGET_COLUMNS)
 
 
 @webhooks.command("show")
@@ -384,6 +402,172 @@ def webhooks_retry(ctx: Context, webhook_id: str) -> None:
         _emit_json(retried.raw)
     else:
         out.print(f"{retried.id}: {retried.message} ({retried.status})")
+
+
+# Where a delivery went and what it is about (appended to the delivery table's columns).
+DELIVERY_TARGET_COLUMNS = [
+    Column("endpoint", lambda w: w.endpoint_id, is_id=True, droppable=True),
+    Column("object", lambda w: w.object_id, is_id=True, droppable=True),
+]
+
+ENDPOINT_COLUMNS = [
+    Column("id", lambda e: e.id, is_id=True),
+    Column("url", lambda e: e.url),
+    Column("events", lambda e: ", ".join(e.events)),
+    Column("status", lambda e: e.status + (f" ({e.disabled_reason})" if e.disabled_reason else "")),
+    Column("default", lambda e: "yes" if e.default else ""),
+    Column("description", lambda e: e.description),
+]
+
+
+def _event_types(value: str | None) -> list[str] | None:
+    """`payment.success,refund.processed` -> a list; `*` stays `["*"]`."""
+    if value is None:
+        return None
+    types = [part.strip() for part in value.split(",") if part.strip()]
+    if not types:
+        raise click.BadParameter(
+            "name at least one event type, or * for all", param_hint="--events"
+        )
+    return types
+
+
+@webhooks.group()
+def endpoints() -> None:
+    """Manage webhook endpoints: up to 20 URLs, each with its own event filter and secret.
+
+    \b
+    gateway webhooks endpoints create https://erp.example/hooks --events refund.processed
+    gateway webhooks endpoints recover we_… --since 2026-01-15T09:00:00Z
+    """
+
+
+@endpoints.command("list")
+@click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0)
+@pass_context
+def endpoints_list(ctx: Context, limit: int, offset: int) -> None:
+    """List the endpoints, the default one (the config's URL) included."""
+    with ctx.gateway() as gateway:
+        page = gateway.webhook_endpoints.list(limit, offset)
+    _show_page(ctx, page, "Webhook endpoints", ENDPOINT_COLUMNS)
+
+
+def _show_endpoint(ctx: Context, endpoint: Any, title: str, *, with_secret: bool = False) -> None:
+    shown = dict(endpoint.raw)
+    if not with_secret and not ctx.as_json:
+        shown.pop("secret", None)
+    _show_one(ctx, type(endpoint).from_dict(shown), title)
+
+
+@endpoints.command("create")
+@click.argument("url")
+@click.option("--events", "events", help="Comma-separated event types it takes [* = all]")
+@click.option("--description", help="What this endpoint is for, e.g. 'ERP refunds'")
+@pass_context
+def endpoints_create(ctx: Context, url: str, events: str | None, description: str | None) -> None:
+    """Add an endpoint that receives the events it takes at URL; prints its signing secret."""
+    with ctx.gateway() as gateway:
+        endpoint = gateway.webhook_endpoints.create(url, _event_types(events), description)
+    _show_endpoint(ctx, endpoint, f"Endpoint {endpoint.id}", with_secret=True)
+
+
+@endpoints.command("show")
+@click.argument("endpoint_id")
+@click.option("--show-secret", is_flag=True, help="Print the signing secret too")
+@pass_context
+def endpoints_show(ctx: Context, endpoint_id: str, show_secret: bool) -> None:
+    """One endpoint with its health: deliveries that succeeded and failed in the last 24 h."""
+    with ctx.gateway() as gateway:
+        endpoint = gateway.webhook_endpoints.get(endpoint_id)
+    _show_endpoint(ctx, endpoint, f"Endpoint {endpoint_id}", with_secret=show_secret)
+
+
+@endpoints.command("update")
+@click.argument("endpoint_id")
+@click.option("--url", help="New URL")
+@click.option("--events", help="Comma-separated event types it takes (* = all)")
+@click.option("--description", help="New description ('' clears it)")
+@pass_context
+def endpoints_update(
+    ctx: Context,
+    endpoint_id: str,
+    url: str | None,
+    events: str | None,
+    description: str | None,
+) -> None:
+    """Change an endpoint's URL, event filter or description; what is not given stays."""
+    if url is None and events is None and description is None:
+        raise click.UsageError("Give at least one of --url, --events, --description")
+    with ctx.gateway() as gateway:
+        endpoint = gateway.webhook_endpoints.update(
+            endpoint_id, url=url, events=_event_types(events), description=description
+        )
+    _show_endpoint(ctx, endpoint, f"Endpoint {endpoint_id}")
+
+
+@endpoints.command("enable")
+@click.argument("endpoint_id")
+@pass_context
+def endpoints_enable(ctx: Context, endpoint_id: str) -> None:
+    """Send events to the endpoint again. Events missed meanwhile are not sent: use recover."""
+    with ctx.gateway() as gateway:
+        endpoint = gateway.webhook_endpoints.enable(endpoint_id)
+    _show_endpoint(ctx, endpoint, f"Endpoint {endpoint_id}")
+
+
+@endpoints.command("disable")
+@click.argument("endpoint_id")
+@pass_context
+def endpoints_disable(ctx: Context, endpoint_id: str) -> None:
+    """Stop sending events to the endpoint; its pending deliveries end failed. Events are
+    kept: recover sends them once it is enabled again."""
+    with ctx.gateway() as gateway:
+        endpoint = gateway.webhook_endpoints.disable(endpoint_id)
+    _show_endpoint(ctx, endpoint, f"Endpoint {endpoint_id}")
+
+
+@endpoints.command("rotate-secret")
+@click.argument("endpoint_id")
+@pass_context
+def endpoints_rotate_secret(ctx: Context, endpoint_id: str) -> None:
+    """A new signing secret for the endpoint; the old one keeps signing for 24 hours."""
+    with ctx.gateway() as gateway:
+        endpoint = gateway.webhook_endpoints.rotate_secret(endpoint_id)
+    _show_endpoint(ctx, endpoint, f"Endpoint {endpoint_id}", with_secret=True)
+
+
+@endpoints.command("delete")
+@click.argument("endpoint_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation")
+@pass_context
+def endpoints_delete(ctx: Context, endpoint_id: str, yes: bool) -> None:
+    """Delete an endpoint: its pending deliveries end failed, its logs stay."""
+    if not yes:
+        click.confirm(f"Delete endpoint {endpoint_id}?", abort=True, err=True)
+    with ctx.gateway() as gateway:
+        gateway.webhook_endpoints.delete(endpoint_id)
+    if ctx.as_json:
+        _emit_json({"id": endpoint_id, "deleted": True})
+    else:
+        out.print(f"{endpoint_id}: deleted")
+
+
+@endpoints.command("recover")
+@click.argument("endpoint_id")
+@click.option("--since", required=True, help="ISO-8601 start of the window (at most 30 days back)")
+@click.option("--until", help="ISO-8601 end of the window [now]")
+@pass_context
+def endpoints_recover(ctx: Context, endpoint_id: str, since: str, until: str | None) -> None:
+    """Deliver again every event of the window that the endpoint takes and that has no
+    successful or pending delivery to it (same webhook-id, new delivery logs). The endpoint
+    must be enabled. Running it twice sends nothing twice."""
+    with ctx.gateway() as gateway:
+        queued = gateway.webhook_endpoints.recover(endpoint_id, since, until)
+    if ctx.as_json:
+        _emit_json(queued.raw)
+    else:
+        out.print(f"{endpoint_id}: {queued.queued} event(s) queued for delivery")
 
 
 EVENT_COLUMNS = [

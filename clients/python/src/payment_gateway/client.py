@@ -14,7 +14,7 @@ sync client and an awaitable with the async one. Merchant POSTs that take an
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
@@ -31,9 +31,11 @@ from payment_gateway.resources import (
     Page,
     Payment,
     PublicOrder,
+    RecoveryQueued,
     Refund,
     SignedDelivery,
     WebhookConfig,
+    WebhookEndpoint,
     WebhookLog,
     WebhookRetried,
     WebhookTestSent,
@@ -213,16 +215,49 @@ class Refunds(_Namespace):
 
 
 class Webhooks(_Namespace):
+    def _page_call(
+        self,
+        status: str | None = None,
+        event: str | None = None,
+        endpoint_id: str | None = None,
+        object_id: str | None = None,
+    ) -> PageCall:
+        def call(limit: int, offset: int) -> t.Call:
+            params = {"limit": limit, "offset": offset, "status": status, "event": event,
+                      "endpoint_id": endpoint_id, "object_id": object_id}  # fmt: skip
+            return t.Call(
+                "GET", "/api/v1/webhooks", lambda b: page_of(WebhookLog, b), params=params
+            )
+
+        return call
+
     def _page(self, limit: int, offset: int) -> t.Call:
-        params = {"limit": limit, "offset": offset}
-        return t.Call("GET", "/api/v1/webhooks", lambda b: page_of(WebhookLog, b), params=params)
+        return self._page_call()(limit, offset)
 
-    def list(self, limit: int = 10, offset: int = 0) -> Page[WebhookLog]:
-        """Delivery logs, newest first."""
-        return self._send(self._page(limit, offset))
+    def list(
+        self,
+        limit: int = 10,
+        offset: int = 0,
+        *,
+        status: str | None = None,
+        event: str | None = None,
+        endpoint_id: str | None = None,
+        object_id: str | None = None,
+    ) -> Page[WebhookLog]:
+        """Delivery logs, newest first; only those of one `status`, `event` type, endpoint
+        (`we_…`) or payment or refund (`object_id`, `pay_…`/`rfnd_…`) when given."""
+        return self._send(self._page_call(status, event, endpoint_id, object_id)(limit, offset))
 
-    def iter(self, page_size: int = 100) -> Iterator[WebhookLog]:
-        return self._pages(self._page, page_size)
+    def iter(
+        self,
+        page_size: int = 100,
+        *,
+        status: str | None = None,
+        event: str | None = None,
+        endpoint_id: str | None = None,
+        object_id: str | None = None,
+    ) -> Iterator[WebhookLog]:
+        return self._pages(self._page_call(status, event, endpoint_id, object_id), page_size)
 
     def get(self, webhook_id: str) -> WebhookLog:
         """One delivery with its payload and every attempt."""
@@ -251,6 +286,111 @@ class Webhooks(_Namespace):
     def send_test(self) -> WebhookTestSent:
         path = "/api/v1/webhooks/test"
         return self._send(t.Call("POST", path, WebhookTestSent.from_dict, idempotent=True))
+
+
+class WebhookEndpoints(_Namespace):
+    """The merchant's webhook endpoints (at most 20): each its own URL, event filter,
+    signing secret and status. The one marked `default` is `webhooks.config()`'s URL."""
+
+    _PATH = "/api/v1/webhooks/endpoints"
+
+    def _path(self, endpoint_id: str, action: str = "") -> str:
+        return f"{self._PATH}/{_seg(endpoint_id)}{action}"
+
+    def create(
+        self,
+        url: str,
+        events: Sequence[str] | None = None,
+        description: str | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> WebhookEndpoint:
+        """A new enabled endpoint taking `events` (types such as `payment.success`, or
+        `["*"]`, the default, for all). An unknown type, a refused URL or a 21st endpoint
+        raise BadRequestError."""
+        body: dict[str, Any] = {"url": url}
+        if events is not None:
+            body["events"] = list(events)
+        if description is not None:
+            body["description"] = description
+        return self._send(
+            t.Call("POST", self._PATH, WebhookEndpoint.from_dict, json=body, idempotent=True,
+                   idempotency_key=idempotency_key)
+        )  # fmt: skip
+
+    def _page(self, limit: int, offset: int) -> t.Call:
+        params = {"limit": limit, "offset": offset}
+        return t.Call("GET", self._PATH, lambda b: page_of(WebhookEndpoint, b), params=params)
+
+    def list(self, limit: int = 10, offset: int = 0) -> Page[WebhookEndpoint]:
+        return self._send(self._page(limit, offset))
+
+    def iter(self, page_size: int = 100) -> Iterator[WebhookEndpoint]:
+        return self._pages(self._page, page_size)
+
+    def get(self, endpoint_id: str) -> WebhookEndpoint:
+        """The endpoint with its `health` over the last 24 hours."""
+        return self._send(t.Call("GET", self._path(endpoint_id), WebhookEndpoint.from_dict))
+
+    def update(
+        self,
+        endpoint_id: str,
+        *,
+        url: str | None = None,
+        events: Sequence[str] | None = None,
+        description: str | None = None,
+        status: str | None = None,
+    ) -> WebhookEndpoint:
+        """Change any of `url`, `events`, `description` (`""` clears it) and `status`
+        (`enabled`/`disabled`); what is not given stays as it is."""
+        given = {
+            "url": url,
+            "events": None if events is None else list(events),
+            "description": description,
+            "status": status,
+        }
+        body = {key: value for key, value in given.items() if value is not None}
+        return self._send(
+            t.Call("PATCH", self._path(endpoint_id), WebhookEndpoint.from_dict, json=body)
+        )
+
+    def enable(self, endpoint_id: str) -> WebhookEndpoint:
+        return self.update(endpoint_id, status="enabled")
+
+    def disable(self, endpoint_id: str) -> WebhookEndpoint:
+        return self.update(endpoint_id, status="disabled")
+
+    def delete(self, endpoint_id: str) -> None:
+        """Remove the endpoint: its pending deliveries end failed, its logs stay."""
+        return self._send(t.Call("DELETE", self._path(endpoint_id), _raw))
+
+    def rotate_secret(
+        self, endpoint_id: str, *, idempotency_key: str | None = None
+    ) -> WebhookEndpoint:
+        """A new signing secret; the replaced one keeps signing alongside for 24 hours."""
+        return self._send(
+            t.Call("POST", self._path(endpoint_id, "/rotate-secret"), WebhookEndpoint.from_dict,
+                   json={}, idempotent=True, idempotency_key=idempotency_key)
+        )  # fmt: skip
+
+    def recover(
+        self,
+        endpoint_id: str,
+        since: datetime | str,
+        until: datetime | str | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> RecoveryQueued:
+        """Deliver again every event from `since` to `until` (default now; at most 30 days
+        back) that the endpoint takes and that has no successful or pending delivery to it, as
+        new logs with the same `webhook-id`; the endpoint must be enabled. Times are ISO-8601 strings or timezone-aware datetimes."""
+        body: dict[str, Any] = {"since": _iso(since)}
+        if until is not None:
+            body["until"] = _iso(until)
+        return self._send(
+            t.Call("POST", self._path(endpoint_id, "/recover"), RecoveryQueued.from_dict,
+                   json=body, idempotent=True, idempotency_key=idempotency_key)
+        )  # fmt: skip
 
 
 class Events(_Namespace):
@@ -344,6 +484,7 @@ class _BaseClient:
         self.payments = Payments(self)
         self.refunds = Refunds(self)
         self.webhooks = Webhooks(self)
+        self.webhook_endpoints = WebhookEndpoints(self)
         self.events = Events(self)
         self.merchants = Merchants(self)
 
@@ -366,7 +507,8 @@ class _BaseClient:
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
         clone._credentials = (api_key, api_secret)
-        for name in ("orders", "payments", "refunds", "webhooks", "events", "merchants"):
+        for name in ("orders", "payments", "refunds", "webhooks", "webhook_endpoints", "events",
+                     "merchants"):  # fmt: skip
             setattr(clone, name, type(getattr(self, name))(clone))
         return clone
 

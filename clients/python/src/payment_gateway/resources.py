@@ -22,7 +22,9 @@ EventType = Literal[
     "refund.created",
     "refund.processed",
     "webhook.test",
+    "webhook_endpoint.disabled",
 ]
+EndpointStatus = Literal["enabled", "disabled"]
 
 T = TypeVar("T", bound="Resource")
 
@@ -137,6 +139,11 @@ class WebhookLog(Resource):
     event: str = ""
     status: DeliveryStatus = "pending"
     attempts: int = 0
+    # The event's id (the `webhook-id` header), the endpoint it went to, and the payment or
+    # refund it is about (None for events about neither).
+    event_id: str | None = None
+    endpoint_id: str | None = None
+    object_id: str | None = None
     created_at: str | None = None
     last_attempt_at: str | None = None
     next_retry_at: str | None = None
@@ -178,6 +185,42 @@ class SignedDelivery(Resource):
     id: str = ""
     body: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EndpointHealth(Resource):
+    """Deliveries to one endpoint that ended `success` / `failed` in the last 24 hours."""
+
+    succeeded_24h: int = 0
+    failed_24h: int = 0
+    last_success_at: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookEndpoint(Resource):
+    """One URL that receives the events its filter takes (`events`: types, or `["*"]` for
+    all), signed with its own secret. `default` is the endpoint of `webhooks.config()`;
+    `disabled_reason` says why the gateway disabled it by itself (None otherwise); `health`
+    comes with `webhook_endpoints.get`."""
+
+    id: str = ""
+    url: str = ""
+    events: list[str] = field(default_factory=lambda: ["*"])
+    description: str | None = None
+    status: EndpointStatus = "enabled"
+    default: bool = False
+    secret: str = field(default="", repr=False)
+    disabled_reason: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    health: EndpointHealth | None = None
+
+
+@dataclass(frozen=True)
+class RecoveryQueued(Resource):
+    """How many missed events a recovery queued for delivery again."""
+
+    queued: int = 0
 
 
 @dataclass(frozen=True)

@@ -258,10 +258,17 @@ class GatewayClient:
     # Webhooks
 
     async def list_webhooks(
-        self, credentials: Credentials, limit: int, offset: int
+        self,
+        credentials: Credentials,
+        limit: int,
+        offset: int,
+        endpoint_id: str | None = None,
+        object_id: str | None = None,
     ) -> dict[str, Any]:
         return await self.call(
-            "list_webhooks", lambda g: g.webhooks.list(limit, offset), credentials
+            "list_webhooks",
+            lambda g: g.webhooks.list(limit, offset, endpoint_id=endpoint_id, object_id=object_id),
+            credentials,
         )
 
     async def get_webhook(self, credentials: Credentials, webhook_id: str) -> dict[str, Any]:
@@ -278,6 +285,81 @@ class GatewayClient:
     ) -> dict[str, Any]:
         return await self.call(
             "update_webhook_config", lambda g: g.webhooks.update_config(webhook_url), credentials
+        )
+
+    # Webhook endpoints
+
+    async def list_webhook_endpoints(self, credentials: Credentials) -> dict[str, Any]:
+        """Every endpoint of the merchant (there are at most 20)."""
+        return await self.call(
+            "list_webhook_endpoints", lambda g: g.webhook_endpoints.list(100, 0), credentials
+        )
+
+    async def get_webhook_endpoint(
+        self, credentials: Credentials, endpoint_id: str
+    ) -> dict[str, Any]:
+        return await self.call(
+            "get_webhook_endpoint", lambda g: g.webhook_endpoints.get(endpoint_id), credentials
+        )
+
+    async def create_webhook_endpoint(
+        self,
+        credentials: Credentials,
+        url: str,
+        events: list[str],
+        description: str | None,
+        idempotency_key: str | None,
+    ) -> dict[str, Any]:
+        return await self.call(
+            "create_webhook_endpoint",
+            lambda g: g.webhook_endpoints.create(
+                url, events, description, idempotency_key=idempotency_key
+            ),
+            credentials,
+        )
+
+    async def update_webhook_endpoint(
+        self, credentials: Credentials, endpoint_id: str, **changes: Any
+    ) -> dict[str, Any]:
+        """PATCH any of `url`, `events`, `description`, `status`."""
+        return await self.call(
+            "update_webhook_endpoint",
+            lambda g: g.webhook_endpoints.update(endpoint_id, **changes),
+            credentials,
+        )
+
+    async def delete_webhook_endpoint(self, credentials: Credentials, endpoint_id: str) -> None:
+        await self.call(
+            "delete_webhook_endpoint",
+            lambda g: g.webhook_endpoints.delete(endpoint_id),
+            credentials,
+        )
+
+    async def rotate_endpoint_secret(
+        self, credentials: Credentials, endpoint_id: str, idempotency_key: str | None
+    ) -> dict[str, Any]:
+        return await self.call(
+            "rotate_endpoint_secret",
+            lambda g: g.webhook_endpoints.rotate_secret(
+                endpoint_id, idempotency_key=idempotency_key
+            ),
+            credentials,
+        )
+
+    async def recover_endpoint(
+        self,
+        credentials: Credentials,
+        endpoint_id: str,
+        since: str,
+        until: str | None,
+        idempotency_key: str | None,
+    ) -> dict[str, Any]:
+        return await self.call(
+            "recover_endpoint",
+            lambda g: g.webhook_endpoints.recover(
+                endpoint_id, since, until, idempotency_key=idempotency_key
+            ),
+            credentials,
         )
 
     async def rotate_api_secret(self, credentials: Credentials) -> dict[str, Any]:

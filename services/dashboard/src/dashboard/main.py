@@ -31,6 +31,7 @@ from dashboard.overview.endpoints import router as overview_router
 from dashboard.rendering import STATIC_DIR
 from dashboard.sessions import SessionStore
 from dashboard.transactions.endpoints import router as transactions_router
+from dashboard.webhook_endpoints.endpoints import router as webhook_endpoints_router
 from dashboard.webhooks.endpoints import router as webhooks_router
 from shared.asgi import CorrelationIdMiddleware
 from shared.logging import configure_logging
@@ -101,6 +102,7 @@ def create_app(
         overview_router,
         transactions_router,
         webhooks_router,
+        webhook_endpoints_router,
         docs_router,
     ):
         app.include_router(router)

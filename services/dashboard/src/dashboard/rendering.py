@@ -10,7 +10,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from dashboard.gateway import ApiError, ApiUnavailable
 from dashboard.sessions import SESSION_COOKIE, Session
+from dashboard.webhook_endpoints.service import auto_disabled
 from shared.money import format_inr
 
 PACKAGE_DIR = Path(__file__).parent
@@ -86,6 +88,8 @@ STATUS_TONES = {
     "failed": "danger",
     "pending": "warning",
     "created": "neutral",
+    "enabled": "success",
+    "disabled": "danger",
 }
 
 
@@ -131,6 +135,22 @@ def set_session_cookie(request: Request, response: Response, session: Session) -
     )
 
 
+async def auto_disabled_endpoints(
+    request: Request, session: Session | None
+) -> list[dict[str, Any]]:
+    """The logged-in merchant's endpoints that the gateway disabled by itself, for the banner
+    every page shows; none when nobody is logged in or the API cannot say."""
+    if session is None or session.merchant is None:
+        return []
+    try:
+        listing = await request.app.state.gateway.list_webhook_endpoints(
+            session.merchant.credentials
+        )
+    except (ApiError, ApiUnavailable):
+        return []  # the page itself reports an API that refuses or is down
+    return auto_disabled(listing["data"])
+
+
 async def render(
     request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
 ) -> HTMLResponse:
@@ -139,13 +159,16 @@ async def render(
     if session is not None and session.flashes:
         flashes, session.flashes = session.flashes, []
         await request.app.state.sessions.save(session)
+    context = context or {}
+    if "disabled_endpoints" not in context:
+        context["disabled_endpoints"] = await auto_disabled_endpoints(request, session)
     page_context = {
         "session": session,
         "merchant": session.merchant if session else None,
         "csrf_token": session.csrf_token if session else "",
         "flashes": flashes,
         "current_path": request.url.path,
-        **(context or {}),
+        **context,
     }
     response = templates.TemplateResponse(request, template, page_context, status_code=status_code)
     if session is not None and session.is_new:

@@ -1,6 +1,7 @@
 """The integration guide, with the logged-in merchant's own keys in every snippet."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -10,6 +11,7 @@ from dashboard.dependencies import GatewayDep, MerchantDep, SettingsDep
 from dashboard.docs.snippets import SnippetValues, all_snippets
 from dashboard.gateway import ApiError
 from dashboard.rendering import render
+from dashboard.webhook_endpoints.service import auto_disabled
 
 router = APIRouter()
 
@@ -27,16 +29,22 @@ async def docs(
     request: Request, merchant: MerchantDep, gateway: GatewayDep, settings: SettingsDep
 ) -> HTMLResponse:
     credentials = merchant.credentials
-    config, orders, payments = await asyncio.gather(
+    config, orders, payments, endpoints = await asyncio.gather(
         _or_none(gateway.webhook_config(credentials)),
         _or_none(gateway.list_orders(credentials, limit=20)),
         _or_none(gateway.list_payments(credentials, limit=1, offset=0, status="success")),
+        _or_none(gateway.list_webhook_endpoints(credentials)),
     )
     # Real ids where the merchant has them, so the examples run as pasted.
     open_order = next(
         (order for order in (orders or {}).get("data", []) if order["status"] == "created"), None
     )
     paid = (payments or {}).get("data") or []
+    second_endpoint = next(
+        (e for e in (endpoints or {}).get("data", []) if not e.get("default")), None
+    )
+    # An hour back, to the second: a window the recovery example can always take.
+    recover_since = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     values = SnippetValues(
         api_url=settings.snippet_api_url,
         checkout_url=settings.checkout_url,
@@ -45,6 +53,8 @@ async def docs(
         **({"webhook_secret": config["webhook_secret"]} if config else {}),
         **({"order_id": open_order["id"]} if open_order else {}),
         **({"payment_id": paid[0]["id"]} if paid else {}),
+        **({"endpoint_id": second_endpoint["id"]} if second_endpoint else {}),
+        recover_since=recover_since,
     )
     context = {
         "snippets": all_snippets(values),
@@ -52,8 +62,11 @@ async def docs(
         "has_order": open_order is not None,
         "has_payment": bool(paid),
         "has_webhook_secret": bool(config),
+        "has_endpoint": second_endpoint is not None,
         "api_url": settings.snippet_api_url,
         "checkout_url": settings.checkout_url,
+        # The docs page lists its own disabled endpoints; no second call for the banner.
+        "disabled_endpoints": auto_disabled((endpoints or {}).get("data", [])),
         "page_title": "API documentation",
     }
     return await render(request, "docs.html", context)

@@ -1,6 +1,7 @@
 """Code for the docs page, filled with the merchant's own keys and this gateway's real URLs,
 so that every snippet works when pasted."""
 
+import json
 import re
 import shlex
 from dataclasses import dataclass
@@ -8,6 +9,10 @@ from dataclasses import dataclass
 PLACEHOLDER_ORDER_ID = "order_REPLACE_WITH_ORDER_ID"
 PLACEHOLDER_PAYMENT_ID = "pay_REPLACE_WITH_PAYMENT_ID"
 PLACEHOLDER_WEBHOOK_SECRET = "whsec_REPLACE_WITH_YOUR_WEBHOOK_SECRET"  # noqa: S105 - shown in docs
+PLACEHOLDER_ENDPOINT_ID = "we_REPLACE_WITH_ENDPOINT_ID"
+# The second endpoint of the docs' example: a receiver on the merchant's own machine.
+SECOND_ENDPOINT_URL = "http://localhost:5001/erp-webhooks"
+SECOND_ENDPOINT_EVENTS = ("refund.created", "refund.processed")
 
 
 @dataclass(frozen=True)
@@ -19,6 +24,10 @@ class SnippetValues:
     webhook_secret: str = PLACEHOLDER_WEBHOOK_SECRET
     order_id: str = PLACEHOLDER_ORDER_ID
     payment_id: str = PLACEHOLDER_PAYMENT_ID
+    endpoint_id: str = PLACEHOLDER_ENDPOINT_ID
+    # The start of the recovery example's window (ISO-8601 UTC): an hour before the page was
+    # rendered, so the pasted command stays inside the 30 days a recovery may reach back.
+    recover_since: str = "2026-01-15T09:00:00Z"
 
 
 def fill(template: str, **values: str) -> str:
@@ -442,6 +451,86 @@ curl -G {{api}}/api/v1/events \\
     )
 
 
+def create_endpoint(values: SnippetValues) -> str:
+    body = json.dumps(
+        {
+            "url": SECOND_ENDPOINT_URL,
+            "events": list(SECOND_ENDPOINT_EVENTS),
+            "description": "ERP refunds",
+        }
+    )
+    return fill(
+        """
+curl -X POST {{api}}/api/v1/webhooks/endpoints \\
+  -H 'Content-Type: application/json' \\
+{{auth}} \\
+  -H 'Idempotency-Key: erp-refunds-endpoint' \\
+  -d {{body}}
+""",
+        api=values.api_url,
+        auth=_auth_headers(values),
+        body=shlex.quote(body),
+    )
+
+
+def endpoint_deliveries(values: SnippetValues) -> str:
+    return fill(
+        """
+curl -G {{api}}/api/v1/webhooks \\
+{{auth}} \\
+  --data-urlencode 'endpoint_id={{endpoint}}' \\
+  --data-urlencode 'limit=5'
+""",
+        api=values.api_url,
+        auth=_auth_headers(values),
+        endpoint=values.endpoint_id,
+    )
+
+
+def recover_endpoint(values: SnippetValues) -> str:
+    window = json.dumps({"since": values.recover_since})
+    return fill(
+        """
+# 1. Send it new events again (your server is back up):
+curl -X PATCH {{api}}/api/v1/webhooks/endpoints/{{endpoint}} \\
+  -H 'Content-Type: application/json' \\
+{{auth}} \\
+  -d '{"status": "enabled"}'
+
+# 2. Deliver once more every event since the outage began that it never received:
+curl -X POST {{api}}/api/v1/webhooks/endpoints/{{endpoint}}/recover \\
+  -H 'Content-Type: application/json' \\
+{{auth}} \\
+  -H 'Idempotency-Key: recover-{{endpoint}}-{{since}}' \\
+  -d {{window}}
+""",
+        api=values.api_url,
+        auth=_auth_headers(values),
+        endpoint=values.endpoint_id,
+        since=values.recover_since,
+        window=shlex.quote(window),
+    )
+
+
+def cli_endpoints(values: SnippetValues) -> str:
+    return fill(
+        """
+{{env}}
+
+gateway webhooks endpoints create {{url}} \\
+  --events {{events}} --description 'ERP refunds'
+gateway webhooks endpoints list
+gateway webhooks list --endpoint {{endpoint}}
+gateway webhooks endpoints recover {{endpoint}} --since {{since}}
+""",
+        env=_cli_environment(values),
+        url=SECOND_ENDPOINT_URL,
+        events=",".join(SECOND_ENDPOINT_EVENTS),
+        endpoint=values.endpoint_id,
+        since=values.recover_since,
+    )
+
+
 def all_snippets(values: SnippetValues) -> dict[str, str]:
     return {
         "create_order": create_order(values),
@@ -459,4 +548,8 @@ def all_snippets(values: SnippetValues) -> dict[str, str]:
         "cli": cli(values),
         "cli_listen": cli_listen(values),
         "events": list_events(values),
+        "create_endpoint": create_endpoint(values),
+        "endpoint_deliveries": endpoint_deliveries(values),
+        "recover_endpoint": recover_endpoint(values),
+        "cli_endpoints": cli_endpoints(values),
     }

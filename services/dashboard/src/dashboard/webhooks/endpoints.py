@@ -1,8 +1,10 @@
-"""Webhook settings (URL, secret, test event) and the delivery logs with manual retry."""
+"""Webhook settings (URL, secret, test event), the endpoint list, and the delivery logs
+(filtered by endpoint or by payment or refund) with manual retry."""
 
 import asyncio
 import re
-from typing import Annotated
+import secrets
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,6 +20,16 @@ from dashboard.gateway import ApiError
 from dashboard.pagination import DEFAULT_LIMIT, LimitQuery, OffsetQuery, Page
 from dashboard.rendering import render
 from dashboard.sessions import SessionMerchant
+from dashboard.webhook_endpoints.service import (
+    ALL_EVENTS,
+    ENDPOINT_ID,
+    EVENT_TYPES,
+    MAX_ENDPOINTS,
+    OBJECT_ID,
+    auto_disabled,
+    endpoint_label,
+    endpoints_with_health,
+)
 from dashboard.webhooks.service import (
     WEBHOOK_ID,
     attempt_rows,
@@ -36,7 +48,7 @@ ROTATION_NOTE = (
 )
 
 
-async def _webhooks_page(
+async def render_webhooks_page(
     request: Request,
     merchant: SessionMerchant,
     gateway: GatewayDep,
@@ -45,18 +57,44 @@ async def _webhooks_page(
     url_value: str | None = None,
     url_error: str | None = None,
     status_code: int = 200,
+    endpoint_id: str = "",
+    object_id: str = "",
+    new_endpoint: dict[str, Any] | None = None,
+    new_endpoint_error: str | None = None,
 ) -> HTMLResponse:
-    config, logs = await asyncio.gather(
+    endpoint_id = endpoint_id.strip()
+    object_id = object_id.strip()
+    object_error = None
+    if object_id and not OBJECT_ID.match(object_id):
+        object_error = "Enter a payment id (pay_…) or a refund id (rfnd_…)."
+    endpoint_filter = endpoint_id if ENDPOINT_ID.match(endpoint_id) else ""
+    object_filter = "" if object_error else object_id
+    config, logs, endpoints = await asyncio.gather(
         gateway.webhook_config(merchant.credentials),
-        gateway.list_webhooks(merchant.credentials, limit, offset),
+        gateway.list_webhooks(
+            merchant.credentials, limit, offset, endpoint_filter or None, object_filter or None
+        ),
+        endpoints_with_health(gateway, merchant.credentials),
     )
+    filters = {"endpoint_id": endpoint_filter, "object_id": object_filter}
     context = {
         "config": config,
         "logs": logs["data"],
-        "page": Page(LOGS_PATH, limit, offset, logs["total"]),
+        "page": Page(LOGS_PATH, limit, offset, logs["total"], filters),
         "url_value": (config.get("webhook_url") or "") if url_value is None else url_value,
         "url_error": url_error,
         "rotation_note": ROTATION_NOTE,
+        "endpoints": endpoints,
+        "endpoint_names": {e["id"]: endpoint_label(e) for e in endpoints},
+        "disabled_endpoints": auto_disabled(endpoints),
+        "filters": filters,
+        "object_value": object_id,
+        "object_error": object_error,
+        "new_endpoint": new_endpoint or {"url": "", "description": "", "events": [ALL_EVENTS]},
+        "new_endpoint_error": new_endpoint_error,
+        "create_key": secrets.token_urlsafe(16),
+        "event_types": EVENT_TYPES,
+        "max_endpoints": MAX_ENDPOINTS,
         "page_title": "Webhooks",
     }
     return await render(request, "webhooks.html", context, status_code=status_code)
@@ -69,8 +107,12 @@ async def webhooks(
     gateway: GatewayDep,
     limit: LimitQuery = DEFAULT_LIMIT,
     offset: OffsetQuery = 0,
+    endpoint_id: str = "",
+    object_id: str = "",
 ) -> HTMLResponse:
-    return await _webhooks_page(request, merchant, gateway, limit, offset)
+    return await render_webhooks_page(
+        request, merchant, gateway, limit, offset, endpoint_id=endpoint_id, object_id=object_id
+    )
 
 
 @router.post("/config")
@@ -90,7 +132,7 @@ async def save_config(
             raise
         # The API names its field; the merchant sees a form with a "Webhook URL" label.
         problem = re.sub(r"^webhook_url\b", "The URL", exc.sentence)
-        return await _webhooks_page(
+        return await render_webhooks_page(
             request, merchant, gateway, url_value=webhook_url, url_error=problem, status_code=400
         )
     if webhook_url:

@@ -1,0 +1,281 @@
+"""Webhook endpoints: add one, and on its own page edit it (URL, filter, description), enable
+or disable it, rotate its secret, recover what it missed, or delete it after a confirmation."""
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from dashboard.dependencies import (
+    GatewayDep,
+    MerchantDep,
+    MerchantSessionDep,
+    SessionStoreDep,
+    safe_next_path,
+)
+from dashboard.gateway import ApiError, idempotency_key_or_none
+from dashboard.rendering import IST, render
+from dashboard.sessions import SessionMerchant
+from dashboard.webhook_endpoints.service import (
+    ALL_EVENTS,
+    ENDPOINT_ID,
+    EVENT_TYPES,
+    RECOVERY_MAX_DAYS,
+    RecoveryWindowInvalid,
+    chosen_events,
+    filter_text,
+    local_input_value,
+    recovery_window,
+)
+from dashboard.webhooks.endpoints import LOGS_PATH, render_webhooks_page
+
+router = APIRouter(prefix="/dashboard/webhooks/endpoints")
+
+FormText = Annotated[str, Form()]
+FormList = Annotated[list[str], Form()]
+REFUSED = (400, 409, 422)
+
+
+def _endpoint_path(endpoint_id: str) -> str:
+    return f"/dashboard/webhooks/endpoints/{endpoint_id}"
+
+
+def _known_endpoint_id(endpoint_id: str) -> str:
+    if not ENDPOINT_ID.match(endpoint_id):
+        raise ApiError(404, "NOT_FOUND_ERROR", "Webhook endpoint not found")
+    return endpoint_id
+
+
+@router.post("")
+async def create_endpoint(
+    request: Request,
+    session: MerchantSessionDep,
+    merchant: MerchantDep,
+    gateway: GatewayDep,
+    sessions: SessionStoreDep,
+    url: FormText = "",
+    description: FormText = "",
+    events: FormList = [],  # noqa: B006 - FastAPI copies form defaults
+    idempotency_key: FormText = "",
+) -> Response:
+    url, description = url.strip(), description.strip()
+    values = {"url": url, "description": description, "events": events}
+    try:
+        endpoint = await gateway.create_webhook_endpoint(
+            merchant.credentials,
+            url,
+            chosen_events(events),
+            description or None,
+            idempotency_key_or_none(idempotency_key),
+        )
+    except ApiError as exc:
+        if exc.status_code not in REFUSED:
+            raise
+        return await render_webhooks_page(
+            request, merchant, gateway, new_endpoint=values,
+            new_endpoint_error=exc.sentence, status_code=400,
+        )  # fmt: skip
+    session.flash(
+        "success",
+        "Endpoint added. Copy its signing secret below: your server checks every webhook "
+        "sent to this URL with it.",
+    )
+    await sessions.save(session)
+    return RedirectResponse(_endpoint_path(endpoint["id"]), status_code=303)
+
+
+async def _endpoint_page(
+    request: Request,
+    merchant: SessionMerchant,
+    gateway: GatewayDep,
+    endpoint_id: str,
+    form: dict[str, Any] | None = None,
+    form_error: str | None = None,
+    recover_form: dict[str, str] | None = None,
+    recover_error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    endpoint = await gateway.get_webhook_endpoint(merchant.credentials, endpoint_id)
+    now = datetime.now(UTC)
+    context = {
+        "endpoint": endpoint,
+        "form": form or endpoint,
+        "form_error": form_error,
+        "filter_text": filter_text(endpoint.get("events")),
+        "event_types": EVENT_TYPES,
+        "all_events": ALL_EVENTS,
+        "recover_form": recover_form
+        or {"since": local_input_value(now - timedelta(hours=24), IST), "until": ""},
+        "recover_error": recover_error,
+        "recover_min": local_input_value(now - timedelta(days=RECOVERY_MAX_DAYS), IST),
+        "recover_max_days": RECOVERY_MAX_DAYS,
+        "rotate_key": secrets.token_urlsafe(16),
+        "recover_key": secrets.token_urlsafe(16),
+        "page_title": "Webhook endpoint",
+    }
+    return await render(request, "webhook_endpoint.html", context, status_code=status_code)
+
+
+@router.get("/{endpoint_id}")
+async def endpoint_page(
+    request: Request, endpoint_id: str, merchant: MerchantDep, gateway: GatewayDep
+) -> HTMLResponse:
+    return await _endpoint_page(request, merchant, gateway, _known_endpoint_id(endpoint_id))
+
+
+@router.post("/{endpoint_id}")
+async def update_endpoint(
+    request: Request,
+    endpoint_id: str,
+    session: MerchantSessionDep,
+    merchant: MerchantDep,
+    gateway: GatewayDep,
+    sessions: SessionStoreDep,
+    url: FormText = "",
+    description: FormText = "",
+    events: FormList = [],  # noqa: B006 - FastAPI copies form defaults
+    has_events: FormText = "",
+) -> Response:
+    endpoint_id = _known_endpoint_id(endpoint_id)
+    url, description = url.strip(), description.strip()
+    values = {"url": url, "description": description, "events": events}
+    # The default endpoint's form has no filter (it takes every event): send none.
+    changes: dict[str, Any] = {"url": url, "description": description}
+    if has_events:
+        changes["events"] = chosen_events(events)
+    try:
+        await gateway.update_webhook_endpoint(merchant.credentials, endpoint_id, **changes)
+    except ApiError as exc:
+        if exc.status_code not in REFUSED:
+            raise
+        return await _endpoint_page(
+            request, merchant, gateway, endpoint_id, form=values, form_error=exc.sentence,
+            status_code=400,
+        )  # fmt: skip
+    session.flash("success", "Endpoint saved.")
+    await sessions.save(session)
+    return RedirectResponse(_endpoint_path(endpoint_id), status_code=303)
+
+
+@router.post("/{endpoint_id}/status")
+async def set_status(
+    endpoint_id: str,
+    session: MerchantSessionDep,
+    merchant: MerchantDep,
+    gateway: GatewayDep,
+    sessions: SessionStoreDep,
+    status: FormText = "",
+    next: FormText = "",
+) -> Response:
+    endpoint_id = _known_endpoint_id(endpoint_id)
+    if status == "enabled":
+        success = (
+            "Endpoint enabled: new events are sent to it again. To send the events it "
+            "missed while disabled, recover them from its page."
+        )
+    else:
+        status = "disabled"
+        success = (
+            "Endpoint disabled: its pending deliveries end failed and no event is sent to it "
+            "until you enable it. Events are kept, to recover then."
+        )
+    await session.flash_outcome(
+        gateway.update_webhook_endpoint(merchant.credentials, endpoint_id, status=status),
+        success=success,
+        failure="Could not change the endpoint",
+    )
+    await sessions.save(session)
+    destination = safe_next_path(next, LOGS_PATH)
+    return RedirectResponse(
+        destination if destination.startswith(LOGS_PATH) else LOGS_PATH, status_code=303
+    )
+
+
+@router.post("/{endpoint_id}/rotate-secret")
+async def rotate_secret(
+    endpoint_id: str,
+    session: MerchantSessionDep,
+    merchant: MerchantDep,
+    gateway: GatewayDep,
+    sessions: SessionStoreDep,
+    idempotency_key: FormText = "",
+) -> Response:
+    endpoint_id = _known_endpoint_id(endpoint_id)
+    await session.flash_outcome(
+        gateway.rotate_endpoint_secret(
+            merchant.credentials, endpoint_id, idempotency_key_or_none(idempotency_key)
+        ),
+        success="New signing secret generated. The old one keeps signing alongside it for 24 "
+        "hours: switch your server to the new one within that time.",
+        failure="Could not rotate the secret",
+    )
+    await sessions.save(session)
+    return RedirectResponse(_endpoint_path(endpoint_id), status_code=303)
+
+
+@router.post("/{endpoint_id}/recover")
+async def recover(
+    request: Request,
+    endpoint_id: str,
+    session: MerchantSessionDep,
+    merchant: MerchantDep,
+    gateway: GatewayDep,
+    sessions: SessionStoreDep,
+    since: FormText = "",
+    until: FormText = "",
+    idempotency_key: FormText = "",
+) -> Response:
+    endpoint_id = _known_endpoint_id(endpoint_id)
+    typed = {"since": since, "until": until}
+    try:
+        start, end = recovery_window(since, until, IST)
+        queued = await gateway.recover_endpoint(
+            merchant.credentials, endpoint_id, start, end, idempotency_key_or_none(idempotency_key)
+        )
+    except (RecoveryWindowInvalid, ApiError) as exc:
+        if isinstance(exc, ApiError) and exc.status_code not in REFUSED:
+            raise
+        reason = exc.sentence if isinstance(exc, ApiError) else str(exc)
+        return await _endpoint_page(
+            request, merchant, gateway, endpoint_id, recover_form=typed, recover_error=reason,
+            status_code=400,
+        )  # fmt: skip
+    count = queued["queued"]
+    session.flash(
+        "success",
+        f"{count} missed event{'s' if count != 1 else ''} queued for delivery; "
+        "each keeps its webhook-id, so your server can skip any it already has.",
+    )
+    await sessions.save(session)
+    return RedirectResponse(f"{LOGS_PATH}?endpoint_id={endpoint_id}", status_code=303)
+
+
+@router.get("/{endpoint_id}/delete")
+async def confirm_delete(
+    request: Request, endpoint_id: str, merchant: MerchantDep, gateway: GatewayDep
+) -> HTMLResponse:
+    endpoint = await gateway.get_webhook_endpoint(
+        merchant.credentials, _known_endpoint_id(endpoint_id)
+    )
+    context = {"endpoint": endpoint, "page_title": "Delete webhook endpoint"}
+    return await render(request, "webhook_endpoint_delete.html", context)
+
+
+@router.post("/{endpoint_id}/delete")
+async def delete_endpoint(
+    endpoint_id: str,
+    session: MerchantSessionDep,
+    merchant: MerchantDep,
+    gateway: GatewayDep,
+    sessions: SessionStoreDep,
+) -> Response:
+    endpoint_id = _known_endpoint_id(endpoint_id)
+    await session.flash_outcome(
+        gateway.delete_webhook_endpoint(merchant.credentials, endpoint_id),
+        success="Endpoint deleted. Its pending deliveries end failed; its logs stay below.",
+        failure="Could not delete the endpoint",
+    )
+    await sessions.save(session)
+    return RedirectResponse(LOGS_PATH, status_code=303)
