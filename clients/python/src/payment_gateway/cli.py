@@ -238,7 +238,7 @@ def render_table(title: str, columns: list[Column], items: list[Any], width: int
     rows = [["" if (v := c.value(item)) is None else str(v) for c in columns] for item in items]
     shown, widths = fit_columns(columns, rows, width)
     hidden = [c.name for i, c in enumerate(columns) if i not in shown]
-    caption = f"not shown at this width: {', '.join(hidden)} (--json has all)" if hidden else None
+    caption = f"not shown: {', '.join(hidden)} (--json has all)" if hidden else None
     table = Table(title=title, caption=caption)
     for i, size in zip(shown, widths, strict=True):
         column = columns[i]
