@@ -201,6 +201,14 @@ def test_every_deployment_has_both_probes_on_its_endpoints(
     assert probe["periodSeconds"] * probe["failureThreshold"] >= 60
 
 
+def test_no_pod_gets_service_link_variables(dev: list[dict[str, Any]]) -> None:
+    """Kubernetes gives every pod {SERVICE}_PORT=tcp://... for each Service of its namespace
+    unless told not to: the dashboard read DASHBOARD_PORT, its own setting, from its Service's
+    and exited (found on the live cluster)."""
+    for workload in [*by_kind(dev, "Deployment").values(), *by_kind(dev, "Job").values()]:
+        assert pod_spec(workload).get("enableServiceLinks") is False, workload["metadata"]["name"]
+
+
 def test_datastores_of_dev_have_both_probes(dev: list[dict[str, Any]]) -> None:
     for name in DATASTORES:
         container = _container(dev, name)
