@@ -237,8 +237,13 @@ patches:
         for pod in self.pods():
             for status in pod["status"].get("containerStatuses", []):
                 if status.get("restartCount"):
-                    found.append({"service": pod["metadata"]["name"],
-                                  "exit_code": status["restartCount"]})  # fmt: skip
+                    name = pod["metadata"]["name"]
+                    last = status.get("lastState", {}).get("terminated", {})
+                    logs = self.kubectl("logs", name, "-c", status["name"], "--previous",
+                                        "--tail=15", check=False)  # fmt: skip
+                    found.append({"service": name, "exit_code": last.get("exitCode"),
+                                  "reason": last.get("reason"), "restarts": status["restartCount"],
+                                  "last_logs": logs[-3000:]})  # fmt: skip
         return found
 
     def all_available(self) -> bool:
