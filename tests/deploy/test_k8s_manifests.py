@@ -11,6 +11,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
+from api.main import DRAINING_MARK
 from shared.due import DUE_AT, MAX_RUN_S
 
 from .deployfiles import REPO_ROOT, interpolate
@@ -218,7 +219,10 @@ def test_datastores_of_dev_have_both_probes(dev: list[dict[str, Any]]) -> None:
 def test_api_keeps_serving_through_a_rolling_update(dev: list[dict[str, Any]]) -> None:
     api = by_kind(dev, "Deployment")["api"]
     container = _container(dev, "api")
-    assert container["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", str(API_PRESTOP_S)]
+    # The mark the API reads (responses close their connections), then the delay.
+    assert container["lifecycle"]["preStop"]["exec"]["command"] == [
+        "sh", "-c", f"touch /tmp/{DRAINING_MARK.name} && sleep {API_PRESTOP_S}"
+    ]  # fmt: skip
     assert pod_spec(api)["terminationGracePeriodSeconds"] > API_PRESTOP_S + 10
     # One pod per node leaves a surge pod no node on a cluster of as many nodes as replicas:
     # one pod at a time goes, the others serve (the budget below holds a drain the same way).
