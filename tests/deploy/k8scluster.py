@@ -231,6 +231,21 @@ patches:
             and p["status"].get("phase") == "Running"
         ]  # fmt: skip
 
+    def pending(self, prefix: str = "") -> list[str]:
+        return [
+            p["metadata"]["name"] for p in self.pods()
+            if p["metadata"]["name"].startswith(prefix) and p["status"].get("phase") == "Pending"
+            and not p["metadata"].get("deletionTimestamp")
+        ]  # fmt: skip
+
+    def api_nodes(self) -> list[str]:
+        """The node of each running API pod (not one that is leaving)."""
+        return sorted(
+            p["spec"]["nodeName"] for p in self.pods()
+            if p["metadata"]["name"].startswith("api-") and p["status"].get("phase") == "Running"
+            and not p["metadata"].get("deletionTimestamp")
+        )  # fmt: skip
+
     def restarts(self) -> list[dict[str, Any]]:
         """Containers of running pods that restarted (a liveness kill, a crash)."""
         found = []
@@ -246,12 +261,17 @@ patches:
                                   "last_logs": logs[-3000:]})  # fmt: skip
         return found
 
-    def all_available(self) -> bool:
-        """Every Deployment has all its replicas available and none is on a NotReady node."""
+    def all_available(self, at_least_one: tuple[str, ...] = ()) -> bool:
+        """Every Deployment has all its replicas available; those named in `at_least_one`
+        (whose missing replicas wait for a free node) at least one."""
         for item in json.loads(self.kubectl("get", "deployments", "-o", "json"))["items"]:
             want = item["spec"]["replicas"]
             status = item["status"]
-            if status.get("availableReplicas", 0) < want or status.get("unavailableReplicas"):
+            available = status.get("availableReplicas", 0)
+            if item["metadata"]["name"] in at_least_one:
+                if available < min(1, want):
+                    return False
+            elif available < want or status.get("unavailableReplicas"):
                 return False
         return True
 

@@ -287,15 +287,23 @@ def test_drain_held_by_the_disruption_budget_fails_no_request(live: Live) -> Non
         pytest.skip("one node only: nothing to drain to")
     d, victim = live.deployment, live.victim
     api_pods_before = d.pods_on(victim.name, "api-")
+    after: dict[str, list[str]] = {}
 
     def drain() -> None:
         time.sleep(3)
         started = time.monotonic()
-        subprocess.run(
-            ["kubectl", "drain", victim.name, "--ignore-daemonsets", "--timeout=300s"],
-            check=True, capture_output=True, timeout=330,
-        )  # fmt: skip
-        d.timings["drain_s"] = round(time.monotonic() - started, 1)
+        try:
+            subprocess.run(
+                ["kubectl", "drain", victim.name, "--ignore-daemonsets", "--timeout=300s"],
+                check=True, capture_output=True, timeout=330,
+            )  # fmt: skip
+            d.timings["drain_s"] = round(time.monotonic() - started, 1)
+            after["api_on_drained_node"] = d.pods_on(victim.name, "api-")
+            after["api_pending"] = d.pending("api-")
+        finally:
+            # The evicted API pod has no other node to go to (one per node): it waits, Pending,
+            # for the node to be schedulable again, as after a node upgrade.
+            subprocess.run(["kubectl", "uncordon", victim.name], check=False, capture_output=True)
         for name in ("api", *WORKERS):
             d.rollout(f"after_drain_{name}_s", f"deployment/{name}")
 
@@ -303,20 +311,23 @@ def test_drain_held_by_the_disruption_budget_fails_no_request(live: Live) -> Non
         tally = live.load("drain", DRAIN_PAYMENTS, drain)
     finally:
         subprocess.run(["kubectl", "uncordon", victim.name], check=False, capture_output=True)
-    live.figures["drain"] = {"api_pods_on_drained_node": len(api_pods_before)}
+    live.figures["drain"] = {"api_pods_on_drained_node": len(api_pods_before),
+                             "api_pending_while_cordoned": len(after.get("api_pending", []))}  # fmt: skip
     # The drain did move them (a pod selector matching nothing once made it a no-op).
     assert api_pods_before, "no API pod ran on the node to drain"
-    assert not d.pods_on(victim.name, "api-"), "API pods still on the drained node"
+    assert after["api_on_drained_node"] == [], "API pods still on the drained node"
     assert failed_requests(tally) == dict.fromkeys(failed_requests(tally), 0), tally.figures()
 
-    # Spread the pods again (soft anti-affinity moves nothing back by itself), so the next
-    # phase loses a node that runs some of everything.
+    # Spread the workers again (their soft anti-affinity moves nothing back by itself), so the
+    # next phase loses a node that runs some of everything; the API is back on both nodes.
     started = time.monotonic()
-    d.kubectl("rollout", "restart", *(f"deployment/{n}" for n in ("api", *WORKERS)))
-    for name in ("api", *WORKERS):
+    d.kubectl("rollout", "restart", *(f"deployment/{n}" for n in WORKERS))
+    for name in WORKERS:
         d.rollout(f"respread_{name}_s", f"deployment/{name}")
     d.timings["respread_s"] = round(time.monotonic() - started, 1)
-    live.figures["respread"] = {"api_pods_on_victim": len(d.pods_on(victim.name, "api-"))}
+    api_nodes = d.api_nodes()
+    live.figures["respread"] = {"api_nodes": api_nodes}
+    assert len(api_nodes) == len(set(api_nodes)) == 2, f"API pods not one per node: {api_nodes}"
 
 
 def test_a_killed_node_loses_nothing_and_work_resumes(live: Live) -> None:
@@ -345,10 +356,11 @@ def test_a_killed_node_loses_nothing_and_work_resumes(live: Live) -> None:
                     overdue = any(pending_work(conn, overdue_s=5).values())
                     if overdue:
                         overdue_seen = now
+                    # The API's replacement waits, Pending, for a free node: the other pod serves.
                     if (
                         "node_not_ready_s" in marks
                         and "all_available_s" not in marks
-                        and d.all_available()
+                        and d.all_available(at_least_one=("api",))
                     ):
                         marks["all_available_s"] = round(now, 1)
                     if "all_available_s" in marks and now - overdue_seen > 10:
@@ -364,6 +376,9 @@ def test_a_killed_node_loses_nothing_and_work_resumes(live: Live) -> None:
     started = time.monotonic()
     subprocess.run([str(tool), "start-node", number], check=True, capture_output=True, timeout=300)
     d.timings["start_node_s"] = round(time.monotonic() - started, 1)
+    d.rollout("api_whole_again_after_start_node_s", "deployment/api", timeout=300)
+    live.figures["node_kill"]["api_nodes_at_end"] = d.api_nodes()
+    assert on_victim["api"] == 1, f"the killed node ran {on_victim['api']} API pods, not 1"
     assert sum(on_victim.values()) > 0, "the killed node ran none of the gateway's pods"
     assert "all_available_s" in marks, marks
     assert marks["last_overdue_work_s"] <= WORK_RESUMES_WITHIN_S, marks
