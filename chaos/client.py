@@ -30,6 +30,8 @@ class Tally:
     ambiguous_retries_without_key: int = 0
     replayed_responses: int = 0
     server_errors: list[dict[str, Any]] = field(default_factory=list)
+    # Each retried connection error: refused (ConnectError), timed out (ReadTimeout...), cut.
+    connection_errors: list[dict[str, Any]] = field(default_factory=list)
     gave_up: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -101,6 +103,8 @@ class ApiClient:
                 )
             except httpx.TransportError as exc:
                 self.tally.add("retried_connection")
+                self.tally.note("connection_errors", {"method": method, "path": path,
+                                                      "error": type(exc).__name__, "at": time.time()})  # fmt: skip
                 # A connect error never reached the server; anything later may have.
                 if method == "POST" and not key and not isinstance(exc, httpx.ConnectError):
                     self.tally.add("ambiguous_retries_without_key")

@@ -52,3 +52,21 @@ def test_readyz_waits_for_the_latest_migration_while_health_does_not(settings, e
     assert before.json()["schema_version"] == "pending"
     assert before.json()["pending_migrations"] == [version for version, _ in migration_files()]
     assert after.status_code == 200
+
+
+def test_responses_close_their_connection_once_the_replica_is_being_stopped(
+    settings, db, monkeypatch, tmp_path
+):
+    """An orchestrator marks a replica it is stopping (the Kubernetes preStop hook); its
+    keep-alive clients are then told to reconnect elsewhere before uvicorn's SIGTERM closes
+    idle connections (a request sent on one at that moment was cut in a live rolling restart)."""
+    mark = tmp_path / "draining"
+    monkeypatch.setattr("api.main.DRAINING_MARK", mark)
+    with TestClient(create_app(settings)) as client:
+        before = client.get("/livez")
+        mark.touch()
+        after, refused = client.get("/readyz"), client.post("/api/v1/orders", json={})
+
+    assert before.status_code == 200 and "connection" not in before.headers
+    assert after.status_code == 200 and after.headers["connection"] == "close"
+    assert refused.status_code == 401 and refused.headers["connection"] == "close"

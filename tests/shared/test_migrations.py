@@ -111,7 +111,7 @@ def test_migration_010_moves_each_webhook_url_into_a_default_endpoint(database_b
             (with_url,),
         )
 
-    assert apply_migrations(database_before_010) == ["010_webhook_endpoints"]
+    assert apply_migrations(database_before_010)[0] == "010_webhook_endpoints"
 
     with psycopg.connect(database_before_010, row_factory=dict_row) as conn:
         [endpoint] = conn.execute("SELECT * FROM webhook_endpoints").fetchall()
@@ -163,3 +163,42 @@ def test_at_most_one_default_endpoint_and_twenty_in_all_are_held_by_the_database
             (merchant,),
         )
     assert refused.value.diag.constraint_name == "webhook_endpoints_at_most_20"
+
+
+def test_check_waits_for_the_schema_and_applies_nothing(empty_database):
+    """`python -m shared.migrations --check` (what a Kubernetes init container runs before a
+    service starts) exits 1 while migrations are missing, 0 once the job applied them all,
+    and never applies one itself."""
+    import subprocess
+    import sys
+
+    def run_check() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "shared.migrations", "--check", "--timeout", "1"],
+            env={"DATABASE_URL": empty_database, "PATH": "/usr/bin:/bin"},
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+
+    missing = run_check()
+    assert missing.returncode == 1, missing.stderr + missing.stdout
+    assert "schema_not_current" in missing.stdout + missing.stderr
+    with psycopg.connect(empty_database) as conn:
+        assert conn.execute("SELECT to_regclass('schema_migrations')").fetchone() == (None,)
+
+    apply_migrations(empty_database)
+    current = run_check()
+    assert current.returncode == 0, current.stderr + current.stdout
+
+
+def test_check_waits_while_a_migration_is_missing(empty_database):
+    from shared.migrations.__main__ import check
+
+    apply_migrations(empty_database)
+    with psycopg.connect(empty_database, autocommit=True) as conn:
+        conn.execute(
+            "DELETE FROM schema_migrations WHERE version = %s", (migration_files()[-1][0],)
+        )
+
+    assert check(empty_database, timeout_s=0.3, interval_s=0.1) is False
+    apply_migrations(empty_database)
+    assert check(empty_database, timeout_s=0.3, interval_s=0.1) is True

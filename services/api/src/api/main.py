@@ -1,7 +1,9 @@
 """The API application: `uvicorn --factory api.main:create_app`."""
 
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
@@ -14,7 +16,7 @@ from api.health.endpoints import router as health_router
 from api.merchants.endpoints import router as merchants_router
 from api.metrics import ApiMetrics
 from api.metrics import router as metrics_router
-from api.middleware import BodyLimitMiddleware, PublicCorsMiddleware
+from api.middleware import BodyLimitMiddleware, DrainMiddleware, PublicCorsMiddleware
 from api.openapi import install_openapi, install_swagger_ui, operation_id
 from api.orders.endpoints import router as orders_router
 from api.payments.endpoints import router as payments_router
@@ -34,6 +36,11 @@ Create orders, take UPI and card payments, capture and refund them. Merchant end
 authenticate with the `X-Api-Key` and `X-Api-Secret` headers. Every error is
 `{"error": {"code", "description"}}`.
 """
+
+
+# Created by an orchestrator when it starts stopping this replica (the Kubernetes manifests'
+# preStop hook): from then on every response closes its connection (DrainMiddleware).
+DRAINING_MARK = Path(tempfile.gettempdir()) / "gateway-api-draining"
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
@@ -89,6 +96,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     # the body limit so the checkout page can read a 413 too.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(PublicCorsMiddleware)
+    app.add_middleware(DrainMiddleware, mark=DRAINING_MARK)
     app.add_middleware(
         CorrelationIdMiddleware,
         logger="api.access",

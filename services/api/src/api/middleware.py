@@ -1,7 +1,9 @@
-"""Pure ASGI middleware: the request body limit, CORS for public routes."""
+"""Pure ASGI middleware: the request body limit, CORS for public routes, closing connections
+while the replica is being stopped."""
 
 import json
 import re
+from pathlib import Path
 
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -90,3 +92,31 @@ class PublicCorsMiddleware:
             await self.cors(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+
+class DrainMiddleware:
+    """Once `mark` exists, every response asks its client to close the connection
+    (`Connection: close`), so keep-alive clients reconnect, through the Service, to a replica
+    that stays. An orchestrator creates the file when it starts stopping this replica (the
+    Kubernetes manifests' preStop hook does, then waits before the SIGTERM). Without it, uvicorn
+    closes idle keep-alive connections at SIGTERM, and a request sent on one at that moment is
+    cut (a ReadError at the client: one in a live rolling restart under 10 payments/s)."""
+
+    def __init__(self, app: ASGIApp, mark: Path):
+        self.app = app
+        self.mark = mark
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_closing(message: Message) -> None:
+            if message["type"] == "http.response.start" and self.mark.exists():
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"
+                ]
+                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, receive, send_closing)
