@@ -162,7 +162,12 @@ def test_environment_is_composes(
         for key, value in got.items():
             if value.startswith("secret:"):
                 assert value.removeprefix("secret:") in secret_keys, (name, key)
-                assert key in ("DATABASE_URL", "REDIS_URL", "POSTGRES_PASSWORD"), (name, key)
+                assert key in (
+                    "DATABASE_URL",
+                    "REDIS_URL",
+                    "POSTGRES_PASSWORD",
+                    "SERVICE_SECRET",
+                ), (name, key)
             else:
                 assert value == want[key], (name, key)
 
