@@ -38,12 +38,14 @@ def auto_disabled(endpoints: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def chosen_events(values: list[str]) -> list[str]:
-    """The filter the form's checkboxes make: `["*"]` when "all" or nothing is ticked, else
-    the ticked types in the order the API lists them (unknown values are left to the API)."""
-    if not values or ALL_EVENTS in values:
+    """The filter the form's checkboxes make: the ticked types in the order the API lists
+    them (unknown values are left to the API), else `["*"]`. Ticked types win over "All
+    events", which the form ticks by default: a merchant who ticks two types means those two."""
+    types = [v for v in values if v != ALL_EVENTS]
+    if not types:
         return [ALL_EVENTS]
-    known = [t for t in EVENT_TYPES if t in values]
-    return known + [v for v in values if v not in EVENT_TYPES]
+    known = [t for t in EVENT_TYPES if t in types]
+    return known + [v for v in types if v not in EVENT_TYPES]
 
 
 def filter_text(events: list[str] | None) -> str:
