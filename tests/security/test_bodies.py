@@ -44,7 +44,17 @@ def resources(client, db, merchant_headers, webhook_url) -> dict[str, str]:
     payment = successful_payment(client, merchant_headers, db)
     client.post("/api/v1/webhooks/test", headers=merchant_headers)
     log = db.execute("SELECT id::text FROM webhook_logs LIMIT 1").fetchone()
-    return {"payment_id": payment["id"], "webhook_id": log["id"]}
+    endpoint = client.post(
+        "/api/v1/webhooks/endpoints",
+        json={"url": "http://127.0.0.1:9/other", "events": ["refund.processed"]},
+        headers=merchant_headers,
+    )
+    assert endpoint.status_code == 201, endpoint.text
+    return {
+        "payment_id": payment["id"],
+        "webhook_id": log["id"],
+        "endpoint_id": endpoint.json()["id"],
+    }
 
 
 def counts(db) -> dict:
@@ -52,6 +62,7 @@ def counts(db) -> dict:
         "SELECT (SELECT count(*) FROM orders) AS orders, (SELECT count(*) FROM payments) AS payments,"
         " (SELECT count(*) FROM refunds) AS refunds, (SELECT count(*) FROM merchants) AS merchants,"
         " (SELECT count(*) FROM webhook_logs) AS logs,"
+        " (SELECT count(*) FROM webhook_endpoints) AS endpoints,"
         " (SELECT count(*) FROM idempotency_keys) AS keys"
     ).fetchone()
 
