@@ -350,9 +350,10 @@ def list_latency(system: System, database_url: str, small: int, large: int, requ
 
 
 def webhook_isolation(system: System, database_url: str, seconds: float) -> dict:
-    """Issue 10's case: merchant A's URL never answers and A creates 120 events at once; the
-    test merchant B's URL on the same host:port answers at once, one event per 0.1 s for
-    `seconds`. B's delivery latency (event created -> received) and attempt durations."""
+    """Isolation between merchants (docs/webhooks.md#delivery): merchant A's URL never answers and A
+    creates 120 events at once; the test merchant B's URL on the same host:port answers at once, one
+    event per 0.1 s for `seconds`. B's delivery latency (event created -> received) and attempt
+    durations."""
     import threading
 
     import uvicorn

@@ -267,8 +267,9 @@ def _paid_once(
     successes: Counter[str],
     figures: dict[str, Any],
 ) -> Check:
-    """CONTRACT §5: an order has at most one successful payment, whatever the concurrency; a
-    payment that lost the race ends failed ORDER_ALREADY_PAID, beside its order's success."""
+    """docs/api.md#one-successful-payment-per-order: an order has at most one successful payment,
+    whatever the concurrency; a payment that lost the race ends failed ORDER_ALREADY_PAID, beside
+    its order's success."""
     paid_twice = [order_id for order_id, n in successes.items() if n > 1]
     overpaid = {
         p["order_id"] for p in payments.values()

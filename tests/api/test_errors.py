@@ -1,4 +1,4 @@
-"""Every failure, whatever its cause, leaves as the contract's JSON error body."""
+"""Every failure, whatever its cause, leaves as the JSON error body of docs/api.md#errors."""
 
 import pytest
 
@@ -251,7 +251,7 @@ def test_missing_credentials_keep_the_exact_description_and_name_the_header(
     assert response.status_code == 401
     assert response.json()["error"] == {
         "code": "AUTHENTICATION_ERROR",
-        "description": "Invalid API credentials",  # CONTRACT §4: clients match on it exactly
+        "description": "Invalid API credentials",  # docs/api.md#exact-descriptions
         "field": missing,
     }
 

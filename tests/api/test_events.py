@@ -1,6 +1,6 @@
-"""The events API (CONTRACT §5, §7): every event is stored when it happens, with or without a
-webhook URL; its id is the `webhook-id` (and log id) of its delivery; filters; isolation;
-retention."""
+"""The events API (docs/api.md#events, docs/webhooks.md#events): every event is stored when it
+happens, with or without a webhook URL; its id is the `webhook-id` (and log id) of its delivery;
+filters; isolation; retention."""
 
 import json
 
@@ -39,7 +39,7 @@ def test_events_are_stored_without_a_webhook_url(client, merchant_headers, db):
     )  # fmt: skip
     assert {e["data"]["payment"]["id"] for e in page["data"]} == {payment["id"]}
     assert all(e["created_at"].endswith("Z") for e in page["data"])
-    # No URL: nothing logged or sent (CONTRACT §7).
+    # No URL: nothing logged or sent (docs/webhooks.md#events).
     assert db.execute("SELECT count(*) AS n FROM webhook_logs").fetchone()["n"] == 0
     detail = client.get(f"/api/v1/events/{page['data'][0]['id']}", headers=merchant_headers)
     assert detail.status_code == 200 and detail.json()["deliveries"] == []

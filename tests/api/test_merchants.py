@@ -118,7 +118,8 @@ def test_merchant_endpoints_need_valid_credentials(client, headers):
     response = client.post("/api/v1/orders", json={"amount": 500}, headers=headers)
 
     assert response.status_code == 401
-    # CONTRACT §4: the exact description clients match on; a missing header is the `field`.
+    # docs/api.md#authentication: the exact description clients match on; a missing header is the
+    # `field`.
     missing = next((h for h in ("X-Api-Key", "X-Api-Secret") if not headers.get(h)), None)
     expected = {"code": "AUTHENTICATION_ERROR", "description": "Invalid API credentials"}
     assert response.json() == {"error": expected | ({"field": missing} if missing else {})}

@@ -133,7 +133,7 @@ def test_invalid_card_numbers_are_refused(client, merchant_headers, number):
         "error": {
             "code": "INVALID_CARD",
             "description": "Card validation failed",
-            "field": "card.number",  # CONTRACT §4: the dotted path of the field at fault
+            "field": "card.number",  # docs/api.md#errors: the dotted path of the field at fault
         }
     }
 

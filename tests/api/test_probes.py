@@ -1,6 +1,6 @@
-"""/livez and /readyz (issue 12): the process is up; it can take traffic, which needs PostgreSQL,
-Redis and the schema at the latest migration (a worker ticking against an API that answered
-before `migrate` finished met `relation "payments" does not exist`)."""
+"""/livez and /readyz (docs/operations/running.md#probes): the process is up; it can take traffic,
+which needs PostgreSQL, Redis and the schema at the latest migration (a worker ticking against an
+API that answered before `migrate` finished met `relation "payments" does not exist`)."""
 
 from fastapi.testclient import TestClient
 
@@ -47,7 +47,7 @@ def test_readyz_waits_for_the_latest_migration_while_health_does_not(settings, e
         apply_migrations(empty_database)
         after = client.get("/readyz")
 
-    assert health.status_code == 200  # the contract's /health only asks the dependencies
+    assert health.status_code == 200  # /health only asks the dependencies
     assert before.status_code == 503
     assert before.json()["schema_version"] == "pending"
     assert before.json()["pending_migrations"] == [version for version, _ in migration_files()]

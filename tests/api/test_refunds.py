@@ -76,7 +76,7 @@ def test_refund_beyond_available_amount_is_refused(client, merchant_headers, db)
     }
 
 
-# CONTRACT §5: left out refunds what is left; anything given must be a positive integer.
+# docs/api.md#refunds: left out refunds what is left; anything given must be a positive integer.
 # 100.0 too: JSON has no integer type of its own, and a client sending 100.0 computes amounts
 # in floating point (Stripe refuses it as well).
 NOT_A_REFUND_AMOUNT = [None, 0, -100, "100", "", 10.5, 100.0, 1e3, True, False, [], {}, [100]]

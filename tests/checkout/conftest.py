@@ -60,7 +60,7 @@ SETTLE_SECONDS = 30  # the worker's delay plus the page's 2 s polling, with room
 
 @pytest.fixture
 def random_order_id() -> str:
-    """A well-formed order id that no order has (CONTRACT §5)."""
+    """A well-formed order id that no order has (docs/api.md#conventions)."""
     alphabet = string.ascii_letters + string.digits
     return "order_" + "".join(secrets.choice(alphabet) for _ in range(16))
 

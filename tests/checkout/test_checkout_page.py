@@ -1,4 +1,5 @@
-"""The hosted checkout page (CONTRACT §9) in Chromium, against the real API and payment worker."""
+"""The hosted checkout page (services/checkout/README.md#the-page) in Chromium, against the real API
+and payment worker."""
 
 import json
 import os
@@ -24,7 +25,7 @@ RAW_CODES = re.compile(r"\b[A-Z]+_[A-Z_]+\b")  # INVALID_VPA and friends
 PAYMENTS_PATH = "/api/v1/payments/public"
 
 
-# Every data-test-id CONTRACT §9 requires on the checkout page.
+# Every data-test-id the checkout page must have (services/checkout/README.md#the-page).
 CONTRACT_TEST_IDS = [
     "checkout-container",
     "order-summary",

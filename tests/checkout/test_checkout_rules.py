@@ -1,6 +1,7 @@
 """The checkout page's copy of the payment rules (checkout-rules.js), run in Node.
 
-These mirror CONTRACT §5 so that what the page refuses is exactly what the API would refuse.
+These mirror docs/api.md#payment-methods so that what the page refuses is exactly what the API would
+refuse.
 """
 
 import json

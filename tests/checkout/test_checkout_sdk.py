@@ -1,4 +1,4 @@
-"""The embeddable SDK, /checkout.js (CONTRACT §10)."""
+"""The embeddable SDK, /checkout.js (services/checkout/README.md#embedded-mode-and-the-sdk)."""
 
 import gzip
 import subprocess

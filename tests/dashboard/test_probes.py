@@ -1,5 +1,5 @@
-"""/livez and /readyz of the dashboard (issue 12): ready only when Redis (sessions) and the API
-answer, since no page works without them; alive regardless."""
+"""/livez and /readyz of the dashboard (docs/operations/running.md#probes): ready only when Redis
+(sessions) and the API answer, since no page works without them; alive regardless."""
 
 import httpx
 from fastapi.testclient import TestClient

@@ -2,7 +2,7 @@
 
 The first tests put a stand-in API behind the dashboard's real client, so the page is checked
 whatever the API offers; the rest run against the real API and are skipped until it offers the
-webhook endpoints (CONTRACT §5).
+webhook endpoints (docs/webhooks.md#endpoints).
 """
 
 import html as htmllib
@@ -71,7 +71,7 @@ def stand_in_endpoint(endpoint_id: str, url: str, **fields) -> dict:
 
 @dataclass
 class StandInApi:
-    """The merchant and webhook endpoints of CONTRACT §5 and §7a, in memory."""
+    """The merchant and webhook endpoints of docs/webhooks.md#endpoints, in memory."""
 
     requests: list[httpx.Request] = field(default_factory=list)
     webhook_url: str | None = "https://shop.example/webhook"
@@ -357,7 +357,7 @@ def test_every_endpoint_is_a_row_with_url_filter_status_and_health(dashboard_cli
     assert "12 delivered" in erp and "3 failed" in erp
     default = endpoint_row(html, DEFAULT_ENDPOINT_ID)
     assert "All events" in default and 'data-test-id="endpoint-default"' in default
-    # The form the contract names is still there, unchanged.
+    # The webhook config form is still there, unchanged.
     assert 'data-test-id="webhook-config-form"' in html
 
 
@@ -524,7 +524,7 @@ def test_logs_filter_by_endpoint_and_by_payment_or_refund(dashboard_client, stan
     other = html[html.index('data-webhook-id="00000000-0000-0000-0000-000000000002"') :]
     other = other[: other.index("</tr>")]
     assert f'href="/dashboard/transactions/{PAYMENT_ID}"' in other
-    # The contract's Event cell holds the event's name and nothing else.
+    # The logs table's Event cell holds the event's name and nothing else.
     assert re.search(r'data-test-id="webhook-event"><a [^>]*>payment.success</a></td>', other)
     assert "to shop.example/webhook" in other
 
@@ -960,7 +960,8 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-# --- a truthful delivery log (issue 12) -------------------------------------------------------
+# --- a truthful delivery log (docs/webhooks.md#delivery-logs)
+# ----------------------------------------------
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
-"""docker-compose.yml against CONTRACT §1-2, and against what `make run` starts: same argv,
-same ports, same environment apart from the addresses that differ inside a container."""
+"""docker-compose.yml against docs/operations/running.md#processes-and-ports, and against what `make
+run` starts: same argv, same ports, same environment apart from the addresses that differ inside a
+container."""
 
 import re
 from typing import Any
@@ -20,7 +21,7 @@ CONTRACT_SERVICES = {
     "postgres", "redis", "migrate", "api", "payment-worker", "refund-worker",
     "webhook-dispatcher", "checkout", "dashboard",
 }  # fmt: skip
-# Beyond the contract: the demo merchant shop that `make run` serves too.
+# Beyond the required services: the demo merchant shop that `make run` serves too.
 SERVICES = CONTRACT_SERVICES | {"checkout-demo"}
 CONTAINER_NAMES = {
     "postgres": "pg_gateway",
@@ -198,7 +199,7 @@ def test_migrate_is_the_make_run_migration_on_the_api_image(compose: dict[str, A
     assert _command(compose, "migrate") == ["python", *MIGRATE_ARGV[1:]]
     assert migrate["restart"] == "no"
     # One build, one image: two builds of it gave two image ids, and every later `up`
-    # recreated whatever ran the other one (issue 12, defect 2).
+    # recreated whatever ran the other one (docs/operations/running.md#docker-compose).
     assert migrate["image"] == api["image"]
     assert "build" not in migrate
 
@@ -414,7 +415,8 @@ def test_dashboard_calls_the_api_inside_and_shows_the_browsers_addresses(
     assert interpolate(env["PUBLIC_API_URL"]) == BROWSER_API_URL
     assert interpolate(env["CHECKOUT_URL"]) == BROWSER_CHECKOUT_URL
     assert env["REDIS_URL"] == REDIS_URL
-    assert "DATABASE_URL" not in env  # CONTRACT §11: it never opens the database
+    # It never opens the database: services/dashboard/README.md#dashboard.
+    assert "DATABASE_URL" not in env
 
 
 def test_demo_shop_runs_the_checkout_image_on_its_own_origin(compose: dict[str, Any]) -> None:

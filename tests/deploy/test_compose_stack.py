@@ -1,8 +1,8 @@
-"""docker-compose.yml on a real Docker engine (issue 12): built and started under a fresh project
-name on free ports, a payment and a refund end to end with every webhook signed and delivered
-to a receiver on the compose network, replicas added without recreating anything, PostgreSQL
-and Redis restarted without loss, a second `up` that changes nothing, `down -v` that leaves
-nothing. One stack serves the whole module, in the order written; skipped only where no
+"""docker-compose.yml on a real Docker engine (docs/operations/running.md#docker-compose): built and
+started under a fresh project name on free ports, a payment and a refund end to end with every
+webhook signed and delivered to a receiver on the compose network, replicas added without recreating
+anything, PostgreSQL and Redis restarted without loss, a second `up` that changes nothing, `down -v`
+that leaves nothing. One stack serves the whole module, in the order written; skipped only where no
 engine answers. The timings are written to test-artifacts/compose/timings.json."""
 
 import base64
@@ -59,9 +59,9 @@ def wait_for(condition: Callable[[], Any], timeout: float = 90, what: str = "") 
 
 
 def api(stack: ComposeStack, method: str, path: str, **kwargs: Any) -> Any:
-    """One API call, retried on 503 as CONTRACT §4 lets a client: after a PostgreSQL restart
-    each API process answers 503 once per pooled connection the restart broke, while the pool
-    replaces them."""
+    """One API call, retried on 503 as docs/api.md#error-codes lets a client: after a PostgreSQL
+    restart each API process answers 503 once per pooled connection the restart broke, while the
+    pool replaces them."""
     for _ in range(40):
         response = http(method, f"{stack.api_url}{path}", headers=HEADERS, **kwargs)
         if response.status_code != 503:

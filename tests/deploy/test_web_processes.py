@@ -1,5 +1,6 @@
 """The web services as `make run` starts them (the images run the same argv): a SIGTERM stop is
-graceful and exits 0, not 143 (issue 12, defect 7), and healthcheck probes are not logged."""
+graceful and exits 0, not 143 (docs/operations/running.md#stopping), and healthcheck probes are not
+logged."""
 
 import signal
 import time

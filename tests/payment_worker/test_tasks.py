@@ -141,7 +141,7 @@ def test_jobs_and_items_are_counted_for_prometheus(client, merchant_headers, wor
     assert sample("gateway_work_items_total", queue="payments") == items_before + 1
 
 
-# One order, one successful payment (issue 10, CONTRACT §5)
+# One order, one successful payment (docs/api.md#one-successful-payment-per-order)
 
 
 def _outcomes(db, payment_ids: list[str]) -> dict[str, tuple[str, str | None, str | None]]:

@@ -1,6 +1,6 @@
 """Hostile bodies on every POST and PUT endpoint: over 64 KB (declared or streamed) they are
-refused with 413 and the contract's error body; nested deeper than any parser will go they are
-refused with 400; and nothing is created either way."""
+refused with 413 and the error body of docs/api.md#request-bodies; nested deeper than any parser
+will go they are refused with 400; and nothing is created either way."""
 
 import json
 
@@ -130,7 +130,7 @@ def test_malformed_json_bodies_are_refused_with_the_error_body(
     client, db, merchant_headers, resources, method, path, takes_body, content
 ):
     # Capture's and refund's bodies are optional: none (empty, or JSON null) means {} (the
-    # whole amount, CONTRACT §5); any other body that is not a JSON object is refused.
+    # whole amount, docs/api.md#refunds); any other body that is not a JSON object is refused.
     no_body = content in (b"", b"null") and path.endswith(("/capture", "/refunds"))
     for headers in variants(method, path):
         response = send(client, method, path, resources, merchant_headers | headers, content)

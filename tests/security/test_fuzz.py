@@ -5,7 +5,7 @@ negative modes, plus its coverage phase of boundary values), go to every operati
 seeded merchant, and to every merchant operation without credentials and with wrong ones.
 No response may be a 5xx, and every response must be one the document describes: its status
 code, content type, headers and body schema. Where the two disagree, the code or the document
-is wrong, never the contract (CONTRACT.md decides which).
+is wrong, never the documented behaviour (docs/api.md decides which).
 
 The requests go over HTTP to a real API process, started once for the module, rather than to
 the ASGI app in this process: a request costs the same either way (~7 ms on the 2-core CI
@@ -88,8 +88,8 @@ FUZZ_SETTINGS = settings(
     suppress_health_check=list(HealthCheck),
 )
 # GET /payments/public and GET /webhooks/test are, by their paths, GET /payments/{payment_id}
-# and GET /webhooks/{webhook_id} of an unknown id (CONTRACT §5 has both routes): they answer
-# 404 "... not found", as an unknown id must, rather than the 405 this check expects.
+# and GET /webhooks/{webhook_id} of an unknown id (docs/webhooks.md#delivery-logs has both routes):
+# they answer 404 "... not found", as an unknown id must, rather than the 405 this check expects.
 SHADOWED_BY_AN_ID_ROUTE = {"POST /api/v1/payments/public", "POST /api/v1/webhooks/test"}
 REQUESTS: Counter[str] = Counter()
 

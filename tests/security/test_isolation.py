@@ -1,6 +1,6 @@
-"""A merchant never learns that another merchant's resource exists (CONTRACT §3): for every
-merchant endpoint that takes an id, another merchant's id gets exactly the bytes an unknown id
-gets, and changes nothing."""
+"""A merchant never learns that another merchant's resource exists (docs/api.md#merchant-isolation):
+for every merchant endpoint that takes an id, another merchant's id gets exactly the bytes an
+unknown id gets, and changes nothing."""
 
 import pytest
 

@@ -1,7 +1,7 @@
-"""Rate limits (CONTRACT §4: 429 RATE_LIMIT_ERROR with Retry-After): each limit refuses past
-its count, says when to retry, and lets requests through again once its window has passed;
-limits are held in Redis, so they hold across API processes; a Redis outage lets requests
-through. Windows are a few seconds here, set through the same variables an operator uses."""
+"""Rate limits (docs/api.md#rate-limits: 429 RATE_LIMIT_ERROR with Retry-After): each limit refuses
+past its count, says when to retry, and lets requests through again once its window has passed;
+limits are held in Redis, so they hold across API processes; a Redis outage lets requests through.
+Windows are a few seconds here, set through the same variables an operator uses."""
 
 import re
 import time
@@ -41,7 +41,7 @@ def limited_client(settings: ApiSettings, db, redis) -> Iterator[LimitedClient]:
 
 
 def assert_refused(response: httpx.Response, counts: str) -> int:
-    """The contract's 429; returns its Retry-After in seconds."""
+    """The documented 429 (docs/api.md#error-codes); returns its Retry-After in seconds."""
     assert response.status_code == 429, response.text
     error = response.json()["error"]
     assert error["code"] == "RATE_LIMIT_ERROR"

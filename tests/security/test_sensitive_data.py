@@ -1,5 +1,5 @@
-"""The full card number and the CVV are never stored or logged (CONTRACT §5), and no secret
-(API secret, webhook secret, password) is ever logged.
+"""The full card number and the CVV are never stored or logged (docs/api.md#sensitive-data), and no
+secret (API secret, webhook secret, password) is ever logged.
 
 Card payments go through the whole pipeline, API, payment worker and webhook delivery, with
 every log at debug level: once as real processes (their logs are the files start_service

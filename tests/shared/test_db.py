@@ -1,5 +1,6 @@
 """Connections that notice a vanished peer, a server that ends stuck transactions, and a
-migration that waits for a database still starting (issue 12)."""
+migration that waits for a database still starting
+(docs/operations/running.md#processes-and-ports)."""
 
 import contextlib
 import os
@@ -147,7 +148,7 @@ def test_wait_for_database_gives_up_after_its_bound(database_url):
 
 
 def test_migrate_retries_its_first_connection(database_url, forwarder):
-    """`migrate` started while PostgreSQL is not yet answering (compose, issue 12 defect 1)
+    """`migrate` started while PostgreSQL is not yet answering (compose)
     waits and then migrates, instead of failing at its first attempt."""
     env = {**os.environ, "DATABASE_URL": _through(database_url, forwarder.port)}
     env.setdefault("REDIS_URL", "redis://127.0.0.1:1/0")  # not used by migrate

@@ -35,7 +35,7 @@ def test_new_webhook_secret_is_whsec_and_24_bytes_of_base64():
 def test_signature_headers_sign_with_every_secret_in_force():
     secrets = ["whsec_newA", "whsec_oldB", "whsec_oldC"]
     headers = signature_headers(secrets, "msg_1", 1700000000, b"{}")
-    # Newest first, comma-separated, lowercase hex (CONTRACT §7).
+    # Newest first, comma-separated, lowercase hex (docs/webhooks.md#secret-rotation).
     assert headers["X-Webhook-Signature"] == ",".join(hex_signature(s, b"{}") for s in secrets)
     assert len(headers["webhook-signature"].split(" ")) == 3
     assert headers["webhook-id"] == "msg_1" and headers["webhook-timestamp"] == "1700000000"

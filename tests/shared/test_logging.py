@@ -99,7 +99,8 @@ def test_one_line_per_request_and_per_state_change(
     assert refund_created["payment_id"] == payment_id
     [refund_processed] = state_lines("refund_processed", refund_id=refund["id"])
     assert refund_processed["correlation_id"] == "req_logs_refund"
-    # Each state change names the deliveries it queued; no line more per delivery (issue 13).
+    # Each state change names the deliveries it queued; no line more per delivery
+    # (docs/operations/observability.md#logs).
     assert not state_lines("webhook_queued")
     queued = [
         *created_line["webhook_ids"], *finalized["webhook_ids"],

@@ -1,5 +1,6 @@
-"""Worker metrics: served on loopback unless METRICS_HOST says otherwise (issue 11), with a
-`/livez` beside `/metrics` that compose's worker healthcheck asks (issue 12, defect 5)."""
+"""Worker metrics: served on loopback unless METRICS_HOST says otherwise
+(docs/operations/observability.md#metrics), with a `/livez` beside `/metrics` that compose's worker
+healthcheck asks (docs/operations/running.md#probes)."""
 
 import socket
 import time

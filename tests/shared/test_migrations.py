@@ -17,7 +17,8 @@ def test_migrations_apply_once_to_an_empty_database(empty_database):
         "idx_refunds_payment_id", "idx_webhook_logs_merchant_id",
         "idx_webhook_logs_due",
     } <= indexes  # fmt: skip
-    # Indexes only ever written (issue 13): every read is served by another one.
+    # Indexes only ever written (README.md#the-cost-of-a-paid-order): every read is served by
+    # another one.
     assert not {"idx_webhook_logs_status", "idx_webhook_attempts_log_id"} & indexes
 
 

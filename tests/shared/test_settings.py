@@ -1,5 +1,6 @@
-"""Each service's settings: the contract's defaults, one line naming a bad or missing variable,
-and every documented variable read by the services that use it, and only by them."""
+"""Each service's settings: the documented defaults (docs/operations/configuration.md), one line
+naming a bad or missing variable, and every documented variable read by the services that use it,
+and only by them."""
 
 import re
 from pathlib import Path

@@ -1,5 +1,6 @@
 """A worker takes no job before the API is ready, schema included: on a multi-replica start
-the first ticks met `relation "payments" does not exist` while `migrate` still ran (issue 12)."""
+the first ticks met `relation "payments" does not exist` while `migrate` still ran
+(docs/operations/running.md#probes)."""
 
 import time
 

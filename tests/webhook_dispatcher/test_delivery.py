@@ -383,8 +383,8 @@ def test_two_dispatchers_never_claim_the_same_delivery(
 def test_a_hanging_merchant_does_not_delay_another_on_the_same_host_and_port(
     client, merchant_headers, db, dispatcher
 ):
-    """Issue 10: A's URL never answers and A creates >= 100 events within 5 s; B's URL on the
-    same host:port answers at once. B's deliveries keep their latency (p95 < 1 s) and its
+    """docs/webhooks.md#delivery: A's URL never answers and A creates >= 100 events within 5 s; B's
+    URL on the same host:port answers at once. B's deliveries keep their latency (p95 < 1 s) and its
     attempts take milliseconds, since nothing but A's own share is held by A."""
     from factories import sign_up
 
@@ -454,8 +454,8 @@ def test_a_hanging_merchant_does_not_delay_another_on_the_same_host_and_port(
 def test_a_response_that_does_not_finish_in_5_s_is_a_timeout_whatever_its_status(
     client, merchant_headers, db, dispatcher
 ):
-    """Issue 10: 200 with Content-Length: 1000000, then one byte every 0.5 s. One attempt,
-    one outcome: a timeout, no response code, and the log stays pending for a retry."""
+    """docs/webhooks.md#delivery: 200 with Content-Length: 1000000, then one byte every 0.5 s. One
+    attempt, one outcome: a timeout, no response code, and the log stays pending for a retry."""
     import asyncio
 
     async def trickle(scope, receive, send):
@@ -487,8 +487,8 @@ def test_a_response_that_does_not_finish_in_5_s_is_a_timeout_whatever_its_status
 def test_a_refused_connection_is_logged_in_words_with_its_next_retry(
     client, merchant_headers, db, dispatcher
 ):
-    """Issue 12: the list and the detail say why the last attempt failed and when the next
-    one is due; no '[Errno 111]'."""
+    """docs/webhooks.md#delivery-logs: the list and the detail say why the last attempt failed and
+    when the next one is due; no '[Errno 111]'."""
     db.execute(
         "SELECT set_default_webhook_url(id, 'http://127.0.0.1:9/webhook') FROM merchants WHERE is_test"
     )
@@ -508,8 +508,8 @@ def test_a_refused_connection_is_logged_in_words_with_its_next_retry(
 def test_every_attempt_has_its_own_number_manual_retries_included(
     client, merchant_headers, db, start_receiver, dispatcher
 ):
-    """Issue 12: after a manual retry the attempts are #1 and #2, not #1 twice; the second
-    is the first of a fresh schedule."""
+    """docs/webhooks.md#delivery-logs: after a manual retry the attempts are 1 and 2, not 1 twice;
+    the second is the first of a fresh schedule."""
     failing = start_receiver(fail_first=1)
     db.execute(
         "SELECT set_default_webhook_url(id, %s) FROM merchants WHERE is_test", (failing.url,)

@@ -1,5 +1,6 @@
 """Migration 004 carries live data over: a previous secret still in its overlap, attempts
-numbered per schedule (two #1 after a manual retry) and errors logged as '[Errno 111]'."""
+numbered per schedule (two attempts numbered 1 after a manual retry) and errors logged as '[Errno
+111]'."""
 
 import psycopg
 import pytest

@@ -1,4 +1,4 @@
-"""Secret rotation that a receiver built from our docs survives (CONTRACT §7, issue 10).
+"""Secret rotation that a receiver built from our docs survives (docs/webhooks.md#secret-rotation).
 
 Every verification snippet a merchant can copy (the Docs page's Node.js and Python servers,
 its Standard Webhooks snippet, and devstack.receiver) is run as written against real

@@ -1,6 +1,6 @@
 """Real worker processes, idle and under steady load: an idle worker writes nothing at INFO
 beyond its start line, keeps no tick results in Redis, and however many workers sweep a busy
-queue, at most one tick waits in Redis for it (CONTRACT §8; issue 12)."""
+queue, at most one tick waits in Redis for it (docs/operations/scaling.md#due-work)."""
 
 import json
 import threading

@@ -1,6 +1,6 @@
-"""An order is paid once, whatever the concurrency (issue 10, CONTRACT §5): parallel payment
-attempts for one order through the merchant and the public endpoint, two API processes, and
-three payment-worker processes finalising them."""
+"""An order is paid once, whatever the concurrency (docs/api.md#one-successful-payment-per-order):
+parallel payment attempts for one order through the merchant and the public endpoint, two API
+processes, and three payment-worker processes finalising them."""
 
 import time
 from concurrent.futures import ThreadPoolExecutor

@@ -1,5 +1,5 @@
 """SIGTERM stops a worker cleanly: exit code 0, promptly, and what it claimed is finished or
-given back, never left leased (issue 12)."""
+given back, never left leased (docs/operations/running.md#stopping)."""
 
 import signal
 import threading

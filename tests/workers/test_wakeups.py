@@ -1,7 +1,8 @@
 """A tick waits for due work without polling: it sleeps until the next due time it read, and
-PostgreSQL wakes it (LISTEN/NOTIFY) when work due sooner commits (issue 13); an idle worker's
-sweep hears the same channel and queues a tick at once. Its log lines carry each item's
-correlation id, never that of the request that woke it (issue 14)."""
+PostgreSQL wakes it (LISTEN/NOTIFY) when work due sooner commits
+(docs/operations/scaling.md#due-work); an idle worker's sweep hears the same channel and queues a
+tick at once. Its log lines carry each item's correlation id, never that of the request that woke it
+(docs/operations/observability.md#logs)."""
 
 import json
 import threading

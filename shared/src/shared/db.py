@@ -2,7 +2,8 @@
 
 Two faces of the same rules: `Database` for the workers, which are threads doing one job at a
 time, and `AsyncDatabase` for the API, whose requests run on one event loop without a thread
-hop per database call (issue 13: the hops cost the API more CPU than its queries).
+hop per database call (README.md#the-cost-of-a-paid-order: the hops cost the API more CPU than its
+queries).
 """
 
 import asyncio
@@ -164,7 +165,8 @@ class Database:
 
 class AsyncDatabase:
     """The API's pool (psycopg's AsyncConnectionPool): `Database`'s rules, awaited, plus the
-    ambient transaction an idempotent request wraps around its whole handler (CONTRACT §6)."""
+    ambient transaction an idempotent request wraps around its whole handler
+    (docs/idempotency.md#how-it-holds)."""
 
     def __init__(self, url: str, *, min_size: int = 2, max_size: int = 10, name: str = "api"):
         self.pool = AsyncConnectionPool(

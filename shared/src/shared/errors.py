@@ -1,4 +1,5 @@
-"""Typed domain errors. Each carries its HTTP status and contract code; the API renders them."""
+"""Typed domain errors. Each carries its HTTP status and error code (docs/api.md#error-codes); the
+API renders them."""
 
 from typing import ClassVar
 
@@ -7,7 +8,7 @@ class GatewayError(Exception):
     status_code: ClassVar[int] = 400
     code: ClassVar[str] = "BAD_REQUEST_ERROR"
     default_description: ClassVar[str] = "Bad request"
-    # The request field at fault, as a dotted path (CONTRACT §4's additive `field`).
+    # The request field at fault, as a dotted path (docs/api.md#errors `field`).
     default_field: ClassVar[str | None] = None
 
     def __init__(
@@ -76,8 +77,8 @@ class ServiceUnavailable(GatewayError):
 
 
 class RateLimited(GatewayError):
-    """Too many requests of one kind from one client, email, order or API key (CONTRACT §4);
-    always sent with Retry-After."""
+    """Too many requests of one kind from one client, email, order or API key
+    (docs/api.md#rate-limits); always sent with Retry-After."""
 
     status_code = 429
     code = "RATE_LIMIT_ERROR"

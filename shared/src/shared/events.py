@@ -37,7 +37,8 @@ EVERY_EVENT = "*"
 # one. The default endpoint's log keeps the event id as its own id, the others get new ones.
 # The ids are made here (uuid4), so `record_events` can say which events got a delivery.
 # Arrays go in binary (`%b`): psycopg escapes every element of a text-format array with a
-# regular expression, which cost the payment worker a fifth of its CPU (issue 13).
+# regular expression, which cost the payment worker a fifth of its CPU
+# (README.md#the-cost-of-a-paid-order).
 INSERT_EVENTS = """
 WITH stored AS (
     INSERT INTO events (id, merchant_id, type, body, correlation_id, object_id)
@@ -107,7 +108,8 @@ def record_events(tx: Transaction[DictConnection], events: list[Event]) -> list[
     takes it.
 
     Nothing is logged here: the caller's line for the state change names the deliveries it
-    queued (`webhook_ids`), one line per change (issue 12), not one more per delivery."""
+    queued (`webhook_ids`), one line per change (docs/operations/observability.md#logs), not one
+    more per delivery."""
     if not events:
         return []
     ids = [str(uuid.uuid4()) for _ in events]

@@ -28,7 +28,7 @@ MAX_RUN_S = 10.0
 class HousekeepingSettings(ServiceSettings):
     """How long stored rows are kept: read by every worker, whose sweep runs the purges."""
 
-    # Stored events older than this are purged (CONTRACT §5 events API).
+    # Stored events older than this are purged (docs/operations/housekeeping.md#retention).
     event_retention_days: int = Field(default=30, ge=1, le=3650)
     # Webhook delivery logs (with their attempts: full payloads and responses) that ended, and
     # were last touched, longer ago than this are purged; a pending one never is.
@@ -45,7 +45,8 @@ class Purge:
     params: Mapping[str, object] = field(default_factory=dict)
 
 
-# Idempotency keys are kept 24 h from first use (CONTRACT §6): expires_at says until when.
+# Idempotency keys are kept 24 h from first use (docs/idempotency.md#expiry): expires_at says until
+# when.
 IDEMPOTENCY_KEYS = Purge(
     "idempotency_keys",
     """
@@ -60,8 +61,8 @@ IDEMPOTENCY_KEYS = Purge(
 
 
 def expired_events(retention_days: int) -> Purge:
-    """Events older than `retention_days` (EVENT_RETENTION_DAYS, default 30; CONTRACT §5's
-    events API). Their delivery logs stay, naming the event id (their webhook-id)."""
+    """Events older than `retention_days` (EVENT_RETENTION_DAYS, default 30; docs/api.md#events).
+    Their delivery logs stay, naming the event id (their webhook-id)."""
     return Purge(
         "events",
         """

@@ -1,4 +1,5 @@
-"""Lifetime counts of work done by the workers, kept in Redis beside the queues (CONTRACT §8)."""
+"""Lifetime counts of work done by the workers, kept in Redis beside the queues
+(docs/api.md#job-status)."""
 
 from redis import Redis
 

@@ -76,8 +76,9 @@ def serve_worker_metrics(
     alive: Callable[[], bool] = worker_loop_alive,
 ) -> WSGIServer | None:
     """Serve `/metrics` and `/livez` on host:port in a daemon thread; nothing when port is
-    unset. Loopback by default (issue 11): the metrics have no authentication; a container sets
-    METRICS_HOST=0.0.0.0 so its network can scrape it. Returns the server (for tests)."""
+    unset. Loopback by default (docs/operations/observability.md#metrics): the metrics have no
+    authentication; a container sets METRICS_HOST=0.0.0.0 so its network can scrape it. Returns the
+    server (for tests)."""
     if not port:
         return None
     try:

@@ -1,4 +1,4 @@
-"""The test merchant of CONTRACT §3, seeded idempotently.
+"""The test merchant of docs/api.md#test-merchant, seeded idempotently.
 
 Part of shared's core: the dashboard and the demo shop know the test merchant too, and install
 no database driver.

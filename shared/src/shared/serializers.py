@@ -18,10 +18,10 @@ PAYMENT_COLUMNS = (
 
 def amount_refundable(payments: str = "payments") -> str:
     """The SQL select-list item `amount_refundable` of the payment row named `payments` in the
-    statement (CONTRACT §5): its amount in paise less its `pending` and `processed` refunds, 0
-    unless it succeeded. The one definition of what can still be refunded: API responses,
-    webhook payloads and the refund check read it. Read it in its own statement after locking
-    the payment, never in the locking one, whose snapshot may predate a refund just committed."""
+    statement (docs/api.md#payments): its amount in paise less its `pending` and `processed`
+    refunds, 0 unless it succeeded. The one definition of what can still be refunded: API responses,
+    webhook payloads and the refund check read it. Read it in its own statement after locking the
+    payment, never in the locking one, whose snapshot may predate a refund just committed."""
     return f"""
         CASE WHEN {payments}.status = 'success' THEN {payments}.amount - (
             SELECT coalesce(sum(r.amount), 0) FROM refunds r

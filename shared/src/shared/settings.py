@@ -1,4 +1,4 @@
-"""Configuration from the environment (CONTRACT §2), validated once at start.
+"""Configuration from the environment (docs/operations/configuration.md), validated once at start.
 
 Each service has its own settings class, in its own package (`api.config`, `dashboard.config`,
 `checkout.config`, `payment_worker.config` ...), that reads only the variables it uses. The
@@ -64,7 +64,8 @@ class ServiceUrls(ServiceSettings):
 
 class ApiSecretGraceSettings(ServiceSettings):
     """API_SECRET_GRACE_SECONDS: how long a replaced API secret keeps working after a rotation
-    (CONTRACT §5). The API enforces it; the dashboard says it before a merchant rotates."""
+    (docs/api.md#api-secret-rotation). The API enforces it; the dashboard says it before a merchant
+    rotates."""
 
     api_secret_grace_seconds: int = Field(default=24 * 3600, ge=0, le=30 * 24 * 3600)
 
@@ -87,8 +88,8 @@ class BackendSettings(DatabaseSettings, RedisSettings, ServiceUrls):
 
 class WebServerSettings(ServiceSettings):
     """Where a web service listens: HOST (loopback by default: the seeded test merchant logs in
-    with any password) and PORT, whose default each service sets to its own (CONTRACT §1).
-    `make run` gives every web service its own PORT."""
+    with any password) and PORT, whose default each service sets to its own
+    (docs/operations/running.md). `make run` gives every web service its own PORT."""
 
     host: str = Field(default="127.0.0.1", min_length=1)
     port: Port

@@ -1,4 +1,5 @@
-"""Webhook signatures: our X-Webhook-Signature and the Standard Webhooks headers (CONTRACT §7).
+"""Webhook signatures: our X-Webhook-Signature and the Standard Webhooks headers
+(docs/webhooks.md#signatures).
 
 A delivery is signed with every secret in force: the merchant's current secret first, then
 each replaced secret still inside its 24 h overlap, newest first. Outside an overlap both

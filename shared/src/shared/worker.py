@@ -204,7 +204,8 @@ class GatewayWorker(SimpleWorker):
 
 def _api_healthy(api_url: str) -> bool:
     try:
-        # Readiness, not /health: it waits for the schema to be migrated too (issue 12).
+        # Readiness, not /health: it waits for the schema to be migrated too
+        # (docs/operations/running.md#probes).
         with urllib.request.urlopen(f"{api_url}/readyz", timeout=2) as response:  # noqa: S310
             return response.status == 200
     except Exception:
@@ -228,9 +229,9 @@ def _redis_answers(redis: Redis) -> bool:
 
 
 def wait_for_dependencies(settings: WorkerSettings, redis: Redis) -> None:
-    """Block until PostgreSQL, Redis and the API all answer (CONTRACT §1); meanwhile say, every
-    DEPENDENCY_REPORT_S, which of them (by URL) is still awaited: at INFO, and at WARNING once
-    the wait has lasted DEPENDENCY_LATE_S."""
+    """Block until PostgreSQL, Redis and the API all answer (docs/operations/running.md); meanwhile
+    say, every DEPENDENCY_REPORT_S, which of them (by URL) is still awaited: at INFO, and at WARNING
+    once the wait has lasted DEPENDENCY_LATE_S."""
     started = time.monotonic()
     reported_at: float | None = None
     while True:

@@ -81,8 +81,8 @@ def test_the_checkout_path_pays_an_order_without_naming_its_merchant(api_runtime
 
 
 def test_a_payment_wakes_the_worker_through_postgresql_not_redis(api_runtime, redis, database_url):
-    """No Redis round trip per payment (issue 13): its insert NOTIFYs on commit, and the
-    payment worker's sweep, hearing it, queues a tick (shared.worker)."""
+    """No Redis round trip per payment (docs/operations/scaling.md#due-work): its insert NOTIFYs on
+    commit, and the payment worker's sweep, hearing it, queues a tick (shared.worker)."""
     order = service_order(api_runtime)
 
     with listening(database_url, PAYMENTS_QUEUE, WEBHOOKS_QUEUE) as heard:

@@ -1,6 +1,6 @@
 """The refunds service (api.refunds.service) called as an endpoint would, without HTTP: a real
 pool and Redis (the `api_runtime` fixture), the `db` connection for what it left behind. The
-rule (CONTRACT §5): any number of partial refunds of a successful payment, together never
+rule (docs/api.md#refunds): any number of partial refunds of a successful payment, together never
 more than its amount; pending and processed refunds count, failed ones do not."""
 
 import pytest

@@ -17,7 +17,8 @@ from payment_gateway.errors import UnexpectedResponseError, error_for
 DEFAULT_BASE_URL = "http://localhost:8000"
 USER_AGENT = "payment-gateway-python/0.1.0"
 
-# Retried: the answers that say "the request did nothing, try again later" (CONTRACT §4, §6).
+# Retried: the answers that say "the request did nothing, try again later"
+# (docs/api.md#error-codes).
 RETRYABLE_STATUSES = frozenset({409, 429, 502, 503, 504})
 
 
@@ -30,7 +31,7 @@ class Call:
     parse: Callable[[Any], Any]
     params: dict[str, Any] | None = None
     json: Any = None
-    # Takes an Idempotency-Key (merchant POSTs that create or change money, CONTRACT §6).
+    # Takes an Idempotency-Key (merchant POSTs that create or change money: docs/idempotency.md).
     idempotent: bool = False
     idempotency_key: str | None = None
     authenticated: bool = True

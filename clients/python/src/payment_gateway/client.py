@@ -1,4 +1,4 @@
-"""`Gateway` (sync) and `AsyncGateway` (async): every endpoint of the API (CONTRACT §5).
+"""`Gateway` (sync) and `AsyncGateway` (async): every endpoint of the API (docs/api.md).
 
     from payment_gateway import Gateway
     gateway = Gateway(api_key="key_test_abc123", api_secret="secret_test_xyz789")

@@ -1,5 +1,5 @@
-"""Typed errors: one class per error code of the API (CONTRACT §4), each carrying the code,
-description, field, HTTP status and the request id (`X-Request-Id`) to quote to support."""
+"""Typed errors: one class per error code of the API (docs/api.md#error-codes), each carrying the
+code, description, field, HTTP status and the request id (`X-Request-Id`) to quote to support."""
 
 from typing import Any
 
@@ -66,7 +66,8 @@ class ServiceUnavailableError(APIError):
 
 
 class UnexpectedResponseError(APIError):
-    """A success status with a body this client cannot read (not the API's contract)."""
+    """A success status with a body this client cannot read (not the API's documented shape:
+    docs/api.md)."""
 
 
 _BY_STATUS: dict[int, type[APIError]] = {

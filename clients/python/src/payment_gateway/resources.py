@@ -1,4 +1,4 @@
-"""Typed resources: one frozen dataclass per object the API returns (CONTRACT §5).
+"""Typed resources: one frozen dataclass per object the API returns (docs/api.md).
 
 Fields the API adds later are kept in `raw` (the object as the API sent it), so an older client
 never fails on a newer API. Amounts are integers in paise; timestamps are ISO-8601 UTC strings.
@@ -225,7 +225,8 @@ class RecoveryQueued(Resource):
 
 @dataclass(frozen=True)
 class Event(Resource):
-    """Something that happened (CONTRACT §5); `body` and `deliveries` come with `events.get`."""
+    """Something that happened (docs/api.md#events); `body` and `deliveries` come with
+    `events.get`."""
 
     id: str = ""
     type: EventType = "webhook.test"

@@ -19,8 +19,8 @@ DEFAULT_HOST = "127.0.0.1"
 # can hold them beside the API's PORT). `make run` reads the ports among them itself and gives
 # each service its own PORT, so its children do not get them.
 SERVICE_ADDRESS_VARIABLES = ("DASHBOARD_HOST", "DASHBOARD_PORT", "DEMO_PORT", "CHECKOUT_PORT")
-# The variable that moves each port, and its default. PORT is the API's (the contract's); each
-# other service reads its own variable too when it runs alone.
+# The variable that moves each port, and its default. PORT is the API's
+# (docs/operations/running.md); each other service reads its own variable too when it runs alone.
 PORT_VARIABLES = {
     "api": ("PORT", 8000),
     "checkout": ("CHECKOUT_PORT", 3001),

@@ -22,7 +22,8 @@ async def get_runtime(request: Request) -> ApiRuntime:  # async: no threadpool h
 RuntimeDep = Annotated[ApiRuntime, Depends(get_runtime)]
 
 # Declared as security schemes, so the document says both headers are required; a missing one
-# is refused by authenticate() with the contract's 401 body, not by FastAPI.
+# is refused by authenticate() with the documented 401 body (docs/api.md#authentication), not by
+# FastAPI.
 api_key_header = APIKeyHeader(
     name="X-Api-Key", scheme_name="ApiKey", description="Your API key", auto_error=False
 )

@@ -129,7 +129,7 @@ def is_json_media_type(content_type: str | None) -> bool:
 def describe_validation_error(
     exc: RequestValidationError, content_type: str | None = None
 ) -> tuple[str, str | None]:
-    """(description, field) for a request that failed validation (CONTRACT §4): the field's
+    """(description, field) for a request that failed validation (docs/api.md#errors): the field's
     dotted path and what is wanted, never the input, pydantic's type names or its wording.
     `content_type` is the request's Content-Type header: a body sent as anything but JSON
     (curl's `-d` sends a form) is refused for that, with `field` "Content-Type"."""
@@ -201,8 +201,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def error_responses(*errors: int | type[GatewayError]) -> dict[int | str, dict]:
     """A route's `responses=`: each status it can answer with the error body. A domain error
-    class (e.g. `PaymentNotFound`) documents its status with when it happens: its contract
-    code and exact description (CONTRACT §4), one line per error of that status."""
+    class (e.g. `PaymentNotFound`) documents its status with when it happens: its error
+    code and exact description (docs/api.md#error-codes), one line per error of that status."""
     cases: dict[int, list[str]] = {}
     for error in errors:
         if isinstance(error, int):

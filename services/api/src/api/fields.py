@@ -61,8 +61,9 @@ def id_pattern(prefix: str) -> str:
 
 def _id_in_path(name: str, prefix: str, what: str, not_found: type[NotFound]) -> Any:
     """A dependency reading path parameter `name`: the id when it has the shape of `prefix`'s
-    ids, else `not_found` (404), as for any unknown id (CONTRACT §3); never a 400 or a query.
-    Declare it after `MerchantDep`, so that a request without credentials still gets 401."""
+    ids, else `not_found` (404), as for any unknown id (docs/api.md#merchant-isolation); never a 400
+    or a query. Declare it after `MerchantDep`, so that a request without credentials still gets
+    401."""
 
     async def known_id(  # async: no thread hop for a check that does no I/O
         value: Annotated[

@@ -69,13 +69,14 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         # A trailing slash is an unknown path (404), never a redirect that a client would
-        # follow to the request's Host with its body and credentials (CONTRACT §4).
+        # follow to the request's Host with its body and credentials (docs/api.md#conventions).
         redirect_slashes=False,
         generate_unique_id_function=operation_id,
     )
     app.state.metrics = metrics
     install_error_handlers(app)
-    # Routes are matched in this order, one by one: the payment path's first (issue 13).
+    # Routes are matched in this order, one by one: the payment path's first
+    # (README.md#the-cost-of-a-paid-order).
     routers = (
         orders_router,
         payments_router,

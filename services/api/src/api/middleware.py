@@ -10,7 +10,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodyLimitMiddleware:
-    """Refuses bodies over the limit with the contract's error body, declared or streamed."""
+    """Refuses bodies over the limit with the documented error body (docs/api.md#request-bodies),
+    declared or streamed."""
 
     def __init__(self, app: ASGIApp, max_bytes: int):
         self.app = app

@@ -202,7 +202,7 @@ HEADER_DOCS = {
     },
     "Idempotent-Replayed": {
         "description": "`true` when this is the first response replayed for a reused "
-        "Idempotency-Key (CONTRACT §6).",
+        "Idempotency-Key.",
         "schema": {"type": "string", "enum": ["true"]},
     },
     "Retry-After": {
@@ -278,7 +278,7 @@ class TestEventData(BaseModel):
 
 
 class PaymentEventBody(BaseModel):
-    """The body of a payment event: compact JSON, signed byte for byte (CONTRACT §7)."""
+    """The body of a payment event: compact JSON, signed byte for byte (docs/webhooks.md#body)."""
 
     event: Literal["payment.created", "payment.pending", "payment.success", "payment.failed"]
     timestamp: int = Field(description="Unix seconds", examples=[1705315870])
@@ -363,7 +363,7 @@ def _document_webhooks(app: FastAPI) -> None:
             summary=summary,
             operation_id=f"{event.replace('.', '_')}_webhook",
             description="POSTed to each enabled endpoint whose filter takes it; answer 2xx within 5 s. "
-            "Retried up to five attempts (CONTRACT §7).",
+            "Retried up to five attempts: 1 min, 5 min, 30 min and 2 h after the one before.",
             status_code=200,
             response_description="Any 2xx acknowledges the delivery",
         )(receive)
@@ -371,8 +371,8 @@ def _document_webhooks(app: FastAPI) -> None:
 
 def _flatten_payment_create(schemas: dict[str, Any]) -> None:
     """PaymentCreate's oneOf (upi needs vpa, card needs card) makes generators emit two
-    anonymous models in place of one request class; the rule stays in words (CONTRACT §5)
-    and in the 400 the API answers."""
+    anonymous models in place of one request class; the rule stays in words
+    (docs/api.md#payment-methods) and in the 400 the API answers."""
     schema = schemas.get("PaymentCreate", {})
     if schema.pop("oneOf", None) is not None:
         schema["description"] = (

@@ -1,1 +1,2 @@
-"""Hosted checkout page, the embeddable SDK, and a demo merchant page (CONTRACT §9, §10)."""
+"""Hosted checkout page, the embeddable SDK, and a demo merchant page
+(services/checkout/README.md#the-page)."""

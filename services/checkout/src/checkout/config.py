@@ -1,5 +1,5 @@
 """The checkout's and the demo shop's configuration from the environment, validated once at
-start (CONTRACT §2)."""
+start (docs/operations/configuration.md#variables)."""
 
 from pydantic import AliasChoices, Field
 

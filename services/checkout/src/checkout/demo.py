@@ -4,9 +4,9 @@ It shows the integration a merchant writes: the server creates the order with th
 the browser opens the checkout with the public key. Run with `checkout-demo`.
 
 It sells as the seeded test merchant with the keys the gateway holds now, not the seed's: it
-logs in as that merchant (which accepts any password, CONTRACT §3) before its first order, and
-again when the API refuses the secret, so a secret rotated from the dashboard or the API never
-breaks it.
+logs in as that merchant (which accepts any password, docs/api.md#test-merchant) before its first
+order, and again when the API refuses the secret, so a secret rotated from the dashboard or the API
+never breaks it.
 """
 
 import html
@@ -141,7 +141,8 @@ def render_demo_page(settings: DemoSettings, api_key: str) -> str:
     return (
         template.replace("{{checkout_url}}", html.escape(settings.checkout_url, quote=True))
         .replace("{{api_key}}", html.escape(api_key, quote=True))
-        # The checkout shows the seeded merchant's name as whom the shopper pays (CONTRACT §3).
+        # The checkout shows the seeded merchant's name as whom the shopper pays
+        # (docs/api.md#test-merchant).
         .replace("{{merchant_name}}", html.escape(TEST_MERCHANT_NAME))
     )
 

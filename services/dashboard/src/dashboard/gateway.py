@@ -5,9 +5,9 @@ per-merchant view of it for each call.
 Every merchant call carries the logged-in merchant's key and secret, which live only in the
 server-side session. Every call also names the visitor it is made for (`VisitorAddressMiddleware`
 sets it per request) with the SERVICE_SECRET, so the API's limits per address count the
-visitor, not the dashboard (shared.client_address). Errors come back as `ApiError` with the contract's code and description;
-an API that does not answer, fails (5xx) or answers outside the contract is `ApiUnavailable`.
-The dashboard retries nothing itself: a merchant's click is one request.
+visitor, not the dashboard (shared.client_address). Errors come back as `ApiError` with the API's
+code and description; an API that does not answer, fails (5xx) or answers outside docs/api.md is
+`ApiUnavailable`. The dashboard retries nothing itself: a merchant's click is one request.
 """
 
 import math
@@ -80,8 +80,8 @@ class Credentials:
 
 
 class ApiError(Exception):
-    """The API answered with its error body (CONTRACT §4); `retry_after` is its Retry-After in
-    seconds (a 429 carries one), None when it sent none."""
+    """The API answered with its error body (docs/api.md#errors); `retry_after` is its Retry-After
+    in seconds (a 429 carries one), None when it sent none."""
 
     def __init__(
         self, status_code: int, code: str, description: str, retry_after: float | None = None
@@ -109,7 +109,7 @@ class ApiError(Exception):
 
 
 class ApiUnavailable(Exception):
-    """The API did not answer, timed out, or answered something that is not the contract."""
+    """The API did not answer, timed out, or answered something docs/api.md does not describe."""
 
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -185,7 +185,8 @@ class GatewayClient:
             raise ApiUnavailable(f"API answered {exc.status_code}") from exc
         except APIError as exc:
             if exc.status_code >= 500 or exc.code == "API_ERROR":
-                # A server fault or an answer outside the contract: nothing the merchant can fix.
+                # A server fault or an answer docs/api.md does not describe: nothing the merchant
+                # can fix.
                 log.warning("api_failed", operation=what, status=exc.status_code)
                 raise ApiUnavailable(f"API answered {exc.status_code}") from exc
             raise ApiError(exc.status_code, exc.code, exc.description, exc.retry_after) from exc

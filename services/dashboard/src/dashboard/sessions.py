@@ -47,7 +47,7 @@ class SessionMerchant:
 
     @property
     def is_open_test_merchant(self) -> bool:
-        """The seeded merchant, which logs in with any password (CONTRACT §3)."""
+        """The seeded merchant, which logs in with any password (docs/api.md#test-merchant)."""
         return self.id == TEST_MERCHANT_ID
 
     def __repr__(self) -> str:

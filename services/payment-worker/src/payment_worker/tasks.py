@@ -2,9 +2,9 @@
 (SKIP LOCKED) and updated only while still pending, in the same transaction as their orders
 and webhook events. A job killed half-way rolls back and the next tick does the work again.
 
-An order is paid at most once (CONTRACT §5): the batch locks its payments' orders before
-deciding anything, so a payment whose order is already paid, by an earlier payment of this
-batch or by another worker's committed batch, fails with ORDER_ALREADY_PAID."""
+An order is paid at most once (docs/api.md#one-successful-payment-per-order): the batch locks its
+payments' orders before deciding anything, so a payment whose order is already paid, by an earlier
+payment of this batch or by another worker's committed batch, fails with ORDER_ALREADY_PAID."""
 
 from collections.abc import Callable, Iterable
 
@@ -30,7 +30,7 @@ log = structlog.get_logger(__name__)
 # Small enough that a batch commits within a few milliseconds of falling due.
 BATCH_SIZE = 50
 ALREADY_PAID_CODE = "ORDER_ALREADY_PAID"
-ALREADY_PAID_DESCRIPTION = "Order already paid"  # CONTRACT §4: the API's words for it too
+ALREADY_PAID_DESCRIPTION = "Order already paid"  # docs/api.md#exact-descriptions: the API's too
 
 Outcome = tuple[str, str, str | None, str | None]
 

@@ -8,9 +8,9 @@ on that host:port, of one merchant or several, so one hanging endpoint would que
 deliveries behind it); instead each endpoint (a delivery's lane) may hold at most
 MAX_IN_FLIGHT_PER_ENDPOINT attempts, counted here, and the claim never takes more than that.
 
-One attempt has one outcome (CONTRACT §7): a 2xx whose response arrived in full within the
-5 s is a success; anything else, including a 2xx status line whose body did not finish in
-time, is a failed attempt with no response code and an error that says why in words.
+One attempt has one outcome (docs/webhooks.md#delivery): a 2xx whose response arrived in full within
+the 5 s is a success; anything else, including a 2xx status line whose body did not finish in time,
+is a failed attempt with no response code and an error that says why in words.
 """
 
 import asyncio
@@ -70,7 +70,7 @@ class _PlatformLookups:
     uvloop's go through libuv instead; with this, names resolve the same whatever the loop."""
 
     # Threads of their own: a lookup cannot be cancelled, so names that never answer hold a
-    # thread each; they must not hold up the loop's other work (CONTRACT §7).
+    # thread each; they must not hold up the loop's other work (docs/webhooks.md#delivery).
     _threads = ThreadPoolExecutor(max_workers=32, thread_name_prefix="webhook-dns")
 
     async def getaddrinfo(self, host: str, port: int, **kwargs: Any) -> list[Any]:
@@ -294,8 +294,9 @@ class DeliveryEngine:
         return target  # a name: PublicAddressResolver checks what it resolves to
 
 
-# A merchant's URL is read once, not at every attempt (issue 13): reading checks it character
-# by character. The check of what a name resolves to stays per attempt (PublicAddressResolver).
+# A merchant's URL is read once, not at every attempt (README.md#the-cost-of-a-paid-order): reading
+# checks it character by character. The check of what a name resolves to stays per attempt
+# (PublicAddressResolver).
 _parsed_url = functools.lru_cache(maxsize=4096)(parse_webhook_url)
 
 

@@ -1,4 +1,5 @@
-"""The retry schedule (CONTRACT §7): five attempts, each timed from the previous one."""
+"""The retry schedule (docs/webhooks.md#retry-schedule): five attempts, each timed from the previous
+one."""
 
 from datetime import datetime, timedelta
 

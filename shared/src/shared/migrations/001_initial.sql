@@ -1,4 +1,4 @@
--- The whole schema of the contract: merchants, orders, payments, refunds, webhook logs and
+-- The whole schema of docs/api.md: merchants, orders, payments, refunds, webhook logs and
 -- attempts, idempotency keys. Amounts are integers in paise.
 
 CREATE TABLE merchants (

@@ -1,6 +1,7 @@
--- An order has at most one successful payment, whatever the concurrency (CONTRACT §5, issue 10).
--- The payment worker keeps this by locking the orders of a batch before it decides any outcome;
--- this index makes PostgreSQL refuse the second success should any code path ever forget to.
+-- An order has at most one successful payment, whatever the concurrency
+-- (docs/api.md#one-successful-payment-per-order). The payment worker keeps this by locking the
+-- orders of a batch before it decides any outcome; this index makes PostgreSQL refuse the second
+-- success should any code path ever forget to.
 --
 -- A database written by an older version may already hold orders paid twice: the index cannot
 -- be built then, and the money involved needs a person (refund the extra payments), not a

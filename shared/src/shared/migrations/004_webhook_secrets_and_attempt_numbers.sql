@@ -1,6 +1,7 @@
--- Webhook secret rotation keeps every replaced secret for its own 24 h (CONTRACT §7), however
--- often a merchant rotates: one row per replaced secret, instead of a single "previous" slot
--- that a second rotation overwrote (ending the first secret's overlap at once).
+-- Webhook secret rotation keeps every replaced secret for its own 24 h
+-- (docs/webhooks.md#secret-rotation), however often a merchant rotates: one row per replaced
+-- secret, instead of a single "previous" slot that a second rotation overwrote (ending the first
+-- secret's overlap at once).
 CREATE TABLE webhook_secrets (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     merchant_id uuid NOT NULL REFERENCES merchants (id) ON DELETE CASCADE,

@@ -1,7 +1,7 @@
--- Events (CONTRACT §5, §7): every event a merchant's objects cause is stored when it happens,
--- whether or not a webhook URL is set, and kept for EVENT_RETENTION_DAYS. A delivery log is
--- made per event only while the merchant has a URL; its id IS the event id, so the Standard
--- Webhooks `webhook-id` (the log id, stable across retries) is the event id too.
+-- Events (docs/api.md#events, docs/webhooks.md#events): every event a merchant's objects cause is
+-- stored when it happens, whether or not a webhook URL is set, and kept for EVENT_RETENTION_DAYS. A
+-- delivery log is made per event only while the merchant has a URL; its id IS the event id, so the
+-- Standard Webhooks `webhook-id` (the log id, stable across retries) is the event id too.
 
 CREATE TABLE events (
     id             uuid PRIMARY KEY DEFAULT gen_random_uuid(),

@@ -25,7 +25,8 @@ EVENT_EXAMPLE: dict[str, Any] = {
 
 
 class Event(BaseModel):
-    """Something that happened to one of the merchant's objects (CONTRACT §5, §7)."""
+    """Something that happened to one of the merchant's objects (docs/api.md#events,
+    docs/webhooks.md#events)."""
 
     id: str = Field(
         description="The event id: the Standard Webhooks `webhook-id` of its deliveries",

@@ -1,4 +1,4 @@
-"""The events API (CONTRACT §5): every event the merchant's objects caused, newest first."""
+"""The events API (docs/api.md#events): every event the merchant's objects caused, newest first."""
 
 import json
 import time
@@ -65,7 +65,7 @@ async def signed_delivery(db: AsyncDatabase, merchant_id: str, event_id: str) ->
 
 async def get_event(db: AsyncDatabase, merchant_id: str, event_id: str) -> dict[str, Any]:
     """One event with its exact delivered body and its deliveries; EventNotFound for an unknown id
-    or another merchant's (CONTRACT §3)."""
+    or another merchant's (docs/api.md#merchant-isolation)."""
     event_id = _event_uuid(event_id)
     async with db.connection() as conn:
         row = await repository.get_event(conn, event_id, merchant_id)

@@ -1,4 +1,4 @@
-"""Probes. `/health` is the contract's (CONTRACT §5); `/livez` and `/readyz` are what an
+"""Probes (docs/api.md#health-and-job-status). `/health` is for people; `/livez` and `/readyz` are what an
 orchestrator asks: is the process up (restart it if not), and should it get traffic now.
 None of them, nor `/metrics`, is logged per request (PROBE_PATHS)."""
 

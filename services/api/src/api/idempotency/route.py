@@ -1,4 +1,4 @@
-"""Idempotency-Key on merchant POSTs (CONTRACT §6).
+"""Idempotency-Key on merchant POSTs (docs/idempotency.md).
 
 The key is claimed, the request's work done and its response stored in ONE transaction: a
 request that dies half-way leaves neither its payment nor its key behind, and a retry does the

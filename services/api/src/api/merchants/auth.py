@@ -85,10 +85,11 @@ async def authenticate(
     db: AsyncDatabase, cache: CredentialCache, api_key: str | None, api_secret: str | None
 ) -> AuthenticatedMerchant:
     """The merchant whose key and (current or still-retiring) secret these are;
-    AuthenticationFailed (401) otherwise. Keys and secrets as in CONTRACT §4.
+    AuthenticationFailed (401) otherwise. Keys and secrets as in docs/api.md#authentication.
 
-    The description is always exactly `Invalid API credentials` (CONTRACT §4: clients match
-    on it); a missing header is named in the error's `field` (`X-Api-Key` or `X-Api-Secret`)."""
+    The description is always exactly `Invalid API credentials` (docs/api.md#exact-descriptions:
+    clients match on it); a missing header is named in the error's `field` (`X-Api-Key` or
+    `X-Api-Secret`)."""
     if not api_key:
         raise AuthenticationFailed(field="X-Api-Key")
     if not api_secret:

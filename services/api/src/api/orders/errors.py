@@ -1,10 +1,11 @@
-"""The orders domain's errors, with their contract codes and exact descriptions (CONTRACT §4)."""
+"""The orders domain's errors, with their codes and exact descriptions (docs/api.md#error-codes)."""
 
 from shared.errors import BadRequest, NotFound
 
 
 class OrderNotFound(NotFound):
-    """404: no order with this id, a malformed id, or another merchant's order (CONTRACT §3)."""
+    """404: no order with this id, a malformed id, or another merchant's order
+    (docs/api.md#merchant-isolation)."""
 
     default_description = "Order not found"
 

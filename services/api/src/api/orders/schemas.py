@@ -15,7 +15,7 @@ AMOUNT_IN_PAISE = f"amount must be an integer number of paise, at least {MINIMUM
 
 class OrderCreate(BaseModel):
     # The document states the ranges; the validators below enforce them with the descriptions
-    # clients match on ("amount must be at least 100", CONTRACT §4).
+    # clients match on ("amount must be at least 100", docs/api.md#exact-descriptions).
     amount: StrictInt = Field(
         description="Amount in paise; at least 100",
         examples=[50000],

@@ -1,5 +1,5 @@
-"""The payments domain's errors, with their contract codes and exact descriptions
-(CONTRACT §4)."""
+"""The payments domain's errors, with their codes and exact descriptions
+(docs/api.md#error-codes)."""
 
 from shared.errors import BadRequest, NotFound
 
@@ -17,6 +17,6 @@ class PaymentNotCapturable(BadRequest):
 
 
 class CaptureAmountMismatch(BadRequest):
-    """400: a capture's optional `amount` must equal the payment's (CONTRACT §5)."""
+    """400: a capture's optional `amount` must equal the payment's (docs/api.md#capture)."""
 
     default_description = "Capture amount must equal the payment amount"

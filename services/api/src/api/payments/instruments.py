@@ -85,9 +85,9 @@ def validate_card(number: str, expiry_month: int | str, expiry_year: int | str, 
     """The card's network, last four digits and test outcome; nothing else of it is kept.
 
     Raises InvalidCard (`Card validation failed`) or ExpiredCard (`Card expiry date invalid`),
-    CONTRACT §4's codes, with `field` the dotted path of the part at fault: `card.number`
-    (13-19 digits passing the Luhn check), `card.cvv` (3 or 4 digits), `card.expiry_month` or
-    `card.expiry_year` (expiry_fault)."""
+    The codes of docs/api.md#payment-methods, with `field` the dotted path of the part at fault:
+    `card.number` (13-19 digits passing the Luhn check), `card.cvv` (3 or 4 digits),
+    `card.expiry_month` or `card.expiry_year` (expiry_fault)."""
     digits = CARD_SEPARATORS.sub("", number)
     if not (digits.isascii() and digits.isdigit() and 13 <= len(digits) <= 19):
         raise InvalidCard(field="card.number")

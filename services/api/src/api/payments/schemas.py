@@ -9,7 +9,7 @@ from shared.ids import ORDER_PREFIX
 
 
 # Patterns given with json_schema_extra are documented, not validated by pydantic: the
-# instrument checks answer with the contract's INVALID_VPA and INVALID_CARD instead.
+# instrument checks answer with INVALID_VPA and INVALID_CARD instead (docs/api.md#payment-methods).
 class CardDetails(BaseModel):
     number: StrictStr = Field(
         max_length=64,
@@ -81,7 +81,7 @@ class Payment(BaseModel):
     amount_refunded: int
     amount_refundable: int = Field(
         description="What can still be refunded, in paise: the amount less the pending and"
-        " processed refunds; 0 unless `status` is `success` (CONTRACT §5)"
+        " processed refunds; 0 unless `status` is `success`"
     )
     created_at: str
     updated_at: str
@@ -102,7 +102,7 @@ PaymentPage = Page[Payment]
 
 
 class CaptureRequest(BaseModel):
-    """CONTRACT §5: the body is optional; `amount`, if given, must equal the payment amount
+    """docs/api.md#capture: the body is optional; `amount`, if given, must equal the payment amount
     (an explicit null is refused, as for refunds)."""
 
     amount: OmittableInt = Field(

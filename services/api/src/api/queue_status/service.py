@@ -1,5 +1,5 @@
-"""Job status (CONTRACT §8). The unit is an item of work: a payment to finalise, a refund to
-process, a webhook delivery. Pending items come from PostgreSQL; running jobs and live workers
+"""Job status (docs/api.md#job-status). The unit is an item of work: a payment to finalise, a refund
+to process, a webhook delivery. Pending items come from PostgreSQL; running jobs and live workers
 from RQ; lifetime completed and failed counts from the workers' counters in Redis."""
 
 import asyncio
@@ -15,7 +15,7 @@ from shared.queues import ALL_QUEUES
 
 
 async def job_status(runtime: ApiRuntime) -> dict[str, Any]:
-    """The report of CONTRACT §8: PostgreSQL's pending counts, then RQ's figures (RQ is
+    """The report of docs/api.md#job-status: PostgreSQL's pending counts, then RQ's figures (RQ is
     synchronous: read in a worker thread)."""
     async with runtime.db.connection() as conn:
         pending = await repository.pending_counts(conn)

@@ -1,1 +1,1 @@
-"""Rate limits on login, sign-up, public payments and the merchant API (CONTRACT §4, 429)."""
+"""Rate limits on login, sign-up, public payments and the merchant API (docs/api.md#rate-limits)."""

@@ -1,5 +1,5 @@
-"""The refunds domain's errors, with their contract codes and exact descriptions
-(CONTRACT §4)."""
+"""The refunds domain's errors, with their codes and exact descriptions
+(docs/api.md#error-codes)."""
 
 from shared.errors import BadRequest, NotFound
 

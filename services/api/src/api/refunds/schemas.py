@@ -5,7 +5,7 @@ from api.pagination import Page
 
 
 class RefundCreate(BaseModel):
-    """CONTRACT §5: `amount` left out refunds the whole available amount; an explicit null,
+    """docs/api.md#refunds: `amount` left out refunds the whole available amount; an explicit null,
     zero, negative, fractional (100.0 too), boolean or string amount is 400."""
 
     amount: OmittableInt = Field(

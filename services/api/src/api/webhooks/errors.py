@@ -1,4 +1,4 @@
-"""The webhooks domain's errors (CONTRACT §4)."""
+"""The webhooks domain's errors (docs/api.md#error-codes)."""
 
 from shared.errors import BadRequest, NotFound
 

@@ -116,7 +116,7 @@ EVENTS_DESCRIPTION = (
 
 
 class WebhookEndpoint(BaseModel):
-    """A URL that receives the merchant's events (CONTRACT §7a): its own event filter,
+    """A URL that receives the merchant's events (docs/webhooks.md#endpoints): its own event filter,
     signing secret and status."""
 
     id: str = Field(description="`we_` and 16 letters and digits")

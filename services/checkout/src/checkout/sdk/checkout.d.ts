@@ -1,5 +1,6 @@
-// Type declarations for the PaymentGateway checkout SDK, /checkout.js (CONTRACT §10).
-// Served beside it as /checkout.d.ts: save it next to your code, or reference it with
+// Type declarations for the PaymentGateway checkout SDK, /checkout.js
+// (services/checkout/README.md#embedded-mode-and-the-sdk). Served beside it as /checkout.d.ts: save
+// it next to your code, or reference it with
 //   /// <reference path="./checkout.d.ts" />
 
 /** What onSuccess receives when the shopper's payment succeeded. */
@@ -9,7 +10,7 @@ export interface PaymentSuccess {
   status?: 'success';
 }
 
-/** The API's error object (CONTRACT §4), or a payment's error code and description. */
+/** The API's error object (docs/api.md#errors), or a payment's error code and description. */
 export interface PaymentError {
   code: string;
   description: string;

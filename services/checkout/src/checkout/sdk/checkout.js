@@ -1,6 +1,7 @@
 /*!
- * PaymentGateway checkout SDK (CONTRACT §10). One dependency-free UMD file:
- * a <script> tag defines window.PaymentGateway; CommonJS and AMD loaders get the same class.
+ * PaymentGateway checkout SDK (services/checkout/README.md#embedded-mode-and-the-sdk). One
+ * dependency-free UMD file: a <script> tag defines window.PaymentGateway; CommonJS and AMD loaders
+ * get the same class.
  *
  *   var checkout = new PaymentGateway({ key: 'key_…', orderId: 'order_…',
  *     onSuccess: function (r) {}, onFailure: function (e) {}, onClose: function () {} });

@@ -1,7 +1,7 @@
 /*
- * The hosted checkout page (CONTRACT §9): loads the public order, takes a UPI or card payment,
- * polls the payment until the bank answers, and, inside the SDK's iframe, tells the merchant's
- * page the outcome by postMessage to the one parent origin the SDK passed in.
+ * The hosted checkout page (services/checkout/README.md#the-page): loads the public order, takes a
+ * UPI or card payment, polls the payment until the bank answers, and, inside the SDK's iframe,
+ * tells the merchant's page the outcome by postMessage to the one parent origin the SDK passed in.
  */
 (function () {
   'use strict';
@@ -116,7 +116,7 @@
     };
   }
 
-  // Shoppers read sentences, never codes (CONTRACT §9).
+  // Shoppers read sentences, never codes (services/checkout/README.md#the-page).
   function describeApiError(error) {
     switch (error.code) {
       case 'INVALID_VPA':
@@ -151,7 +151,7 @@
     return minutes + ' minutes';
   }
 
-  // The API names the field at fault (CONTRACT §4 `field`); without one, the card codes
+  // The API names the field at fault (docs/api.md#errors `field`); without one, the card codes
   // imply theirs.
   function inputForError(error) {
     var byField = {

@@ -1,7 +1,8 @@
 /*
- * The shopper-side copy of the API's payment rules (CONTRACT §5), so that most mistakes are
- * caught before a request is sent. The API stays the authority: it checks everything again.
- * Loaded by the checkout page as the global CheckoutRules; Node's require() gets the same object.
+ * The shopper-side copy of the API's payment rules (docs/api.md#payment-methods), so that most
+ * mistakes are caught before a request is sent. The API stays the authority: it checks everything
+ * again. Loaded by the checkout page as the global CheckoutRules; Node's require() gets the same
+ * object.
  */
 (function (root, factory) {
   if (typeof module === 'object' && module.exports) {

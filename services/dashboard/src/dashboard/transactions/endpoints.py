@@ -67,7 +67,7 @@ async def _payment_page(
         gateway.get_payment(merchant.credentials, payment_id),
         gateway.list_refunds(merchant.credentials, payment_id),
     )
-    available = payment["amount_refundable"]  # the API applies the rule (CONTRACT §5)
+    available = payment["amount_refundable"]  # the API applies the rule (docs/api.md#refunds)
     form = {"amount": paise_to_rupees_text(available), "reason": "", "error": None}
     context = {
         "payment": payment,

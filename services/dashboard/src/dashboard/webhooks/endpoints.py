@@ -211,7 +211,7 @@ async def log_detail(
         "attempt_total": log["attempts"],
         "attempts": attempts,
         "manually_retried": any(row["manual_retry"] for row in attempts),
-        # The exact bytes sent, which the signature covers (CONTRACT §7).
+        # The exact bytes sent, which the signature covers (docs/webhooks.md#signatures).
         "payload": log["body"],
         "page_title": "Webhook delivery",
     }
