@@ -96,7 +96,7 @@ def github_slug(heading: str) -> str:
 
 
 def citations(path: Path) -> Iterator[tuple[int, Path, str | None]]:
-    """(line, cited file, anchor or None) for each citation in the file."""
+    """(line, cited file or folder, anchor or None) for each citation in the file."""
     text = path.read_text(encoding="utf-8")
     for number, line in enumerate(text.splitlines(), start=1):
         for match in CITATION.finditer(line):
@@ -155,8 +155,8 @@ def test_every_cited_section_exists() -> None:
     for path in repository_files():
         for number, cited, anchor in citations(path):
             where = f"{path.relative_to(ROOT)}:{number}"
-            if not cited.is_file():
-                broken.append(f"{where}: no file {cited}")
+            if not cited.exists():
+                broken.append(f"{where}: no file or folder {cited}")
             elif anchor and cited.suffix == ".md" and anchor not in anchors(cited):
                 broken.append(f"{where}: {cited.relative_to(ROOT)} has no heading #{anchor}")
     assert broken == []
