@@ -63,7 +63,7 @@ class ApiSettings(
     db_pool_size: int = Field(default=5, ge=1, le=200)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
 
-    # Rate limits (README "Rate limits"): RATE_LIMIT_<NAME>.
+    # Rate limits (docs/operations/configuration.md#rate-limits): RATE_LIMIT_<NAME>.
     rate_limit_login_failures_per_email: RateLimitSetting = None
     rate_limit_login_failures_per_address: RateLimitSetting = None
     rate_limit_signups_per_address: RateLimitSetting = None
