@@ -69,7 +69,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--delay-ms", type=int, default=200, help="TEST_PROCESSING_DELAY")
     parser.add_argument("--no-declines", action="store_true",
                         help="every payment succeeds (no payment-worker replica that declines)")  # fmt: skip
-    parser.add_argument("--timeout", type=int, default=540, help="hard limit for the whole run, s")
+    parser.add_argument("--timeout", type=int, default=900, help="hard limit for the whole run, s")
     return parser.parse_args(argv)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import DictRow
 
-from chaos.stack import DISABLED_REASON
+from chaos.endpoints import DISABLED_REASON
 from chaos.workload import ALREADY_PAID, BURST_SHARE, EXCEEDS, NOT_REFUNDABLE, Traffic
 
 SHOWN = 5  # offending items shown per failed check
