@@ -246,3 +246,53 @@ def test_the_api_disabling_an_endpoint_while_a_dispatcher_records_its_attempt(
         ).fetchone()["n"]
         == 0
     )
+
+
+def test_a_delivery_logged_by_an_event_racing_the_disabling_is_ended_not_sent(
+    client, merchant_headers, db, start_receiver, dispatcher
+):
+    """An event's transaction reads the endpoint as enabled and logs a delivery for it; a
+    dispatcher disables the endpoint meanwhile (ending its pending deliveries, which cannot
+    see the uncommitted one); the event commits after. The disabled endpoint must still get
+    nothing: the delivery ends `failed`, "endpoint disabled", unsent (recover sends it)."""
+    from shared.events import Event, record_events
+    from shared.worker import runtime
+
+    receiver = start_receiver()
+    response = client.post(
+        ENDPOINTS, json={"url": receiver.url, "events": ["payment.created"]},
+        headers=merchant_headers,
+    )  # fmt: skip
+    assert response.status_code == 201, response.text
+    endpoint_id = response.json()["id"]
+    merchant_id = str(db.execute("SELECT id FROM merchants").fetchone()["id"])
+    answered_410 = {
+        "endpoint_id": endpoint_id, "response_code": 410, "status": "pending",
+        "attempted_at": datetime.now(UTC),
+    }  # fmt: skip
+
+    database = runtime().db
+    with database.transaction() as event_tx:
+        record_events(event_tx, [Event(merchant_id, "payment.created", {"payment": {"id": "p"}})])
+        with database.transaction() as dispatcher_tx:
+            [(disabled, _)] = tasks.disable_unhealthy_endpoints(dispatcher_tx, [answered_410], 60)
+        assert disabled["id"] == endpoint_id
+    [raced] = db.execute(
+        "SELECT l.id, l.status FROM webhook_logs l JOIN webhook_endpoints e"
+        " ON e.id = l.endpoint_id WHERE e.id = %s AND e.status = 'disabled'",
+        (endpoint_id,),
+    ).fetchall()
+    assert raced["status"] == "pending"  # the race happened
+
+    dispatcher()
+
+    assert receiver.events == []
+    log = db.execute(
+        "SELECT status, attempts, failure_reason, next_retry_at FROM webhook_logs WHERE id = %s",
+        (raced["id"],),
+    ).fetchone()
+    assert log == {
+        "status": "failed", "attempts": 0, "failure_reason": "endpoint disabled",
+        "next_retry_at": None,
+    }  # fmt: skip
+    assert db.execute("SELECT count(*) AS n FROM webhook_attempts").fetchone()["n"] == 0

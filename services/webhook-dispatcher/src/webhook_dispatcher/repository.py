@@ -17,7 +17,13 @@ def claim_due(
     endpoint goes to the merchant's default endpoint. Each row carries the endpoint's URL (''
     when it was deleted, or there is no default), its current secret and `replaced_secrets`,
     the replaced ones still signing, newest first (the default endpoint's are the
-    merchant's)."""
+    merchant's).
+
+    A due delivery whose endpoint is disabled is not leased but ended, `failed` with the
+    reason "endpoint disabled", and returned with that status, to be left alone: a disabled
+    endpoint gets nothing (CONTRACT §7a; `recover` sends it later). Disabling ends the
+    endpoint's pending deliveries, but not one logged by an event whose transaction read the
+    endpoint as enabled and committed after it, nor one a merchant retried by hand."""
     full = [lane for lane, room in lane_rooms.items() if room <= 0]
     return conn.execute(
         f"""
@@ -38,7 +44,12 @@ def claim_due(
             SELECT * FROM unnest(%(busy)b::text[], %(rooms)b::int[]) AS r(lane, room)
         )
         UPDATE webhook_logs w
-        SET next_retry_at = clock_timestamp() + interval '{LEASE}'
+        SET next_retry_at = CASE WHEN e.status = 'disabled' THEN NULL
+                                 ELSE clock_timestamp() + interval '{LEASE}' END,
+            status = CASE WHEN e.status = 'disabled' THEN 'failed' ELSE w.status END,
+            failure_reason = CASE WHEN e.status = 'disabled' THEN 'endpoint disabled'
+                                  ELSE w.failure_reason END,
+            updated_at = CASE WHEN e.status = 'disabled' THEN now() ELSE w.updated_at END
         FROM ranked
         LEFT JOIN rooms USING (lane)
         JOIN merchants m ON m.id = ranked.merchant_id
@@ -47,7 +58,7 @@ def claim_due(
                OR (ranked.endpoint_id IS NULL AND e.merchant_id = m.id AND e.is_default)
         WHERE w.id = ranked.id AND ranked.place <= coalesce(rooms.room, %(per_lane)s)
         RETURNING w.id, w.merchant_id, w.endpoint_id, ranked.lane, w.event_id, w.event,
-                  w.payload, w.attempts, w.correlation_id,
+                  w.payload, w.attempts, w.correlation_id, w.status,
                   coalesce(e.url, '') AS webhook_url,
                   coalesce(e.secret, m.webhook_secret) AS webhook_secret,
                   ARRAY(SELECT s.secret FROM webhook_secrets s
