@@ -573,7 +573,7 @@ def _disabled_check(
         "disabled endpoints: disabled once, announced once, sent nothing while disabled",
         not problems,
         f"{', '.join(dead)} disabled with {sum(announced[endpoints[n]['id']] for n in dead)} "
-        f"events; {racing} deliveries logged by events racing the disabling, ended unsent",
+        f"events; {racing} deliveries logged once the disabling had begun, all ended unsent",
         problems[:SHOWN],
     )
 
