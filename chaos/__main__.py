@@ -6,13 +6,14 @@ restarted once, PostgreSQL is restarted once; then every payment, refund and web
 Starts its own embedded PostgreSQL and Redis in a temporary folder (never the machine's), the
 services as `make run` starts them in test mode with two of each worker (one payment worker
 declines, so both outcomes occur), and the test merchant's five webhook endpoints
-(chaos.stack.ENDPOINTS): the default one answering 500 to a random 30 % of deliveries, two
+(chaos.endpoints.ENDPOINTS): the default one answering 500 to a random 30 % of deliveries, two
 more with event filters and receivers of their own, one nothing ever answers (disabled during
 the run, WEBHOOK_ENDPOINT_DISABLE_AFTER=30s), and one whose receiver is down until the faults
 are over (disabled too), then enabled again and recovered since the start. Every random
-choice comes from the printed seed (`--seed` repeats a run's plan; process scheduling still varies).
-Prints a table with PASS/FAIL per check, writes bench-results/chaos.json, exits 1 on any FAIL
-(3 when the hard --timeout is hit). Logs and the receiver's record are in bench-results/chaos/.
+choice comes from the printed seed (`--seed` repeats a run's plan; process scheduling still
+varies). Prints a table with PASS/FAIL per check, writes bench-results/chaos.json, exits 1 on
+any FAIL (3 when the hard --timeout is hit). Logs and each receiver's record of what it got
+(deliveries*.jsonl) are in bench-results/chaos/.
 """
 
 import argparse
@@ -192,7 +193,7 @@ def run(args: argparse.Namespace, seed: int, stack: Stack, log: Log) -> dict[str
     }
     unregistered = _wait_for_registrations(stack)
     workers_at_end = {q: n["workers"] for q, n in stack.job_status()["queues"].items()}
-    log("checking PostgreSQL, the receiver's record and the clients' answers")
+    log("checking PostgreSQL, each receiver's record and the clients' answers")
     context = {
         "fault_errors": runner.errors + ([] if runner.done else ["faults still running"]),
         "faults_applied": len(runner.applied),
