@@ -5,11 +5,15 @@ restarted once, PostgreSQL is restarted once; then every payment, refund and web
 
 Starts its own embedded PostgreSQL and Redis in a temporary folder (never the machine's), the
 services as `make run` starts them in test mode with two of each worker (one payment worker
-declines, so both outcomes occur), and the test merchant's receiver answering 500 to a random
-30 % of deliveries. Every random choice comes
-from the printed seed (`--seed` repeats a run's plan; process scheduling still varies).
-Prints a table with PASS/FAIL per check, writes bench-results/chaos.json, exits 1 on any FAIL
-(3 when the hard --timeout is hit). Logs and the receiver's record are in bench-results/chaos/.
+declines, so both outcomes occur), and the test merchant's five webhook endpoints
+(chaos.endpoints.ENDPOINTS): the default one answering 500 to a random 30 % of deliveries, two
+more with event filters and receivers of their own, one nothing ever answers (disabled during
+the run, WEBHOOK_ENDPOINT_DISABLE_AFTER=30s), and one whose receiver is down until the faults
+are over (disabled too), then enabled again and recovered since the start. Every random
+choice comes from the printed seed (`--seed` repeats a run's plan; process scheduling still
+varies). Prints a table with PASS/FAIL per check, writes bench-results/chaos.json, exits 1 on
+any FAIL (3 when the hard --timeout is hit). Logs and each receiver's record of what it got
+(deliveries*.jsonl) are in bench-results/chaos/.
 """
 
 import argparse
@@ -66,7 +70,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--delay-ms", type=int, default=200, help="TEST_PROCESSING_DELAY")
     parser.add_argument("--no-declines", action="store_true",
                         help="every payment succeeds (no payment-worker replica that declines)")  # fmt: skip
-    parser.add_argument("--timeout", type=int, default=360, help="hard limit for the whole run, s")
+    parser.add_argument("--timeout", type=int, default=900, help="hard limit for the whole run, s")
     return parser.parse_args(argv)
 
 
@@ -116,14 +120,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace, seed: int, stack: Stack, log: Log) -> dict[str, Any]:
-    timings: dict[str, float] = {}
+    timings: dict[str, float | None] = {}
+    started_at = datetime.now(UTC)
     log("starting embedded PostgreSQL and Redis, migrating, starting the services")
     stack.start()
     assert stack.system is not None
     api_url = stack.system.api_url
     timings["startup_s"] = log.elapsed()
-    log(f"up: api {api_url}, {args.replicas} of each worker, receiver {stack.receiver_url} "
-        f"failing {args.fail_rate:.0%}")  # fmt: skip
+    log(f"up: api {api_url}, {args.replicas} of each worker, endpoints "
+        + ", ".join(f"{n} {e.url} ({'nothing listens' if e.plan.fail_rate is None else 'down until recovered' if e.plan.down_until_recovery else f'failing {e.plan.fail_rate:.0%}'})"
+                    for n, e in stack.endpoints.items()))  # fmt: skip
 
     tally, traffic = Tally(), Traffic()
     payment_plans = plan_payments(random.Random(f"{seed}-payments"), args.payments, seed)
@@ -163,22 +169,46 @@ def run(args: argparse.Namespace, seed: int, stack: Stack, log: Log) -> dict[str
     log("waiting until nothing is pending (payments, refunds, webhook deliveries)")
     quiet_at, pending = _wait_until_quiet(stack, DRAIN_TIMEOUT_S, log)
     quiet_after = round(quiet_at - last_fault, 1) if quiet_at is not None else None
+    # The merchant's server is back: the endpoint disabled meanwhile is enabled again and
+    # recovered since before the first event.
+    log("recovering the endpoint whose receiver was down: receiver up, enabled, recover")
+    recovery_started = time.monotonic()
+    enabled_again_at = datetime.now(UTC)
+    recovery = stack.recover_endpoint("recovered", since=started_at)
+    log(f"  recover queued {recovery['queued']} events; waiting until they are delivered")
+    recovered_at, pending_after_recovery = _wait_until_quiet(stack, DRAIN_TIMEOUT_S, log)
+    timings["recovery_s"] = (
+        round(recovered_at - recovery_started, 1) if recovered_at is not None else None
+    )
+    endpoints: dict[str, dict[str, Any]] = {
+        name: {"id": e.id, "plan": e.plan, "state": state}
+        for (name, e), state in zip(
+            stack.endpoints.items(), stack.endpoint_states().values(), strict=True
+        )
+    }
+    endpoints["recovered"] |= {
+        "before_recovery": recovery["before"],
+        "enabled_again_at": enabled_again_at,
+        "recovery": recovery,
+    }
     unregistered = _wait_for_registrations(stack)
     workers_at_end = {q: n["workers"] for q, n in stack.job_status()["queues"].items()}
-    log("checking PostgreSQL, the receiver's record and the clients' answers")
+    log("checking PostgreSQL, each receiver's record and the clients' answers")
     context = {
         "fault_errors": runner.errors + ([] if runner.done else ["faults still running"]),
         "faults_applied": len(runner.applied),
         "unexpected_exits": stack.unexpected_exits,
         "supervisor_errors": stack.supervisor_errors,
-        "quiet_after_last_fault_s": quiet_after,
+        "quiet_after_last_fault_s": quiet_after if recovered_at is not None else None,
         "drain_timeout_s": DRAIN_TIMEOUT_S,
-        "pending": pending,
+        "pending": pending if quiet_at is None else pending_after_recovery,
         "workers_at_end": workers_at_end,
         "unregistered_workers": unregistered,
     }
     with stack.database() as conn:
-        checks, figures = run_checks(conn, traffic, tally.figures(), stack.deliveries(), context)
+        checks, figures = run_checks(
+            conn, traffic, tally.figures(), stack.deliveries(), endpoints, context
+        )
     figures["refunds"]["payments_listed_successful"] = traffic.successful_listed
     figures["refunds"]["payments_listed_failed"] = traffic.failed_listed
     return {
@@ -271,12 +301,24 @@ def table(report: dict[str, Any]) -> str:
         f"{r['pending']} pending) over {r['payments_refunded']} payments, "
         f"{r['payments_fully_refunded']} fully refunded",
         f"  refund requests     {_pairs(f['refund_requests'])}",
-        f"  webhook events      {w['events_logged']} logged: {w['logs_success']} success, "
-        f"{w['logs_failed']} failed after 5 attempts, {w['logs_pending']} pending; "
-        f"{w['delivered_with_2xx']} delivered with a 2xx",
-        f"  receiver            {w['requests_received']} requests, "
-        f"{w['requests_answered_2xx']} answered 2xx; {w['events_2xx_more_than_once']} events "
-        f"got a 2xx more than once (at least once delivery)",
+        f"  webhook events      {w['events_stored']} stored ({_pairs(w['events_by_type'])})",
+        f"  deliveries          {w['deliveries_logged']} logged: {w['logs_success']} success, "
+        f"{w['logs_failed']} failed ({_pairs(w['logs_ended'])}), {w['logs_pending']} pending",
+    ]
+    for name, e in w["endpoints"].items():
+        if e.get("expected"):
+            lines.append(
+                f"  endpoint {name:<10} {e['expected']} events taken, {e.get('delivered', 0)} "
+                f"answered 2xx, {e.get('failed_after_5', 0)} failed after 5 attempts; "
+                f"{e['requests']} requests; {e.get('events_2xx_more_than_once', 0)} events 2xx "
+                f"more than once ({e.get('2xx_beyond_recorded', 0)} beyond those recorded)"
+            )
+    rec = w["recovered"]
+    lines += [
+        f"  disabled            {_pairs(w['disabled_events'])} webhook_endpoint.disabled events",
+        f"  recovered endpoint  recover queued {rec.get('queued', 0)}; "
+        f"{rec.get('answered_once', 0)}/{rec.get('events', 0)} events answered 2xx exactly once, "
+        f"in {t.get('recovery_s')} s",
         f"  attempts            {_pairs(w['attempts_by_outcome'])}",
         f"  clients             {c['requests']} requests; retried {c['retried_after_503']} "
         f"503s, {c['retried_after_connection_error']} connection errors, "
@@ -291,9 +333,8 @@ def table(report: dict[str, Any]) -> str:
         lines.append(f"  {verdict}  {check['name']:<60} {check['figure']}")
         lines += [f"          {problem}" for problem in check["problems"]]
     for failed in w["failed_logs"]:
-        lines.append(f"  note: webhook {failed['id']} {failed['event']} failed after "
-                     f"{failed['attempts']} attempts ({failed['attempt_rows']} attempt rows, "
-                     f"{failed['requests_received']} requests received)")  # fmt: skip
+        lines.append(f"  note: webhook {failed['id']} {failed['event']} to {failed['endpoint']} "
+                     f"failed after {failed['attempts']} attempts")  # fmt: skip
     lines += ["", "PASS" if report["passed"] else "FAIL"]
     return "\n".join(lines)
 

@@ -1,5 +1,5 @@
-"""What must hold once the system is quiet, read from PostgreSQL, from the receiver's record of
-every request it got, and from what the clients were answered."""
+"""What must hold once the system is quiet, read from PostgreSQL, from each endpoint's
+receiver's record of every request it got, and from what the clients were answered."""
 
 import json
 from collections import Counter, defaultdict
@@ -9,10 +9,14 @@ from typing import Any
 import psycopg
 from psycopg.rows import DictRow
 
+from chaos.endpoints import DISABLED_REASON
 from chaos.workload import ALREADY_PAID, BURST_SHARE, EXCEEDS, NOT_REFUNDABLE, Traffic
 
 SHOWN = 5  # offending items shown per failed check
 OUTCOME_EVENTS = ("payment.success", "payment.failed")
+# An attempt may begin this long after its endpoint was disabled: it was claimed before, and
+# an attempt takes at most 5 s.
+DISABLE_RACE_S = 5.0
 
 
 @dataclass
@@ -32,11 +36,16 @@ def _snapshot(conn: psycopg.Connection[DictRow]) -> dict[str, list[dict[str, Any
         ).fetchall(),
         "refunds": conn.execute("SELECT id, payment_id, amount, status FROM refunds").fetchall(),
         "logs": conn.execute(
-            "SELECT id::text AS id, event, status, attempts, payload FROM webhook_logs"
+            "SELECT id::text AS id, event_id::text AS event_id, endpoint_id, event, status,"
+            " attempts, failure_reason, created_at FROM webhook_logs"
+        ).fetchall(),
+        "events": conn.execute(
+            "SELECT id::text AS id, type, body, created_at FROM events"
         ).fetchall(),
         "attempts": conn.execute(
             "SELECT webhook_log_id::text AS id, count(*) AS attempts,"
-            " count(*) FILTER (WHERE response_code BETWEEN 200 AND 299) AS successes"
+            " count(*) FILTER (WHERE response_code BETWEEN 200 AND 299) AS successes,"
+            " max(attempted_at) AS last_attempted_at"
             " FROM webhook_attempts GROUP BY 1"
         ).fetchall(),
         "attempt_outcomes": conn.execute(
@@ -46,9 +55,9 @@ def _snapshot(conn: psycopg.Connection[DictRow]) -> dict[str, list[dict[str, Any
     }
 
 
-def _subject(log: dict[str, Any]) -> tuple[str, str]:
+def _subject(event: dict[str, Any]) -> tuple[str, str]:
     """('payment' | 'refund', id) of the resource an event is about."""
-    data = json.loads(log["payload"])["data"]
+    data = json.loads(event["body"])["data"]
     kind = "refund" if "refund" in data else "payment"
     return kind, data[kind]["id"]
 
@@ -57,18 +66,21 @@ def run_checks(
     conn: psycopg.Connection[DictRow],
     traffic: Traffic,
     tally: dict[str, Any],
-    deliveries: list[dict[str, Any]],
+    deliveries: dict[str, list[dict[str, Any]]],
+    endpoints: dict[str, dict[str, Any]],
     context: dict[str, Any],
 ) -> tuple[list[Check], dict[str, Any]]:
+    """The checks and the figures. `deliveries`: each receiver's record, by endpoint name;
+    `endpoints`: by name, {id, plan (EndpointPlan), state (the API's view at the end)}, and
+    for the recovered one before_recovery, enabled_again_at and recovery (its answer)."""
     snap = _snapshot(conn)
     payments = {p["id"]: p for p in snap["payments"]}
     refunds = {r["id"]: r for r in snap["refunds"]}
-    logs = {log["id"]: log for log in snap["logs"]}
-    attempts = {a["id"]: a for a in snap["attempts"]}
+    # Events as stored (every endpoint's deliveries carry them), by what they are about.
     events: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    for log in logs.values():
-        if log["event"] != "webhook.test":
-            events[_subject(log)][log["event"]] += 1
+    for event in snap["events"]:
+        if event["type"] not in ("webhook.test", "webhook_endpoint.disabled"):
+            events[_subject(event)][event["type"]] += 1
     checks: list[Check] = []
     figures: dict[str, Any] = {}
 
@@ -76,7 +88,11 @@ def run_checks(
     checks += _refund_checks(traffic, payments, refunds, events, figures)
     checks += _client_checks(traffic, tally, figures)
 
-    checks.extend(_webhook_checks(logs, attempts, deliveries, figures))
+    figures["webhooks"] = {
+        "events_stored": len(snap["events"]),
+        "events_by_type": dict(Counter(e["type"] for e in snap["events"])),
+    }
+    checks.extend(_webhook_checks(snap, deliveries, endpoints, figures))
     figures["webhooks"]["attempts_by_outcome"] = {
         row["outcome"]: row["n"] for row in snap["attempt_outcomes"]
     }
@@ -352,85 +368,312 @@ def _refund_answers(
 
 
 def _webhook_checks(
-    logs: dict[str, dict[str, Any]],
-    attempts: dict[str, dict[str, Any]],
-    deliveries: list[dict[str, Any]],
+    snap: dict[str, list[dict[str, Any]]],
+    deliveries: dict[str, list[dict[str, Any]]],
+    endpoints: dict[str, dict[str, Any]],
     figures: dict[str, Any],
 ) -> list[Check]:
-    checks = []
-    by_log: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for d in deliveries:
-        by_log[d["webhook_id"]].append(d)
-    bad_signature = [d for d in deliveries if not (d["hex_signature_valid"] and d["standard_signature_valid"])]  # fmt: skip
-    wrong_body = [
-        d for d in deliveries
-        if d["webhook_id"] in logs and d["body"] != logs[d["webhook_id"]]["payload"]
-    ]  # fmt: skip
-    unknown = [d for d in deliveries if d["webhook_id"] not in logs]
-    checks.append(Check(
-        "deliveries: both signatures valid, body as logged",
-        not bad_signature and not wrong_body and not unknown,
-        f"{len(deliveries)} requests, {len(bad_signature)} bad signatures, "
-        f"{len(wrong_body)} altered bodies",
-        [f"bad signature on {d['webhook_id']}" for d in bad_signature[:SHOWN]]
-        + [f"body of {d['webhook_id']} differs from its log" for d in wrong_body[:SHOWN]]
-        + [f"delivery for unknown log {d['webhook_id']}" for d in unknown[:SHOWN]],
-    ))  # fmt: skip
-    delivered = {
-        log_id for log_id, ds in by_log.items()
-        if any(200 <= d["answered"] < 300 and d["hex_signature_valid"]
-               and d["standard_signature_valid"] for d in ds)
-    }  # fmt: skip
-    statuses = Counter(log["status"] for log in logs.values())
-    failed = [log for log in logs.values() if log["status"] == "failed"]
-    undelivered = [
-        log for log in logs.values() if log["id"] not in delivered and log["status"] != "failed"
-    ]
-    duplicates = sum(
-        1 for ds in by_log.values() if sum(1 for d in ds if 200 <= d["answered"] < 300) > 1
+    """Per endpoint (CONTRACT §7a): what each receiver got is signed with that endpoint's
+    secret, carries an event's stored body and a type its filter takes; every event reached
+    every live endpoint that takes it, through exactly one delivery; the endpoints nobody
+    answered were disabled once each, announced once, and logged nothing while disabled; the
+    recovered one got every event it takes exactly once."""
+    events = {e["id"]: e for e in snap["events"] if e["type"] != "webhook.test"}
+    attempts = {a["id"]: a for a in snap["attempts"]}
+    names = {info["id"]: name for name, info in endpoints.items()}
+    logs: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    strays = []
+    for log in snap["logs"]:
+        if log["event"] == "webhook.test":
+            continue
+        if log["endpoint_id"] in names:
+            logs[(names[log["endpoint_id"]], log["event_id"])].append(log)
+        else:
+            strays.append(f"log {log['id']} for unknown endpoint {log['endpoint_id']}")
+    received: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for name, ds in deliveries.items():
+        for d in ds:
+            received[(name, d["webhook_id"])].append(d)
+    checks = [_delivery_check(events, deliveries, endpoints)]
+    checks += _coverage_checks(events, logs, received, attempts, endpoints, strays, figures)
+    checks.append(_disabled_check(events, logs, attempts, endpoints, figures))
+    checks.append(_recovered_check(events, logs, received, endpoints, figures))
+    checks.append(_final_logs_check(snap["logs"], attempts, endpoints, figures))
+    return checks
+
+
+def _answered_2xx(ds: list[dict[str, Any]]) -> int:
+    return sum(
+        1 for d in ds
+        if 200 <= d["answered"] < 300 and d["hex_signature_valid"] and d["standard_signature_valid"]
+    )  # fmt: skip
+
+
+def _delivery_check(
+    events: dict[str, dict[str, Any]],
+    deliveries: dict[str, list[dict[str, Any]]],
+    endpoints: dict[str, dict[str, Any]],
+) -> Check:
+    problems = []
+    total = 0
+    for name, ds in deliveries.items():
+        plan = endpoints[name]["plan"]
+        for d in ds:
+            total += 1
+            event = events.get(d["webhook_id"] or "")
+            if not (d["hex_signature_valid"] and d["standard_signature_valid"]):
+                problems.append(f"{name}: bad signature on {d['webhook_id']}")
+            elif event is None:
+                problems.append(f"{name}: webhook-id {d['webhook_id']} is no stored event")
+            elif d["body"] != event["body"]:
+                problems.append(f"{name}: body of {d['webhook_id']} differs from the event's")
+            elif not plan.takes(event["type"]):
+                problems.append(f"{name}: got {event['type']}, which its filter does not take")
+    return Check(
+        "deliveries: each endpoint's own signature, the event's body, types it takes",
+        not problems,
+        f"{total} requests at {len(deliveries)} receivers, {len(problems)} wrong",
+        problems[:SHOWN],
     )
-    figures["webhooks"] = {
-        "events_logged": len(logs),
-        "events_by_type": dict(Counter(log["event"] for log in logs.values())),
-        "delivered_with_2xx": len(delivered & logs.keys()),
+
+
+def _coverage_checks(
+    events: dict[str, dict[str, Any]],
+    logs: dict[tuple[str, str], list[dict[str, Any]]],
+    received: dict[tuple[str, str], list[dict[str, Any]]],
+    attempts: dict[str, dict[str, Any]],
+    endpoints: dict[str, dict[str, Any]],
+    strays: list[str],
+    figures: dict[str, Any],
+) -> list[Check]:
+    """Live endpoints: each event taken has one delivery, answered 2xx (or failed after five
+    attempts); a 2xx recorded was answered by the receiver; more 2xx than recorded is the
+    at-least-once of a dispatcher killed between the answer and its record."""
+    undelivered, doubled, unrecorded_claims = [], list(strays), []
+    per_endpoint: dict[str, dict[str, int]] = {}
+    for name, info in endpoints.items():
+        plan = info["plan"]
+        counts: Counter[str] = Counter()
+        for event in events.values():
+            event_logs = logs.get((name, event["id"]), [])
+            if not plan.takes(event["type"]):
+                if event_logs:
+                    doubled.append(f"{name}: {event['type']} {event['id']} logged, not taken")
+                continue
+            if plan.dead:
+                continue  # _disabled_check and _recovered_check
+            counts["expected"] += 1
+            if len(event_logs) != 1:
+                doubled.append(
+                    f"{name}: {len(event_logs)} deliveries of {event['type']} {event['id']}"
+                )
+                if not event_logs:
+                    continue
+            log = event_logs[0]
+            got = _answered_2xx(received.get((name, event["id"]), []))
+            recorded = sum(attempts.get(x["id"], {}).get("successes", 0) for x in event_logs)
+            if got:
+                counts["delivered"] += 1
+            elif log["status"] == "failed":
+                counts["failed_after_5"] += 1
+            else:
+                undelivered.append(f"{name}: {event['type']} {event['id']} {log['status']}, "
+                                   f"{log['attempts']} attempts, no 2xx received")  # fmt: skip
+            if got < recorded:
+                unrecorded_claims.append(f"{name}: {event['id']} {recorded} 2xx recorded, {got} answered")  # fmt: skip
+            counts["2xx_beyond_recorded"] += max(0, got - recorded)
+            counts["events_2xx_more_than_once"] += got > 1
+        counts["requests"] = len([d for (n, _), ds in received.items() if n == name for d in ds])
+        per_endpoint[name] = dict(counts)
+    figures["webhooks"]["endpoints"] = per_endpoint
+    live = [n for n, info in endpoints.items() if not info["plan"].dead]
+    expected = sum(per_endpoint[n].get("expected", 0) for n in live)
+    delivered = sum(per_endpoint[n].get("delivered", 0) for n in live)
+    failed = sum(per_endpoint[n].get("failed_after_5", 0) for n in live)
+    beyond = sum(per_endpoint[n].get("2xx_beyond_recorded", 0) for n in live)
+    return [
+        Check(
+            "webhooks: every event reached (2xx) every live endpoint taking it",
+            not undelivered,
+            f"{delivered}/{expected} (event, endpoint) pairs over {len(live)} live endpoints, "
+            f"{failed} failed after 5 attempts",
+            undelivered[:SHOWN],
+        ),
+        Check(
+            "webhooks: one delivery per event and endpoint, none for types not taken",
+            not doubled,
+            f"{len(doubled)} wrong",
+            doubled[:SHOWN],
+        ),
+        Check(
+            "webhooks: a 2xx only once per recorded success (bar killed dispatchers)",
+            not unrecorded_claims,
+            f"{beyond} 2xx beyond those recorded (a dispatcher killed between the answer and "
+            "its record: at least once)",
+            unrecorded_claims[:SHOWN],
+        ),
+    ]
+
+
+def _disabled_check(
+    events: dict[str, dict[str, Any]],
+    logs: dict[tuple[str, str], list[dict[str, Any]]],
+    attempts: dict[str, dict[str, Any]],
+    endpoints: dict[str, dict[str, Any]],
+    figures: dict[str, Any],
+) -> Check:
+    """Each endpoint nobody answered: disabled automatically with the reason, exactly one
+    webhook_endpoint.disabled event for it, and nothing sent to it while disabled: a delivery
+    logged by an event that happened while it was disabled (one whose transaction read the
+    endpoint just before the disabling committed) ended "endpoint disabled" with no attempt,
+    and no attempt began later than DISABLE_RACE_S after the disabling (one claimed before it
+    may still be on its way)."""
+    announced: Counter[str] = Counter()
+    disabled_at: dict[str, Any] = {}
+    for event in events.values():
+        if event["type"] == "webhook_endpoint.disabled":
+            endpoint_id = json.loads(event["body"])["data"]["endpoint"]["id"]
+            announced[endpoint_id] += 1
+            disabled_at.setdefault(endpoint_id, event["created_at"])
+    problems, racing = [], 0
+    for name, info in endpoints.items():
+        if not info["plan"].dead:
+            if announced[info["id"]]:
+                problems.append(f"{name} (live) was disabled")
+            continue
+        state = info.get("before_recovery") or info["state"]
+        if (state["status"], state["disabled_reason"]) != ("disabled", DISABLED_REASON):
+            problems.append(f"{name}: {state['status']}, reason {state['disabled_reason']!r}")
+        if announced[info["id"]] != 1:
+            problems.append(f"{name}: {announced[info['id']]} webhook_endpoint.disabled events")
+        since = disabled_at.get(info["id"])
+        if since is None:
+            continue
+        until = info.get("enabled_again_at")
+        for (endpoint, _), event_logs in logs.items():
+            if endpoint != name:
+                continue
+            for log in event_logs:
+                if until is not None and log["created_at"] >= until:
+                    continue  # enabled again: recovered or new
+                tried = attempts.get(log["id"], {})
+                last = tried.get("last_attempted_at")
+                if last is not None and (last - since).total_seconds() > DISABLE_RACE_S:
+                    problems.append(f"{name}: {log['id']} attempted at {last}, disabled at {since}")
+                if log["created_at"] > since:
+                    racing += 1
+                    if tried.get("attempts") or log["failure_reason"] != "endpoint disabled":
+                        problems.append(f"{name}: {log['id']} logged while disabled, "
+                                        f"{log['status']} {log['failure_reason']}")  # fmt: skip
+    figures["webhooks"]["disabled_events"] = {
+        name: announced[info["id"]] for name, info in endpoints.items()
+    }
+    figures["webhooks"]["logged_racing_the_disabling"] = racing
+    dead = [n for n, info in endpoints.items() if info["plan"].dead]
+    return Check(
+        "disabled endpoints: disabled once, announced once, sent nothing while disabled",
+        not problems,
+        f"{', '.join(dead)} disabled with {sum(announced[endpoints[n]['id']] for n in dead)} "
+        f"events; {racing} deliveries logged once the disabling had begun, all ended unsent",
+        problems[:SHOWN],
+    )
+
+
+def _recovered_check(
+    events: dict[str, dict[str, Any]],
+    logs: dict[tuple[str, str], list[dict[str, Any]]],
+    received: dict[tuple[str, str], list[dict[str, Any]]],
+    endpoints: dict[str, dict[str, Any]],
+    figures: dict[str, Any],
+) -> Check:
+    """After the faults the recovered endpoint's receiver is up, and it is enabled again and
+    recovered since the start: every event it takes is answered 2xx exactly once (no fault
+    runs then), with one successful delivery in PostgreSQL."""
+    problems = []
+    counts: Counter[str] = Counter()
+    for name, info in endpoints.items():
+        if not info.get("recovery"):
+            continue
+        plan = info["plan"]
+        for event in events.values():
+            if not plan.takes(event["type"]):
+                continue
+            counts["events"] += 1
+            got = _answered_2xx(received.get((name, event["id"]), []))
+            successes = sum(
+                1 for x in logs.get((name, event["id"]), []) if x["status"] == "success"
+            )
+            counts["answered_once"] += got == 1
+            if got != 1 or successes != 1:
+                problems.append(f"{name}: {event['type']} {event['id']} answered 2xx {got} "
+                                f"times, {successes} successful deliveries")  # fmt: skip
+        counts["queued"] += info["recovery"]["queued"]
+        missed = sum(
+            1 for e in events.values()
+            if plan.takes(e["type"]) and e["created_at"] < info["enabled_again_at"]
+        )  # fmt: skip
+        if info["recovery"]["queued"] != missed:
+            problems.append(f"{name}: recover queued {info['recovery']['queued']}, "
+                            f"{missed} events were missed")  # fmt: skip
+        if info["state"]["status"] != "enabled":
+            problems.append(f"{name}: {info['state']['status']} at the end")
+    figures["webhooks"]["recovered"] = dict(counts)
+    return Check(
+        "recovered endpoint: every event it takes answered exactly once",
+        not problems,
+        f"{counts['answered_once']}/{counts['events']} events exactly once; recover queued "
+        f"{counts['queued']}",
+        problems[:SHOWN],
+    )
+
+
+def _final_logs_check(
+    logs: list[dict[str, Any]],
+    attempts: dict[str, dict[str, Any]],
+    endpoints: dict[str, dict[str, Any]],
+    figures: dict[str, Any],
+) -> Check:
+    """Every delivery final: success with a 2xx attempt, or failed after five failed attempts
+    or because its endpoint was disabled (CONTRACT §7a)."""
+    dead = {info["id"] for info in endpoints.values() if info["plan"].dead}
+    statuses = Counter(log["status"] for log in logs)
+    ended = Counter(log["failure_reason"] for log in logs if log["failure_reason"])
+    bad = []
+    for log in logs:
+        tried = attempts.get(log["id"], {"attempts": 0, "successes": 0})
+        if log["status"] == "pending":
+            bad.append(f"{log['id']} {log['event']} pending")
+        elif log["status"] == "success" and not tried["successes"]:
+            bad.append(f"{log['id']} {log['event']} success without a 2xx attempt")
+        elif log["status"] == "failed" and tried["successes"]:
+            bad.append(f"{log['id']} {log['event']} failed after a 2xx attempt")
+        elif log["status"] == "failed" and log["failure_reason"]:
+            if log["failure_reason"] != "endpoint disabled" or log["endpoint_id"] not in dead:
+                bad.append(f"{log['id']} ended: {log['failure_reason']}")
+        elif log["status"] == "failed" and not (log["attempts"] == 5 and tried["attempts"] == 5):
+            bad.append(f"{log['id']} {log['event']} failed, attempts={log['attempts']} "
+                       f"rows={tried['attempts']}")  # fmt: skip
+    figures["webhooks"] |= {
+        "deliveries_logged": len(logs),
         "logs_success": statuses["success"],
         "logs_failed": statuses["failed"],
         "logs_pending": statuses["pending"],
-        "requests_received": len(deliveries),
-        "requests_answered_2xx": sum(1 for d in deliveries if 200 <= d["answered"] < 300),
-        "events_2xx_more_than_once": duplicates,
+        "logs_ended": dict(ended),
         "failed_logs": [
             {"id": log["id"], "event": log["event"], "attempts": log["attempts"],
-             "attempt_rows": attempts.get(log["id"], {}).get("attempts", 0),
-             "requests_received": len(by_log[log["id"]])}
-            for log in failed
+             "endpoint": next((n for n, i in endpoints.items() if i["id"] == log["endpoint_id"]),
+                              log["endpoint_id"])}
+            for log in logs if log["status"] == "failed" and not log["failure_reason"]
+            and log["endpoint_id"] not in dead
         ],
     }  # fmt: skip
-    checks.append(Check(
-        "webhooks: every logged event delivered (2xx) at least once",
-        not undelivered,
-        f"{len(delivered & logs.keys())}/{len(logs)} delivered, {len(failed)} failed after 5 "
-        f"attempts, {duplicates} delivered more than once",
-        [f"{log['id']} {log['event']} {log['status']}, {log['attempts']} attempts, "
-         f"{len(by_log[log['id']])} requests received" for log in undelivered[:SHOWN]],
-    ))  # fmt: skip
-    bad_final = [
-        f"{log['id']} {log['event']} {log['status']} attempts={log['attempts']} "
-        f"rows={attempts.get(log['id'], {}).get('attempts', 0)}"
-        for log in logs.values()
-        if log["status"] == "pending"
-        or (log["status"] == "failed" and not (
-            log["attempts"] == 5 and attempts.get(log["id"], {}).get("attempts") == 5
-            and attempts[log["id"]]["successes"] == 0))
-        or (log["status"] == "success" and not attempts.get(log["id"], {}).get("successes"))
-    ]  # fmt: skip
-    checks.append(Check(
-        "webhook logs: all final; failed only after 5 failed attempts",
-        not bad_final,
-        f"{statuses['success']} success, {statuses['failed']} failed, {statuses['pending']} pending",
-        bad_final[:SHOWN],
-    ))  # fmt: skip
-    return checks
+    return Check(
+        "webhook logs: all final; failed after 5 attempts or ended by disabling",
+        not bad,
+        f"{statuses['success']} success, {statuses['failed']} failed "
+        f"({sum(ended.values())} ended by disabling), {statuses['pending']} pending",
+        bad[:SHOWN],
+    )
 
 
 def _run_checks(context: dict[str, Any], figures: dict[str, Any]) -> list[Check]:

@@ -1,9 +1,12 @@
 """The system under test: its own embedded PostgreSQL and Redis (so it may restart them), the
 services as `make run` starts them (bench.system), two of each worker, and the test
-merchant's receiver failing a share of deliveries. A supervisor restarts any service that
+merchant's webhook endpoints (ENDPOINTS), each with a receiver of its own checking that
+endpoint's secret and failing a share of deliveries, one that nothing ever answers, and one
+whose receiver is down until `recover_endpoint`. A supervisor restarts any service that
 exits on its own, as compose's `restart: unless-stopped` would, and notes it."""
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -11,6 +14,8 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +27,7 @@ from redis import Redis
 
 from bench.system import System, free_port
 from chaos.client import MERCHANT_HEADERS
+from chaos.endpoints import DISABLE_AFTER, ENDPOINTS, EndpointPlan
 from devstack import processes
 from devstack.embedded import EmbeddedServer, start_postgres, start_redis
 from shared.db import one
@@ -35,6 +41,16 @@ QUEUES = {
 SUPERVISE_EVERY_S = 0.5
 
 
+@dataclass
+class Endpoint:
+    plan: EndpointPlan
+    id: str
+    url: str
+    secret: str
+    record: Path
+    receiver: subprocess.Popen[bytes] | None = None
+
+
 class Stack:
     def __init__(self, data_dir: Path, out_dir: Path, *, replicas: int, delay_ms: int,
                  fail_rate: float, seed: int, declining_replica: bool):  # fmt: skip
@@ -45,7 +61,6 @@ class Stack:
         self.fail_rate = fail_rate
         self.seed = seed
         self.declining_replica = declining_replica
-        self.record = out_dir / "deliveries.jsonl"
         self.unexpected_exits: list[dict[str, Any]] = []
         self.supervisor_errors: list[str] = []
         # Held while a process is being killed or restarted, so the supervisor keeps out.
@@ -55,13 +70,14 @@ class Stack:
         self.postgres: EmbeddedServer | None = None
         self.redis: EmbeddedServer | None = None
         self.system: System | None = None
-        self.receiver: subprocess.Popen[bytes] | None = None
+        self.endpoints: dict[str, Endpoint] = {}
 
     # Starting and stopping
 
     def start(self) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.record.unlink(missing_ok=True)
+        for stale in self.out_dir.glob("deliveries*.jsonl"):
+            stale.unlink()
         self.postgres = start_postgres(self.data_dir)
         self.redis = start_redis(self.data_dir)
         self.system = System(
@@ -70,6 +86,7 @@ class Stack:
             log_dir=self.out_dir / "logs",
             TEST_PROCESSING_DELAY=str(self.delay_ms),
             WEBHOOK_RETRY_INTERVALS_TEST="true",
+            WEBHOOK_ENDPOINT_DISABLE_AFTER=DISABLE_AFTER,
             LOG_LEVEL="info",
         )
         self.system.start("api")
@@ -83,42 +100,112 @@ class Stack:
                 self.system.start(name, copies=self.replicas)
         for name in WORKERS:
             self.system.wait_for_workers(QUEUES[name], self.replicas, timeout=60)
-        self.receiver_url = self._start_receiver()
-        response = httpx.put(
-            f"{self.system.api_url}/api/v1/webhooks/config",
-            json={"webhook_url": self.receiver_url},
-            headers=MERCHANT_HEADERS,
-            timeout=10,
-        )
-        response.raise_for_status()
+        for number, plan in enumerate(ENDPOINTS):
+            if plan.name == "default":
+                plan = dataclasses.replace(plan, fail_rate=self.fail_rate)
+            endpoint = self._add_endpoint(plan)
+            self.endpoints[plan.name] = endpoint
+            if plan.fail_rate is not None and not plan.down_until_recovery:
+                self._start_receiver(endpoint, self.seed + number)
         threading.Thread(target=self._supervise, name="supervisor", daemon=True).start()
 
-    def _start_receiver(self) -> str:
-        port = free_port()
-        with (self.out_dir / "logs" / "receiver.log").open("wb") as log:
-            self.receiver = processes.spawn(
+    @property
+    def receiver_url(self) -> str:
+        return self.endpoints["default"].url
+
+    def _add_endpoint(self, plan: EndpointPlan) -> Endpoint:
+        """The endpoint made through the API, on a port of its own (its receiver, if any,
+        starts later: its secret is known only now)."""
+        assert self.system is not None
+        api = self.system.api_url
+        url = f"http://127.0.0.1:{free_port()}/webhook"
+        record = self.out_dir / (
+            "deliveries.jsonl" if plan.name == "default" else f"deliveries-{plan.name}.jsonl"
+        )
+        if plan.name == "default":
+            # The config's URL is the default endpoint (CONTRACT §7a); its secret the
+            # merchant's webhook secret.
+            httpx.put(f"{api}/api/v1/webhooks/config", json={"webhook_url": url},
+                      headers=MERCHANT_HEADERS, timeout=10).raise_for_status()  # fmt: skip
+            config = httpx.get(f"{api}/api/v1/webhooks/config", headers=MERCHANT_HEADERS,
+                               timeout=10).raise_for_status().json()  # fmt: skip
+            [row] = [
+                e for e in httpx.get(f"{api}/api/v1/webhooks/endpoints",
+                                     headers=MERCHANT_HEADERS, timeout=10).json()["data"]
+                if e["default"]
+            ]  # fmt: skip
+            return Endpoint(plan, row["id"], url, config["webhook_secret"], record)
+        response = httpx.post(
+            f"{api}/api/v1/webhooks/endpoints",
+            json={"url": url, "events": list(plan.events), "description": f"chaos {plan.name}"},
+            headers=MERCHANT_HEADERS | {"Idempotency-Key": f"chaos-{self.seed}-{plan.name}"},
+            timeout=10,
+        ).raise_for_status()
+        body = response.json()
+        return Endpoint(plan, body["id"], url, body["secret"], record)
+
+    def _start_receiver(self, endpoint: Endpoint, seed: int) -> None:
+        """A receiver on the endpoint's port checking its secret, failing its share."""
+        port = urlsplit(endpoint.url).port
+        assert port is not None and endpoint.plan.fail_rate is not None
+        log_path = self.out_dir / "logs" / f"receiver-{endpoint.plan.name}.log"
+        with log_path.open("wb") as log:
+            endpoint.receiver = processes.spawn(
                 [sys.executable, "-m", "devstack.receiver", "--host", "127.0.0.1",
-                 "--port", str(port), "--quiet", "--record", self.record,
-                 "--fail-rate", str(self.fail_rate), "--seed", str(self.seed)],
+                 "--port", str(port), "--quiet", "--record", endpoint.record,
+                 "--secret", endpoint.secret,
+                 "--fail-rate", str(endpoint.plan.fail_rate), "--seed", str(seed)],
                 stdout=log,
             )  # fmt: skip
-        url = f"http://127.0.0.1:{port}/webhook"
+        url = endpoint.url
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
                 if httpx.get(url, timeout=1).status_code == 200:
-                    return url
+                    return
             except httpx.HTTPError:
                 time.sleep(0.1)
-        raise RuntimeError("the webhook receiver did not start")
+        raise RuntimeError(f"the webhook receiver of {endpoint.plan.name} did not start")
+
+    def recover_endpoint(self, name: str, since: datetime) -> dict[str, Any]:
+        """What a merchant does once its server is back: start the receiver, enable the
+        endpoint again (PATCH status) and recover every event since `since` (CONTRACT §7a).
+        Returns the endpoint as read before enabling it and the recovery's answer."""
+        assert self.system is not None
+        api = self.system.api_url
+        endpoint = self.endpoints[name]
+        self._start_receiver(endpoint, self.seed + len(ENDPOINTS))
+        path = f"{api}/api/v1/webhooks/endpoints/{endpoint.id}"
+        before = httpx.get(path, headers=MERCHANT_HEADERS, timeout=10).raise_for_status().json()
+        httpx.patch(path, json={"status": "enabled"}, headers=MERCHANT_HEADERS,
+                    timeout=10).raise_for_status()  # fmt: skip
+        recovered = httpx.post(
+            f"{path}/recover",
+            json={"since": since.isoformat()},
+            headers=MERCHANT_HEADERS | {"Idempotency-Key": f"chaos-{self.seed}-recover-{name}"},
+            timeout=60,
+        )
+        recovered.raise_for_status()
+        return {"before": before, "recover_status": recovered.status_code,
+                "queued": recovered.json()["queued"]}  # fmt: skip
+
+    def endpoint_states(self) -> dict[str, dict[str, Any]]:
+        """Each endpoint as the API shows it now (status, disabled_reason, health)."""
+        assert self.system is not None
+        return {
+            name: httpx.get(f"{self.system.api_url}/api/v1/webhooks/endpoints/{e.id}",
+                            headers=MERCHANT_HEADERS, timeout=10).raise_for_status().json()
+            for name, e in self.endpoints.items()
+        }  # fmt: skip
 
     def stop(self) -> None:
         self._stopping.set()
         with self.lock:
             if self.system is not None:
                 self.system.stop_all()
-            if self.receiver is not None:
-                processes.stop(self.receiver, signal.SIGTERM, 10.0)
+            for endpoint in self.endpoints.values():
+                if endpoint.receiver is not None:
+                    processes.stop(endpoint.receiver, signal.SIGTERM, 10.0)
             for server in (self.redis, self.postgres):
                 if server is not None:
                     server.stop()
@@ -127,7 +214,7 @@ class Stack:
         """Last resort (hard timeout): SIGKILL every process without waiting for locks."""
         self._stopping.set()
         children = list(self.system.processes.values()) if self.system else []
-        children += [p for p in (self.receiver,) if p is not None]
+        children += [e.receiver for e in self.endpoints.values() if e.receiver is not None]
         children += [s.process for s in (self.redis, self.postgres) if s is not None]
         for child in children:
             with contextlib.suppress(ProcessLookupError):
@@ -239,10 +326,14 @@ class Stack:
                     found.append(f"{key} has no birth date: {client.hgetall(key)}")
         return found
 
-    def deliveries(self) -> list[dict[str, Any]]:
-        if not self.record.exists():
-            return []
-        return [json.loads(line) for line in self.record.read_text().splitlines() if line]
+    def deliveries(self) -> dict[str, list[dict[str, Any]]]:
+        """Every request each endpoint's receiver got, by endpoint name (none for an endpoint
+        nothing listens on)."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        for name, endpoint in self.endpoints.items():
+            lines = endpoint.record.read_text().splitlines() if endpoint.record.exists() else []
+            found[name] = [json.loads(line) for line in lines if line]
+        return found
 
 
 def _tail(path: Path, lines: int = 15) -> str:

@@ -33,6 +33,7 @@ if str(REPO_ROOT) not in sys.path:
 import chaos.client
 from chaos.checks import run_checks
 from chaos.client import MERCHANT_HEADERS, Tally
+from chaos.endpoints import ENDPOINTS
 from chaos.workload import Traffic, plan_payments, send_payments
 
 from .k8scluster import (
@@ -63,6 +64,7 @@ FIGURES = REPO_ROOT / "test-artifacts" / "k8s-live.json"
 # A merchant's client waits 30 s for an answer (chaos's 10 s counted slow answers on a
 # saturated shared machine as failures; a refused or cut connection still counts).
 chaos.client.REQUEST_TIMEOUT_S = 30.0
+DEFAULT_ENDPOINT = ENDPOINTS[0]  # every event
 OUTCOMES = {"payment.created", "payment.pending", "payment.success", "refund.created",
             "refund.processed"}  # fmt: skip
 
@@ -407,9 +409,17 @@ def test_postgresql_the_receiver_and_the_clients_agree(live: Live) -> None:
                 "quiet_after_last_fault_s": quiet, "drain_timeout_s": QUIET_WITHIN_S,
                 "pending": {}, "workers_at_end": {}, "unregistered_workers": [],
             }  # fmt: skip
+            # One endpoint here: the test merchant's default one, the cluster's receiver.
+            default = conn.execute(
+                "SELECT e.id FROM webhook_endpoints e JOIN merchants m ON m.id = e.merchant_id"
+                " WHERE e.is_default AND m.api_key = %s",
+                (MERCHANT_HEADERS["X-Api-Key"],),
+            ).fetchone()
+            endpoints = {"default": {"id": default["id"], "plan": DEFAULT_ENDPOINT}}
             checks, figures = run_checks(
-                conn, live.traffic, tally.figures(), d.deliveries(), context
-            )
+                conn, live.traffic, tally.figures(), {"default": d.deliveries()}, endpoints,
+                context,
+            )  # fmt: skip
     finally:
         forward.kill()
     live.figures["restarted_containers"] = context["unexpected_exits"]

@@ -17,7 +17,13 @@ def claim_due(
     endpoint goes to the merchant's default endpoint. Each row carries the endpoint's URL (''
     when it was deleted, or there is no default), its current secret and `replaced_secrets`,
     the replaced ones still signing, newest first (the default endpoint's are the
-    merchant's)."""
+    merchant's).
+
+    A due delivery whose endpoint is disabled is not leased but ended, `failed` with the
+    reason "endpoint disabled", and returned with that status, to be left alone: a disabled
+    endpoint gets nothing (CONTRACT §7a; `recover` sends it later). Disabling ends the
+    endpoint's pending deliveries, but not one logged by an event whose transaction read the
+    endpoint as enabled and committed after it, nor one a merchant retried by hand."""
     full = [lane for lane, room in lane_rooms.items() if room <= 0]
     return conn.execute(
         f"""
@@ -38,7 +44,12 @@ def claim_due(
             SELECT * FROM unnest(%(busy)b::text[], %(rooms)b::int[]) AS r(lane, room)
         )
         UPDATE webhook_logs w
-        SET next_retry_at = clock_timestamp() + interval '{LEASE}'
+        SET next_retry_at = CASE WHEN e.status = 'disabled' THEN NULL
+                                 ELSE clock_timestamp() + interval '{LEASE}' END,
+            status = CASE WHEN e.status = 'disabled' THEN 'failed' ELSE w.status END,
+            failure_reason = CASE WHEN e.status = 'disabled' THEN 'endpoint disabled'
+                                  ELSE w.failure_reason END,
+            updated_at = CASE WHEN e.status = 'disabled' THEN now() ELSE w.updated_at END
         FROM ranked
         LEFT JOIN rooms USING (lane)
         JOIN merchants m ON m.id = ranked.merchant_id
@@ -47,7 +58,7 @@ def claim_due(
                OR (ranked.endpoint_id IS NULL AND e.merchant_id = m.id AND e.is_default)
         WHERE w.id = ranked.id AND ranked.place <= coalesce(rooms.room, %(per_lane)s)
         RETURNING w.id, w.merchant_id, w.endpoint_id, ranked.lane, w.event_id, w.event,
-                  w.payload, w.attempts, w.correlation_id,
+                  w.payload, w.attempts, w.correlation_id, w.status,
                   coalesce(e.url, '') AS webhook_url,
                   coalesce(e.secret, m.webhook_secret) AS webhook_secret,
                   ARRAY(SELECT s.secret FROM webhook_secrets s
@@ -67,10 +78,19 @@ def claim_due(
 
 
 def release_leases(conn: DictConnection, log_ids: list[str]) -> None:
-    """Make claimed deliveries due now again (a stopping dispatcher that did not attempt them)."""
+    """Make claimed deliveries due now again (a stopping dispatcher that did not attempt them).
+
+    A delivery another transaction holds is left to it (its lease runs out as usual): that
+    one is recording an attempt of it or ending it, and waiting for it here while holding
+    others could close a lock cycle with a dispatcher disabling their endpoint (see
+    `record_attempts` for the lock order)."""
     conn.execute(
-        "UPDATE webhook_logs SET next_retry_at = clock_timestamp()"
-        " WHERE id = ANY(%b::uuid[]) AND status = 'pending'",
+        """
+        UPDATE webhook_logs SET next_retry_at = clock_timestamp()
+        WHERE id IN (SELECT id FROM webhook_logs
+                     WHERE id = ANY(%b::uuid[]) AND status = 'pending'
+                     FOR UPDATE SKIP LOCKED)
+        """,
         (log_ids,),
     )
 
@@ -79,10 +99,23 @@ def record_attempts(conn: DictConnection, attempts: list[dict[str, Any]]) -> lis
     """Log each finished attempt and move its delivery on; returns each attempt's number.
 
     An attempt's number counts every attempt of its delivery, manual retries included
-    (`attempt` is its place in the five scheduled ones). The delivery rows are locked first,
-    in id order, so two dispatchers recording attempts of one delivery (a lease that ran out)
+    (`attempt` is its place in the five scheduled ones). The delivery rows are locked in id
+    order, so two dispatchers recording attempts of one delivery (a lease that ran out)
     number them one after the other; UNIQUE (webhook_log_id, attempt_number) holds it.
+
+    Lock order: the batch's endpoint rows first, in id order, then its delivery rows. Every
+    transaction that writes an endpoint and its pending deliveries takes them in that order:
+    the API's update and delete of an endpoint, set_default_webhook_url, and this
+    transaction's own tracking and disabling (`tasks.disable_unhealthy_endpoints`), which
+    ends every pending delivery of the endpoint it disables, other dispatchers' included.
+    Taking a delivery before its endpoint would let two dispatchers disabling one endpoint,
+    or a dispatcher and the API, each wait for the other (a deadlock, and the batch's
+    recording lost until its leases run out).
     """
+    conn.execute(
+        "SELECT 1 FROM webhook_endpoints WHERE id = ANY(%b::text[]) ORDER BY id FOR NO KEY UPDATE",
+        (sorted({a["endpoint_id"] for a in attempts if a["endpoint_id"]}),),
+    )
     conn.execute(
         "SELECT 1 FROM webhook_logs WHERE id = ANY(%b::uuid[]) ORDER BY id FOR UPDATE",
         (sorted({a["log_id"] for a in attempts}),),

@@ -48,13 +48,22 @@ def delivery_engine() -> DeliveryEngine:
 
 
 def claim_and_submit(current: WorkerRuntime, engine: DeliveryEngine) -> int:
+    """Lease due deliveries (as many as the engine has room for, CLAIM_BATCH at most) and
+    start their attempts; returns how many due deliveries it took, those it ended because
+    their endpoint is disabled included."""
     room = min(engine.capacity(), CLAIM_BATCH)
     if room <= 0:
         return 0
     # One statement, atomic on its own: no BEGIN and COMMIT round trips around it.
     with current.db.autocommit() as tx:
-        claimed = repository.claim_due(
-            tx.conn, room, MAX_IN_FLIGHT_PER_ENDPOINT, engine.lane_rooms()
+        rows = repository.claim_due(tx.conn, room, MAX_IN_FLIGHT_PER_ENDPOINT, engine.lane_rooms())
+    # Deliveries to a disabled endpoint came back ended, not leased: nothing to send.
+    claimed = [row for row in rows if row["status"] == "pending"]
+    if len(claimed) < len(rows):
+        log.info(
+            "webhook_deliveries_ended",
+            reason="endpoint disabled",
+            webhook_ids=[str(row["id"]) for row in rows if row["status"] != "pending"],
         )
     _claimed.update(str(row["id"]) for row in claimed)
     engine.submit([
@@ -76,7 +85,7 @@ def claim_and_submit(current: WorkerRuntime, engine: DeliveryEngine) -> int:
         )
         for row in claimed
     ])  # fmt: skip
-    return len(claimed)
+    return len(rows)
 
 
 def attempt_row(result: AttemptResult, test_intervals: bool) -> dict:
@@ -147,7 +156,12 @@ def disable_unhealthy_endpoints(
     least 5 ended `failed` (checked when one of its deliveries ends failed). Each disabling
     ends the endpoint's pending deliveries and stores a `webhook_endpoint.disabled` event
     (`data.endpoint`, without its secret), which the merchant's other enabled endpoints that
-    take it receive. Returns (endpoint, metric reason) for each endpoint disabled."""
+    take it receive. Returns (endpoint, metric reason) for each endpoint disabled.
+
+    Runs in the transaction that recorded `rows`, which holds the endpoints' rows already
+    (`repository.record_attempts` locks them before the deliveries, the order every writer of
+    an endpoint and its deliveries keeps): two dispatchers disabling one endpoint take turns,
+    and the second finds it disabled, so it is disabled and announced once."""
     repository.track_failing_since(tx.conn, rows)
     gone = sorted(
         {r["endpoint_id"] for r in rows if r["endpoint_id"] and r["response_code"] == 410}
