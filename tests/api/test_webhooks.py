@@ -271,10 +271,10 @@ def test_concurrent_rotations_keep_every_replaced_secret_and_the_cap(database_ur
     serialises them, and with 5 already signing only 5 more get through (the rest 409)."""
     import asyncio
 
+    from api.errors import Conflict
     from api.webhooks import service
     from factories import run_coroutine
     from shared.db import AsyncDatabase
-    from shared.errors import Conflict
 
     merchant_id = db.execute("SELECT id::text FROM merchants WHERE is_test").fetchone()["id"]
 

@@ -6,7 +6,12 @@ from rq import Queue
 
 from api.orders.errors import OrderAlreadyPaid, OrderNotFound
 from api.payments import service
-from api.payments.errors import CaptureAmountMismatch, PaymentNotCapturable, PaymentNotFound
+from api.payments.errors import (
+    CaptureAmountMismatch,
+    InvalidVpa,
+    PaymentNotCapturable,
+    PaymentNotFound,
+)
 from api.payments.schemas import CaptureRequest, PaymentCreate
 from factories import (
     TEST_CARDS,
@@ -19,7 +24,6 @@ from factories import (
     upi_payment_body,
 )
 from shared.due import due_channel
-from shared.errors import InvalidVpa
 from shared.queues import PAYMENTS_QUEUE, WEBHOOKS_QUEUE
 from shared.seed import TEST_MERCHANT_ID
 

@@ -1,6 +1,6 @@
 """The events domain's errors (CONTRACT §4)."""
 
-from shared.errors import NotFound
+from api.errors import NotFound
 
 
 class EventNotFound(NotFound):

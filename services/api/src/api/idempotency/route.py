@@ -9,7 +9,7 @@ then answers 409 while it still runs, or replays its response once it has commit
 import hashlib
 import json
 import string
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from fastapi import Request, Response
@@ -18,15 +18,22 @@ from fastapi.routing import APIRoute
 from psycopg import errors
 from starlette.requests import ClientDisconnect
 
+from api.errors import BodyNotReceived
 from api.idempotency import repository
+from api.idempotency.errors import (
+    IdempotencyKeyInUse,
+    IdempotencyKeyInvalid,
+    IdempotencyKeyMismatch,
+)
 from api.merchants import auth
 from shared.db import AsyncDatabase
-from shared.errors import BadRequest, Conflict, IdempotencyKeyMismatch
 
 HEADER = "idempotency-key"
 PRINTABLE = frozenset(string.printable) - frozenset("\t\n\r\x0b\x0c")
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+# What a route that honours the key may answer for it, besides its own errors.
+IDEMPOTENCY_ERRORS = (IdempotencyKeyInvalid, IdempotencyKeyInUse, IdempotencyKeyMismatch)
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
@@ -40,9 +47,7 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
 
 def validate_key(key: str) -> None:
     if not 1 <= len(key) <= 255 or not set(key) <= PRINTABLE:
-        raise BadRequest(
-            "Idempotency-Key must be 1 to 255 printable characters", field="Idempotency-Key"
-        )
+        raise IdempotencyKeyInvalid
 
 
 def replay(stored: dict) -> Response:
@@ -77,7 +82,7 @@ class IdempotentRoute(APIRoute):
             }
 
     def _is_idempotent(self) -> bool:
-        return "POST" in (self.methods or ()) and _authenticates_merchant(self.dependant)
+        return is_idempotent(self.methods, self.dependant)
 
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
@@ -100,7 +105,7 @@ class IdempotentRoute(APIRoute):
             try:
                 body = await request.body()
             except ClientDisconnect:  # the client left mid-body: no one reads the answer
-                raise BadRequest("Request body was not received in full") from None
+                raise BodyNotReceived from None
             request_fingerprint = fingerprint(request.method, request.url.path, body)
             async with runtime.idempotent_slots:
                 return await _run_once(
@@ -128,18 +133,13 @@ async def _run_once(
                     request_fingerprint,
                 )  # fmt: skip
             except errors.LockNotAvailable:
-                raise Conflict(
-                    "A request with this Idempotency-Key is still being processed",
-                    headers={"Retry-After": "1"},
-                ) from None
+                raise IdempotencyKeyInUse from None
             if not claimed:
                 stored = await repository.get_key(tx.conn, merchant_id, key)
                 # Not claimed: the key's row exists, and the lock above holds it there.
                 assert stored is not None
                 if stored["request_hash"] != request_fingerprint:
-                    raise IdempotencyKeyMismatch(
-                        "Idempotency-Key was already used with a different request"
-                    )
+                    raise IdempotencyKeyMismatch
                 return replay(stored)
             response = await handler(request)
             if not 200 <= response.status_code < 300:
@@ -154,11 +154,19 @@ async def _run_once(
     return response
 
 
-def _authenticates_merchant(dependant: Dependant) -> bool:
+def is_idempotent(methods: Iterable[str] | None, dependant: Dependant) -> bool:
+    """Whether a route honours Idempotency-Key: a POST that authenticates a merchant."""
+    return "POST" in {method.upper() for method in methods or ()} and authenticates_merchant(
+        dependant
+    )
+
+
+def authenticates_merchant(dependant: Dependant) -> bool:
+    """Whether `dependant` (a route's, flat or not) depends on `current_merchant`."""
     from api.dependencies import current_merchant
 
     return any(
-        sub.call is current_merchant or _authenticates_merchant(sub)
+        sub.call is current_merchant or authenticates_merchant(sub)
         for sub in dependant.dependencies
     )
 

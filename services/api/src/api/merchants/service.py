@@ -8,11 +8,10 @@ from typing import Any
 from psycopg import errors
 
 from api.merchants import repository
-from api.merchants.errors import SeededMerchantMissing
+from api.merchants.errors import EmailTaken, SeededMerchantMissing, WrongPassword
 from api.merchants.passwords import DUMMY_HASH, hash_password, verify_password
 from api.merchants.schemas import MerchantLogin, MerchantSignup
 from shared.db import AsyncDatabase, Row
-from shared.errors import AuthenticationFailed, Conflict
 from shared.seed import TEST_MERCHANT_ID
 from shared.serializers import iso
 from shared.signing import new_webhook_secret
@@ -47,7 +46,7 @@ async def sign_up(db: AsyncDatabase, body: MerchantSignup) -> dict[str, Any]:
             )
     except errors.UniqueViolation as exc:
         if exc.diag.constraint_name == "merchants_email_key":
-            raise Conflict("A merchant with this email already exists") from None
+            raise EmailTaken from None
         raise
     return credentials(merchant)
 
@@ -60,7 +59,7 @@ async def log_in(db: AsyncDatabase, body: MerchantLogin) -> dict[str, Any]:
         return credentials(merchant)
     stored = merchant["password_hash"] if merchant and merchant["password_hash"] else DUMMY_HASH
     if not await asyncio.to_thread(verify_password, body.password, stored) or merchant is None:
-        raise AuthenticationFailed("Invalid email or password")
+        raise WrongPassword
     return credentials(merchant)
 
 

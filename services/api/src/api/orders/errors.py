@@ -1,6 +1,7 @@
 """The orders domain's errors, with their contract codes and exact descriptions (CONTRACT §4)."""
 
-from shared.errors import BadRequest, NotFound
+from api.errors import NotFound
+from shared.errors import BadRequest
 
 
 class OrderNotFound(NotFound):

@@ -1,7 +1,8 @@
 """The refunds domain's errors, with their contract codes and exact descriptions
 (CONTRACT §4)."""
 
-from shared.errors import BadRequest, NotFound
+from api.errors import NotFound
+from shared.errors import BadRequest
 
 
 class RefundNotFound(NotFound):

@@ -17,14 +17,22 @@ from api.runtime import ApiRuntime
 from api.webhooks import repository
 from api.webhooks.errors import (
     DefaultEndpointDisabled,
+    DefaultEndpointTakesEveryEvent,
+    EndpointEventsRemoved,
+    EndpointUrlRemoved,
+    EveryEventNotAlone,
+    RecoveryEndsBeforeItStarts,
+    RecoveryOfDisabledEndpoint,
+    RecoveryTooFarBack,
     TooManyEndpoints,
+    TooManyReplacedSecrets,
+    UnknownEventType,
     WebhookEndpointNotFound,
     WebhookNotFound,
     WebhookUrlNotSet,
 )
 from api.webhooks.schemas import EndpointRecover, WebhookEndpointCreate, WebhookEndpointUpdate
 from shared.db import AsyncDatabase, AsyncDictConnection, AsyncTransaction, Row
-from shared.errors import BadRequest, Conflict
 from shared.events import EVENT_TYPES, EVERY_EVENT, WEBHOOK_TEST, record_event_async
 from shared.ids import ENDPOINT_PREFIX, new_id
 from shared.serializers import iso
@@ -160,10 +168,7 @@ async def _replace_secret(tx: AsyncTransaction, merchant_id: str, endpoint_id: s
     replaced = await repository.live_replaced_secrets(tx.conn, merchant_id, endpoint_id)
     if len(replaced) >= MAX_REPLACED_SECRETS:
         first_free = min(r["expires_at"] for r in replaced)
-        raise Conflict(
-            f"{len(replaced)} replaced webhook secrets still sign every webhook; rotate "
-            f"again after {iso(first_free)}, when the oldest of them stops"
-        )
+        raise TooManyReplacedSecrets(len(replaced), first_free)
     await repository.replace_secret(
         tx.conn, merchant_id, endpoint_id, new_webhook_secret(), ROTATION_OVERLAP
     )
@@ -226,13 +231,9 @@ def _event_filter(events: list[str]) -> list[str]:
     an unknown type, or "*" beside others."""
     for event in events:
         if event != EVERY_EVENT and event not in EVENT_TYPES:
-            raise BadRequest(
-                f'events has an unknown event type; use {", ".join(EVENT_TYPES)}, or "*" '
-                "for every type",
-                field="events",
-            )
+            raise UnknownEventType
     if EVERY_EVENT in events and len(set(events)) > 1:
-        raise BadRequest('events takes "*" alone (every type) or a list of types', field="events")
+        raise EveryEventNotAlone
     return list(dict.fromkeys(events))
 
 
@@ -308,12 +309,12 @@ async def update_endpoint(
     changes: dict[str, Any] = {}
     if "url" in given:
         if body.url is None:
-            raise BadRequest("url must be an http(s) URL; delete the endpoint instead", field="url")
+            raise EndpointUrlRemoved
         changes["url"] = await _checked_url(runtime, body.url.strip())
         changes["failing_since"] = None  # a new URL starts with a clean record
     if "events" in given:
         if body.events is None:
-            raise BadRequest('events must be a list of event types or ["*"]', field="events")
+            raise EndpointEventsRemoved
         changes["events"] = _event_filter(body.events)
     if "description" in given:
         changes["description"] = body.description
@@ -324,9 +325,7 @@ async def update_endpoint(
     async with runtime.db.transaction() as tx:
         row = await _endpoint(tx.conn, merchant_id, endpoint_id, lock=True)
         if row["is_default"] and changes.get("events", [EVERY_EVENT]) != [EVERY_EVENT]:
-            raise BadRequest(
-                'The default endpoint receives every event: its events stay ["*"]', field="events"
-            )
+            raise DefaultEndpointTakesEveryEvent
         if changes:
             await repository.update_endpoint(tx.conn, endpoint_id, changes)
         ended = 0
@@ -395,19 +394,16 @@ async def recover(
     until = utc_time(body.until, "until") or now
     assert since is not None
     if since < now - RECOVERY_WINDOW:
-        raise BadRequest(f"since may be at most {RECOVERY_WINDOW.days} days back", field="since")
+        raise RecoveryTooFarBack(RECOVERY_WINDOW.days)
     if until < since:
-        raise BadRequest("until must not be before since", field="until")
+        raise RecoveryEndsBeforeItStarts
     after: tuple[datetime, int] = (since - timedelta(microseconds=1), 2**62)
     queued = seen = 0
     while True:
         async with runtime.db.transaction() as tx:
             endpoint = await _endpoint(tx.conn, merchant_id, endpoint_id, lock=True)
             if endpoint["status"] != "enabled":
-                raise BadRequest(
-                    "The endpoint is disabled: enable it (PATCH status) before recovering",
-                    field="status",
-                )
+                raise RecoveryOfDisabledEndpoint
             batch = await repository.recover_batch(
                 tx.conn, endpoint, merchant_id, after, until,
                 RECOVERY_BATCH, queued * RECOVERY_SPACING_MS, RECOVERY_SPACING_MS,
