@@ -37,11 +37,7 @@ async def current_merchant(
     x_api_key: Annotated[str | None, Security(api_key_header)],
     x_api_secret: Annotated[str | None, Security(api_secret_header)],
 ) -> auth.AuthenticatedMerchant:
-    # An idempotent request has authenticated already, before looking up its key.
-    merchant = getattr(request.state, "merchant", None)
-    merchant = merchant or await auth.authenticate(
-        runtime.db, runtime.credentials, x_api_key, x_api_secret
-    )
+    merchant = await auth.authenticate(runtime.db, runtime.credentials, x_api_key, x_api_secret)
     # Counted once authenticated: a stranger who knows the (public) key cannot use it up.
     await request.app.state.rate_limiter.hit(API_REQUESTS_PER_KEY, merchant.api_key)
     return merchant

@@ -1,11 +1,12 @@
 """The route class of every API router (`api_router`): a JSON body is parsed once, here, with
-duplicated keys refused, and a merchant POST honours Idempotency-Key (`IdempotentRoute`).
+duplicated keys refused, and a merchant POST takes its transaction and Idempotency-Key from
+`api.idempotency.dependency.request_transaction` (a route made without it stops the start).
 
 `create_app` refuses to start with a route made otherwise, so no router can miss either rule.
 """
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -14,15 +15,10 @@ from fastapi.dependencies.utils import get_dependant
 from fastapi.routing import APIRoute
 from starlette.requests import ClientDisconnect
 
+from api.dependencies import current_merchant
 from api.error_handlers import FIELD_NAME, is_json_media_type
 from api.errors import BodyNotReceived, BodyTooLarge, RateLimited, route_error_responses
-from api.idempotency.route import (
-    IDEMPOTENCY_ERRORS,
-    Handler,
-    IdempotentRoute,
-    authenticates_merchant,
-    is_idempotent,
-)
+from api.idempotency.dependency import IDEMPOTENCY_ERRORS, Replayed, request_transaction
 from shared.errors import BadRequest, GatewayError
 
 
@@ -103,9 +99,9 @@ class JsonBodyRequest(Request):
         return self._json
 
 
-class ApiRoute(IdempotentRoute):
+class ApiRoute(APIRoute):
     """Every API route: the body is parsed before anything else (a body with a duplicated key
-    is a 400 however the route would treat it), then IdempotentRoute's rule applies. Its
+    is a 400 however the route would treat it); a replayed response is answered as stored. Its
     `responses` are what the route declares plus what it answers outside its own code, read
     from its parameters: 400 for a validated parameter or body, 413 for a body over the
     limit, 429 for an API key's limit, the Idempotency-Key's errors for a merchant POST."""
@@ -113,19 +109,22 @@ class ApiRoute(IdempotentRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any):
         dependant = get_dependant(path=path, call=endpoint)
         every = list(_walk(dependant))
+        calls = {d.call for d in every}
+        is_post = "POST" in {method.upper() for method in kwargs.get("methods") or ()}
+        if is_post and current_merchant in calls and request_transaction not in calls:
+            raise TypeError(f"POST {path} must take `tx: RequestTransactionDep` (Idempotency-Key)")
         has_body = any(d.body_params for d in every)
-        idempotent = is_idempotent(kwargs.get("methods"), dependant)
-        validated = has_body or idempotent or any(d.query_params or d.header_params for d in every)
+        validated = has_body or any(d.query_params or d.header_params for d in every)
         implied: tuple[int | type[GatewayError], ...] = (
             *([400] if validated else []),
             *([BodyTooLarge] if has_body else []),
-            *([RateLimited] if authenticates_merchant(dependant) else []),
-            *(IDEMPOTENCY_ERRORS if idempotent else []),
+            *([RateLimited] if current_merchant in calls else []),
+            *(IDEMPOTENCY_ERRORS if request_transaction in calls else []),
         )
         kwargs["responses"] = route_error_responses(kwargs.get("responses"), implied)
         super().__init__(path, endpoint, **kwargs)
 
-    def get_route_handler(self) -> Handler:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def parsing_handler(request: Request) -> Response:
@@ -140,7 +139,14 @@ class ApiRoute(IdempotentRoute):
                     pass  # not JSON: FastAPI reads it again and refuses it in its own words
                 except ClientDisconnect:  # the client left mid-body: no one reads the answer
                     raise BodyNotReceived from None
-            return await handler(request)
+            try:
+                response = await handler(request)
+            except Replayed as replayed:
+                return replayed.response
+            claim = getattr(request.state, "idempotency", None)
+            if claim is not None:  # stored by request_transaction before it commits
+                claim.response = response
+            return response
 
         return parsing_handler
 

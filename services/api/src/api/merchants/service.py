@@ -11,7 +11,7 @@ from api.merchants import repository
 from api.merchants.errors import EmailTaken, SeededMerchantMissing, WrongPassword
 from api.merchants.passwords import DUMMY_HASH, hash_password, verify_password
 from api.merchants.schemas import MerchantLogin, MerchantSignup
-from shared.db import AsyncDatabase, Row
+from shared.db import AsyncDatabase, AsyncTransaction, Row
 from shared.seed import TEST_MERCHANT_ID
 from shared.serializers import iso
 from shared.signing import new_webhook_secret
@@ -68,7 +68,7 @@ def new_api_secret(is_test: bool) -> str:
 
 
 async def rotate_api_secret(
-    db: AsyncDatabase,
+    tx: AsyncTransaction,
     merchant_id: str,
     grace_seconds: int,
     after_commit: Callable[[], object] | None = None,
@@ -77,7 +77,7 @@ async def rotate_api_secret(
     `grace_seconds` (API_SECRET_GRACE_SECONDS, 24 h by default), as Stripe's key roll does, so
     a deployment can switch without downtime; the key id stays. `after_commit` runs once the
     new secret is committed (the API process forgets what it cached of the old one)."""
-    async with db.transaction() as tx:
+    async with tx.conn.transaction():
         if after_commit is not None:
             tx.after_commit(after_commit)
         current = await repository.lock_for_rotation(tx.conn, merchant_id)

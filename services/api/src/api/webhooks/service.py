@@ -106,9 +106,9 @@ async def get_log(db: AsyncDatabase, merchant_id: str, log_id: str) -> dict[str,
     }
 
 
-async def retry(runtime: ApiRuntime, merchant_id: str, log_id: str) -> dict[str, Any]:
+async def retry(tx: AsyncTransaction, merchant_id: str, log_id: str) -> dict[str, Any]:
     log_id = _log_id(log_id)
-    async with runtime.db.transaction() as tx:
+    async with tx.conn.transaction():
         row = await repository.schedule_again(tx.conn, log_id, merchant_id)
         if row is None:
             raise WebhookNotFound
@@ -174,23 +174,23 @@ async def _replace_secret(tx: AsyncTransaction, merchant_id: str, endpoint_id: s
     )
 
 
-async def rotate_secret(db: AsyncDatabase, merchant_id: str) -> dict[str, Any]:
+async def rotate_secret(tx: AsyncTransaction, merchant_id: str) -> dict[str, Any]:
     """Rotate the merchant's webhook secret (the default endpoint's): see `_replace_secret`."""
-    async with db.transaction() as tx:
+    async with tx.conn.transaction():
         await repository.get_config(tx.conn, merchant_id, lock=True)
         await _replace_secret(tx, merchant_id, None)
         row = await repository.get_config(tx.conn, merchant_id)
         return _config(row, await repository.live_replaced_secrets(tx.conn, merchant_id))
 
 
-async def send_test(runtime: ApiRuntime, merchant: AuthenticatedMerchant) -> dict[str, Any]:
+async def send_test(tx: AsyncTransaction, merchant: AuthenticatedMerchant) -> dict[str, Any]:
     """Queue a `webhook.test` event to the default endpoint; WebhookUrlNotSet without one,
     DefaultEndpointDisabled while it is disabled."""
     data = {
         "message": "This is a test webhook from Payment Gateway",
         "merchant_id": merchant.id,
     }
-    async with runtime.db.transaction() as tx:
+    async with tx.conn.transaction():
         # Locked: a URL cleared meanwhile waits for this event (or this event for it).
         if not (await repository.get_config(tx.conn, merchant.id, lock=True))["webhook_url"]:
             raise WebhookUrlNotSet
@@ -271,7 +271,7 @@ async def get_endpoint(db: AsyncDatabase, merchant_id: str, endpoint_id: str) ->
 
 
 async def create_endpoint(
-    runtime: ApiRuntime, merchant_id: str, body: WebhookEndpointCreate
+    runtime: ApiRuntime, tx: AsyncTransaction, merchant_id: str, body: WebhookEndpointCreate
 ) -> dict[str, Any]:
     """A new enabled endpoint with its own secret. BadRequest for a URL delivery would
     refuse, an unknown event type, or a 21st endpoint (TooManyEndpoints, held by the
@@ -280,7 +280,7 @@ async def create_endpoint(
     url = await _checked_url(runtime, body.url.strip())
     endpoint_id = new_id(ENDPOINT_PREFIX)
     try:
-        async with runtime.db.transaction() as tx:
+        async with tx.conn.transaction():
             await repository.insert_endpoint(
                 tx.conn,
                 id=endpoint_id,
@@ -360,11 +360,11 @@ async def delete_endpoint(runtime: ApiRuntime, merchant_id: str, endpoint_id: st
 
 
 async def rotate_endpoint_secret(
-    db: AsyncDatabase, merchant_id: str, endpoint_id: str
+    tx: AsyncTransaction, merchant_id: str, endpoint_id: str
 ) -> dict[str, Any]:
     """A new secret for the endpoint (the default's is the merchant's webhook secret, as the
     config's rotation makes it); the replaced one keeps signing for 24 h."""
-    async with db.transaction() as tx:
+    async with tx.conn.transaction():
         # The merchant row first, as the config's URL and rotation lock it: no lock cycle.
         await repository.get_config(tx.conn, merchant_id, lock=True)
         row = await _endpoint(tx.conn, merchant_id, endpoint_id, lock=True)
@@ -375,7 +375,7 @@ async def rotate_endpoint_secret(
 
 
 async def recover(
-    runtime: ApiRuntime, merchant_id: str, endpoint_id: str, body: EndpointRecover
+    tx: AsyncTransaction, merchant_id: str, endpoint_id: str, body: EndpointRecover
 ) -> dict[str, int]:
     """Deliver again to the endpoint every event of [since, until] that its filter takes and
     that has no delivery to it that succeeded or is still pending: each as a new log (a new
@@ -387,8 +387,7 @@ async def recover(
     RECOVERY_SPACING_MS apart, so a recovery of 100,000 events trickles out over minutes
     instead of standing ahead of every other merchant's deliveries. BadRequest for `since`
     more than RECOVERY_WINDOW back, `until` before `since`, or a disabled endpoint."""
-    async with runtime.db.connection() as conn:
-        await _endpoint(conn, merchant_id, endpoint_id)  # 404 before any word on the window
+    await _endpoint(tx.conn, merchant_id, endpoint_id)  # 404 before any word on the window
     now = datetime.now(UTC)
     since = utc_time(body.since, "since")
     until = utc_time(body.until, "until") or now
@@ -400,7 +399,7 @@ async def recover(
     after: tuple[datetime, int] = (since - timedelta(microseconds=1), 2**62)
     queued = seen = 0
     while True:
-        async with runtime.db.transaction() as tx:
+        async with tx.conn.transaction():
             endpoint = await _endpoint(tx.conn, merchant_id, endpoint_id, lock=True)
             if endpoint["status"] != "enabled":
                 raise RecoveryOfDisabledEndpoint
