@@ -136,12 +136,20 @@ def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
 # --- the same through the API's services, without HTTP ------------------------------------------
 
 
+async def without_key(db, call):
+    """`call(tx)` in what a merchant POST without an Idempotency-Key hands its service: an
+    autocommit connection (`api.idempotency.dependency.request_transaction`)."""
+    async with db.autocommit() as tx:
+        return await call(tx)
+
+
 def service_order(
     runtime: "LoopRuntime", merchant_id: str = TEST_MERCHANT_ID, amount: int = 50000
 ) -> dict:
     """An order created by the orders service, as POST /api/v1/orders would."""
+    body = OrderCreate(amount=amount)
     return runtime.run(
-        orders_service.create_order(runtime.db, merchant_id, OrderCreate(amount=amount))
+        without_key(runtime.db, lambda tx: orders_service.create_order(tx, merchant_id, body))
     )
 
 
@@ -150,7 +158,11 @@ def service_payment(
 ) -> dict:
     """A pending UPI payment made by the payments service (merchant_id None: the checkout)."""
     body = PaymentCreate.model_validate(upi_payment_body(order_id))
-    return runtime.run(payments_service.create_payment(runtime, merchant_id, body))
+    return runtime.run(
+        without_key(
+            runtime.db, lambda tx: payments_service.create_payment(runtime, tx, merchant_id, body)
+        )
+    )
 
 
 def settle(db, payment: dict, status: str = "success") -> dict:

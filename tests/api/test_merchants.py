@@ -232,7 +232,7 @@ def test_concurrent_rotations_each_retire_a_secret(client, settings, merchant_he
     import asyncio
 
     from api.merchants.service import rotate_api_secret
-    from factories import run_coroutine
+    from factories import run_coroutine, without_key
     from shared.db import AsyncDatabase
     from shared.seed import TEST_MERCHANT_ID
 
@@ -241,7 +241,10 @@ def test_concurrent_rotations_each_retire_a_secret(client, settings, merchant_he
         await database.open()
         try:
             return await asyncio.gather(
-                *(rotate_api_secret(database, TEST_MERCHANT_ID, 3600) for _ in range(4))
+                *(
+                    without_key(database, lambda tx: rotate_api_secret(tx, TEST_MERCHANT_ID, 3600))
+                    for _ in range(4)
+                )
             )
         finally:
             await database.close()

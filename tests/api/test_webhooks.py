@@ -271,10 +271,10 @@ def test_concurrent_rotations_keep_every_replaced_secret_and_the_cap(database_ur
     serialises them, and with 5 already signing only 5 more get through (the rest 409)."""
     import asyncio
 
+    from api.errors import Conflict
     from api.webhooks import service
-    from factories import run_coroutine
+    from factories import run_coroutine, without_key
     from shared.db import AsyncDatabase
-    from shared.errors import Conflict
 
     merchant_id = db.execute("SELECT id::text FROM merchants WHERE is_test").fetchone()["id"]
 
@@ -284,13 +284,16 @@ def test_concurrent_rotations_keep_every_replaced_secret_and_the_cap(database_ur
 
         async def rotate_once():
             try:
-                return (await service.rotate_secret(database, merchant_id))["webhook_secret"]
+                rotated = await without_key(
+                    database, lambda tx: service.rotate_secret(tx, merchant_id)
+                )
+                return rotated["webhook_secret"]
             except Conflict:
                 return None
 
         try:
             for _ in range(5):
-                await service.rotate_secret(database, merchant_id)
+                await without_key(database, lambda tx: service.rotate_secret(tx, merchant_id))
             return await asyncio.gather(*(rotate_once() for _ in range(10)))
         finally:
             await database.close()

@@ -2,14 +2,12 @@
 
 Two faces of the same rules: `Database` for the workers, which are threads doing one job at a
 time, and `AsyncDatabase` for the API, whose requests run on one event loop without a thread
-hop per database call (README.md#the-cost-of-a-paid-order: the hops cost the API more CPU than its
-queries).
+hop per database call (issue 13: the hops cost the API more CPU than its queries).
 """
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
-from contextvars import ContextVar
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -104,11 +102,6 @@ class Transaction(Generic[ConnT]):
 
 AsyncTransaction = Transaction[AsyncDictConnection]
 
-# A transaction opened around a whole request (idempotent requests) that services join.
-_ambient_transaction: ContextVar[AsyncTransaction | None] = ContextVar(
-    "ambient_transaction", default=None
-)
-
 
 def _pool_options(url: str, min_size: int, max_size: int, name: str) -> dict[str, Any]:
     """What both pools are made with: dict rows, autocommit between transactions, the
@@ -164,9 +157,7 @@ class Database:
 
 
 class AsyncDatabase:
-    """The API's pool (psycopg's AsyncConnectionPool): `Database`'s rules, awaited, plus the
-    ambient transaction an idempotent request wraps around its whole handler
-    (docs/idempotency.md#how-it-holds)."""
+    """The API's pool (psycopg's AsyncConnectionPool): `Database`'s rules, awaited."""
 
     def __init__(self, url: str, *, min_size: int = 2, max_size: int = 10, name: str = "api"):
         self.pool = AsyncConnectionPool(
@@ -181,43 +172,22 @@ class AsyncDatabase:
     async def close(self) -> None:
         await self.pool.close()
 
-    def transaction(self) -> AbstractAsyncContextManager[AsyncTransaction]:
-        """One transaction; inside an ambient one (see `ambient_transaction`), that one is
-        joined and its follow-ups wait for its commit."""
-        return self._unit(in_transaction=True)
-
-    def autocommit(self) -> AbstractAsyncContextManager[AsyncTransaction]:
-        """`Database.autocommit`, awaited; inside an ambient transaction, that one is joined."""
-        return self._unit(in_transaction=False)
-
     @asynccontextmanager
-    async def _unit(self, in_transaction: bool) -> AsyncIterator[AsyncTransaction]:
-        ambient = _ambient_transaction.get()
-        if ambient is not None:
-            yield ambient
-            return
+    async def transaction(self) -> AsyncIterator[AsyncTransaction]:
+        """One transaction; its follow-ups run once it has committed. A service handed a
+        request's transaction (`api.idempotency.dependency`) uses that one instead."""
         async with self.pool.connection() as conn:
             tx = Transaction(conn)
-            if in_transaction:
-                async with conn.transaction():
-                    yield tx
-            else:
+            async with conn.transaction():
                 yield tx
         tx.run_after_commit()
 
     @asynccontextmanager
-    async def ambient_transaction(self) -> AsyncIterator[AsyncTransaction]:
-        """A transaction that every `transaction()` and `autocommit()` of the same task joins
-        until it ends: commit on a normal exit, rollback on an exception, follow-ups after
-        the commit."""
+    async def autocommit(self) -> AsyncIterator[AsyncTransaction]:
+        """`Database.autocommit`, awaited."""
         async with self.pool.connection() as conn:
             tx = Transaction(conn)
-            async with conn.transaction():
-                token = _ambient_transaction.set(tx)
-                try:
-                    yield tx
-                finally:
-                    _ambient_transaction.reset(token)
+            yield tx
         tx.run_after_commit()
 
     @asynccontextmanager

@@ -2,6 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from api.payments.errors import ExpiredCard, InvalidCard, InvalidVpa
 from api.payments.instruments import (
     card_network,
     expiry_fault,
@@ -9,7 +10,6 @@ from api.payments.instruments import (
     validate_card,
     validate_vpa,
 )
-from shared.errors import ExpiredCard, InvalidCard, InvalidVpa
 
 NOW = datetime(2026, 11, 15, tzinfo=UTC)
 

@@ -6,7 +6,12 @@ from rq import Queue
 
 from api.orders.errors import OrderAlreadyPaid, OrderNotFound
 from api.payments import service
-from api.payments.errors import CaptureAmountMismatch, PaymentNotCapturable, PaymentNotFound
+from api.payments.errors import (
+    CaptureAmountMismatch,
+    InvalidVpa,
+    PaymentNotCapturable,
+    PaymentNotFound,
+)
 from api.payments.schemas import CaptureRequest, PaymentCreate
 from factories import (
     TEST_CARDS,
@@ -17,9 +22,9 @@ from factories import (
     service_payment,
     settle,
     upi_payment_body,
+    without_key,
 )
 from shared.due import due_channel
-from shared.errors import InvalidVpa
 from shared.queues import PAYMENTS_QUEUE, WEBHOOKS_QUEUE
 from shared.seed import TEST_MERCHANT_ID
 
@@ -63,7 +68,12 @@ def test_a_card_payment_keeps_only_network_and_last_four(api_runtime, db):
     order = service_order(api_runtime)
     body = PaymentCreate.model_validate(card_payment_body(order["id"], TEST_CARDS["mastercard"]))
 
-    payment = api_runtime.run(service.create_payment(api_runtime, TEST_MERCHANT_ID, body))
+    payment = api_runtime.run(
+        without_key(
+            api_runtime.db,
+            lambda tx: service.create_payment(api_runtime, tx, TEST_MERCHANT_ID, body),
+        )
+    )
 
     assert (payment["method"], payment["card_network"], payment["card_last4"]) == (
         "card", "mastercard", "4444",
@@ -149,7 +159,12 @@ def test_an_invalid_instrument_is_refused_and_nothing_is_written(api_runtime, db
     body = PaymentCreate.model_validate(upi_payment_body(order["id"], vpa="not a vpa"))
 
     with pytest.raises(InvalidVpa):
-        api_runtime.run(service.create_payment(api_runtime, TEST_MERCHANT_ID, body))
+        api_runtime.run(
+            without_key(
+                api_runtime.db,
+                lambda tx: service.create_payment(api_runtime, tx, TEST_MERCHANT_ID, body),
+            )
+        )
 
     assert payment_count(db) == 0 and order_status(db, order["id"]) == "created"
 
@@ -159,7 +174,11 @@ def test_an_invalid_instrument_is_refused_and_nothing_is_written(api_runtime, db
 
 def capture(api_runtime, payment_id: str, amount: int | None = None, merchant_id=TEST_MERCHANT_ID):
     body = CaptureRequest.model_validate({} if amount is None else {"amount": amount})
-    return api_runtime.run(service.capture_payment(api_runtime.db, merchant_id, payment_id, body))
+    return api_runtime.run(
+        without_key(
+            api_runtime.db, lambda tx: service.capture_payment(tx, merchant_id, payment_id, body)
+        )
+    )
 
 
 def test_a_successful_payment_is_captured_once(api_runtime, db):

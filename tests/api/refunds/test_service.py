@@ -11,7 +11,14 @@ from api.payments.errors import PaymentNotFound
 from api.refunds import service
 from api.refunds.errors import PaymentNotRefundable, RefundExceedsAvailable, RefundNotFound
 from api.refunds.schemas import RefundCreate
-from factories import listening, other_merchant_id, service_order, service_payment, settle
+from factories import (
+    listening,
+    other_merchant_id,
+    service_order,
+    service_payment,
+    settle,
+    without_key,
+)
 from shared.due import due_channel
 from shared.queues import REFUNDS_QUEUE, WEBHOOKS_QUEUE
 from shared.seed import TEST_MERCHANT_ID
@@ -20,7 +27,12 @@ from shared.seed import TEST_MERCHANT_ID
 def refund(api_runtime, payment_id: str, amount: int | None = None, **fields):
     merchant_id = fields.pop("merchant_id", TEST_MERCHANT_ID)
     body = RefundCreate.model_validate(fields | ({} if amount is None else {"amount": amount}))
-    return api_runtime.run(service.create_refund(api_runtime, merchant_id, payment_id, body))
+    return api_runtime.run(
+        without_key(
+            api_runtime.db,
+            lambda tx: service.create_refund(api_runtime, tx, merchant_id, payment_id, body),
+        )
+    )
 
 
 def paid(api_runtime, db, amount: int = 50000) -> dict:

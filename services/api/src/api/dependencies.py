@@ -2,17 +2,17 @@
 time bounds of a list."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader
 
+from api.fields import ISO_8601, utc_time
 from api.merchants import auth
 from api.pagination import CreatedRange, Total
 from api.ratelimit.limiter import API_REQUESTS_PER_KEY
 from api.runtime import ApiRuntime
-from shared.errors import BadRequest
 
 
 async def get_runtime(request: Request) -> ApiRuntime:  # async: no threadpool hop for a lookup
@@ -38,11 +38,7 @@ async def current_merchant(
     x_api_key: Annotated[str | None, Security(api_key_header)],
     x_api_secret: Annotated[str | None, Security(api_secret_header)],
 ) -> auth.AuthenticatedMerchant:
-    # An idempotent request has authenticated already, before looking up its key.
-    merchant = getattr(request.state, "merchant", None)
-    merchant = merchant or await auth.authenticate(
-        runtime.db, runtime.credentials, x_api_key, x_api_secret
-    )
+    merchant = await auth.authenticate(runtime.db, runtime.credentials, x_api_key, x_api_secret)
     # Counted once authenticated: a stranger who knows the (public) key cannot use it up.
     await request.app.state.rate_limiter.hit(API_REQUESTS_PER_KEY, merchant.api_key)
     return merchant
@@ -76,27 +72,15 @@ async def pagination(
 PaginationDep = Annotated[Pagination, Depends(pagination)]
 
 
-# ISO-8601 / RFC 3339 only: a bare number is not a time here (pydantic would read it as Unix
-# seconds). Parsed, and refused with a 400 if impossible, by `created_range`.
-ISO_8601 = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?$"
 TimeInQuery = Annotated[str | None, Query(pattern=ISO_8601, max_length=40)]
 # The precision of every timestamp the API shows (`shared.serializers.iso`).
 SHOWN_PRECISION = timedelta(milliseconds=1)
 
 
 def _shown_millisecond(value: str | None, name: str) -> datetime | None:
-    """The millisecond an ISO-8601 time falls in; one without an offset is UTC, as every
-    timestamp the API writes. BadRequest naming `name` for an impossible one (2026-02-30)."""
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("z", "Z"))
-    except ValueError:
-        raise BadRequest(
-            f"{name} must be an ISO-8601 time such as 2026-01-15T10:30:00.000Z", field=name
-        ) from None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    """The millisecond an ISO-8601 time falls in (`api.fields.utc_time`)."""
+    moment = utc_time(value, name, example="2026-01-15T10:30:00.000Z")
+    return moment and moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 async def created_range(

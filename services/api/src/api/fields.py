@@ -6,11 +6,12 @@ from typing import Annotated, Any
 from fastapi import Depends, Path
 from pydantic import BeforeValidator, Field, StrictInt, ValidationInfo
 
+from api.errors import NotFound
 from api.orders.errors import OrderNotFound
 from api.payments.errors import PaymentNotFound
 from api.refunds.errors import RefundNotFound
 from api.webhooks.errors import WebhookEndpointNotFound
-from shared.errors import BadRequest, NotFound
+from shared.errors import BadRequest
 from shared.ids import (
     ENDPOINT_PREFIX,
     ID_LENGTH,
@@ -32,17 +33,26 @@ StoredText = Annotated[str, Field(pattern=NO_NUL_PATTERN)]
 ISO_8601 = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?$"
 
 
-def utc_time(value: str | None, name: str) -> datetime | None:
+class ImpossibleTime(BadRequest):
+    """400: a time of the ISO-8601 form that is no time (2026-02-30); `field` names it."""
+
+    default_description = "<field> must be an ISO-8601 time such as 2026-01-15T10:30:00Z"
+
+    def __init__(self, name: str, example: str):
+        super().__init__(f"{name} must be an ISO-8601 time such as {example}", field=name)
+
+
+def utc_time(
+    value: str | None, name: str, example: str = "2026-01-15T10:30:00Z"
+) -> datetime | None:
     """An ISO-8601 time; one without an offset is UTC, as every timestamp the API writes.
-    BadRequest (naming `name`) for an impossible one (2026-02-30)."""
+    ImpossibleTime (naming `name`, showing `example`) for an impossible one (2026-02-30)."""
     if value is None:
         return None
     try:
         moment = datetime.fromisoformat(value.replace("z", "Z"))
     except ValueError:
-        raise BadRequest(
-            f"{name} must be an ISO-8601 time such as 2026-01-15T10:30:00Z", field=name
-        ) from None
+        raise ImpossibleTime(name, example) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

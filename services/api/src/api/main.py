@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from api.config import ApiSettings
-from api.errors import install_error_handlers
+from api.error_handlers import install_error_handlers
 from api.events.endpoints import router as events_router
 from api.health.endpoints import PROBE_PATHS
 from api.health.endpoints import router as health_router

@@ -221,24 +221,17 @@ ERROR_EXAMPLES = {
     "503": ("SERVICE_UNAVAILABLE", "The service is temporarily unavailable"),
 }
 
-IDEMPOTENCY_ERRORS = {
-    "409": "`CONFLICT_ERROR`: a request with this Idempotency-Key is still running",
-    "422": "`IDEMPOTENCY_KEY_MISMATCH`: the Idempotency-Key was used with another request",
-}
-
 
 def _document_operation(schemas: dict[str, Any], operation: dict[str, Any]) -> None:
     idempotent = any(
         p.get("name") == "Idempotency-Key" and p.get("in") == "header"
         for p in operation.get("parameters", [])
     )
-    if idempotent:  # IdempotentRoute's answers, whatever the route's own errors are
-        for status, description in IDEMPOTENCY_ERRORS.items():
-            operation["responses"].setdefault(
-                status,
-                {"description": description, "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/ErrorBody"}}}},
-            )  # fmt: skip
+    # FastAPI lists each security dependency as an alternative; every one of them is required.
+    if len(operation.get("security", [])) > 1:
+        operation["security"] = [
+            {name: scopes for requirement in operation["security"] for name, scopes in requirement.items()}
+        ]  # fmt: skip
     body = operation.get("requestBody", {}).get("content", {}).get("application/json")
     if body is not None and "example" not in body and "examples" not in body:
         body["example"] = _example(schemas, body.get("schema", {}), None)

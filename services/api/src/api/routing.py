@@ -1,20 +1,25 @@
 """The route class of every API router (`api_router`): a JSON body is parsed once, here, with
-duplicated keys refused, and a merchant POST honours Idempotency-Key (`IdempotentRoute`).
+duplicated keys refused, and a merchant POST takes its transaction and Idempotency-Key from
+`api.idempotency.dependency.request_transaction` (a route made without it stops the start).
 
 `create_app` refuses to start with a route made otherwise, so no router can miss either rule.
 """
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import get_dependant
 from fastapi.routing import APIRoute
 from starlette.requests import ClientDisconnect
 
-from api.errors import FIELD_NAME, is_json_media_type
-from api.idempotency.route import Handler, IdempotentRoute
-from shared.errors import BadRequest
+from api.dependencies import current_merchant
+from api.error_handlers import FIELD_NAME, is_json_media_type
+from api.errors import BodyNotReceived, BodyTooLarge, RateLimited, route_error_responses
+from api.idempotency.dependency import IDEMPOTENCY_ERRORS, Replayed, request_transaction
+from shared.errors import BadRequest, GatewayError
 
 
 class _Duplicated(dict[str, Any]):
@@ -52,31 +57,36 @@ def _first_duplicate(document: Any) -> tuple[list[str | int], str] | None:
     return None
 
 
-def _duplicate_key_error(path: list[str | int], key: str) -> BadRequest:
-    """The 400 naming the field given twice by its dotted path. A key that is no field name (a
-    client's own `notes` key such as "my key") ends the path there: it is never echoed."""
-    named: list[str] = []
-    for part in [*path, key]:
-        if isinstance(part, str) and not FIELD_NAME.match(part):
-            break
-        named.append(str(part))
-    if len(named) == len(path) + 1:
+class DuplicatedKey(BadRequest):
+    """400: an object of the JSON body, at any depth, gives a key twice; `field` names it by
+    its dotted path. A key that is no field name (a client's own `notes` key such as "my key")
+    ends the path there: it is never echoed."""
+
+    default_description = "<field> is given more than once: send each key once"
+
+    def __init__(self, path: list[str | int], key: str):
+        named: list[str] = []
+        for part in [*path, key]:
+            if isinstance(part, str) and not FIELD_NAME.match(part):
+                break
+            named.append(str(part))
         field = ".".join(named)
-        return BadRequest(f"{field} is given more than once: send each key once", field=field)
-    field = ".".join(named)
-    where = f"{field} has a key" if field else "The body has a key"
-    return BadRequest(f"{where} given more than once: send each key once", field=field or None)
+        if len(named) == len(path) + 1:
+            super().__init__(f"{field} is given more than once: send each key once", field=field)
+            return
+        where = f"{field} has a key" if field else "The body has a key"
+        super().__init__(f"{where} given more than once: send each key once", field=field or None)
 
 
 def parse_json_body(body: bytes) -> Any:
-    """The JSON document of a request body. BadRequest (400, `field` its dotted path) when an
-    object, at any depth, gives a key twice: JSON leaves that undefined and a parser silently
-    keeps one of the values (`{"amount": 100, "amount": 5000000}`). ValueError or
-    RecursionError when it is not JSON a parser can read."""
+    """The JSON document of a request body. DuplicatedKey when an object, at any depth, gives
+    a key twice: JSON leaves that undefined and a parser silently keeps one of the values
+    (`{"amount": 100, "amount": 5000000}`). ValueError or RecursionError when it is not JSON a
+    parser can read."""
     document = json.loads(body, object_pairs_hook=_object)
     duplicate = _first_duplicate(document)
     if duplicate is not None:
-        raise _duplicate_key_error(*duplicate)
+        raise DuplicatedKey(*duplicate)
     return document
 
 
@@ -89,11 +99,32 @@ class JsonBodyRequest(Request):
         return self._json
 
 
-class ApiRoute(IdempotentRoute):
+class ApiRoute(APIRoute):
     """Every API route: the body is parsed before anything else (a body with a duplicated key
-    is a 400 however the route would treat it), then IdempotentRoute's rule applies."""
+    is a 400 however the route would treat it); a replayed response is answered as stored. Its
+    `responses` are what the route declares plus what it answers outside its own code, read
+    from its parameters: 400 for a validated parameter or body, 413 for a body over the
+    limit, 429 for an API key's limit, the Idempotency-Key's errors for a merchant POST."""
 
-    def get_route_handler(self) -> Handler:
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any):
+        dependant = get_dependant(path=path, call=endpoint)
+        every = list(_walk(dependant))
+        calls = {d.call for d in every}
+        is_post = "POST" in {method.upper() for method in kwargs.get("methods") or ()}
+        if is_post and current_merchant in calls and request_transaction not in calls:
+            raise TypeError(f"POST {path} must take `tx: RequestTransactionDep` (Idempotency-Key)")
+        has_body = any(d.body_params for d in every)
+        validated = has_body or any(d.query_params or d.header_params for d in every)
+        implied: tuple[int | type[GatewayError], ...] = (
+            *([400] if validated else []),
+            *([BodyTooLarge] if has_body else []),
+            *([RateLimited] if current_merchant in calls else []),
+            *(IDEMPOTENCY_ERRORS if request_transaction in calls else []),
+        )
+        kwargs["responses"] = route_error_responses(kwargs.get("responses"), implied)
+        super().__init__(path, endpoint, **kwargs)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def parsing_handler(request: Request) -> Response:
@@ -107,10 +138,24 @@ class ApiRoute(IdempotentRoute):
                 except (ValueError, RecursionError):
                     pass  # not JSON: FastAPI reads it again and refuses it in its own words
                 except ClientDisconnect:  # the client left mid-body: no one reads the answer
-                    raise BadRequest("Request body was not received in full") from None
-            return await handler(request)
+                    raise BodyNotReceived from None
+            try:
+                response = await handler(request)
+            except Replayed as replayed:
+                return replayed.response
+            claim = getattr(request.state, "idempotency", None)
+            if claim is not None:  # stored by request_transaction before it commits
+                claim.response = response
+            return response
 
         return parsing_handler
+
+
+def _walk(dependant: Dependant) -> Iterator[Dependant]:
+    """`dependant` and every dependency under it."""
+    yield dependant
+    for sub in dependant.dependencies:
+        yield from _walk(sub)
 
 
 def api_router(**options: Any) -> APIRouter:

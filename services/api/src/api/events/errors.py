@@ -1,6 +1,6 @@
 """The events domain's errors (docs/api.md#error-codes)."""
 
-from shared.errors import NotFound
+from api.errors import NotFound
 
 
 class EventNotFound(NotFound):

@@ -5,9 +5,9 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from api.errors import AuthenticationFailed
 from api.merchants import repository
 from shared.db import AsyncDatabase
-from shared.errors import AuthenticationFailed
 
 # Compared against when the key is unknown, so a miss costs what a hit costs.
 UNKNOWN_KEY_SECRET = "secret_unknown_" + "0" * 32

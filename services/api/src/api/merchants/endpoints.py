@@ -2,6 +2,7 @@ from typing import Any
 
 from api.dependencies import MerchantDep, RuntimeDep
 from api.errors import error_responses
+from api.idempotency.dependency import RequestTransactionDep
 from api.merchants import service
 from api.merchants.errors import SeededMerchantMissing
 from api.merchants.schemas import (
@@ -46,12 +47,14 @@ async def log_in(body: MerchantLogin, runtime: RuntimeDep) -> dict[str, Any]:
     responses=error_responses(401, 503),
     summary="Replace the API secret; the old one keeps working for a grace period (24 h)",
 )
-async def rotate_api_secret(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
+async def rotate_api_secret(
+    merchant: MerchantDep, runtime: RuntimeDep, tx: RequestTransactionDep
+) -> dict[str, Any]:
     # Forgotten once committed (with an Idempotency-Key, that is after this handler), so no
     # request of this process caches the old secret as current again; other API processes
     # within CREDENTIALS_TTL_S.
     return await service.rotate_api_secret(
-        runtime.db,
+        tx,
         merchant.id,
         runtime.settings.api_secret_grace_seconds,
         after_commit=lambda: runtime.credentials.forget(merchant.api_key),

@@ -8,11 +8,10 @@ from typing import Any
 from psycopg import errors
 
 from api.merchants import repository
-from api.merchants.errors import SeededMerchantMissing
+from api.merchants.errors import EmailTaken, SeededMerchantMissing, WrongPassword
 from api.merchants.passwords import DUMMY_HASH, hash_password, verify_password
 from api.merchants.schemas import MerchantLogin, MerchantSignup
-from shared.db import AsyncDatabase, Row
-from shared.errors import AuthenticationFailed, Conflict
+from shared.db import AsyncDatabase, AsyncTransaction, Row
 from shared.seed import TEST_MERCHANT_ID
 from shared.serializers import iso
 from shared.signing import new_webhook_secret
@@ -47,7 +46,7 @@ async def sign_up(db: AsyncDatabase, body: MerchantSignup) -> dict[str, Any]:
             )
     except errors.UniqueViolation as exc:
         if exc.diag.constraint_name == "merchants_email_key":
-            raise Conflict("A merchant with this email already exists") from None
+            raise EmailTaken from None
         raise
     return credentials(merchant)
 
@@ -56,11 +55,11 @@ async def log_in(db: AsyncDatabase, body: MerchantLogin) -> dict[str, Any]:
     async with db.connection() as conn:
         merchant = await repository.get_by_email(conn, body.email)
     if merchant is not None and merchant["is_test"]:
-        # docs/api.md#test-merchant: the seeded test merchant accepts any password.
+        # CONTRACT §3: the seeded test merchant accepts any password.
         return credentials(merchant)
     stored = merchant["password_hash"] if merchant and merchant["password_hash"] else DUMMY_HASH
     if not await asyncio.to_thread(verify_password, body.password, stored) or merchant is None:
-        raise AuthenticationFailed("Invalid email or password")
+        raise WrongPassword
     return credentials(merchant)
 
 
@@ -69,16 +68,16 @@ def new_api_secret(is_test: bool) -> str:
 
 
 async def rotate_api_secret(
-    db: AsyncDatabase,
+    tx: AsyncTransaction,
     merchant_id: str,
     grace_seconds: int,
     after_commit: Callable[[], object] | None = None,
 ) -> dict[str, Any]:
-    """Give the merchant a new API secret (docs/api.md#api-secret-rotation). The replaced one keeps
-    working for `grace_seconds` (API_SECRET_GRACE_SECONDS, 24 h by default), as Stripe's key roll
-    does, so a deployment can switch without downtime; the key id stays. `after_commit` runs once
-    the new secret is committed (the API process forgets what it cached of the old one)."""
-    async with db.transaction() as tx:
+    """Give the merchant a new API secret (CONTRACT §5). The replaced one keeps working for
+    `grace_seconds` (API_SECRET_GRACE_SECONDS, 24 h by default), as Stripe's key roll does, so
+    a deployment can switch without downtime; the key id stays. `after_commit` runs once the
+    new secret is committed (the API process forgets what it cached of the old one)."""
+    async with tx.conn.transaction():
         if after_commit is not None:
             tx.after_commit(after_commit)
         current = await repository.lock_for_rotation(tx.conn, merchant_id)

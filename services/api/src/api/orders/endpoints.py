@@ -5,6 +5,7 @@ from fastapi import Query
 from api.dependencies import MerchantDep, PaginationDep, RuntimeDep
 from api.errors import error_responses
 from api.fields import NO_NUL_PATTERN, OrderIdInPath
+from api.idempotency.dependency import RequestTransactionDep
 from api.orders import service
 from api.orders.errors import OrderNotFound
 from api.orders.schemas import Order, OrderCreate, OrderPage, PublicOrder
@@ -23,9 +24,9 @@ OrderStatus = Literal["created", "paid"]
     summary="Create an order",
 )
 async def create_order(
-    body: OrderCreate, merchant: MerchantDep, runtime: RuntimeDep
+    body: OrderCreate, merchant: MerchantDep, tx: RequestTransactionDep
 ) -> dict[str, Any]:
-    return await service.create_order(runtime.db, merchant.id, body)
+    return await service.create_order(tx, merchant.id, body)
 
 
 @router.get(

@@ -6,22 +6,22 @@ from api.orders import repository
 from api.orders.errors import OrderNotFound
 from api.orders.schemas import OrderCreate
 from api.pagination import Total
-from shared.db import AsyncDatabase
+from shared.db import AsyncDatabase, AsyncTransaction
 from shared.ids import ORDER_PREFIX, new_id
 from shared.serializers import order_resource
 
 
-async def create_order(db: AsyncDatabase, merchant_id: str, body: OrderCreate) -> dict[str, Any]:
-    async with db.autocommit() as tx:
-        order = await repository.insert_order(
-            tx.conn,
-            id=new_id(ORDER_PREFIX),
-            merchant_id=merchant_id,
-            amount=body.amount,
-            currency=body.currency,
-            receipt=body.receipt,
-            notes=body.notes,
-        )
+async def create_order(tx: AsyncTransaction, merchant_id: str, body: OrderCreate) -> dict[str, Any]:
+    """One statement, atomic on its own: no transaction block of its own."""
+    order = await repository.insert_order(
+        tx.conn,
+        id=new_id(ORDER_PREFIX),
+        merchant_id=merchant_id,
+        amount=body.amount,
+        currency=body.currency,
+        receipt=body.receipt,
+        notes=body.notes,
+    )
     return order_resource(order)
 
 

@@ -5,6 +5,7 @@ from fastapi import Query
 from api.dependencies import MerchantDep, PaginationDep, RuntimeDep
 from api.errors import error_responses
 from api.fields import PaymentIdInPath
+from api.idempotency.dependency import RequestTransactionDep
 from api.orders.errors import OrderAlreadyPaid, OrderNotFound
 from api.payments import service
 from api.payments.errors import CaptureAmountMismatch, PaymentNotCapturable, PaymentNotFound
@@ -32,9 +33,9 @@ PaymentStatus = Literal["pending", "success", "failed"]
     summary="Create a UPI or card payment for an order; processed asynchronously",
 )
 async def create_payment(
-    body: PaymentCreate, merchant: MerchantDep, runtime: RuntimeDep
+    body: PaymentCreate, merchant: MerchantDep, runtime: RuntimeDep, tx: RequestTransactionDep
 ) -> dict[str, Any]:
-    return await service.create_payment(runtime, merchant.id, body)
+    return await service.create_payment(runtime, tx, merchant.id, body)
 
 
 @router.get(
@@ -74,7 +75,8 @@ async def payment_stats(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str,
     dependencies=[PublicPaymentLimit],
 )
 async def create_public_payment(body: PaymentCreate, runtime: RuntimeDep) -> dict[str, Any]:
-    return await service.create_payment(runtime, None, body)
+    async with runtime.db.autocommit() as tx:
+        return await service.create_payment(runtime, tx, None, body)
 
 
 @router.get(
@@ -100,12 +102,10 @@ async def get_payment(
 async def capture_payment(
     merchant: MerchantDep,
     payment_id: PaymentIdInPath,
-    runtime: RuntimeDep,
+    tx: RequestTransactionDep,
     body: CaptureRequest | None = None,
 ) -> dict[str, Any]:
-    return await service.capture_payment(
-        runtime.db, merchant.id, payment_id, body or CaptureRequest()
-    )
+    return await service.capture_payment(tx, merchant.id, payment_id, body or CaptureRequest())
 
 
 @router.get(

@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from shared.errors import ExpiredCard, InvalidCard, InvalidVpa
+from api.payments.errors import ExpiredCard, InvalidCard, InvalidVpa
 from shared.simulation import card_test_outcome, vpa_test_outcome
 
 VPA_PATTERN = re.compile(r"^[a-zA-Z0-9._-]+@[a-zA-Z0-9]+$")

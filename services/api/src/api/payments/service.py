@@ -13,7 +13,7 @@ from api.payments import repository as payments
 from api.payments.errors import CaptureAmountMismatch, PaymentNotCapturable, PaymentNotFound
 from api.payments.schemas import CaptureRequest, PaymentCreate
 from api.runtime import ApiRuntime
-from shared.db import AsyncDatabase, Row
+from shared.db import AsyncDatabase, AsyncTransaction, Row
 from shared.events import (
     PAYMENT_CREATED,
     PAYMENT_PENDING,
@@ -57,12 +57,15 @@ def _instrument_columns(body: PaymentCreate) -> dict[str, Any]:
     }  # fmt: skip
 
 
-async def create_payment(runtime: ApiRuntime, merchant_id: str | None, body: PaymentCreate) -> dict:
-    """Create a pending payment for an order; merchant_id None is the public checkout path."""
+async def create_payment(
+    runtime: ApiRuntime, tx: AsyncTransaction, merchant_id: str | None, body: PaymentCreate
+) -> dict:
+    """Create a pending payment for an order, in `tx`; merchant_id None is the public
+    checkout path."""
     instrument = _instrument_columns(body)  # before any database work: most mistakes end here
     if not is_id(body.order_id, ORDER_PREFIX):
         raise OrderNotFound
-    async with runtime.db.transaction() as tx:
+    async with tx.conn.transaction():
         payment = await payments.insert_payment_for_order(
             tx.conn,
             body.order_id,
@@ -88,9 +91,9 @@ async def create_payment(runtime: ApiRuntime, merchant_id: str | None, body: Pay
 
 
 async def capture_payment(
-    db: AsyncDatabase, merchant_id: str, payment_id: str, body: CaptureRequest
+    tx: AsyncTransaction, merchant_id: str, payment_id: str, body: CaptureRequest
 ) -> dict[str, Any]:
-    async with db.transaction() as tx:
+    async with tx.conn.transaction():
         payment = await payments.lock_payment(tx.conn, payment_id, merchant_id)
         if payment is None:
             raise PaymentNotFound

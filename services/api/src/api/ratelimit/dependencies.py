@@ -10,7 +10,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from api.errors import AuthenticationFailed
 from api.merchants.schemas import MerchantLogin, MerchantSignup
+from api.payments.errors import ExpiredCard, InvalidCard
 from api.payments.schemas import PaymentCreate
 from api.ratelimit.limiter import (
     CARD_FAILURES_PER_ORDER,
@@ -22,7 +24,6 @@ from api.ratelimit.limiter import (
     RateLimiter,
 )
 from shared.client_address import client_address
-from shared.errors import AuthenticationFailed, ExpiredCard, InvalidCard
 
 
 async def get_rate_limiter(request: Request) -> RateLimiter:

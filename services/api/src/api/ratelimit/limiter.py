@@ -29,7 +29,7 @@ from limits.errors import StorageError
 from prometheus_client import CollectorRegistry, Counter
 
 from api.config import ApiSettings
-from shared.errors import RateLimited
+from api.errors import RateLimited
 
 log = structlog.get_logger(__name__)
 

@@ -3,6 +3,7 @@ from typing import Any
 from api.dependencies import MerchantDep, PaginationDep, RuntimeDep
 from api.errors import error_responses
 from api.fields import PaymentIdInPath, RefundIdInPath
+from api.idempotency.dependency import RequestTransactionDep
 from api.payments.errors import PaymentNotFound
 from api.refunds import service
 from api.refunds.errors import PaymentNotRefundable, RefundExceedsAvailable, RefundNotFound
@@ -25,10 +26,11 @@ async def create_refund(
     merchant: MerchantDep,
     payment_id: PaymentIdInPath,
     runtime: RuntimeDep,
+    tx: RequestTransactionDep,
     body: RefundCreate | None = None,
 ) -> dict[str, Any]:
     """No body at all is `{}`, as for capture: the whole refundable amount."""
-    return await service.create_refund(runtime, merchant.id, payment_id, body or RefundCreate())
+    return await service.create_refund(runtime, tx, merchant.id, payment_id, body or RefundCreate())
 
 
 @router.get(

@@ -11,7 +11,7 @@ from api.refunds import repository as refunds
 from api.refunds.errors import PaymentNotRefundable, RefundExceedsAvailable, RefundNotFound
 from api.refunds.schemas import RefundCreate
 from api.runtime import ApiRuntime
-from shared.db import AsyncDatabase
+from shared.db import AsyncDatabase, AsyncTransaction
 from shared.events import REFUND_CREATED, queued_webhooks, record_event_async
 from shared.ids import REFUND_PREFIX, new_id
 from shared.logging import current_correlation_id
@@ -22,9 +22,9 @@ log = structlog.get_logger(__name__)
 
 
 async def create_refund(
-    runtime: ApiRuntime, merchant_id: str, payment_id: str, body: RefundCreate
+    runtime: ApiRuntime, tx: AsyncTransaction, merchant_id: str, payment_id: str, body: RefundCreate
 ) -> dict[str, Any]:
-    async with runtime.db.transaction() as tx:
+    async with tx.conn.transaction():
         # The payment row lock makes concurrent refunds of one payment take turns here.
         payment = await payments.lock_payment(tx.conn, payment_id, merchant_id)
         if payment is None:

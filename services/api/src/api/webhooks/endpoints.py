@@ -6,6 +6,7 @@ from api.dependencies import MerchantDep, PaginationDep, RuntimeDep
 from api.errors import error_responses
 from api.events.schemas import EventType
 from api.fields import EndpointIdInPath, WebhookIdInPath
+from api.idempotency.dependency import RequestTransactionDep
 from api.routing import api_router
 from api.webhooks import service
 from api.webhooks.errors import (
@@ -62,8 +63,8 @@ async def update_config(
     responses=error_responses(401, 409, 422, 503),
     summary="New signing secret; every replaced one keeps signing alongside for 24 hours",
 )
-async def rotate_secret(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
-    return await service.rotate_secret(runtime.db, merchant.id)
+async def rotate_secret(merchant: MerchantDep, tx: RequestTransactionDep) -> dict[str, Any]:
+    return await service.rotate_secret(tx, merchant.id)
 
 
 @router.post(
@@ -73,8 +74,8 @@ async def rotate_secret(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str,
     responses=error_responses(WebhookUrlNotSet, DefaultEndpointDisabled, 401, 409, 422, 503),
     summary="Send a webhook.test event to the configured URL",
 )
-async def send_test(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
-    return await service.send_test(runtime, merchant)
+async def send_test(merchant: MerchantDep, tx: RequestTransactionDep) -> dict[str, Any]:
+    return await service.send_test(tx, merchant)
 
 
 # Endpoints come before /api/v1/webhooks/{webhook_id}: routes match in order.
@@ -103,9 +104,12 @@ async def list_endpoints(
     summary="Add an endpoint: a URL, the event types it receives and its own secret",
 )
 async def create_endpoint(
-    body: WebhookEndpointCreate, merchant: MerchantDep, runtime: RuntimeDep
+    body: WebhookEndpointCreate,
+    merchant: MerchantDep,
+    runtime: RuntimeDep,
+    tx: RequestTransactionDep,
 ) -> dict[str, Any]:
-    return await service.create_endpoint(runtime, merchant.id, body)
+    return await service.create_endpoint(runtime, tx, merchant.id, body)
 
 
 @router.get(
@@ -156,9 +160,9 @@ async def delete_endpoint(
     summary="New signing secret for the endpoint; the replaced one keeps signing for 24 hours",
 )
 async def rotate_endpoint_secret(
-    merchant: MerchantDep, endpoint_id: EndpointIdInPath, runtime: RuntimeDep
+    merchant: MerchantDep, endpoint_id: EndpointIdInPath, tx: RequestTransactionDep
 ) -> dict[str, Any]:
-    return await service.rotate_endpoint_secret(runtime.db, merchant.id, endpoint_id)
+    return await service.rotate_endpoint_secret(tx, merchant.id, endpoint_id)
 
 
 @router.post(
@@ -178,9 +182,9 @@ async def recover_endpoint(
     body: EndpointRecover,
     merchant: MerchantDep,
     endpoint_id: EndpointIdInPath,
-    runtime: RuntimeDep,
+    tx: RequestTransactionDep,
 ) -> dict[str, Any]:
-    return await service.recover(runtime, merchant.id, endpoint_id, body)
+    return await service.recover(tx, merchant.id, endpoint_id, body)
 
 
 @router.get(
@@ -235,6 +239,6 @@ async def get_log(
     summary="Deliver again now, with attempts reset to 0",
 )
 async def retry(
-    webhook_id: WebhookIdInPath, merchant: MerchantDep, runtime: RuntimeDep
+    webhook_id: WebhookIdInPath, merchant: MerchantDep, tx: RequestTransactionDep
 ) -> dict[str, Any]:
-    return await service.retry(runtime, merchant.id, webhook_id)
+    return await service.retry(tx, merchant.id, webhook_id)

@@ -17,14 +17,22 @@ from api.runtime import ApiRuntime
 from api.webhooks import repository
 from api.webhooks.errors import (
     DefaultEndpointDisabled,
+    DefaultEndpointTakesEveryEvent,
+    EndpointEventsRemoved,
+    EndpointUrlRemoved,
+    EveryEventNotAlone,
+    RecoveryEndsBeforeItStarts,
+    RecoveryOfDisabledEndpoint,
+    RecoveryTooFarBack,
     TooManyEndpoints,
+    TooManyReplacedSecrets,
+    UnknownEventType,
     WebhookEndpointNotFound,
     WebhookNotFound,
     WebhookUrlNotSet,
 )
 from api.webhooks.schemas import EndpointRecover, WebhookEndpointCreate, WebhookEndpointUpdate
 from shared.db import AsyncDatabase, AsyncDictConnection, AsyncTransaction, Row
-from shared.errors import BadRequest, Conflict
 from shared.events import EVENT_TYPES, EVERY_EVENT, WEBHOOK_TEST, record_event_async
 from shared.ids import ENDPOINT_PREFIX, new_id
 from shared.serializers import iso
@@ -98,9 +106,9 @@ async def get_log(db: AsyncDatabase, merchant_id: str, log_id: str) -> dict[str,
     }
 
 
-async def retry(runtime: ApiRuntime, merchant_id: str, log_id: str) -> dict[str, Any]:
+async def retry(tx: AsyncTransaction, merchant_id: str, log_id: str) -> dict[str, Any]:
     log_id = _log_id(log_id)
-    async with runtime.db.transaction() as tx:
+    async with tx.conn.transaction():
         row = await repository.schedule_again(tx.conn, log_id, merchant_id)
         if row is None:
             raise WebhookNotFound
@@ -160,32 +168,29 @@ async def _replace_secret(tx: AsyncTransaction, merchant_id: str, endpoint_id: s
     replaced = await repository.live_replaced_secrets(tx.conn, merchant_id, endpoint_id)
     if len(replaced) >= MAX_REPLACED_SECRETS:
         first_free = min(r["expires_at"] for r in replaced)
-        raise Conflict(
-            f"{len(replaced)} replaced webhook secrets still sign every webhook; rotate "
-            f"again after {iso(first_free)}, when the oldest of them stops"
-        )
+        raise TooManyReplacedSecrets(len(replaced), first_free)
     await repository.replace_secret(
         tx.conn, merchant_id, endpoint_id, new_webhook_secret(), ROTATION_OVERLAP
     )
 
 
-async def rotate_secret(db: AsyncDatabase, merchant_id: str) -> dict[str, Any]:
+async def rotate_secret(tx: AsyncTransaction, merchant_id: str) -> dict[str, Any]:
     """Rotate the merchant's webhook secret (the default endpoint's): see `_replace_secret`."""
-    async with db.transaction() as tx:
+    async with tx.conn.transaction():
         await repository.get_config(tx.conn, merchant_id, lock=True)
         await _replace_secret(tx, merchant_id, None)
         row = await repository.get_config(tx.conn, merchant_id)
         return _config(row, await repository.live_replaced_secrets(tx.conn, merchant_id))
 
 
-async def send_test(runtime: ApiRuntime, merchant: AuthenticatedMerchant) -> dict[str, Any]:
+async def send_test(tx: AsyncTransaction, merchant: AuthenticatedMerchant) -> dict[str, Any]:
     """Queue a `webhook.test` event to the default endpoint; WebhookUrlNotSet without one,
     DefaultEndpointDisabled while it is disabled."""
     data = {
         "message": "This is a test webhook from Payment Gateway",
         "merchant_id": merchant.id,
     }
-    async with runtime.db.transaction() as tx:
+    async with tx.conn.transaction():
         # Locked: a URL cleared meanwhile waits for this event (or this event for it).
         if not (await repository.get_config(tx.conn, merchant.id, lock=True))["webhook_url"]:
             raise WebhookUrlNotSet
@@ -226,13 +231,9 @@ def _event_filter(events: list[str]) -> list[str]:
     an unknown type, or "*" beside others."""
     for event in events:
         if event != EVERY_EVENT and event not in EVENT_TYPES:
-            raise BadRequest(
-                f'events has an unknown event type; use {", ".join(EVENT_TYPES)}, or "*" '
-                "for every type",
-                field="events",
-            )
+            raise UnknownEventType
     if EVERY_EVENT in events and len(set(events)) > 1:
-        raise BadRequest('events takes "*" alone (every type) or a list of types', field="events")
+        raise EveryEventNotAlone
     return list(dict.fromkeys(events))
 
 
@@ -270,7 +271,7 @@ async def get_endpoint(db: AsyncDatabase, merchant_id: str, endpoint_id: str) ->
 
 
 async def create_endpoint(
-    runtime: ApiRuntime, merchant_id: str, body: WebhookEndpointCreate
+    runtime: ApiRuntime, tx: AsyncTransaction, merchant_id: str, body: WebhookEndpointCreate
 ) -> dict[str, Any]:
     """A new enabled endpoint with its own secret. BadRequest for a URL delivery would
     refuse, an unknown event type, or a 21st endpoint (TooManyEndpoints, held by the
@@ -279,7 +280,7 @@ async def create_endpoint(
     url = await _checked_url(runtime, body.url.strip())
     endpoint_id = new_id(ENDPOINT_PREFIX)
     try:
-        async with runtime.db.transaction() as tx:
+        async with tx.conn.transaction():
             await repository.insert_endpoint(
                 tx.conn,
                 id=endpoint_id,
@@ -308,12 +309,12 @@ async def update_endpoint(
     changes: dict[str, Any] = {}
     if "url" in given:
         if body.url is None:
-            raise BadRequest("url must be an http(s) URL; delete the endpoint instead", field="url")
+            raise EndpointUrlRemoved
         changes["url"] = await _checked_url(runtime, body.url.strip())
         changes["failing_since"] = None  # a new URL starts with a clean record
     if "events" in given:
         if body.events is None:
-            raise BadRequest('events must be a list of event types or ["*"]', field="events")
+            raise EndpointEventsRemoved
         changes["events"] = _event_filter(body.events)
     if "description" in given:
         changes["description"] = body.description
@@ -324,9 +325,7 @@ async def update_endpoint(
     async with runtime.db.transaction() as tx:
         row = await _endpoint(tx.conn, merchant_id, endpoint_id, lock=True)
         if row["is_default"] and changes.get("events", [EVERY_EVENT]) != [EVERY_EVENT]:
-            raise BadRequest(
-                'The default endpoint receives every event: its events stay ["*"]', field="events"
-            )
+            raise DefaultEndpointTakesEveryEvent
         if changes:
             await repository.update_endpoint(tx.conn, endpoint_id, changes)
         ended = 0
@@ -361,11 +360,11 @@ async def delete_endpoint(runtime: ApiRuntime, merchant_id: str, endpoint_id: st
 
 
 async def rotate_endpoint_secret(
-    db: AsyncDatabase, merchant_id: str, endpoint_id: str
+    tx: AsyncTransaction, merchant_id: str, endpoint_id: str
 ) -> dict[str, Any]:
     """A new secret for the endpoint (the default's is the merchant's webhook secret, as the
     config's rotation makes it); the replaced one keeps signing for 24 h."""
-    async with db.transaction() as tx:
+    async with tx.conn.transaction():
         # The merchant row first, as the config's URL and rotation lock it: no lock cycle.
         await repository.get_config(tx.conn, merchant_id, lock=True)
         row = await _endpoint(tx.conn, merchant_id, endpoint_id, lock=True)
@@ -376,7 +375,7 @@ async def rotate_endpoint_secret(
 
 
 async def recover(
-    runtime: ApiRuntime, merchant_id: str, endpoint_id: str, body: EndpointRecover
+    tx: AsyncTransaction, merchant_id: str, endpoint_id: str, body: EndpointRecover
 ) -> dict[str, int]:
     """Deliver again to the endpoint every event of [since, until] that its filter takes and
     that has no delivery to it that succeeded or is still pending: each as a new log (a new
@@ -388,26 +387,22 @@ async def recover(
     RECOVERY_SPACING_MS apart, so a recovery of 100,000 events trickles out over minutes
     instead of standing ahead of every other merchant's deliveries. BadRequest for `since`
     more than RECOVERY_WINDOW back, `until` before `since`, or a disabled endpoint."""
-    async with runtime.db.connection() as conn:
-        await _endpoint(conn, merchant_id, endpoint_id)  # 404 before any word on the window
+    await _endpoint(tx.conn, merchant_id, endpoint_id)  # 404 before any word on the window
     now = datetime.now(UTC)
     since = utc_time(body.since, "since")
     until = utc_time(body.until, "until") or now
     assert since is not None
     if since < now - RECOVERY_WINDOW:
-        raise BadRequest(f"since may be at most {RECOVERY_WINDOW.days} days back", field="since")
+        raise RecoveryTooFarBack(RECOVERY_WINDOW.days)
     if until < since:
-        raise BadRequest("until must not be before since", field="until")
+        raise RecoveryEndsBeforeItStarts
     after: tuple[datetime, int] = (since - timedelta(microseconds=1), 2**62)
     queued = seen = 0
     while True:
-        async with runtime.db.transaction() as tx:
+        async with tx.conn.transaction():
             endpoint = await _endpoint(tx.conn, merchant_id, endpoint_id, lock=True)
             if endpoint["status"] != "enabled":
-                raise BadRequest(
-                    "The endpoint is disabled: enable it (PATCH status) before recovering",
-                    field="status",
-                )
+                raise RecoveryOfDisabledEndpoint
             batch = await repository.recover_batch(
                 tx.conn, endpoint, merchant_id, after, until,
                 RECOVERY_BATCH, queued * RECOVERY_SPACING_MS, RECOVERY_SPACING_MS,

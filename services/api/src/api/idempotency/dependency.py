@@ -1,0 +1,152 @@
+"""The transaction of a merchant POST, and its Idempotency-Key (README, "The API in one
+screen").
+
+Every merchant POST takes `tx: RequestTransactionDep` and hands it to its service, which does
+its work in it. With an Idempotency-Key, the key is claimed, the work done and the response
+stored in that ONE transaction: a request that dies half-way leaves neither its payment nor
+its key behind, and a retry does the work exactly once. A second request with the key waits
+briefly on the first one's row lock, then answers 409 while it still runs, or replays its
+response once it has committed. Without a key the transaction is an autocommit connection,
+in which a service opens its own transaction block where it needs one.
+"""
+
+import hashlib
+import json
+import string
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request, Response
+from psycopg import errors
+from starlette.requests import ClientDisconnect
+
+from api.dependencies import MerchantDep, RuntimeDep
+from api.errors import BodyNotReceived
+from api.idempotency import repository
+from api.idempotency.errors import (
+    IdempotencyKeyInUse,
+    IdempotencyKeyInvalid,
+    IdempotencyKeyMismatch,
+)
+from shared.db import AsyncTransaction
+
+PRINTABLE = frozenset(string.printable) - frozenset("\t\n\r\x0b\x0c")
+# What a route that takes the key may answer for it, besides its own errors.
+IDEMPOTENCY_ERRORS = (IdempotencyKeyInvalid, IdempotencyKeyInUse, IdempotencyKeyMismatch)
+
+
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    """The request's identity: the same JSON in another spacing or key order is the same body."""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except (ValueError, RecursionError):  # not JSON, or nested too deep: FastAPI refuses it
+        canonical = body
+    return hashlib.sha256(f"{method} {path}\n".encode() + canonical).hexdigest()
+
+
+def validate_key(key: str) -> None:
+    """IdempotencyKeyInvalid unless 1 to 255 printable ASCII characters."""
+    if not 1 <= len(key) <= 255 or not set(key) <= PRINTABLE:
+        raise IdempotencyKeyInvalid
+
+
+class Replayed(Exception):
+    """The stored first response of a request made again with its key; the route answers it
+    (`api.routing.ApiRoute`) without running the handler."""
+
+    def __init__(self, stored: dict):
+        super().__init__("replayed")
+        self.response = Response(
+            content=bytes(stored["response_body"]),
+            status_code=stored["response_status"],
+            media_type="application/json",
+            headers={"Idempotent-Replayed": "true"},
+        )
+
+
+@dataclass
+class Claim:
+    """A claimed key; `response` is set by the route once the handler has answered."""
+
+    response: Response | None = None
+
+
+def _as_key(schema: dict) -> None:
+    """The header's schema: what `validate_key` accepts (absent is no key, not null)."""
+    schema.clear()
+    schema.update({"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"})
+
+
+class _NotStored(Exception):
+    """Roll the request's transaction back: its response is not a success to remember."""
+
+
+async def request_transaction(
+    request: Request,
+    runtime: RuntimeDep,
+    merchant: MerchantDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Makes a retry safe for 24 hours: the same request with the same key"
+            " gets the first response back, with `Idempotent-Replayed: true`",
+            json_schema_extra=lambda schema: _as_key(schema),
+        ),
+    ] = None,
+) -> AsyncIterator[AsyncTransaction]:
+    """The request's transaction (module docstring); after authentication, before the body
+    is validated: the stored response is looked up before any other work."""
+    if idempotency_key is None:
+        async with runtime.db.autocommit() as tx:
+            yield tx
+        return
+    validate_key(idempotency_key)
+    try:
+        body = await request.body()
+    except ClientDisconnect:  # the client left mid-body: no one reads the answer
+        raise BodyNotReceived from None
+    identity = fingerprint(request.method, request.url.path, body)
+    claim = request.state.idempotency = Claim()
+    async with runtime.idempotent_slots:
+        try:
+            async with runtime.db.transaction() as tx:
+                await _claim(tx, merchant.id, idempotency_key, request, identity)
+                yield tx
+                response = claim.response
+                if response is None or not 200 <= response.status_code < 300:
+                    raise _NotStored
+                await repository.store_response(
+                    tx.conn, merchant.id, idempotency_key, response.status_code,
+                    bytes(response.body),
+                )  # fmt: skip
+        except _NotStored:
+            # Errors are not remembered (rolled back): the client may fix the request and
+            # reuse the key.
+            pass
+
+
+async def _claim(
+    tx: AsyncTransaction, merchant_id: str, key: str, request: Request, identity: str
+) -> None:
+    """Claim the key; IdempotencyKeyInUse while another request holds it, Replayed or
+    IdempotencyKeyMismatch once that one has committed."""
+    try:
+        claimed = await repository.claim_key(
+            tx.conn, merchant_id, key, request.method, request.url.path, identity
+        )
+    except errors.LockNotAvailable:
+        raise IdempotencyKeyInUse from None
+    if not claimed:
+        stored = await repository.get_key(tx.conn, merchant_id, key)
+        # Not claimed: the key's row exists, and the lock above holds it there.
+        assert stored is not None
+        if stored["request_hash"] != identity:
+            raise IdempotencyKeyMismatch
+        raise Replayed(stored)
+
+
+# `scope="function"`: its transaction commits once the handler has answered, before the
+# response is sent, so no client sees a success that was not committed.
+RequestTransactionDep = Annotated[AsyncTransaction, Depends(request_transaction, scope="function")]
