@@ -373,7 +373,7 @@ def _webhook_checks(
     endpoints: dict[str, dict[str, Any]],
     figures: dict[str, Any],
 ) -> list[Check]:
-    """Per endpoint (CONTRACT §7a): what each receiver got is signed with that endpoint's
+    """Per endpoint (docs/webhooks.md#endpoints): what each receiver got is signed with that endpoint's
     secret, carries an event's stored body and a type its filter takes; every event reached
     every live endpoint that takes it, through exactly one delivery; the endpoints nobody
     answered were disabled once each, announced once, and logged nothing while disabled; the
@@ -634,7 +634,7 @@ def _final_logs_check(
     figures: dict[str, Any],
 ) -> Check:
     """Every delivery final: success with a 2xx attempt, or failed after five failed attempts
-    or because its endpoint was disabled (CONTRACT §7a)."""
+    or because its endpoint was disabled (docs/webhooks.md#endpoints)."""
     dead = {info["id"] for info in endpoints.values() if info["plan"].dead}
     statuses = Counter(log["status"] for log in logs)
     ended = Counter(log["failure_reason"] for log in logs if log["failure_reason"])

@@ -1,10 +1,10 @@
-"""The test merchant's webhook endpoints in a chaos run (CONTRACT §7a), and what answers each:
+"""The test merchant's webhook endpoints in a chaos run (docs/webhooks.md#endpoints), and what answers each:
 the default one, two with event filters, one nobody answers (disabled during the run) and one
 down until the faults are over (disabled, then enabled again and recovered)."""
 
 from dataclasses import dataclass
 
-# Short, so that the endpoints nobody answers are disabled during the run (CONTRACT §7a: every
+# Short, so that the endpoints nobody answers are disabled during the run (docs/webhooks.md#endpoint-health: every
 # delivery failed this long, at least 5 ended `failed`); a delivery fails 50 s after its first
 # attempt with WEBHOOK_RETRY_INTERVALS_TEST, so they are disabled about a minute into the load.
 DISABLE_AFTER = "30s"

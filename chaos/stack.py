@@ -123,7 +123,7 @@ class Stack:
             "deliveries.jsonl" if plan.name == "default" else f"deliveries-{plan.name}.jsonl"
         )
         if plan.name == "default":
-            # The config's URL is the default endpoint (CONTRACT §7a); its secret the
+            # The config's URL is the default endpoint (docs/webhooks.md#default-endpoint); its secret the
             # merchant's webhook secret.
             httpx.put(f"{api}/api/v1/webhooks/config", json={"webhook_url": url},
                       headers=MERCHANT_HEADERS, timeout=10).raise_for_status()  # fmt: skip
@@ -169,7 +169,7 @@ class Stack:
 
     def recover_endpoint(self, name: str, since: datetime) -> dict[str, Any]:
         """What a merchant does once its server is back: start the receiver, enable the
-        endpoint again (PATCH status) and recover every event since `since` (CONTRACT §7a).
+        endpoint again (PATCH status) and recover every event since `since` (docs/webhooks.md#recovery).
         Returns the endpoint as read before enabling it and the recovery's answer."""
         assert self.system is not None
         api = self.system.api_url

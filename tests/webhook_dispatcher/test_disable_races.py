@@ -3,7 +3,7 @@ of two endpoints of one merchant) at the same moment, and the API disabling an e
 a dispatcher records one of its attempts. Each race is made to happen, not hoped for: a third
 connection holds the endpoint rows while both sides reach them, then lets go.
 
-What must hold (CONTRACT §7a): no transaction is aborted (a deadlock would lose the batch's
+What must hold (docs/webhooks.md#endpoint-health): no transaction is aborted (a deadlock would lose the batch's
 recording until its lease runs out), each endpoint is disabled once, with exactly one
 `webhook_endpoint.disabled` event, and none of its deliveries is left pending."""
 

@@ -2,7 +2,7 @@
 
 Two faces of the same rules: `Database` for the workers, which are threads doing one job at a
 time, and `AsyncDatabase` for the API, whose requests run on one event loop without a thread
-hop per database call (issue 13: the hops cost the API more CPU than its queries).
+hop per database call (the hops cost the API more CPU than its queries).
 """
 
 import asyncio

@@ -100,7 +100,7 @@ def is_json_media_type(content_type: str | None) -> bool:
 def describe_validation_error(
     exc: RequestValidationError, content_type: str | None = None
 ) -> tuple[str, str | None]:
-    """(description, field) for a request that failed validation (CONTRACT §4): the field's
+    """(description, field) for a request that failed validation (docs/api.md#errors): the field's
     dotted path and what is wanted, never the input, pydantic's type names or its wording.
     `content_type` is the request's Content-Type header: a body sent as anything but JSON
     (curl's `-d` sends a form) is refused for that, with `field` "Content-Type"."""

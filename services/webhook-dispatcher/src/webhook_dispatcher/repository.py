@@ -21,7 +21,7 @@ def claim_due(
 
     A due delivery whose endpoint is disabled is not leased but ended, `failed` with the
     reason "endpoint disabled", and returned with that status, to be left alone: a disabled
-    endpoint gets nothing (CONTRACT §7a; `recover` sends it later). Disabling ends the
+    endpoint gets nothing (docs/webhooks.md#endpoint-health; `recover` sends it later). Disabling ends the
     endpoint's pending deliveries, but not one logged by an event whose transaction read the
     endpoint as enabled and committed after it, nor one a merchant retried by hand."""
     full = [lane for lane, room in lane_rooms.items() if room <= 0]

@@ -55,7 +55,7 @@ async def log_in(db: AsyncDatabase, body: MerchantLogin) -> dict[str, Any]:
     async with db.connection() as conn:
         merchant = await repository.get_by_email(conn, body.email)
     if merchant is not None and merchant["is_test"]:
-        # CONTRACT §3: the seeded test merchant accepts any password.
+        # docs/api.md#test-merchant: the seeded test merchant accepts any password.
         return credentials(merchant)
     stored = merchant["password_hash"] if merchant and merchant["password_hash"] else DUMMY_HASH
     if not await asyncio.to_thread(verify_password, body.password, stored) or merchant is None:
@@ -73,7 +73,7 @@ async def rotate_api_secret(
     grace_seconds: int,
     after_commit: Callable[[], object] | None = None,
 ) -> dict[str, Any]:
-    """Give the merchant a new API secret (CONTRACT §5). The replaced one keeps working for
+    """Give the merchant a new API secret (docs/api.md#api-secret-rotation). The replaced one keeps working for
     `grace_seconds` (API_SECRET_GRACE_SECONDS, 24 h by default), as Stripe's key roll does, so
     a deployment can switch without downtime; the key id stays. `after_commit` runs once the
     new secret is committed (the API process forgets what it cached of the old one)."""
