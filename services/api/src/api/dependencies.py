@@ -79,7 +79,7 @@ PaginationDep = Annotated[Pagination, Depends(pagination)]
 # seconds). Parsed, and refused with a 400 if impossible, by `created_range`.
 ISO_8601 = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?$"
 TimeInQuery = Annotated[str | None, Query(pattern=ISO_8601, max_length=40)]
-# The precision of every timestamp the API shows (`shared.serializers.iso`).
+# The precision of every timestamp the API shows (`shared.domain.models.iso`).
 SHOWN_PRECISION = timedelta(milliseconds=1)
 
 

@@ -14,10 +14,10 @@ import time
 import structlog
 
 from shared.db import DictConnection, Row, Transaction
+from shared.domain.models import iso
 from shared.events import WEBHOOK_ENDPOINT_DISABLED, Event, record_events
 from shared.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_ENDPOINTS_DISABLED
 from shared.queues import WEBHOOKS_QUEUE
-from shared.serializers import iso
 from shared.worker import WorkerRuntime, counted, due_reader, run_until_idle, runtime
 from webhook_dispatcher import repository
 from webhook_dispatcher.config import DispatcherSettings

@@ -11,7 +11,7 @@ from api.pagination import CreatedRange, Total
 from api.webhooks import repository as webhooks
 from api.webhooks.service import _log_resource as log_resource  # one shape for a log
 from shared.db import AsyncDatabase, Row
-from shared.serializers import iso
+from shared.domain.models import iso
 from shared.signing import signature_headers
 
 

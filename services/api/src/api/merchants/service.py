@@ -12,9 +12,9 @@ from api.merchants.errors import SeededMerchantMissing
 from api.merchants.passwords import DUMMY_HASH, hash_password, verify_password
 from api.merchants.schemas import MerchantLogin, MerchantSignup
 from shared.db import AsyncDatabase, Row
+from shared.domain.models import iso
 from shared.errors import AuthenticationFailed, Conflict
 from shared.seed import TEST_MERCHANT_ID
-from shared.serializers import iso
 from shared.signing import new_webhook_secret
 
 

@@ -6,8 +6,9 @@ from api.fields import PaymentIdInPath, RefundIdInPath
 from api.payments.errors import PaymentNotFound
 from api.refunds import service
 from api.refunds.errors import PaymentNotRefundable, RefundExceedsAvailable, RefundNotFound
-from api.refunds.schemas import Refund, RefundCreate, RefundPage
+from api.refunds.schemas import RefundCreate, RefundPage
 from api.routing import api_router
+from shared.domain.models import Refund
 
 router = api_router(tags=["refunds"])
 
@@ -26,7 +27,7 @@ async def create_refund(
     payment_id: PaymentIdInPath,
     runtime: RuntimeDep,
     body: RefundCreate | None = None,
-) -> dict[str, Any]:
+) -> Refund:
     """No body at all is `{}`, as for capture: the whole refundable amount."""
     return await service.create_refund(runtime, merchant.id, payment_id, body or RefundCreate())
 
@@ -57,5 +58,5 @@ async def list_payment_refunds(
 )
 async def get_refund(
     merchant: MerchantDep, refund_id: RefundIdInPath, runtime: RuntimeDep
-) -> dict[str, Any]:
+) -> Refund:
     return await service.get_refund(runtime.db, merchant.id, refund_id)
