@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from factories import TEST_MERCHANT_HEADERS
 from shared import events
+from shared.domain.models import EVENT_TYPES
 from shared.seed import TEST_MERCHANT_ID
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -96,7 +97,7 @@ def check(name: str, actual: bytes) -> None:
 def test_every_event_type_has_a_golden_body(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(events.time, "time", lambda: TIMESTAMP + 0.75)
     bodies = webhook_bodies()
-    assert sorted(bodies) == sorted(events.EVENT_TYPES)
+    assert sorted(bodies) == sorted(EVENT_TYPES)
     for event, body in bodies.items():
         check(f"webhook.{event}.json", body.encode())
 

@@ -1,20 +1,10 @@
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from api.pagination import Page
 from api.webhooks.schemas import WebhookLog
-
-EventType = Literal[
-    "payment.created",
-    "payment.pending",
-    "payment.success",
-    "payment.failed",
-    "refund.created",
-    "refund.processed",
-    "webhook.test",
-    "webhook_endpoint.disabled",
-]
+from shared.domain.models import EventTypeText
 
 EVENT_EXAMPLE: dict[str, Any] = {
     "id": "0b7e4c1e-7b8f-4a4e-9d0c-3f1a2b3c4d5e",
@@ -31,8 +21,7 @@ class Event(BaseModel):
         description="The event id: the Standard Webhooks `webhook-id` of its deliveries",
         json_schema_extra={"format": "uuid"},
     )
-    # Documented as an enum (api/openapi.py); a str here so a new event type never breaks a list.
-    type: str
+    type: EventTypeText
     created_at: str
     data: dict[str, Any] = Field(
         description="`{payment}` for payment events, `{refund}` for refund events"

@@ -3,6 +3,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.fields import NO_NUL_PATTERN
+from shared.domain.models.order import MERCHANT_ID_EXAMPLE
 
 EMAIL_PATTERN = r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
 
@@ -27,7 +28,7 @@ class MerchantLogin(BaseModel):
 
 
 class MerchantCredentials(BaseModel):
-    id: str
+    id: str = Field(examples=[MERCHANT_ID_EXAMPLE])
     name: str
     email: str
     api_key: str
@@ -46,7 +47,7 @@ class RotatedApiSecret(BaseModel):
 
 
 class TestMerchant(BaseModel):
-    id: str
+    id: str = Field(examples=[MERCHANT_ID_EXAMPLE])
     email: str
     api_key: str
     seeded: bool

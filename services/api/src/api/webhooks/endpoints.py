@@ -1,10 +1,9 @@
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import Query, Response
 
 from api.dependencies import MerchantDep, PaginationDep, RuntimeDep
 from api.errors import error_responses
-from api.events.schemas import EventType
 from api.fields import EndpointIdInPath, WebhookIdInPath
 from api.routing import api_router
 from api.webhooks import service
@@ -30,6 +29,7 @@ from api.webhooks.schemas import (
     WebhookRetried,
     WebhookTestSent,
 )
+from shared.domain.models import DeliveryStatus, EventType
 
 router = api_router(tags=["webhooks"])
 
@@ -193,9 +193,7 @@ async def list_logs(
     merchant: MerchantDep,
     runtime: RuntimeDep,
     pagination: PaginationDep,
-    status: Annotated[
-        Literal["pending", "success", "failed"] | None, Query(description="Only this status")
-    ] = None,
+    status: Annotated[DeliveryStatus | None, Query(description="Only this status")] = None,
     event: Annotated[EventType | None, Query(description="Only this event type")] = None,
     endpoint_id: Annotated[
         str | None, Query(max_length=64, description="Only deliveries to this endpoint")

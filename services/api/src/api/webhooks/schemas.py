@@ -4,13 +4,14 @@ from pydantic import BaseModel, Field, StrictStr
 
 from api.fields import ISO_8601, NO_NUL_PATTERN
 from api.pagination import Page
+from shared.domain.models import DeliveryStatus, EventTypeText
 
 
 class WebhookLog(BaseModel):
     """One delivery of an event to one endpoint, with its attempts."""
 
     id: str
-    event: str
+    event: EventTypeText
     event_id: str = Field(
         description="The event delivered: the `webhook-id` header of every attempt",
         json_schema_extra={"format": "uuid"},
@@ -22,7 +23,7 @@ class WebhookLog(BaseModel):
     object_id: str | None = Field(
         description="The payment's or refund's id the event is about; null for other events"
     )
-    status: str
+    status: DeliveryStatus
     attempts: int
     created_at: str
     last_attempt_at: str | None
@@ -89,7 +90,7 @@ class WebhookConfig(BaseModel):
 
 class WebhookTestSent(BaseModel):
     id: str
-    event: str
+    event: str = Field(json_schema_extra={"enum": ["webhook.test"]})
     status: str
     message: str
 
@@ -123,7 +124,9 @@ class WebhookEndpoint(BaseModel):
     url: str
     events: list[str] = Field(description='Event types it receives; ["*"]: every type')
     description: str | None
-    status: str = Field(description="`enabled`, or `disabled` (by the merchant or automatically)")
+    status: Literal["enabled", "disabled"] = Field(
+        description="`enabled`, or `disabled` (by the merchant or automatically)"
+    )
     default: bool = Field(
         description="The endpoint /api/v1/webhooks/config shows (its URL and secret)"
     )

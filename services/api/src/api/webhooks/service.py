@@ -24,9 +24,9 @@ from api.webhooks.errors import (
 )
 from api.webhooks.schemas import EndpointRecover, WebhookEndpointCreate, WebhookEndpointUpdate
 from shared.db import AsyncDatabase, AsyncDictConnection, AsyncTransaction, Row
-from shared.domain.models import iso
+from shared.domain.models import EVENT_TYPES, iso
 from shared.errors import BadRequest, Conflict
-from shared.events import EVENT_TYPES, EVERY_EVENT, WEBHOOK_TEST, record_event_async
+from shared.events import EVERY_EVENT, WEBHOOK_TEST, record_event_async
 from shared.ids import ENDPOINT_PREFIX, new_id
 from shared.signing import new_webhook_secret
 from shared.webhook_urls import validate_webhook_url

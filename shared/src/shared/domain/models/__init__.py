@@ -6,7 +6,7 @@ webhook events (CONTRACT §7: the bodies are signed as sent, so their shape neve
 silently)."""
 
 from shared.domain.models.base import PUBLIC, Resource, Timestamp, iso
-from shared.domain.models.event import EVENT_TYPES, EventType
+from shared.domain.models.event import EVENT_TYPES, DeliveryStatus, EventType, EventTypeText
 from shared.domain.models.order import Order, PublicOrder
 from shared.domain.models.payment import Payment, PublicPayment, amount_refundable
 from shared.domain.models.refund import Refund
@@ -14,7 +14,9 @@ from shared.domain.models.refund import Refund
 __all__ = [
     "EVENT_TYPES",
     "PUBLIC",
+    "DeliveryStatus",
     "EventType",
+    "EventTypeText",
     "Order",
     "Payment",
     "PublicOrder",

@@ -1,7 +1,9 @@
 """Event types: the one list (CONTRACT §7). A webhook endpoint's filter names them, every
 event stored has one, and each is the `event` of its webhook bodies."""
 
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
+
+from pydantic import Field
 
 EventType = Literal[
     "payment.created",
@@ -14,3 +16,8 @@ EventType = Literal[
     "webhook_endpoint.disabled",
 ]
 EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
+# An event type as a response shows it: documented as the list above, typed as text so that a
+# client reading a newer type is never refused by its own schema.
+EventTypeText = Annotated[str, Field(json_schema_extra={"enum": list(EVENT_TYPES)})]
+# A webhook delivery's (a webhook log's) state.
+DeliveryStatus = Literal["pending", "success", "failed"]
