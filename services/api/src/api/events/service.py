@@ -9,9 +9,8 @@ from api.events import repository
 from api.events.errors import EventNotFound
 from api.pagination import CreatedRange, Total
 from api.webhooks import repository as webhooks
-from api.webhooks.service import _log_resource as log_resource  # one shape for a log
 from shared.db import AsyncDatabase, Row
-from shared.domain.models import iso
+from shared.domain.models import WebhookLog, iso
 from shared.signing import signature_headers
 
 
@@ -74,5 +73,5 @@ async def get_event(db: AsyncDatabase, merchant_id: str, event_id: str) -> dict[
         deliveries = await repository.list_deliveries(conn, event_id)
     return _event_resource(row) | {
         "body": row["body"],
-        "deliveries": [log_resource(delivery) for delivery in deliveries],
+        "deliveries": [WebhookLog.from_row(delivery) for delivery in deliveries],
     }

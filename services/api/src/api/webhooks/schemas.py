@@ -4,35 +4,7 @@ from pydantic import BaseModel, Field, StrictStr
 
 from api.fields import ISO_8601, NO_NUL_PATTERN
 from api.pagination import Page
-from shared.domain.models import DeliveryStatus, EventTypeText
-
-
-class WebhookLog(BaseModel):
-    """One delivery of an event to one endpoint, with its attempts."""
-
-    id: str
-    event: EventTypeText
-    event_id: str = Field(
-        description="The event delivered: the `webhook-id` header of every attempt",
-        json_schema_extra={"format": "uuid"},
-    )
-    endpoint_id: str | None = Field(
-        description="The endpoint it goes to (kept after the endpoint is deleted); null only "
-        "for deliveries made before endpoints existed to a merchant without a URL"
-    )
-    object_id: str | None = Field(
-        description="The payment's or refund's id the event is about; null for other events"
-    )
-    status: DeliveryStatus
-    attempts: int
-    created_at: str
-    last_attempt_at: str | None
-    next_retry_at: str | None
-    response_code: int | None
-    last_error: str | None = Field(
-        description="Why the latest attempt failed (e.g. connection refused); null after a "
-        "success, before the first attempt, or when the endpoint answered with a status"
-    )
+from shared.domain.models import WebhookLog
 
 
 class WebhookAttempt(BaseModel):

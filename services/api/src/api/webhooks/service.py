@@ -24,7 +24,7 @@ from api.webhooks.errors import (
 )
 from api.webhooks.schemas import EndpointRecover, WebhookEndpointCreate, WebhookEndpointUpdate
 from shared.db import AsyncDatabase, AsyncDictConnection, AsyncTransaction, Row
-from shared.domain.models import EVENT_TYPES, iso
+from shared.domain.models import EVENT_TYPES, WebhookLog, iso
 from shared.errors import BadRequest, Conflict
 from shared.events import EVERY_EVENT, WEBHOOK_TEST, record_event_async
 from shared.ids import ENDPOINT_PREFIX, new_id
@@ -45,23 +45,6 @@ RECOVERY_SPACING_MS = 10
 log = structlog.get_logger(__name__)
 
 
-def _log_resource(row: Row) -> dict[str, Any]:
-    return {
-        "id": str(row["id"]),
-        "event": row["event"],
-        "event_id": str(row["event_id"]),
-        "endpoint_id": row["endpoint_id"],
-        "object_id": row["object_id"],
-        "status": row["status"],
-        "attempts": row["attempts"],
-        "created_at": iso(row["created_at"]),
-        "last_attempt_at": iso(row["last_attempt_at"]),
-        "next_retry_at": iso(row["next_retry_at"]),
-        "response_code": row["response_code"],
-        "last_error": row["last_error"],
-    }
-
-
 def _log_id(value: str) -> str:
     """The canonical form of a log id, which PostgreSQL reads (uuid.UUID also takes forms it
     does not, such as urn:uuid:...); WebhookNotFound for anything that is not a UUID."""
@@ -73,13 +56,13 @@ def _log_id(value: str) -> str:
 
 async def list_logs(
     db: AsyncDatabase, filters: dict[str, Any], limit: int, offset: int
-) -> tuple[list[dict[str, Any]], Total]:
+) -> tuple[list[WebhookLog], Total]:
     """Logs matching `filters` (merchant_id, and status, event, endpoint_id, object_id or
     None), newest first."""
     async with db.connection() as conn:
         rows = await repository.list_logs(conn, filters, limit, offset)
         total = await repository.count_logs(conn, filters)
-    return [_log_resource(row) for row in rows], total
+    return [WebhookLog.from_row(row) for row in rows], total
 
 
 async def get_log(db: AsyncDatabase, merchant_id: str, log_id: str) -> dict[str, Any]:
@@ -89,7 +72,7 @@ async def get_log(db: AsyncDatabase, merchant_id: str, log_id: str) -> dict[str,
         if row is None:
             raise WebhookNotFound
         attempts = await repository.list_attempts(conn, log_id)
-    return _log_resource(row) | {
+    return WebhookLog.from_row(row).model_dump() | {
         "payload": json.loads(row["payload"]),
         "body": row["payload"],
         "attempt_history": [

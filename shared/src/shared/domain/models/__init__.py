@@ -10,6 +10,7 @@ from shared.domain.models.event import EVENT_TYPES, DeliveryStatus, EventType, E
 from shared.domain.models.order import Order, PublicOrder
 from shared.domain.models.payment import Payment, PublicPayment, amount_refundable
 from shared.domain.models.refund import Refund
+from shared.domain.models.webhook import WebhookLog
 
 __all__ = [
     "EVENT_TYPES",
@@ -24,6 +25,7 @@ __all__ = [
     "Refund",
     "Resource",
     "Timestamp",
+    "WebhookLog",
     "amount_refundable",
     "iso",
 ]
