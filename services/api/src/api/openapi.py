@@ -56,23 +56,11 @@ UUID = "0b7e4c1e-7b8f-4a4e-9d0c-3f1a2b3c4d5e"
 # Example values by property name, for schemas that do not declare their own; anything else
 # by its type.
 VALUES: dict[str, Any] = {
-    "order_id": "order_NXhj67fGH2jk9mPq",
-    "payment_id": "pay_H8sK3jD9s2L1pQr7",
     "merchant_id": "550e8400-e29b-41d4-a716-446655440000",
-    "amount": 50000,
-    "amount_refunded": 0,
-    "amount_refundable": 50000,
-    "currency": "INR",
     "receipt": "receipt_1",
     "notes": {"customer": "Asha Rao"},
-    "vpa": "user@paytm",
-    "card_network": None,  # the example payment is a UPI one
-    "card_last4": None,
-    "captured": False,
-    "error_code": None,
-    "error_description": None,
     "reason": "Customer returned the item",
-    "merchant_name": "Test Merchant",
+    "amount": 50000,
     "name": "Test Merchant",
     "email": "test@example.com",
     "password": "correct horse battery",
