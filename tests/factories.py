@@ -140,9 +140,8 @@ def service_order(
     runtime: "LoopRuntime", merchant_id: str = TEST_MERCHANT_ID, amount: int = 50000
 ) -> dict:
     """An order created by the orders service, as POST /api/v1/orders would."""
-    return runtime.run(
-        orders_service.create_order(runtime.db, merchant_id, OrderCreate(amount=amount))
-    )
+    order = orders_service.create_order(runtime.db, merchant_id, OrderCreate(amount=amount))
+    return runtime.run(order).model_dump()
 
 
 def service_payment(
@@ -150,7 +149,7 @@ def service_payment(
 ) -> dict:
     """A pending UPI payment made by the payments service (merchant_id None: the checkout)."""
     body = PaymentCreate.model_validate(upi_payment_body(order_id))
-    return runtime.run(payments_service.create_payment(runtime, merchant_id, body))
+    return runtime.run(payments_service.create_payment(runtime, merchant_id, body)).model_dump()
 
 
 def settle(db, payment: dict, status: str = "success") -> dict:

@@ -63,7 +63,9 @@ def test_a_card_payment_keeps_only_network_and_last_four(api_runtime, db):
     order = service_order(api_runtime)
     body = PaymentCreate.model_validate(card_payment_body(order["id"], TEST_CARDS["mastercard"]))
 
-    payment = api_runtime.run(service.create_payment(api_runtime, TEST_MERCHANT_ID, body))
+    payment = api_runtime.run(
+        service.create_payment(api_runtime, TEST_MERCHANT_ID, body)
+    ).model_dump()
 
     assert (payment["method"], payment["card_network"], payment["card_last4"]) == (
         "card", "mastercard", "4444",
@@ -159,7 +161,8 @@ def test_an_invalid_instrument_is_refused_and_nothing_is_written(api_runtime, db
 
 def capture(api_runtime, payment_id: str, amount: int | None = None, merchant_id=TEST_MERCHANT_ID):
     body = CaptureRequest.model_validate({} if amount is None else {"amount": amount})
-    return api_runtime.run(service.capture_payment(api_runtime.db, merchant_id, payment_id, body))
+    captured = service.capture_payment(api_runtime.db, merchant_id, payment_id, body)
+    return api_runtime.run(captured).model_dump()
 
 
 def test_a_successful_payment_is_captured_once(api_runtime, db):

@@ -20,7 +20,8 @@ from shared.seed import TEST_MERCHANT_ID
 def refund(api_runtime, payment_id: str, amount: int | None = None, **fields):
     merchant_id = fields.pop("merchant_id", TEST_MERCHANT_ID)
     body = RefundCreate.model_validate(fields | ({} if amount is None else {"amount": amount}))
-    return api_runtime.run(service.create_refund(api_runtime, merchant_id, payment_id, body))
+    created = service.create_refund(api_runtime, merchant_id, payment_id, body)
+    return api_runtime.run(created).model_dump()
 
 
 def paid(api_runtime, db, amount: int = 50000) -> dict:
@@ -49,7 +50,9 @@ def test_a_refund_is_created_pending_with_its_reason(api_runtime, db):
     )  # fmt: skip
     assert created["processed_at"] is None
     assert (
-        api_runtime.run(service.get_refund(api_runtime.db, TEST_MERCHANT_ID, created["id"]))
+        api_runtime.run(
+            service.get_refund(api_runtime.db, TEST_MERCHANT_ID, created["id"])
+        ).model_dump()
         == created
     )
 

@@ -61,10 +61,29 @@ ENDPOINT = {
 }  # fmt: skip
 
 
+EVENT = {
+    "id": "0b7e4c1e-7b8f-4a4e-9d0c-3f1a2b3c4d5e", "merchant_id": TEST_MERCHANT_ID,
+    "type": "payment.success", "correlation_id": "req-1", "object_id": PAYMENT["id"],
+    "created_at": CREATED,
+    "body": '{"event":"payment.success","timestamp":1768473070,"data":{"payment":{"id":"x"}}}',
+}  # fmt: skip
+LOG = {
+    "id": "1c8e4c1e-7b8f-4a4e-9d0c-3f1a2b3c4d5f", "merchant_id": TEST_MERCHANT_ID,
+    "event": "payment.success", "event_id": EVENT["id"], "endpoint_id": ENDPOINT["id"],
+    "object_id": PAYMENT["id"], "payload": EVENT["body"], "status": "failed", "attempts": 1,
+    "last_attempt_at": UPDATED, "next_retry_at": None, "response_code": 500,
+    "created_at": CREATED, "updated_at": UPDATED,
+}  # fmt: skip
+ATTEMPT = {
+    "webhook_log_id": LOG["id"], "attempt_number": 1, "scheduled_attempt": 1, "id": 1,
+    "attempted_at": UPDATED, "duration_ms": 42, "response_code": 500,
+    "response_body": "oops", "error": None,
+}  # fmt: skip
+
+
 def webhook_bodies() -> dict[str, str]:
     """Every event type's body, built the way the API and the workers build it."""
-    from shared.domain.models import Payment, Refund
-    from webhook_dispatcher.tasks import endpoint_data
+    from shared.domain.models import Payment, Refund, WebhookEndpoint
 
     def payment_resource(row: dict[str, Any]) -> dict[str, Any]:
         return Payment.from_row(row).model_dump()
@@ -81,7 +100,7 @@ def webhook_bodies() -> dict[str, str]:
         "refund.processed": {"refund": refund_resource(REFUNDS[0])},
         "webhook.test": {"message": "This is a test webhook from Payment Gateway",
                          "merchant_id": TEST_MERCHANT_ID},
-        "webhook_endpoint.disabled": {"endpoint": endpoint_data(ENDPOINT)},
+        "webhook_endpoint.disabled": {"endpoint": WebhookEndpoint.from_row(ENDPOINT).model_dump(exclude={"secret"})},
     }  # fmt: skip
     data["payment.pending"] = data["payment.created"]
     return {event: events.event_body(event, value) for event, value in data.items()}
@@ -104,7 +123,8 @@ def test_every_event_type_has_a_golden_body(monkeypatch: pytest.MonkeyPatch) -> 
 
 def insert(db: psycopg.Connection, table: str, row: dict[str, Any]) -> None:
     row = {k: json.dumps(v) if k == "notes" else v for k, v in row.items()
-           if k != "amount_refundable"}  # fmt: skip
+           if k != "amount_refundable"} | ({"merchant_id": TEST_MERCHANT_ID} if table ==
+           "webhook_endpoints" else {})  # fmt: skip
     columns = ", ".join(row)
     values = ", ".join(f"%({k})s" for k in row)
     db.execute(f"INSERT INTO {table} ({columns}) VALUES ({values})", row)
@@ -118,6 +138,10 @@ def test_api_responses_of_every_resource(client: TestClient, db: psycopg.Connect
     insert(db, "payments", FAILED_PAYMENT | {"order_id": "order_Zqhj67fGH2jk9mP0"})
     for refund in REFUNDS:
         insert(db, "refunds", refund)
+    insert(db, "webhook_endpoints", ENDPOINT)
+    insert(db, "events", EVENT)
+    insert(db, "webhook_logs", LOG)
+    insert(db, "webhook_attempts", ATTEMPT)
     db.commit()
     h = TEST_MERCHANT_HEADERS
     for name, path, headers in [
@@ -129,6 +153,12 @@ def test_api_responses_of_every_resource(client: TestClient, db: psycopg.Connect
         ("payment.public", f"/api/v1/payments/{FAILED_PAYMENT['id']}/public", {}),
         ("refund", f"/api/v1/refunds/{REFUNDS[0]['id']}", h),
         ("refunds", f"/api/v1/payments/{PAYMENT['id']}/refunds", h),
+        ("event", f"/api/v1/events/{EVENT['id']}", h),
+        ("events", "/api/v1/events", h),
+        ("webhook_log", f"/api/v1/webhooks/{LOG['id']}", h),
+        ("webhook_logs", "/api/v1/webhooks?limit=5", h),
+        ("webhook_endpoint", f"/api/v1/webhooks/endpoints/{ENDPOINT['id']}", h),
+        ("webhook_endpoints", "/api/v1/webhooks/endpoints", h),
     ]:
         response = client.get(path, headers=headers)
         assert response.status_code == 200, (name, response.text)

@@ -19,7 +19,6 @@ from api.webhooks.schemas import (
     EndpointRecovered,
     WebhookConfig,
     WebhookConfigUpdate,
-    WebhookEndpoint,
     WebhookEndpointCreate,
     WebhookEndpointDetail,
     WebhookEndpointPage,
@@ -29,7 +28,7 @@ from api.webhooks.schemas import (
     WebhookRetried,
     WebhookTestSent,
 )
-from shared.domain.models import DeliveryStatus, EventType
+from shared.domain.models import DeliveryStatus, EventType, WebhookEndpoint
 
 router = api_router(tags=["webhooks"])
 
@@ -104,7 +103,7 @@ async def list_endpoints(
 )
 async def create_endpoint(
     body: WebhookEndpointCreate, merchant: MerchantDep, runtime: RuntimeDep
-) -> dict[str, Any]:
+) -> WebhookEndpoint:
     return await service.create_endpoint(runtime, merchant.id, body)
 
 
@@ -131,7 +130,7 @@ async def update_endpoint(
     merchant: MerchantDep,
     endpoint_id: EndpointIdInPath,
     runtime: RuntimeDep,
-) -> dict[str, Any]:
+) -> WebhookEndpoint:
     return await service.update_endpoint(runtime, merchant.id, endpoint_id, body)
 
 
@@ -157,7 +156,7 @@ async def delete_endpoint(
 )
 async def rotate_endpoint_secret(
     merchant: MerchantDep, endpoint_id: EndpointIdInPath, runtime: RuntimeDep
-) -> dict[str, Any]:
+) -> WebhookEndpoint:
     return await service.rotate_endpoint_secret(runtime.db, merchant.id, endpoint_id)
 
 

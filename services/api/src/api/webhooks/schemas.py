@@ -1,10 +1,10 @@
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from api.fields import ISO_8601, NO_NUL_PATTERN
 from api.pagination import Page
-from shared.domain.models import WebhookLog
+from shared.domain.models import ENDPOINT_EXAMPLE, WebhookEndpoint, WebhookLog
 
 
 class WebhookAttempt(BaseModel):
@@ -69,48 +69,10 @@ class WebhookTestSent(BaseModel):
 
 # --- endpoints ------------------------------------------------------------------------------
 
-ENDPOINT_EXAMPLE: dict[str, Any] = {
-    "id": "we_Q7sK2mP9xR4tV8wZ",
-    "url": "https://fulfilment.example.com/webhooks",
-    "events": ["payment.success", "refund.processed"],
-    "description": "Fulfilment",
-    "status": "enabled",
-    "default": False,
-    "secret": "whsec_dGhpcyBpcyBhbiBleGFtcGxlIHNlY3JldCE=",
-    "disabled_reason": None,
-    "created_at": "2026-01-15T10:31:10.123Z",
-    "updated_at": "2026-01-15T10:31:10.123Z",
-}
-
 EVENTS_DESCRIPTION = (
     'Event types it receives (e.g. "payment.success"), or ["*"] for every type; an unknown '
     "type is refused"
 )
-
-
-class WebhookEndpoint(BaseModel):
-    """A URL that receives the merchant's events (CONTRACT §7a): its own event filter,
-    signing secret and status."""
-
-    id: str = Field(description="`we_` and 16 letters and digits")
-    url: str
-    events: list[str] = Field(description='Event types it receives; ["*"]: every type')
-    description: str | None
-    status: Literal["enabled", "disabled"] = Field(
-        description="`enabled`, or `disabled` (by the merchant or automatically)"
-    )
-    default: bool = Field(
-        description="The endpoint /api/v1/webhooks/config shows (its URL and secret)"
-    )
-    secret: str = Field(description="Signs its deliveries (both signature headers)")
-    disabled_reason: str | None = Field(
-        description="Why it was disabled automatically (410 Gone, sustained failure); null "
-        "while enabled or when the merchant disabled it"
-    )
-    created_at: str
-    updated_at: str
-
-    model_config = {"json_schema_extra": {"examples": [ENDPOINT_EXAMPLE]}}
 
 
 class EndpointHealth(BaseModel):
@@ -122,8 +84,8 @@ class EndpointHealth(BaseModel):
 class WebhookEndpointDetail(WebhookEndpoint):
     health: EndpointHealth
 
-    model_config = {
-        "json_schema_extra": {
+    model_config = ConfigDict(
+        json_schema_extra={
             "examples": [
                 ENDPOINT_EXAMPLE
                 | {
@@ -135,7 +97,7 @@ class WebhookEndpointDetail(WebhookEndpoint):
                 }
             ]
         }
-    }
+    )
 
 
 WebhookEndpointPage = Page[WebhookEndpoint]

@@ -24,7 +24,7 @@ from api.webhooks.errors import (
 )
 from api.webhooks.schemas import EndpointRecover, WebhookEndpointCreate, WebhookEndpointUpdate
 from shared.db import AsyncDatabase, AsyncDictConnection, AsyncTransaction, Row
-from shared.domain.models import EVENT_TYPES, WebhookLog, iso
+from shared.domain.models import EVENT_TYPES, WebhookEndpoint, WebhookLog, iso
 from shared.errors import BadRequest, Conflict
 from shared.events import EVERY_EVENT, WEBHOOK_TEST, record_event_async
 from shared.ids import ENDPOINT_PREFIX, new_id
@@ -189,21 +189,6 @@ async def send_test(runtime: ApiRuntime, merchant: AuthenticatedMerchant) -> dic
 # --- endpoints ------------------------------------------------------------------------------
 
 
-def _endpoint_resource(row: Row) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "url": row["url"],
-        "events": list(row["events"]),
-        "description": row["description"],
-        "status": row["status"],
-        "default": row["is_default"],
-        "secret": row["secret"],
-        "disabled_reason": row["disabled_reason"],
-        "created_at": iso(row["created_at"]),
-        "updated_at": iso(row["updated_at"]),
-    }
-
-
 def _event_filter(events: list[str]) -> list[str]:
     """The filter as stored: the listed types once each, in order, or ["*"]. BadRequest for
     an unknown type, or "*" beside others."""
@@ -221,11 +206,11 @@ def _event_filter(events: list[str]) -> list[str]:
 
 async def list_endpoints(
     db: AsyncDatabase, merchant_id: str, limit: int, offset: int
-) -> tuple[list[dict[str, Any]], Total]:
+) -> tuple[list[WebhookEndpoint], Total]:
     async with db.connection() as conn:
         rows = await repository.list_endpoints(conn, merchant_id, limit, offset)
         total = await repository.count_endpoints(conn, merchant_id)
-    return [_endpoint_resource(row) for row in rows], total
+    return [WebhookEndpoint.from_row(row) for row in rows], total
 
 
 async def _endpoint(
@@ -243,7 +228,7 @@ async def get_endpoint(db: AsyncDatabase, merchant_id: str, endpoint_id: str) ->
     async with db.connection() as conn:
         row = await _endpoint(conn, merchant_id, endpoint_id)
         health = await repository.endpoint_health(conn, endpoint_id)
-    return _endpoint_resource(row) | {
+    return WebhookEndpoint.from_row(row).model_dump() | {
         "health": {
             "succeeded_24h": health["succeeded_24h"],
             "failed_24h": health["failed_24h"],
@@ -254,7 +239,7 @@ async def get_endpoint(db: AsyncDatabase, merchant_id: str, endpoint_id: str) ->
 
 async def create_endpoint(
     runtime: ApiRuntime, merchant_id: str, body: WebhookEndpointCreate
-) -> dict[str, Any]:
+) -> WebhookEndpoint:
     """A new enabled endpoint with its own secret. BadRequest for a URL delivery would
     refuse, an unknown event type, or a 21st endpoint (TooManyEndpoints, held by the
     database under concurrency)."""
@@ -278,12 +263,12 @@ async def create_endpoint(
             raise TooManyEndpoints from None
         raise
     log.info("webhook_endpoint_created", merchant_id=merchant_id, endpoint_id=endpoint_id)
-    return _endpoint_resource(row)
+    return WebhookEndpoint.from_row(row)
 
 
 async def update_endpoint(
     runtime: ApiRuntime, merchant_id: str, endpoint_id: str, body: WebhookEndpointUpdate
-) -> dict[str, Any]:
+) -> WebhookEndpoint:
     """Change the fields given. Enabling clears `disabled_reason`; disabling ends its pending
     deliveries (`recover` sends what it missed once enabled again). The default endpoint
     takes every event: another filter for it is BadRequest."""
@@ -325,7 +310,7 @@ async def update_endpoint(
         fields=sorted(changes),
         deliveries_ended=ended,
     )
-    return _endpoint_resource(row)
+    return WebhookEndpoint.from_row(row)
 
 
 async def delete_endpoint(runtime: ApiRuntime, merchant_id: str, endpoint_id: str) -> None:
@@ -345,7 +330,7 @@ async def delete_endpoint(runtime: ApiRuntime, merchant_id: str, endpoint_id: st
 
 async def rotate_endpoint_secret(
     db: AsyncDatabase, merchant_id: str, endpoint_id: str
-) -> dict[str, Any]:
+) -> WebhookEndpoint:
     """A new secret for the endpoint (the default's is the merchant's webhook secret, as the
     config's rotation makes it); the replaced one keeps signing for 24 h."""
     async with db.transaction() as tx:
@@ -355,7 +340,7 @@ async def rotate_endpoint_secret(
         await _replace_secret(tx, merchant_id, None if row["is_default"] else endpoint_id)
         row = await _endpoint(tx.conn, merchant_id, endpoint_id)
     log.info("webhook_endpoint_secret_rotated", merchant_id=merchant_id, endpoint_id=endpoint_id)
-    return _endpoint_resource(row)
+    return WebhookEndpoint.from_row(row)
 
 
 async def recover(

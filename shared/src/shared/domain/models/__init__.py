@@ -10,9 +10,10 @@ from shared.domain.models.event import EVENT_TYPES, DeliveryStatus, EventType, E
 from shared.domain.models.order import Order, PublicOrder
 from shared.domain.models.payment import Payment, PublicPayment, amount_refundable
 from shared.domain.models.refund import Refund
-from shared.domain.models.webhook import WebhookLog
+from shared.domain.models.webhook import ENDPOINT_EXAMPLE, WebhookEndpoint, WebhookLog
 
 __all__ = [
+    "ENDPOINT_EXAMPLE",
     "EVENT_TYPES",
     "PUBLIC",
     "DeliveryStatus",
@@ -25,6 +26,7 @@ __all__ = [
     "Refund",
     "Resource",
     "Timestamp",
+    "WebhookEndpoint",
     "WebhookLog",
     "amount_refundable",
     "iso",

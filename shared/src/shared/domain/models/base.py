@@ -19,9 +19,11 @@ def iso(moment: datetime | None) -> str | None:
 @dataclass(frozen=True)
 class Reader:
     """Field marker: how the column's value becomes the field's (a `timestamptz` read as a
-    datetime becomes its ISO string, a `uuid` its text)."""
+    datetime becomes its ISO string, a `uuid` its text), and the column's name when it is not
+    the field's."""
 
-    read: Callable[[Any], Any]
+    read: Callable[[Any], Any] | None = None
+    column: str | None = None
 
 
 class _Public:
@@ -52,16 +54,17 @@ class Resource(BaseModel):
 
     ROW_ONLY: ClassVar[tuple[str, ...]] = ()
     COMPUTED: ClassVar[Mapping[str, Callable[[str], str]]] = {}
-    # (field, reader or None), in field order: set for each subclass as it is made.
-    _readers: ClassVar[tuple[tuple[str, Callable[[Any], Any] | None], ...]] = ()
+    # (field, column, reader or None), in field order: set for each subclass as it is made.
+    _readers: ClassVar[tuple[tuple[str, str, Callable[[Any], Any] | None], ...]] = ()
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
-        cls._readers = tuple(
-            (name, next((m.read for m in field.metadata if isinstance(m, Reader)), None))
-            for name, field in cls.model_fields.items()
-        )
+        readers = []
+        for name, field in cls.model_fields.items():
+            reader = next((m for m in field.metadata if isinstance(m, Reader)), Reader())
+            readers.append((name, reader.column or name, reader.read))
+        cls._readers = tuple(readers)
 
     @classmethod
     def columns(cls, alias: str = "", computed: bool = True) -> str:
@@ -70,7 +73,7 @@ class Resource(BaseModel):
         `COMPUTED` expressions unless `computed` is false (a locking read, whose snapshot
         may predate what they count)."""
         prefix = f"{alias}." if alias else ""
-        names = [n for n in cls.model_fields if n not in cls.COMPUTED] + list(cls.ROW_ONLY)
+        names = [c for n, c, _ in cls._readers if n not in cls.COMPUTED] + list(cls.ROW_ONLY)
         items = [prefix + name for name in names]
         if computed:
             items += [expression(alias) for expression in cls.COMPUTED.values()]
@@ -81,7 +84,10 @@ class Resource(BaseModel):
         """The resource of a row selected with `columns()`: trusted data, so not validated
         again (the database's constraints hold it). KeyError for a missing column."""
         return cls.model_construct(
-            **{name: row[name] if read is None else read(row[name]) for name, read in cls._readers}
+            **{
+                name: row[col] if read is None else read(row[col])
+                for name, col, read in cls._readers
+            }
         )
 
     @classmethod
