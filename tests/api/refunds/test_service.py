@@ -32,7 +32,7 @@ def paid(api_runtime, db, amount: int = 50000) -> dict:
 def refundable(api_runtime, payment_id: str) -> int:
     return api_runtime.run(
         payments_service.get_payment(api_runtime.db, TEST_MERCHANT_ID, payment_id)
-    )["amount_refundable"]
+    ).amount_refundable
 
 
 def refund_amounts(db) -> list[int]:
@@ -183,5 +183,5 @@ def test_refunds_of_a_payment_are_listed_newest_first(api_runtime, db):
         service.list_payment_refunds(api_runtime.db, TEST_MERCHANT_ID, payment["id"], 2, 0)
     )
 
-    assert [row["amount"] for row in rows] == [300, 200]
+    assert [row.amount for row in rows] == [300, 200]
     assert total.count == 3
