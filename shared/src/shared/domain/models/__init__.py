@@ -5,29 +5,16 @@ its fields), gives its public view (the fields marked `PUBLIC`), and is the `dat
 webhook events (CONTRACT §7: the bodies are signed as sent, so their shape never changes
 silently)."""
 
+# ruff: noqa: F401 (the package's names: every importer reads them from here)
 from shared.domain.models.base import PUBLIC, Resource, Timestamp, iso
-from shared.domain.models.event import EVENT_TYPES, DeliveryStatus, EventType, EventTypeText
+from shared.domain.models.event import (
+    EVENT_TYPES,
+    DeliveryStatus,
+    Event,
+    EventType,
+    EventTypeText,
+)
 from shared.domain.models.order import Order, PublicOrder
 from shared.domain.models.payment import Payment, PublicPayment, amount_refundable
 from shared.domain.models.refund import Refund
 from shared.domain.models.webhook import ENDPOINT_EXAMPLE, WebhookEndpoint, WebhookLog
-
-__all__ = [
-    "ENDPOINT_EXAMPLE",
-    "EVENT_TYPES",
-    "PUBLIC",
-    "DeliveryStatus",
-    "EventType",
-    "EventTypeText",
-    "Order",
-    "Payment",
-    "PublicOrder",
-    "PublicPayment",
-    "Refund",
-    "Resource",
-    "Timestamp",
-    "WebhookEndpoint",
-    "WebhookLog",
-    "amount_refundable",
-    "iso",
-]
