@@ -163,7 +163,7 @@ def settle(db, payment: dict, status: str = "success") -> dict:
 def other_merchant_id(runtime: "LoopRuntime") -> str:
     """A second merchant, signed up through the merchants service; returns its id."""
     body = MerchantSignup(name="Other Stores", email="owner@other.test", password="correct horse")
-    return runtime.run(merchants_service.sign_up(runtime.db, body))["id"]
+    return runtime.run(merchants_service.sign_up(runtime.db, body)).id
 
 
 @contextmanager

@@ -1,8 +1,9 @@
-"""Golden bytes: the webhook body of every event type, and the API's response for every
-resource, built from fixed rows and compared byte for byte (key order included) with files
-captured before the resources became typed models (docs: contract section 7, webhook bodies
-are signed as sent, so they never change shape). `GOLDEN_WRITE=1` rewrites the files: only
-ever from code known to be right."""
+"""The resource models (shared.domain.models), and golden bytes: the webhook body of every
+event type, and the API's response for every resource, built from fixed rows and compared
+byte for byte (key order included) with files captured before the resources became typed
+models (contract section 7: webhook bodies are signed as sent, so they never change shape). `GOLDEN_WRITE=1` rewrites the files: only
+ever from code known to be right. `from_row` builds what pydantic's `model_construct` and
+`model_validate` build, and `columns()` selects what `from_row` reads."""
 
 import json
 import os
@@ -16,6 +17,19 @@ from fastapi.testclient import TestClient
 
 from factories import TEST_MERCHANT_HEADERS
 from shared import events
+from shared.domain.models import (
+    EVENT_TYPES,
+    Event,
+    MerchantCredentials,
+    Order,
+    Payment,
+    PublicOrder,
+    PublicPayment,
+    Refund,
+    Resource,
+    WebhookEndpoint,
+    WebhookLog,
+)
 from shared.seed import TEST_MERCHANT_ID
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -82,8 +96,6 @@ ATTEMPT = {
 
 def webhook_bodies() -> dict[str, str]:
     """Every event type's body, built the way the API and the workers build it."""
-    from shared.domain.models import Payment, Refund, WebhookEndpoint  # (the API case runs on
-    # the code before them too, to capture its files)
 
     def payment_resource(row: dict[str, Any]) -> dict[str, Any]:
         return Payment.from_row(row).model_dump()
@@ -116,8 +128,6 @@ def check(name: str, actual: bytes) -> None:
 def test_every_event_type_has_a_golden_body(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(events.time, "time", lambda: TIMESTAMP + 0.75)
     bodies = webhook_bodies()
-    from shared.domain.models import EVENT_TYPES
-
     assert sorted(bodies) == sorted(EVENT_TYPES)
     for event, body in bodies.items():
         check(f"webhook.{event}.json", body.encode())
@@ -144,7 +154,11 @@ def test_api_responses_of_every_resource(client: TestClient, db: psycopg.Connect
     insert(db, "events", EVENT)
     insert(db, "webhook_logs", LOG)
     insert(db, "webhook_attempts", ATTEMPT)
+    db.execute("UPDATE merchants SET created_at = %s WHERE id = %s", (CREATED, TEST_MERCHANT_ID))
     db.commit()
+    login = {"email": "test@example.com", "password": "any password"}
+    response = client.post("/api/v1/merchants/login", json=login)
+    check("api.merchant.json", response.content)
     h = TEST_MERCHANT_HEADERS
     for name, path, headers in [
         ("order", f"/api/v1/orders/{ORDER['id']}", h),
@@ -165,3 +179,47 @@ def test_api_responses_of_every_resource(client: TestClient, db: psycopg.Connect
         response = client.get(path, headers=headers)
         assert response.status_code == 200, (name, response.text)
         check(f"api.{name}.json", response.content)
+
+
+# --- the models' own mechanics --------------------------------------------------------------
+
+MERCHANT = {
+    "id": "550e8400-e29b-41d4-a716-446655440000", "name": "Asha", "email": "a@example.com",
+    "api_key": "key_live_1", "api_secret": "secret_live_1", "webhook_secret": "whsec_1",
+    "webhook_url": "", "created_at": CREATED,
+}  # fmt: skip
+ROWS: list[tuple[type[Resource], dict]] = [
+    (Order, ORDER), (PublicOrder, ORDER | {"merchant_name": "Asha"}), (Payment, PAYMENT),
+    (PublicPayment, PAYMENT), (Refund, REFUNDS[0]), (Refund, REFUNDS[1]), (Event, EVENT),
+    (WebhookLog, LOG | {"last_error": None}), (WebhookEndpoint, ENDPOINT),
+    (MerchantCredentials, MERCHANT),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("model", "row"), ROWS)
+def test_from_row_builds_what_pydantic_builds(model: type[Resource], row: dict) -> None:
+    resource = model.from_row(row)
+    values = resource.model_dump()
+    constructed = model.model_construct(**values)
+    assert resource == constructed == model.model_validate(values)
+    assert resource.model_fields_set == constructed.model_fields_set
+    assert resource.model_dump_json() == model.model_validate(values).model_dump_json()
+    with pytest.raises(ValueError, match="frozen"):
+        resource.id = "changed"  # type: ignore[misc]
+
+
+def test_merchant_without_a_default_endpoint_shows_no_url() -> None:
+    assert MerchantCredentials.from_row(MERCHANT).webhook_url is None
+
+
+def test_columns_are_what_from_row_reads() -> None:
+    assert Payment.columns(computed=False) == (
+        "id, order_id, amount, currency, method, status, captured, vpa, card_network, "
+        "card_last4, error_code, error_description, amount_refunded, created_at, updated_at, "
+        "merchant_id, correlation_id"
+    )
+    assert "AS amount_refundable" in Payment.columns("p")
+    assert WebhookEndpoint.columns().startswith("id, url, events, description, status, is_default,")
+    assert Event.columns() == "id, type, created_at, body"
+    with pytest.raises(KeyError):
+        Refund.from_row({k: v for k, v in REFUNDS[0].items() if k != "processed_at"})

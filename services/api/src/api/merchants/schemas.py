@@ -27,17 +27,6 @@ class MerchantLogin(BaseModel):
     password: Password = Field(max_length=256, pattern=NO_NUL_PATTERN)
 
 
-class MerchantCredentials(BaseModel):
-    id: str = Field(examples=[MERCHANT_ID_EXAMPLE])
-    name: str
-    email: str
-    api_key: str
-    api_secret: str
-    webhook_secret: str
-    webhook_url: str | None = None
-    created_at: str
-
-
 class RotatedApiSecret(BaseModel):
     api_key: str
     api_secret: str = Field(description="The new secret; shown once, store it now")

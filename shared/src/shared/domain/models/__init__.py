@@ -14,6 +14,7 @@ from shared.domain.models.event import (
     EventType,
     EventTypeText,
 )
+from shared.domain.models.merchant import MerchantCredentials
 from shared.domain.models.order import Order, PublicOrder
 from shared.domain.models.payment import Payment, PublicPayment, amount_refundable
 from shared.domain.models.refund import Refund
