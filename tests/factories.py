@@ -150,7 +150,7 @@ def service_order(
     body = OrderCreate(amount=amount)
     return runtime.run(
         without_key(runtime.db, lambda tx: orders_service.create_order(tx, merchant_id, body))
-    )
+    ).model_dump()
 
 
 def service_payment(
@@ -162,7 +162,7 @@ def service_payment(
         without_key(
             runtime.db, lambda tx: payments_service.create_payment(runtime, tx, merchant_id, body)
         )
-    )
+    ).model_dump()
 
 
 def settle(db, payment: dict, status: str = "success") -> dict:
@@ -176,7 +176,7 @@ def settle(db, payment: dict, status: str = "success") -> dict:
 def other_merchant_id(runtime: "LoopRuntime") -> str:
     """A second merchant, signed up through the merchants service; returns its id."""
     body = MerchantSignup(name="Other Stores", email="owner@other.test", password="correct horse")
-    return runtime.run(merchants_service.sign_up(runtime.db, body))["id"]
+    return runtime.run(merchants_service.sign_up(runtime.db, body)).id
 
 
 @contextmanager

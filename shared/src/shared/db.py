@@ -21,7 +21,7 @@ log = structlog.get_logger(__name__)
 
 # A row as the pool hands it out: column name -> value (`row_factory=dict_row`). The one row
 # type of every repository and of the code reading its rows; what a service returns to a client
-# is a resource built from rows (shared.serializers), a plain `dict[str, Any]`.
+# is a resource model built from rows (`shared.domain.models`, `Model.from_row`).
 Row = DictRow
 # What the pool hands out: a connection whose rows are `Row`s.
 DictConnection = Connection[Row]

@@ -73,7 +73,7 @@ def test_a_card_payment_keeps_only_network_and_last_four(api_runtime, db):
             api_runtime.db,
             lambda tx: service.create_payment(api_runtime, tx, TEST_MERCHANT_ID, body),
         )
-    )
+    ).model_dump()
 
     assert (payment["method"], payment["card_network"], payment["card_last4"]) == (
         "card", "mastercard", "4444",
@@ -178,7 +178,7 @@ def capture(api_runtime, payment_id: str, amount: int | None = None, merchant_id
         without_key(
             api_runtime.db, lambda tx: service.capture_payment(tx, merchant_id, payment_id, body)
         )
-    )
+    ).model_dump()
 
 
 def test_a_successful_payment_is_captured_once(api_runtime, db):

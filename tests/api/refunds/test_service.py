@@ -32,7 +32,7 @@ def refund(api_runtime, payment_id: str, amount: int | None = None, **fields):
             api_runtime.db,
             lambda tx: service.create_refund(api_runtime, tx, merchant_id, payment_id, body),
         )
-    )
+    ).model_dump()
 
 
 def paid(api_runtime, db, amount: int = 50000) -> dict:
@@ -43,7 +43,7 @@ def paid(api_runtime, db, amount: int = 50000) -> dict:
 def refundable(api_runtime, payment_id: str) -> int:
     return api_runtime.run(
         payments_service.get_payment(api_runtime.db, TEST_MERCHANT_ID, payment_id)
-    )["amount_refundable"]
+    ).amount_refundable
 
 
 def refund_amounts(db) -> list[int]:
@@ -61,7 +61,9 @@ def test_a_refund_is_created_pending_with_its_reason(api_runtime, db):
     )  # fmt: skip
     assert created["processed_at"] is None
     assert (
-        api_runtime.run(service.get_refund(api_runtime.db, TEST_MERCHANT_ID, created["id"]))
+        api_runtime.run(
+            service.get_refund(api_runtime.db, TEST_MERCHANT_ID, created["id"])
+        ).model_dump()
         == created
     )
 
@@ -192,5 +194,5 @@ def test_refunds_of_a_payment_are_listed_newest_first(api_runtime, db):
         service.list_payment_refunds(api_runtime.db, TEST_MERCHANT_ID, payment["id"], 2, 0)
     )
 
-    assert [row["amount"] for row in rows] == [300, 200]
+    assert [row.amount for row in rows] == [300, 200]
     assert total.count == 3

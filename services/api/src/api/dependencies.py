@@ -73,7 +73,7 @@ PaginationDep = Annotated[Pagination, Depends(pagination)]
 
 
 TimeInQuery = Annotated[str | None, Query(pattern=ISO_8601, max_length=40)]
-# The precision of every timestamp the API shows (`shared.serializers.iso`).
+# The precision of every timestamp the API shows (`shared.domain.models.iso`).
 SHOWN_PRECISION = timedelta(milliseconds=1)
 
 

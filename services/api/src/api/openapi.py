@@ -3,9 +3,9 @@ descriptions, `servers`, enums for every closed set of values, an example on eve
 operation, the response headers clients act on, and the webhook events (OpenAPI 3.1
 `webhooks`) with their payload schemas.
 
-Everything here is document-only and applied in one place, so domain schema files stay as
-they are: enums and examples are added to the generated schemas by name, never enforced on
-responses beyond what the code already guarantees.
+Enums, examples and descriptions are declared on the models (shared.domain.models and the
+`schemas.py` files); what is added here is document-wide: an example for every schema and
+operation that has none (by property name and type), headers, error examples.
 """
 
 import copy
@@ -17,8 +17,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
-from api.payments.schemas import Payment
-from api.refunds.schemas import Refund
+from shared.domain.models import Payment, Refund
 
 TAGS = [
     {"name": "orders", "description": "Orders: an amount in paise the shopper is asked to pay."},
@@ -53,55 +52,15 @@ def operation_id(route: APIRoute) -> str:
     return OPERATION_IDS.get(route.name, route.name)
 
 
-EVENT_TYPES = [
-    "payment.created", "payment.pending", "payment.success", "payment.failed",
-    "refund.created", "refund.processed", "webhook.test", "webhook_endpoint.disabled",
-]  # fmt: skip
-DELIVERY_STATUSES = ["pending", "success", "failed"]
-ENUMS: dict[str, dict[str, list[str]]] = {
-    "Order": {"status": ["created", "attempted", "paid"], "currency": ["INR"]},
-    "PublicOrder": {"status": ["created", "attempted", "paid"], "currency": ["INR"]},
-    "Payment": {
-        "status": ["pending", "success", "failed"],
-        "method": ["upi", "card"],
-        "card_network": ["visa", "mastercard", "amex", "rupay", "unknown"],
-        "currency": ["INR"],
-    },
-    "PublicPayment": {"status": ["pending", "success", "failed"], "method": ["upi", "card"]},
-    "Refund": {"status": ["pending", "processed", "failed"]},
-    "WebhookLog": {"status": DELIVERY_STATUSES, "event": EVENT_TYPES},
-    "WebhookLogDetail": {"status": DELIVERY_STATUSES, "event": EVENT_TYPES},
-    "WebhookTestSent": {"event": ["webhook.test"]},
-    "WebhookEndpoint": {"status": ["enabled", "disabled"]},
-    "WebhookEndpointDetail": {"status": ["enabled", "disabled"]},
-    "Event": {"type": EVENT_TYPES},
-    "EventDetail": {"type": EVENT_TYPES},
-}
-
 UUID = "0b7e4c1e-7b8f-4a4e-9d0c-3f1a2b3c4d5e"
-# Example values by property name (and, for `id`, by schema); anything else by its type.
-IDS = {"Order": "order_NXhj67fGH2jk9mPq", "PublicOrder": "order_NXhj67fGH2jk9mPq",
-       "Payment": "pay_H8sK3jD9s2L1pQr7", "PublicPayment": "pay_H8sK3jD9s2L1pQr7",
-       "Refund": "rfnd_K2mP9sQ4rT7vX1zB", "MerchantCredentials": "550e8400-e29b-41d4-a716-446655440000",
-       "TestMerchant": "550e8400-e29b-41d4-a716-446655440000"}  # fmt: skip
+# Example values by property name, for schemas that do not declare their own; anything else
+# by its type.
 VALUES: dict[str, Any] = {
-    "order_id": "order_NXhj67fGH2jk9mPq",
-    "payment_id": "pay_H8sK3jD9s2L1pQr7",
     "merchant_id": "550e8400-e29b-41d4-a716-446655440000",
-    "amount": 50000,
-    "amount_refunded": 0,
-    "amount_refundable": 50000,
-    "currency": "INR",
     "receipt": "receipt_1",
     "notes": {"customer": "Asha Rao"},
-    "vpa": "user@paytm",
-    "card_network": None,  # the example payment is a UPI one
-    "card_last4": None,
-    "captured": False,
-    "error_code": None,
-    "error_description": None,
     "reason": "Customer returned the item",
-    "merchant_name": "Test Merchant",
+    "amount": 50000,
     "name": "Test Merchant",
     "email": "test@example.com",
     "password": "correct horse battery",
@@ -131,18 +90,15 @@ VALUES: dict[str, Any] = {
 MOMENT = "2026-01-15T10:31:10.123Z"
 
 
-def _example(
-    schemas: dict[str, Any], schema: dict[str, Any], name: str | None, depth: int = 0
-) -> Any:
+def _example(schemas: dict[str, Any], schema: dict[str, Any], depth: int = 0) -> Any:
     """A value that conforms to `schema`, from explicit examples first."""
     if depth > 6:
         return None
     if "$ref" in schema:
-        ref = schema["$ref"].rsplit("/", 1)[-1]
-        target = schemas.get(ref, {})
+        target = schemas.get(schema["$ref"].rsplit("/", 1)[-1], {})
         if "examples" in target:
             return copy.deepcopy(target["examples"][0])
-        return _example(schemas, target, ref, depth + 1)
+        return _example(schemas, target, depth + 1)
     if "examples" in schema:
         return copy.deepcopy(schema["examples"][0])
     if "const" in schema:
@@ -152,46 +108,30 @@ def _example(
     for key in ("anyOf", "oneOf"):
         if key in schema and "properties" not in schema:
             options = [s for s in schema[key] if s.get("type") != "null"]
-            return _example(schemas, options[0], name, depth + 1) if options else None
+            return _example(schemas, options[0], depth + 1) if options else None
     kind = schema.get("type")
     if kind == "object" or "properties" in schema:
         return {
-            prop: _property_example(schemas, name, prop, sub, depth)
+            prop: _property_example(schemas, prop, sub, depth)
             for prop, sub in schema.get("properties", {}).items()
         }
     if kind == "array":
-        return [_example(schemas, schema.get("items", {}), None, depth + 1)]
+        return [_example(schemas, schema.get("items", {}), depth + 1)]
     return {"integer": 1, "number": 1.0, "boolean": True}.get(kind or "", "text")
 
 
 def _property_example(
-    schemas: dict[str, Any], owner: str | None, prop: str, schema: dict[str, Any], depth: int
+    schemas: dict[str, Any], prop: str, schema: dict[str, Any], depth: int
 ) -> Any:
     if "examples" in schema:
         return copy.deepcopy(schema["examples"][0])
-    if prop == "id" and owner in IDS:
-        return IDS[owner]
     if prop == "id" or schema.get("format") == "uuid":
         return UUID
     if prop.endswith("_at") or (prop == "timestamp" and schema.get("type") == "string"):
         return MOMENT
     if prop in VALUES:
         return VALUES[prop]
-    return _example(schemas, schema, None, depth + 1)
-
-
-def _add_enums(schemas: dict[str, Any]) -> None:
-    for schema_name, properties in ENUMS.items():
-        for prop, values in properties.items():
-            target = schemas.get(schema_name, {}).get("properties", {}).get(prop)
-            if target is None:
-                continue
-            options = target.get("anyOf")
-            string = (
-                next((s for s in options if s.get("type") == "string"), None) if options else target
-            )
-            if string is not None and "enum" not in string and "const" not in string:
-                string["enum"] = list(values)
+    return _example(schemas, schema, depth + 1)
 
 
 HEADER_DOCS = {
@@ -234,7 +174,7 @@ def _document_operation(schemas: dict[str, Any], operation: dict[str, Any]) -> N
         ]  # fmt: skip
     body = operation.get("requestBody", {}).get("content", {}).get("application/json")
     if body is not None and "example" not in body and "examples" not in body:
-        body["example"] = _example(schemas, body.get("schema", {}), None)
+        body["example"] = _example(schemas, body.get("schema", {}))
     for status, response in operation.get("responses", {}).items():
         headers = response.setdefault("headers", {})
         headers.setdefault("X-Request-Id", HEADER_DOCS["X-Request-Id"])
@@ -251,7 +191,7 @@ def _document_operation(schemas: dict[str, Any], operation: dict[str, Any]) -> N
             code, description = ERROR_EXAMPLES[status]
             media["example"] = {"error": {"code": code, "description": description}}
         else:
-            media["example"] = _example(schemas, media.get("schema", {}), None)
+            media["example"] = _example(schemas, media.get("schema", {}))
 
 
 # --- webhook events ------------------------------------------------------------------------
@@ -386,11 +326,10 @@ def install_openapi(app: FastAPI, server_url: str) -> None:
         document = generate()
         if not done:
             schemas = document.get("components", {}).get("schemas", {})
-            _add_enums(schemas)
             _flatten_payment_create(schemas)
-            for schema_name, schema in schemas.items():
+            for schema in schemas.values():
                 if "examples" not in schema and "example" not in schema:
-                    schema["examples"] = [_example(schemas, schema, schema_name)]
+                    schema["examples"] = [_example(schemas, schema)]
             for path_item in [
                 *document.get("paths", {}).values(),
                 *document.get("webhooks", {}).values(),

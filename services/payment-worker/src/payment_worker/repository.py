@@ -1,5 +1,5 @@
 from shared.db import DictConnection, Row
-from shared.serializers import PAYMENT_COLUMNS, amount_refundable
+from shared.domain.models import Payment
 
 
 def lock_due_payments(conn: DictConnection, limit: int) -> list[Row]:
@@ -62,8 +62,7 @@ def finalize_payments(
             FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[])
                 AS o(id, status, code, description)
             WHERE p.id = o.id AND p.status = 'pending'
-            RETURNING {", ".join(f"p.{c.strip()}" for c in PAYMENT_COLUMNS.split(","))},
-                      {amount_refundable("p")}
+            RETURNING {Payment.columns("p")}
         ), paid AS (
             UPDATE orders SET status = 'paid', updated_at = now()
             WHERE id IN (SELECT order_id FROM finalized WHERE status = 'success')

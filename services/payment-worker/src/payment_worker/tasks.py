@@ -13,6 +13,7 @@ import structlog
 from payment_worker import repository
 from payment_worker.config import PaymentWorkerSettings
 from shared.db import Row
+from shared.domain.models import Payment
 from shared.events import (
     PAYMENT_FAILED,
     PAYMENT_SUCCESS,
@@ -21,7 +22,6 @@ from shared.events import (
     record_events,
 )
 from shared.queues import PAYMENTS_QUEUE
-from shared.serializers import payment_resource
 from shared.simulation import BankAnswer, bank_answer
 from shared.worker import WorkerRuntime, counted, run_tick
 
@@ -83,7 +83,7 @@ def finalize_due_batch(current: WorkerRuntime) -> int:
                 Event(
                     row["merchant_id"],
                     PAYMENT_SUCCESS if row["status"] == "success" else PAYMENT_FAILED,
-                    {"payment": payment_resource(row)},
+                    {"payment": Payment.from_row(row).model_dump()},
                     row["correlation_id"],
                 )
                 for row in rows

@@ -1,5 +1,5 @@
 from shared.db import DictConnection, Row
-from shared.serializers import REFUND_COLUMNS
+from shared.domain.models import Refund
 
 
 def lock_due_refunds(conn: DictConnection, limit: int) -> list[Row]:
@@ -19,7 +19,7 @@ def mark_processed(conn: DictConnection, refund_ids: list[str]) -> list[Row]:
         f"""
         UPDATE refunds SET status = 'processed', processed_at = now(), updated_at = now()
         WHERE id = ANY(%b) AND status = 'pending'
-        RETURNING {REFUND_COLUMNS}
+        RETURNING {Refund.columns()}
         """,
         (refund_ids,),
     ).fetchall()

@@ -4,9 +4,9 @@ payment's amount_refunded and the refund.processed event (see payment_worker.tas
 import structlog
 
 from refund_worker import repository
+from shared.domain.models import Refund
 from shared.events import REFUND_PROCESSED, Event, queued_webhooks, record_events
 from shared.queues import REFUNDS_QUEUE
-from shared.serializers import refund_resource
 from shared.worker import WorkerRuntime, counted, run_tick
 
 log = structlog.get_logger(__name__)
@@ -23,7 +23,7 @@ def finalize_due_batch(current: WorkerRuntime) -> int:
         repository.add_refunded_amounts(tx.conn, rows)
         queued = record_events(
             tx,
-            [Event(row["merchant_id"], REFUND_PROCESSED, {"refund": refund_resource(row)},
+            [Event(row["merchant_id"], REFUND_PROCESSED, {"refund": Refund.from_row(row).model_dump()},
                    row["correlation_id"]) for row in rows],
         )  # fmt: skip
     for row, webhook in zip(rows, queued, strict=True):

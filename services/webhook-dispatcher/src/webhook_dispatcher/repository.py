@@ -1,6 +1,7 @@
 from typing import Any
 
 from shared.db import DictConnection, Row
+from shared.domain.models import WebhookEndpoint
 
 # How long a claimed delivery is ours: an attempt takes at most 5 s, so a dispatcher that
 # died mid-attempt leaves its deliveries to others after this.
@@ -220,16 +221,15 @@ def failing_for(conn: DictConnection, endpoint_ids: list[str], disable_after_s: 
 
 
 def disable_endpoint(conn: DictConnection, endpoint_id: str, reason: str) -> Row | None:
-    """Disable an enabled endpoint with `reason` and end its pending deliveries; the endpoint
-    as the API shows it (no secret), or None if it was not enabled (disabled already,
+    """Disable an enabled endpoint with `reason` and end its pending deliveries; the endpoint's
+    row (`WebhookEndpoint.columns()`), or None if it was not enabled (disabled already,
     deleted)."""
     row = conn.execute(
-        """
+        f"""
         UPDATE webhook_endpoints
         SET status = 'disabled', disabled_reason = %s, updated_at = now()
         WHERE id = %s AND status = 'enabled'
-        RETURNING id, merchant_id, url, events, description, status, is_default,
-                  disabled_reason, created_at, updated_at
+        RETURNING {WebhookEndpoint.columns()}
         """,
         (reason, endpoint_id),
     ).fetchone()

@@ -14,10 +14,10 @@ import time
 import structlog
 
 from shared.db import DictConnection, Row, Transaction
+from shared.domain.models import WebhookEndpoint
 from shared.events import WEBHOOK_ENDPOINT_DISABLED, Event, record_events
 from shared.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_ENDPOINTS_DISABLED
 from shared.queues import WEBHOOKS_QUEUE
-from shared.serializers import iso
 from shared.worker import WorkerRuntime, counted, due_reader, run_until_idle, runtime
 from webhook_dispatcher import repository
 from webhook_dispatcher.config import DispatcherSettings
@@ -181,25 +181,10 @@ def disable_unhealthy_endpoints(
             disabled.append((endpoint, metric_reason))
     if disabled:
         record_events(tx, [
-            Event(str(e["merchant_id"]), WEBHOOK_ENDPOINT_DISABLED, {"endpoint": endpoint_data(e)})
+            Event(str(e["merchant_id"]), WEBHOOK_ENDPOINT_DISABLED, {"endpoint": WebhookEndpoint.from_row(e).model_dump(exclude={"secret"})})
             for e, _ in disabled
         ])  # fmt: skip
     return disabled
-
-
-def endpoint_data(row: Row) -> dict:
-    """The endpoint as the API shows it, without its secret: a disabled event's data."""
-    return {
-        "id": row["id"],
-        "url": row["url"],
-        "events": list(row["events"]),
-        "description": row["description"],
-        "status": row["status"],
-        "default": row["is_default"],
-        "disabled_reason": row["disabled_reason"],
-        "created_at": iso(row["created_at"]),
-        "updated_at": iso(row["updated_at"]),
-    }
 
 
 def _duration(seconds: float) -> str:

@@ -6,8 +6,9 @@ from api.dependencies import CreatedRangeDep, MerchantDep, PaginationDep, Runtim
 from api.errors import error_responses
 from api.events import service
 from api.events.errors import EventNotFound
-from api.events.schemas import EventDetail, EventPage, EventType, SignedDelivery
+from api.events.schemas import EventDetail, EventPage, SignedDelivery
 from api.routing import api_router
+from shared.domain.models import EventType
 
 router = api_router(tags=["events"])
 

@@ -3,8 +3,9 @@ from typing import Any
 from api.pagination import CreatedRange, Total, count_matching
 from api.webhooks.repository import LAST_ATTEMPT, LOG_COLUMNS
 from shared.db import AsyncDictConnection, Row
+from shared.domain.models import Event
 
-EVENT_COLUMNS = "id, type, body, created_at"
+EVENT_COLUMNS = Event.columns()
 
 # NULL filters match everything; the planner still uses the merchant index.
 MATCHING_EVENTS = """

@@ -1,45 +1,8 @@
-from typing import Any, Literal
-
 from pydantic import BaseModel, Field
 
 from api.pagination import Page
 from api.webhooks.schemas import WebhookLog
-
-EventType = Literal[
-    "payment.created",
-    "payment.pending",
-    "payment.success",
-    "payment.failed",
-    "refund.created",
-    "refund.processed",
-    "webhook.test",
-    "webhook_endpoint.disabled",
-]
-
-EVENT_EXAMPLE: dict[str, Any] = {
-    "id": "0b7e4c1e-7b8f-4a4e-9d0c-3f1a2b3c4d5e",
-    "type": "payment.success",
-    "created_at": "2026-01-15T10:31:10.123Z",
-    "data": {"payment": {"id": "pay_H8sK3jD9s2L1pQr7", "status": "success", "amount": 50000}},
-}
-
-
-class Event(BaseModel):
-    """Something that happened to one of the merchant's objects (docs/api.md#events,
-    docs/webhooks.md#events)."""
-
-    id: str = Field(
-        description="The event id: the Standard Webhooks `webhook-id` of its deliveries",
-        json_schema_extra={"format": "uuid"},
-    )
-    # Documented as an enum (api/openapi.py); a str here so a new event type never breaks a list.
-    type: str
-    created_at: str
-    data: dict[str, Any] = Field(
-        description="`{payment}` for payment events, `{refund}` for refund events"
-    )
-
-    model_config = {"json_schema_extra": {"examples": [EVENT_EXAMPLE]}}
+from shared.domain.models import Event
 
 
 class EventDetail(Event):

@@ -1,6 +1,5 @@
 """The events API (docs/api.md#events): every event the merchant's objects caused, newest first."""
 
-import json
 import time
 import uuid
 from typing import Any
@@ -9,19 +8,9 @@ from api.events import repository
 from api.events.errors import EventNotFound
 from api.pagination import CreatedRange, Total
 from api.webhooks import repository as webhooks
-from api.webhooks.service import _log_resource as log_resource  # one shape for a log
-from shared.db import AsyncDatabase, Row
-from shared.serializers import iso
+from shared.db import AsyncDatabase
+from shared.domain.models import Event, WebhookLog
 from shared.signing import signature_headers
-
-
-def _event_resource(row: Row) -> dict[str, Any]:
-    return {
-        "id": str(row["id"]),
-        "type": row["type"],
-        "created_at": iso(row["created_at"]),
-        "data": json.loads(row["body"])["data"],
-    }
 
 
 async def list_events(
@@ -31,13 +20,13 @@ async def list_events(
     created: CreatedRange,
     limit: int,
     offset: int,
-) -> tuple[list[dict[str, Any]], Total]:
+) -> tuple[list[Event], Total]:
     """The merchant's events matching the filters, newest first."""
     filters = repository.filters(merchant_id, event_type, created)
     async with db.connection() as conn:
         rows = await repository.list_events(conn, filters, limit, offset)
         total = await repository.count_events(conn, filters)
-    return [_event_resource(row) for row in rows], total
+    return [Event.from_row(row) for row in rows], total
 
 
 def _event_uuid(event_id: str) -> str:
@@ -72,7 +61,7 @@ async def get_event(db: AsyncDatabase, merchant_id: str, event_id: str) -> dict[
         if row is None:
             raise EventNotFound
         deliveries = await repository.list_deliveries(conn, event_id)
-    return _event_resource(row) | {
+    return Event.from_row(row).model_dump() | {
         "body": row["body"],
-        "deliveries": [log_resource(delivery) for delivery in deliveries],
+        "deliveries": [WebhookLog.from_row(delivery) for delivery in deliveries],
     }

@@ -5,15 +5,10 @@ from api.errors import error_responses
 from api.idempotency.dependency import RequestTransactionDep
 from api.merchants import service
 from api.merchants.errors import SeededMerchantMissing
-from api.merchants.schemas import (
-    MerchantCredentials,
-    MerchantLogin,
-    MerchantSignup,
-    RotatedApiSecret,
-    TestMerchant,
-)
+from api.merchants.schemas import MerchantLogin, MerchantSignup, RotatedApiSecret, TestMerchant
 from api.ratelimit.dependencies import FailedLoginLimit, SignupLimit
 from api.routing import api_router
+from shared.domain.models import MerchantCredentials
 
 router = api_router(tags=["merchants"])
 
@@ -26,7 +21,7 @@ router = api_router(tags=["merchants"])
     summary="Sign up a merchant",
     dependencies=[SignupLimit],
 )
-async def sign_up(body: MerchantSignup, runtime: RuntimeDep) -> dict[str, Any]:
+async def sign_up(body: MerchantSignup, runtime: RuntimeDep) -> MerchantCredentials:
     return await service.sign_up(runtime.db, body)
 
 
@@ -37,7 +32,7 @@ async def sign_up(body: MerchantSignup, runtime: RuntimeDep) -> dict[str, Any]:
     summary="Log in with email and password",
     dependencies=[FailedLoginLimit],
 )
-async def log_in(body: MerchantLogin, runtime: RuntimeDep) -> dict[str, Any]:
+async def log_in(body: MerchantLogin, runtime: RuntimeDep) -> MerchantCredentials:
     return await service.log_in(runtime.db, body)
 
 

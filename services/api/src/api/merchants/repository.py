@@ -2,13 +2,9 @@ from datetime import datetime
 from typing import Any
 
 from shared.db import AsyncDictConnection, Row, one_async
+from shared.domain.models import MerchantCredentials
 
-# The webhook URL is the default endpoint's; the merchant's webhook_secret is its secret.
-MERCHANT_COLUMNS = """
-    id, name, email, password_hash, api_key, api_secret, webhook_secret, is_test, created_at,
-    (SELECT e.url FROM webhook_endpoints e
-     WHERE e.merchant_id = merchants.id AND e.is_default) AS webhook_url
-"""
+MERCHANT_COLUMNS = MerchantCredentials.columns()
 
 
 async def get_by_api_key(conn: AsyncDictConnection, api_key: str) -> Row | None:

@@ -3,6 +3,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.fields import NO_NUL_PATTERN
+from shared.domain.models.order import MERCHANT_ID_EXAMPLE
 
 EMAIL_PATTERN = r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
 
@@ -26,17 +27,6 @@ class MerchantLogin(BaseModel):
     password: Password = Field(max_length=256, pattern=NO_NUL_PATTERN)
 
 
-class MerchantCredentials(BaseModel):
-    id: str
-    name: str
-    email: str
-    api_key: str
-    api_secret: str
-    webhook_secret: str
-    webhook_url: str | None = None
-    created_at: str
-
-
 class RotatedApiSecret(BaseModel):
     api_key: str
     api_secret: str = Field(description="The new secret; shown once, store it now")
@@ -46,7 +36,7 @@ class RotatedApiSecret(BaseModel):
 
 
 class TestMerchant(BaseModel):
-    id: str
+    id: str = Field(examples=[MERCHANT_ID_EXAMPLE])
     email: str
     api_key: str
     seeded: bool

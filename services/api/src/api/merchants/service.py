@@ -11,26 +11,13 @@ from api.merchants import repository
 from api.merchants.errors import EmailTaken, SeededMerchantMissing, WrongPassword
 from api.merchants.passwords import DUMMY_HASH, hash_password, verify_password
 from api.merchants.schemas import MerchantLogin, MerchantSignup
-from shared.db import AsyncDatabase, AsyncTransaction, Row
+from shared.db import AsyncDatabase, AsyncTransaction
+from shared.domain.models import MerchantCredentials, iso
 from shared.seed import TEST_MERCHANT_ID
-from shared.serializers import iso
 from shared.signing import new_webhook_secret
 
 
-def credentials(merchant: Row) -> dict[str, Any]:
-    return {
-        "id": str(merchant["id"]),
-        "name": merchant["name"],
-        "email": merchant["email"],
-        "api_key": merchant["api_key"],
-        "api_secret": merchant["api_secret"],
-        "webhook_secret": merchant["webhook_secret"],
-        "webhook_url": merchant["webhook_url"] or None,
-        "created_at": iso(merchant["created_at"]),
-    }
-
-
-async def sign_up(db: AsyncDatabase, body: MerchantSignup) -> dict[str, Any]:
+async def sign_up(db: AsyncDatabase, body: MerchantSignup) -> MerchantCredentials:
     # Hashing is CPU work by design (tens of ms): in a thread, not on the event loop.
     password_hash = await asyncio.to_thread(hash_password, body.password)
     try:
@@ -48,19 +35,19 @@ async def sign_up(db: AsyncDatabase, body: MerchantSignup) -> dict[str, Any]:
         if exc.diag.constraint_name == "merchants_email_key":
             raise EmailTaken from None
         raise
-    return credentials(merchant)
+    return MerchantCredentials.from_row(merchant)
 
 
-async def log_in(db: AsyncDatabase, body: MerchantLogin) -> dict[str, Any]:
+async def log_in(db: AsyncDatabase, body: MerchantLogin) -> MerchantCredentials:
     async with db.connection() as conn:
         merchant = await repository.get_by_email(conn, body.email)
     if merchant is not None and merchant["is_test"]:
         # docs/api.md#test-merchant: the seeded test merchant accepts any password.
-        return credentials(merchant)
+        return MerchantCredentials.from_row(merchant)
     stored = merchant["password_hash"] if merchant and merchant["password_hash"] else DUMMY_HASH
     if not await asyncio.to_thread(verify_password, body.password, stored) or merchant is None:
         raise WrongPassword
-    return credentials(merchant)
+    return MerchantCredentials.from_row(merchant)
 
 
 def new_api_secret(is_test: bool) -> str:

@@ -8,8 +8,9 @@ from api.fields import NO_NUL_PATTERN, OrderIdInPath
 from api.idempotency.dependency import RequestTransactionDep
 from api.orders import service
 from api.orders.errors import OrderNotFound
-from api.orders.schemas import Order, OrderCreate, OrderPage, PublicOrder
+from api.orders.schemas import OrderCreate, OrderPage
 from api.routing import api_router
+from shared.domain.models import Order, PublicOrder, Resource
 
 router = api_router(tags=["orders"])
 
@@ -25,7 +26,7 @@ OrderStatus = Literal["created", "paid"]
 )
 async def create_order(
     body: OrderCreate, merchant: MerchantDep, tx: RequestTransactionDep
-) -> dict[str, Any]:
+) -> Order:
     return await service.create_order(tx, merchant.id, body)
 
 
@@ -53,9 +54,7 @@ async def list_orders(
     responses=error_responses(401, OrderNotFound, 503),
     summary="Get an order",
 )
-async def get_order(
-    merchant: MerchantDep, order_id: OrderIdInPath, runtime: RuntimeDep
-) -> dict[str, Any]:
+async def get_order(merchant: MerchantDep, order_id: OrderIdInPath, runtime: RuntimeDep) -> Order:
     return await service.get_order(runtime.db, merchant.id, order_id)
 
 
@@ -76,5 +75,5 @@ async def get_public_order(
             description="The checkout SDK's API key: 404 unless the order is its merchant's",
         ),
     ] = None,
-) -> dict[str, Any]:
+) -> Resource:
     return await service.get_public_order(runtime.db, order_id, key_id)

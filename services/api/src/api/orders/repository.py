@@ -4,7 +4,9 @@ from psycopg.types.json import Jsonb
 
 from api.pagination import Total, count_matching
 from shared.db import AsyncDictConnection, Row, one_async
-from shared.serializers import ORDER_COLUMNS
+from shared.domain.models import Order
+
+ORDER_COLUMNS = Order.columns()
 
 
 async def insert_order(conn: AsyncDictConnection, **fields: Any) -> Row:

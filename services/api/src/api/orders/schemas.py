@@ -4,6 +4,7 @@ from pydantic import BaseModel, Field, StrictInt, field_validator
 
 from api.fields import NO_NUL_PATTERN, StoredText
 from api.pagination import Page
+from shared.domain.models import Order
 from shared.money import MAXIMUM_AMOUNT, MINIMUM_AMOUNT
 
 # jsonb has no NaN or Infinity (Python's JSON parser reads NaN, and 1e999 as Infinity).
@@ -62,26 +63,6 @@ class OrderCreate(BaseModel):
             if len(key) > 256 or (isinstance(value, str) and len(value) > 256):
                 raise ValueError("notes keys and values must be at most 256 characters")
         return notes
-
-
-class Order(BaseModel):
-    id: str
-    merchant_id: str
-    amount: int
-    currency: str
-    receipt: str | None
-    notes: dict[str, Any]
-    status: str
-    created_at: str
-    updated_at: str
-
-
-class PublicOrder(BaseModel):
-    id: str
-    amount: int
-    currency: str
-    status: str
-    merchant_name: str
 
 
 OrderPage = Page[Order]

@@ -1,17 +1,15 @@
 """Orders: what a merchant asks a shopper to pay."""
 
-from typing import Any
-
 from api.orders import repository
 from api.orders.errors import OrderNotFound
 from api.orders.schemas import OrderCreate
 from api.pagination import Total
 from shared.db import AsyncDatabase, AsyncTransaction
+from shared.domain.models import Order, PublicOrder, Resource
 from shared.ids import ORDER_PREFIX, new_id
-from shared.serializers import order_resource
 
 
-async def create_order(tx: AsyncTransaction, merchant_id: str, body: OrderCreate) -> dict[str, Any]:
+async def create_order(tx: AsyncTransaction, merchant_id: str, body: OrderCreate) -> Order:
     """One statement, atomic on its own: no transaction block of its own."""
     order = await repository.insert_order(
         tx.conn,
@@ -22,34 +20,32 @@ async def create_order(tx: AsyncTransaction, merchant_id: str, body: OrderCreate
         receipt=body.receipt,
         notes=body.notes,
     )
-    return order_resource(order)
+    return Order.from_row(order)
 
 
-async def get_order(db: AsyncDatabase, merchant_id: str, order_id: str) -> dict[str, Any]:
+async def get_order(db: AsyncDatabase, merchant_id: str, order_id: str) -> Order:
     async with db.connection() as conn:
         order = await repository.get_order(conn, order_id, merchant_id)
     if order is None:
         raise OrderNotFound
-    return order_resource(order)
+    return Order.from_row(order)
 
 
-async def get_public_order(
-    db: AsyncDatabase, order_id: str, key_id: str | None = None
-) -> dict[str, Any]:
-    """OrderNotFound also when `key_id` (the checkout SDK's key) is not the order's merchant's: a
+async def get_public_order(db: AsyncDatabase, order_id: str, key_id: str | None = None) -> Resource:
+    """The order's `PublicOrder` view. OrderNotFound also when `key_id` (the checkout SDK's key) is not the order's merchant's: a
     page opened with one merchant's key never shows another merchant's order."""
     async with db.connection() as conn:
         order = await repository.get_public_order(conn, order_id, key_id)
     if order is None:
         raise OrderNotFound
-    return order
+    return PublicOrder.from_row(order)
 
 
 async def list_orders(
     db: AsyncDatabase, merchant_id: str, status: str | None, limit: int, offset: int
-) -> tuple[list[dict[str, Any]], Total]:
+) -> tuple[list[Order], Total]:
     """The merchant's orders, newest first; only those of `status` when given."""
     async with db.connection() as conn:
         rows = await repository.list_orders(conn, merchant_id, status, limit, offset)
         total = await repository.count_orders(conn, merchant_id, status)
-    return [order_resource(row) for row in rows], total
+    return [Order.from_row(row) for row in rows], total

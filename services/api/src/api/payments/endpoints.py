@@ -9,16 +9,10 @@ from api.idempotency.dependency import RequestTransactionDep
 from api.orders.errors import OrderAlreadyPaid, OrderNotFound
 from api.payments import service
 from api.payments.errors import CaptureAmountMismatch, PaymentNotCapturable, PaymentNotFound
-from api.payments.schemas import (
-    CaptureRequest,
-    Payment,
-    PaymentCreate,
-    PaymentPage,
-    PaymentStats,
-    PublicPayment,
-)
+from api.payments.schemas import CaptureRequest, PaymentCreate, PaymentPage, PaymentStats
 from api.ratelimit.dependencies import PublicPaymentLimit
 from api.routing import api_router
+from shared.domain.models import Payment, PublicPayment, Resource
 
 router = api_router(tags=["payments"])
 
@@ -34,7 +28,7 @@ PaymentStatus = Literal["pending", "success", "failed"]
 )
 async def create_payment(
     body: PaymentCreate, merchant: MerchantDep, runtime: RuntimeDep, tx: RequestTransactionDep
-) -> dict[str, Any]:
+) -> Payment:
     return await service.create_payment(runtime, tx, merchant.id, body)
 
 
@@ -74,7 +68,7 @@ async def payment_stats(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str,
     summary="Create a payment from the checkout page (no credentials)",
     dependencies=[PublicPaymentLimit],
 )
-async def create_public_payment(body: PaymentCreate, runtime: RuntimeDep) -> dict[str, Any]:
+async def create_public_payment(body: PaymentCreate, runtime: RuntimeDep) -> Payment:
     async with runtime.db.autocommit() as tx:
         return await service.create_payment(runtime, tx, None, body)
 
@@ -87,7 +81,7 @@ async def create_public_payment(body: PaymentCreate, runtime: RuntimeDep) -> dic
 )
 async def get_payment(
     merchant: MerchantDep, payment_id: PaymentIdInPath, runtime: RuntimeDep
-) -> dict[str, Any]:
+) -> Payment:
     return await service.get_payment(runtime.db, merchant.id, payment_id)
 
 
@@ -104,7 +98,7 @@ async def capture_payment(
     payment_id: PaymentIdInPath,
     tx: RequestTransactionDep,
     body: CaptureRequest | None = None,
-) -> dict[str, Any]:
+) -> Payment:
     return await service.capture_payment(tx, merchant.id, payment_id, body or CaptureRequest())
 
 
@@ -114,5 +108,5 @@ async def capture_payment(
     responses=error_responses(PaymentNotFound, 503),
     summary="A payment's status, for the checkout page",
 )
-async def get_public_payment(payment_id: PaymentIdInPath, runtime: RuntimeDep) -> dict[str, Any]:
+async def get_public_payment(payment_id: PaymentIdInPath, runtime: RuntimeDep) -> Resource:
     return await service.get_public_payment(runtime.db, payment_id)

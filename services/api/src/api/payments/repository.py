@@ -2,7 +2,9 @@ from typing import Any
 
 from api.pagination import Total, count_matching
 from shared.db import AsyncDictConnection, Row, one_async
-from shared.serializers import PAYMENT_COLUMNS, amount_refundable
+from shared.domain.models import Payment
+
+COLUMNS = Payment.columns()
 
 
 async def insert_payment_for_order(
@@ -26,7 +28,7 @@ async def insert_payment_for_order(
                %(card_network)s, %(card_last4)s, %(test_outcome)s, %(correlation_id)s,
                now() + make_interval(secs => %(delay_ms)s / 1000.0)
         FROM payable
-        RETURNING {PAYMENT_COLUMNS}, {amount_refundable()}
+        RETURNING {COLUMNS}
         """,
             fields | {"order_id": order_id, "merchant_id": merchant_id},
         )
@@ -40,7 +42,7 @@ async def get_payment(
     return await (
         await conn.execute(
             f"""
-        SELECT {PAYMENT_COLUMNS}, {amount_refundable()} FROM payments
+        SELECT {COLUMNS} FROM payments
         WHERE id = %(id)s AND (%(merchant_id)s::uuid IS NULL OR merchant_id = %(merchant_id)s)
         """,
             {"id": payment_id, "merchant_id": merchant_id},
@@ -54,7 +56,7 @@ async def list_payments(
     return await (
         await conn.execute(
             f"""
-        SELECT {PAYMENT_COLUMNS}, {amount_refundable()} FROM payments
+        SELECT {COLUMNS} FROM payments
         WHERE merchant_id = %(merchant_id)s AND (%(status)s::text IS NULL OR status = %(status)s)
         ORDER BY created_at DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s
         """,
@@ -75,7 +77,8 @@ async def count_payments(conn: AsyncDictConnection, merchant_id: str, status: st
 async def lock_payment(conn: AsyncDictConnection, payment_id: str, merchant_id: str) -> Row | None:
     return await (
         await conn.execute(
-            f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = %s AND merchant_id = %s FOR UPDATE",
+            f"SELECT {Payment.columns(computed=False)} FROM payments"
+            " WHERE id = %s AND merchant_id = %s FOR UPDATE",
             (payment_id, merchant_id),
         )
     ).fetchone()
@@ -86,7 +89,7 @@ async def mark_captured(conn: AsyncDictConnection, payment_id: str) -> Row:
         await conn.execute(
             f"""
         UPDATE payments SET captured = true, updated_at = now() WHERE id = %s
-        RETURNING {PAYMENT_COLUMNS}, {amount_refundable()}
+        RETURNING {COLUMNS}
         """,
             (payment_id,),
         )

@@ -5,6 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_v
 from api.fields import FieldValueError, OmittableInt, id_pattern
 from api.pagination import Page
 from api.payments.instruments import VPA_PATTERN
+from shared.domain.models import Payment
 from shared.ids import ORDER_PREFIX
 
 
@@ -63,39 +64,6 @@ class PaymentCreate(BaseModel):
         if self.method == "card" and self.card is None:
             raise FieldValueError("card", "card is required for method card")
         return self
-
-
-class Payment(BaseModel):
-    id: str
-    order_id: str
-    amount: int
-    currency: str
-    method: str
-    status: str
-    captured: bool
-    vpa: str | None = None
-    card_network: str | None = None
-    card_last4: str | None = None
-    error_code: str | None
-    error_description: str | None
-    amount_refunded: int
-    amount_refundable: int = Field(
-        description="What can still be refunded, in paise: the amount less the pending and"
-        " processed refunds; 0 unless `status` is `success`"
-    )
-    created_at: str
-    updated_at: str
-
-
-class PublicPayment(BaseModel):
-    id: str
-    order_id: str
-    amount: int
-    currency: str
-    method: str
-    status: str
-    error_code: str | None
-    error_description: str | None
 
 
 PaymentPage = Page[Payment]

@@ -14,6 +14,7 @@ from api.payments.errors import CaptureAmountMismatch, PaymentNotCapturable, Pay
 from api.payments.schemas import CaptureRequest, PaymentCreate
 from api.runtime import ApiRuntime
 from shared.db import AsyncDatabase, AsyncTransaction, Row
+from shared.domain.models import Payment, PublicPayment, Resource
 from shared.events import (
     PAYMENT_CREATED,
     PAYMENT_PENDING,
@@ -23,19 +24,7 @@ from shared.events import (
 )
 from shared.ids import ORDER_PREFIX, PAYMENT_PREFIX, is_id, new_id
 from shared.logging import current_correlation_id
-from shared.serializers import payment_resource
 from shared.simulation import payment_delay_ms
-
-PUBLIC_FIELDS = (
-    "id",
-    "order_id",
-    "amount",
-    "currency",
-    "method",
-    "status",
-    "error_code",
-    "error_description",
-)
 
 log = structlog.get_logger(__name__)
 
@@ -59,7 +48,7 @@ def _instrument_columns(body: PaymentCreate) -> dict[str, Any]:
 
 async def create_payment(
     runtime: ApiRuntime, tx: AsyncTransaction, merchant_id: str | None, body: PaymentCreate
-) -> dict:
+) -> Payment:
     """Create a pending payment for an order, in `tx`; merchant_id None is the public
     checkout path."""
     instrument = _instrument_columns(body)  # before any database work: most mistakes end here
@@ -80,19 +69,22 @@ async def create_payment(
             if await orders.get_order_status(tx.conn, body.order_id, merchant_id) == "paid":
                 raise OrderAlreadyPaid
             raise OrderNotFound
-        resource = payment_resource(payment)
+        resource = Payment.from_row(payment)
+        data = {"payment": resource.model_dump()}
         queued = await record_events_async(
             tx,
-            [Event(payment["merchant_id"], name, {"payment": resource})
-             for name in (PAYMENT_CREATED, PAYMENT_PENDING)],
-        )  # fmt: skip
+            [
+                Event(payment["merchant_id"], name, data)
+                for name in (PAYMENT_CREATED, PAYMENT_PENDING)
+            ],
+        )
         tx.after_commit(lambda: _log_state("payment_created", payment, queued))
     return resource
 
 
 async def capture_payment(
     tx: AsyncTransaction, merchant_id: str, payment_id: str, body: CaptureRequest
-) -> dict[str, Any]:
+) -> Payment:
     async with tx.conn.transaction():
         payment = await payments.lock_payment(tx.conn, payment_id, merchant_id)
         if payment is None:
@@ -103,7 +95,7 @@ async def capture_payment(
             raise CaptureAmountMismatch
         captured = await payments.mark_captured(tx.conn, payment_id)
         tx.after_commit(lambda: _log_state("payment_captured", captured))
-        return payment_resource(captured)
+        return Payment.from_row(captured)
 
 
 def _log_state(event: str, payment: Row, webhooks: Sequence[str | None] = ()) -> None:
@@ -114,20 +106,21 @@ def _log_state(event: str, payment: Row, webhooks: Sequence[str | None] = ()) ->
              **queued_webhooks(webhooks))  # fmt: skip
 
 
-async def get_payment(db: AsyncDatabase, merchant_id: str, payment_id: str) -> dict[str, Any]:
+async def get_payment(db: AsyncDatabase, merchant_id: str, payment_id: str) -> Payment:
     async with db.connection() as conn:
         payment = await payments.get_payment(conn, payment_id, merchant_id)
     if payment is None:
         raise PaymentNotFound
-    return payment_resource(payment)
+    return Payment.from_row(payment)
 
 
-async def get_public_payment(db: AsyncDatabase, payment_id: str) -> dict[str, Any]:
+async def get_public_payment(db: AsyncDatabase, payment_id: str) -> Resource:
+    """The payment's `PublicPayment` view, for the checkout page (no credentials)."""
     async with db.connection() as conn:
         payment = await payments.get_payment(conn, payment_id, None)
     if payment is None:
         raise PaymentNotFound
-    return {field: payment[field] for field in PUBLIC_FIELDS}
+    return PublicPayment.from_row(payment)
 
 
 async def payment_stats(db: AsyncDatabase, merchant_id: str) -> dict[str, Any]:
@@ -146,8 +139,8 @@ async def payment_stats(db: AsyncDatabase, merchant_id: str) -> dict[str, Any]:
 
 async def list_payments(
     db: AsyncDatabase, merchant_id: str, status: str | None, limit: int, offset: int
-) -> tuple[list[dict[str, Any]], Total]:
+) -> tuple[list[Payment], Total]:
     async with db.connection() as conn:
         rows = await payments.list_payments(conn, merchant_id, status, limit, offset)
         total = await payments.count_payments(conn, merchant_id, status)
-    return [payment_resource(row) for row in rows], total
+    return [Payment.from_row(row) for row in rows], total

@@ -7,8 +7,9 @@ from api.idempotency.dependency import RequestTransactionDep
 from api.payments.errors import PaymentNotFound
 from api.refunds import service
 from api.refunds.errors import PaymentNotRefundable, RefundExceedsAvailable, RefundNotFound
-from api.refunds.schemas import Refund, RefundCreate, RefundPage
+from api.refunds.schemas import RefundCreate, RefundPage
 from api.routing import api_router
+from shared.domain.models import Refund
 
 router = api_router(tags=["refunds"])
 
@@ -28,7 +29,7 @@ async def create_refund(
     runtime: RuntimeDep,
     tx: RequestTransactionDep,
     body: RefundCreate | None = None,
-) -> dict[str, Any]:
+) -> Refund:
     """No body at all is `{}`, as for capture: the whole refundable amount."""
     return await service.create_refund(runtime, tx, merchant.id, payment_id, body or RefundCreate())
 
@@ -59,5 +60,5 @@ async def list_payment_refunds(
 )
 async def get_refund(
     merchant: MerchantDep, refund_id: RefundIdInPath, runtime: RuntimeDep
-) -> dict[str, Any]:
+) -> Refund:
     return await service.get_refund(runtime.db, merchant.id, refund_id)

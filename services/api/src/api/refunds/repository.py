@@ -2,11 +2,13 @@ from typing import Any
 
 from api.pagination import Total, count_matching
 from shared.db import AsyncDictConnection, Row, one_async
-from shared.serializers import REFUND_COLUMNS, amount_refundable
+from shared.domain.models import Refund, amount_refundable
+
+REFUND_COLUMNS = Refund.columns()
 
 
 async def refundable_amount(conn: AsyncDictConnection, payment_id: str) -> int:
-    """The payment's `amount_refundable` (shared.serializers.amount_refundable), in paise."""
+    """The payment's `amount_refundable` (shared.domain.models.amount_refundable), in paise."""
     row = await one_async(
         await conn.execute(
             f"SELECT {amount_refundable()} FROM payments WHERE id = %s", (payment_id,)

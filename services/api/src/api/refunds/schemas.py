@@ -2,6 +2,7 @@ from pydantic import BaseModel, Field, StrictStr
 
 from api.fields import NO_NUL_PATTERN, OmittableInt
 from api.pagination import Page
+from shared.domain.models import Refund
 
 
 class RefundCreate(BaseModel):
@@ -15,16 +16,6 @@ class RefundCreate(BaseModel):
         " available amount (null is refused)",
     )
     reason: StrictStr | None = Field(default=None, max_length=255, pattern=NO_NUL_PATTERN)
-
-
-class Refund(BaseModel):
-    id: str
-    payment_id: str
-    amount: int
-    reason: str | None
-    status: str
-    created_at: str
-    processed_at: str | None
 
 
 RefundPage = Page[Refund]

@@ -1,7 +1,5 @@
 """Refunds: any number of partial refunds of a successful payment, never more than it."""
 
-from typing import Any
-
 import structlog
 
 from api.pagination import Total
@@ -12,10 +10,10 @@ from api.refunds.errors import PaymentNotRefundable, RefundExceedsAvailable, Ref
 from api.refunds.schemas import RefundCreate
 from api.runtime import ApiRuntime
 from shared.db import AsyncDatabase, AsyncTransaction
+from shared.domain.models import Refund
 from shared.events import REFUND_CREATED, queued_webhooks, record_event_async
 from shared.ids import REFUND_PREFIX, new_id
 from shared.logging import current_correlation_id
-from shared.serializers import refund_resource
 from shared.simulation import refund_delay_ms
 
 log = structlog.get_logger(__name__)
@@ -23,7 +21,7 @@ log = structlog.get_logger(__name__)
 
 async def create_refund(
     runtime: ApiRuntime, tx: AsyncTransaction, merchant_id: str, payment_id: str, body: RefundCreate
-) -> dict[str, Any]:
+) -> Refund:
     async with tx.conn.transaction():
         # The payment row lock makes concurrent refunds of one payment take turns here.
         payment = await payments.lock_payment(tx.conn, payment_id, merchant_id)
@@ -46,8 +44,10 @@ async def create_refund(
             correlation_id=current_correlation_id(),
             delay_ms=refund_delay_ms(runtime.settings),
         )
-        resource = refund_resource(refund)
-        webhook = await record_event_async(tx, merchant_id, REFUND_CREATED, {"refund": resource})
+        resource = Refund.from_row(refund)
+        webhook = await record_event_async(
+            tx, merchant_id, REFUND_CREATED, {"refund": resource.model_dump()}
+        )
         tx.after_commit(
             lambda: log.info("refund_created", refund_id=refund["id"], payment_id=payment_id,
                              merchant_id=merchant_id, amount=amount, status=refund["status"],
@@ -56,20 +56,20 @@ async def create_refund(
     return resource
 
 
-async def get_refund(db: AsyncDatabase, merchant_id: str, refund_id: str) -> dict[str, Any]:
+async def get_refund(db: AsyncDatabase, merchant_id: str, refund_id: str) -> Refund:
     async with db.connection() as conn:
         refund = await refunds.get_refund(conn, refund_id, merchant_id)
     if refund is None:
         raise RefundNotFound
-    return refund_resource(refund)
+    return Refund.from_row(refund)
 
 
 async def list_payment_refunds(
     db: AsyncDatabase, merchant_id: str, payment_id: str, limit: int, offset: int
-) -> tuple[list[dict[str, Any]], Total]:
+) -> tuple[list[Refund], Total]:
     async with db.connection() as conn:
         if await payments.get_payment(conn, payment_id, merchant_id) is None:
             raise PaymentNotFound
         rows = await refunds.list_refunds(conn, payment_id, limit, offset)
         total = await refunds.count_refunds(conn, payment_id)
-    return [refund_resource(row) for row in rows], total
+    return [Refund.from_row(row) for row in rows], total

@@ -1,10 +1,9 @@
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import Query, Response
 
 from api.dependencies import MerchantDep, PaginationDep, RuntimeDep
 from api.errors import error_responses
-from api.events.schemas import EventType
 from api.fields import EndpointIdInPath, WebhookIdInPath
 from api.idempotency.dependency import RequestTransactionDep
 from api.routing import api_router
@@ -21,7 +20,6 @@ from api.webhooks.schemas import (
     EndpointRecovered,
     WebhookConfig,
     WebhookConfigUpdate,
-    WebhookEndpoint,
     WebhookEndpointCreate,
     WebhookEndpointDetail,
     WebhookEndpointPage,
@@ -31,6 +29,7 @@ from api.webhooks.schemas import (
     WebhookRetried,
     WebhookTestSent,
 )
+from shared.domain.models import DeliveryStatus, EventType, WebhookEndpoint
 
 router = api_router(tags=["webhooks"])
 
@@ -108,7 +107,7 @@ async def create_endpoint(
     merchant: MerchantDep,
     runtime: RuntimeDep,
     tx: RequestTransactionDep,
-) -> dict[str, Any]:
+) -> WebhookEndpoint:
     return await service.create_endpoint(runtime, tx, merchant.id, body)
 
 
@@ -135,7 +134,7 @@ async def update_endpoint(
     merchant: MerchantDep,
     endpoint_id: EndpointIdInPath,
     runtime: RuntimeDep,
-) -> dict[str, Any]:
+) -> WebhookEndpoint:
     return await service.update_endpoint(runtime, merchant.id, endpoint_id, body)
 
 
@@ -161,7 +160,7 @@ async def delete_endpoint(
 )
 async def rotate_endpoint_secret(
     merchant: MerchantDep, endpoint_id: EndpointIdInPath, tx: RequestTransactionDep
-) -> dict[str, Any]:
+) -> WebhookEndpoint:
     return await service.rotate_endpoint_secret(tx, merchant.id, endpoint_id)
 
 
@@ -197,9 +196,7 @@ async def list_logs(
     merchant: MerchantDep,
     runtime: RuntimeDep,
     pagination: PaginationDep,
-    status: Annotated[
-        Literal["pending", "success", "failed"] | None, Query(description="Only this status")
-    ] = None,
+    status: Annotated[DeliveryStatus | None, Query(description="Only this status")] = None,
     event: Annotated[EventType | None, Query(description="Only this event type")] = None,
     endpoint_id: Annotated[
         str | None, Query(max_length=64, description="Only deliveries to this endpoint")

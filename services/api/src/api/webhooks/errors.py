@@ -3,9 +3,8 @@
 from datetime import datetime
 
 from api.errors import Conflict, NotFound
+from shared.domain.models import EVENT_TYPES, iso
 from shared.errors import BadRequest
-from shared.events import EVENT_TYPES
-from shared.serializers import iso
 
 
 class WebhookNotFound(NotFound):

@@ -1,37 +1,10 @@
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from api.fields import ISO_8601, NO_NUL_PATTERN
 from api.pagination import Page
-
-
-class WebhookLog(BaseModel):
-    """One delivery of an event to one endpoint, with its attempts."""
-
-    id: str
-    event: str
-    event_id: str = Field(
-        description="The event delivered: the `webhook-id` header of every attempt",
-        json_schema_extra={"format": "uuid"},
-    )
-    endpoint_id: str | None = Field(
-        description="The endpoint it goes to (kept after the endpoint is deleted); null only "
-        "for deliveries made before endpoints existed to a merchant without a URL"
-    )
-    object_id: str | None = Field(
-        description="The payment's or refund's id the event is about; null for other events"
-    )
-    status: str
-    attempts: int
-    created_at: str
-    last_attempt_at: str | None
-    next_retry_at: str | None
-    response_code: int | None
-    last_error: str | None = Field(
-        description="Why the latest attempt failed (e.g. connection refused); null after a "
-        "success, before the first attempt, or when the endpoint answered with a status"
-    )
+from shared.domain.models import ENDPOINT_EXAMPLE, WebhookEndpoint, WebhookLog
 
 
 class WebhookAttempt(BaseModel):
@@ -89,53 +62,17 @@ class WebhookConfig(BaseModel):
 
 class WebhookTestSent(BaseModel):
     id: str
-    event: str
+    event: str = Field(json_schema_extra={"enum": ["webhook.test"]})
     status: str
     message: str
 
 
 # --- endpoints ------------------------------------------------------------------------------
 
-ENDPOINT_EXAMPLE: dict[str, Any] = {
-    "id": "we_Q7sK2mP9xR4tV8wZ",
-    "url": "https://fulfilment.example.com/webhooks",
-    "events": ["payment.success", "refund.processed"],
-    "description": "Fulfilment",
-    "status": "enabled",
-    "default": False,
-    "secret": "whsec_dGhpcyBpcyBhbiBleGFtcGxlIHNlY3JldCE=",
-    "disabled_reason": None,
-    "created_at": "2026-01-15T10:31:10.123Z",
-    "updated_at": "2026-01-15T10:31:10.123Z",
-}
-
 EVENTS_DESCRIPTION = (
     'Event types it receives (e.g. "payment.success"), or ["*"] for every type; an unknown '
     "type is refused"
 )
-
-
-class WebhookEndpoint(BaseModel):
-    """A URL that receives the merchant's events (docs/webhooks.md#endpoints): its own event filter,
-    signing secret and status."""
-
-    id: str = Field(description="`we_` and 16 letters and digits")
-    url: str
-    events: list[str] = Field(description='Event types it receives; ["*"]: every type')
-    description: str | None
-    status: str = Field(description="`enabled`, or `disabled` (by the merchant or automatically)")
-    default: bool = Field(
-        description="The endpoint /api/v1/webhooks/config shows (its URL and secret)"
-    )
-    secret: str = Field(description="Signs its deliveries (both signature headers)")
-    disabled_reason: str | None = Field(
-        description="Why it was disabled automatically (410 Gone, sustained failure); null "
-        "while enabled or when the merchant disabled it"
-    )
-    created_at: str
-    updated_at: str
-
-    model_config = {"json_schema_extra": {"examples": [ENDPOINT_EXAMPLE]}}
 
 
 class EndpointHealth(BaseModel):
@@ -147,8 +84,8 @@ class EndpointHealth(BaseModel):
 class WebhookEndpointDetail(WebhookEndpoint):
     health: EndpointHealth
 
-    model_config = {
-        "json_schema_extra": {
+    model_config = ConfigDict(
+        json_schema_extra={
             "examples": [
                 ENDPOINT_EXAMPLE
                 | {
@@ -160,7 +97,7 @@ class WebhookEndpointDetail(WebhookEndpoint):
                 }
             ]
         }
-    }
+    )
 
 
 WebhookEndpointPage = Page[WebhookEndpoint]

@@ -33,9 +33,9 @@ from api.webhooks.errors import (
 )
 from api.webhooks.schemas import EndpointRecover, WebhookEndpointCreate, WebhookEndpointUpdate
 from shared.db import AsyncDatabase, AsyncDictConnection, AsyncTransaction, Row
-from shared.events import EVENT_TYPES, EVERY_EVENT, WEBHOOK_TEST, record_event_async
+from shared.domain.models import EVENT_TYPES, WebhookEndpoint, WebhookLog, iso
+from shared.events import EVERY_EVENT, WEBHOOK_TEST, record_event_async
 from shared.ids import ENDPOINT_PREFIX, new_id
-from shared.serializers import iso
 from shared.signing import new_webhook_secret
 from shared.webhook_urls import validate_webhook_url
 
@@ -53,23 +53,6 @@ RECOVERY_SPACING_MS = 10
 log = structlog.get_logger(__name__)
 
 
-def _log_resource(row: Row) -> dict[str, Any]:
-    return {
-        "id": str(row["id"]),
-        "event": row["event"],
-        "event_id": str(row["event_id"]),
-        "endpoint_id": row["endpoint_id"],
-        "object_id": row["object_id"],
-        "status": row["status"],
-        "attempts": row["attempts"],
-        "created_at": iso(row["created_at"]),
-        "last_attempt_at": iso(row["last_attempt_at"]),
-        "next_retry_at": iso(row["next_retry_at"]),
-        "response_code": row["response_code"],
-        "last_error": row["last_error"],
-    }
-
-
 def _log_id(value: str) -> str:
     """The canonical form of a log id, which PostgreSQL reads (uuid.UUID also takes forms it
     does not, such as urn:uuid:...); WebhookNotFound for anything that is not a UUID."""
@@ -81,13 +64,13 @@ def _log_id(value: str) -> str:
 
 async def list_logs(
     db: AsyncDatabase, filters: dict[str, Any], limit: int, offset: int
-) -> tuple[list[dict[str, Any]], Total]:
+) -> tuple[list[WebhookLog], Total]:
     """Logs matching `filters` (merchant_id, and status, event, endpoint_id, object_id or
     None), newest first."""
     async with db.connection() as conn:
         rows = await repository.list_logs(conn, filters, limit, offset)
         total = await repository.count_logs(conn, filters)
-    return [_log_resource(row) for row in rows], total
+    return [WebhookLog.from_row(row) for row in rows], total
 
 
 async def get_log(db: AsyncDatabase, merchant_id: str, log_id: str) -> dict[str, Any]:
@@ -97,7 +80,7 @@ async def get_log(db: AsyncDatabase, merchant_id: str, log_id: str) -> dict[str,
         if row is None:
             raise WebhookNotFound
         attempts = await repository.list_attempts(conn, log_id)
-    return _log_resource(row) | {
+    return WebhookLog.from_row(row).model_dump() | {
         "payload": json.loads(row["payload"]),
         "body": row["payload"],
         "attempt_history": [
@@ -211,21 +194,6 @@ async def send_test(tx: AsyncTransaction, merchant: AuthenticatedMerchant) -> di
 # --- endpoints ------------------------------------------------------------------------------
 
 
-def _endpoint_resource(row: Row) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "url": row["url"],
-        "events": list(row["events"]),
-        "description": row["description"],
-        "status": row["status"],
-        "default": row["is_default"],
-        "secret": row["secret"],
-        "disabled_reason": row["disabled_reason"],
-        "created_at": iso(row["created_at"]),
-        "updated_at": iso(row["updated_at"]),
-    }
-
-
 def _event_filter(events: list[str]) -> list[str]:
     """The filter as stored: the listed types once each, in order, or ["*"]. BadRequest for
     an unknown type, or "*" beside others."""
@@ -239,11 +207,11 @@ def _event_filter(events: list[str]) -> list[str]:
 
 async def list_endpoints(
     db: AsyncDatabase, merchant_id: str, limit: int, offset: int
-) -> tuple[list[dict[str, Any]], Total]:
+) -> tuple[list[WebhookEndpoint], Total]:
     async with db.connection() as conn:
         rows = await repository.list_endpoints(conn, merchant_id, limit, offset)
         total = await repository.count_endpoints(conn, merchant_id)
-    return [_endpoint_resource(row) for row in rows], total
+    return [WebhookEndpoint.from_row(row) for row in rows], total
 
 
 async def _endpoint(
@@ -261,7 +229,7 @@ async def get_endpoint(db: AsyncDatabase, merchant_id: str, endpoint_id: str) ->
     async with db.connection() as conn:
         row = await _endpoint(conn, merchant_id, endpoint_id)
         health = await repository.endpoint_health(conn, endpoint_id)
-    return _endpoint_resource(row) | {
+    return WebhookEndpoint.from_row(row).model_dump() | {
         "health": {
             "succeeded_24h": health["succeeded_24h"],
             "failed_24h": health["failed_24h"],
@@ -272,7 +240,7 @@ async def get_endpoint(db: AsyncDatabase, merchant_id: str, endpoint_id: str) ->
 
 async def create_endpoint(
     runtime: ApiRuntime, tx: AsyncTransaction, merchant_id: str, body: WebhookEndpointCreate
-) -> dict[str, Any]:
+) -> WebhookEndpoint:
     """A new enabled endpoint with its own secret. BadRequest for a URL delivery would
     refuse, an unknown event type, or a 21st endpoint (TooManyEndpoints, held by the
     database under concurrency)."""
@@ -296,12 +264,12 @@ async def create_endpoint(
             raise TooManyEndpoints from None
         raise
     log.info("webhook_endpoint_created", merchant_id=merchant_id, endpoint_id=endpoint_id)
-    return _endpoint_resource(row)
+    return WebhookEndpoint.from_row(row)
 
 
 async def update_endpoint(
     runtime: ApiRuntime, merchant_id: str, endpoint_id: str, body: WebhookEndpointUpdate
-) -> dict[str, Any]:
+) -> WebhookEndpoint:
     """Change the fields given. Enabling clears `disabled_reason`; disabling ends its pending
     deliveries (`recover` sends what it missed once enabled again). The default endpoint
     takes every event: another filter for it is BadRequest."""
@@ -341,7 +309,7 @@ async def update_endpoint(
         fields=sorted(changes),
         deliveries_ended=ended,
     )
-    return _endpoint_resource(row)
+    return WebhookEndpoint.from_row(row)
 
 
 async def delete_endpoint(runtime: ApiRuntime, merchant_id: str, endpoint_id: str) -> None:
@@ -361,7 +329,7 @@ async def delete_endpoint(runtime: ApiRuntime, merchant_id: str, endpoint_id: st
 
 async def rotate_endpoint_secret(
     tx: AsyncTransaction, merchant_id: str, endpoint_id: str
-) -> dict[str, Any]:
+) -> WebhookEndpoint:
     """A new secret for the endpoint (the default's is the merchant's webhook secret, as the
     config's rotation makes it); the replaced one keeps signing for 24 h."""
     async with tx.conn.transaction():
@@ -371,7 +339,7 @@ async def rotate_endpoint_secret(
         await _replace_secret(tx, merchant_id, None if row["is_default"] else endpoint_id)
         row = await _endpoint(tx.conn, merchant_id, endpoint_id)
     log.info("webhook_endpoint_secret_rotated", merchant_id=merchant_id, endpoint_id=endpoint_id)
-    return _endpoint_resource(row)
+    return WebhookEndpoint.from_row(row)
 
 
 async def recover(

@@ -21,7 +21,6 @@ from dashboard.sessions import SessionMerchant
 from dashboard.webhook_endpoints.service import (
     ALL_EVENTS,
     ENDPOINT_ID,
-    EVENT_TYPES,
     RECOVERY_MAX_DAYS,
     RecoveryWindowInvalid,
     chosen_events,
@@ -30,6 +29,7 @@ from dashboard.webhook_endpoints.service import (
     recovery_window,
 )
 from dashboard.webhooks.endpoints import LOGS_PATH, render_webhooks_page
+from shared.domain.models import EVENT_TYPES
 
 router = APIRouter(prefix="/dashboard/webhooks/endpoints")
 

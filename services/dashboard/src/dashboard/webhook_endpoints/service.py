@@ -7,21 +7,13 @@ from datetime import UTC, datetime, timezone
 from typing import Any
 
 from dashboard.gateway import ApiError
+from shared.domain.models import EVENT_TYPES
 
 ENDPOINT_ID = re.compile(r"^we_[A-Za-z0-9]{16}$")
 # A payment's or refund's id, the delivery log's `object_id`.
 OBJECT_ID = re.compile(r"^(pay|rfnd)_[A-Za-z0-9]{16}$")
-# The event types an endpoint's filter may name; `*` (every type) is offered beside them.
-EVENT_TYPES = (
-    "payment.created",
-    "payment.pending",
-    "payment.success",
-    "payment.failed",
-    "refund.created",
-    "refund.processed",
-    "webhook.test",
-    "webhook_endpoint.disabled",
-)
+# The event types an endpoint's filter may name (EVENT_TYPES, the gateway's one list); `*`
+# (every type) is offered beside them.
 ALL_EVENTS = "*"
 MAX_ENDPOINTS = 20
 # The API refuses a recovery that starts more than this far back.

@@ -23,7 +23,6 @@ from dashboard.sessions import SessionMerchant
 from dashboard.webhook_endpoints.service import (
     ALL_EVENTS,
     ENDPOINT_ID,
-    EVENT_TYPES,
     MAX_ENDPOINTS,
     OBJECT_ID,
     auto_disabled,
@@ -34,6 +33,7 @@ from dashboard.webhooks.service import (
     WEBHOOK_ID,
     attempt_rows,
 )
+from shared.domain.models import EVENT_TYPES
 
 router = APIRouter(prefix="/dashboard/webhooks")
 

@@ -1,0 +1,1 @@
+"""The gateway's domain: what its resources are, whatever process shows, stores or sends them."""
