@@ -90,6 +90,11 @@ class StandInApi:
     def endpoint(self, endpoint_id: str) -> dict | None:
         return next((e for e in self.endpoints if e["id"] == endpoint_id), None)
 
+    def health(self, endpoint: dict) -> dict:
+        return {"succeeded_24h": 12, "failed_24h": 3, "last_success_at": "2024-01-15T10:31:11.000Z",
+                "retrying": 0, "last_failure_at": "2024-01-15T10:00:00.000Z"} | endpoint.get(
+            "stand_in_health", {})  # fmt: skip
+
     def endpoint_routes(self, request: httpx.Request) -> httpx.Response | None:
         path, method = request.url.path, request.method
         prefix = "/api/v1/webhooks/endpoints"
@@ -97,7 +102,9 @@ class StandInApi:
             return None
         body = json.loads(request.content) if request.content else {}
         if path == prefix and method == "GET":
-            return httpx.Response(200, json={"data": self.endpoints, "total": len(self.endpoints),
+            # As the API lists them: each with its health.
+            listed = [e | {"health": self.health(e)} for e in self.endpoints]
+            return httpx.Response(200, json={"data": listed, "total": len(self.endpoints),
                                              "limit": 100, "offset": 0})  # fmt: skip
         if path == prefix and method == "POST":
             if not body.get("url", "").startswith(("http://", "https://")):
@@ -115,9 +122,7 @@ class StandInApi:
             return api_error(404, "NOT_FOUND_ERROR", "Webhook endpoint not found")
         action = parts[1] if len(parts) > 1 else ""
         if action == "" and method == "GET":
-            health = {"succeeded_24h": 12, "failed_24h": 3,
-                      "last_success_at": "2024-01-15T10:31:11.000Z"}  # fmt: skip
-            return httpx.Response(200, json=endpoint | {"health": health})
+            return httpx.Response(200, json=endpoint | {"health": self.health(endpoint)})
         if action == "" and method == "PATCH":
             if "url" in body and not body["url"].startswith(("http://", "https://")):
                 return api_error(400, "BAD_REQUEST_ERROR", "url must be an http or https URL")
@@ -359,6 +364,35 @@ def test_every_endpoint_is_a_row_with_url_filter_status_and_health(dashboard_cli
     assert "All events" in default and 'data-test-id="endpoint-default"' in default
     # The form the contract names is still there, unchanged.
     assert 'data-test-id="webhook-config-form"' in html
+
+
+def test_the_webhooks_page_reads_every_endpoints_health_from_the_list(
+    dashboard_client, stand_in_api
+):
+    """One call for the endpoint rows and their health, not one more per endpoint."""
+    stand_in_api.requests.clear()
+    assert dashboard_client.get("/dashboard/webhooks").status_code == 200
+    endpoint_calls = [r for r in stand_in_api.requests
+                      if r.url.path.startswith("/api/v1/webhooks/endpoints")]  # fmt: skip
+    assert [(r.method, r.url.path) for r in endpoint_calls] == [
+        ("GET", "/api/v1/webhooks/endpoints")
+    ]
+
+
+def test_an_endpoint_whose_deliveries_are_retrying_says_so(dashboard_client, stand_in_api):
+    """Nothing has ended failed yet ("0 failed"), but deliveries wait for their retry after a
+    failure: the row says how many and when the last attempt failed."""
+    stand_in_api.endpoint(ERP_ENDPOINT_ID)["stand_in_health"] = {
+        "failed_24h": 0, "retrying": 4, "last_failure_at": "2024-01-15T10:40:00.000Z",
+    }  # fmt: skip
+    html = dashboard_client.get("/dashboard/webhooks").text
+    erp = endpoint_row(html, ERP_ENDPOINT_ID)
+    assert "0 failed" in erp and "4 retrying" in erp
+    assert 'data-test-id="endpoint-last-failure"' in erp and "2024-01-15T10:40:00.000Z" in erp
+    default = endpoint_row(html, DEFAULT_ENDPOINT_ID)  # failed before its last success
+    assert "retrying" not in default and 'data-test-id="endpoint-last-failure"' not in default
+    detail = dashboard_client.get(f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}").text
+    assert re.search(r'data-test-id="endpoint-retrying">4<', detail)
 
 
 def test_adding_an_endpoint_sends_its_filter_with_an_idempotency_key(
