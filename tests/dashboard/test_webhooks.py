@@ -87,6 +87,9 @@ class StandInApi:
         ]
     )
 
+    # Seconds of Retry-After with which every endpoint route answers 429; None: they answer.
+    throttled_for: int | None = None
+
     def endpoint(self, endpoint_id: str) -> dict | None:
         return next((e for e in self.endpoints if e["id"] == endpoint_id), None)
 
@@ -100,6 +103,10 @@ class StandInApi:
         prefix = "/api/v1/webhooks/endpoints"
         if not path.startswith(prefix):
             return None
+        if self.throttled_for is not None:
+            response = api_error(429, "RATE_LIMIT_ERROR", "Too many requests")
+            response.headers["Retry-After"] = str(self.throttled_for)
+            return response
         body = json.loads(request.content) if request.content else {}
         if path == prefix and method == "GET":
             # As the API lists them: each with its health.
@@ -525,6 +532,14 @@ def test_recover_sends_the_ist_time_as_utc(dashboard_client, stand_in_api):
     assert json.loads(recovery.content) == {"since": "2024-01-15T10:30:00Z"}
     assert recovery.headers["idempotency-key"] == "recover-key-0001"
     assert "4 missed events queued" in dashboard_client.get(response.headers["location"]).text
+
+
+def test_the_apis_429_is_passed_on_with_its_retry_after(dashboard_client, stand_in_api):
+    stand_in_api.throttled_for = 120
+    response = dashboard_client.get("/dashboard/webhooks")
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "120"
+    assert "Too many attempts; try again in 2 minutes." in response.text
 
 
 @pytest.mark.parametrize(

@@ -152,8 +152,15 @@ async def auto_disabled_endpoints(
 
 
 async def render(
-    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
+    """The page `template` with the layout's context (session, flashes, the banner of
+    endpoints the gateway disabled); `headers` are added to the response (a 429's
+    Retry-After)."""
     session: Session | None = getattr(request.state, "session", None)
     flashes: list[dict[str, str]] = []
     if session is not None and session.flashes:
@@ -170,7 +177,9 @@ async def render(
         "current_path": request.url.path,
         **context,
     }
-    response = templates.TemplateResponse(request, template, page_context, status_code=status_code)
+    response = templates.TemplateResponse(
+        request, template, page_context, status_code=status_code, headers=headers
+    )
     if session is not None and session.is_new:
         set_session_cookie(request, response, session)
     return response
