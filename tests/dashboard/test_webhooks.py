@@ -716,6 +716,30 @@ def first_log(stack) -> dict:
 
 
 @pytest.mark.browser
+@pytest.mark.parametrize("width", [1200, 375])
+def test_every_deliverys_retry_button_is_in_view(stand_in_dashboard, page, expect, width):
+    """At 1200 px the delivery table was wider than its card and its last column, the Retry
+    button, was cut off behind a scroll bar; at 375 px each row is a card of its own."""
+    page.goto(f"{stand_in_dashboard}/login")
+    page.fill(tid("email-input"), "test@example.com")
+    page.fill(tid("password-input"), "x")
+    page.click(tid("login-button"))
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"{stand_in_dashboard}/dashboard/webhooks")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"webhook-deliveries-{width}px.png"), full_page=True)
+    assert page.evaluate(FITS), f"the page is wider than {width} px"
+    wrap = page.locator(f"{tid('webhook-logs-table')} >> xpath=..")
+    assert wrap.evaluate("w => w.scrollWidth <= w.clientWidth"), "the table scrolls sideways"
+    box = wrap.bounding_box()
+    buttons = page.locator(tid("retry-webhook-button"))
+    assert buttons.count() > 0
+    for number in range(buttons.count()):
+        button = buttons.nth(number).bounding_box()
+        assert button["x"] >= box["x"] and button["x"] + button["width"] <= box["x"] + box["width"]
+
+
+@pytest.mark.browser
 def test_save_a_url_and_send_a_test_webhook(stack, logged_in_page, expect):
     page = logged_in_page
     page.click(tid("nav-webhooks"))
