@@ -607,6 +607,29 @@ def test_an_automatically_disabled_endpoint_is_named_on_every_page(dashboard_cli
         assert "The endpoint answered 410 Gone" in banner.group(1)
 
 
+def test_the_banner_costs_no_api_call_on_each_page(dashboard_client, stand_in_api):
+    """Pages that do not list endpoints read the banner's from Redis (BANNER_CACHE_SECONDS),
+    not from the API on every page; the webhooks page, which lists them anyway, refreshes it,
+    and so does the merchant's own status change."""
+
+    def endpoint_lists() -> int:
+        return sum(1 for r in stand_in_api.requests
+                   if (r.method, r.url.path) == ("GET", "/api/v1/webhooks/endpoints"))  # fmt: skip
+
+    erp = stand_in_api.endpoint(ERP_ENDPOINT_ID)
+    erp.update(status="disabled", disabled_reason="The endpoint answered 410 Gone")
+    stand_in_api.requests.clear()
+    for path in ("/dashboard", f"/dashboard/webhooks/logs/{LOG_ID}", "/dashboard"):
+        assert 'data-test-id="endpoint-disabled-banner"' in dashboard_client.get(path).text
+    assert endpoint_lists() == 1
+
+    # Enabled from the dashboard: the banner goes at once.
+    page = dashboard_client.get(f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}").text
+    dashboard_client.post(f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}/status",
+                          data={"csrf_token": token_of(page), "status": "enabled"})  # fmt: skip
+    assert 'data-test-id="endpoint-disabled-banner"' not in dashboard_client.get("/dashboard").text
+
+
 @pytest.fixture
 def stand_in_dashboard(redis_url: str, redis, stand_in_api: StandInApi) -> Iterator[str]:
     """The dashboard served for real (uvicorn in a thread, lifespan on) over the stand-in API,
@@ -880,10 +903,7 @@ def test_endpoints_and_their_deliveries_with_the_real_api(stack, logged_in_clien
     assert "payment.created" in about_payment and refund["id"] not in about_payment
 
     # Disabled by the gateway (as after a 410): every page names it, with the reason.
-    stack.db.execute(
-        "UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = %s WHERE id = %s",
-        ("The endpoint answered 410 Gone", erp),
-    )
+    stack.disable_endpoint(erp, "The endpoint answered 410 Gone")
     for path in ("/dashboard", "/dashboard/transactions", "/dashboard/docs"):
         html = client.get(path).text
         assert f'data-test-id="endpoint-disabled-banner" data-endpoint-id="{erp}"' in html, path
@@ -925,10 +945,7 @@ def test_endpoints_in_the_browser_with_the_real_api(stack, logged_in_page, expec
     page.click(tid("endpoint-rotate-button"))
     expect(page.locator(tid("endpoint-secret"))).not_to_have_text(secret)
 
-    stack.db.execute(
-        "UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = %s WHERE id = %s",
-        ("Every delivery failed for 24 hours", endpoint_id),
-    )
+    stack.disable_endpoint(endpoint_id, "Every delivery failed for 24 hours")
     config = stack.api("PUT", "/api/v1/webhooks/config", MERCHANT_HEADERS,
                        json={"webhook_url": "http://127.0.0.1:9/shop"})  # fmt: skip
     assert config.status_code == 200, config.text
