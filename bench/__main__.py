@@ -6,6 +6,8 @@ PostgreSQL (TEST_DATABASE_URL, else an embedded one) and a Redis of its own, pri
 writes bench-results/latest.json. `--baseline COMMIT` (make bench BASELINE=...) measures the
 cost section against that commit too, built in a temporary worktree, and reports ratios.
 `--quick` shortens every section for a smoke run (and lists grow to 100k rows, not 1M).
+`--only-endpoints` runs bench.endpoints' sections alone (1 and 3 webhook endpoints, a recovery
+beside other merchants' traffic), `--rounds` times.
 """
 
 import argparse
