@@ -6,6 +6,8 @@ PostgreSQL (TEST_DATABASE_URL, else an embedded one) and a Redis of its own, pri
 writes bench-results/latest.json. `--baseline COMMIT` (make bench BASELINE=...) measures the
 cost section against that commit too, built in a temporary worktree, and reports ratios.
 `--quick` shortens every section for a smoke run (and lists grow to 100k rows, not 1M).
+`--only-endpoints` runs bench.endpoints' sections alone (1 and 3 webhook endpoints, a recovery
+beside other merchants' traffic), `--rounds` times.
 """
 
 import argparse
@@ -24,7 +26,7 @@ import httpx
 import psycopg
 import redis
 
-from bench import baseline, cost, sections
+from bench import baseline, cost, endpoints, sections
 from bench.system import LOG_DIR, ServiceList, System, free_port, reset_database
 from devstack.embedded import start_redis
 from devstack.servers import test_servers
@@ -175,6 +177,15 @@ def run_cost(args: argparse.Namespace, database_url: str) -> dict:
     return report
 
 
+def run_endpoints(args: argparse.Namespace, system: System, database_url: str) -> dict:
+    """bench.endpoints' sections, their webhooks to a bench.sink of their own."""
+    sink = SinkProcess()
+    try:
+        return endpoints.run(system, database_url, sink.url, args.quick, args.rounds)
+    finally:
+        sink.stop()
+
+
 def run(args: argparse.Namespace) -> dict:
     quick = args.quick
     seconds = 3 if quick else 10
@@ -185,10 +196,14 @@ def run(args: argparse.Namespace) -> dict:
         start_redis(Path(redis_dir)) as redis_server,
     ):
         # A Redis of our own: its CPU is ours alone, and no one else's database is flushed.
-        report["cost"] = run_cost(args, database_url)
+        if not args.only_endpoints:
+            report["cost"] = run_cost(args, database_url)
         if args.only_cost:
             return report
-        database_url = bench_database(database_url)
+        # Its own database for --only-endpoints, so a cost run may go on beside it.
+        database_url = bench_database(
+            database_url, "bench_endpoints" if args.only_endpoints else "bench"
+        )
         reset_database(database_url)
         redis_url = redis_server.url
         redis.Redis.from_url(redis_url).flushall()
@@ -206,6 +221,8 @@ def run(args: argparse.Namespace) -> dict:
                 system.start(name)
             system.wait_for_workers("payments", 1)
             time.sleep(2)
+            if args.only_endpoints:
+                return report | {"endpoints": run_endpoints(args, system, database_url)}
             report["rss_idle_mb"] = system.resident_mb()
             loaded = report["cost"]["this"]["levels"]
             report["rss_under_load_mb"] = loaded[max(loaded, key=lambda k: int(k[1:]))]["rss_mb"]
@@ -246,6 +263,7 @@ def run(args: argparse.Namespace) -> dict:
                 )
             finally:
                 receiver.stop()
+            report["endpoints"] = run_endpoints(args, system, database_url)
             print("list endpoints at 10k and 1M rows ...", flush=True)
             report["lists"] = sections.list_latency(
                 system, database_url, 10_000, 100_000 if quick else 1_000_000, 50 if quick else 200
@@ -346,9 +364,9 @@ def cost_table(cost_report: dict) -> list[str]:
 
 
 def table(report: dict) -> str:
-    lines = cost_table(report["cost"])
+    lines = cost_table(report["cost"]) if "cost" in report else []
     if "payment_worker" not in report:
-        return "\n".join(lines)
+        return "\n".join(lines + endpoints.table(report.get("endpoints", {})))
     for key, label in (("payment_worker", "payments"), ("refund_worker", "refunds")):
         r = report[key]
         lines.append(
@@ -371,6 +389,7 @@ def table(report: dict) -> str:
     lines.append(f"Healthy merchant beside a hanging one on the same host:port: delivery p50/p95 ms "
                  f"{r['healthy_latency_ms']['p50']}/{r['healthy_latency_ms']['p95']}, attempt p95 "
                  f"{r['healthy_attempt_ms']['p95']} ms, never arrived {r['never_arrived']}")  # fmt: skip
+    lines += endpoints.table(report["endpoints"])
     r = report["lists"]
     lines.append(
         f"\nList endpoints, p95 ms at {r['rows_small']:,} / {r['rows_large']:,} rows (ratio)"
@@ -393,6 +412,10 @@ def main() -> None:
         "--baseline", metavar="COMMIT", help="measure the cost section against this commit too"
     )
     parser.add_argument("--only-cost", action="store_true", help="only the cost section")
+    parser.add_argument(
+        "--only-endpoints", action="store_true",
+        help="only the webhook endpoint sections (1 and 3 endpoints, a recovery beside traffic)",
+    )  # fmt: skip
     parser.add_argument(
         "--profile", action="store_true",
         help="py-spy every process during each cost level (bench-results/profiles/)",

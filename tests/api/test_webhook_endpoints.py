@@ -43,7 +43,11 @@ def test_create_list_read_update_delete(client, merchant_headers):
     assert [e["id"] for e in listed["data"]] == [created["id"]] and listed["total"] == 1
 
     one = client.get(f"{ENDPOINTS}/{created['id']}", headers=merchant_headers).json()
-    assert one["health"] == {"succeeded_24h": 0, "failed_24h": 0, "last_success_at": None}
+    assert one["health"] == {
+        "succeeded_24h": 0, "failed_24h": 0, "last_success_at": None, "retrying": 0,
+        "last_failure_at": None,
+    }  # fmt: skip
+    assert listed["data"][0]["health"] == one["health"]
 
     patched = client.patch(
         f"{ENDPOINTS}/{created['id']}",
@@ -58,6 +62,39 @@ def test_create_list_read_update_delete(client, merchant_headers):
     assert deleted.status_code == 204 and deleted.content == b""
     gone = client.get(f"{ENDPOINTS}/{created['id']}", headers=merchant_headers)
     assert gone.status_code == 404
+
+
+def test_the_list_gives_each_endpoints_health_with_what_is_retrying(client, merchant_headers, db):
+    """One list call gives every endpoint's health (the dashboard made a call per endpoint),
+    and a failing endpoint whose deliveries wait for their retry says so: `retrying` and
+    `last_failure_at`, not just "0 failed" (failed counts only deliveries that ended)."""
+    failing = add_endpoint(client, merchant_headers, url="http://127.0.0.1:9/failing")
+    healthy = add_endpoint(client, merchant_headers, url="http://127.0.0.1:9/healthy")
+    make_payment(client, merchant_headers)
+    db.execute(
+        "UPDATE webhook_logs SET attempts = 2, last_attempt_at = now() - interval '1 minute',"
+        " next_retry_at = now() + interval '5 minutes' WHERE endpoint_id = %s",
+        (failing["id"],),
+    )
+    db.execute(
+        "UPDATE webhook_logs SET status = 'success', attempts = 1, last_attempt_at = now(),"
+        " next_retry_at = NULL WHERE endpoint_id = %s",
+        (healthy["id"],),
+    )
+    retrying = db.execute(
+        "SELECT count(*) AS n FROM webhook_logs WHERE endpoint_id = %s", (failing["id"],)
+    ).fetchone()["n"]
+    assert retrying >= 1
+
+    listed = client.get(ENDPOINTS, headers=merchant_headers).json()["data"]
+    health = {e["id"]: e["health"] for e in listed}
+    assert health[failing["id"]]["retrying"] == retrying
+    assert health[failing["id"]]["failed_24h"] == 0 and health[failing["id"]]["last_failure_at"]
+    assert health[healthy["id"]]["retrying"] == 0 and health[healthy["id"]]["last_success_at"]
+    assert health[healthy["id"]]["succeeded_24h"] == retrying
+    for endpoint_id, listed_health in health.items():
+        read = client.get(f"{ENDPOINTS}/{endpoint_id}", headers=merchant_headers).json()
+        assert read["health"] == listed_health
 
 
 def test_events_default_to_every_type_and_unknown_types_are_refused(client, merchant_headers):

@@ -146,6 +146,17 @@ class Stack:
     api_url: str
     dashboard_url: str
     db: object
+    redis: object = None
+
+    def disable_endpoint(self, endpoint_id: str, reason: str) -> None:
+        """As the dispatcher disables an endpoint, behind the dashboard's back; the dashboard
+        sees it once its banner cache runs out (BANNER_CACHE_SECONDS), which this skips."""
+        self.db.execute(
+            "UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = %s WHERE id = %s",
+            (reason, endpoint_id),
+        )
+        for key in self.redis.scan_iter(match="dashboard:disabled-endpoints:*"):
+            self.redis.delete(key)
 
     def api(self, method: str, path: str, headers: dict | None = None, **kwargs) -> httpx.Response:
         return httpx.request(
@@ -195,7 +206,7 @@ class Stack:
 
 @pytest.fixture
 def stack(live_api: str, live_dashboard: str, db, redis) -> Stack:
-    return Stack(api_url=live_api, dashboard_url=live_dashboard, db=db)
+    return Stack(api_url=live_api, dashboard_url=live_dashboard, db=db, redis=redis)
 
 
 # --- HTTP as a browser would ----------------------------------------------------------------

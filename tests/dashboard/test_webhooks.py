@@ -87,17 +87,31 @@ class StandInApi:
         ]
     )
 
+    # Seconds of Retry-After with which every endpoint route answers 429; None: they answer.
+    throttled_for: int | None = None
+
     def endpoint(self, endpoint_id: str) -> dict | None:
         return next((e for e in self.endpoints if e["id"] == endpoint_id), None)
+
+    def health(self, endpoint: dict) -> dict:
+        return {"succeeded_24h": 12, "failed_24h": 3, "last_success_at": "2024-01-15T10:31:11.000Z",
+                "retrying": 0, "last_failure_at": "2024-01-15T10:00:00.000Z"} | endpoint.get(
+            "stand_in_health", {})  # fmt: skip
 
     def endpoint_routes(self, request: httpx.Request) -> httpx.Response | None:
         path, method = request.url.path, request.method
         prefix = "/api/v1/webhooks/endpoints"
         if not path.startswith(prefix):
             return None
+        if self.throttled_for is not None:
+            response = api_error(429, "RATE_LIMIT_ERROR", "Too many requests")
+            response.headers["Retry-After"] = str(self.throttled_for)
+            return response
         body = json.loads(request.content) if request.content else {}
         if path == prefix and method == "GET":
-            return httpx.Response(200, json={"data": self.endpoints, "total": len(self.endpoints),
+            # As the API lists them: each with its health.
+            listed = [e | {"health": self.health(e)} for e in self.endpoints]
+            return httpx.Response(200, json={"data": listed, "total": len(self.endpoints),
                                              "limit": 100, "offset": 0})  # fmt: skip
         if path == prefix and method == "POST":
             if not body.get("url", "").startswith(("http://", "https://")):
@@ -115,9 +129,7 @@ class StandInApi:
             return api_error(404, "NOT_FOUND_ERROR", "Webhook endpoint not found")
         action = parts[1] if len(parts) > 1 else ""
         if action == "" and method == "GET":
-            health = {"succeeded_24h": 12, "failed_24h": 3,
-                      "last_success_at": "2024-01-15T10:31:11.000Z"}  # fmt: skip
-            return httpx.Response(200, json=endpoint | {"health": health})
+            return httpx.Response(200, json=endpoint | {"health": self.health(endpoint)})
         if action == "" and method == "PATCH":
             if "url" in body and not body["url"].startswith(("http://", "https://")):
                 return api_error(400, "BAD_REQUEST_ERROR", "url must be an http or https URL")
@@ -361,6 +373,35 @@ def test_every_endpoint_is_a_row_with_url_filter_status_and_health(dashboard_cli
     assert 'data-test-id="webhook-config-form"' in html
 
 
+def test_the_webhooks_page_reads_every_endpoints_health_from_the_list(
+    dashboard_client, stand_in_api
+):
+    """One call for the endpoint rows and their health, not one more per endpoint."""
+    stand_in_api.requests.clear()
+    assert dashboard_client.get("/dashboard/webhooks").status_code == 200
+    endpoint_calls = [r for r in stand_in_api.requests
+                      if r.url.path.startswith("/api/v1/webhooks/endpoints")]  # fmt: skip
+    assert [(r.method, r.url.path) for r in endpoint_calls] == [
+        ("GET", "/api/v1/webhooks/endpoints")
+    ]
+
+
+def test_an_endpoint_whose_deliveries_are_retrying_says_so(dashboard_client, stand_in_api):
+    """Nothing has ended failed yet ("0 failed"), but deliveries wait for their retry after a
+    failure: the row says how many and when the last attempt failed."""
+    stand_in_api.endpoint(ERP_ENDPOINT_ID)["stand_in_health"] = {
+        "failed_24h": 0, "retrying": 4, "last_failure_at": "2024-01-15T10:40:00.000Z",
+    }  # fmt: skip
+    html = dashboard_client.get("/dashboard/webhooks").text
+    erp = endpoint_row(html, ERP_ENDPOINT_ID)
+    assert "0 failed" in erp and "4 retrying" in erp
+    assert 'data-test-id="endpoint-last-failure"' in erp and "2024-01-15T10:40:00.000Z" in erp
+    default = endpoint_row(html, DEFAULT_ENDPOINT_ID)  # failed before its last success
+    assert "retrying" not in default and 'data-test-id="endpoint-last-failure"' not in default
+    detail = dashboard_client.get(f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}").text
+    assert re.search(r'data-test-id="endpoint-retrying">4<', detail)
+
+
 def test_adding_an_endpoint_sends_its_filter_with_an_idempotency_key(
     dashboard_client, stand_in_api
 ):
@@ -493,6 +534,14 @@ def test_recover_sends_the_ist_time_as_utc(dashboard_client, stand_in_api):
     assert "4 missed events queued" in dashboard_client.get(response.headers["location"]).text
 
 
+def test_the_apis_429_is_passed_on_with_its_retry_after(dashboard_client, stand_in_api):
+    stand_in_api.throttled_for = 120
+    response = dashboard_client.get("/dashboard/webhooks")
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "120"
+    assert "Too many attempts; try again in 2 minutes." in response.text
+
+
 @pytest.mark.parametrize(
     ("since", "until", "reason"),
     [
@@ -556,6 +605,29 @@ def test_an_automatically_disabled_endpoint_is_named_on_every_page(dashboard_cli
         assert banner, path
         assert "https://erp.example/hooks" in banner.group(1)
         assert "The endpoint answered 410 Gone" in banner.group(1)
+
+
+def test_the_banner_costs_no_api_call_on_each_page(dashboard_client, stand_in_api):
+    """Pages that do not list endpoints read the banner's from Redis (BANNER_CACHE_SECONDS),
+    not from the API on every page; the webhooks page, which lists them anyway, refreshes it,
+    and so does the merchant's own status change."""
+
+    def endpoint_lists() -> int:
+        return sum(1 for r in stand_in_api.requests
+                   if (r.method, r.url.path) == ("GET", "/api/v1/webhooks/endpoints"))  # fmt: skip
+
+    erp = stand_in_api.endpoint(ERP_ENDPOINT_ID)
+    erp.update(status="disabled", disabled_reason="The endpoint answered 410 Gone")
+    stand_in_api.requests.clear()
+    for path in ("/dashboard", f"/dashboard/webhooks/logs/{LOG_ID}", "/dashboard"):
+        assert 'data-test-id="endpoint-disabled-banner"' in dashboard_client.get(path).text
+    assert endpoint_lists() == 1
+
+    # Enabled from the dashboard: the banner goes at once.
+    page = dashboard_client.get(f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}").text
+    dashboard_client.post(f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}/status",
+                          data={"csrf_token": token_of(page), "status": "enabled"})  # fmt: skip
+    assert 'data-test-id="endpoint-disabled-banner"' not in dashboard_client.get("/dashboard").text
 
 
 @pytest.fixture
@@ -664,6 +736,30 @@ def first_log(stack) -> dict:
     ).fetchone()
     assert row is not None, "no webhook was logged"
     return row
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1200, 375])
+def test_every_deliverys_retry_button_is_in_view(stand_in_dashboard, page, expect, width):
+    """At 1200 px the delivery table was wider than its card and its last column, the Retry
+    button, was cut off behind a scroll bar; at 375 px each row is a card of its own."""
+    page.goto(f"{stand_in_dashboard}/login")
+    page.fill(tid("email-input"), "test@example.com")
+    page.fill(tid("password-input"), "x")
+    page.click(tid("login-button"))
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"{stand_in_dashboard}/dashboard/webhooks")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"webhook-deliveries-{width}px.png"), full_page=True)
+    assert page.evaluate(FITS), f"the page is wider than {width} px"
+    wrap = page.locator(f"{tid('webhook-logs-table')} >> xpath=..")
+    assert wrap.evaluate("w => w.scrollWidth <= w.clientWidth"), "the table scrolls sideways"
+    box = wrap.bounding_box()
+    buttons = page.locator(tid("retry-webhook-button"))
+    assert buttons.count() > 0
+    for number in range(buttons.count()):
+        button = buttons.nth(number).bounding_box()
+        assert button["x"] >= box["x"] and button["x"] + button["width"] <= box["x"] + box["width"]
 
 
 @pytest.mark.browser
@@ -807,10 +903,7 @@ def test_endpoints_and_their_deliveries_with_the_real_api(stack, logged_in_clien
     assert "payment.created" in about_payment and refund["id"] not in about_payment
 
     # Disabled by the gateway (as after a 410): every page names it, with the reason.
-    stack.db.execute(
-        "UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = %s WHERE id = %s",
-        ("The endpoint answered 410 Gone", erp),
-    )
+    stack.disable_endpoint(erp, "The endpoint answered 410 Gone")
     for path in ("/dashboard", "/dashboard/transactions", "/dashboard/docs"):
         html = client.get(path).text
         assert f'data-test-id="endpoint-disabled-banner" data-endpoint-id="{erp}"' in html, path
@@ -852,10 +945,7 @@ def test_endpoints_in_the_browser_with_the_real_api(stack, logged_in_page, expec
     page.click(tid("endpoint-rotate-button"))
     expect(page.locator(tid("endpoint-secret"))).not_to_have_text(secret)
 
-    stack.db.execute(
-        "UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = %s WHERE id = %s",
-        ("Every delivery failed for 24 hours", endpoint_id),
-    )
+    stack.disable_endpoint(endpoint_id, "Every delivery failed for 24 hours")
     config = stack.api("PUT", "/api/v1/webhooks/config", MERCHANT_HEADERS,
                        json={"webhook_url": "http://127.0.0.1:9/shop"})  # fmt: skip
     assert config.status_code == 200, config.text

@@ -175,6 +175,26 @@ def test_console_lines_are_short():
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", record["timestamp"])
 
 
+def test_console_lines_show_the_first_of_a_list_and_json_lines_keep_all():
+    # payment_created named every delivery it queued (two events, each to every endpoint) and
+    # database_ready every migration: console lines of 200 characters and more.
+    ids = [f"{n:08d}-0000-4000-8000-000000000000" for n in range(4)]
+    code = (
+        "import structlog\n"
+        f"structlog.get_logger('t').info('payment_created', payment_id='pay_1', webhook_ids={ids})\n"
+        "structlog.get_logger('t').info('database_ready', applied=['001_a', '002_b', '003_c'])\n"
+        "structlog.get_logger('t').info('payment_created', payment_id='pay_2', webhook_ids=['x'])"
+    )
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", logging_in_a_process(code, "console")).splitlines()
+    assert lines[0].endswith(f"webhook_ids='{ids[0]} (+3 more)'"), lines[0]
+    assert not any(i in lines[0] for i in ids[1:]) and len(lines[0]) < 120
+    assert lines[1].endswith("applied='001_a (+2 more)'"), lines[1]
+    assert lines[2].endswith("webhook_ids=['x']"), lines[2]
+    records = [json.loads(x) for x in logging_in_a_process(code, "json").splitlines()]
+    assert records[0]["webhook_ids"] == ids
+    assert records[1]["applied"] == ["001_a", "002_b", "003_c"]
+
+
 def test_urls_in_log_lines_hide_passwords():
     assert redact_url("postgresql://gw:s3cret@db:5432/pg") == "postgresql://gw:***@db:5432/pg"
     assert redact_url("redis://:s3cret@redis:6379/0") == "redis://:***@redis:6379/0"

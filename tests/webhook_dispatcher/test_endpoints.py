@@ -194,7 +194,10 @@ def test_an_endpoint_failing_for_the_disable_after_period_is_disabled(
     status = client.get(f"{ENDPOINTS}/{dead_endpoint['id']}", headers=merchant_headers).json()
     assert status["status"] == "disabled"
     assert status["disabled_reason"] == "every delivery failed for 1 seconds"
-    assert status["health"] == {"succeeded_24h": 0, "failed_24h": 5, "last_success_at": None}
+    health = status["health"]
+    assert (health["succeeded_24h"], health["failed_24h"]) == (0, 5)
+    assert health["last_success_at"] is None
+    assert health["retrying"] == 0 and health["last_failure_at"]
     assert [e["id"] for e in disabled_events(db)] == [dead_endpoint["id"]]
 
 

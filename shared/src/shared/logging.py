@@ -42,6 +42,16 @@ def log_format(environ: dict[str, str] | None = None, *, tty: bool | None = None
     return chosen
 
 
+def shorten_lists(_: object, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Console lines only: a list of several values (the deliveries a payment queued, the
+    migrations applied) shows its first and how many more, `first (+N more)`, so a line stays
+    short enough to read; the JSON line keeps every value."""
+    for key, value in event.items():
+        if isinstance(value, list | tuple) and len(value) > 1:
+            event[key] = f"{value[0]} (+{len(value) - 1} more)"
+    return event
+
+
 def configure_logging(service: str, level: str = "info") -> None:
     """Route structlog and the standard library (uvicorn, rq) through one renderer on stderr.
 
@@ -84,6 +94,7 @@ def configure_logging(service: str, level: str = "info") -> None:
             *shared_processors,
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
+            *([shorten_lists] if console else []),
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(

@@ -189,11 +189,15 @@ class SignedDelivery(Resource):
 
 @dataclass(frozen=True)
 class EndpointHealth(Resource):
-    """Deliveries to one endpoint that ended `success` / `failed` in the last 24 hours."""
+    """Deliveries to one endpoint that ended `success` / `failed` in the last 24 hours, when
+    the last one succeeded, how many are `retrying` (pending after a failed attempt) and when
+    an attempt last failed."""
 
     succeeded_24h: int = 0
     failed_24h: int = 0
     last_success_at: str | None = None
+    retrying: int = 0
+    last_failure_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -201,7 +205,7 @@ class WebhookEndpoint(Resource):
     """One URL that receives the events its filter takes (`events`: types, or `["*"]` for
     all), signed with its own secret. `default` is the endpoint of `webhooks.config()`;
     `disabled_reason` says why the gateway disabled it by itself (None otherwise); `health`
-    comes with `webhook_endpoints.get`."""
+    comes with `webhook_endpoints.get` and with each endpoint `webhook_endpoints.list` gives."""
 
     id: str = ""
     url: str = ""

@@ -17,9 +17,10 @@ class CheckoutSettings(WebServerSettings, ServiceUrls, BankModeSettings):
     port: Port = Field(default=3001, validation_alias=AliasChoices("CHECKOUT_PORT", "PORT"))
 
 
-class DemoSettings(WebServerSettings, ServiceUrls, SeededMerchantSettings):
+class DemoSettings(WebServerSettings, ServiceUrls, SeededMerchantSettings, BankModeSettings):
     """Where it listens (PORT 3002), API_URL (its server creates orders there), CHECKOUT_URL
-    (where the page loads the SDK from) and the test merchant it sells as."""
+    (where the page loads the SDK from), the test merchant it sells as, and TEST_MODE, which
+    the page's note names only when it is on."""
 
     # DEMO_PORT, when set, wins over PORT: one environment file can hold both.
     port: Port = Field(default=3002, validation_alias=AliasChoices("DEMO_PORT", "PORT"))

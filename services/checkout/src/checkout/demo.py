@@ -136,10 +136,20 @@ def _auth(keys: tuple[str, str]) -> dict[str, str]:
     return {"X-Api-Key": keys[0], "X-Api-Secret": keys[1]}
 
 
+def mode_note(settings: DemoSettings) -> str:
+    """What the page's header says of the payments: test mode only when TEST_MODE is on (the
+    simulated bank then decides deterministically, docs/operations/configuration.md); no real money moves
+    either way, the bank being simulated."""
+    if settings.test_mode:
+        return "test mode, no real money moves"
+    return "the simulated bank decides each payment, no real money moves"
+
+
 def render_demo_page(settings: DemoSettings, api_key: str) -> str:
     template = DEMO_TEMPLATE.read_text(encoding="utf-8")
     return (
         template.replace("{{checkout_url}}", html.escape(settings.checkout_url, quote=True))
+        .replace("{{mode_note}}", html.escape(mode_note(settings)))
         .replace("{{api_key}}", html.escape(api_key, quote=True))
         # The checkout shows the seeded merchant's name as whom the shopper pays
         # (docs/api.md#test-merchant).

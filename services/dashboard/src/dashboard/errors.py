@@ -19,14 +19,20 @@ from dashboard.rendering import render, set_session_cookie
 log = structlog.get_logger(__name__)
 
 
-async def error_page(request: Request, status_code: int, title: str, message: str) -> HTMLResponse:
+async def error_page(
+    request: Request,
+    status_code: int,
+    title: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
     context = {"title": title, "message": message, "status_code": status_code}
     try:
         # Unknown routes run no dependency; the page still shows who is logged in.
         await current_session(request)
     except RedisError:
         request.state.session = None
-    return await render(request, "error.html", context, status_code=status_code)
+    return await render(request, "error.html", context, status_code=status_code, headers=headers)
 
 
 def _plain_error(status_code: int, message: str) -> HTMLResponse:
@@ -88,7 +94,9 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404:
             return await error_page(request, 404, "Not found", exc.description)
         if exc.status_code == 429:
-            return await error_page(request, 429, "Too many attempts", exc.wait_sentence)
+            return await error_page(
+                request, 429, "Too many attempts", exc.wait_sentence, exc.retry_headers
+            )
         return await error_page(request, 400, "The gateway refused the request", exc.description)
 
     @app.exception_handler(RequestValidationError)

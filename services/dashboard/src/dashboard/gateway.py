@@ -102,6 +102,14 @@ class ApiError(Exception):
         return f"Too many attempts; try again in {minutes} minute{'s' if minutes > 1 else ''}."
 
     @property
+    def retry_headers(self) -> dict[str, str]:
+        """The dashboard's own 429 passes the API's wait on: `Retry-After` in whole seconds
+        (RFC 9110 section 10.2.3), none when the API gave none."""
+        if self.retry_after is None:
+            return {}
+        return {"Retry-After": str(max(0, math.ceil(self.retry_after)))}
+
+    @property
     def sentence(self) -> str:
         """The description as a sentence to show the merchant."""
         text = self.description.strip() or "The request failed"

@@ -1,6 +1,7 @@
 """Pages: the Jinja environment, the filters that turn API values into words, and `render`."""
 
 import hashlib
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,13 @@ STATIC_DIR = PACKAGE_DIR / "static"
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
 
 templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
+
+# The banner's endpoints (those the gateway disabled by itself) are kept in Redis this long per
+# merchant, so a page costs no API call for them: one the gateway disables shows within this
+# time; a page that lists the endpoints anyway (webhooks, docs) and the merchant's own status
+# changes bring it up to date at once.
+BANNER_CACHE_SECONDS = 30
+BANNER_KEY = "dashboard:disabled-endpoints:"
 
 
 # One user-perceived character: an emoji with its modifiers, a flag, a letter with its accents.
@@ -139,21 +147,50 @@ async def auto_disabled_endpoints(
     request: Request, session: Session | None
 ) -> list[dict[str, Any]]:
     """The logged-in merchant's endpoints that the gateway disabled by itself, for the banner
-    every page shows; none when nobody is logged in or the API cannot say."""
+    every page shows: from Redis when read within BANNER_CACHE_SECONDS, else from the API;
+    none when nobody is logged in or the API cannot say."""
     if session is None or session.merchant is None:
         return []
+    cached = await request.app.state.redis.get(BANNER_KEY + session.merchant.id)
+    if cached is not None:
+        banner: list[dict[str, Any]] = json.loads(cached)
+        return banner
     try:
         listing = await request.app.state.gateway.list_webhook_endpoints(
             session.merchant.credentials
         )
     except (ApiError, ApiUnavailable):
         return []  # the page itself reports an API that refuses or is down
-    return auto_disabled(listing["data"])
+    return await remember_disabled_endpoints(request, session.merchant.id, listing["data"])
+
+
+async def remember_disabled_endpoints(
+    request: Request, merchant_id: str, endpoints: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The banner's endpoints of a fresh endpoint list, kept for the next pages
+    (BANNER_CACHE_SECONDS)."""
+    disabled = auto_disabled(endpoints)
+    await request.app.state.redis.set(
+        BANNER_KEY + merchant_id, json.dumps(disabled), ex=BANNER_CACHE_SECONDS
+    )
+    return disabled
+
+
+async def forget_disabled_endpoints(request: Request, merchant_id: str) -> None:
+    """After the merchant changed an endpoint's status: the next page reads the API again."""
+    await request.app.state.redis.delete(BANNER_KEY + merchant_id)
 
 
 async def render(
-    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
+    """The page `template` with the layout's context (session, flashes, the banner of
+    endpoints the gateway disabled); `headers` are added to the response (a 429's
+    Retry-After)."""
     session: Session | None = getattr(request.state, "session", None)
     flashes: list[dict[str, str]] = []
     if session is not None and session.flashes:
@@ -170,7 +207,9 @@ async def render(
         "current_path": request.url.path,
         **context,
     }
-    response = templates.TemplateResponse(request, template, page_context, status_code=status_code)
+    response = templates.TemplateResponse(
+        request, template, page_context, status_code=status_code, headers=headers
+    )
     if session is not None and session.is_new:
         set_session_cookie(request, response, session)
     return response

@@ -283,22 +283,34 @@ async def delete_endpoint(conn: AsyncDictConnection, endpoint_id: str) -> None:
     await conn.execute("DELETE FROM webhook_endpoints WHERE id = %s", (endpoint_id,))
 
 
-async def endpoint_health(conn: AsyncDictConnection, endpoint_id: str) -> Row:
-    """Deliveries to the endpoint that ended success / failed in the last 24 h, and when the
-    last one succeeded (None if never, as far as logs are kept)."""
-    return await one_async(
+async def endpoints_health(conn: AsyncDictConnection, endpoint_ids: list[str]) -> dict[str, Row]:
+    """Each endpoint's delivery health, in one query for them all: deliveries (logs) that
+    ended success / failed in the last 24 h, when the last one succeeded (None if never, as
+    far as logs are kept), those still pending after a failed attempt (`retrying`: waiting for
+    their next retry) and when an attempt last failed. An endpoint without logs has zeros."""
+    rows = await (
         await conn.execute(
             """
-        SELECT count(*) FILTER (WHERE status = 'success'
+        SELECT endpoint_id,
+               count(*) FILTER (WHERE status = 'success'
                                 AND updated_at > now() - interval '24 hours') AS succeeded_24h,
                count(*) FILTER (WHERE status = 'failed'
                                 AND updated_at > now() - interval '24 hours') AS failed_24h,
-               max(last_attempt_at) FILTER (WHERE status = 'success') AS last_success_at
-        FROM webhook_logs WHERE endpoint_id = %s AND status <> 'pending'
+               max(last_attempt_at) FILTER (WHERE status = 'success') AS last_success_at,
+               count(*) FILTER (WHERE status = 'pending' AND attempts > 0) AS retrying,
+               max(last_attempt_at) FILTER (WHERE status = 'failed'
+                                            OR (status = 'pending' AND attempts > 0))
+                   AS last_failure_at
+        FROM webhook_logs WHERE endpoint_id = ANY(%s::text[])
+        GROUP BY endpoint_id
         """,
-            (endpoint_id,),
+            (endpoint_ids,),
         )
-    )
+    ).fetchall()
+    found = {row["endpoint_id"]: row for row in rows}
+    empty = {"succeeded_24h": 0, "failed_24h": 0, "last_success_at": None, "retrying": 0,
+             "last_failure_at": None}  # fmt: skip
+    return {endpoint_id: found.get(endpoint_id, empty) for endpoint_id in endpoint_ids}
 
 
 async def recover_batch(

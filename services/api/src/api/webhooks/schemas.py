@@ -79,6 +79,13 @@ class EndpointHealth(BaseModel):
     succeeded_24h: int = Field(description="Deliveries that ended `success` in the last 24 h")
     failed_24h: int = Field(description="Deliveries that ended `failed` in the last 24 h")
     last_success_at: str | None = Field(description="The last successful delivery; null if none")
+    retrying: int = Field(
+        description="Deliveries still pending after a failed attempt, waiting for a retry"
+    )
+    last_failure_at: str | None = Field(
+        description="When an attempt to it last failed (of deliveries that failed or are "
+        "retrying); null if none"
+    )
 
 
 class WebhookEndpointDetail(WebhookEndpoint):
@@ -93,6 +100,8 @@ class WebhookEndpointDetail(WebhookEndpoint):
                         "succeeded_24h": 42,
                         "failed_24h": 1,
                         "last_success_at": "2026-01-15T10:31:10.123Z",
+                        "retrying": 2,
+                        "last_failure_at": "2026-01-15T10:35:02.456Z",
                     }
                 }
             ]
@@ -100,7 +109,7 @@ class WebhookEndpointDetail(WebhookEndpoint):
     )
 
 
-WebhookEndpointPage = Page[WebhookEndpoint]
+WebhookEndpointPage = Page[WebhookEndpointDetail]
 
 EndpointUrl = Annotated[
     StrictStr,

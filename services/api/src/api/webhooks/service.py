@@ -207,11 +207,16 @@ def _event_filter(events: list[str]) -> list[str]:
 
 async def list_endpoints(
     db: AsyncDatabase, merchant_id: str, limit: int, offset: int
-) -> tuple[list[WebhookEndpoint], Total]:
+) -> tuple[list[dict[str, Any]], Total]:
+    """A page of the merchant's endpoints, newest first, each with its `health` (one query
+    for the page's endpoints, as `get_endpoint` shows it)."""
     async with db.connection() as conn:
         rows = await repository.list_endpoints(conn, merchant_id, limit, offset)
         total = await repository.count_endpoints(conn, merchant_id)
-    return [WebhookEndpoint.from_row(row) for row in rows], total
+        health = await repository.endpoints_health(conn, [row["id"] for row in rows])
+    return [
+        WebhookEndpoint.from_row(row).model_dump() | _health(health[row["id"]]) for row in rows
+    ], total
 
 
 async def _endpoint(
@@ -228,12 +233,19 @@ async def get_endpoint(db: AsyncDatabase, merchant_id: str, endpoint_id: str) ->
     or another merchant's."""
     async with db.connection() as conn:
         row = await _endpoint(conn, merchant_id, endpoint_id)
-        health = await repository.endpoint_health(conn, endpoint_id)
-    return WebhookEndpoint.from_row(row).model_dump() | {
+        health = await repository.endpoints_health(conn, [endpoint_id])
+    return WebhookEndpoint.from_row(row).model_dump() | _health(health[endpoint_id])
+
+
+def _health(row: Row) -> dict[str, Any]:
+    """An endpoint's `health` as the API shows it (repository.endpoints_health)."""
+    return {
         "health": {
-            "succeeded_24h": health["succeeded_24h"],
-            "failed_24h": health["failed_24h"],
-            "last_success_at": iso(health["last_success_at"]),
+            "succeeded_24h": row["succeeded_24h"],
+            "failed_24h": row["failed_24h"],
+            "last_success_at": iso(row["last_success_at"]),
+            "retrying": row["retrying"],
+            "last_failure_at": iso(row["last_failure_at"]),
         }
     }
 

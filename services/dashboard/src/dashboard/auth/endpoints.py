@@ -31,9 +31,10 @@ async def _login_page(
     email: str = "",
     error: str | None = None,
     status_code: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     """The login form, with `error` beside it; a 429's error is about waiting, so the fields
-    are not marked as wrong then."""
+    are not marked as wrong then (and `headers` carry its Retry-After)."""
     test_merchant = await gateway.seeded_test_merchant()
     context = {
         "email": email,
@@ -41,7 +42,7 @@ async def _login_page(
         "fields_at_fault": error is not None and status_code != 429,
         "test_merchant": test_merchant,
     }
-    return await render(request, "login.html", context, status_code=status_code)
+    return await render(request, "login.html", context, status_code=status_code, headers=headers)
 
 
 async def _enter_dashboard(
@@ -83,7 +84,9 @@ async def log_in(
             message = "That email and password do not match an account."
             return await _login_page(request, gateway, email, message, 401)
         if exc.status_code == 429:
-            return await _login_page(request, gateway, email, exc.wait_sentence, 429)
+            return await _login_page(
+                request, gateway, email, exc.wait_sentence, 429, exc.retry_headers
+            )
         raise
     return await _enter_dashboard(request, sessions, visitor, SessionMerchant.from_api(profile))
 
@@ -119,7 +122,7 @@ async def sign_up(
     name, email = name.strip(), email.strip()
     values = {"name": name, "email": email}
     errors = _signup_problems(name, email, password)
-    status_code = 400
+    status_code, headers = 400, {}
     if not errors:
         try:
             profile = await gateway.sign_up(name, email, password)
@@ -130,7 +133,7 @@ async def sign_up(
                 errors["form"] = exc.description
             elif exc.status_code == 429:
                 errors["form"] = exc.wait_sentence
-                status_code = 429
+                status_code, headers = 429, exc.retry_headers
             else:
                 raise
         else:
@@ -145,7 +148,7 @@ async def sign_up(
             await sessions.save(session)
             return response
     context = {"values": values, "errors": errors}
-    return await render(request, "signup.html", context, status_code=status_code)
+    return await render(request, "signup.html", context, status_code=status_code, headers=headers)
 
 
 @router.post("/logout")

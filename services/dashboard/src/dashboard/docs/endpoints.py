@@ -10,8 +10,7 @@ from fastapi.responses import HTMLResponse
 from dashboard.dependencies import GatewayDep, MerchantDep, SettingsDep
 from dashboard.docs.snippets import SnippetValues, all_snippets
 from dashboard.gateway import ApiError
-from dashboard.rendering import render
-from dashboard.webhook_endpoints.service import auto_disabled
+from dashboard.rendering import remember_disabled_endpoints, render
 
 router = APIRouter()
 
@@ -66,7 +65,11 @@ async def docs(
         "api_url": settings.snippet_api_url,
         "checkout_url": settings.checkout_url,
         # The docs page lists its own disabled endpoints; no second call for the banner.
-        "disabled_endpoints": auto_disabled((endpoints or {}).get("data", [])),
+        "disabled_endpoints": (
+            await remember_disabled_endpoints(request, merchant.id, endpoints["data"])
+            if endpoints
+            else []
+        ),
         "page_title": "API documentation",
     }
     return await render(request, "docs.html", context)

@@ -16,7 +16,7 @@ from dashboard.dependencies import (
     safe_next_path,
 )
 from dashboard.gateway import ApiError, idempotency_key_or_none
-from dashboard.rendering import IST, render
+from dashboard.rendering import IST, forget_disabled_endpoints, render
 from dashboard.sessions import SessionMerchant
 from dashboard.webhook_endpoints.service import (
     ALL_EVENTS,
@@ -161,6 +161,7 @@ async def update_endpoint(
 
 @router.post("/{endpoint_id}/status")
 async def set_status(
+    request: Request,
     endpoint_id: str,
     session: MerchantSessionDep,
     merchant: MerchantDep,
@@ -186,6 +187,7 @@ async def set_status(
         success=success,
         failure="Could not change the endpoint",
     )
+    await forget_disabled_endpoints(request, merchant.id)
     await sessions.save(session)
     destination = safe_next_path(next, LOGS_PATH)
     return RedirectResponse(

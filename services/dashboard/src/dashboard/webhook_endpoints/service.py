@@ -1,12 +1,10 @@
 """Webhook endpoints as the pages show and edit them: filters in words, the form's event
 checkboxes, recovery windows typed in IST, and which endpoints the gateway disabled."""
 
-import asyncio
 import re
 from datetime import UTC, datetime, timezone
 from typing import Any
 
-from dashboard.gateway import ApiError
 from shared.domain.models import EVENT_TYPES
 
 ENDPOINT_ID = re.compile(r"^we_[A-Za-z0-9]{16}$")
@@ -79,20 +77,10 @@ def recovery_window(since: str, until: str, ist: timezone) -> tuple[str, str | N
 
 
 async def endpoints_with_health(gateway: Any, credentials: Any) -> list[dict[str, Any]]:
-    """Every endpoint of the merchant, each with its 24 h `health` (the list may leave it out;
-    then each endpoint is read, all at once). An endpoint deleted meanwhile has no health."""
+    """Every endpoint of the merchant, each with its 24 h `health`: one API call (the list
+    gives each endpoint's health, docs/webhooks.md#endpoint-health)."""
     listing = await gateway.list_webhook_endpoints(credentials)
     endpoints: list[dict[str, Any]] = listing["data"]
-    missing = [endpoint for endpoint in endpoints if endpoint.get("health") is None]
-    details = await asyncio.gather(
-        *(gateway.get_webhook_endpoint(credentials, e["id"]) for e in missing),
-        return_exceptions=True,
-    )
-    for endpoint, detail in zip(missing, details, strict=True):
-        if isinstance(detail, dict):
-            endpoint["health"] = detail.get("health")
-        elif not (isinstance(detail, ApiError) and detail.status_code == 404):
-            raise detail
     return endpoints
 
 

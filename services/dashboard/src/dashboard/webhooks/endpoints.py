@@ -18,14 +18,13 @@ from dashboard.dependencies import (
 )
 from dashboard.gateway import ApiError
 from dashboard.pagination import DEFAULT_LIMIT, LimitQuery, OffsetQuery, Page
-from dashboard.rendering import render
+from dashboard.rendering import remember_disabled_endpoints, render
 from dashboard.sessions import SessionMerchant
 from dashboard.webhook_endpoints.service import (
     ALL_EVENTS,
     ENDPOINT_ID,
     MAX_ENDPOINTS,
     OBJECT_ID,
-    auto_disabled,
     endpoint_label,
     endpoints_with_health,
 )
@@ -86,7 +85,7 @@ async def render_webhooks_page(
         "rotation_note": ROTATION_NOTE,
         "endpoints": endpoints,
         "endpoint_names": {e["id"]: endpoint_label(e) for e in endpoints},
-        "disabled_endpoints": auto_disabled(endpoints),
+        "disabled_endpoints": await remember_disabled_endpoints(request, merchant.id, endpoints),
         "filters": filters,
         "object_value": object_id,
         "object_error": object_error,
