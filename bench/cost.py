@@ -324,10 +324,14 @@ def idle(meter: Meter, settle_s: float, seconds: float) -> dict:
 def prepare(system: System, database_url: str, redis_pid: int, sink_url: str, out: Path) -> Meter:
     """A started system made ready for its levels: every webhook goes to the receiver at
     `sink_url`, and a short load has warmed it up (imports, pools, prepared statements) and
-    drained. The caller closes the Meter."""
+    drained. The caller closes the Meter. A baseline from before webhook endpoints (migration
+    010) keeps the URL on the merchant's row, and gets it there."""
     with psycopg.connect(database_url) as conn:
+        endpoints = one(conn.execute("SELECT to_regproc('set_default_webhook_url') IS NOT NULL"))
         conn.execute(
-            "SELECT set_default_webhook_url(id, %s) FROM merchants WHERE id = %s",
+            "SELECT set_default_webhook_url(id, %s) FROM merchants WHERE id = %s"
+            if endpoints[0]
+            else "UPDATE merchants SET webhook_url = %s WHERE id = %s",
             (sink_url, TEST_MERCHANT),
         )
     meter = Meter(system, database_url, redis_pid)
