@@ -58,8 +58,9 @@ class ApiSettings(
     port: Port = 8000
     # Few: past about twice a small machine's cores, more transactions at once only contend in
     # PostgreSQL. Under 32 clients on 2 cores, 10 connections gave 7 % fewer paid orders per
-    # second than 8 clients did, 4 to 6 the same (README.md#connection-budget); requests beyond wait
-    # their turn.
+    # second than 8 clients did, 4 to 6 the same (README.md#connection-budget). It is also how
+    # many requests run at once: the others wait their turn before any work
+    # (api.middleware.AdmissionMiddleware).
     db_pool_size: int = Field(default=5, ge=1, le=200)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
 

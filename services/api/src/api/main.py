@@ -16,7 +16,12 @@ from api.health.endpoints import router as health_router
 from api.merchants.endpoints import router as merchants_router
 from api.metrics import ApiMetrics
 from api.metrics import router as metrics_router
-from api.middleware import BodyLimitMiddleware, DrainMiddleware, PublicCorsMiddleware
+from api.middleware import (
+    AdmissionMiddleware,
+    BodyLimitMiddleware,
+    DrainMiddleware,
+    PublicCorsMiddleware,
+)
 from api.openapi import install_openapi, install_swagger_ui, operation_id
 from api.orders.endpoints import router as orders_router
 from api.payments.endpoints import router as payments_router
@@ -94,7 +99,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     install_openapi(app, settings.api_url)
     install_swagger_ui(app)
     # Outermost last: the correlation id is bound before anything else runs, and CORS wraps
-    # the body limit so the checkout page can read a 413 too.
+    # the body limit so the checkout page can read a 413 too; once its body is read, a request
+    # waits for a place among as many as the pool has connections (AdmissionMiddleware).
+    app.add_middleware(AdmissionMiddleware, limit=settings.db_pool_size, exempt=PROBE_PATHS)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(PublicCorsMiddleware)
     app.add_middleware(DrainMiddleware, mark=DRAINING_MARK)
