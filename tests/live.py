@@ -39,7 +39,7 @@ class LiveProcess:
         self._log = self.log_path.open("wb")
         self.process: subprocess.Popen[bytes] = processes.spawn(argv, env=env, stdout=self._log)
 
-    def wait_until_healthy(self, path: str = "/health", timeout: float = 30.0) -> None:
+    def wait_until_healthy(self, path: str = "/health", timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
