@@ -27,7 +27,7 @@ import psycopg
 
 from bench.stats import percentiles
 from bench.system import System
-from shared.db import one
+from shared.backends.db import one
 
 LUA = Path(__file__).with_name("pairs.lua")
 API_KEY, API_SECRET = "key_test_abc123", "secret_test_xyz789"  # the seeded test merchant's

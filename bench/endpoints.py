@@ -5,7 +5,7 @@ irrelevant here: no payments are made):
 
 - `fan_out_throughput`: the test merchant with 1 and with 3 endpoints (every one on
   bench.sink), the same number of deliveries queued by the events' own fan-out statement
-  (shared.events.INSERT_EVENTS), one dispatcher: deliveries per second and the dispatcher's
+  (shared.domain.events.INSERT_EVENTS), one dispatcher: deliveries per second and the dispatcher's
   CPU per 1,000 deliveries, round by round, 1 and 3 side by side.
 - `recovery_beside_traffic`: one merchant's endpoint recovers 10,000 events it never received
   (POST .../recover, docs/webhooks.md#recovery) while three other merchants each send a
@@ -30,8 +30,8 @@ from bench.load import HEADERS
 from bench.sections import TEST_MERCHANT, wait_until
 from bench.stats import percentiles
 from bench.system import System, free_port
-from shared.db import one
-from shared.events import INSERT_EVENTS, PAYMENT_SUCCESS, event_body
+from shared.backends.db import one
+from shared.domain.events import INSERT_EVENTS, PAYMENT_SUCCESS, event_body
 
 
 def _record(conn: psycopg.Connection[Any], merchant_id: str, count: int) -> None:

@@ -14,7 +14,7 @@ import psycopg
 from bench.load import HEADERS, open_loop_payments
 from bench.stats import percentiles
 from bench.system import System, free_port
-from shared.db import one
+from shared.backends.db import one
 
 TEST_MERCHANT = "550e8400-e29b-41d4-a716-446655440000"
 

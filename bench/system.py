@@ -14,7 +14,7 @@ import psycopg
 
 from devstack import processes
 from devstack.services import Service, local_services
-from shared.migrations import apply_migrations
+from shared.backends.migrations import apply_migrations
 
 LOG_DIR = Path("bench-results/logs")
 
@@ -72,7 +72,7 @@ class System:
         log_dir.mkdir(parents=True, exist_ok=True)
         subprocess.run(
             [*next(iter(s.argv for s in services(self.env) if s.name == "api"))[:1],
-             "-m", "shared.migrations"],
+             "-m", "shared.backends.migrations"],
             env=self.env, check=True, capture_output=True,
         )  # fmt: skip
 

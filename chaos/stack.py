@@ -30,7 +30,7 @@ from chaos.client import MERCHANT_HEADERS
 from chaos.endpoints import DISABLE_AFTER, ENDPOINTS, EndpointPlan
 from devstack import processes
 from devstack.embedded import EmbeddedServer, start_postgres, start_redis
-from shared.db import one
+from shared.backends.db import one
 
 WORKERS = ("payment-worker", "refund-worker", "webhook-dispatcher")
 QUEUES = {

@@ -16,8 +16,8 @@ from api.orders import service as orders_service
 from api.orders.schemas import OrderCreate
 from api.payments import service as payments_service
 from api.payments.schemas import PaymentCreate
-from shared.due import due_channel
-from shared.seed import TEST_MERCHANT_ID
+from shared.backends.due import due_channel
+from shared.domain.seed import TEST_MERCHANT_ID
 
 if TYPE_CHECKING:
     from fixtures.in_process import LoopRuntime

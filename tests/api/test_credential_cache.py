@@ -3,10 +3,10 @@
 import asyncio
 import time
 
+from api.errors import AuthenticationFailed
 from api.merchants.auth import AuthenticatedMerchant, CredentialCache, authenticate
-from shared.db import AsyncDatabase
-from shared.errors import AuthenticationFailed
-from shared.seed import TEST_MERCHANT_ID
+from shared.backends.db import AsyncDatabase
+from shared.domain.seed import TEST_MERCHANT_ID
 
 MERCHANT = AuthenticatedMerchant(id="550e8400-e29b-41d4-a716-446655440000", api_key="key_a")
 

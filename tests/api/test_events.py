@@ -13,7 +13,7 @@ from factories import (
     sign_up,
     upi_payment_body,
 )
-from shared.housekeeping import expired_events, run_purges
+from shared.backends.housekeeping import expired_events, run_purges
 
 
 def make_payment(client, headers) -> dict:
@@ -192,7 +192,7 @@ def test_events_need_credentials(client):
 def test_retention_purges_old_events_in_batches_and_keeps_their_logs(
     client, merchant_headers, db, webhook_url, database_url
 ):
-    from shared.db import Database
+    from shared.backends.db import Database
 
     for _ in range(3):
         make_payment(client, merchant_headers)
@@ -222,8 +222,8 @@ def test_retention_purges_old_events_in_batches_and_keeps_their_logs(
 def test_housekeeping_purges_events_past_the_configured_retention(
     worker_env, db, client, merchant_headers
 ):
-    from shared.housekeeping import gateway_purges
-    from shared.worker import runtime
+    from shared.backends.housekeeping import gateway_purges
+    from shared.backends.worker import runtime
 
     make_payment(client, merchant_headers)
     db.execute("UPDATE events SET created_at = now() - interval '2 days'")

@@ -233,8 +233,8 @@ def test_concurrent_rotations_each_retire_a_secret(client, settings, merchant_he
 
     from api.merchants.service import rotate_api_secret
     from factories import run_coroutine, without_key
-    from shared.db import AsyncDatabase
-    from shared.seed import TEST_MERCHANT_ID
+    from shared.backends.db import AsyncDatabase
+    from shared.domain.seed import TEST_MERCHANT_ID
 
     async def rotate_four_at_once():
         database = AsyncDatabase(settings.database_url, max_size=4, name="rotation-test")
@@ -258,7 +258,7 @@ def test_concurrent_rotations_each_retire_a_secret(client, settings, merchant_he
 
 
 def test_seeding_again_does_not_revert_a_rotation(client, db, merchant_headers):
-    from shared.seed import SeededMerchantSettings, seed_test_merchant
+    from shared.domain.seed import SeededMerchantSettings, seed_test_merchant
 
     rotated = _rotate(client, merchant_headers)
     seed_test_merchant(db, SeededMerchantSettings())  # as `migrate` does at every start

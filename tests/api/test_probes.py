@@ -5,7 +5,7 @@ API that answered before `migrate` finished met `relation "payments" does not ex
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from shared.migrations import apply_migrations, migration_files
+from shared.backends.migrations import apply_migrations, migration_files
 
 
 def test_livez_and_readyz_when_everything_answers(client):

@@ -274,7 +274,7 @@ def test_concurrent_rotations_keep_every_replaced_secret_and_the_cap(database_ur
     from api.errors import Conflict
     from api.webhooks import service
     from factories import run_coroutine, without_key
-    from shared.db import AsyncDatabase
+    from shared.backends.db import AsyncDatabase
 
     merchant_id = db.execute("SELECT id::text FROM merchants WHERE is_test").fetchone()["id"]
 

@@ -1,4 +1,4 @@
-"""The checkout and the demo shop log like every other service (shared.logging): one line per
+"""The checkout and the demo shop log like every other service (shared.core.logging): one line per
 request with its correlation id, JSON lines in containers and pipes, console lines on a
 terminal, and never compose's healthchecks."""
 

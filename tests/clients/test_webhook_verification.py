@@ -1,4 +1,4 @@
-"""payment_gateway.webhooks against the gateway's own signing code (shared.signing, what the
+"""payment_gateway.webhooks against the gateway's own signing code (shared.core.signing, what the
 dispatcher sends) and the reference Standard Webhooks package."""
 
 import json
@@ -16,7 +16,7 @@ from payment_gateway.webhooks import (
     verify,
     verify_legacy_hex,
 )
-from shared.signing import signature_headers
+from shared.core.signing import signature_headers
 
 CURRENT, PREVIOUS = "whsec_test_abc123", "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY"
 BODY = json.dumps(

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from standardwebhooks import WebhookVerificationError
 
-from shared.signing import signature_headers
+from shared.core.signing import signature_headers
 
 SECTIONS = [
     "section-create-order",
@@ -160,7 +160,7 @@ def test_endpoint_snippets_create_deliver_and_recover_when_pasted(stack, logged_
 def _signed_delivery(
     secret: str, body: bytes, webhook_id: str = "msg_2a7b2c", age_s: int = 0
 ) -> dict[str, str]:
-    """Headers exactly as the dispatcher signs a delivery (shared.signing), `age_s` ago."""
+    """Headers exactly as the dispatcher signs a delivery (shared.core.signing), `age_s` ago."""
     return signature_headers([secret], webhook_id, int(time.time()) - age_s, body)
 
 
@@ -433,7 +433,7 @@ def test_docs_fit_a_375px_phone_with_a_new_merchants_long_keys(
 
 
 def test_docs_list_the_test_values_the_bank_answers(logged_in_client):
-    from shared.simulation import TEST_CARDS, TEST_OUTCOMES, TEST_VPAS
+    from shared.domain.simulation import TEST_CARDS, TEST_OUTCOMES, TEST_VPAS
 
     page = logged_in_client.get("/dashboard/docs").text
     table = page[page.index('data-test-id="test-values"') :]

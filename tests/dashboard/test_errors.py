@@ -57,7 +57,7 @@ def test_redis_down_gives_a_503_and_an_unhealthy_health(monkeypatch):
 
 
 def test_the_dashboard_refuses_to_start_without_redis_url(monkeypatch, capsys):
-    from shared.settings import load_settings
+    from shared.core.settings import load_settings
 
     monkeypatch.delenv("REDIS_URL", raising=False)
     monkeypatch.delenv("DATABASE_URL", raising=False)
@@ -67,7 +67,7 @@ def test_the_dashboard_refuses_to_start_without_redis_url(monkeypatch, capsys):
 
 
 def test_a_bad_api_url_is_named(monkeypatch, capsys):
-    from shared.settings import load_settings
+    from shared.core.settings import load_settings
 
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
     monkeypatch.setenv("API_URL", "localhost:8000")

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from dashboard.rendering import duration
-from shared.money import format_inr
+from shared.core.money import format_inr
 
 
 def tid(name: str) -> str:

@@ -37,7 +37,7 @@ HOST_PORT_VARIABLES = {"api": "API_HOST_PORT", "checkout": "CHECKOUT_HOST_PORT",
 INTERNAL_PORTS = {"postgres": 5432, "redis": 6379}
 PUBLISH_DATASTORES = REPO_ROOT / "deploy" / "docker" / "publish-datastores.yml"
 WORKER_METRICS_PORT = 9100
-# A dispatcher tick is bounded at 10 s (shared.due); Docker's default grace period is 10 s.
+# A dispatcher tick is bounded at 10 s (shared.backends.due); Docker's default grace period is 10 s.
 LONGEST_TICK_S = 10
 WORKERS = ("payment-worker", "refund-worker", "webhook-dispatcher")
 PYTHON_SERVICES = ("api", *WORKERS, "checkout", "dashboard")

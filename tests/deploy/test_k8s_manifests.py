@@ -12,7 +12,7 @@ import kubernetes_validate
 import pytest
 
 from api.main import DRAINING_MARK
-from shared.due import DUE_AT, MAX_RUN_S
+from shared.backends.due import DUE_AT, MAX_RUN_S
 
 from .deployfiles import REPO_ROOT, interpolate
 from .k8sfiles import (
@@ -42,7 +42,7 @@ JOBS = ("migrate",)
 API_PRESTOP_S = 5
 # A dead node's pods must move in well under Kubernetes' default 300 s.
 MAX_TOLERATION_S = 30
-SCHEMA_CHECK = ["python", "-m", "shared.migrations", "--check"]
+SCHEMA_CHECK = ["python", "-m", "shared.backends.migrations", "--check"]
 
 
 @pytest.fixture(scope="module")
@@ -253,7 +253,7 @@ def test_api_and_workers_have_disruption_budgets(dev: list[dict[str, Any]]) -> N
 
 @pytest.mark.parametrize("name", WORKERS)
 def test_worker_grace_period_outlasts_its_tick(dev: list[dict[str, Any]], name: str) -> None:
-    """SIGTERM ends a tick between batches; a tick is bounded at shared.due.MAX_RUN_S."""
+    """SIGTERM ends a tick between batches; a tick is bounded at shared.backends.due.MAX_RUN_S."""
     grace = pod_spec(by_kind(dev, "Deployment")[name])["terminationGracePeriodSeconds"]
     assert grace >= 2 * MAX_RUN_S
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from live import free_port
-from shared.signing import signature_headers
+from shared.core.signing import signature_headers
 
 SECRET = "whsec_test_abc123"  # the seeded test merchant's
 BODY = json.dumps(

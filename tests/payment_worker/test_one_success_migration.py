@@ -5,7 +5,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from shared.migrations import apply_migrations
+from shared.backends.migrations import apply_migrations
 
 MERCHANT = "550e8400-e29b-41d4-a716-446655440000"
 

@@ -12,8 +12,8 @@ from factories import (
     upi_payment_body,
 )
 from payment_worker.tasks import decide_outcomes, finalize_due_batch, finalize_due_payments
-from shared.simulation import APPROVED, DECLINED
-from shared.worker import runtime
+from shared.backends.worker import runtime
+from shared.domain.simulation import APPROVED, DECLINED
 
 ALREADY_PAID = ("ORDER_ALREADY_PAID", "Order already paid")
 

@@ -46,7 +46,7 @@ from api.config import ApiSettings
 from api.main import create_app
 from factories import card_payment_body, upi_payment_body
 from live import LiveProcess, api_argv, free_port
-from shared.seed import SeededMerchantSettings, seed_test_merchant
+from shared.domain.seed import SeededMerchantSettings, seed_test_merchant
 
 pytestmark = pytest.mark.slow  # a real API process
 

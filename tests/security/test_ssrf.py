@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from factories import DEFAULT_URL_OF_TEST_MERCHANT
-from shared.worker import runtime
+from shared.backends.worker import runtime
 from webhook_dispatcher import tasks
 from webhook_dispatcher.tasks import deliver_due_webhooks
 

@@ -1,11 +1,11 @@
-"""Whose address a request is (shared.client_address): a visitor named by a service holding
+"""Whose address a request is (shared.core.client_address): a visitor named by a service holding
 the SERVICE_SECRET, else the peer, else behind trusted proxies the address they forward."""
 
 import ipaddress
 
 import pytest
 
-from shared.client_address import ClientAddressSettings, client_address
+from shared.core.client_address import ClientAddressSettings, client_address
 
 SECRET = "the services' shared secret"
 PROXIES = [ipaddress.ip_network("10.0.0.0/8")]

@@ -15,8 +15,8 @@ import psycopg
 import pytest
 
 from factories import run_coroutine
-from shared.db import Database, connection_options
-from shared.migrations import migration_files, pending_migrations, wait_for_database
+from shared.backends.db import Database, connection_options
+from shared.backends.migrations import migration_files, pending_migrations, wait_for_database
 
 
 class DelayedForwarder:
@@ -154,7 +154,7 @@ def test_migrate_retries_its_first_connection(database_url, forwarder):
     env.setdefault("REDIS_URL", "redis://127.0.0.1:1/0")  # not used by migrate
 
     migrate = subprocess.Popen(
-        [sys.executable, "-m", "shared.migrations"],
+        [sys.executable, "-m", "shared.backends.migrations"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

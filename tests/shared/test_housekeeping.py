@@ -2,8 +2,8 @@
 
 import pytest
 
-from shared.db import Database
-from shared.housekeeping import IDEMPOTENCY_KEYS, run_purges
+from shared.backends.db import Database
+from shared.backends.housekeeping import IDEMPOTENCY_KEYS, run_purges
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def add_logs(db, count: int, status: str, age: str) -> None:
 
 
 def test_old_webhook_logs_go_with_their_attempts_but_never_a_pending_one(database, db):
-    from shared.housekeeping import expired_webhook_logs
+    from shared.backends.housekeeping import expired_webhook_logs
 
     add_logs(db, 12, "success", "31 days")
     add_logs(db, 3, "failed", "31 days")
@@ -82,7 +82,7 @@ def test_old_webhook_logs_go_with_their_attempts_but_never_a_pending_one(databas
 
 
 def test_a_log_touched_recently_stays(database, db):
-    from shared.housekeeping import expired_webhook_logs
+    from shared.backends.housekeeping import expired_webhook_logs
 
     add_logs(db, 1, "success", "40 days")
     db.execute("UPDATE webhook_logs SET updated_at = now()")  # retried by hand yesterday
@@ -91,8 +91,8 @@ def test_a_log_touched_recently_stays(database, db):
 
 
 def test_the_sweep_purges_webhook_logs_past_the_configured_retention(monkeypatch):
-    from shared.housekeeping import HousekeepingSettings, gateway_purges
-    from shared.settings import load_settings
+    from shared.backends.housekeeping import HousekeepingSettings, gateway_purges
+    from shared.core.settings import load_settings
 
     monkeypatch.setenv("WEBHOOK_LOG_RETENTION_DAYS", "7")
     purges = gateway_purges(load_settings(HousekeepingSettings))

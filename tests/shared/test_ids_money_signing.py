@@ -1,9 +1,9 @@
 import hashlib
 import hmac
 
-from shared.ids import ORDER_PREFIX, PAYMENT_PREFIX, is_id, new_id
-from shared.money import format_inr
-from shared.signing import hex_signature, new_webhook_secret, signature_headers
+from shared.core.ids import ORDER_PREFIX, PAYMENT_PREFIX, is_id, new_id
+from shared.core.money import format_inr
+from shared.core.signing import hex_signature, new_webhook_secret, signature_headers
 
 
 def test_ids_have_prefix_and_16_alphanumerics():

@@ -12,7 +12,7 @@ import time
 import httpx
 import pytest
 
-from shared.logging import log_format, redact_url
+from shared.core.logging import log_format, redact_url
 
 pytestmark = pytest.mark.slow
 
@@ -144,7 +144,7 @@ def logging_in_a_process(code: str, log_format: str) -> str:
     configuring this test process's logging would leave later tests writing to a closed pipe."""
     env = {**os.environ, "LOG_FORMAT": log_format}
     env.pop("NO_COLOR", None)
-    program = "from shared.logging import configure_logging\nconfigure_logging('api')\n" + code
+    program = "from shared.core.logging import configure_logging\nconfigure_logging('api')\n" + code
     done = subprocess.run(
         [sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=60
     )

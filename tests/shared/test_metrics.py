@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from live import free_port
-from shared.metrics import serve_worker_metrics
-from shared.worker import WorkerSettings
+from shared.backends.metrics import serve_worker_metrics
+from shared.backends.worker import WorkerSettings
 
 
 def _non_loopback_address() -> str | None:

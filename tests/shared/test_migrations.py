@@ -1,7 +1,7 @@
 import psycopg
 import pytest
 
-from shared.migrations import apply_migrations, migration_files
+from shared.backends.migrations import apply_migrations, migration_files
 
 
 def test_migrations_apply_once_to_an_empty_database(empty_database):
@@ -40,7 +40,7 @@ def test_amount_checks_hold_in_the_database(db):
 
 
 def test_seed_is_idempotent(db):
-    from shared.seed import SeededMerchantSettings, seed_test_merchant
+    from shared.domain.seed import SeededMerchantSettings, seed_test_merchant
 
     seed_test_merchant(db, SeededMerchantSettings())
     seed_test_merchant(db, SeededMerchantSettings())
@@ -167,7 +167,7 @@ def test_at_most_one_default_endpoint_and_twenty_in_all_are_held_by_the_database
 
 
 def test_check_waits_for_the_schema_and_applies_nothing(empty_database):
-    """`python -m shared.migrations --check` (what a Kubernetes init container runs before a
+    """`python -m shared.backends.migrations --check` (what a Kubernetes init container runs before a
     service starts) exits 1 while migrations are missing, 0 once the job applied them all,
     and never applies one itself."""
     import subprocess
@@ -175,7 +175,7 @@ def test_check_waits_for_the_schema_and_applies_nothing(empty_database):
 
     def run_check() -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "shared.migrations", "--check", "--timeout", "1"],
+            [sys.executable, "-m", "shared.backends.migrations", "--check", "--timeout", "1"],
             env={"DATABASE_URL": empty_database, "PATH": "/usr/bin:/bin"},
             capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
@@ -192,7 +192,7 @@ def test_check_waits_for_the_schema_and_applies_nothing(empty_database):
 
 
 def test_check_waits_while_a_migration_is_missing(empty_database):
-    from shared.migrations.__main__ import check
+    from shared.backends.migrations.__main__ import check
 
     apply_migrations(empty_database)
     with psycopg.connect(empty_database, autocommit=True) as conn:

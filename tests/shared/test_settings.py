@@ -12,9 +12,9 @@ from api.config import ApiSettings
 from checkout.config import CheckoutSettings, DemoSettings
 from dashboard.config import DashboardSettings
 from payment_worker.config import PaymentWorkerSettings
-from shared.migrations.__main__ import MigrationSettings
-from shared.settings import load_settings
-from shared.worker import WorkerSettings
+from shared.backends.migrations.__main__ import MigrationSettings
+from shared.backends.worker import WorkerSettings
+from shared.core.settings import load_settings
 from webhook_dispatcher.config import DispatcherSettings
 
 REQUIRED = {"DATABASE_URL": "postgresql://x/y", "REDIS_URL": "redis://x"}
@@ -28,7 +28,7 @@ SERVICES: dict[str, type[BaseSettings]] = {
     "checkout-demo": DemoSettings,
     "dashboard": DashboardSettings,
 }
-# Read outside the settings classes: by shared.logging, by uvicorn in the API, and by the
+# Read outside the settings classes: by shared.core.logging, by uvicorn in the API, and by the
 # test webhook receiver (devstack.receiver).
 READ_ELSEWHERE = {"LOG_FORMAT", "WEB_CONCURRENCY", "RECEIVER_PORT"}
 ENV_EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"

@@ -2,7 +2,7 @@
 
 from rq import Queue, Worker
 
-from shared.worker import GatewayWorker
+from shared.backends.worker import GatewayWorker
 
 
 def registered_workers(redis) -> int:

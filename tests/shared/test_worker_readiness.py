@@ -7,7 +7,7 @@ import time
 import httpx
 
 from live import free_port
-from shared.migrations import apply_migrations
+from shared.backends.migrations import apply_migrations
 
 
 def _livez(port: int) -> int | None:

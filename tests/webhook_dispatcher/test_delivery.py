@@ -11,8 +11,8 @@ from servers import SharedHost, ThreadedServer
 from standardwebhooks import Webhook
 
 from factories import create_order, create_payment, upi_payment_body
-from shared.signing import hex_signature
-from shared.worker import runtime
+from shared.backends.worker import runtime
+from shared.core.signing import hex_signature
 from webhook_dispatcher.delivery import MAX_IN_FLIGHT_PER_ENDPOINT
 
 SECRET = "whsec_test_abc123"

@@ -47,8 +47,8 @@ def add_endpoint(client, headers) -> str:
 def pending_logs(db, endpoint_id: str, count: int) -> list[dict]:
     """`count` pending deliveries to the endpoint (and to every other endpoint taking
     payment.created), each of a new payment.created event."""
-    from shared.events import Event, record_events
-    from shared.worker import runtime
+    from shared.backends.worker import runtime
+    from shared.domain.events import Event, record_events
 
     merchant_id = db.execute("SELECT id FROM merchants").fetchone()["id"]
     with runtime().db.transaction() as tx:
@@ -113,7 +113,7 @@ class Racer(threading.Thread):
 
 def recording(results: list[AttemptResult]):
     """One dispatcher's recording of a batch of finished attempts, as its tick does it."""
-    from shared.worker import runtime
+    from shared.backends.worker import runtime
 
     return lambda: tasks.record_finished(runtime(), GivenResults(results))  # type: ignore[arg-type]
 
@@ -147,7 +147,7 @@ def disabled_events(db) -> list[str]:
 @pytest.fixture
 def recorder(worker_env):
     """The dispatcher's runtime in this process (its pool serves both racing threads)."""
-    from shared.worker import runtime
+    from shared.backends.worker import runtime
 
     runtime()
     tasks._claimed.clear()
@@ -255,8 +255,8 @@ def test_a_delivery_logged_by_an_event_racing_the_disabling_is_ended_not_sent(
     dispatcher disables the endpoint meanwhile (ending its pending deliveries, which cannot
     see the uncommitted one); the event commits after. The disabled endpoint must still get
     nothing: the delivery ends `failed`, "endpoint disabled", unsent (recover sends it)."""
-    from shared.events import Event, record_events
-    from shared.worker import runtime
+    from shared.backends.worker import runtime
+    from shared.domain.events import Event, record_events
 
     receiver = start_receiver()
     response = client.post(

@@ -9,7 +9,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from factories import create_order, create_payment, upi_payment_body
-from shared.signing import hex_signature
+from shared.core.signing import hex_signature
 from webhook_dispatcher.delivery import MAX_IN_FLIGHT_PER_ENDPOINT
 
 ENDPOINTS = "/api/v1/webhooks/endpoints"

@@ -7,7 +7,7 @@ import pytest
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from shared.migrations import apply_migrations, migration_files
+from shared.backends.migrations import apply_migrations, migration_files
 
 
 @pytest.fixture

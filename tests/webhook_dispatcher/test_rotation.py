@@ -24,7 +24,7 @@ from dashboard.docs.snippets import (
     webhook_python_standard,
 )
 from live import free_port
-from shared.signing import hex_signature, standard_webhooks_signature
+from shared.core.signing import hex_signature, standard_webhooks_signature
 
 SEED_SECRET = "whsec_test_abc123"
 ACCEPTED, REFUSED = 200, 401

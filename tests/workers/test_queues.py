@@ -5,7 +5,7 @@ import importlib
 import pytest
 from rq import Queue, SimpleWorker
 
-from shared.queues import (
+from shared.backends.queues import (
     ALL_QUEUES,
     PAYMENTS_QUEUE,
     TICK_JOBS,
@@ -13,7 +13,7 @@ from shared.queues import (
     JobQueues,
     queued_flag_key,
 )
-from shared.worker import GatewayWorker
+from shared.backends.worker import GatewayWorker
 
 
 @pytest.mark.parametrize("queue", ALL_QUEUES)

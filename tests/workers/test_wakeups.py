@@ -14,10 +14,17 @@ from rq import Queue
 from factories import create_order, create_payment, upi_payment_body
 from payment_worker import tasks
 from payment_worker.tasks import finalize_due_payments
-from shared import due, worker
-from shared.logging import bind_correlation_id, configure_logging
-from shared.queues import PAYMENTS_QUEUE, JobQueues
-from shared.worker import STOPPING, GatewayWorker, _housekeeping, _sweep, due_reader, runtime
+from shared.backends import due, worker
+from shared.backends.queues import PAYMENTS_QUEUE, JobQueues
+from shared.backends.worker import (
+    STOPPING,
+    GatewayWorker,
+    _housekeeping,
+    _sweep,
+    due_reader,
+    runtime,
+)
+from shared.core.logging import bind_correlation_id, configure_logging
 
 
 def pay(client, headers) -> dict:

@@ -24,9 +24,9 @@ from factories import (
     upi_payment_body,
     without_key,
 )
-from shared.due import due_channel
-from shared.queues import PAYMENTS_QUEUE, WEBHOOKS_QUEUE
-from shared.seed import TEST_MERCHANT_ID
+from shared.backends.due import due_channel
+from shared.backends.queues import PAYMENTS_QUEUE, WEBHOOKS_QUEUE
+from shared.domain.seed import TEST_MERCHANT_ID
 
 
 def order_status(db, order_id: str) -> str:
@@ -92,7 +92,7 @@ def test_the_checkout_path_pays_an_order_without_naming_its_merchant(api_runtime
 
 def test_a_payment_wakes_the_worker_through_postgresql_not_redis(api_runtime, redis, database_url):
     """No Redis round trip per payment (docs/operations/scaling.md#due-work): its insert NOTIFYs on
-    commit, and the payment worker's sweep, hearing it, queues a tick (shared.worker)."""
+    commit, and the payment worker's sweep, hearing it, queues a tick (shared.backends.worker)."""
     order = service_order(api_runtime)
 
     with listening(database_url, PAYMENTS_QUEUE, WEBHOOKS_QUEUE) as heard:

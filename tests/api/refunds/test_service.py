@@ -19,9 +19,9 @@ from factories import (
     settle,
     without_key,
 )
-from shared.due import due_channel
-from shared.queues import REFUNDS_QUEUE, WEBHOOKS_QUEUE
-from shared.seed import TEST_MERCHANT_ID
+from shared.backends.due import due_channel
+from shared.backends.queues import REFUNDS_QUEUE, WEBHOOKS_QUEUE
+from shared.domain.seed import TEST_MERCHANT_ID
 
 
 def refund(api_runtime, payment_id: str, amount: int | None = None, **fields):

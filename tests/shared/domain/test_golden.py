@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from factories import TEST_MERCHANT_HEADERS
-from shared import events
+from shared.domain import events
 from shared.domain.models import (
     EVENT_TYPES,
     Event,
@@ -30,7 +30,7 @@ from shared.domain.models import (
     WebhookEndpoint,
     WebhookLog,
 )
-from shared.seed import TEST_MERCHANT_ID
+from shared.domain.seed import TEST_MERCHANT_ID
 
 GOLDEN = Path(__file__).parent / "golden"
 CREATED = datetime(2026, 1, 15, 10, 30, 0, 123456, tzinfo=UTC)

@@ -35,10 +35,10 @@ from devstack.services import (
     python_module,
     service_addresses,
 )
-from shared.seed import TEST_MERCHANT_ID
+from shared.domain.seed import TEST_MERCHANT_ID
 
 DATA_DIR = Path(".data")
-MIGRATE_ARGV = python_module("shared.migrations")
+MIGRATE_ARGV = python_module("shared.backends.migrations")
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
 # How often make run looks whether the test merchant's API secret changed (a rotation).

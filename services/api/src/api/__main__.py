@@ -11,8 +11,8 @@ import uvicorn
 
 from api.config import ApiSettings
 from api.main import create_app
-from shared.logging import configure_logging
-from shared.settings import load_settings
+from shared.core.logging import configure_logging
+from shared.core.settings import load_settings
 
 
 def exit_cleanly(signum: int, frame: FrameType | None) -> None:
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port or settings.port,
         # The API logs each request itself, with its correlation id; probes excepted.
         access_log=False,
-        log_config=None,  # shared.logging's format, set up by create_app (and below)
+        log_config=None,  # shared.core.logging's format, set up by create_app (and below)
         # Client addresses come from the socket; X-Forwarded-For counts only from the proxies
         # that TRUSTED_PROXIES names (the API's rate limits read it themselves).
         proxy_headers=False,

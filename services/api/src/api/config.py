@@ -5,10 +5,10 @@ from typing import Annotated
 from limits import RateLimitItem, parse
 from pydantic import AfterValidator, Field
 
-from shared.client_address import ClientAddressSettings
-from shared.settings import ApiSecretGraceSettings, BackendSettings, Port, WebServerSettings
-from shared.simulation import ProcessingDelaySettings
-from shared.webhook_urls import WebhookUrlSettings
+from shared.core.client_address import ClientAddressSettings
+from shared.core.settings import ApiSecretGraceSettings, BackendSettings, Port, WebServerSettings
+from shared.domain.simulation import ProcessingDelaySettings
+from shared.domain.webhook_urls import WebhookUrlSettings
 
 RATE_LIMIT_OFF = ("off", "0", "none", "false")
 

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.errors import ServiceUnavailable, error_response, gateway_error_response
 from api.fields import NO_NUL_PATTERN
 from api.merchants.schemas import EMAIL_PATTERN
-from shared.errors import GatewayError
+from shared.domain.errors import GatewayError
 
 log = structlog.get_logger(__name__)
 

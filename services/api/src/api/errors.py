@@ -1,7 +1,7 @@
 """The API's own errors and how a route declares them.
 
 Every error leaves the API as `{"error": {"code", "description", "field"?}}` (README, "The API
-in one screen"). A refusal is raised as a typed error (a `shared.errors.GatewayError`
+in one screen"). A refusal is raised as a typed error (a `shared.domain.errors.GatewayError`
 subclass carrying its status, code, sentence and field); each domain keeps its own in its
 `errors` module, and a route lists those it raises in `responses=error_responses(...)`, from
 which the OpenAPI document describes them. How they are rendered is `api.error_handlers`.
@@ -13,7 +13,7 @@ from typing import Any
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from shared.errors import BadRequest, GatewayError
+from shared.domain.errors import BadRequest, GatewayError
 
 
 class AuthenticationFailed(GatewayError):

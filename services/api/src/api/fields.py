@@ -11,8 +11,7 @@ from api.orders.errors import OrderNotFound
 from api.payments.errors import PaymentNotFound
 from api.refunds.errors import RefundNotFound
 from api.webhooks.errors import WebhookEndpointNotFound
-from shared.errors import BadRequest
-from shared.ids import (
+from shared.core.ids import (
     ENDPOINT_PREFIX,
     ID_LENGTH,
     ORDER_PREFIX,
@@ -20,6 +19,7 @@ from shared.ids import (
     REFUND_PREFIX,
     is_id,
 )
+from shared.domain.errors import BadRequest
 
 # PostgreSQL text holds neither NUL characters nor lone surrogates (not UTF-8): a request
 # carrying one is invalid input (400), never a database error (500). A pattern both documents

@@ -32,9 +32,9 @@ from api.refunds.endpoints import router as refunds_router
 from api.routing import assert_api_routes
 from api.runtime import ApiRuntime
 from api.webhooks.endpoints import router as webhooks_router
-from shared.asgi import CorrelationIdMiddleware
-from shared.logging import configure_logging
-from shared.settings import load_settings
+from shared.core.asgi import CorrelationIdMiddleware
+from shared.core.logging import configure_logging
+from shared.core.settings import load_settings
 
 DESCRIPTION = """
 Create orders, take UPI and card payments, capture and refund them. Merchant endpoints

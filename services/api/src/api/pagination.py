@@ -10,7 +10,7 @@ from typing import Any, Generic, LiteralString, TypeVar
 
 from pydantic import BaseModel, Field
 
-from shared.db import AsyncDictConnection, one_async
+from shared.backends.db import AsyncDictConnection, one_async
 
 EXACT_TOTAL_UP_TO = 10_000
 

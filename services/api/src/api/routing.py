@@ -19,7 +19,7 @@ from api.dependencies import current_merchant
 from api.error_handlers import FIELD_NAME, is_json_media_type
 from api.errors import BodyNotReceived, BodyTooLarge, RateLimited, route_error_responses
 from api.idempotency.dependency import IDEMPOTENCY_ERRORS, Replayed, request_transaction
-from shared.errors import BadRequest, GatewayError
+from shared.domain.errors import BadRequest, GatewayError
 
 
 class _Duplicated(dict[str, Any]):

@@ -1,6 +1,6 @@
 """What a request needs from the API process: settings, the database pool and Redis, made once
-at startup and closed at shutdown (the API's `shared.worker.WorkerRuntime`). The API never
-wakes a worker: what it commits wakes them through PostgreSQL (shared.worker's sweep)."""
+at startup and closed at shutdown (the API's `shared.backends.worker.WorkerRuntime`). The API never
+wakes a worker: what it commits wakes them through PostgreSQL (shared.backends.worker's sweep)."""
 
 import asyncio
 from dataclasses import dataclass, field
@@ -10,8 +10,8 @@ from redis.asyncio import Redis as AsyncRedis
 
 from api.config import ApiSettings
 from api.merchants.auth import CredentialCache
-from shared.db import AsyncDatabase
-from shared.queues import async_redis_connection, redis_connection
+from shared.backends.db import AsyncDatabase
+from shared.backends.queues import async_redis_connection, redis_connection
 
 
 @dataclass

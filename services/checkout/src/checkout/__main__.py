@@ -3,7 +3,7 @@
 from checkout.app import create_app
 from checkout.config import CheckoutSettings
 from checkout.serving import serve
-from shared.settings import load_settings
+from shared.core.settings import load_settings
 
 
 def main() -> None:

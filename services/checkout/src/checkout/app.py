@@ -16,9 +16,9 @@ from starlette.staticfiles import StaticFiles
 
 from checkout.config import CheckoutSettings
 from checkout.headers import BaselineHeaders
-from shared.asgi import CorrelationIdMiddleware
-from shared.logging import configure_logging
-from shared.settings import load_settings
+from shared.core.asgi import CorrelationIdMiddleware
+from shared.core.logging import configure_logging
+from shared.core.settings import load_settings
 
 PACKAGE_DIR = Path(__file__).parent
 STATIC_DIR = PACKAGE_DIR / "static"

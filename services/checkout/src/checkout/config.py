@@ -3,9 +3,9 @@ start (docs/operations/configuration.md#variables)."""
 
 from pydantic import AliasChoices, Field
 
-from shared.seed import SeededMerchantSettings
-from shared.settings import Port, ServiceUrls, WebServerSettings
-from shared.simulation import BankModeSettings
+from shared.core.settings import Port, ServiceUrls, WebServerSettings
+from shared.domain.seed import SeededMerchantSettings
+from shared.domain.simulation import BankModeSettings
 
 
 class CheckoutSettings(WebServerSettings, ServiceUrls, BankModeSettings):

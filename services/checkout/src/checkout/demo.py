@@ -29,10 +29,10 @@ from starlette.staticfiles import StaticFiles
 from checkout.config import DemoSettings
 from checkout.headers import BaselineHeaders
 from checkout.serving import serve
-from shared.asgi import CorrelationIdMiddleware
-from shared.logging import configure_logging
-from shared.seed import TEST_MERCHANT_NAME
-from shared.settings import load_settings
+from shared.core.asgi import CorrelationIdMiddleware
+from shared.core.logging import configure_logging
+from shared.core.settings import load_settings
+from shared.domain.seed import TEST_MERCHANT_NAME
 
 PACKAGE_DIR = Path(__file__).parent
 DEMO_TEMPLATE = PACKAGE_DIR / "templates" / "demo.html"

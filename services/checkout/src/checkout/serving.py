@@ -1,5 +1,5 @@
 """How the checkout site and the demo shop run under uvicorn: uvicorn's own lines in the
-gateway's log format (shared.logging), no access log of its own (the apps log each request,
+gateway's log format (shared.core.logging), no access log of its own (the apps log each request,
 probes excepted), and a graceful stop on SIGTERM exits 0."""
 
 import signal
@@ -24,5 +24,5 @@ def serve(app: ASGIApp, host: str, port: int) -> None:
         port=port,
         server_header=False,
         access_log=False,  # the app logs each request itself, with a correlation id
-        log_config=None,  # shared.logging's format, set up by the app
+        log_config=None,  # shared.core.logging's format, set up by the app
     )

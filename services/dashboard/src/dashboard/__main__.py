@@ -8,7 +8,7 @@ import uvicorn
 
 from dashboard.config import DashboardSettings
 from dashboard.main import create_app
-from shared.settings import load_settings
+from shared.core.settings import load_settings
 
 
 def exit_cleanly(signum: int, frame: FrameType | None) -> None:
@@ -25,7 +25,7 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         access_log=False,  # the app logs each request with its correlation id
-        log_config=None,  # shared.logging's format, set up by create_app
+        log_config=None,  # shared.core.logging's format, set up by create_app
         # X-Forwarded-For and -Proto (a visitor's address, https) only from the reverse proxies
         # TRUSTED_PROXIES names; unset, from the socket: a visitor's own headers never count.
         proxy_headers=bool(settings.trusted_proxy_networks),

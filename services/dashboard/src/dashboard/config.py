@@ -5,8 +5,8 @@ It does not read DATABASE_URL: the dashboard never opens the database.
 
 from pydantic import AliasChoices, Field
 
-from shared.client_address import ClientAddressSettings
-from shared.settings import (
+from shared.core.client_address import ClientAddressSettings
+from shared.core.settings import (
     ApiSecretGraceSettings,
     Port,
     RedisSettings,

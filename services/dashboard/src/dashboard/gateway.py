@@ -5,7 +5,7 @@ per-merchant view of it for each call.
 Every merchant call carries the logged-in merchant's key and secret, which live only in the
 server-side session. Every call also names the visitor it is made for (`VisitorAddressMiddleware`
 sets it per request) with the SERVICE_SECRET, so the API's limits per address count the
-visitor, not the dashboard (shared.client_address). Errors come back as `ApiError` with the API's
+visitor, not the dashboard (shared.core.client_address). Errors come back as `ApiError` with the API's
 code and description; an API that does not answer, fails (5xx) or answers outside docs/api.md is
 `ApiUnavailable`. The dashboard retries nothing itself: a merchant's click is one request.
 """
@@ -29,8 +29,8 @@ from payment_gateway import (
     UnexpectedResponseError,
 )
 from payment_gateway.resources import Resource
-from shared.client_address import SERVICE_SECRET_HEADER, VISITOR_ADDRESS_HEADER
-from shared.logging import current_correlation_id
+from shared.core.client_address import SERVICE_SECRET_HEADER, VISITOR_ADDRESS_HEADER
+from shared.core.logging import current_correlation_id
 
 log = structlog.get_logger(__name__)
 

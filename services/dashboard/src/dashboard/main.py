@@ -33,9 +33,9 @@ from dashboard.sessions import SessionStore
 from dashboard.transactions.endpoints import router as transactions_router
 from dashboard.webhook_endpoints.endpoints import router as webhook_endpoints_router
 from dashboard.webhooks.endpoints import router as webhooks_router
-from shared.asgi import CorrelationIdMiddleware
-from shared.logging import configure_logging
-from shared.settings import load_settings
+from shared.core.asgi import CorrelationIdMiddleware
+from shared.core.logging import configure_logging
+from shared.core.settings import load_settings
 
 log = structlog.get_logger(__name__)
 

@@ -1,6 +1,6 @@
 """Pure ASGI middleware: security headers, a cap on request bodies (the dashboard's forms
 are small), and the visitor's address for the API calls a request makes. Correlation ids and
-the access log are shared.asgi's."""
+the access log are shared.core.asgi's."""
 
 from collections.abc import Sequence
 
@@ -8,7 +8,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dashboard.gateway import acting_for
-from shared.client_address import Network, forwarded_address
+from shared.core.client_address import Network, forwarded_address
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [

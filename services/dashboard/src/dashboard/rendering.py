@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from dashboard.gateway import ApiError, ApiUnavailable
 from dashboard.sessions import SESSION_COOKIE, Session
 from dashboard.webhook_endpoints.service import auto_disabled
-from shared.money import format_inr
+from shared.core.money import format_inr
 
 PACKAGE_DIR = Path(__file__).parent
 STATIC_DIR = PACKAGE_DIR / "static"

@@ -16,7 +16,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from dashboard.gateway import ApiError, Credentials
-from shared.seed import TEST_MERCHANT_ID
+from shared.domain.seed import TEST_MERCHANT_ID
 
 SESSION_COOKIE = "gw_session"
 KEY_PREFIX = "dashboard:session:"

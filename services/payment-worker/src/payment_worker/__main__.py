@@ -1,7 +1,7 @@
 from payment_worker.config import PaymentWorkerSettings
 from payment_worker.tasks import finalize_due_payments
-from shared.queues import PAYMENTS_QUEUE
-from shared.worker import due_reader, run_worker
+from shared.backends.queues import PAYMENTS_QUEUE
+from shared.backends.worker import due_reader, run_worker
 
 if __name__ == "__main__":
     run_worker(

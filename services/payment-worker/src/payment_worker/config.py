@@ -1,7 +1,7 @@
 """The payment worker's configuration from the environment, validated once at start."""
 
-from shared.simulation import PaymentOutcomeSettings
-from shared.worker import WorkerSettings
+from shared.backends.worker import WorkerSettings
+from shared.domain.simulation import PaymentOutcomeSettings
 
 
 class PaymentWorkerSettings(WorkerSettings, PaymentOutcomeSettings):

@@ -12,18 +12,18 @@ import structlog
 
 from payment_worker import repository
 from payment_worker.config import PaymentWorkerSettings
-from shared.db import Row
-from shared.domain.models import Payment
-from shared.events import (
+from shared.backends.db import Row
+from shared.backends.queues import PAYMENTS_QUEUE
+from shared.backends.worker import WorkerRuntime, counted, run_tick
+from shared.domain.events import (
     PAYMENT_FAILED,
     PAYMENT_SUCCESS,
     Event,
     queued_webhooks,
     record_events,
 )
-from shared.queues import PAYMENTS_QUEUE
-from shared.simulation import BankAnswer, bank_answer
-from shared.worker import WorkerRuntime, counted, run_tick
+from shared.domain.models import Payment
+from shared.domain.simulation import BankAnswer, bank_answer
 
 log = structlog.get_logger(__name__)
 

@@ -1,6 +1,6 @@
 from refund_worker.tasks import finalize_due_refunds
-from shared.queues import REFUNDS_QUEUE
-from shared.worker import due_reader, run_worker
+from shared.backends.queues import REFUNDS_QUEUE
+from shared.backends.worker import due_reader, run_worker
 
 if __name__ == "__main__":
     run_worker(

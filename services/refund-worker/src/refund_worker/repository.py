@@ -1,4 +1,4 @@
-from shared.db import DictConnection, Row
+from shared.backends.db import DictConnection, Row
 from shared.domain.models import Refund
 
 

@@ -4,10 +4,10 @@ payment's amount_refunded and the refund.processed event (see payment_worker.tas
 import structlog
 
 from refund_worker import repository
+from shared.backends.queues import REFUNDS_QUEUE
+from shared.backends.worker import WorkerRuntime, counted, run_tick
+from shared.domain.events import REFUND_PROCESSED, Event, queued_webhooks, record_events
 from shared.domain.models import Refund
-from shared.events import REFUND_PROCESSED, Event, queued_webhooks, record_events
-from shared.queues import REFUNDS_QUEUE
-from shared.worker import WorkerRuntime, counted, run_tick
 
 log = structlog.get_logger(__name__)
 

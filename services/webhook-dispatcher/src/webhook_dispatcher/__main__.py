@@ -1,5 +1,5 @@
-from shared.queues import WEBHOOKS_QUEUE
-from shared.worker import run_worker
+from shared.backends.queues import WEBHOOKS_QUEUE
+from shared.backends.worker import run_worker
 from webhook_dispatcher.config import DispatcherSettings
 from webhook_dispatcher.tasks import deliver_due_webhooks, finish_in_flight, seconds_until_next_due
 

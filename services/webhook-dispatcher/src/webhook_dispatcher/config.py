@@ -5,8 +5,8 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field
 
-from shared.webhook_urls import WebhookUrlSettings
-from shared.worker import WorkerSettings
+from shared.backends.worker import WorkerSettings
+from shared.domain.webhook_urls import WebhookUrlSettings
 
 UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 

@@ -35,9 +35,9 @@ try:
 except ImportError:  # Windows: uvloop is not available there
     uvloop = None  # type: ignore[assignment]
 
-from shared.errors import BadRequest
-from shared.signing import signature_headers
-from shared.webhook_urls import (
+from shared.core.signing import signature_headers
+from shared.domain.errors import BadRequest
+from shared.domain.webhook_urls import (
     BlockedDestination,
     WebhookTarget,
     check_addresses,

@@ -1,6 +1,6 @@
 from typing import Any
 
-from shared.db import DictConnection, Row
+from shared.backends.db import DictConnection, Row
 from shared.domain.models import WebhookEndpoint
 
 # How long a claimed delivery is ours: an attempt takes at most 5 s, so a dispatcher that

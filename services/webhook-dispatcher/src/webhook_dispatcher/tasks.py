@@ -13,12 +13,12 @@ import time
 
 import structlog
 
-from shared.db import DictConnection, Row, Transaction
+from shared.backends.db import DictConnection, Row, Transaction
+from shared.backends.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_ENDPOINTS_DISABLED
+from shared.backends.queues import WEBHOOKS_QUEUE
+from shared.backends.worker import WorkerRuntime, counted, due_reader, run_until_idle, runtime
+from shared.domain.events import WEBHOOK_ENDPOINT_DISABLED, Event, record_events
 from shared.domain.models import WebhookEndpoint
-from shared.events import WEBHOOK_ENDPOINT_DISABLED, Event, record_events
-from shared.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_ENDPOINTS_DISABLED
-from shared.queues import WEBHOOKS_QUEUE
-from shared.worker import WorkerRuntime, counted, due_reader, run_until_idle, runtime
 from webhook_dispatcher import repository
 from webhook_dispatcher.config import DispatcherSettings
 from webhook_dispatcher.delivery import (

@@ -2,7 +2,7 @@ from typing import Any
 
 from api.pagination import CreatedRange, Total, count_matching
 from api.webhooks.repository import LAST_ATTEMPT, LOG_COLUMNS
-from shared.db import AsyncDictConnection, Row
+from shared.backends.db import AsyncDictConnection, Row
 from shared.domain.models import Event
 
 EVENT_COLUMNS = Event.columns()

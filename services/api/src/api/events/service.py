@@ -8,9 +8,9 @@ from api.events import repository
 from api.events.errors import EventNotFound
 from api.pagination import CreatedRange, Total
 from api.webhooks import repository as webhooks
-from shared.db import AsyncDatabase
+from shared.backends.db import AsyncDatabase
+from shared.core.signing import signature_headers
 from shared.domain.models import Event, WebhookLog
-from shared.signing import signature_headers
 
 
 async def list_events(

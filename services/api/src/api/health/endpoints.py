@@ -11,8 +11,8 @@ from pydantic import BaseModel
 from api.dependencies import RuntimeDep
 from api.routing import api_router
 from api.runtime import ApiRuntime
+from shared.backends.migrations import pending_migrations
 from shared.domain.models import iso
-from shared.migrations import pending_migrations
 
 router = api_router(tags=["health"])
 

@@ -29,7 +29,7 @@ from api.idempotency.errors import (
     IdempotencyKeyInvalid,
     IdempotencyKeyMismatch,
 )
-from shared.db import AsyncTransaction
+from shared.backends.db import AsyncTransaction
 
 PRINTABLE = frozenset(string.printable) - frozenset("\t\n\r\x0b\x0c")
 # What a route that takes the key may answer for it, besides its own errors.

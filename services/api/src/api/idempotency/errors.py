@@ -1,7 +1,7 @@
 """The Idempotency-Key's errors (README, "The API in one screen": idempotency)."""
 
 from api.errors import Conflict
-from shared.errors import BadRequest, GatewayError
+from shared.domain.errors import BadRequest, GatewayError
 
 
 class IdempotencyKeyInvalid(BadRequest):

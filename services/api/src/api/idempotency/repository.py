@@ -1,4 +1,4 @@
-from shared.db import AsyncDictConnection, Row
+from shared.backends.db import AsyncDictConnection, Row
 
 KEY_LIFETIME = "24 hours"
 # How long a request may wait for another request holding the same key before answering 409.

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from api.errors import AuthenticationFailed
 from api.merchants import repository
-from shared.db import AsyncDatabase
+from shared.backends.db import AsyncDatabase
 
 # Compared against when the key is unknown, so a miss costs what a hit costs.
 UNKNOWN_KEY_SECRET = "secret_unknown_" + "0" * 32

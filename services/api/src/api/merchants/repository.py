@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from shared.db import AsyncDictConnection, Row, one_async
+from shared.backends.db import AsyncDictConnection, Row, one_async
 from shared.domain.models import MerchantCredentials
 
 MERCHANT_COLUMNS = MerchantCredentials.columns()

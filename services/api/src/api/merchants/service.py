@@ -11,10 +11,10 @@ from api.merchants import repository
 from api.merchants.errors import EmailTaken, SeededMerchantMissing, WrongPassword
 from api.merchants.passwords import DUMMY_HASH, hash_password, verify_password
 from api.merchants.schemas import MerchantLogin, MerchantSignup
-from shared.db import AsyncDatabase, AsyncTransaction
+from shared.backends.db import AsyncDatabase, AsyncTransaction
+from shared.core.signing import new_webhook_secret
 from shared.domain.models import MerchantCredentials, iso
-from shared.seed import TEST_MERCHANT_ID
-from shared.signing import new_webhook_secret
+from shared.domain.seed import TEST_MERCHANT_ID
 
 
 async def sign_up(db: AsyncDatabase, body: MerchantSignup) -> MerchantCredentials:

@@ -1,7 +1,7 @@
 """The orders domain's errors, with their codes and exact descriptions (docs/api.md#error-codes)."""
 
 from api.errors import NotFound
-from shared.errors import BadRequest
+from shared.domain.errors import BadRequest
 
 
 class OrderNotFound(NotFound):

@@ -3,7 +3,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from api.pagination import Total, count_matching
-from shared.db import AsyncDictConnection, Row, one_async
+from shared.backends.db import AsyncDictConnection, Row, one_async
 from shared.domain.models import Order
 
 ORDER_COLUMNS = Order.columns()

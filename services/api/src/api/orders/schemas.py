@@ -4,8 +4,8 @@ from pydantic import BaseModel, Field, StrictInt, field_validator
 
 from api.fields import NO_NUL_PATTERN, StoredText
 from api.pagination import Page
+from shared.core.money import MAXIMUM_AMOUNT, MINIMUM_AMOUNT
 from shared.domain.models import Order
-from shared.money import MAXIMUM_AMOUNT, MINIMUM_AMOUNT
 
 # jsonb has no NaN or Infinity (Python's JSON parser reads NaN, and 1e999 as Infinity).
 NoteValue = StoredText | int | Annotated[float, Field(allow_inf_nan=False)] | bool | None

@@ -4,9 +4,9 @@ from api.orders import repository
 from api.orders.errors import OrderNotFound
 from api.orders.schemas import OrderCreate
 from api.pagination import Total
-from shared.db import AsyncDatabase, AsyncTransaction
+from shared.backends.db import AsyncDatabase, AsyncTransaction
+from shared.core.ids import ORDER_PREFIX, new_id
 from shared.domain.models import Order, PublicOrder, Resource
-from shared.ids import ORDER_PREFIX, new_id
 
 
 async def create_order(tx: AsyncTransaction, merchant_id: str, body: OrderCreate) -> Order:

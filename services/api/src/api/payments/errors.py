@@ -2,7 +2,7 @@
 (docs/api.md#error-codes)."""
 
 from api.errors import NotFound
-from shared.errors import BadRequest
+from shared.domain.errors import BadRequest
 
 
 class PaymentNotFound(NotFound):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from api.payments.errors import ExpiredCard, InvalidCard, InvalidVpa
-from shared.simulation import card_test_outcome, vpa_test_outcome
+from shared.domain.simulation import card_test_outcome, vpa_test_outcome
 
 VPA_PATTERN = re.compile(r"^[a-zA-Z0-9._-]+@[a-zA-Z0-9]+$")
 CARD_SEPARATORS = re.compile(r"[\s-]")
@@ -15,14 +15,14 @@ CARD_SEPARATORS = re.compile(r"[\s-]")
 @dataclass(frozen=True)
 class Upi:
     vpa: str
-    test_outcome: str | None = None  # the outcome of a test VPA (shared.simulation)
+    test_outcome: str | None = None  # the outcome of a test VPA (shared.domain.simulation)
 
 
 @dataclass(frozen=True)
 class Card:
     network: str
     last4: str
-    test_outcome: str | None = None  # the outcome of a test card number (shared.simulation)
+    test_outcome: str | None = None  # the outcome of a test card number (shared.domain.simulation)
 
 
 def validate_vpa(vpa: str) -> Upi:

@@ -1,7 +1,7 @@
 from typing import Any
 
 from api.pagination import Total, count_matching
-from shared.db import AsyncDictConnection, Row, one_async
+from shared.backends.db import AsyncDictConnection, Row, one_async
 from shared.domain.models import Payment
 
 COLUMNS = Payment.columns()

@@ -5,8 +5,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_v
 from api.fields import FieldValueError, OmittableInt, id_pattern
 from api.pagination import Page
 from api.payments.instruments import VPA_PATTERN
+from shared.core.ids import ORDER_PREFIX
 from shared.domain.models import Payment
-from shared.ids import ORDER_PREFIX
 
 
 # Patterns given with json_schema_extra are documented, not validated by pydantic: the

@@ -13,18 +13,18 @@ from api.payments import repository as payments
 from api.payments.errors import CaptureAmountMismatch, PaymentNotCapturable, PaymentNotFound
 from api.payments.schemas import CaptureRequest, PaymentCreate
 from api.runtime import ApiRuntime
-from shared.db import AsyncDatabase, AsyncTransaction, Row
-from shared.domain.models import Payment, PublicPayment, Resource
-from shared.events import (
+from shared.backends.db import AsyncDatabase, AsyncTransaction, Row
+from shared.core.ids import ORDER_PREFIX, PAYMENT_PREFIX, is_id, new_id
+from shared.core.logging import current_correlation_id
+from shared.domain.events import (
     PAYMENT_CREATED,
     PAYMENT_PENDING,
     Event,
     queued_webhooks,
     record_events_async,
 )
-from shared.ids import ORDER_PREFIX, PAYMENT_PREFIX, is_id, new_id
-from shared.logging import current_correlation_id
-from shared.simulation import payment_delay_ms
+from shared.domain.models import Payment, PublicPayment, Resource
+from shared.domain.simulation import payment_delay_ms
 
 log = structlog.get_logger(__name__)
 

@@ -1,4 +1,4 @@
-from shared.db import AsyncDictConnection, one_async
+from shared.backends.db import AsyncDictConnection, one_async
 
 
 async def pending_counts(conn: AsyncDictConnection) -> dict[str, int]:

@@ -10,8 +10,8 @@ from rq.registry import StartedJobRegistry
 
 from api.queue_status import repository
 from api.runtime import ApiRuntime
-from shared.jobstats import lifetime_counts
-from shared.queues import ALL_QUEUES
+from shared.backends.jobstats import lifetime_counts
+from shared.backends.queues import ALL_QUEUES
 
 
 async def job_status(runtime: ApiRuntime) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from api.ratelimit.limiter import (
     SIGNUPS_PER_ADDRESS,
     RateLimiter,
 )
-from shared.client_address import client_address
+from shared.core.client_address import client_address
 
 
 async def get_rate_limiter(request: Request) -> RateLimiter:
@@ -34,7 +34,7 @@ RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
 
 
 def _address(request: Request, limiter: RateLimiter) -> str:
-    """The person's address (shared.client_address): a visitor a service of ours names, the
+    """The person's address (shared.core.client_address): a visitor a service of ours names, the
     address behind our proxies, or the peer."""
     peer = request.client.host if request.client else None
     return client_address(

@@ -9,12 +9,12 @@ from api.refunds import repository as refunds
 from api.refunds.errors import PaymentNotRefundable, RefundExceedsAvailable, RefundNotFound
 from api.refunds.schemas import RefundCreate
 from api.runtime import ApiRuntime
-from shared.db import AsyncDatabase, AsyncTransaction
+from shared.backends.db import AsyncDatabase, AsyncTransaction
+from shared.core.ids import REFUND_PREFIX, new_id
+from shared.core.logging import current_correlation_id
+from shared.domain.events import REFUND_CREATED, queued_webhooks, record_event_async
 from shared.domain.models import Refund
-from shared.events import REFUND_CREATED, queued_webhooks, record_event_async
-from shared.ids import REFUND_PREFIX, new_id
-from shared.logging import current_correlation_id
-from shared.simulation import refund_delay_ms
+from shared.domain.simulation import refund_delay_ms
 
 log = structlog.get_logger(__name__)
 

@@ -3,8 +3,8 @@
 from datetime import datetime
 
 from api.errors import Conflict, NotFound
+from shared.domain.errors import BadRequest
 from shared.domain.models import EVENT_TYPES, iso
-from shared.errors import BadRequest
 
 
 class WebhookNotFound(NotFound):

@@ -2,7 +2,7 @@ from datetime import datetime
 from typing import Any
 
 from api.pagination import Total, count_matching
-from shared.db import AsyncDictConnection, Row, one_async
+from shared.backends.db import AsyncDictConnection, Row, one_async
 
 LOG_COLUMNS = """
     l.id, l.event, l.event_id, l.endpoint_id, l.object_id, l.status, l.attempts, l.created_at,

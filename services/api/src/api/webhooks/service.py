@@ -32,12 +32,12 @@ from api.webhooks.errors import (
     WebhookUrlNotSet,
 )
 from api.webhooks.schemas import EndpointRecover, WebhookEndpointCreate, WebhookEndpointUpdate
-from shared.db import AsyncDatabase, AsyncDictConnection, AsyncTransaction, Row
+from shared.backends.db import AsyncDatabase, AsyncDictConnection, AsyncTransaction, Row
+from shared.core.ids import ENDPOINT_PREFIX, new_id
+from shared.core.signing import new_webhook_secret
+from shared.domain.events import EVERY_EVENT, WEBHOOK_TEST, record_event_async
 from shared.domain.models import EVENT_TYPES, WebhookEndpoint, WebhookLog, iso
-from shared.events import EVERY_EVENT, WEBHOOK_TEST, record_event_async
-from shared.ids import ENDPOINT_PREFIX, new_id
-from shared.signing import new_webhook_secret
-from shared.webhook_urls import validate_webhook_url
+from shared.domain.webhook_urls import validate_webhook_url
 
 ROTATION_OVERLAP = "24 hours"
 # Replaced secrets that may sign at once. Every one signs every delivery (one HMAC and ~65

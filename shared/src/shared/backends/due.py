@@ -21,8 +21,8 @@ import psycopg
 import structlog
 from psycopg import sql
 
-from shared.db import DictConnection, connection_options, one
-from shared.queues import PAYMENTS_QUEUE, REFUNDS_QUEUE, WEBHOOKS_QUEUE
+from shared.backends.db import DictConnection, connection_options, one
+from shared.backends.queues import PAYMENTS_QUEUE, REFUNDS_QUEUE, WEBHOOKS_QUEUE
 
 log = structlog.get_logger(__name__)
 

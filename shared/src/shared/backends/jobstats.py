@@ -3,7 +3,7 @@
 
 from redis import Redis
 
-from shared.queues import ALL_QUEUES
+from shared.backends.queues import ALL_QUEUES
 
 
 def _key(queue: str, outcome: str) -> str:

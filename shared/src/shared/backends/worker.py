@@ -33,15 +33,15 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker
 
-from shared import due
-from shared.db import Database
-from shared.due import HORIZON_S, DueListener, work_until_idle
-from shared.housekeeping import HousekeepingSettings, gateway_purges, run_purges
-from shared.jobstats import count_completed, count_failed
-from shared.logging import configure_logging, redact_url
-from shared.metrics import JOBS, WORK_ITEMS, serve_worker_metrics
-from shared.queues import QUEUED_FLAG_META, JobQueues, redis_connection
-from shared.settings import BackendSettings, load_settings
+from shared.backends import due
+from shared.backends.db import Database
+from shared.backends.due import HORIZON_S, DueListener, work_until_idle
+from shared.backends.housekeeping import HousekeepingSettings, gateway_purges, run_purges
+from shared.backends.jobstats import count_completed, count_failed
+from shared.backends.metrics import JOBS, WORK_ITEMS, serve_worker_metrics
+from shared.backends.queues import QUEUED_FLAG_META, JobQueues, redis_connection
+from shared.core.logging import configure_logging, redact_url
+from shared.core.settings import BackendSettings, load_settings
 
 log = structlog.get_logger(__name__)
 
@@ -145,7 +145,7 @@ def counted(queue: str) -> Callable[[Callable[[], int]], Callable[[], int]]:
 
 
 def due_reader(queue: str) -> Callable[[], float | None]:
-    """Seconds until `queue`'s next due work (shared.due.seconds_until_next_due), read on a
+    """Seconds until `queue`'s next due work (shared.backends.due.seconds_until_next_due), read on a
     connection of the process's pool."""
 
     def next_due() -> float | None:
@@ -158,7 +158,8 @@ def due_reader(queue: str) -> Callable[[], float | None]:
 def run_until_idle(
     queue: str, finalize_due: Callable[[], int], seconds_until_next_due: Callable[[], float | None]
 ) -> int:
-    """Work off `queue`'s due work (shared.due.work_until_idle), woken by its NOTIFY channel."""
+    """Work off `queue`'s due work (shared.backends.due.work_until_idle), woken by its NOTIFY
+    channel."""
     listener = runtime().listener(queue)
     listener.discard_pending()
     NO_TICK_RUNNING.clear()
@@ -169,7 +170,7 @@ def run_until_idle(
 
 
 def run_tick(queue: str, finalize_due_batch: Callable[[WorkerRuntime], int]) -> int:
-    """A tick of a queue whose work has due times in PostgreSQL (see shared.due)."""
+    """A tick of a queue whose work has due times in PostgreSQL (see shared.backends.due)."""
     current = runtime()
     return run_until_idle(queue, lambda: finalize_due_batch(current), due_reader(queue))
 

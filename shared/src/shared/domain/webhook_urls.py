@@ -25,8 +25,8 @@ import string
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from shared.errors import BadRequest
-from shared.settings import ServiceSettings
+from shared.core.settings import ServiceSettings
+from shared.domain.errors import BadRequest
 
 MAX_URL_LENGTH = 2048
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

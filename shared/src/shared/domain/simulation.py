@@ -11,7 +11,7 @@ from typing import Self
 
 from pydantic import model_validator
 
-from shared.settings import Milliseconds, Probability, ServiceSettings
+from shared.core.settings import Milliseconds, Probability, ServiceSettings
 
 
 class BankModeSettings(ServiceSettings):

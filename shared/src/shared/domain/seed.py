@@ -1,17 +1,17 @@
 """The test merchant of docs/api.md#test-merchant, seeded idempotently.
 
-Part of shared's core: the dashboard and the demo shop know the test merchant too, and install
-no database driver.
+Part of shared's domain, which needs no more than core: the dashboard and the demo shop know
+the test merchant too, and install no database driver.
 """
 
 from typing import TYPE_CHECKING
 
 from pydantic import AliasChoices, Field
 
-from shared.settings import ServiceSettings
+from shared.core.settings import ServiceSettings
 
 if TYPE_CHECKING:
-    from shared.db import DictConnection
+    from shared.backends.db import DictConnection
 
 TEST_MERCHANT_ID = "550e8400-e29b-41d4-a716-446655440000"
 TEST_MERCHANT_NAME = "Test Merchant"

@@ -4,8 +4,9 @@ Each service has its own settings class, in its own package (`api.config`, `dash
 `checkout.config`, `payment_worker.config` ...), that reads only the variables it uses. The
 classes are put together from the small groups below (log level, service URLs, PostgreSQL,
 Redis, where a web service listens) and from the groups that live beside the code reading them
-(`shared.simulation`, `shared.webhook_urls`, `shared.seed`, `shared.housekeeping`,
-`shared.worker`). A variable keeps one name, default and meaning wherever it is read.
+(`shared.domain.simulation`, `shared.domain.webhook_urls`, `shared.domain.seed`,
+`shared.backends.housekeeping`, `shared.backends.worker`). A variable keeps one name, default
+and meaning wherever it is read.
 """
 
 import os

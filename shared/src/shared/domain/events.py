@@ -4,18 +4,20 @@ takes its type, all in the caller's transaction; the webhook dispatcher delivers
 that transaction has committed. The default endpoint's log has the event's id as its own id;
 every delivery carries the event id as `webhook-id`. No one wakes it: the insert's
 trigger NOTIFYs on commit (migration 007), and the dispatcher's sweep or waiting tick hears it
-(shared.worker)."""
+(shared.backends.worker)."""
 
 import json
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.db import AsyncTransaction, DictConnection, Row, Transaction
+from shared.core.logging import current_correlation_id
 from shared.domain.models import EventType
-from shared.logging import current_correlation_id
+
+if TYPE_CHECKING:
+    from shared.backends.db import AsyncTransaction, DictConnection, Row, Transaction
 
 # Names for the event types (shared.domain.models.EventType, the one list: mypy refuses a
 # name that is not in it).
@@ -94,12 +96,12 @@ def _insert_parameters(events: list[Event], ids: list[str]) -> dict[str, list[An
     }
 
 
-def _queued(ids: list[str], logged: list[Row]) -> list[str | None]:
+def _queued(ids: list[str], logged: "list[Row]") -> list[str | None]:
     delivered = {str(row["event_id"]) for row in logged}
     return [event_id if event_id in delivered else None for event_id in ids]
 
 
-def record_events(tx: Transaction[DictConnection], events: list[Event]) -> list[str | None]:
+def record_events(tx: "Transaction[DictConnection]", events: list[Event]) -> list[str | None]:
     """Store events and log their deliveries in one statement. Returns, for each event in
     order, its id when at least one delivery was logged for it (the `webhook-id` of its
     deliveries, and the id of the default endpoint's log), or None when no enabled endpoint
@@ -115,7 +117,7 @@ def record_events(tx: Transaction[DictConnection], events: list[Event]) -> list[
     return _queued(ids, logged)
 
 
-async def record_events_async(tx: AsyncTransaction, events: list[Event]) -> list[str | None]:
+async def record_events_async(tx: "AsyncTransaction", events: list[Event]) -> list[str | None]:
     """`record_events` in the API's transactions."""
     if not events:
         return []
@@ -132,7 +134,7 @@ def queued_webhooks(webhooks: Sequence[str | None]) -> dict[str, list[str]]:
 
 
 async def record_event_async(
-    tx: AsyncTransaction, merchant_id: str, event: str, data: dict[str, Any]
+    tx: "AsyncTransaction", merchant_id: str, event: str, data: dict[str, Any]
 ) -> str | None:
     """One event from the API; its id when a delivery was logged for it, else None."""
     [logged] = await record_events_async(tx, [Event(merchant_id, event, data)])

@@ -3,7 +3,7 @@
 Each purge is one DELETE of at most `batch` rows (default 1,000), repeated until a batch comes
 back short, so no statement holds many locks or writes much WAL at once. Rows another session
 holds are skipped (SKIP LOCKED), so any number of workers may purge at the same time; the
-sweep of shared.worker runs the purges about once a minute, on one worker at a time.
+sweep of shared.backends.worker runs the purges about once a minute, on one worker at a time.
 
 A table with a retention adds one entry to `gateway_purges`.
 """
@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import structlog
 from pydantic import Field
 
-from shared.db import Database
-from shared.settings import ServiceSettings
+from shared.backends.db import Database
+from shared.core.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
 

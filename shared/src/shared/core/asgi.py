@@ -8,7 +8,7 @@ from typing import Any
 
 import structlog
 
-from shared.logging import bind_correlation_id, new_correlation_id
+from shared.core.logging import bind_correlation_id, new_correlation_id
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -19,7 +19,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
-from shared.settings import ServiceSettings
+from shared.core.settings import ServiceSettings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

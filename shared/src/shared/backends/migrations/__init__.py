@@ -14,12 +14,13 @@ import structlog
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import tuple_row
 
-from shared.db import connection_options
+from shared.backends.db import connection_options
 
 log = structlog.get_logger(__name__)
 
-# How long `python -m shared.migrations` waits for PostgreSQL to accept its first connection: a
-# fresh volume's first start (initdb, then a restart) takes seconds; minutes means it is wrong.
+# How long `python -m shared.backends.migrations` waits for PostgreSQL to accept its first
+# connection: a fresh volume's first start (initdb, then a restart) takes seconds; minutes means
+# it is wrong.
 CONNECT_WAIT_S = 60.0
 CONNECT_RETRY_S = 1.0
 

@@ -1,7 +1,8 @@
-"""`python -m shared.migrations`: apply migrations and seed the test merchant, then exit.
+"""`python -m shared.backends.migrations`: apply migrations and seed the test merchant, then
+exit.
 
-`python -m shared.migrations --check` applies nothing: it waits until the schema is at the
-latest migration bundled with this code, then exits 0 (1 after `--timeout` seconds). An
+`python -m shared.backends.migrations --check` applies nothing: it waits until the schema is at
+the latest migration bundled with this code, then exits 0 (1 after `--timeout` seconds). An
 orchestrator runs it before a service starts (a Kubernetes init container), so no replica
 runs against a schema older than its code while the migration job is still working.
 """
@@ -12,17 +13,17 @@ import time
 import psycopg
 import structlog
 
-from shared.db import connection_options
-from shared.logging import configure_logging
-from shared.migrations import (
+from shared.backends.db import connection_options
+from shared.backends.migrations import (
     APPLIED_VERSIONS,
     MIGRATIONS_TABLE_EXISTS,
     apply_migrations,
     missing_versions,
     wait_for_database,
 )
-from shared.seed import SeededMerchantSettings, seed_test_merchant
-from shared.settings import DatabaseSettings, load_settings
+from shared.core.logging import configure_logging
+from shared.core.settings import DatabaseSettings, load_settings
+from shared.domain.seed import SeededMerchantSettings, seed_test_merchant
 
 
 class MigrationSettings(DatabaseSettings, SeededMerchantSettings):
@@ -34,7 +35,7 @@ CHECK_INTERVAL_S = 2.0
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m shared.migrations")
+    parser = argparse.ArgumentParser(prog="python -m shared.backends.migrations")
     parser.add_argument(
         "--check", action="store_true",
         help="apply nothing: wait until the schema is at the latest migration",

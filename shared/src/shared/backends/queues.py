@@ -10,7 +10,7 @@ REFUNDS_QUEUE = "refunds"
 WEBHOOKS_QUEUE = "webhooks"
 ALL_QUEUES = (PAYMENTS_QUEUE, REFUNDS_QUEUE, WEBHOOKS_QUEUE)
 
-# Each queue has one job: a tick that works off everything due (see shared.due).
+# Each queue has one job: a tick that works off everything due (see shared.backends.due).
 FINALIZE_DUE_PAYMENTS_JOB = "payment_worker.tasks.finalize_due_payments"
 FINALIZE_DUE_REFUNDS_JOB = "refund_worker.tasks.finalize_due_refunds"
 DELIVER_DUE_WEBHOOKS_JOB = "webhook_dispatcher.tasks.deliver_due_webhooks"
@@ -21,8 +21,8 @@ TICK_JOBS = {
 }
 
 # How long a queued tick holds its queue's "queued" flag if no worker starts it (a worker
-# killed between taking it and starting it). Longer than a tick runs (shared.due.MAX_RUN_S),
-# so a tick waiting for a busy worker is never doubled.
+# killed between taking it and starting it). Longer than a tick runs
+# (shared.backends.due.MAX_RUN_S), so a tick waiting for a busy worker is never doubled.
 QUEUED_FLAG_TTL_S = 30
 # Failed ticks stay in RQ's failed registry this long for an operator to read, then go.
 FAILED_TICK_TTL_S = 24 * 3600
@@ -63,7 +63,7 @@ class JobQueues:
         (the sweeps of every worker replica): a flag set with NX guards the enqueue and the worker
         clears it as it starts the tick, so work created after that start wakes a new one.
         The flags of all `queues` are set in one round trip. A tick keeps no result
-        (result_ttl=0). Raises redis errors; the sweep (shared.worker) tries again a second
+        (result_ttl=0). Raises redis errors; the sweep (shared.backends.worker) tries again a second
         later.
         """
         pipeline = self.redis.pipeline(transaction=False)
