@@ -31,7 +31,7 @@ SERVICES: dict[str, type[BaseSettings]] = {
 # Read outside the settings classes: by shared.core.logging, by uvicorn in the API, and by the
 # test webhook receiver (devstack.receiver).
 READ_ELSEWHERE = {"LOG_FORMAT", "WEB_CONCURRENCY", "RECEIVER_PORT"}
-ENV_EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
+ENV_EXAMPLE = Path(__file__).resolve().parents[3] / ".env.example"
 
 
 def variables(settings_class: type[BaseSettings], *, aliases: bool = True) -> set[str]:

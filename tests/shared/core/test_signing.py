@@ -1,24 +1,7 @@
 import hashlib
 import hmac
 
-from shared.core.ids import ORDER_PREFIX, PAYMENT_PREFIX, is_id, new_id
-from shared.core.money import format_inr
 from shared.core.signing import hex_signature, new_webhook_secret, signature_headers
-
-
-def test_ids_have_prefix_and_16_alphanumerics():
-    ids = {new_id(PAYMENT_PREFIX) for _ in range(1000)}
-    assert len(ids) == 1000
-    assert all(is_id(value, PAYMENT_PREFIX) for value in ids)
-    assert not is_id("pay_short", PAYMENT_PREFIX)
-    assert not is_id(new_id(ORDER_PREFIX), PAYMENT_PREFIX)
-
-
-def test_format_inr_uses_indian_grouping():
-    assert format_inr(50000) == "₹500.00"
-    assert format_inr(100) == "₹1.00"
-    assert format_inr(12345678) == "₹1,23,456.78"
-    assert format_inr(1234567890) == "₹1,23,45,678.90"
 
 
 def test_hex_signature_is_hmac_sha256_of_the_body():

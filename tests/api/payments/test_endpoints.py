@@ -40,7 +40,7 @@ def test_payments_are_due_in_postgresql_and_the_api_queues_nothing(
         create_payment(client, merchant_headers, upi_payment_body(order["id"]))
 
     # PostgreSQL holds what is due and when; the commit's NOTIFY wakes the payment worker's
-    # sweep, which queues the tick (tests/workers/test_wakeups.py): the API itself, nothing.
+    # sweep, which queues the tick (tests/shared/backends/test_worker_wakeups.py): the API itself, nothing.
     assert Queue("payments", connection=redis).jobs == []
     due = db.execute("SELECT count(*) AS n FROM payments WHERE process_after <= now()").fetchone()
     assert due["n"] == 3  # the test settings use TEST_PROCESSING_DELAY=0

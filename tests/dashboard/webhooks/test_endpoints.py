@@ -659,7 +659,7 @@ def stand_in_dashboard(redis_url: str, redis, stand_in_api: StandInApi) -> Itera
 
 
 PHONE_375 = {"width": 375, "height": 812}
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "dashboard"
 FITS = "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
 
 

@@ -1,6 +1,6 @@
 """Webhook URLs never reach our own network (SSRF), when saved and again at delivery.
 
-tests/api/test_webhooks.py has the plain private ranges at save time; these are the other
+tests/api/webhooks/test_config.py has the plain private ranges at save time; these are the other
 spellings of the same places, names that resolve there, and the delivery-time checks.
 Every URL a delivery test could actually reach is on loopback, where a receiver listens: if a
 check failed, the request would land there and the test would see it, and nowhere else.
