@@ -16,66 +16,51 @@ from pydantic import BaseModel, Field
 from shared.domain.errors import BadRequest, GatewayError
 
 
-class AuthenticationFailed(GatewayError):
+class AuthenticationFailed(
+    GatewayError, status=401, code="AUTHENTICATION_ERROR", description="Invalid API credentials"
+):
     """401: a missing or wrong `X-Api-Key`/`X-Api-Secret` (`field` names a missing one)."""
 
-    status_code = 401
-    code = "AUTHENTICATION_ERROR"
-    default_description = "Invalid API credentials"
 
-
-class NotFound(GatewayError):
+class NotFound(GatewayError, status=404, code="NOT_FOUND_ERROR", description="Not found"):
     """404: the base of each domain's "<thing> not found"."""
 
-    status_code = 404
-    code = "NOT_FOUND_ERROR"
-    default_description = "Not found"
 
-
-class Conflict(GatewayError):
+class Conflict(GatewayError, status=409, code="CONFLICT_ERROR", description="Conflict"):
     """409: the base of a request that collides with a state the database holds."""
 
-    status_code = 409
-    code = "CONFLICT_ERROR"
-    default_description = "Conflict"
 
-
-class ServiceUnavailable(GatewayError):
+class ServiceUnavailable(
+    GatewayError,
+    status=503,
+    code="SERVICE_UNAVAILABLE",
+    description="Service temporarily unavailable, please retry",
+):
     """503: PostgreSQL or Redis did not answer; always sent with `Retry-After: 1`."""
 
-    status_code = 503
-    code = "SERVICE_UNAVAILABLE"
-    default_description = "Service temporarily unavailable, please retry"
 
-
-class RateLimited(GatewayError):
+class RateLimited(
+    GatewayError,
+    status=429,
+    code="RATE_LIMIT_ERROR",
+    description="Too many requests, please retry later",
+):
     """429: too many requests of one kind from one client, email, order or API key; always
     sent with Retry-After (README, "Rate limits")."""
 
-    status_code = 429
-    code = "RATE_LIMIT_ERROR"
-    default_description = "Too many requests, please retry later"
 
-
-class BodyNotReceived(BadRequest):
+class BodyNotReceived(BadRequest, description="Request body was not received in full"):
     """400: the client went away before its body arrived in full."""
 
-    default_description = "Request body was not received in full"
 
-
-class InvalidRequest(BadRequest):
+class InvalidRequest(BadRequest, description="a request field is invalid (`field`)"):
     """400: a request field is invalid; `field` names it (FastAPI's validation, reworded by
     `api.error_handlers.describe_validation_error`)."""
 
-    default_description = "a request field is invalid (`field`)"
 
-
-class BodyTooLarge(BadRequest):
+class BodyTooLarge(BadRequest, status=413, description="Request body exceeds MAX_BODY_BYTES bytes"):
     """413: a body over MAX_BODY_BYTES, refused by `api.middleware.BodyLimitMiddleware`
     before any route runs (this class only documents it)."""
-
-    status_code = 413
-    default_description = "Request body exceeds MAX_BODY_BYTES bytes"
 
 
 class ErrorDetail(BaseModel):

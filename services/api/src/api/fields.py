@@ -33,10 +33,10 @@ StoredText = Annotated[str, Field(pattern=NO_NUL_PATTERN)]
 ISO_8601 = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?$"
 
 
-class ImpossibleTime(BadRequest):
+class ImpossibleTime(
+    BadRequest, description="<field> must be an ISO-8601 time such as 2026-01-15T10:30:00Z"
+):
     """400: a time of the ISO-8601 form that is no time (2026-02-30); `field` names it."""
-
-    default_description = "<field> must be an ISO-8601 time such as 2026-01-15T10:30:00Z"
 
     def __init__(self, name: str, example: str):
         super().__init__(f"{name} must be an ISO-8601 time such as {example}", field=name)

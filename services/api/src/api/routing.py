@@ -57,12 +57,10 @@ def _first_duplicate(document: Any) -> tuple[list[str | int], str] | None:
     return None
 
 
-class DuplicatedKey(BadRequest):
+class DuplicatedKey(BadRequest, description="<field> is given more than once: send each key once"):
     """400: an object of the JSON body, at any depth, gives a key twice; `field` names it by
     its dotted path. A key that is no field name (a client's own `notes` key such as "my key")
     ends the path there: it is never echoed."""
-
-    default_description = "<field> is given more than once: send each key once"
 
     def __init__(self, path: list[str | int], key: str):
         named: list[str] = []

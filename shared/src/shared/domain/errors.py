@@ -18,6 +18,26 @@ class GatewayError(Exception):
     # The request field at fault, as a dotted path (the error body's additive `field`).
     default_field: ClassVar[str | None] = None
 
+    def __init_subclass__(
+        cls,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        description: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        """`class WebhookNotFound(NotFound, description="Webhook not found")`: a subclass
+        declares its case in its header; what it leaves out it inherits."""
+        super().__init_subclass__()
+        if status is not None:
+            cls.status_code = status
+        if code is not None:
+            cls.code = code
+        if description is not None:
+            cls.default_description = description
+        if field is not None:
+            cls.default_field = field
+
     def __init__(
         self,
         description: str | None = None,

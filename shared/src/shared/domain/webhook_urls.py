@@ -49,10 +49,8 @@ class WebhookUrlSettings(ServiceSettings):
     webhook_allow_private_networks: bool = False
 
 
-class InvalidWebhookUrl(BadRequest):
+class InvalidWebhookUrl(BadRequest, field="webhook_url"):
     """A webhook URL that delivery would refuse; the error names the `webhook_url` field."""
-
-    default_field = "webhook_url"
 
 
 class BlockedDestination(Exception):

@@ -3,7 +3,5 @@
 from api.errors import NotFound
 
 
-class EventNotFound(NotFound):
+class EventNotFound(NotFound, description="Event not found"):
     """404: no event with this id, an id that is not a UUID, or another merchant's."""
-
-    default_description = "Event not found"

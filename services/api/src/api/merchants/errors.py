@@ -3,19 +3,13 @@
 from api.errors import AuthenticationFailed, Conflict, NotFound
 
 
-class SeededMerchantMissing(NotFound):
+class SeededMerchantMissing(NotFound, description="Test merchant not seeded"):
     """404: this gateway runs without the seeded test merchant (SEED_TEST_MERCHANT off)."""
 
-    default_description = "Test merchant not seeded"
 
-
-class EmailTaken(Conflict):
+class EmailTaken(Conflict, description="A merchant with this email already exists"):
     """409: a sign-up with the email of an existing merchant."""
 
-    default_description = "A merchant with this email already exists"
 
-
-class WrongPassword(AuthenticationFailed):
+class WrongPassword(AuthenticationFailed, description="Invalid email or password"):
     """401: a login with an unknown email or a wrong password (one answer for both)."""
-
-    default_description = "Invalid email or password"

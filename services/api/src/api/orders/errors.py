@@ -4,14 +4,10 @@ from api.errors import NotFound
 from shared.domain.errors import BadRequest
 
 
-class OrderNotFound(NotFound):
+class OrderNotFound(NotFound, description="Order not found"):
     """404: no order with this id, a malformed id, or another merchant's order
     (docs/api.md#merchant-isolation)."""
 
-    default_description = "Order not found"
 
-
-class OrderAlreadyPaid(BadRequest):
+class OrderAlreadyPaid(BadRequest, description="Order already paid"):
     """400: a payment was attempted for an order that already has a successful payment."""
-
-    default_description = "Order already paid"

@@ -5,44 +5,30 @@ from api.errors import NotFound
 from shared.domain.errors import BadRequest
 
 
-class PaymentNotFound(NotFound):
+class PaymentNotFound(NotFound, description="Payment not found"):
     """404: no payment with this id, a malformed id, or another merchant's payment."""
 
-    default_description = "Payment not found"
 
-
-class PaymentNotCapturable(BadRequest):
+class PaymentNotCapturable(BadRequest, description="Payment not in capturable state"):
     """400: only a successful payment not yet captured can be captured."""
 
-    default_description = "Payment not in capturable state"
 
-
-class CaptureAmountMismatch(BadRequest):
+class CaptureAmountMismatch(BadRequest, description="Capture amount must equal the payment amount"):
     """400: a capture's optional `amount` must equal the payment's (docs/api.md#capture)."""
 
-    default_description = "Capture amount must equal the payment amount"
 
-
-class InvalidVpa(BadRequest):
+class InvalidVpa(BadRequest, code="INVALID_VPA", description="VPA format invalid", field="vpa"):
     """400 `INVALID_VPA`: the VPA is not `name@bank`."""
 
-    code = "INVALID_VPA"
-    default_description = "VPA format invalid"
-    default_field = "vpa"
 
-
-class InvalidCard(BadRequest):
+class InvalidCard(
+    BadRequest, code="INVALID_CARD", description="Card validation failed", field="card"
+):
     """400 `INVALID_CARD`: the number fails its length or Luhn check, or the CVV its length;
     `field` names which."""
 
-    code = "INVALID_CARD"
-    default_description = "Card validation failed"
-    default_field = "card"
 
-
-class ExpiredCard(BadRequest):
+class ExpiredCard(
+    BadRequest, code="EXPIRED_CARD", description="Card expiry date invalid", field="card"
+):
     """400 `EXPIRED_CARD`: the expiry is past or impossible; `field` names the part."""
-
-    code = "EXPIRED_CARD"
-    default_description = "Card expiry date invalid"
-    default_field = "card"

@@ -5,20 +5,14 @@ from api.errors import NotFound
 from shared.domain.errors import BadRequest
 
 
-class RefundNotFound(NotFound):
+class RefundNotFound(NotFound, description="Refund not found"):
     """404: no refund with this id, a malformed id, or another merchant's refund."""
 
-    default_description = "Refund not found"
 
-
-class PaymentNotRefundable(BadRequest):
+class PaymentNotRefundable(BadRequest, description="Payment not in refundable state"):
     """400: only a successful payment can be refunded."""
 
-    default_description = "Payment not in refundable state"
 
-
-class RefundExceedsAvailable(BadRequest):
+class RefundExceedsAvailable(BadRequest, description="Refund amount exceeds available amount"):
     """400: the amount (or, left out, what is left) is above the payment's amount less its
     pending and processed refunds, or nothing is left to refund."""
-
-    default_description = "Refund amount exceeds available amount"

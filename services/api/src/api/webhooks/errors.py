@@ -7,43 +7,34 @@ from shared.domain.errors import BadRequest
 from shared.domain.models import EVENT_TYPES, iso
 
 
-class WebhookNotFound(NotFound):
+class WebhookNotFound(NotFound, description="Webhook not found"):
     """404: no webhook log with this id, an id that is not a UUID, or another merchant's."""
 
-    default_description = "Webhook not found"
 
-
-class WebhookUrlNotSet(BadRequest):
+class WebhookUrlNotSet(BadRequest, description="Set a webhook URL before sending a test webhook"):
     """400: a test webhook needs a configured webhook URL."""
 
-    default_description = "Set a webhook URL before sending a test webhook"
 
-
-class WebhookEndpointNotFound(NotFound):
+class WebhookEndpointNotFound(NotFound, description="Webhook endpoint not found"):
     """404: no webhook endpoint with this id, or another merchant's."""
 
-    default_description = "Webhook endpoint not found"
 
-
-class TooManyEndpoints(BadRequest):
+class TooManyEndpoints(BadRequest, description="A merchant may have at most 20 webhook endpoints"):
     """400: a merchant has at most MAX_ENDPOINTS webhook endpoints."""
 
-    default_description = "A merchant may have at most 20 webhook endpoints"
 
-
-class DefaultEndpointDisabled(BadRequest):
+class DefaultEndpointDisabled(
+    BadRequest, description="The default webhook endpoint is disabled; enable it first"
+):
     """400: a test webhook goes to the default endpoint, which is disabled."""
 
-    default_description = "The default webhook endpoint is disabled; enable it first"
 
-
-class TooManyReplacedSecrets(Conflict):
+class TooManyReplacedSecrets(
+    Conflict,
+    description="<n> replaced webhook secrets still sign every webhook; rotate again after <time>,"
+    " when the oldest of them stops",
+):
     """409: as many replaced secrets as may sign at once still do; says when one stops."""
-
-    default_description = (
-        "<n> replaced webhook secrets still sign every webhook; rotate again after <time>,"
-        " when the oldest of them stops"
-    )
 
     def __init__(self, replaced: int, first_free: datetime):
         super().__init__(
@@ -52,62 +43,59 @@ class TooManyReplacedSecrets(Conflict):
         )
 
 
-class UnknownEventType(BadRequest):
+class UnknownEventType(
+    BadRequest,
+    description=f"events has an unknown event type; use {', '.join(EVENT_TYPES)},"
+    ' or "*" for every type',
+    field="events",
+):
     """400: an endpoint's `events` names a type that does not exist."""
 
-    default_description = (
-        f'events has an unknown event type; use {", ".join(EVENT_TYPES)}, or "*" for every type'
-    )
-    default_field = "events"
 
-
-class EveryEventNotAlone(BadRequest):
+class EveryEventNotAlone(
+    BadRequest, description='events takes "*" alone (every type) or a list of types', field="events"
+):
     """400: `events` gives "*" with other types."""
 
-    default_description = 'events takes "*" alone (every type) or a list of types'
-    default_field = "events"
 
-
-class EndpointUrlRemoved(BadRequest):
+class EndpointUrlRemoved(
+    BadRequest, description="url must be an http(s) URL; delete the endpoint instead", field="url"
+):
     """400: an update sets an endpoint's `url` to null."""
 
-    default_description = "url must be an http(s) URL; delete the endpoint instead"
-    default_field = "url"
 
-
-class EndpointEventsRemoved(BadRequest):
+class EndpointEventsRemoved(
+    BadRequest, description='events must be a list of event types or ["*"]', field="events"
+):
     """400: an update sets an endpoint's `events` to null."""
 
-    default_description = 'events must be a list of event types or ["*"]'
-    default_field = "events"
 
-
-class DefaultEndpointTakesEveryEvent(BadRequest):
+class DefaultEndpointTakesEveryEvent(
+    BadRequest,
+    description='The default endpoint receives every event: its events stay ["*"]',
+    field="events",
+):
     """400: an update narrows the default endpoint's `events`."""
 
-    default_description = 'The default endpoint receives every event: its events stay ["*"]'
-    default_field = "events"
 
-
-class RecoveryTooFarBack(BadRequest):
+class RecoveryTooFarBack(
+    BadRequest, description="since may be at most <days> days back", field="since"
+):
     """400: a recovery's `since` is further back than the recovery window."""
-
-    default_description = "since may be at most <days> days back"
-    default_field = "since"
 
     def __init__(self, days: int):
         super().__init__(f"since may be at most {days} days back")
 
 
-class RecoveryEndsBeforeItStarts(BadRequest):
+class RecoveryEndsBeforeItStarts(
+    BadRequest, description="until must not be before since", field="until"
+):
     """400: a recovery's `until` is before its `since`."""
 
-    default_description = "until must not be before since"
-    default_field = "until"
 
-
-class RecoveryOfDisabledEndpoint(BadRequest):
+class RecoveryOfDisabledEndpoint(
+    BadRequest,
+    description="The endpoint is disabled: enable it (PATCH status) before recovering",
+    field="status",
+):
     """400: only an enabled endpoint can recover its deliveries."""
-
-    default_description = "The endpoint is disabled: enable it (PATCH status) before recovering"
-    default_field = "status"
