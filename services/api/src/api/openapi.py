@@ -15,9 +15,9 @@ from typing import Any, Literal
 from fastapi import FastAPI, Header, Request
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
-from shared.domain.models import Payment, Refund
+from shared.domain.models import EVENT_TYPES, Payment, Refund
 
 TAGS = [
     {"name": "orders", "description": "Orders: an amount in paise the shopper is asked to pay."},
@@ -56,7 +56,6 @@ UUID = "0b7e4c1e-7b8f-4a4e-9d0c-3f1a2b3c4d5e"
 # Example values by property name, for schemas that do not declare their own; anything else
 # by its type.
 VALUES: dict[str, Any] = {
-    "merchant_id": "550e8400-e29b-41d4-a716-446655440000",
     "receipt": "receipt_1",
     "notes": {"customer": "Asha Rao"},
     "reason": "Customer returned the item",
@@ -70,19 +69,14 @@ VALUES: dict[str, Any] = {
     "webhook_url": "https://yoursite.com/webhook",
     "event": "payment.success",
     "type": "payment.success",
-    "attempts": 1,
-    "attempt_number": 1,
     "duration_ms": 42,
     "response_code": 200,
     "response_body": "ok",
     "error": None,
     "message": "Webhook retry scheduled",
-    "timestamp": 1705315870,
-    "total": 1,
     "limit": 10,
     "offset": 0,
     "total_is_estimate": False,
-    "seeded": True,
     "database": "connected",
     "redis": "connected",
     "worker_status": "running",
@@ -197,31 +191,24 @@ def _document_operation(schemas: dict[str, Any], operation: dict[str, Any]) -> N
 # --- webhook events ------------------------------------------------------------------------
 
 
-class PaymentEventData(BaseModel):
-    payment: Payment
-
-
-class RefundEventData(BaseModel):
-    refund: Refund
+def _event_body(
+    name: str, events: tuple[str, ...], data: type[BaseModel], doc: str | None = None
+) -> type[BaseModel]:
+    """The model of the webhook body `{event, timestamp, data}` of `events`
+    (docs/webhooks.md#body), named `name` in the document; `timestamp` is Unix seconds."""
+    event: Any = Literal[events]  # the document's enum (or const) of `events`
+    return create_model(
+        name,
+        __doc__=doc,
+        event=(event, ...),
+        timestamp=(int, Field(description="Unix seconds", examples=[1705315870])),
+        data=(data, ...),
+    )
 
 
 class TestEventData(BaseModel):
     message: str = Field(examples=["This is a test webhook from Payment Gateway"])
     merchant_id: str = Field(examples=["550e8400-e29b-41d4-a716-446655440000"])
-
-
-class PaymentEventBody(BaseModel):
-    """The body of a payment event: compact JSON, signed byte for byte (docs/webhooks.md#body)."""
-
-    event: Literal["payment.created", "payment.pending", "payment.success", "payment.failed"]
-    timestamp: int = Field(description="Unix seconds", examples=[1705315870])
-    data: PaymentEventData
-
-
-class RefundEventBody(BaseModel):
-    event: Literal["refund.created", "refund.processed"]
-    timestamp: int = Field(description="Unix seconds", examples=[1705315870])
-    data: RefundEventData
 
 
 class DisabledEndpoint(BaseModel):
@@ -238,20 +225,23 @@ class DisabledEndpoint(BaseModel):
     updated_at: str
 
 
-class EndpointDisabledData(BaseModel):
-    endpoint: DisabledEndpoint
-
-
-class EndpointDisabledBody(BaseModel):
-    event: Literal["webhook_endpoint.disabled"]
-    timestamp: int = Field(description="Unix seconds", examples=[1705315870])
-    data: EndpointDisabledData
-
-
-class TestEventBody(BaseModel):
-    event: Literal["webhook.test"]
-    timestamp: int = Field(description="Unix seconds", examples=[1705315870])
-    data: TestEventData
+PaymentEventBody = _event_body(
+    "PaymentEventBody",
+    tuple(event for event in EVENT_TYPES if event.startswith("payment.")),
+    create_model("PaymentEventData", payment=(Payment, ...)),
+    "The body of a payment event: compact JSON, signed byte for byte (docs/webhooks.md#body).",
+)
+RefundEventBody = _event_body(
+    "RefundEventBody",
+    tuple(event for event in EVENT_TYPES if event.startswith("refund.")),
+    create_model("RefundEventData", refund=(Refund, ...)),
+)
+EndpointDisabledBody = _event_body(
+    "EndpointDisabledBody",
+    ("webhook_endpoint.disabled",),
+    create_model("EndpointDisabledData", endpoint=(DisabledEndpoint, ...)),
+)
+TestEventBody = _event_body("TestEventBody", ("webhook.test",), TestEventData)
 
 
 def _document_webhooks(app: FastAPI) -> None:
