@@ -10,7 +10,7 @@ from typing import Any, Generic, LiteralString, TypeVar
 
 from pydantic import BaseModel, Field
 
-from shared.backends.db import AsyncDictConnection, one_async
+from shared.backends.db import AsyncDictConnection, Row, one_async
 
 EXACT_TOTAL_UP_TO = 10_000
 
@@ -42,6 +42,34 @@ async def count_matching(
     if isinstance(document, str):
         document = json.loads(document)
     return Total(max(int(document[0]["Plan"]["Plan Rows"]), capped), estimated=True)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What a list endpoint reads: `SELECT {columns} FROM {table} {joins} WHERE {where}
+    ORDER BY {order_by}`, a page of it at a time. `where` names its parameters
+    (`%(merchant_id)s`); the total counts `table` and `where` alone (count_matching), so
+    `joins` may only add columns."""
+
+    columns: LiteralString
+    table: LiteralString
+    where: LiteralString
+    order_by: LiteralString
+    joins: LiteralString = ""
+
+    async def page(
+        self, conn: AsyncDictConnection, params: dict[str, Any], limit: int, offset: int
+    ) -> tuple[list[Row], Total]:
+        """(the rows of one page, newest first as `order_by` says, and the total)."""
+        rows = await (
+            await conn.execute(
+                f"SELECT {self.columns} FROM {self.table} {self.joins} WHERE {self.where}"  # noqa: S608
+                f" ORDER BY {self.order_by} LIMIT %(limit)s OFFSET %(offset)s",
+                params | {"limit": limit, "offset": offset},
+            )
+        ).fetchall()
+        total = await count_matching(conn, f"SELECT 1 FROM {self.table} WHERE {self.where}", params)  # noqa: S608
+        return rows, total
 
 
 class Page(BaseModel, Generic[Item]):

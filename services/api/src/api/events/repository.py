@@ -1,6 +1,6 @@
 from typing import Any
 
-from api.pagination import CreatedRange, Total, count_matching
+from api.pagination import CreatedRange, Listing, Total
 from api.webhooks.repository import LAST_ATTEMPT, LOG_COLUMNS
 from shared.backends.db import AsyncDictConnection, Row
 from shared.domain.models import Event
@@ -8,13 +8,17 @@ from shared.domain.models import Event
 EVENT_COLUMNS = Event.columns()
 
 # NULL filters match everything; the planner still uses the merchant index.
-MATCHING_EVENTS = """
-FROM events
-WHERE merchant_id = %(merchant_id)s
-  AND (%(type)s::text IS NULL OR type = %(type)s::text)
-  AND (%(created_start)s::timestamptz IS NULL OR created_at >= %(created_start)s::timestamptz)
-  AND (%(created_end)s::timestamptz IS NULL OR created_at < %(created_end)s::timestamptz)
-"""
+EVENTS = Listing(
+    columns=EVENT_COLUMNS,
+    table="events",
+    where="""
+    merchant_id = %(merchant_id)s
+    AND (%(type)s::text IS NULL OR type = %(type)s::text)
+    AND (%(created_start)s::timestamptz IS NULL OR created_at >= %(created_start)s::timestamptz)
+    AND (%(created_end)s::timestamptz IS NULL OR created_at < %(created_end)s::timestamptz)
+    """,
+    order_by="created_at DESC, seq DESC",
+)
 
 
 def filters(merchant_id: str, event_type: str | None, created: CreatedRange) -> dict[str, Any]:
@@ -28,18 +32,8 @@ def filters(merchant_id: str, event_type: str | None, created: CreatedRange) -> 
 
 async def list_events(
     conn: AsyncDictConnection, filters: dict[str, Any], limit: int, offset: int
-) -> list[Row]:
-    return await (
-        await conn.execute(
-            f"SELECT {EVENT_COLUMNS} {MATCHING_EVENTS}"
-            " ORDER BY created_at DESC, seq DESC LIMIT %(limit)s OFFSET %(offset)s",
-            filters | {"limit": limit, "offset": offset},
-        )
-    ).fetchall()
-
-
-async def count_events(conn: AsyncDictConnection, filters: dict[str, Any]) -> Total:
-    return await count_matching(conn, f"SELECT 1 {MATCHING_EVENTS}", filters)
+) -> tuple[list[Row], Total]:
+    return await EVENTS.page(conn, filters, limit, offset)
 
 
 async def get_event(conn: AsyncDictConnection, event_id: str, merchant_id: str) -> Row | None:

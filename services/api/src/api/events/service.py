@@ -24,8 +24,7 @@ async def list_events(
     """The merchant's events matching the filters, newest first."""
     filters = repository.filters(merchant_id, event_type, created)
     async with db.connection() as conn:
-        rows = await repository.list_events(conn, filters, limit, offset)
-        total = await repository.count_events(conn, filters)
+        rows, total = await repository.list_events(conn, filters, limit, offset)
     return [Event.from_row(row) for row in rows], total
 
 

@@ -2,7 +2,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from api.pagination import Total, count_matching
+from api.pagination import Listing, Total
 from shared.backends.db import AsyncDictConnection, Row, one_async
 from shared.domain.models import Order
 
@@ -62,25 +62,15 @@ async def get_order_status(
     return row["status"] if row else None
 
 
+ORDERS = Listing(
+    columns=ORDER_COLUMNS,
+    table="orders",
+    where="merchant_id = %(merchant_id)s AND (%(status)s::text IS NULL OR status = %(status)s)",
+    order_by="created_at DESC, id DESC",
+)
+
+
 async def list_orders(
     conn: AsyncDictConnection, merchant_id: str, status: str | None, limit: int, offset: int
-) -> list[Row]:
-    return await (
-        await conn.execute(
-            f"""
-        SELECT {ORDER_COLUMNS} FROM orders
-        WHERE merchant_id = %(merchant_id)s AND (%(status)s::text IS NULL OR status = %(status)s)
-        ORDER BY created_at DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s
-        """,
-            {"merchant_id": merchant_id, "status": status, "limit": limit, "offset": offset},
-        )
-    ).fetchall()
-
-
-async def count_orders(conn: AsyncDictConnection, merchant_id: str, status: str | None) -> Total:
-    return await count_matching(
-        conn,
-        "SELECT 1 FROM orders WHERE merchant_id = %(merchant_id)s"
-        " AND (%(status)s::text IS NULL OR status = %(status)s)",
-        {"merchant_id": merchant_id, "status": status},
-    )
+) -> tuple[list[Row], Total]:
+    return await ORDERS.page(conn, {"merchant_id": merchant_id, "status": status}, limit, offset)

@@ -46,6 +46,5 @@ async def list_orders(
 ) -> tuple[list[Order], Total]:
     """The merchant's orders, newest first; only those of `status` when given."""
     async with db.connection() as conn:
-        rows = await repository.list_orders(conn, merchant_id, status, limit, offset)
-        total = await repository.count_orders(conn, merchant_id, status)
+        rows, total = await repository.list_orders(conn, merchant_id, status, limit, offset)
     return [Order.from_row(row) for row in rows], total

@@ -1,6 +1,6 @@
 from typing import Any
 
-from api.pagination import Total, count_matching
+from api.pagination import Listing, Total
 from shared.backends.db import AsyncDictConnection, Row, one_async
 from shared.domain.models import Payment
 
@@ -50,28 +50,18 @@ async def get_payment(
     ).fetchone()
 
 
+PAYMENTS = Listing(
+    columns=COLUMNS,
+    table="payments",
+    where="merchant_id = %(merchant_id)s AND (%(status)s::text IS NULL OR status = %(status)s)",
+    order_by="created_at DESC, id DESC",
+)
+
+
 async def list_payments(
     conn: AsyncDictConnection, merchant_id: str, status: str | None, limit: int, offset: int
-) -> list[Row]:
-    return await (
-        await conn.execute(
-            f"""
-        SELECT {COLUMNS} FROM payments
-        WHERE merchant_id = %(merchant_id)s AND (%(status)s::text IS NULL OR status = %(status)s)
-        ORDER BY created_at DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s
-        """,
-            {"merchant_id": merchant_id, "status": status, "limit": limit, "offset": offset},
-        )
-    ).fetchall()
-
-
-async def count_payments(conn: AsyncDictConnection, merchant_id: str, status: str | None) -> Total:
-    return await count_matching(
-        conn,
-        "SELECT 1 FROM payments WHERE merchant_id = %(merchant_id)s"
-        " AND (%(status)s::text IS NULL OR status = %(status)s)",
-        {"merchant_id": merchant_id, "status": status},
-    )
+) -> tuple[list[Row], Total]:
+    return await PAYMENTS.page(conn, {"merchant_id": merchant_id, "status": status}, limit, offset)
 
 
 async def lock_payment(conn: AsyncDictConnection, payment_id: str, merchant_id: str) -> Row | None:

@@ -141,6 +141,5 @@ async def list_payments(
     db: AsyncDatabase, merchant_id: str, status: str | None, limit: int, offset: int
 ) -> tuple[list[Payment], Total]:
     async with db.connection() as conn:
-        rows = await payments.list_payments(conn, merchant_id, status, limit, offset)
-        total = await payments.count_payments(conn, merchant_id, status)
+        rows, total = await payments.list_payments(conn, merchant_id, status, limit, offset)
     return [Payment.from_row(row) for row in rows], total

@@ -1,6 +1,6 @@
 from typing import Any
 
-from api.pagination import Total, count_matching
+from api.pagination import Listing, Total
 from shared.backends.db import AsyncDictConnection, Row, one_async
 from shared.domain.models import Refund, amount_refundable
 
@@ -41,21 +41,15 @@ async def get_refund(conn: AsyncDictConnection, refund_id: str, merchant_id: str
     ).fetchone()
 
 
+REFUNDS = Listing(
+    columns=REFUND_COLUMNS,
+    table="refunds",
+    where="payment_id = %(payment_id)s",
+    order_by="created_at DESC, id DESC",
+)
+
+
 async def list_refunds(
     conn: AsyncDictConnection, payment_id: str, limit: int, offset: int
-) -> list[Row]:
-    return await (
-        await conn.execute(
-            f"""
-        SELECT {REFUND_COLUMNS} FROM refunds WHERE payment_id = %s
-        ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s
-        """,
-            (payment_id, limit, offset),
-        )
-    ).fetchall()
-
-
-async def count_refunds(conn: AsyncDictConnection, payment_id: str) -> Total:
-    return await count_matching(
-        conn, "SELECT 1 FROM refunds WHERE payment_id = %(payment_id)s", {"payment_id": payment_id}
-    )
+) -> tuple[list[Row], Total]:
+    return await REFUNDS.page(conn, {"payment_id": payment_id}, limit, offset)

@@ -70,6 +70,5 @@ async def list_payment_refunds(
     async with db.connection() as conn:
         if await payments.get_payment(conn, payment_id, merchant_id) is None:
             raise PaymentNotFound
-        rows = await refunds.list_refunds(conn, payment_id, limit, offset)
-        total = await refunds.count_refunds(conn, payment_id)
+        rows, total = await refunds.list_refunds(conn, payment_id, limit, offset)
     return [Refund.from_row(row) for row in rows], total

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from api.pagination import Total, count_matching
+from api.pagination import Listing, Total
 from shared.backends.db import AsyncDictConnection, Row, one_async
 
 LOG_COLUMNS = """
@@ -19,36 +19,27 @@ LEFT JOIN LATERAL (
 
 
 # Each filter is off when its parameter is NULL.
-LOG_FILTERS = """
-    WHERE l.merchant_id = %(merchant_id)s
-      AND (%(status)s::text IS NULL OR l.status = %(status)s)
-      AND (%(event)s::text IS NULL OR l.event = %(event)s)
-      AND (%(endpoint_id)s::text IS NULL OR l.endpoint_id = %(endpoint_id)s)
-      AND (%(object_id)s::text IS NULL OR l.object_id = %(object_id)s)
-"""
-
-
-COUNT_LOGS = "SELECT 1 FROM webhook_logs l" + LOG_FILTERS
+LOGS = Listing(
+    columns=LOG_COLUMNS,
+    table="webhook_logs l",
+    joins=LAST_ATTEMPT,
+    where="""
+    l.merchant_id = %(merchant_id)s
+    AND (%(status)s::text IS NULL OR l.status = %(status)s)
+    AND (%(event)s::text IS NULL OR l.event = %(event)s)
+    AND (%(endpoint_id)s::text IS NULL OR l.endpoint_id = %(endpoint_id)s)
+    AND (%(object_id)s::text IS NULL OR l.object_id = %(object_id)s)
+    """,
+    order_by="l.created_at DESC, l.id DESC",
+)
 
 
 async def list_logs(
     conn: AsyncDictConnection, filters: dict[str, Any], limit: int, offset: int
-) -> list[Row]:
+) -> tuple[list[Row], Total]:
     """The merchant's logs matching `filters` (merchant_id, status, event, endpoint_id,
-    object_id; None is no filter), newest first."""
-    return await (
-        await conn.execute(
-            f"""
-        SELECT {LOG_COLUMNS} FROM webhook_logs l {LAST_ATTEMPT} {LOG_FILTERS}
-        ORDER BY l.created_at DESC, l.id DESC LIMIT %(limit)s OFFSET %(offset)s
-        """,
-            filters | {"limit": limit, "offset": offset},
-        )
-    ).fetchall()
-
-
-async def count_logs(conn: AsyncDictConnection, filters: dict[str, Any]) -> Total:
-    return await count_matching(conn, COUNT_LOGS, filters)
+    object_id; None is no filter), newest first, and their total."""
+    return await LOGS.page(conn, filters, limit, offset)
 
 
 async def get_log(conn: AsyncDictConnection, log_id: str, merchant_id: str) -> Row | None:
@@ -205,27 +196,19 @@ ENDPOINT_COLUMNS = """
 """
 
 
+ENDPOINTS = Listing(
+    columns=ENDPOINT_COLUMNS,
+    table="webhook_endpoints e",
+    joins="JOIN merchants m ON m.id = e.merchant_id",
+    where="e.merchant_id = %(merchant_id)s",
+    order_by="e.created_at DESC, e.id DESC",
+)
+
+
 async def list_endpoints(
     conn: AsyncDictConnection, merchant_id: str, limit: int, offset: int
-) -> list[Row]:
-    return await (
-        await conn.execute(
-            f"""
-        SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints e JOIN merchants m ON m.id = e.merchant_id
-        WHERE e.merchant_id = %s
-        ORDER BY e.created_at DESC, e.id DESC LIMIT %s OFFSET %s
-        """,
-            (merchant_id, limit, offset),
-        )
-    ).fetchall()
-
-
-async def count_endpoints(conn: AsyncDictConnection, merchant_id: str) -> Total:
-    return await count_matching(
-        conn,
-        "SELECT 1 FROM webhook_endpoints WHERE merchant_id = %(merchant_id)s",
-        {"merchant_id": merchant_id},
-    )
+) -> tuple[list[Row], Total]:
+    return await ENDPOINTS.page(conn, {"merchant_id": merchant_id}, limit, offset)
 
 
 async def get_endpoint(

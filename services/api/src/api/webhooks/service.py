@@ -68,8 +68,7 @@ async def list_logs(
     """Logs matching `filters` (merchant_id, and status, event, endpoint_id, object_id or
     None), newest first."""
     async with db.connection() as conn:
-        rows = await repository.list_logs(conn, filters, limit, offset)
-        total = await repository.count_logs(conn, filters)
+        rows, total = await repository.list_logs(conn, filters, limit, offset)
     return [WebhookLog.from_row(row) for row in rows], total
 
 
@@ -211,8 +210,7 @@ async def list_endpoints(
     """A page of the merchant's endpoints, newest first, each with its `health` (one query
     for the page's endpoints, as `get_endpoint` shows it)."""
     async with db.connection() as conn:
-        rows = await repository.list_endpoints(conn, merchant_id, limit, offset)
-        total = await repository.count_endpoints(conn, merchant_id)
+        rows, total = await repository.list_endpoints(conn, merchant_id, limit, offset)
         health = await repository.endpoints_health(conn, [row["id"] for row in rows])
     return [
         WebhookEndpoint.from_row(row).model_dump() | _health(health[row["id"]]) for row in rows
