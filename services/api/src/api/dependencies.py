@@ -1,16 +1,15 @@
 """Request dependencies: the process's ApiRuntime, the authenticated merchant, pagination,
 time bounds of a list."""
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader
 
 from api.fields import ISO_8601, utc_time
 from api.merchants import auth
-from api.pagination import CreatedRange, Total
+from api.pagination import CreatedRange, Pagination
 from api.ratelimit.limiter import API_REQUESTS_PER_KEY
 from api.runtime import ApiRuntime
 
@@ -45,21 +44,6 @@ async def current_merchant(
 
 
 MerchantDep = Annotated[auth.AuthenticatedMerchant, Depends(current_merchant)]
-
-
-@dataclass(frozen=True)
-class Pagination:
-    limit: int
-    offset: int
-
-    def page(self, rows: list[Any], total: Total) -> dict[str, Any]:
-        return {
-            "data": rows,
-            "total": total.count,
-            "limit": self.limit,
-            "offset": self.offset,
-            "total_is_estimate": total.estimated,
-        }
 
 
 async def pagination(

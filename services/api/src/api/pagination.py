@@ -45,6 +45,24 @@ async def count_matching(
 
 
 @dataclass(frozen=True)
+class Pagination:
+    """A list request's page: `limit` rows after the first `offset` (both from its query)."""
+
+    limit: int
+    offset: int
+
+    def page(self, rows: list[Any], total: Total) -> dict[str, Any]:
+        """The list response `{data, total, limit, offset, total_is_estimate}` (`Page`)."""
+        return {
+            "data": rows,
+            "total": total.count,
+            "limit": self.limit,
+            "offset": self.offset,
+            "total_is_estimate": total.estimated,
+        }
+
+
+@dataclass(frozen=True)
 class Listing:
     """What a list endpoint reads: `SELECT {columns} FROM {table} {joins} WHERE {where}
     ORDER BY {order_by}`, a page of it at a time. `where` names its parameters
@@ -58,14 +76,14 @@ class Listing:
     joins: LiteralString = ""
 
     async def page(
-        self, conn: AsyncDictConnection, params: dict[str, Any], limit: int, offset: int
+        self, conn: AsyncDictConnection, params: dict[str, Any], pagination: Pagination
     ) -> tuple[list[Row], Total]:
         """(the rows of one page, newest first as `order_by` says, and the total)."""
         rows = await (
             await conn.execute(
                 f"SELECT {self.columns} FROM {self.table} {self.joins} WHERE {self.where}"  # noqa: S608
                 f" ORDER BY {self.order_by} LIMIT %(limit)s OFFSET %(offset)s",
-                params | {"limit": limit, "offset": offset},
+                params | {"limit": pagination.limit, "offset": pagination.offset},
             )
         ).fetchall()
         total = await count_matching(conn, f"SELECT 1 FROM {self.table} WHERE {self.where}", params)  # noqa: S608

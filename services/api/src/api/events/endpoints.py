@@ -36,10 +36,7 @@ async def list_events(
         EventType | None, Query(alias="type", description="Only events of this type")
     ] = None,
 ) -> dict[str, Any]:
-    rows, total = await service.list_events(
-        runtime.db, merchant.id, event_type, created, pagination.limit, pagination.offset
-    )
-    return pagination.page(rows, total)
+    return await service.list_events(runtime.db, merchant.id, event_type, created, pagination)
 
 
 @router.get(

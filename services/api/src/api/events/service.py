@@ -6,7 +6,7 @@ from typing import Any
 
 from api.events import repository
 from api.events.errors import EventNotFound
-from api.pagination import CreatedRange, Total
+from api.pagination import CreatedRange, Pagination
 from api.webhooks import repository as webhooks
 from shared.backends.db import AsyncDatabase
 from shared.core.signing import signature_headers
@@ -18,14 +18,13 @@ async def list_events(
     merchant_id: str,
     event_type: str | None,
     created: CreatedRange,
-    limit: int,
-    offset: int,
-) -> tuple[list[Event], Total]:
+    pagination: Pagination,
+) -> dict[str, Any]:
     """The merchant's events matching the filters, newest first."""
     filters = repository.filters(merchant_id, event_type, created)
     async with db.connection() as conn:
-        rows, total = await repository.list_events(conn, filters, limit, offset)
-    return [Event.from_row(row) for row in rows], total
+        rows, total = await repository.list_events(conn, filters, pagination)
+    return pagination.page([Event.from_row(row) for row in rows], total)
 
 
 def _event_uuid(event_id: str) -> str:

@@ -42,10 +42,7 @@ async def list_orders(
     pagination: PaginationDep,
     status: Annotated[OrderStatus | None, Query(description="Only this status")] = None,
 ) -> dict[str, Any]:
-    rows, total = await service.list_orders(
-        runtime.db, merchant.id, status, pagination.limit, pagination.offset
-    )
-    return pagination.page(rows, total)
+    return await service.list_orders(runtime.db, merchant.id, status, pagination)
 
 
 @router.get(

@@ -2,7 +2,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from api.pagination import Listing, Total
+from api.pagination import Listing, Pagination, Total
 from shared.backends.db import AsyncDictConnection, Row, one_async
 from shared.domain.models import Order
 
@@ -71,6 +71,6 @@ ORDERS = Listing(
 
 
 async def list_orders(
-    conn: AsyncDictConnection, merchant_id: str, status: str | None, limit: int, offset: int
+    conn: AsyncDictConnection, merchant_id: str, status: str | None, pagination: Pagination
 ) -> tuple[list[Row], Total]:
-    return await ORDERS.page(conn, {"merchant_id": merchant_id, "status": status}, limit, offset)
+    return await ORDERS.page(conn, {"merchant_id": merchant_id, "status": status}, pagination)

@@ -1,9 +1,11 @@
 """Orders: what a merchant asks a shopper to pay."""
 
+from typing import Any
+
 from api.orders import repository
 from api.orders.errors import OrderNotFound
 from api.orders.schemas import OrderCreate
-from api.pagination import Total
+from api.pagination import Pagination
 from shared.backends.db import AsyncDatabase, AsyncTransaction
 from shared.core.ids import ORDER_PREFIX, new_id
 from shared.domain.models import Order, PublicOrder, Resource
@@ -42,9 +44,9 @@ async def get_public_order(db: AsyncDatabase, order_id: str, key_id: str | None 
 
 
 async def list_orders(
-    db: AsyncDatabase, merchant_id: str, status: str | None, limit: int, offset: int
-) -> tuple[list[Order], Total]:
+    db: AsyncDatabase, merchant_id: str, status: str | None, pagination: Pagination
+) -> dict[str, Any]:
     """The merchant's orders, newest first; only those of `status` when given."""
     async with db.connection() as conn:
-        rows, total = await repository.list_orders(conn, merchant_id, status, limit, offset)
-    return [Order.from_row(row) for row in rows], total
+        rows, total = await repository.list_orders(conn, merchant_id, status, pagination)
+    return pagination.page([Order.from_row(row) for row in rows], total)

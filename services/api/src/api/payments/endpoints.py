@@ -44,10 +44,7 @@ async def list_payments(
     pagination: PaginationDep,
     status: Annotated[PaymentStatus | None, Query(description="Only this status")] = None,
 ) -> dict[str, Any]:
-    rows, total = await service.list_payments(
-        runtime.db, merchant.id, status, pagination.limit, pagination.offset
-    )
-    return pagination.page(rows, total)
+    return await service.list_payments(runtime.db, merchant.id, status, pagination)
 
 
 @router.get(

@@ -1,6 +1,6 @@
 from typing import Any
 
-from api.pagination import Listing, Total
+from api.pagination import Listing, Pagination, Total
 from shared.backends.db import AsyncDictConnection, Row, one_async
 from shared.domain.models import Payment
 
@@ -59,9 +59,9 @@ PAYMENTS = Listing(
 
 
 async def list_payments(
-    conn: AsyncDictConnection, merchant_id: str, status: str | None, limit: int, offset: int
+    conn: AsyncDictConnection, merchant_id: str, status: str | None, pagination: Pagination
 ) -> tuple[list[Row], Total]:
-    return await PAYMENTS.page(conn, {"merchant_id": merchant_id, "status": status}, limit, offset)
+    return await PAYMENTS.page(conn, {"merchant_id": merchant_id, "status": status}, pagination)
 
 
 async def lock_payment(conn: AsyncDictConnection, payment_id: str, merchant_id: str) -> Row | None:

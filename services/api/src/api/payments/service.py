@@ -7,7 +7,7 @@ import structlog
 
 from api.orders import repository as orders
 from api.orders.errors import OrderAlreadyPaid, OrderNotFound
-from api.pagination import Total
+from api.pagination import Pagination
 from api.payments import instruments
 from api.payments import repository as payments
 from api.payments.errors import CaptureAmountMismatch, PaymentNotCapturable, PaymentNotFound
@@ -138,8 +138,8 @@ async def payment_stats(db: AsyncDatabase, merchant_id: str) -> dict[str, Any]:
 
 
 async def list_payments(
-    db: AsyncDatabase, merchant_id: str, status: str | None, limit: int, offset: int
-) -> tuple[list[Payment], Total]:
+    db: AsyncDatabase, merchant_id: str, status: str | None, pagination: Pagination
+) -> dict[str, Any]:
     async with db.connection() as conn:
-        rows, total = await payments.list_payments(conn, merchant_id, status, limit, offset)
-    return [Payment.from_row(row) for row in rows], total
+        rows, total = await payments.list_payments(conn, merchant_id, status, pagination)
+    return pagination.page([Payment.from_row(row) for row in rows], total)

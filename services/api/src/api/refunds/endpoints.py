@@ -46,10 +46,7 @@ async def list_payment_refunds(
     runtime: RuntimeDep,
     pagination: PaginationDep,
 ) -> dict[str, Any]:
-    rows, total = await service.list_payment_refunds(
-        runtime.db, merchant.id, payment_id, pagination.limit, pagination.offset
-    )
-    return pagination.page(rows, total)
+    return await service.list_payment_refunds(runtime.db, merchant.id, payment_id, pagination)
 
 
 @router.get(

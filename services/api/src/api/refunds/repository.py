@@ -1,6 +1,6 @@
 from typing import Any
 
-from api.pagination import Listing, Total
+from api.pagination import Listing, Pagination, Total
 from shared.backends.db import AsyncDictConnection, Row, one_async
 from shared.domain.models import Refund, amount_refundable
 
@@ -50,6 +50,6 @@ REFUNDS = Listing(
 
 
 async def list_refunds(
-    conn: AsyncDictConnection, payment_id: str, limit: int, offset: int
+    conn: AsyncDictConnection, payment_id: str, pagination: Pagination
 ) -> tuple[list[Row], Total]:
-    return await REFUNDS.page(conn, {"payment_id": payment_id}, limit, offset)
+    return await REFUNDS.page(conn, {"payment_id": payment_id}, pagination)

@@ -1,8 +1,10 @@
 """Refunds: any number of partial refunds of a successful payment, never more than it."""
 
+from typing import Any
+
 import structlog
 
-from api.pagination import Total
+from api.pagination import Pagination
 from api.payments import repository as payments
 from api.payments.errors import PaymentNotFound
 from api.refunds import repository as refunds
@@ -65,10 +67,10 @@ async def get_refund(db: AsyncDatabase, merchant_id: str, refund_id: str) -> Ref
 
 
 async def list_payment_refunds(
-    db: AsyncDatabase, merchant_id: str, payment_id: str, limit: int, offset: int
-) -> tuple[list[Refund], Total]:
+    db: AsyncDatabase, merchant_id: str, payment_id: str, pagination: Pagination
+) -> dict[str, Any]:
     async with db.connection() as conn:
         if await payments.get_payment(conn, payment_id, merchant_id) is None:
             raise PaymentNotFound
-        rows, total = await refunds.list_refunds(conn, payment_id, limit, offset)
-    return [Refund.from_row(row) for row in rows], total
+        rows, total = await refunds.list_refunds(conn, payment_id, pagination)
+    return pagination.page([Refund.from_row(row) for row in rows], total)

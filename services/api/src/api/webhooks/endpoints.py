@@ -89,10 +89,7 @@ async def send_test(merchant: MerchantDep, tx: RequestTransactionDep) -> dict[st
 async def list_endpoints(
     merchant: MerchantDep, runtime: RuntimeDep, pagination: PaginationDep
 ) -> dict[str, Any]:
-    rows, total = await service.list_endpoints(
-        runtime.db, merchant.id, pagination.limit, pagination.offset
-    )
-    return pagination.page(rows, total)
+    return await service.list_endpoints(runtime.db, merchant.id, pagination)
 
 
 @router.post(
@@ -213,8 +210,7 @@ async def list_logs(
         "endpoint_id": endpoint_id,
         "object_id": object_id,
     }
-    rows, total = await service.list_logs(runtime.db, filters, pagination.limit, pagination.offset)
-    return pagination.page(rows, total)
+    return await service.list_logs(runtime.db, filters, pagination)
 
 
 @router.get(

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from api.pagination import Listing, Total
+from api.pagination import Listing, Pagination, Total
 from shared.backends.db import AsyncDictConnection, Row, one_async
 
 LOG_COLUMNS = """
@@ -35,11 +35,11 @@ LOGS = Listing(
 
 
 async def list_logs(
-    conn: AsyncDictConnection, filters: dict[str, Any], limit: int, offset: int
+    conn: AsyncDictConnection, filters: dict[str, Any], pagination: Pagination
 ) -> tuple[list[Row], Total]:
     """The merchant's logs matching `filters` (merchant_id, status, event, endpoint_id,
     object_id; None is no filter), newest first, and their total."""
-    return await LOGS.page(conn, filters, limit, offset)
+    return await LOGS.page(conn, filters, pagination)
 
 
 async def get_log(conn: AsyncDictConnection, log_id: str, merchant_id: str) -> Row | None:
@@ -206,9 +206,9 @@ ENDPOINTS = Listing(
 
 
 async def list_endpoints(
-    conn: AsyncDictConnection, merchant_id: str, limit: int, offset: int
+    conn: AsyncDictConnection, merchant_id: str, pagination: Pagination
 ) -> tuple[list[Row], Total]:
-    return await ENDPOINTS.page(conn, {"merchant_id": merchant_id}, limit, offset)
+    return await ENDPOINTS.page(conn, {"merchant_id": merchant_id}, pagination)
 
 
 async def get_endpoint(

@@ -12,7 +12,7 @@ from psycopg import errors
 
 from api.fields import utc_time
 from api.merchants.auth import AuthenticatedMerchant
-from api.pagination import Total
+from api.pagination import Pagination
 from api.runtime import ApiRuntime
 from api.webhooks import repository
 from api.webhooks.errors import (
@@ -63,13 +63,13 @@ def _log_id(value: str) -> str:
 
 
 async def list_logs(
-    db: AsyncDatabase, filters: dict[str, Any], limit: int, offset: int
-) -> tuple[list[WebhookLog], Total]:
+    db: AsyncDatabase, filters: dict[str, Any], pagination: Pagination
+) -> dict[str, Any]:
     """Logs matching `filters` (merchant_id, and status, event, endpoint_id, object_id or
     None), newest first."""
     async with db.connection() as conn:
-        rows, total = await repository.list_logs(conn, filters, limit, offset)
-    return [WebhookLog.from_row(row) for row in rows], total
+        rows, total = await repository.list_logs(conn, filters, pagination)
+    return pagination.page([WebhookLog.from_row(row) for row in rows], total)
 
 
 async def get_log(db: AsyncDatabase, merchant_id: str, log_id: str) -> dict[str, Any]:
@@ -205,16 +205,17 @@ def _event_filter(events: list[str]) -> list[str]:
 
 
 async def list_endpoints(
-    db: AsyncDatabase, merchant_id: str, limit: int, offset: int
-) -> tuple[list[dict[str, Any]], Total]:
+    db: AsyncDatabase, merchant_id: str, pagination: Pagination
+) -> dict[str, Any]:
     """A page of the merchant's endpoints, newest first, each with its `health` (one query
     for the page's endpoints, as `get_endpoint` shows it)."""
     async with db.connection() as conn:
-        rows, total = await repository.list_endpoints(conn, merchant_id, limit, offset)
+        rows, total = await repository.list_endpoints(conn, merchant_id, pagination)
         health = await repository.endpoints_health(conn, [row["id"] for row in rows])
-    return [
-        WebhookEndpoint.from_row(row).model_dump() | _health(health[row["id"]]) for row in rows
-    ], total
+    return pagination.page(
+        [WebhookEndpoint.from_row(row).model_dump() | _health(health[row["id"]]) for row in rows],
+        total,
+    )
 
 
 async def _endpoint(
