@@ -17,7 +17,13 @@ from starlette.requests import ClientDisconnect
 
 from api.dependencies import current_merchant
 from api.error_handlers import FIELD_NAME, is_json_media_type
-from api.errors import BodyNotReceived, BodyTooLarge, RateLimited, route_error_responses
+from api.errors import (
+    AuthenticationFailed,
+    BodyNotReceived,
+    BodyTooLarge,
+    RateLimited,
+    route_error_responses,
+)
 from api.idempotency.dependency import IDEMPOTENCY_ERRORS, Replayed, request_transaction
 from shared.domain.errors import BadRequest, GatewayError
 
@@ -102,7 +108,7 @@ class ApiRoute(APIRoute):
     is a 400 however the route would treat it); a replayed response is answered as stored. Its
     `responses` are what the route declares plus what it answers outside its own code, read
     from its parameters: 400 for a validated parameter or body, 413 for a body over the
-    limit, 429 for an API key's limit, the Idempotency-Key's errors for a merchant POST."""
+    limit, 401 and 429 for a merchant's API key and its limit, the Idempotency-Key's errors for a merchant POST."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any):
         dependant = get_dependant(path=path, call=endpoint)
@@ -116,7 +122,7 @@ class ApiRoute(APIRoute):
         implied: tuple[int | type[GatewayError], ...] = (
             *([400] if validated else []),
             *([BodyTooLarge] if has_body else []),
-            *([RateLimited] if current_merchant in calls else []),
+            *([AuthenticationFailed, RateLimited] if current_merchant in calls else []),
             *(IDEMPOTENCY_ERRORS if request_transaction in calls else []),
         )
         kwargs["responses"] = route_error_responses(kwargs.get("responses"), implied)

@@ -39,7 +39,7 @@ async def log_in(body: MerchantLogin, runtime: RuntimeDep) -> MerchantCredential
 @router.post(
     "/api/v1/merchants/rotate-api-secret",
     response_model=RotatedApiSecret,
-    responses=error_responses(401, 503),
+    responses=error_responses(503),
     summary="Replace the API secret; the old one keeps working for a grace period (24 h)",
 )
 async def rotate_api_secret(

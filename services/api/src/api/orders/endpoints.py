@@ -21,7 +21,7 @@ OrderStatus = Literal["created", "paid"]
     "/api/v1/orders",
     status_code=201,
     response_model=Order,
-    responses=error_responses(400, 401, 409, 422, 503),
+    responses=error_responses(400, 503),
     summary="Create an order",
 )
 async def create_order(
@@ -33,7 +33,7 @@ async def create_order(
 @router.get(
     "/api/v1/orders",
     response_model=OrderPage,
-    responses=error_responses(400, 401, 503),
+    responses=error_responses(400, 503),
     summary="List orders, newest first",
 )
 async def list_orders(
@@ -48,7 +48,7 @@ async def list_orders(
 @router.get(
     "/api/v1/orders/{order_id}",
     response_model=Order,
-    responses=error_responses(401, OrderNotFound, 503),
+    responses=error_responses(OrderNotFound, 503),
     summary="Get an order",
 )
 async def get_order(merchant: MerchantDep, order_id: OrderIdInPath, runtime: RuntimeDep) -> Order:

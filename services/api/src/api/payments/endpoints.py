@@ -23,7 +23,7 @@ PaymentStatus = Literal["pending", "success", "failed"]
     "/api/v1/payments",
     status_code=201,
     response_model=Payment,
-    responses=error_responses(400, OrderAlreadyPaid, 401, OrderNotFound, 409, 422, 503),
+    responses=error_responses(400, OrderAlreadyPaid, OrderNotFound, 503),
     summary="Create a UPI or card payment for an order; processed asynchronously",
 )
 async def create_payment(
@@ -35,7 +35,7 @@ async def create_payment(
 @router.get(
     "/api/v1/payments",
     response_model=PaymentPage,
-    responses=error_responses(400, 401, 503),
+    responses=error_responses(400, 503),
     summary="List payments, newest first",
 )
 async def list_payments(
@@ -50,7 +50,7 @@ async def list_payments(
 @router.get(
     "/api/v1/payments/stats",
     response_model=PaymentStats,
-    responses=error_responses(401, 503),
+    responses=error_responses(503),
     summary="Totals for the dashboard: transactions, successful amount, success rate",
 )
 async def payment_stats(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
@@ -73,7 +73,7 @@ async def create_public_payment(body: PaymentCreate, runtime: RuntimeDep) -> Pay
 @router.get(
     "/api/v1/payments/{payment_id}",
     response_model=Payment,
-    responses=error_responses(401, PaymentNotFound, 503),
+    responses=error_responses(PaymentNotFound, 503),
     summary="Get a payment",
 )
 async def get_payment(
@@ -86,7 +86,7 @@ async def get_payment(
     "/api/v1/payments/{payment_id}/capture",
     response_model=Payment,
     responses=error_responses(
-        400, PaymentNotCapturable, CaptureAmountMismatch, 401, PaymentNotFound, 409, 422, 503
+        400, PaymentNotCapturable, CaptureAmountMismatch, PaymentNotFound, 503
     ),
     summary="Capture a successful payment",
 )
