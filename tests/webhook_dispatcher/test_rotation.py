@@ -17,12 +17,7 @@ from pathlib import Path
 import pytest
 from standardwebhooks import WebhookVerificationError
 
-from dashboard.docs.snippets import (
-    SnippetValues,
-    webhook_node,
-    webhook_python,
-    webhook_python_standard,
-)
+from dashboard.docs.snippets import SnippetValues, all_snippets
 from live import free_port
 from shared.core.signing import hex_signature, standard_webhooks_signature
 
@@ -49,12 +44,12 @@ class SnippetServers:
     def _start(self, language: str, secret: str) -> tuple[subprocess.Popen, str]:
         port = free_port()
         if language == "node":
-            code = webhook_node(snippet_values(secret))
+            code = all_snippets(snippet_values(secret))["webhook_node"]
             listen = ".listen(5000,"
             program = self.directory / f"webhook-server-{port}.js"
             argv = [shutil.which("node"), str(program)]
         else:
-            code = webhook_python(snippet_values(secret))
+            code = all_snippets(snippet_values(secret))["webhook_python"]
             listen = '("127.0.0.1", 5000)'
             program = self.directory / f"webhook_server_{port}.py"
             argv = [sys.executable, str(program)]
@@ -124,7 +119,7 @@ def test_every_docs_snippet_verifies_before_during_and_after_an_overlap(
         receiver = start_receiver(secrets=[secret])
         assert deliver(receiver.url) == expected, f"{label}: devstack.receiver"
         delivery = receiver.events[-1]
-        exec(webhook_python_standard(snippet_values(secret)), standard)  # noqa: S102
+        exec(all_snippets(snippet_values(secret))["webhook_standard"], standard)  # noqa: S102
         if expected == ACCEPTED:
             standard["verify_webhook"](delivery["body"].encode(), delivery["headers"])
         else:

@@ -279,14 +279,14 @@ def test_receiver_snippet_runs_and_refuses_replays(tmp_path, language, secret):
     later is refused (400); the hex header alone or a forged signature gets 401."""
     import httpx
 
-    from dashboard.docs.snippets import SnippetValues, webhook_node, webhook_python
+    from dashboard.docs.snippets import SnippetValues, all_snippets
 
-    values = SnippetValues("http://a", "http://b", "k", "s", secret)
+    snippets = all_snippets(SnippetValues("http://a", "http://b", "k", "s", secret))
     page = (
         '<code id="a" data-test-id="code-snippet-webhook">'
-        + html.escape(webhook_node(values))
+        + html.escape(snippets["webhook_node"])
         + '</code><code id="b" data-test-id="code-snippet-webhook-python">'
-        + html.escape(webhook_python(values))
+        + html.escape(snippets["webhook_python"])
         + "</code>"
     )
     *command, url = _snippet_program(tmp_path, page, language)

@@ -3,7 +3,7 @@
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -14,7 +14,7 @@ from dashboard.dependencies import (
     visitor_session,
 )
 from dashboard.gateway import ApiError, ApiUnavailable
-from dashboard.rendering import render, set_session_cookie
+from dashboard.rendering import redirect, render
 
 log = structlog.get_logger(__name__)
 
@@ -52,11 +52,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # The way back is kept in the visitor's session, so /login stays a plain address.
         session = await visitor_session(request)
         session.next_path = exc.next_path
-        await request.app.state.sessions.save(session)
-        response = RedirectResponse("/login", status_code=303)
-        if session.is_new:
-            set_session_cookie(request, response, session)
-        return response
+        return await redirect(request, session, "/login")
 
     @app.exception_handler(CsrfRejected)
     async def on_csrf_rejected(request: Request, exc: CsrfRejected) -> Response:
@@ -87,10 +83,7 @@ def install_error_handlers(app: FastAPI) -> None:
             await sessions.end(session)
             fresh = await sessions.start()
             fresh.flash("error", "Your session is no longer valid. Please log in again.")
-            await sessions.save(fresh)
-            response = RedirectResponse("/login", status_code=303)
-            set_session_cookie(request, response, fresh)
-            return response
+            return await redirect(request, fresh, "/login")
         if exc.status_code == 404:
             return await error_page(request, 404, "Not found", exc.description)
         if exc.status_code == 429:

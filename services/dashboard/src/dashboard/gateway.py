@@ -12,7 +12,7 @@ code and description; an API that does not answer, fails (5xx) or answers outsid
 
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -93,6 +93,13 @@ class ApiError(Exception):
         self.retry_after = retry_after
 
     @property
+    def refused(self) -> bool:
+        """The API refused the request as the merchant filled it in (400, 409, 422,
+        docs/api.md#errors): the form is shown again with `sentence`; anything else (a 404, a
+        429, a 401) goes to the error pages."""
+        return self.status_code in (400, 409, 422)
+
+    @property
     def wait_sentence(self) -> str:
         """A refusal for too many attempts, with the wait in minutes as people count them:
         'Too many attempts; try again in 15 minutes.'"""
@@ -167,24 +174,28 @@ class GatewayClient:
     async def aclose(self) -> None:
         await self._gateway.aclose()
 
-    def _as(self, credentials: Credentials | None) -> AsyncGateway:
-        if credentials is None:
-            return self._gateway
-        return self._gateway.with_credentials(credentials.api_key, credentials.api_secret)
+    def api(self, credentials: Credentials | None = None) -> "ApiCall":
+        """The client's namespaces as one merchant (or, without `credentials`, no one) calls
+        them: `await gateway.api(credentials).payments.get(payment_id)`."""
+        return ApiCall(self, credentials, ())
 
     async def call(
-        self,
-        what: str,
-        operation: Callable[[AsyncGateway], Any],
-        credentials: Credentials | None = None,
-    ) -> Any:
-        """Run one client operation; its result as plain JSON, its failure as ApiError or
-        ApiUnavailable.
-
-        `operation` returns an awaitable: payment_gateway's namespaces are typed with the
-        synchronous `Gateway`'s results, which `AsyncGateway` returns as awaitables."""
+        self, path: tuple[str, ...], args: tuple[Any, ...], kwargs: dict[str, Any],
+        credentials: Credentials | None,
+    ) -> Any:  # fmt: skip
+        """Run the client's method at `path` (("payments", "get")) with `args` and `kwargs`;
+        its result as plain JSON (a dict), its failure as ApiError or ApiUnavailable."""
+        what = ".".join(path)
+        gateway = self._gateway
+        if credentials is not None:
+            gateway = gateway.with_credentials(credentials.api_key, credentials.api_secret)
+        method: Any = gateway
+        for name in path:
+            method = getattr(method, name)
         try:
-            return _plain(await operation(self._as(credentials)))
+            # AsyncGateway returns awaitables where the namespaces are typed with the
+            # synchronous Gateway's results.
+            return _plain(await method(*args, **kwargs))
         except APIConnectionError as exc:
             log.warning("api_unreachable", operation=what, error=str(exc))
             raise ApiUnavailable(str(exc)) from exc
@@ -199,192 +210,13 @@ class GatewayClient:
                 raise ApiUnavailable(f"API answered {exc.status_code}") from exc
             raise ApiError(exc.status_code, exc.code, exc.description, exc.retry_after) from exc
 
-    # Merchants
-
-    async def log_in(self, email: str, password: str) -> dict[str, Any]:
-        return await self.call("log_in", lambda g: g.merchants.log_in(email, password))
-
-    async def sign_up(self, name: str, email: str, password: str) -> dict[str, Any]:
-        return await self.call("sign_up", lambda g: g.merchants.sign_up(name, email, password))
-
     async def seeded_test_merchant(self) -> dict[str, Any] | None:
         """The seeded test merchant, if this gateway has one (a hint on the login page)."""
         try:
-            return await self.call("test_merchant", lambda g: g.merchants.test_merchant())
+            result: dict[str, Any] = await self.api().merchants.test_merchant()
         except (ApiError, ApiUnavailable):
             return None
-
-    # Payments and refunds
-
-    async def payment_stats(self, credentials: Credentials) -> dict[str, Any]:
-        return await self.call("payment_stats", lambda g: g.payments.stats(), credentials)
-
-    async def list_payments(
-        self, credentials: Credentials, limit: int, offset: int, status: str | None = None
-    ) -> dict[str, Any]:
-        return await self.call(
-            "list_payments", lambda g: g.payments.list(limit, offset, status), credentials
-        )
-
-    async def get_payment(self, credentials: Credentials, payment_id: str) -> dict[str, Any]:
-        return await self.call("get_payment", lambda g: g.payments.get(payment_id), credentials)
-
-    async def capture_payment(
-        self, credentials: Credentials, payment_id: str, idempotency_key: str | None
-    ) -> dict[str, Any]:
-        return await self.call(
-            "capture_payment",
-            lambda g: g.payments.capture(payment_id, idempotency_key=idempotency_key),
-            credentials,
-        )
-
-    async def list_refunds(
-        self, credentials: Credentials, payment_id: str, limit: int = 100
-    ) -> dict[str, Any]:
-        return await self.call(
-            "list_refunds", lambda g: g.refunds.list(payment_id, limit, 0), credentials
-        )
-
-    async def create_refund(
-        self,
-        credentials: Credentials,
-        payment_id: str,
-        amount: int,
-        reason: str | None,
-        idempotency_key: str | None,
-    ) -> dict[str, Any]:
-        return await self.call(
-            "create_refund",
-            lambda g: g.refunds.create(
-                payment_id, amount, reason or None, idempotency_key=idempotency_key
-            ),
-            credentials,
-        )
-
-    async def list_orders(self, credentials: Credentials, limit: int = 10) -> dict[str, Any]:
-        return await self.call("list_orders", lambda g: g.orders.list(limit, 0), credentials)
-
-    # Webhooks
-
-    async def list_webhooks(
-        self,
-        credentials: Credentials,
-        limit: int,
-        offset: int,
-        endpoint_id: str | None = None,
-        object_id: str | None = None,
-    ) -> dict[str, Any]:
-        return await self.call(
-            "list_webhooks",
-            lambda g: g.webhooks.list(limit, offset, endpoint_id=endpoint_id, object_id=object_id),
-            credentials,
-        )
-
-    async def get_webhook(self, credentials: Credentials, webhook_id: str) -> dict[str, Any]:
-        return await self.call("get_webhook", lambda g: g.webhooks.get(webhook_id), credentials)
-
-    async def retry_webhook(self, credentials: Credentials, webhook_id: str) -> dict[str, Any]:
-        return await self.call("retry_webhook", lambda g: g.webhooks.retry(webhook_id), credentials)
-
-    async def webhook_config(self, credentials: Credentials) -> dict[str, Any]:
-        return await self.call("webhook_config", lambda g: g.webhooks.config(), credentials)
-
-    async def update_webhook_config(
-        self, credentials: Credentials, webhook_url: str
-    ) -> dict[str, Any]:
-        return await self.call(
-            "update_webhook_config", lambda g: g.webhooks.update_config(webhook_url), credentials
-        )
-
-    # Webhook endpoints
-
-    async def list_webhook_endpoints(self, credentials: Credentials) -> dict[str, Any]:
-        """Every endpoint of the merchant (there are at most 20)."""
-        return await self.call(
-            "list_webhook_endpoints", lambda g: g.webhook_endpoints.list(100, 0), credentials
-        )
-
-    async def get_webhook_endpoint(
-        self, credentials: Credentials, endpoint_id: str
-    ) -> dict[str, Any]:
-        return await self.call(
-            "get_webhook_endpoint", lambda g: g.webhook_endpoints.get(endpoint_id), credentials
-        )
-
-    async def create_webhook_endpoint(
-        self,
-        credentials: Credentials,
-        url: str,
-        events: list[str],
-        description: str | None,
-        idempotency_key: str | None,
-    ) -> dict[str, Any]:
-        return await self.call(
-            "create_webhook_endpoint",
-            lambda g: g.webhook_endpoints.create(
-                url, events, description, idempotency_key=idempotency_key
-            ),
-            credentials,
-        )
-
-    async def update_webhook_endpoint(
-        self, credentials: Credentials, endpoint_id: str, **changes: Any
-    ) -> dict[str, Any]:
-        """PATCH any of `url`, `events`, `description`, `status`."""
-        return await self.call(
-            "update_webhook_endpoint",
-            lambda g: g.webhook_endpoints.update(endpoint_id, **changes),
-            credentials,
-        )
-
-    async def delete_webhook_endpoint(self, credentials: Credentials, endpoint_id: str) -> None:
-        await self.call(
-            "delete_webhook_endpoint",
-            lambda g: g.webhook_endpoints.delete(endpoint_id),
-            credentials,
-        )
-
-    async def rotate_endpoint_secret(
-        self, credentials: Credentials, endpoint_id: str, idempotency_key: str | None
-    ) -> dict[str, Any]:
-        return await self.call(
-            "rotate_endpoint_secret",
-            lambda g: g.webhook_endpoints.rotate_secret(
-                endpoint_id, idempotency_key=idempotency_key
-            ),
-            credentials,
-        )
-
-    async def recover_endpoint(
-        self,
-        credentials: Credentials,
-        endpoint_id: str,
-        since: str,
-        until: str | None,
-        idempotency_key: str | None,
-    ) -> dict[str, Any]:
-        return await self.call(
-            "recover_endpoint",
-            lambda g: g.webhook_endpoints.recover(
-                endpoint_id, since, until, idempotency_key=idempotency_key
-            ),
-            credentials,
-        )
-
-    async def rotate_api_secret(self, credentials: Credentials) -> dict[str, Any]:
-        return await self.call(
-            "rotate_api_secret", lambda g: g.merchants.rotate_api_secret(), credentials
-        )
-
-    async def rotate_webhook_secret(self, credentials: Credentials) -> dict[str, Any]:
-        return await self.call(
-            "rotate_webhook_secret", lambda g: g.webhooks.rotate_secret(), credentials
-        )
-
-    async def send_test_webhook(self, credentials: Credentials) -> dict[str, Any]:
-        return await self.call("send_test_webhook", lambda g: g.webhooks.send_test(), credentials)
-
-    # Health
+        return result
 
     async def api_answers(self) -> bool:
         try:
@@ -392,3 +224,25 @@ class GatewayClient:
         except APIConnectionError:
             return False
         return health["status_code"] == 200
+
+
+class ApiCall:
+    """A name in the Python client (clients/python: `merchants`, `payments.get`, ...) bound to
+    one merchant's credentials or none; awaiting a call of it runs GatewayClient.call, which
+    gives the API's JSON as a dict (a page as {data, total, limit, offset, total_is_estimate})
+    or raises ApiError (the API refused: 4xx) or ApiUnavailable (down, 5xx, or off docs/api.md)."""
+
+    def __init__(
+        self, client: GatewayClient, credentials: Credentials | None, path: tuple[str, ...]
+    ):
+        self._client = client
+        self._credentials = credentials
+        self._path = path
+
+    def __getattr__(self, name: str) -> "ApiCall":
+        if name.startswith("_"):  # copy, pickle and inspect probe for these: not API names
+            raise AttributeError(name)
+        return ApiCall(self._client, self._credentials, (*self._path, name))
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._client.call(self._path, args, kwargs, self._credentials)

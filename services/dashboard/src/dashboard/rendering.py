@@ -1,4 +1,5 @@
-"""Pages: the Jinja environment, the filters that turn API values into words, and `render`."""
+"""Pages: the Jinja environment, the filters that turn API values into words, `render`, and
+`redirect` after a form."""
 
 import hashlib
 import json
@@ -8,12 +9,12 @@ from typing import Any
 
 import regex
 from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from dashboard.gateway import ApiError, ApiUnavailable
 from dashboard.sessions import SESSION_COOKIE, Session
-from dashboard.webhook_endpoints.service import auto_disabled
+from dashboard.webhook_endpoints.service import auto_disabled, endpoints_with_health
 from shared.core.money import format_inr
 
 PACKAGE_DIR = Path(__file__).parent
@@ -156,12 +157,12 @@ async def auto_disabled_endpoints(
         banner: list[dict[str, Any]] = json.loads(cached)
         return banner
     try:
-        listing = await request.app.state.gateway.list_webhook_endpoints(
-            session.merchant.credentials
+        endpoints = await endpoints_with_health(
+            request.app.state.gateway, session.merchant.credentials
         )
     except (ApiError, ApiUnavailable):
         return []  # the page itself reports an API that refuses or is down
-    return await remember_disabled_endpoints(request, session.merchant.id, listing["data"])
+    return await remember_disabled_endpoints(request, session.merchant.id, endpoints)
 
 
 async def remember_disabled_endpoints(
@@ -211,5 +212,17 @@ async def render(
         request, template, page_context, status_code=status_code, headers=headers
     )
     if session is not None and session.is_new:
+        set_session_cookie(request, response, session)
+    return response
+
+
+async def redirect(request: Request, session: Session, path: str) -> RedirectResponse:
+    """The answer to a form sent by POST: save `session` (the flash for the next page, the way
+    back after login) and send the browser to `path` on this site with 303 See Other, so that
+    reloading the page does not send the form again; a session started by this request gets
+    its cookie, as `render` gives it."""
+    await request.app.state.sessions.save(session)
+    response = RedirectResponse(path, status_code=303)
+    if session.is_new:
         set_session_cookie(request, response, session)
     return response

@@ -86,7 +86,7 @@ class Session:
         try:
             await action
         except ApiError as exc:
-            if exc.status_code not in (400, 409, 422):
+            if not exc.refused:
                 raise
             self.flash("error", f"{failure}: {exc.sentence}")
         else:

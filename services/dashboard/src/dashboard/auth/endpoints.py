@@ -14,7 +14,7 @@ from dashboard.dependencies import (
     safe_next_path,
 )
 from dashboard.gateway import ApiError
-from dashboard.rendering import render, set_session_cookie
+from dashboard.rendering import redirect, render, set_session_cookie
 from dashboard.sessions import Session, SessionMerchant, SessionStore
 
 router = APIRouter()
@@ -78,7 +78,7 @@ async def log_in(
     if not email:
         return await _login_page(request, gateway, email, "Enter your email address.", 400)
     try:
-        profile = await gateway.log_in(email, password)
+        profile = await gateway.api().merchants.log_in(email, password)
     except ApiError as exc:
         if exc.status_code in (400, 401):
             message = "That email and password do not match an account."
@@ -125,7 +125,7 @@ async def sign_up(
     status_code, headers = 400, {}
     if not errors:
         try:
-            profile = await gateway.sign_up(name, email, password)
+            profile = await gateway.api().merchants.sign_up(name, email, password)
         except ApiError as exc:
             if exc.status_code == 409:
                 errors["email"] = "An account with this email already exists. Log in instead."
@@ -156,7 +156,4 @@ async def log_out(request: Request, session: MerchantSessionDep, sessions: Sessi
     await sessions.end(session)
     visitor = await sessions.start()
     visitor.flash("info", "You have logged out.")
-    await sessions.save(visitor)
-    response = RedirectResponse("/login", status_code=303)
-    set_session_cookie(request, response, visitor)
-    return response
+    return await redirect(request, visitor, "/login")

@@ -27,12 +27,12 @@ async def _or_none(call: Any) -> Any:
 async def docs(
     request: Request, merchant: MerchantDep, gateway: GatewayDep, settings: SettingsDep
 ) -> HTMLResponse:
-    credentials = merchant.credentials
+    api = gateway.api(merchant.credentials)
     config, orders, payments, endpoints = await asyncio.gather(
-        _or_none(gateway.webhook_config(credentials)),
-        _or_none(gateway.list_orders(credentials, limit=20)),
-        _or_none(gateway.list_payments(credentials, limit=1, offset=0, status="success")),
-        _or_none(gateway.list_webhook_endpoints(credentials)),
+        _or_none(api.webhooks.config()),
+        _or_none(api.orders.list(20, 0)),
+        _or_none(api.payments.list(1, 0, "success")),
+        _or_none(api.webhook_endpoints.list(100, 0)),
     )
     # Real ids where the merchant has them, so the examples run as pasted.
     open_order = next(

@@ -46,23 +46,15 @@ def _auth_headers(values: SnippetValues) -> str:
     )
 
 
-def create_order(values: SnippetValues) -> str:
-    body = '{"amount": 50000, "currency": "INR", "receipt": "receipt_123"}'
-    return fill(
-        """
+CREATE_ORDER = """
 curl -X POST {{api}}/api/v1/orders \\
   -H 'Content-Type: application/json' \\
 {{auth}} \\
-  -d {{body}}
-""",
-        api=values.api_url,
-        auth=_auth_headers(values),
-        body=shlex.quote(body),
-    )
+  -d '{"amount": 50000, "currency": "INR", "receipt": "receipt_123"}'
+"""
 
 
-CREATE_ORDER_RESPONSE = (
-    """
+CREATE_ORDER_RESPONSE = """
 {
   "id": "order_NXhj67fGH2jk9mPq",
   "merchant_id": "550e8400-e29b-41d4-a716-446655440000",
@@ -73,73 +65,42 @@ CREATE_ORDER_RESPONSE = (
   "status": "created",
   "created_at": "2024-01-15T10:30:00.000Z"
 }
-""".strip("\n")
-    + "\n"
-)
+"""
 
 
-def idempotent_order(values: SnippetValues) -> str:
-    body = '{"amount": 50000, "currency": "INR", "receipt": "receipt_124"}'
-    return fill(
-        """
+IDEMPOTENT_ORDER = """
 curl -i -X POST {{api}}/api/v1/orders \\
   -H 'Content-Type: application/json' \\
 {{auth}} \\
   -H 'Idempotency-Key: order-receipt_124' \\
-  -d {{body}}
-""",
-        api=values.api_url,
-        auth=_auth_headers(values),
-        body=shlex.quote(body),
-    )
+  -d '{"amount": 50000, "currency": "INR", "receipt": "receipt_124"}'
+"""
 
 
-def fetch_payment(values: SnippetValues) -> str:
-    return fill(
-        """
+FETCH_PAYMENT = """
 curl {{api}}/api/v1/payments/{{payment}} \\
 {{auth}}
-""",
-        api=values.api_url,
-        payment=values.payment_id,
-        auth=_auth_headers(values),
-    )
+"""
 
 
-def capture_payment(values: SnippetValues) -> str:
-    return fill(
-        """
+CAPTURE_PAYMENT = """
 curl -X POST {{api}}/api/v1/payments/{{payment}}/capture \\
   -H 'Content-Type: application/json' \\
 {{auth}} \\
   -d '{}'
-""",
-        api=values.api_url,
-        payment=values.payment_id,
-        auth=_auth_headers(values),
-    )
+"""
 
 
-def create_refund(values: SnippetValues) -> str:
-    body = '{"amount": 10000, "reason": "Customer returned one item"}'
-    return fill(
-        """
+CREATE_REFUND = """
 curl -X POST {{api}}/api/v1/payments/{{payment}}/refunds \\
   -H 'Content-Type: application/json' \\
 {{auth}} \\
   -H 'Idempotency-Key: refund-{{payment}}-1' \\
-  -d {{body}}
-""",
-        api=values.api_url,
-        payment=values.payment_id,
-        auth=_auth_headers(values),
-        body=shlex.quote(body),
-    )
+  -d '{"amount": 10000, "reason": "Customer returned one item"}'
+"""
 
 
-def sdk(values: SnippetValues) -> str:
-    return fill(
-        """
+SDK = """
 <button id="pay-button">Pay ₹500.00</button>
 
 <script src="{{checkout}}/checkout.js"></script>
@@ -164,21 +125,15 @@ def sdk(values: SnippetValues) -> str:
   document.getElementById('pay-button')
     .addEventListener('click', () => checkout.open());
 </script>
-""",
-        checkout=values.checkout_url,
-        key=values.api_key,
-        order=values.order_id,
-    )
+"""
 
 
-def webhook_node(values: SnippetValues) -> str:
-    return fill(
-        """
+WEBHOOK_NODE = """
 // node webhook-server.js  (no dependencies)
 const crypto = require('crypto');
 const http = require('http');
 
-const WEBHOOK_SECRET = '{{secret}}';
+const WEBHOOK_SECRET = '{{webhook_secret}}';
 const TOLERANCE_SECONDS = 5 * 60; // older (or future) timestamps are replays: refuse them
 const handled = new Map(); // webhook-id -> when you handled it, kept 10 minutes
 
@@ -238,14 +193,10 @@ http.createServer((req, res) => {
     res.writeHead(200).end('ok');
   });
 }).listen(5000, () => console.log('Listening on http://localhost:5000/webhook'));
-""",
-        secret=values.webhook_secret,
-    )
+"""
 
 
-def webhook_python(values: SnippetValues) -> str:
-    return fill(
-        """
+WEBHOOK_PYTHON = """
 # python3 webhook_server.py  (standard library only)
 import base64
 import hashlib
@@ -254,7 +205,7 @@ import json
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
-WEBHOOK_SECRET = "{{secret}}"
+WEBHOOK_SECRET = "{{webhook_secret}}"
 TOLERANCE_SECONDS = 5 * 60  # older (or future) timestamps are replays: refuse them
 handled = {}  # webhook-id -> when you handled it, kept 10 minutes
 
@@ -311,18 +262,14 @@ class WebhookHandler(BaseHTTPRequestHandler):
 
 if __name__ == "__main__":
     HTTPServer(("127.0.0.1", 5000), WebhookHandler).serve_forever()
-""",
-        secret=values.webhook_secret,
-    )
+"""
 
 
-def webhook_python_standard(values: SnippetValues) -> str:
-    return fill(
-        """
+WEBHOOK_PYTHON_STANDARD = """
 # pip install standardwebhooks
 from standardwebhooks import Webhook, WebhookVerificationError
 
-webhook = Webhook("{{secret}}")
+webhook = Webhook("{{webhook_secret}}")
 handled_ids = set()  # with several processes: a table with a unique webhook_id column
 
 
@@ -342,20 +289,16 @@ def verify_webhook(raw_body: bytes, headers: dict) -> dict:
 #   handle(event)
 #   handled_ids.add(request.headers["webhook-id"])
 #   return "ok", 200
-""",
-        secret=values.webhook_secret,
-    )
+"""
 
 
-def webhook_legacy_hex(values: SnippetValues) -> str:
-    return fill(
-        """
+WEBHOOK_LEGACY_HEX = """
 # Legacy: X-Webhook-Signature signs the body alone (no timestamp, no id), so a
 # delivery recorded once verifies forever. Prefer the checks above.
 import hashlib
 import hmac
 
-WEBHOOK_SECRET = "{{secret}}"
+WEBHOOK_SECRET = "{{webhook_secret}}"
 
 
 def legacy_signature_is_valid(raw_body: bytes, header: str) -> bool:
@@ -366,21 +309,17 @@ def legacy_signature_is_valid(raw_body: bytes, header: str) -> bool:
         hmac.compare_digest(expected.encode(), signature.strip().encode())
         for signature in (header or "").split(",")
     )
-""",
-        secret=values.webhook_secret,
-    )
+"""
 
 
 LISTEN_TARGET = "http://localhost:5000/hook"
 
 
-def python_client(values: SnippetValues) -> str:
-    return fill(
-        """
+PYTHON_CLIENT = """
 # pip install ./clients/python   (from the gateway's repository)
 from payment_gateway import Gateway, NotFoundError
 
-gateway = Gateway("{{key}}", "{{secret}}", base_url="{{api}}")
+gateway = Gateway("{{key}}", "{{api_secret}}", base_url="{{api}}")
 
 order = gateway.orders.create(amount=50000, receipt="receipt_123")
 payment = gateway.payments.create(order.id, "upi", vpa="user@paytm")
@@ -395,11 +334,7 @@ try:
     gateway.payments.get("pay_AAAAAAAAAAAAAAAA")
 except NotFoundError as error:
     print(error.code, error.description, error.request_id)
-""",
-        key=values.api_key,
-        secret=values.api_secret,
-        api=values.api_url,
-    )
+"""
 
 
 def _cli_environment(values: SnippetValues) -> str:
@@ -410,87 +345,51 @@ def _cli_environment(values: SnippetValues) -> str:
     )
 
 
-def cli(values: SnippetValues) -> str:
-    return fill(
-        """
+CLI = """
 # The gateway CLI comes with the client: pip install ./clients/python
 {{env}}
 
 gateway trigger payment.success      # an order and a payment; waits for the event
 gateway events list --limit 5
 gateway payments list --status success --json
-""",
-        env=_cli_environment(values),
-    )
+"""
 
 
-def cli_listen(values: SnippetValues) -> str:
-    return fill(
-        """
+CLI_LISTEN = """
 {{env}}
 
 # Every event, signed as a webhook delivery is, to an endpoint on your machine:
 gateway listen --forward-to {{target}}
-""",
-        env=_cli_environment(values),
-        target=LISTEN_TARGET,
-    )
+"""
 
 
-def list_events(values: SnippetValues) -> str:
-    return fill(
-        """
+LIST_EVENTS = """
 curl -G {{api}}/api/v1/events \\
 {{auth}} \\
   --data-urlencode 'type=payment.created' \\
   --data-urlencode 'created_from=2020-01-01T00:00:00Z' \\
   --data-urlencode 'limit=5'
-""",
-        api=values.api_url,
-        auth=_auth_headers(values),
-    )
+"""
 
 
-def create_endpoint(values: SnippetValues) -> str:
-    body = json.dumps(
-        {
-            "url": SECOND_ENDPOINT_URL,
-            "events": list(SECOND_ENDPOINT_EVENTS),
-            "description": "ERP refunds",
-        }
-    )
-    return fill(
-        """
+CREATE_ENDPOINT = """
 curl -X POST {{api}}/api/v1/webhooks/endpoints \\
   -H 'Content-Type: application/json' \\
 {{auth}} \\
   -H 'Idempotency-Key: erp-refunds-endpoint' \\
-  -d {{body}}
-""",
-        api=values.api_url,
-        auth=_auth_headers(values),
-        body=shlex.quote(body),
-    )
+  -d {{endpoint_body}}
+"""
 
 
-def endpoint_deliveries(values: SnippetValues) -> str:
-    return fill(
-        """
+ENDPOINT_DELIVERIES = """
 curl -G {{api}}/api/v1/webhooks \\
 {{auth}} \\
   --data-urlencode 'endpoint_id={{endpoint}}' \\
   --data-urlencode 'limit=5'
-""",
-        api=values.api_url,
-        auth=_auth_headers(values),
-        endpoint=values.endpoint_id,
-    )
+"""
 
 
-def recover_endpoint(values: SnippetValues) -> str:
-    window = json.dumps({"since": values.recover_since})
-    return fill(
-        """
+RECOVER_ENDPOINT = """
 # 1. Send it new events again (your server is back up):
 curl -X PATCH {{api}}/api/v1/webhooks/endpoints/{{endpoint}} \\
   -H 'Content-Type: application/json' \\
@@ -503,53 +402,67 @@ curl -X POST {{api}}/api/v1/webhooks/endpoints/{{endpoint}}/recover \\
 {{auth}} \\
   -H 'Idempotency-Key: recover-{{endpoint}}-{{since}}' \\
   -d {{window}}
-""",
-        api=values.api_url,
-        auth=_auth_headers(values),
-        endpoint=values.endpoint_id,
-        since=values.recover_since,
-        window=shlex.quote(window),
-    )
+"""
 
 
-def cli_endpoints(values: SnippetValues) -> str:
-    return fill(
-        """
+CLI_ENDPOINTS = """
 {{env}}
 
-gateway webhooks endpoints create {{url}} \\
-  --events {{events}} --description 'ERP refunds'
+gateway webhooks endpoints create {{endpoint_url}} \\
+  --events {{endpoint_events}} --description 'ERP refunds'
 gateway webhooks endpoints list
 gateway webhooks list --endpoint {{endpoint}}
 gateway webhooks endpoints recover {{endpoint}} --since {{since}}
-""",
-        env=_cli_environment(values),
-        url=SECOND_ENDPOINT_URL,
-        events=",".join(SECOND_ENDPOINT_EVENTS),
-        endpoint=values.endpoint_id,
-        since=values.recover_since,
-    )
+"""
+
+
+# The docs page's snippets, by the name docs.html shows each under.
+TEMPLATES = {
+    "create_order": CREATE_ORDER,
+    "create_order_response": CREATE_ORDER_RESPONSE,
+    "idempotency": IDEMPOTENT_ORDER,
+    "fetch_payment": FETCH_PAYMENT,
+    "capture": CAPTURE_PAYMENT,
+    "refund": CREATE_REFUND,
+    "sdk": SDK,
+    "webhook_node": WEBHOOK_NODE,
+    "webhook_python": WEBHOOK_PYTHON,
+    "webhook_standard": WEBHOOK_PYTHON_STANDARD,
+    "webhook_legacy": WEBHOOK_LEGACY_HEX,
+    "python_client": PYTHON_CLIENT,
+    "cli": CLI,
+    "cli_listen": CLI_LISTEN,
+    "events": LIST_EVENTS,
+    "create_endpoint": CREATE_ENDPOINT,
+    "endpoint_deliveries": ENDPOINT_DELIVERIES,
+    "recover_endpoint": RECOVER_ENDPOINT,
+    "cli_endpoints": CLI_ENDPOINTS,
+}
 
 
 def all_snippets(values: SnippetValues) -> dict[str, str]:
-    return {
-        "create_order": create_order(values),
-        "create_order_response": CREATE_ORDER_RESPONSE,
-        "idempotency": idempotent_order(values),
-        "fetch_payment": fetch_payment(values),
-        "capture": capture_payment(values),
-        "refund": create_refund(values),
-        "sdk": sdk(values),
-        "webhook_node": webhook_node(values),
-        "webhook_python": webhook_python(values),
-        "webhook_standard": webhook_python_standard(values),
-        "webhook_legacy": webhook_legacy_hex(values),
-        "python_client": python_client(values),
-        "cli": cli(values),
-        "cli_listen": cli_listen(values),
-        "events": list_events(values),
-        "create_endpoint": create_endpoint(values),
-        "endpoint_deliveries": endpoint_deliveries(values),
-        "recover_endpoint": recover_endpoint(values),
-        "cli_endpoints": cli_endpoints(values),
+    """Every snippet of TEMPLATES by its name, its {{markers}} filled from `values`."""
+    second_endpoint = {
+        "url": SECOND_ENDPOINT_URL,
+        "events": list(SECOND_ENDPOINT_EVENTS),
+        "description": "ERP refunds",
     }
+    markers = {
+        "api": values.api_url,
+        "auth": _auth_headers(values),
+        "env": _cli_environment(values),
+        "checkout": values.checkout_url,
+        "key": values.api_key,
+        "api_secret": values.api_secret,
+        "webhook_secret": values.webhook_secret,
+        "order": values.order_id,
+        "payment": values.payment_id,
+        "endpoint": values.endpoint_id,
+        "since": values.recover_since,
+        "window": shlex.quote(json.dumps({"since": values.recover_since})),
+        "target": LISTEN_TARGET,
+        "endpoint_url": SECOND_ENDPOINT_URL,
+        "endpoint_events": ",".join(SECOND_ENDPOINT_EVENTS),
+        "endpoint_body": shlex.quote(json.dumps(second_endpoint)),
+    }
+    return {name: fill(template, **markers) for name, template in TEMPLATES.items()}

@@ -23,17 +23,23 @@ async def _redis_answers(request: Request) -> bool:
         return False
 
 
-@router.get("/health")
-async def health(request: Request) -> JSONResponse:
-    """200 while Redis (sessions) answers; the API's state is reported, not required."""
+async def _dependencies(request: Request) -> tuple[bool, bool, dict[str, str]]:
+    """Whether Redis and the API answer, and the probe body's fields saying so (with the time)."""
     redis_up = await _redis_answers(request)
     api_up = await request.app.state.gateway.api_answers()
-    body = {
-        "status": "healthy" if redis_up else "unhealthy",
+    fields = {
         "redis": "connected" if redis_up else "disconnected",
         "api": "reachable" if api_up else "unreachable",
         "timestamp": _now(),
     }
+    return redis_up, api_up, fields
+
+
+@router.get("/health")
+async def health(request: Request) -> JSONResponse:
+    """200 while Redis (sessions) answers; the API's state is reported, not required."""
+    redis_up, _, fields = await _dependencies(request)
+    body = {"status": "healthy" if redis_up else "unhealthy", **fields}
     return JSONResponse(body, status_code=200 if redis_up else 503)
 
 
@@ -47,13 +53,7 @@ async def livez() -> JSONResponse:
 async def readyz(request: Request) -> JSONResponse:
     """200 when Redis and the API (its `/health`) both answer, else 503: no page works without
     them, so no traffic should come here before."""
-    redis_up = await _redis_answers(request)
-    api_up = await request.app.state.gateway.api_answers()
+    redis_up, api_up, fields = await _dependencies(request)
     ready = redis_up and api_up
-    body = {
-        "status": "ready" if ready else "not_ready",
-        "redis": "connected" if redis_up else "disconnected",
-        "api": "reachable" if api_up else "unreachable",
-        "timestamp": _now(),
-    }
+    body = {"status": "ready" if ready else "not_ready", **fields}
     return JSONResponse(body, status_code=200 if ready else 503)

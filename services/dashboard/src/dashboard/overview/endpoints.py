@@ -5,16 +5,15 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from dashboard.dependencies import (
     GatewayDep,
     MerchantDep,
     MerchantSessionDep,
-    SessionStoreDep,
     SettingsDep,
 )
-from dashboard.rendering import render
+from dashboard.rendering import redirect, render
 
 router = APIRouter()
 
@@ -26,8 +25,8 @@ async def overview(
     request: Request, merchant: MerchantDep, gateway: GatewayDep, settings: SettingsDep
 ) -> HTMLResponse:
     stats, recent = await asyncio.gather(
-        gateway.payment_stats(merchant.credentials),
-        gateway.list_payments(merchant.credentials, limit=RECENT_PAYMENTS, offset=0),
+        gateway.api(merchant.credentials).payments.stats(),
+        gateway.api(merchant.credentials).payments.list(RECENT_PAYMENTS, 0),
     )
     context = {
         "stats": stats,
@@ -58,14 +57,14 @@ async def confirm_rotation(
 
 @router.post("/dashboard/rotate-api-secret")
 async def rotate_api_secret(
+    request: Request,
     session: MerchantSessionDep,
     merchant: MerchantDep,
     gateway: GatewayDep,
-    sessions: SessionStoreDep,
 ) -> Response:
     """A new API secret (the API keeps the old one working for its grace period); the
     session signs its next calls with the new one."""
-    rotated = await gateway.rotate_api_secret(merchant.credentials)
+    rotated = await gateway.api(merchant.credentials).merchants.rotate_api_secret()
     session.merchant = dataclasses.replace(
         merchant,
         api_secret=rotated["api_secret"],
@@ -76,5 +75,4 @@ async def rotate_api_secret(
         "New API secret generated. Copy it now and update your servers: the previous secret"
         " keeps working until the time shown below, then stops.",
     )
-    await sessions.save(session)
-    return RedirectResponse("/dashboard?rotated=1#api-credentials", status_code=303)
+    return await redirect(request, session, "/dashboard?rotated=1#api-credentials")

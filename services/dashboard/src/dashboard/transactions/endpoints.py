@@ -5,12 +5,12 @@ import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
-from dashboard.dependencies import GatewayDep, MerchantDep, MerchantSessionDep, SessionStoreDep
+from dashboard.dependencies import GatewayDep, MerchantDep, MerchantSessionDep
 from dashboard.gateway import ApiError, idempotency_key_or_none
 from dashboard.pagination import DEFAULT_LIMIT, LimitQuery, OffsetQuery, Page
-from dashboard.rendering import cut_text, inr, render
+from dashboard.rendering import cut_text, inr, redirect, render
 from dashboard.sessions import SessionMerchant
 from dashboard.transactions.service import (
     PAYMENT_ID,
@@ -37,7 +37,7 @@ async def transactions(
     offset: OffsetQuery = 0,
 ) -> HTMLResponse:
     status = status if status in PAYMENT_STATUSES else ""
-    listing = await gateway.list_payments(merchant.credentials, limit, offset, status or None)
+    listing = await gateway.api(merchant.credentials).payments.list(limit, offset, status or None)
     page = Page("/dashboard/transactions", limit, offset, listing["total"], {"status": status})
     context = {
         "payments": listing["data"],
@@ -64,8 +64,8 @@ async def _payment_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     payment, refunds = await asyncio.gather(
-        gateway.get_payment(merchant.credentials, payment_id),
-        gateway.list_refunds(merchant.credentials, payment_id),
+        gateway.api(merchant.credentials).payments.get(payment_id),
+        gateway.api(merchant.credentials).refunds.list(payment_id, 100, 0),
     )
     available = payment["amount_refundable"]  # the API applies the rule (docs/api.md#refunds)
     form = {"amount": paise_to_rupees_text(available), "reason": "", "error": None}
@@ -98,19 +98,17 @@ async def capture(
     session: MerchantSessionDep,
     merchant: MerchantDep,
     gateway: GatewayDep,
-    sessions: SessionStoreDep,
     idempotency_key: FormText = "",
 ) -> Response:
     payment_id = _known_payment_id(payment_id)
     await session.flash_outcome(
-        gateway.capture_payment(
-            merchant.credentials, payment_id, idempotency_key_or_none(idempotency_key)
+        gateway.api(merchant.credentials).payments.capture(
+            payment_id, idempotency_key=idempotency_key_or_none(idempotency_key)
         ),
         success="Payment captured.",
         failure="Could not capture the payment",
     )
-    await sessions.save(session)
-    return RedirectResponse(f"/dashboard/transactions/{payment_id}", status_code=303)
+    return await redirect(request, session, f"/dashboard/transactions/{payment_id}")
 
 
 @router.post("/{payment_id}/refunds")
@@ -120,7 +118,6 @@ async def refund(
     session: MerchantSessionDep,
     merchant: MerchantDep,
     gateway: GatewayDep,
-    sessions: SessionStoreDep,
     amount: FormText = "",
     reason: FormText = "",
     idempotency_key: FormText = "",
@@ -130,18 +127,17 @@ async def refund(
     entered = {"amount": amount, "reason": reason}
     try:
         paise = rupees_to_paise(amount)
-        created = await gateway.create_refund(
-            merchant.credentials,
+        created = await gateway.api(merchant.credentials).refunds.create(
             payment_id,
             paise,
             reason or None,
-            idempotency_key_or_none(idempotency_key),
+            idempotency_key=idempotency_key_or_none(idempotency_key),
         )
     except AmountInvalid as exc:
         form = entered | {"error": str(exc)}
         return await _payment_page(request, merchant, gateway, payment_id, form, 400)
     except ApiError as exc:
-        if exc.status_code not in (400, 409, 422):
+        if not exc.refused:
             raise
         form = entered | {"error": exc.sentence}
         return await _payment_page(request, merchant, gateway, payment_id, form, 400)
@@ -150,5 +146,4 @@ async def refund(
         f"Refund {created['id']} of {inr(created['amount'])} created. "
         "It is pending until the bank processes it.",
     )
-    await sessions.save(session)
-    return RedirectResponse(f"/dashboard/transactions/{payment_id}", status_code=303)
+    return await redirect(request, session, f"/dashboard/transactions/{payment_id}")

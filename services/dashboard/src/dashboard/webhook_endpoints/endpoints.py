@@ -6,17 +6,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from dashboard.dependencies import (
     GatewayDep,
     MerchantDep,
     MerchantSessionDep,
-    SessionStoreDep,
     safe_next_path,
 )
 from dashboard.gateway import ApiError, idempotency_key_or_none
-from dashboard.rendering import IST, forget_disabled_endpoints, render
+from dashboard.rendering import IST, forget_disabled_endpoints, redirect, render
 from dashboard.sessions import SessionMerchant
 from dashboard.webhook_endpoints.service import (
     ALL_EVENTS,
@@ -35,7 +34,6 @@ router = APIRouter(prefix="/dashboard/webhooks/endpoints")
 
 FormText = Annotated[str, Form()]
 FormList = Annotated[list[str], Form()]
-REFUSED = (400, 409, 422)
 
 
 def _endpoint_path(endpoint_id: str) -> str:
@@ -54,7 +52,6 @@ async def create_endpoint(
     session: MerchantSessionDep,
     merchant: MerchantDep,
     gateway: GatewayDep,
-    sessions: SessionStoreDep,
     url: FormText = "",
     description: FormText = "",
     events: FormList = [],  # noqa: B006 - FastAPI copies form defaults
@@ -63,15 +60,14 @@ async def create_endpoint(
     url, description = url.strip(), description.strip()
     values = {"url": url, "description": description, "events": events}
     try:
-        endpoint = await gateway.create_webhook_endpoint(
-            merchant.credentials,
+        endpoint = await gateway.api(merchant.credentials).webhook_endpoints.create(
             url,
             chosen_events(events),
             description or None,
-            idempotency_key_or_none(idempotency_key),
+            idempotency_key=idempotency_key_or_none(idempotency_key),
         )
     except ApiError as exc:
-        if exc.status_code not in REFUSED:
+        if not exc.refused:
             raise
         return await render_webhooks_page(
             request, merchant, gateway, new_endpoint=values,
@@ -82,8 +78,7 @@ async def create_endpoint(
         "Endpoint added. Copy its signing secret below: your server checks every webhook "
         "sent to this URL with it.",
     )
-    await sessions.save(session)
-    return RedirectResponse(_endpoint_path(endpoint["id"]), status_code=303)
+    return await redirect(request, session, _endpoint_path(endpoint["id"]))
 
 
 async def _endpoint_page(
@@ -97,7 +92,7 @@ async def _endpoint_page(
     recover_error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    endpoint = await gateway.get_webhook_endpoint(merchant.credentials, endpoint_id)
+    endpoint = await gateway.api(merchant.credentials).webhook_endpoints.get(endpoint_id)
     now = datetime.now(UTC)
     context = {
         "endpoint": endpoint,
@@ -132,7 +127,6 @@ async def update_endpoint(
     session: MerchantSessionDep,
     merchant: MerchantDep,
     gateway: GatewayDep,
-    sessions: SessionStoreDep,
     url: FormText = "",
     description: FormText = "",
     events: FormList = [],  # noqa: B006 - FastAPI copies form defaults
@@ -146,17 +140,16 @@ async def update_endpoint(
     if has_events:
         changes["events"] = chosen_events(events)
     try:
-        await gateway.update_webhook_endpoint(merchant.credentials, endpoint_id, **changes)
+        await gateway.api(merchant.credentials).webhook_endpoints.update(endpoint_id, **changes)
     except ApiError as exc:
-        if exc.status_code not in REFUSED:
+        if not exc.refused:
             raise
         return await _endpoint_page(
             request, merchant, gateway, endpoint_id, form=values, form_error=exc.sentence,
             status_code=400,
         )  # fmt: skip
     session.flash("success", "Endpoint saved.")
-    await sessions.save(session)
-    return RedirectResponse(_endpoint_path(endpoint_id), status_code=303)
+    return await redirect(request, session, _endpoint_path(endpoint_id))
 
 
 @router.post("/{endpoint_id}/status")
@@ -166,7 +159,6 @@ async def set_status(
     session: MerchantSessionDep,
     merchant: MerchantDep,
     gateway: GatewayDep,
-    sessions: SessionStoreDep,
     status: FormText = "",
     next: FormText = "",
 ) -> Response:
@@ -183,38 +175,36 @@ async def set_status(
             "until you enable it. Events are kept, to recover then."
         )
     await session.flash_outcome(
-        gateway.update_webhook_endpoint(merchant.credentials, endpoint_id, status=status),
+        gateway.api(merchant.credentials).webhook_endpoints.update(endpoint_id, status=status),
         success=success,
         failure="Could not change the endpoint",
     )
     await forget_disabled_endpoints(request, merchant.id)
-    await sessions.save(session)
     destination = safe_next_path(next, LOGS_PATH)
-    return RedirectResponse(
-        destination if destination.startswith(LOGS_PATH) else LOGS_PATH, status_code=303
+    return await redirect(
+        request, session, destination if destination.startswith(LOGS_PATH) else LOGS_PATH
     )
 
 
 @router.post("/{endpoint_id}/rotate-secret")
 async def rotate_secret(
+    request: Request,
     endpoint_id: str,
     session: MerchantSessionDep,
     merchant: MerchantDep,
     gateway: GatewayDep,
-    sessions: SessionStoreDep,
     idempotency_key: FormText = "",
 ) -> Response:
     endpoint_id = _known_endpoint_id(endpoint_id)
     await session.flash_outcome(
-        gateway.rotate_endpoint_secret(
-            merchant.credentials, endpoint_id, idempotency_key_or_none(idempotency_key)
+        gateway.api(merchant.credentials).webhook_endpoints.rotate_secret(
+            endpoint_id, idempotency_key=idempotency_key_or_none(idempotency_key)
         ),
         success="New signing secret generated. The old one keeps signing alongside it for 24 "
         "hours: switch your server to the new one within that time.",
         failure="Could not rotate the secret",
     )
-    await sessions.save(session)
-    return RedirectResponse(_endpoint_path(endpoint_id), status_code=303)
+    return await redirect(request, session, _endpoint_path(endpoint_id))
 
 
 @router.post("/{endpoint_id}/recover")
@@ -224,7 +214,6 @@ async def recover(
     session: MerchantSessionDep,
     merchant: MerchantDep,
     gateway: GatewayDep,
-    sessions: SessionStoreDep,
     since: FormText = "",
     until: FormText = "",
     idempotency_key: FormText = "",
@@ -233,11 +222,11 @@ async def recover(
     typed = {"since": since, "until": until}
     try:
         start, end = recovery_window(since, until, IST)
-        queued = await gateway.recover_endpoint(
-            merchant.credentials, endpoint_id, start, end, idempotency_key_or_none(idempotency_key)
+        queued = await gateway.api(merchant.credentials).webhook_endpoints.recover(
+            endpoint_id, start, end, idempotency_key=idempotency_key_or_none(idempotency_key)
         )
     except (RecoveryWindowInvalid, ApiError) as exc:
-        if isinstance(exc, ApiError) and exc.status_code not in REFUSED:
+        if isinstance(exc, ApiError) and not exc.refused:
             raise
         reason = exc.sentence if isinstance(exc, ApiError) else str(exc)
         return await _endpoint_page(
@@ -250,16 +239,15 @@ async def recover(
         f"{count} missed event{'s' if count != 1 else ''} queued for delivery; "
         "each keeps its webhook-id, so your server can skip any it already has.",
     )
-    await sessions.save(session)
-    return RedirectResponse(f"{LOGS_PATH}?endpoint_id={endpoint_id}", status_code=303)
+    return await redirect(request, session, f"{LOGS_PATH}?endpoint_id={endpoint_id}")
 
 
 @router.get("/{endpoint_id}/delete")
 async def confirm_delete(
     request: Request, endpoint_id: str, merchant: MerchantDep, gateway: GatewayDep
 ) -> HTMLResponse:
-    endpoint = await gateway.get_webhook_endpoint(
-        merchant.credentials, _known_endpoint_id(endpoint_id)
+    endpoint = await gateway.api(merchant.credentials).webhook_endpoints.get(
+        _known_endpoint_id(endpoint_id)
     )
     context = {"endpoint": endpoint, "page_title": "Delete webhook endpoint"}
     return await render(request, "webhook_endpoint_delete.html", context)
@@ -267,17 +255,16 @@ async def confirm_delete(
 
 @router.post("/{endpoint_id}/delete")
 async def delete_endpoint(
+    request: Request,
     endpoint_id: str,
     session: MerchantSessionDep,
     merchant: MerchantDep,
     gateway: GatewayDep,
-    sessions: SessionStoreDep,
 ) -> Response:
     endpoint_id = _known_endpoint_id(endpoint_id)
     await session.flash_outcome(
-        gateway.delete_webhook_endpoint(merchant.credentials, endpoint_id),
+        gateway.api(merchant.credentials).webhook_endpoints.delete(endpoint_id),
         success="Endpoint deleted. Its pending deliveries end failed; its logs stay below.",
         failure="Could not delete the endpoint",
     )
-    await sessions.save(session)
-    return RedirectResponse(LOGS_PATH, status_code=303)
+    return await redirect(request, session, LOGS_PATH)

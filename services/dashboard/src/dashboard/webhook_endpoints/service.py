@@ -79,7 +79,7 @@ def recovery_window(since: str, until: str, ist: timezone) -> tuple[str, str | N
 async def endpoints_with_health(gateway: Any, credentials: Any) -> list[dict[str, Any]]:
     """Every endpoint of the merchant, each with its 24 h `health`: one API call (the list
     gives each endpoint's health, docs/webhooks.md#endpoint-health)."""
-    listing = await gateway.list_webhook_endpoints(credentials)
+    listing = await gateway.api(credentials).webhook_endpoints.list(100, 0)
     endpoints: list[dict[str, Any]] = listing["data"]
     return endpoints
 

@@ -7,18 +7,17 @@ import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from dashboard.dependencies import (
     GatewayDep,
     MerchantDep,
     MerchantSessionDep,
-    SessionStoreDep,
     safe_next_path,
 )
 from dashboard.gateway import ApiError
 from dashboard.pagination import DEFAULT_LIMIT, LimitQuery, OffsetQuery, Page
-from dashboard.rendering import remember_disabled_endpoints, render
+from dashboard.rendering import redirect, remember_disabled_endpoints, render
 from dashboard.sessions import SessionMerchant
 from dashboard.webhook_endpoints.service import (
     ALL_EVENTS,
@@ -69,9 +68,9 @@ async def render_webhooks_page(
     endpoint_filter = endpoint_id if ENDPOINT_ID.match(endpoint_id) else ""
     object_filter = "" if object_error else object_id
     config, logs, endpoints = await asyncio.gather(
-        gateway.webhook_config(merchant.credentials),
-        gateway.list_webhooks(
-            merchant.credentials, limit, offset, endpoint_filter or None, object_filter or None
+        gateway.api(merchant.credentials).webhooks.config(),
+        gateway.api(merchant.credentials).webhooks.list(
+            limit, offset, endpoint_id=endpoint_filter or None, object_id=object_filter or None
         ),
         endpoints_with_health(gateway, merchant.credentials),
     )
@@ -120,12 +119,11 @@ async def save_config(
     session: MerchantSessionDep,
     merchant: MerchantDep,
     gateway: GatewayDep,
-    sessions: SessionStoreDep,
     webhook_url: FormText = "",
 ) -> Response:
     webhook_url = webhook_url.strip()
     try:
-        await gateway.update_webhook_config(merchant.credentials, webhook_url)
+        await gateway.api(merchant.credentials).webhooks.update_config(webhook_url)
     except ApiError as exc:
         if exc.status_code not in (400, 422):
             raise
@@ -138,37 +136,34 @@ async def save_config(
         session.flash("success", "Webhook URL saved. New events will be sent there.")
     else:
         session.flash("info", "Webhook URL removed. No events will be sent until you add one.")
-    await sessions.save(session)
-    return RedirectResponse(LOGS_PATH, status_code=303)
+    return await redirect(request, session, LOGS_PATH)
 
 
 @router.post("/rotate-secret")
 async def rotate_secret(
+    request: Request,
     session: MerchantSessionDep,
     merchant: MerchantDep,
     gateway: GatewayDep,
-    sessions: SessionStoreDep,
 ) -> Response:
-    await gateway.rotate_webhook_secret(merchant.credentials)
+    await gateway.api(merchant.credentials).webhooks.rotate_secret()
     session.flash("success", "New webhook secret generated. " + ROTATION_NOTE)
-    await sessions.save(session)
-    return RedirectResponse(LOGS_PATH, status_code=303)
+    return await redirect(request, session, LOGS_PATH)
 
 
 @router.post("/test")
 async def send_test(
+    request: Request,
     session: MerchantSessionDep,
     merchant: MerchantDep,
     gateway: GatewayDep,
-    sessions: SessionStoreDep,
 ) -> Response:
     await session.flash_outcome(
-        gateway.send_test_webhook(merchant.credentials),
+        gateway.api(merchant.credentials).webhooks.send_test(),
         success="Test webhook sent. Its delivery appears in the log below.",
         failure="Could not send a test webhook",
     )
-    await sessions.save(session)
-    return RedirectResponse(LOGS_PATH, status_code=303)
+    return await redirect(request, session, LOGS_PATH)
 
 
 def _known_webhook_id(webhook_id: str) -> str:
@@ -179,31 +174,30 @@ def _known_webhook_id(webhook_id: str) -> str:
 
 @router.post("/{webhook_id}/retry")
 async def retry(
+    request: Request,
     webhook_id: str,
     session: MerchantSessionDep,
     merchant: MerchantDep,
     gateway: GatewayDep,
-    sessions: SessionStoreDep,
     next: FormText = "",
 ) -> Response:
     webhook_id = _known_webhook_id(webhook_id)
     await session.flash_outcome(
-        gateway.retry_webhook(merchant.credentials, webhook_id),
+        gateway.api(merchant.credentials).webhooks.retry(webhook_id),
         success="Retry scheduled: the webhook is being delivered again now.",
         failure="Could not retry the webhook",
     )
-    await sessions.save(session)
     destination = safe_next_path(next, LOGS_PATH)
     if not destination.startswith(LOGS_PATH):
         destination = LOGS_PATH
-    return RedirectResponse(destination, status_code=303)
+    return await redirect(request, session, destination)
 
 
 @router.get("/logs/{webhook_id}")
 async def log_detail(
     request: Request, webhook_id: str, merchant: MerchantDep, gateway: GatewayDep
 ) -> HTMLResponse:
-    log = await gateway.get_webhook(merchant.credentials, _known_webhook_id(webhook_id))
+    log = await gateway.api(merchant.credentials).webhooks.get(_known_webhook_id(webhook_id))
     attempts = attempt_rows(log)
     context = {
         "log": log,
