@@ -6,6 +6,7 @@ more than its amount; pending and processed refunds count, failed ones do not.""
 import pytest
 from rq import Queue
 
+from api.pagination import Pagination
 from api.payments import service as payments_service
 from api.payments.errors import PaymentNotFound
 from api.refunds import service
@@ -150,7 +151,7 @@ def test_another_merchants_payment_is_not_found(api_runtime, db):
         refund(api_runtime, payment["id"], 100, merchant_id=stranger)
     with pytest.raises(PaymentNotFound):
         api_runtime.run(
-            service.list_payment_refunds(api_runtime.db, stranger, payment["id"], 10, 0)
+            service.list_payment_refunds(api_runtime.db, stranger, payment["id"], Pagination(10, 0))
         )
 
     assert refund_amounts(db) == []
@@ -190,9 +191,11 @@ def test_refunds_of_a_payment_are_listed_newest_first(api_runtime, db):
     for amount in amounts:
         refund(api_runtime, payment["id"], amount)
 
-    rows, total = api_runtime.run(
-        service.list_payment_refunds(api_runtime.db, TEST_MERCHANT_ID, payment["id"], 2, 0)
+    page = api_runtime.run(
+        service.list_payment_refunds(
+            api_runtime.db, TEST_MERCHANT_ID, payment["id"], Pagination(2, 0)
+        )
     )
 
-    assert [row.amount for row in rows] == [300, 200]
-    assert total.count == 3
+    assert [row.amount for row in page["data"]] == [300, 200]
+    assert page["total"] == 3
