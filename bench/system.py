@@ -41,6 +41,14 @@ def reset_database(database_url: str, migrate: bool = True) -> None:
         apply_migrations(database_url)
 
 
+def migrations_module(python: str) -> str:
+    """The migrate program of the checkout whose interpreter is `python`:
+    `shared.backends.migrations`, or `shared.migrations` in a checkout from before shared was
+    split into rooms (a BASELINE such as b9029a1)."""
+    probe = subprocess.run([python, "-c", "import shared.backends.migrations"], capture_output=True)
+    return "shared.backends.migrations" if probe.returncode == 0 else "shared.migrations"
+
+
 class System:
     def __init__(
         self,
@@ -70,11 +78,10 @@ class System:
         self._launches: dict[str, tuple[Service, dict[str, str]]] = {}
         self.log_dir = log_dir
         log_dir.mkdir(parents=True, exist_ok=True)
+        python = next(iter(s.argv for s in services(self.env) if s.name == "api"))[0]
         subprocess.run(
-            [*next(iter(s.argv for s in services(self.env) if s.name == "api"))[:1],
-             "-m", "shared.backends.migrations"],
-            env=self.env, check=True, capture_output=True,
-        )  # fmt: skip
+            [python, "-m", migrations_module(python)], env=self.env, check=True, capture_output=True
+        )
 
     def start(self, name: str, copies: int = 1, **env: str) -> None:
         """Start `copies` more of a service, keyed `name`, `name-2`, ...; `env` is added to
