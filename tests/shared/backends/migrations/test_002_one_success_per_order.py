@@ -3,7 +3,6 @@ does with a database that an older version left with orders paid twice."""
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from shared.backends.migrations import apply_migrations
 
@@ -11,15 +10,9 @@ MERCHANT = "550e8400-e29b-41d4-a716-446655440000"
 
 
 @pytest.fixture
-def old_database(database_url):
+def old_database(scratch_database):
     """A database of its own, migrated without 002, with the test merchant."""
-    name = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"] + "_m002"
-    admin = psycopg.conninfo.make_conninfo(database_url, dbname="postgres")
-    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(drop)
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = psycopg.conninfo.make_conninfo(database_url, dbname=name)
+    url = scratch_database("_m002")
     apply_migrations(url)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP INDEX payments_one_success_per_order")
@@ -41,9 +34,7 @@ def old_database(database_url):
                 " 'success')",
                 (f"pay_{suffix * 16}", MERCHANT),
             )
-    yield url
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(drop)
+    return url
 
 
 def test_migration_stops_on_orders_paid_twice_and_names_them(old_database):

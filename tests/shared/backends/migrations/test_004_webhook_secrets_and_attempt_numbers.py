@@ -4,35 +4,14 @@ numbered per schedule (two attempts numbered 1 after a manual retry) and errors 
 
 import psycopg
 import pytest
-from psycopg import sql
 from psycopg.rows import dict_row
 
-from shared.backends.migrations import apply_migrations, migration_files
+from shared.backends.migrations import apply_migrations
 
 
 @pytest.fixture
-def database_before_004(database_url):
-    # Named after the session's test database, so parallel sessions never share it.
-    name = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"] + "_before_004"
-    admin = psycopg.conninfo.make_conninfo(database_url, dbname="postgres")
-    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(drop)
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = psycopg.conninfo.make_conninfo(database_url, dbname=name)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(
-            "CREATE TABLE schema_migrations (version text PRIMARY KEY,"
-            " applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        for version, script in migration_files():
-            if version >= "004":
-                break
-            conn.execute(script)
-            conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
-    yield url
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(drop)
+def database_before_004(scratch_database):
+    return scratch_database("_before_004", before="004")
 
 
 def test_live_rotation_and_attempt_history_are_carried_over(database_before_004):

@@ -49,30 +49,8 @@ def test_seed_is_idempotent(db):
 
 
 @pytest.fixture
-def database_before_010(database_url):
-    # Named after the session's test database, so parallel sessions never share it.
-    from psycopg import sql
-
-    name = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"] + "_before_010"
-    admin = psycopg.conninfo.make_conninfo(database_url, dbname="postgres")
-    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(drop)
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = psycopg.conninfo.make_conninfo(database_url, dbname=name)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(
-            "CREATE TABLE schema_migrations (version text PRIMARY KEY,"
-            " applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        for version, script in migration_files():
-            if version >= "010":
-                break
-            conn.execute(script)
-            conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
-    yield url
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(drop)
+def database_before_010(scratch_database):
+    return scratch_database("_before_010", before="010")
 
 
 def test_migration_010_moves_each_webhook_url_into_a_default_endpoint(database_before_010):
