@@ -16,8 +16,7 @@ from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.errors import ServiceUnavailable, error_response, gateway_error_response
-from api.fields import NO_NUL_PATTERN
-from api.merchants.schemas import EMAIL_PATTERN
+from api.fields import EMAIL_PATTERN, NO_NUL_PATTERN
 from shared.domain.errors import GatewayError
 
 log = structlog.get_logger(__name__)

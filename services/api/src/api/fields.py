@@ -7,24 +7,14 @@ from fastapi import Depends, Path
 from pydantic import BeforeValidator, Field, StrictInt, ValidationInfo
 
 from api.errors import NotFound
-from api.orders.errors import OrderNotFound
-from api.payments.errors import PaymentNotFound
-from api.refunds.errors import RefundNotFound
-from api.webhooks.errors import WebhookEndpointNotFound
-from shared.core.ids import (
-    ENDPOINT_PREFIX,
-    ID_LENGTH,
-    ORDER_PREFIX,
-    PAYMENT_PREFIX,
-    REFUND_PREFIX,
-    is_id,
-)
+from shared.core.ids import ID_LENGTH, is_id
 from shared.domain.errors import BadRequest
 
 # PostgreSQL text holds neither NUL characters nor lone surrogates (not UTF-8): a request
 # carrying one is invalid input (400), never a database error (500). A pattern both documents
 # the rule and makes pydantic refuse lone surrogates.
 NO_NUL_PATTERN = r"^[^\x00]*$"
+EMAIL_PATTERN = r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
 
 StoredText = Annotated[str, Field(pattern=NO_NUL_PATTERN)]
 
@@ -69,11 +59,11 @@ def id_pattern(prefix: str) -> str:
     return f"^{prefix}[A-Za-z0-9]{{{ID_LENGTH}}}$"
 
 
-def _id_in_path(name: str, prefix: str, what: str, not_found: type[NotFound]) -> Any:
+def id_in_path(name: str, prefix: str, what: str, not_found: type[NotFound]) -> Any:
     """A dependency reading path parameter `name`: the id when it has the shape of `prefix`'s
     ids, else `not_found` (404), as for any unknown id (docs/api.md#merchant-isolation); never a 400
-    or a query. Declare it after `MerchantDep`, so that a request without credentials still gets
-    401."""
+    or a query. Each domain declares its own beside its schemas (`OrderIdInPath`); declare it
+    after `MerchantDep`, so that a request without credentials still gets 401."""
 
     async def known_id(  # async: no thread hop for a check that does no I/O
         value: Annotated[
@@ -90,20 +80,6 @@ def _id_in_path(name: str, prefix: str, what: str, not_found: type[NotFound]) ->
         return value
 
     return Depends(known_id)
-
-
-OrderIdInPath = Annotated[str, _id_in_path("order_id", ORDER_PREFIX, "order", OrderNotFound)]
-PaymentIdInPath = Annotated[
-    str, _id_in_path("payment_id", PAYMENT_PREFIX, "payment", PaymentNotFound)
-]
-RefundIdInPath = Annotated[str, _id_in_path("refund_id", REFUND_PREFIX, "refund", RefundNotFound)]
-EndpointIdInPath = Annotated[
-    str,
-    _id_in_path("endpoint_id", ENDPOINT_PREFIX, "webhook endpoint", WebhookEndpointNotFound),
-]
-WebhookIdInPath = Annotated[
-    str, Path(description="The webhook log's id", json_schema_extra={"format": "uuid"})
-]
 
 
 def _refuse_null(value: Any, info: ValidationInfo) -> Any:

@@ -1,16 +1,47 @@
+from collections.abc import AsyncIterator
 from typing import Any
 
+from fastapi import Depends, Request
+
 from api.dependencies import MerchantDep, RuntimeDep
-from api.errors import error_responses
+from api.errors import AuthenticationFailed, error_responses
 from api.idempotency.dependency import RequestTransactionDep
 from api.merchants import service
 from api.merchants.errors import SeededMerchantMissing
 from api.merchants.schemas import MerchantLogin, MerchantSignup, RotatedApiSecret, TestMerchant
-from api.ratelimit.dependencies import FailedLoginLimit, SignupLimit
+from api.ratelimit import limiter as limits
+from api.ratelimit.dependencies import RateLimiterDep, address_of
 from api.routing import api_router
 from shared.domain.models import MerchantCredentials
 
 router = api_router(tags=["merchants"])
+
+
+async def limit_failed_logins(
+    request: Request, body: MerchantLogin, limiter: RateLimiterDep
+) -> AsyncIterator[None]:
+    """Failed logins per email and per client address. Every attempt for an email counts
+    up front (so a burst of parallel guesses cannot pass before the first failure is
+    counted) and a successful login clears the email's count; an address counts failures
+    only, so many merchants behind one address can still log in."""
+    address, email = address_of(request, limiter), body.email.lower()
+    await limiter.check(limits.LOGIN_FAILURES_PER_ADDRESS, address)
+    await limiter.hit(limits.LOGIN_FAILURES_PER_EMAIL, email)
+    try:
+        yield
+    except AuthenticationFailed:
+        await limiter.record(limits.LOGIN_FAILURES_PER_ADDRESS, address)
+        raise
+    await limiter.clear(limits.LOGIN_FAILURES_PER_EMAIL, email)
+
+
+async def limit_signups(request: Request, body: MerchantSignup, limiter: RateLimiterDep) -> None:
+    """Sign-ups per client address."""
+    await limiter.hit(limits.SIGNUPS_PER_ADDRESS, address_of(request, limiter))
+
+
+FailedLoginLimit = Depends(limit_failed_logins, scope="function")
+SignupLimit = Depends(limit_signups)
 
 
 @router.post(

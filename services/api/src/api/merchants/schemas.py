@@ -2,10 +2,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from api.fields import NO_NUL_PATTERN
+from api.fields import EMAIL_PATTERN, NO_NUL_PATTERN
 from shared.domain.models.order import MERCHANT_ID_EXAMPLE
-
-EMAIL_PATTERN = r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
 
 # A password is taken exactly as typed: spaces around it are part of it (NIST SP 800-63B
 # accepts every printable character, spaces included), never trimmed as names and emails are.

@@ -4,11 +4,11 @@ from fastapi import Query
 
 from api.dependencies import MerchantDep, PaginationDep, RuntimeDep
 from api.errors import error_responses
-from api.fields import NO_NUL_PATTERN, OrderIdInPath
+from api.fields import NO_NUL_PATTERN
 from api.idempotency.dependency import RequestTransactionDep
 from api.orders import service
 from api.orders.errors import OrderNotFound
-from api.orders.schemas import OrderCreate, OrderPage
+from api.orders.schemas import OrderCreate, OrderIdInPath, OrderPage
 from api.routing import api_router
 from shared.domain.models import Order, PublicOrder, Resource
 

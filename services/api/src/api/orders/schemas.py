@@ -2,14 +2,17 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StrictInt, field_validator
 
-from api.fields import NO_NUL_PATTERN, StoredText
+from api.fields import NO_NUL_PATTERN, StoredText, id_in_path
+from api.orders.errors import OrderNotFound
 from api.pagination import Page
+from shared.core.ids import ORDER_PREFIX
 from shared.core.money import MAXIMUM_AMOUNT, MINIMUM_AMOUNT
 from shared.domain.models import Order
 
+OrderIdInPath = Annotated[str, id_in_path("order_id", ORDER_PREFIX, "order", OrderNotFound)]
+
 # jsonb has no NaN or Infinity (Python's JSON parser reads NaN, and 1e999 as Infinity).
 NoteValue = StoredText | int | Annotated[float, Field(allow_inf_nan=False)] | bool | None
-
 
 AMOUNT_IN_PAISE = f"amount must be an integer number of paise, at least {MINIMUM_AMOUNT}"
 

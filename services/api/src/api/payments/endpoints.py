@@ -1,22 +1,54 @@
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import Query
+from fastapi import Depends, Query, Request
 
 from api.dependencies import MerchantDep, PaginationDep, RuntimeDep
 from api.errors import error_responses
-from api.fields import PaymentIdInPath
 from api.idempotency.dependency import RequestTransactionDep
 from api.orders.errors import OrderAlreadyPaid, OrderNotFound
 from api.payments import service
-from api.payments.errors import CaptureAmountMismatch, PaymentNotCapturable, PaymentNotFound
-from api.payments.schemas import CaptureRequest, PaymentCreate, PaymentPage, PaymentStats
-from api.ratelimit.dependencies import PublicPaymentLimit
+from api.payments.errors import (
+    CaptureAmountMismatch,
+    ExpiredCard,
+    InvalidCard,
+    PaymentNotCapturable,
+    PaymentNotFound,
+)
+from api.payments.schemas import (
+    CaptureRequest,
+    PaymentCreate,
+    PaymentIdInPath,
+    PaymentPage,
+    PaymentStats,
+)
+from api.ratelimit import limiter as limits
+from api.ratelimit.dependencies import RateLimiterDep, address_of
 from api.routing import api_router
 from shared.domain.models import Payment, PublicPayment, Resource
 
 router = api_router(tags=["payments"])
 
 PaymentStatus = Literal["pending", "success", "failed"]
+
+
+async def limit_public_payments(
+    request: Request, body: PaymentCreate, limiter: RateLimiterDep
+) -> AsyncIterator[None]:
+    """Card testing: payment attempts per client address and per order, and card attempts the
+    API refuses (INVALID_CARD, EXPIRED_CARD) per order."""
+    await limiter.hit(limits.PUBLIC_PAYMENTS_PER_ADDRESS, address_of(request, limiter))
+    await limiter.hit(limits.PUBLIC_PAYMENTS_PER_ORDER, body.order_id)
+    if body.method == "card":
+        await limiter.check(limits.CARD_FAILURES_PER_ORDER, body.order_id)
+    try:
+        yield
+    except (InvalidCard, ExpiredCard):
+        await limiter.record(limits.CARD_FAILURES_PER_ORDER, body.order_id)
+        raise
+
+
+PublicPaymentLimit = Depends(limit_public_payments, scope="function")
 
 
 @router.post(

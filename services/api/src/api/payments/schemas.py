@@ -1,12 +1,17 @@
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
-from api.fields import FieldValueError, OmittableInt, id_pattern
+from api.fields import FieldValueError, OmittableInt, id_in_path, id_pattern
 from api.pagination import Page
+from api.payments.errors import PaymentNotFound
 from api.payments.instruments import VPA_PATTERN
-from shared.core.ids import ORDER_PREFIX
+from shared.core.ids import ORDER_PREFIX, PAYMENT_PREFIX
 from shared.domain.models import Payment
+
+PaymentIdInPath = Annotated[
+    str, id_in_path("payment_id", PAYMENT_PREFIX, "payment", PaymentNotFound)
+]
 
 
 # Patterns given with json_schema_extra are documented, not validated by pydantic: the

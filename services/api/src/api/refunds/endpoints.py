@@ -2,12 +2,12 @@ from typing import Any
 
 from api.dependencies import MerchantDep, PaginationDep, RuntimeDep
 from api.errors import error_responses
-from api.fields import PaymentIdInPath, RefundIdInPath
 from api.idempotency.dependency import RequestTransactionDep
 from api.payments.errors import PaymentNotFound
+from api.payments.schemas import PaymentIdInPath
 from api.refunds import service
 from api.refunds.errors import PaymentNotRefundable, RefundExceedsAvailable, RefundNotFound
-from api.refunds.schemas import RefundCreate, RefundPage
+from api.refunds.schemas import RefundCreate, RefundIdInPath, RefundPage
 from api.routing import api_router
 from shared.domain.models import Refund
 

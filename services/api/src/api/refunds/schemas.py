@@ -1,8 +1,14 @@
+from typing import Annotated
+
 from pydantic import BaseModel, Field, StrictStr
 
-from api.fields import NO_NUL_PATTERN, OmittableInt
+from api.fields import NO_NUL_PATTERN, OmittableInt, id_in_path
 from api.pagination import Page
+from api.refunds.errors import RefundNotFound
+from shared.core.ids import REFUND_PREFIX
 from shared.domain.models import Refund
+
+RefundIdInPath = Annotated[str, id_in_path("refund_id", REFUND_PREFIX, "refund", RefundNotFound)]
 
 
 class RefundCreate(BaseModel):

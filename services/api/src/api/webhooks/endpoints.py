@@ -4,7 +4,6 @@ from fastapi import Query, Response
 
 from api.dependencies import MerchantDep, PaginationDep, RuntimeDep
 from api.errors import error_responses
-from api.fields import EndpointIdInPath, WebhookIdInPath
 from api.idempotency.dependency import RequestTransactionDep
 from api.routing import api_router
 from api.webhooks import service
@@ -16,6 +15,7 @@ from api.webhooks.errors import (
     WebhookUrlNotSet,
 )
 from api.webhooks.schemas import (
+    EndpointIdInPath,
     EndpointRecover,
     EndpointRecovered,
     WebhookConfig,
@@ -24,6 +24,7 @@ from api.webhooks.schemas import (
     WebhookEndpointDetail,
     WebhookEndpointPage,
     WebhookEndpointUpdate,
+    WebhookIdInPath,
     WebhookLogDetail,
     WebhookLogPage,
     WebhookRetried,

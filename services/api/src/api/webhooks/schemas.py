@@ -1,10 +1,21 @@
 from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from api.fields import ISO_8601, NO_NUL_PATTERN
+from api.fields import ISO_8601, NO_NUL_PATTERN, id_in_path
 from api.pagination import Page
+from api.webhooks.errors import WebhookEndpointNotFound
+from shared.core.ids import ENDPOINT_PREFIX
 from shared.domain.models import ENDPOINT_EXAMPLE, WebhookEndpoint, WebhookLog
+
+EndpointIdInPath = Annotated[
+    str,
+    id_in_path("endpoint_id", ENDPOINT_PREFIX, "webhook endpoint", WebhookEndpointNotFound),
+]
+WebhookIdInPath = Annotated[
+    str, Path(description="The webhook log's id", json_schema_extra={"format": "uuid"})
+]
 
 
 class WebhookAttempt(BaseModel):
