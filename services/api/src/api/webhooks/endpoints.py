@@ -42,7 +42,7 @@ router = api_router(tags=["webhooks"])
     summary="The webhook URL and signing secret",
 )
 async def get_config(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
-    return await service.get_config(runtime.db, merchant)
+    return await service.get_config(runtime.db, merchant.id)
 
 
 @router.put(
@@ -75,7 +75,7 @@ async def rotate_secret(merchant: MerchantDep, tx: RequestTransactionDep) -> dic
     summary="Send a webhook.test event to the configured URL",
 )
 async def send_test(merchant: MerchantDep, tx: RequestTransactionDep) -> dict[str, Any]:
-    return await service.send_test(tx, merchant)
+    return await service.send_test(tx, merchant.id)
 
 
 # Endpoints come before /api/v1/webhooks/{webhook_id}: routes match in order.

@@ -11,7 +11,6 @@ import structlog
 from psycopg import errors
 
 from api.fields import utc_time
-from api.merchants.auth import AuthenticatedMerchant
 from api.pagination import Pagination
 from api.runtime import ApiRuntime
 from api.webhooks import repository
@@ -114,12 +113,12 @@ def _config(row: Row, replaced: list[Row]) -> dict[str, Any]:
     }
 
 
-async def get_config(db: AsyncDatabase, merchant: AuthenticatedMerchant) -> dict[str, Any]:
+async def get_config(db: AsyncDatabase, merchant_id: str) -> dict[str, Any]:
     """The default endpoint's URL (None without one) and the merchant's secret, which signs
     the default endpoint's deliveries."""
     async with db.connection() as conn:
-        current = await repository.get_config(conn, merchant.id)
-        replaced = await repository.live_replaced_secrets(conn, merchant.id)
+        current = await repository.get_config(conn, merchant_id)
+        replaced = await repository.live_replaced_secrets(conn, merchant_id)
     return _config(current, replaced)
 
 
@@ -165,22 +164,22 @@ async def rotate_secret(tx: AsyncTransaction, merchant_id: str) -> dict[str, Any
         return _config(row, await repository.live_replaced_secrets(tx.conn, merchant_id))
 
 
-async def send_test(tx: AsyncTransaction, merchant: AuthenticatedMerchant) -> dict[str, Any]:
+async def send_test(tx: AsyncTransaction, merchant_id: str) -> dict[str, Any]:
     """Queue a `webhook.test` event to the default endpoint; WebhookUrlNotSet without one,
     DefaultEndpointDisabled while it is disabled."""
     data = {
         "message": "This is a test webhook from Payment Gateway",
-        "merchant_id": merchant.id,
+        "merchant_id": merchant_id,
     }
     async with tx.conn.transaction():
         # Locked: a URL cleared meanwhile waits for this event (or this event for it).
-        if not (await repository.get_config(tx.conn, merchant.id, lock=True))["webhook_url"]:
+        if not (await repository.get_config(tx.conn, merchant_id, lock=True))["webhook_url"]:
             raise WebhookUrlNotSet
-        log_id = await record_event_async(tx, merchant.id, WEBHOOK_TEST, data)
+        log_id = await record_event_async(tx, merchant_id, WEBHOOK_TEST, data)
         if log_id is None:
             raise DefaultEndpointDisabled  # rolls the event back too
         tx.after_commit(
-            lambda: log.info("webhook_test_queued", merchant_id=merchant.id, webhook_ids=[log_id])
+            lambda: log.info("webhook_test_queued", merchant_id=merchant_id, webhook_ids=[log_id])
         )
     return {
         "id": log_id,
