@@ -154,10 +154,19 @@ def route_error_responses(
     }
 
 
+# What a status given bare stands for, in its example.
+BARE_STATUS = {400: InvalidRequest, 401: AuthenticationFailed, 404: NotFound, 409: Conflict,
+               413: BodyTooLarge, 429: RateLimited, 503: ServiceUnavailable}  # fmt: skip
+
+
 def _response(status: int, errors: list[type[GatewayError]]) -> dict[str, Any]:
+    """The response of one status: its errors' codes and descriptions, and as its example
+    the first of them (a domain's own error before the request's validation)."""
     lines = [f"`{error.code}`: {error.default_description}" for error in errors]
+    shown = next((e for e in errors if e is not InvalidRequest), None) or BARE_STATUS[status]
+    example = {"code": shown.code, "description": shown.default_description}
     return (
-        {"model": ErrorBody}
+        {"model": ErrorBody, "content": {"application/json": {"example": {"error": example}}}}
         | ({"description": "; ".join(dict.fromkeys(lines))} if lines else {})
         | ({"headers": RETRY_AFTER} if status == 429 else {})
     )

@@ -5,7 +5,8 @@ operation, the response headers clients act on, and the webhook events (OpenAPI 
 
 Enums, examples and descriptions are declared on the models (shared.domain.models and the
 `schemas.py` files); what is added here is document-wide: an example for every schema and
-operation that has none (by property name and type), headers, error examples.
+operation that has none (by property name and type), headers. An error response's example
+is its first error class (`api.errors.error_responses`).
 """
 
 import copy
@@ -144,16 +145,6 @@ HEADER_DOCS = {
         "schema": {"type": "string"},
     },
 }
-ERROR_EXAMPLES = {
-    "400": ("BAD_REQUEST_ERROR", "amount must be at least 100"),
-    "401": ("AUTHENTICATION_ERROR", "Invalid API credentials"),
-    "404": ("NOT_FOUND_ERROR", "Payment not found"),
-    "409": ("CONFLICT_ERROR", "A request with this idempotency key is still running"),
-    "413": ("BAD_REQUEST_ERROR", "Request body too large"),
-    "422": ("IDEMPOTENCY_KEY_MISMATCH", "Idempotency key reused with a different request"),
-    "429": ("RATE_LIMIT_ERROR", "Too many requests"),
-    "503": ("SERVICE_UNAVAILABLE", "The service is temporarily unavailable"),
-}
 
 
 def _document_operation(schemas: dict[str, Any], operation: dict[str, Any]) -> None:
@@ -177,14 +168,7 @@ def _document_operation(schemas: dict[str, Any], operation: dict[str, Any]) -> N
         if status in ("409", "429", "503"):
             headers.setdefault("Retry-After", HEADER_DOCS["Retry-After"])
         media = response.get("content", {}).get("application/json")
-        if media is None or "example" in media or "examples" in media:
-            continue
-        if status in ERROR_EXAMPLES and media.get("schema", {}).get("$ref", "").endswith(
-            "/ErrorBody"
-        ):
-            code, description = ERROR_EXAMPLES[status]
-            media["example"] = {"error": {"code": code, "description": description}}
-        else:
+        if media is not None and "example" not in media and "examples" not in media:
             media["example"] = _example(schemas, media.get("schema", {}))
 
 
