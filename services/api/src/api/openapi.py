@@ -16,9 +16,16 @@ from typing import Any, Literal
 from fastapi import FastAPI, Header, Request
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from shared.domain.models import EVENT_TYPES, Payment, Refund
+from shared.domain.models import (
+    ENDPOINT_EXAMPLE,
+    EVENT_TYPES,
+    Payment,
+    Refund,
+    TestEventData,
+    WebhookEndpoint,
+)
 
 TAGS = [
     {"name": "orders", "description": "Orders: an amount in paise the shopper is asked to pay."},
@@ -190,23 +197,16 @@ def _event_body(
     )
 
 
-class TestEventData(BaseModel):
-    message: str = Field(examples=["This is a test webhook from Payment Gateway"])
-    merchant_id: str = Field(examples=["550e8400-e29b-41d4-a716-446655440000"])
-
-
-class DisabledEndpoint(BaseModel):
-    """The endpoint as the API shows it, without its secret."""
-
-    id: str = Field(examples=["we_Q7sK2mP9xR4tV8wZ"])
-    url: str = Field(examples=["https://fulfilment.example.com/webhooks"])
-    events: list[str] = Field(examples=[["payment.success"]])
-    description: str | None
-    status: Literal["disabled"]
-    default: bool
-    disabled_reason: str = Field(examples=["the endpoint answered 410 Gone"])
-    created_at: str
-    updated_at: str
+DISABLED = {"status": "disabled", "disabled_reason": "the endpoint answered 410 Gone"}
+DisabledEndpoint = create_model(
+    "DisabledEndpoint",
+    __doc__="The endpoint as the API shows it, without its secret.",
+    __config__=ConfigDict(json_schema_extra={
+        "examples": [{n: v for n, v in ENDPOINT_EXAMPLE.items() if n != "secret"} | DISABLED]
+    }),
+    **{n: (f.annotation, f) for n, f in WebhookEndpoint.model_fields.items() if n != "secret"}
+    | {"status": (Literal["disabled"], ...)},
+)  # fmt: skip
 
 
 PaymentEventBody = _event_body(

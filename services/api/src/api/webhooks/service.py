@@ -35,7 +35,14 @@ from shared.backends.db import AsyncDatabase, AsyncDictConnection, AsyncTransact
 from shared.core.ids import ENDPOINT_PREFIX, new_id
 from shared.core.signing import new_webhook_secret
 from shared.domain.events import EVERY_EVENT, WEBHOOK_TEST, record_event_async
-from shared.domain.models import EVENT_TYPES, WebhookEndpoint, WebhookLog, iso
+from shared.domain.models import (
+    EVENT_TYPES,
+    TEST_MESSAGE,
+    TestEventData,
+    WebhookEndpoint,
+    WebhookLog,
+    iso,
+)
 from shared.domain.webhook_urls import validate_webhook_url
 
 ROTATION_OVERLAP = "24 hours"
@@ -167,10 +174,7 @@ async def rotate_secret(tx: AsyncTransaction, merchant_id: str) -> dict[str, Any
 async def send_test(tx: AsyncTransaction, merchant_id: str) -> dict[str, Any]:
     """Queue a `webhook.test` event to the default endpoint; WebhookUrlNotSet without one,
     DefaultEndpointDisabled while it is disabled."""
-    data = {
-        "message": "This is a test webhook from Payment Gateway",
-        "merchant_id": merchant_id,
-    }
+    data = TestEventData(message=TEST_MESSAGE, merchant_id=merchant_id).model_dump()
     async with tx.conn.transaction():
         # Locked: a URL cleared meanwhile waits for this event (or this event for it).
         if not (await repository.get_config(tx.conn, merchant_id, lock=True))["webhook_url"]:

@@ -18,4 +18,10 @@ from shared.domain.models.merchant import MerchantCredentials
 from shared.domain.models.order import Order, PublicOrder
 from shared.domain.models.payment import Payment, PublicPayment, amount_refundable
 from shared.domain.models.refund import Refund
-from shared.domain.models.webhook import ENDPOINT_EXAMPLE, WebhookEndpoint, WebhookLog
+from shared.domain.models.webhook import (
+    ENDPOINT_EXAMPLE,
+    TEST_MESSAGE,
+    TestEventData,
+    WebhookEndpoint,
+    WebhookLog,
+)

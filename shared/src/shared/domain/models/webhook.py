@@ -2,10 +2,11 @@
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.models.base import OptionalTimestamp, Reader, Resource, Timestamp, UuidText
 from shared.domain.models.event import DeliveryStatus, EventTypeText
+from shared.domain.models.order import MERCHANT_ID_EXAMPLE
 
 
 class WebhookLog(Resource):
@@ -76,3 +77,13 @@ class WebhookEndpoint(Resource):
     updated_at: Timestamp
 
     model_config = ConfigDict(json_schema_extra={"examples": [ENDPOINT_EXAMPLE]})
+
+
+TEST_MESSAGE = "This is a test webhook from Payment Gateway"
+
+
+class TestEventData(BaseModel):
+    """The `data` of a `webhook.test` event."""
+
+    message: str = Field(examples=[TEST_MESSAGE])
+    merchant_id: str = Field(examples=[MERCHANT_ID_EXAMPLE])
