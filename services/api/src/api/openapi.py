@@ -11,6 +11,8 @@ is its first error class (`api.errors.error_responses`).
 
 import copy
 import json
+from pathlib import Path
+from string import Template
 from typing import Any, Literal
 
 from fastapi import FastAPI, Header, Request
@@ -318,67 +320,10 @@ def install_openapi(app: FastAPI, server_url: str) -> None:
 
 # Swagger UI (served from the API itself by fastapi-offline) gives each security scheme its own
 # form with its own Authorize button in the Authorize dialog: pressing the first stored only
-# X-Api-Key, and every "Try it out" then got 401. This plugin puts the header schemes in one
-# form, so one Authorize stores both headers the merchant endpoints require together.
-SWAGGER_UI_PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="{static}/swagger-ui.css">
-<link rel="icon" href="{static}/favicon.png">
-<title>{title} - Swagger UI</title>
-</head>
-<body>
-<div id="swagger-ui"></div>
-<script src="{static}/swagger-ui-bundle.js"></script>
-<script>
-function OneAuthorizeForm() {{
-  function inOneForm(definition) {{
-    var type = definition.first().get('type');
-    return type === 'apiKey' || type === 'http';
-  }}
-  return {{
-    statePlugins: {{
-      auth: {{
-        wrapSelectors: {{
-          definitionsToAuthorize: function (original) {{
-            return function (state) {{
-              var definitions = original.apply(null, Array.prototype.slice.call(arguments, 1));
-              if (!definitions || definitions.size < 2) return definitions;
-              var grouped = definitions.filter(inOneForm);
-              if (grouped.size < 2) return definitions;
-              var merged = grouped.reduce(function (all, one) {{ return all.merge(one); }});
-              return definitions.filterNot(inOneForm).unshift(merged);
-            }};
-          }}
-        }}
-      }}
-    }}
-  }};
-}}
-// "Try it out" calls the API that served this page first: API_URL, the document's server,
-// may be another name for it (localhost against 127.0.0.1) that the browser treats as
-// another origin.
-fetch({openapi_url}).then(function (response) {{ return response.json(); }}).then(function (spec) {{
-  var here = window.location.origin + {root};
-  var others = (spec.servers || []).filter(function (server) {{ return server.url !== here; }});
-  spec.servers = [{{ url: here, description: 'This API (the address of this page)' }}].concat(others);
-  window.ui = SwaggerUIBundle({{
-    spec: spec,
-    dom_id: '#swagger-ui',
-    layout: 'BaseLayout',
-    deepLinking: true,
-    showExtensions: true,
-    showCommonExtensions: true,
-    presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset],
-    plugins: [OneAuthorizeForm]
-  }});
-}});
-</script>
-</body>
-</html>
-"""
+# X-Api-Key, and every "Try it out" then got 401. The page's plugin (swagger_ui.html) puts the
+# header schemes in one form, so one Authorize stores both headers the merchant endpoints
+# require together.
+SWAGGER_UI_PAGE = Template((Path(__file__).parent / "swagger_ui.html").read_text("utf-8"))
 
 
 def install_swagger_ui(app: FastAPI, static_url: str = "/static-offline-docs") -> None:
@@ -389,7 +334,7 @@ def install_swagger_ui(app: FastAPI, static_url: str = "/static-offline-docs") -
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
-        page = SWAGGER_UI_PAGE.format(
+        page = SWAGGER_UI_PAGE.substitute(
             static=f"{root}{static_url}",
             title=app.title,
             openapi_url=json.dumps(f"{root}{app.openapi_url}"),
