@@ -15,7 +15,7 @@ from fastapi.dependencies.utils import get_dependant
 from fastapi.routing import APIRoute
 from starlette.requests import ClientDisconnect
 
-from api.dependencies import current_merchant
+from api.dependencies import current_merchant, get_runtime
 from api.error_handlers import FIELD_NAME, is_json_media_type
 from api.errors import (
     AuthenticationFailed,
@@ -108,7 +108,8 @@ class ApiRoute(APIRoute):
     is a 400 however the route would treat it); a replayed response is answered as stored. Its
     `responses` are what the route declares plus what it answers outside its own code, read
     from its parameters: 400 for a validated parameter or body, 413 for a body over the
-    limit, 401 and 429 for a merchant's API key and its limit, the Idempotency-Key's errors for a merchant POST."""
+    limit, 401 and 429 for a merchant's API key and its limit, the Idempotency-Key's errors for a merchant POST,
+    503 for a route that takes the runtime (its PostgreSQL and Redis)."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any):
         dependant = get_dependant(path=path, call=endpoint)
@@ -124,6 +125,7 @@ class ApiRoute(APIRoute):
             *([BodyTooLarge] if has_body else []),
             *([AuthenticationFailed, RateLimited] if current_merchant in calls else []),
             *(IDEMPOTENCY_ERRORS if request_transaction in calls else []),
+            *([503] if get_runtime in calls else []),
         )
         kwargs["responses"] = route_error_responses(kwargs.get("responses"), implied)
         super().__init__(path, endpoint, **kwargs)

@@ -24,7 +24,6 @@ EventIdInPath = Annotated[
 @router.get(
     "/api/v1/events",
     response_model=EventPage,
-    responses=error_responses(400, 503),
     summary="The merchant's events, newest first",
 )
 async def list_events(
@@ -42,7 +41,7 @@ async def list_events(
 @router.get(
     "/api/v1/events/{event_id}",
     response_model=EventDetail,
-    responses=error_responses(EventNotFound, 503),
+    responses=error_responses(EventNotFound),
     summary="One event: its data, the exact body delivered, and its deliveries",
 )
 async def get_event(
@@ -54,7 +53,7 @@ async def get_event(
 @router.get(
     "/api/v1/events/{event_id}/delivery",
     response_model=SignedDelivery,
-    responses=error_responses(EventNotFound, 503),
+    responses=error_responses(EventNotFound),
     summary="The event signed as a delivery sent now is (what `gateway listen` forwards)",
 )
 async def get_signed_delivery(

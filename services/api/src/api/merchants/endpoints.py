@@ -48,7 +48,7 @@ SignupLimit = Depends(limit_signups)
     "/api/v1/merchants",
     status_code=201,
     response_model=MerchantCredentials,
-    responses=error_responses(400, 409, 429, 503),
+    responses=error_responses(400, 409, 429),
     summary="Sign up a merchant",
     dependencies=[SignupLimit],
 )
@@ -59,7 +59,7 @@ async def sign_up(body: MerchantSignup, runtime: RuntimeDep) -> MerchantCredenti
 @router.post(
     "/api/v1/merchants/login",
     response_model=MerchantCredentials,
-    responses=error_responses(400, 401, 429, 503),
+    responses=error_responses(400, 401, 429),
     summary="Log in with email and password",
     dependencies=[FailedLoginLimit],
 )
@@ -70,7 +70,6 @@ async def log_in(body: MerchantLogin, runtime: RuntimeDep) -> MerchantCredential
 @router.post(
     "/api/v1/merchants/rotate-api-secret",
     response_model=RotatedApiSecret,
-    responses=error_responses(503),
     summary="Replace the API secret; the old one keeps working for a grace period (24 h)",
 )
 async def rotate_api_secret(
@@ -90,7 +89,7 @@ async def rotate_api_secret(
 @router.get(
     "/api/v1/test/merchant",
     response_model=TestMerchant,
-    responses=error_responses(SeededMerchantMissing, 503),
+    responses=error_responses(SeededMerchantMissing),
     summary="The seeded test merchant",
 )
 async def test_merchant(runtime: RuntimeDep) -> dict[str, Any]:

@@ -21,7 +21,6 @@ OrderStatus = Literal["created", "paid"]
     "/api/v1/orders",
     status_code=201,
     response_model=Order,
-    responses=error_responses(400, 503),
     summary="Create an order",
 )
 async def create_order(
@@ -33,7 +32,6 @@ async def create_order(
 @router.get(
     "/api/v1/orders",
     response_model=OrderPage,
-    responses=error_responses(400, 503),
     summary="List orders, newest first",
 )
 async def list_orders(
@@ -48,7 +46,7 @@ async def list_orders(
 @router.get(
     "/api/v1/orders/{order_id}",
     response_model=Order,
-    responses=error_responses(OrderNotFound, 503),
+    responses=error_responses(OrderNotFound),
     summary="Get an order",
 )
 async def get_order(merchant: MerchantDep, order_id: OrderIdInPath, runtime: RuntimeDep) -> Order:
@@ -58,7 +56,7 @@ async def get_order(merchant: MerchantDep, order_id: OrderIdInPath, runtime: Run
 @router.get(
     "/api/v1/orders/{order_id}/public",
     response_model=PublicOrder,
-    responses=error_responses(OrderNotFound, 503),
+    responses=error_responses(OrderNotFound),
     summary="An order's public summary, for the checkout page",
 )
 async def get_public_order(

@@ -55,7 +55,7 @@ PublicPaymentLimit = Depends(limit_public_payments, scope="function")
     "/api/v1/payments",
     status_code=201,
     response_model=Payment,
-    responses=error_responses(400, OrderAlreadyPaid, OrderNotFound, 503),
+    responses=error_responses(400, OrderAlreadyPaid, OrderNotFound),
     summary="Create a UPI or card payment for an order; processed asynchronously",
 )
 async def create_payment(
@@ -67,7 +67,6 @@ async def create_payment(
 @router.get(
     "/api/v1/payments",
     response_model=PaymentPage,
-    responses=error_responses(400, 503),
     summary="List payments, newest first",
 )
 async def list_payments(
@@ -82,7 +81,6 @@ async def list_payments(
 @router.get(
     "/api/v1/payments/stats",
     response_model=PaymentStats,
-    responses=error_responses(503),
     summary="Totals for the dashboard: transactions, successful amount, success rate",
 )
 async def payment_stats(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
@@ -93,7 +91,7 @@ async def payment_stats(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str,
     "/api/v1/payments/public",
     status_code=201,
     response_model=Payment,
-    responses=error_responses(400, OrderAlreadyPaid, OrderNotFound, 429, 503),
+    responses=error_responses(400, OrderAlreadyPaid, OrderNotFound, 429),
     summary="Create a payment from the checkout page (no credentials)",
     dependencies=[PublicPaymentLimit],
 )
@@ -105,7 +103,7 @@ async def create_public_payment(body: PaymentCreate, runtime: RuntimeDep) -> Pay
 @router.get(
     "/api/v1/payments/{payment_id}",
     response_model=Payment,
-    responses=error_responses(PaymentNotFound, 503),
+    responses=error_responses(PaymentNotFound),
     summary="Get a payment",
 )
 async def get_payment(
@@ -117,9 +115,7 @@ async def get_payment(
 @router.post(
     "/api/v1/payments/{payment_id}/capture",
     response_model=Payment,
-    responses=error_responses(
-        400, PaymentNotCapturable, CaptureAmountMismatch, PaymentNotFound, 503
-    ),
+    responses=error_responses(400, PaymentNotCapturable, CaptureAmountMismatch, PaymentNotFound),
     summary="Capture a successful payment",
 )
 async def capture_payment(
@@ -134,7 +130,7 @@ async def capture_payment(
 @router.get(
     "/api/v1/payments/{payment_id}/public",
     response_model=PublicPayment,
-    responses=error_responses(PaymentNotFound, 503),
+    responses=error_responses(PaymentNotFound),
     summary="A payment's status, for the checkout page",
 )
 async def get_public_payment(payment_id: PaymentIdInPath, runtime: RuntimeDep) -> Resource:

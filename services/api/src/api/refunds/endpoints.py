@@ -18,9 +18,7 @@ router = api_router(tags=["refunds"])
     "/api/v1/payments/{payment_id}/refunds",
     status_code=201,
     response_model=Refund,
-    responses=error_responses(
-        400, PaymentNotRefundable, RefundExceedsAvailable, PaymentNotFound, 503
-    ),
+    responses=error_responses(400, PaymentNotRefundable, RefundExceedsAvailable, PaymentNotFound),
     summary="Refund a successful payment, in full or in part",
 )
 async def create_refund(
@@ -37,7 +35,7 @@ async def create_refund(
 @router.get(
     "/api/v1/payments/{payment_id}/refunds",
     response_model=RefundPage,
-    responses=error_responses(400, PaymentNotFound, 503),
+    responses=error_responses(400, PaymentNotFound),
     summary="List a payment's refunds, newest first",
 )
 async def list_payment_refunds(
@@ -52,7 +50,7 @@ async def list_payment_refunds(
 @router.get(
     "/api/v1/refunds/{refund_id}",
     response_model=Refund,
-    responses=error_responses(RefundNotFound, 503),
+    responses=error_responses(RefundNotFound),
     summary="Get a refund",
 )
 async def get_refund(

@@ -38,7 +38,6 @@ router = api_router(tags=["webhooks"])
 @router.get(
     "/api/v1/webhooks/config",
     response_model=WebhookConfig,
-    responses=error_responses(503),
     summary="The webhook URL and signing secret",
 )
 async def get_config(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, Any]:
@@ -48,7 +47,6 @@ async def get_config(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, An
 @router.put(
     "/api/v1/webhooks/config",
     response_model=WebhookConfig,
-    responses=error_responses(400, 503),
     summary="Set the webhook URL (http/https); an empty string clears it",
 )
 async def update_config(
@@ -60,7 +58,6 @@ async def update_config(
 @router.post(
     "/api/v1/webhooks/config/rotate-secret",
     response_model=WebhookConfig,
-    responses=error_responses(503),
     summary="New signing secret; every replaced one keeps signing alongside for 24 hours",
 )
 async def rotate_secret(merchant: MerchantDep, tx: RequestTransactionDep) -> dict[str, Any]:
@@ -71,7 +68,7 @@ async def rotate_secret(merchant: MerchantDep, tx: RequestTransactionDep) -> dic
     "/api/v1/webhooks/test",
     status_code=201,
     response_model=WebhookTestSent,
-    responses=error_responses(WebhookUrlNotSet, DefaultEndpointDisabled, 503),
+    responses=error_responses(WebhookUrlNotSet, DefaultEndpointDisabled),
     summary="Send a webhook.test event to the configured URL",
 )
 async def send_test(merchant: MerchantDep, tx: RequestTransactionDep) -> dict[str, Any]:
@@ -84,7 +81,6 @@ async def send_test(merchant: MerchantDep, tx: RequestTransactionDep) -> dict[st
 @router.get(
     "/api/v1/webhooks/endpoints",
     response_model=WebhookEndpointPage,
-    responses=error_responses(400, 503),
     summary="The merchant's webhook endpoints, newest first",
 )
 async def list_endpoints(
@@ -97,7 +93,7 @@ async def list_endpoints(
     "/api/v1/webhooks/endpoints",
     status_code=201,
     response_model=WebhookEndpoint,
-    responses=error_responses(400, TooManyEndpoints, 503),
+    responses=error_responses(400, TooManyEndpoints),
     summary="Add an endpoint: a URL, the event types it receives and its own secret",
 )
 async def create_endpoint(
@@ -112,7 +108,7 @@ async def create_endpoint(
 @router.get(
     "/api/v1/webhooks/endpoints/{endpoint_id}",
     response_model=WebhookEndpointDetail,
-    responses=error_responses(WebhookEndpointNotFound, 503),
+    responses=error_responses(WebhookEndpointNotFound),
     summary="One endpoint with its delivery health over the last 24 hours",
 )
 async def get_endpoint(
@@ -124,7 +120,7 @@ async def get_endpoint(
 @router.patch(
     "/api/v1/webhooks/endpoints/{endpoint_id}",
     response_model=WebhookEndpoint,
-    responses=error_responses(400, WebhookEndpointNotFound, 503),
+    responses=error_responses(400, WebhookEndpointNotFound),
     summary="Change an endpoint's URL, events, description or status",
 )
 async def update_endpoint(
@@ -140,7 +136,7 @@ async def update_endpoint(
     "/api/v1/webhooks/endpoints/{endpoint_id}",
     status_code=204,
     response_class=Response,
-    responses=error_responses(WebhookEndpointNotFound, 503),
+    responses=error_responses(WebhookEndpointNotFound),
     summary="Delete an endpoint; its pending deliveries end failed, its logs stay",
 )
 async def delete_endpoint(
@@ -153,7 +149,7 @@ async def delete_endpoint(
 @router.post(
     "/api/v1/webhooks/endpoints/{endpoint_id}/rotate-secret",
     response_model=WebhookEndpoint,
-    responses=error_responses(WebhookEndpointNotFound, 503),
+    responses=error_responses(WebhookEndpointNotFound),
     summary="New signing secret for the endpoint; the replaced one keeps signing for 24 hours",
 )
 async def rotate_endpoint_secret(
@@ -166,7 +162,7 @@ async def rotate_endpoint_secret(
     "/api/v1/webhooks/endpoints/{endpoint_id}/recover",
     status_code=202,
     response_model=EndpointRecovered,
-    responses=error_responses(400, WebhookEndpointNotFound, 503),
+    responses=error_responses(400, WebhookEndpointNotFound),
     summary="Deliver again every event since a time that the endpoint missed",
     description="Each event of [since, until] (at most 30 days back; `until` defaults to "
     "now) that the endpoint's filter takes and that has no delivery to it that succeeded or "
@@ -187,7 +183,6 @@ async def recover_endpoint(
 @router.get(
     "/api/v1/webhooks",
     response_model=WebhookLogPage,
-    responses=error_responses(400, 503),
     summary="Webhook deliveries, newest first",
 )
 async def list_logs(
@@ -217,7 +212,7 @@ async def list_logs(
 @router.get(
     "/api/v1/webhooks/{webhook_id}",
     response_model=WebhookLogDetail,
-    responses=error_responses(WebhookNotFound, 503),
+    responses=error_responses(WebhookNotFound),
     summary="One delivery with its payload and every attempt",
 )
 async def get_log(
@@ -229,7 +224,7 @@ async def get_log(
 @router.post(
     "/api/v1/webhooks/{webhook_id}/retry",
     response_model=WebhookRetried,
-    responses=error_responses(WebhookNotFound, 503),
+    responses=error_responses(WebhookNotFound),
     summary="Deliver again now, with attempts reset to 0",
 )
 async def retry(
