@@ -65,14 +65,14 @@ class Pagination:
 @dataclass(frozen=True)
 class Listing:
     """What a list endpoint reads: `SELECT {columns} FROM {table} {joins} WHERE {where}
-    ORDER BY {order_by}`, a page of it at a time. `where` names its parameters
-    (`%(merchant_id)s`); the total counts `table` and `where` alone (count_matching), so
-    `joins` may only add columns."""
+    ORDER BY {order_by}` (newest first), a page of it at a time: a repository's constant, which
+    its service pages with the values of `where`'s parameters (`%(merchant_id)s`). The total
+    counts `table` and `where` alone (count_matching), so `joins` may only add columns."""
 
     columns: LiteralString
     table: LiteralString
     where: LiteralString
-    order_by: LiteralString
+    order_by: LiteralString = "created_at DESC, id DESC"
     joins: LiteralString = ""
 
     async def page(

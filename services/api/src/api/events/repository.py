@@ -1,6 +1,6 @@
 from typing import Any
 
-from api.pagination import CreatedRange, Listing, Pagination, Total
+from api.pagination import CreatedRange, Listing
 from api.webhooks.repository import LAST_ATTEMPT, LOG_COLUMNS
 from shared.backends.db import AsyncDictConnection, Row
 from shared.domain.models import Event
@@ -28,12 +28,6 @@ def filters(merchant_id: str, event_type: str | None, created: CreatedRange) -> 
         "created_start": created.start,
         "created_end": created.end,
     }
-
-
-async def list_events(
-    conn: AsyncDictConnection, filters: dict[str, Any], pagination: Pagination
-) -> tuple[list[Row], Total]:
-    return await EVENTS.page(conn, filters, pagination)
 
 
 async def get_event(conn: AsyncDictConnection, event_id: str, merchant_id: str) -> Row | None:

@@ -23,7 +23,7 @@ async def list_events(
     """The merchant's events matching the filters, newest first."""
     filters = repository.filters(merchant_id, event_type, created)
     async with db.connection() as conn:
-        rows, total = await repository.list_events(conn, filters, pagination)
+        rows, total = await repository.EVENTS.page(conn, filters, pagination)
     return pagination.page([Event.from_row(row) for row in rows], total)
 
 

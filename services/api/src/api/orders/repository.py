@@ -2,7 +2,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from api.pagination import Listing, Pagination, Total
+from api.pagination import Listing
 from shared.backends.db import AsyncDictConnection, Row, one_async
 from shared.domain.models import Order
 
@@ -66,11 +66,4 @@ ORDERS = Listing(
     columns=ORDER_COLUMNS,
     table="orders",
     where="merchant_id = %(merchant_id)s AND (%(status)s::text IS NULL OR status = %(status)s)",
-    order_by="created_at DESC, id DESC",
 )
-
-
-async def list_orders(
-    conn: AsyncDictConnection, merchant_id: str, status: str | None, pagination: Pagination
-) -> tuple[list[Row], Total]:
-    return await ORDERS.page(conn, {"merchant_id": merchant_id, "status": status}, pagination)

@@ -48,5 +48,6 @@ async def list_orders(
 ) -> dict[str, Any]:
     """The merchant's orders, newest first; only those of `status` when given."""
     async with db.connection() as conn:
-        rows, total = await repository.list_orders(conn, merchant_id, status, pagination)
+        filters = {"merchant_id": merchant_id, "status": status}
+        rows, total = await repository.ORDERS.page(conn, filters, pagination)
     return pagination.page([Order.from_row(row) for row in rows], total)

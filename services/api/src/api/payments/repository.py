@@ -1,6 +1,6 @@
 from typing import Any
 
-from api.pagination import Listing, Pagination, Total
+from api.pagination import Listing
 from shared.backends.db import AsyncDictConnection, Row, one_async
 from shared.domain.models import Payment
 
@@ -54,14 +54,7 @@ PAYMENTS = Listing(
     columns=COLUMNS,
     table="payments",
     where="merchant_id = %(merchant_id)s AND (%(status)s::text IS NULL OR status = %(status)s)",
-    order_by="created_at DESC, id DESC",
 )
-
-
-async def list_payments(
-    conn: AsyncDictConnection, merchant_id: str, status: str | None, pagination: Pagination
-) -> tuple[list[Row], Total]:
-    return await PAYMENTS.page(conn, {"merchant_id": merchant_id, "status": status}, pagination)
 
 
 async def lock_payment(conn: AsyncDictConnection, payment_id: str, merchant_id: str) -> Row | None:

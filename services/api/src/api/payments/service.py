@@ -141,5 +141,6 @@ async def list_payments(
     db: AsyncDatabase, merchant_id: str, status: str | None, pagination: Pagination
 ) -> dict[str, Any]:
     async with db.connection() as conn:
-        rows, total = await payments.list_payments(conn, merchant_id, status, pagination)
+        filters = {"merchant_id": merchant_id, "status": status}
+        rows, total = await payments.PAYMENTS.page(conn, filters, pagination)
     return pagination.page([Payment.from_row(row) for row in rows], total)

@@ -1,6 +1,6 @@
 from typing import Any
 
-from api.pagination import Listing, Pagination, Total
+from api.pagination import Listing
 from shared.backends.db import AsyncDictConnection, Row, one_async
 from shared.domain.models import Refund, amount_refundable
 
@@ -45,11 +45,4 @@ REFUNDS = Listing(
     columns=REFUND_COLUMNS,
     table="refunds",
     where="payment_id = %(payment_id)s",
-    order_by="created_at DESC, id DESC",
 )
-
-
-async def list_refunds(
-    conn: AsyncDictConnection, payment_id: str, pagination: Pagination
-) -> tuple[list[Row], Total]:
-    return await REFUNDS.page(conn, {"payment_id": payment_id}, pagination)

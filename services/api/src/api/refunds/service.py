@@ -72,5 +72,5 @@ async def list_payment_refunds(
     async with db.connection() as conn:
         if await payments.get_payment(conn, payment_id, merchant_id) is None:
             raise PaymentNotFound
-        rows, total = await refunds.list_refunds(conn, payment_id, pagination)
+        rows, total = await refunds.REFUNDS.page(conn, {"payment_id": payment_id}, pagination)
     return pagination.page([Refund.from_row(row) for row in rows], total)

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from api.pagination import Listing, Pagination, Total
+from api.pagination import Listing
 from shared.backends.db import AsyncDictConnection, Row, one_async
 
 LOG_COLUMNS = """
@@ -32,14 +32,6 @@ LOGS = Listing(
     """,
     order_by="l.created_at DESC, l.id DESC",
 )
-
-
-async def list_logs(
-    conn: AsyncDictConnection, filters: dict[str, Any], pagination: Pagination
-) -> tuple[list[Row], Total]:
-    """The merchant's logs matching `filters` (merchant_id, status, event, endpoint_id,
-    object_id; None is no filter), newest first, and their total."""
-    return await LOGS.page(conn, filters, pagination)
 
 
 async def get_log(conn: AsyncDictConnection, log_id: str, merchant_id: str) -> Row | None:
@@ -203,12 +195,6 @@ ENDPOINTS = Listing(
     where="e.merchant_id = %(merchant_id)s",
     order_by="e.created_at DESC, e.id DESC",
 )
-
-
-async def list_endpoints(
-    conn: AsyncDictConnection, merchant_id: str, pagination: Pagination
-) -> tuple[list[Row], Total]:
-    return await ENDPOINTS.page(conn, {"merchant_id": merchant_id}, pagination)
 
 
 async def get_endpoint(

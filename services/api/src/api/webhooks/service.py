@@ -74,7 +74,7 @@ async def list_logs(
     """Logs matching `filters` (merchant_id, and status, event, endpoint_id, object_id or
     None), newest first."""
     async with db.connection() as conn:
-        rows, total = await repository.list_logs(conn, filters, pagination)
+        rows, total = await repository.LOGS.page(conn, filters, pagination)
     return pagination.page([WebhookLog.from_row(row) for row in rows], total)
 
 
@@ -213,7 +213,9 @@ async def list_endpoints(
     """A page of the merchant's endpoints, newest first, each with its `health` (one query
     for the page's endpoints, as `get_endpoint` shows it)."""
     async with db.connection() as conn:
-        rows, total = await repository.list_endpoints(conn, merchant_id, pagination)
+        rows, total = await repository.ENDPOINTS.page(
+            conn, {"merchant_id": merchant_id}, pagination
+        )
         health = await repository.endpoints_health(conn, [row["id"] for row in rows])
     return pagination.page(
         [WebhookEndpoint.from_row(row).model_dump() | _health(health[row["id"]]) for row in rows],
