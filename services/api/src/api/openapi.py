@@ -200,14 +200,17 @@ def _event_body(
 
 
 DISABLED = {"status": "disabled", "disabled_reason": "the endpoint answered 410 Gone"}
+# WebhookEndpoint's fields as the event sends them: all but the secret.
+SHOWN: dict[str, Any] = {
+    n: (f.annotation, f) for n, f in WebhookEndpoint.model_fields.items() if n != "secret"
+}
 DisabledEndpoint = create_model(
     "DisabledEndpoint",
     __doc__="The endpoint as the API shows it, without its secret.",
     __config__=ConfigDict(json_schema_extra={
         "examples": [{n: v for n, v in ENDPOINT_EXAMPLE.items() if n != "secret"} | DISABLED]
     }),
-    **{n: (f.annotation, f) for n, f in WebhookEndpoint.model_fields.items() if n != "secret"}
-    | {"status": (Literal["disabled"], ...)},
+    **SHOWN | {"status": (Literal["disabled"], ...)},
 )  # fmt: skip
 
 
