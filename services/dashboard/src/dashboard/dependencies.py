@@ -1,12 +1,13 @@
 """Request dependencies: settings, the API client, the session, login and CSRF checks."""
 
-from typing import Annotated
+import re
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from dashboard.config import DashboardSettings
-from dashboard.gateway import GatewayClient
+from dashboard.gateway import ApiError, GatewayClient
 from dashboard.sessions import SESSION_COOKIE, Session, SessionMerchant, SessionStore
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -86,6 +87,19 @@ def logged_in_merchant(session: MerchantSessionDep) -> SessionMerchant:
 
 
 MerchantDep = Annotated[SessionMerchant, Depends(logged_in_merchant)]
+
+
+def id_in_path(name: str, pattern: re.Pattern[str], not_found: str) -> Any:
+    """A dependency reading path parameter `name`: the id when it matches `pattern` (the API's
+    shape of it), else the API's own 404 (`not_found`) without asking it. Declare it after
+    `MerchantDep`, so that a visitor who is not logged in still goes to the login first."""
+
+    async def known_id(value: Annotated[str, Path(alias=name)]) -> str:  # no I/O: no thread
+        if not pattern.match(value):
+            raise ApiError(404, "NOT_FOUND_ERROR", not_found)
+        return value
+
+    return Depends(known_id)
 
 
 def safe_next_path(candidate: str | None, default: str = "/dashboard") -> str:

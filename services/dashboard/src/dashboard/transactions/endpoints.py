@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from dashboard.dependencies import GatewayDep, MerchantDep, MerchantSessionDep
+from dashboard.dependencies import GatewayDep, MerchantDep, MerchantSessionDep, id_in_path
 from dashboard.gateway import ApiError, idempotency_key_or_none
 from dashboard.pagination import DEFAULT_LIMIT, LimitQuery, OffsetQuery, Page
 from dashboard.rendering import cut_text, inr, redirect, render
@@ -23,6 +23,7 @@ from dashboard.transactions.service import (
 router = APIRouter(prefix="/dashboard/transactions")
 
 FormText = Annotated[str, Form()]
+PaymentIdInPath = Annotated[str, id_in_path("payment_id", PAYMENT_ID, "Payment not found")]
 # The API's limit on a refund reason, in code points.
 REFUND_REASON_MAX = 255
 
@@ -47,12 +48,6 @@ async def transactions(
         "page_title": "Transactions",
     }
     return await render(request, "transactions.html", context)
-
-
-def _known_payment_id(payment_id: str) -> str:
-    if not PAYMENT_ID.match(payment_id):
-        raise ApiError(404, "NOT_FOUND_ERROR", "Payment not found")
-    return payment_id
 
 
 async def _payment_page(
@@ -86,21 +81,20 @@ async def _payment_page(
 
 @router.get("/{payment_id}")
 async def payment_detail(
-    request: Request, payment_id: str, merchant: MerchantDep, gateway: GatewayDep
+    request: Request, merchant: MerchantDep, payment_id: PaymentIdInPath, gateway: GatewayDep
 ) -> HTMLResponse:
-    return await _payment_page(request, merchant, gateway, _known_payment_id(payment_id))
+    return await _payment_page(request, merchant, gateway, payment_id)
 
 
 @router.post("/{payment_id}/capture")
 async def capture(
     request: Request,
-    payment_id: str,
     session: MerchantSessionDep,
     merchant: MerchantDep,
+    payment_id: PaymentIdInPath,
     gateway: GatewayDep,
     idempotency_key: FormText = "",
 ) -> Response:
-    payment_id = _known_payment_id(payment_id)
     await session.flash_outcome(
         gateway.api(merchant.credentials).payments.capture(
             payment_id, idempotency_key=idempotency_key_or_none(idempotency_key)
@@ -114,15 +108,14 @@ async def capture(
 @router.post("/{payment_id}/refunds")
 async def refund(
     request: Request,
-    payment_id: str,
     session: MerchantSessionDep,
     merchant: MerchantDep,
+    payment_id: PaymentIdInPath,
     gateway: GatewayDep,
     amount: FormText = "",
     reason: FormText = "",
     idempotency_key: FormText = "",
 ) -> Response:
-    payment_id = _known_payment_id(payment_id)
     reason = cut_text(reason.strip(), REFUND_REASON_MAX)
     entered = {"amount": amount, "reason": reason}
     try:

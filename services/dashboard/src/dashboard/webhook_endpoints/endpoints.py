@@ -12,6 +12,7 @@ from dashboard.dependencies import (
     GatewayDep,
     MerchantDep,
     MerchantSessionDep,
+    id_in_path,
     safe_next_path,
 )
 from dashboard.gateway import ApiError, idempotency_key_or_none
@@ -34,16 +35,13 @@ router = APIRouter(prefix="/dashboard/webhooks/endpoints")
 
 FormText = Annotated[str, Form()]
 FormList = Annotated[list[str], Form()]
+EndpointIdInPath = Annotated[
+    str, id_in_path("endpoint_id", ENDPOINT_ID, "Webhook endpoint not found")
+]
 
 
 def _endpoint_path(endpoint_id: str) -> str:
     return f"/dashboard/webhooks/endpoints/{endpoint_id}"
-
-
-def _known_endpoint_id(endpoint_id: str) -> str:
-    if not ENDPOINT_ID.match(endpoint_id):
-        raise ApiError(404, "NOT_FOUND_ERROR", "Webhook endpoint not found")
-    return endpoint_id
 
 
 @router.post("")
@@ -115,24 +113,23 @@ async def _endpoint_page(
 
 @router.get("/{endpoint_id}")
 async def endpoint_page(
-    request: Request, endpoint_id: str, merchant: MerchantDep, gateway: GatewayDep
+    request: Request, merchant: MerchantDep, endpoint_id: EndpointIdInPath, gateway: GatewayDep
 ) -> HTMLResponse:
-    return await _endpoint_page(request, merchant, gateway, _known_endpoint_id(endpoint_id))
+    return await _endpoint_page(request, merchant, gateway, endpoint_id)
 
 
 @router.post("/{endpoint_id}")
 async def update_endpoint(
     request: Request,
-    endpoint_id: str,
     session: MerchantSessionDep,
     merchant: MerchantDep,
+    endpoint_id: EndpointIdInPath,
     gateway: GatewayDep,
     url: FormText = "",
     description: FormText = "",
     events: FormList = [],  # noqa: B006 - FastAPI copies form defaults
     has_events: FormText = "",
 ) -> Response:
-    endpoint_id = _known_endpoint_id(endpoint_id)
     url, description = url.strip(), description.strip()
     values = {"url": url, "description": description, "events": events}
     # The default endpoint's form has no filter (it takes every event): send none.
@@ -155,14 +152,13 @@ async def update_endpoint(
 @router.post("/{endpoint_id}/status")
 async def set_status(
     request: Request,
-    endpoint_id: str,
     session: MerchantSessionDep,
     merchant: MerchantDep,
+    endpoint_id: EndpointIdInPath,
     gateway: GatewayDep,
     status: FormText = "",
     next: FormText = "",
 ) -> Response:
-    endpoint_id = _known_endpoint_id(endpoint_id)
     if status == "enabled":
         success = (
             "Endpoint enabled: new events are sent to it again. To send the events it "
@@ -189,13 +185,12 @@ async def set_status(
 @router.post("/{endpoint_id}/rotate-secret")
 async def rotate_secret(
     request: Request,
-    endpoint_id: str,
     session: MerchantSessionDep,
     merchant: MerchantDep,
+    endpoint_id: EndpointIdInPath,
     gateway: GatewayDep,
     idempotency_key: FormText = "",
 ) -> Response:
-    endpoint_id = _known_endpoint_id(endpoint_id)
     await session.flash_outcome(
         gateway.api(merchant.credentials).webhook_endpoints.rotate_secret(
             endpoint_id, idempotency_key=idempotency_key_or_none(idempotency_key)
@@ -210,15 +205,14 @@ async def rotate_secret(
 @router.post("/{endpoint_id}/recover")
 async def recover(
     request: Request,
-    endpoint_id: str,
     session: MerchantSessionDep,
     merchant: MerchantDep,
+    endpoint_id: EndpointIdInPath,
     gateway: GatewayDep,
     since: FormText = "",
     until: FormText = "",
     idempotency_key: FormText = "",
 ) -> Response:
-    endpoint_id = _known_endpoint_id(endpoint_id)
     typed = {"since": since, "until": until}
     try:
         start, end = recovery_window(since, until, IST)
@@ -244,11 +238,9 @@ async def recover(
 
 @router.get("/{endpoint_id}/delete")
 async def confirm_delete(
-    request: Request, endpoint_id: str, merchant: MerchantDep, gateway: GatewayDep
+    request: Request, merchant: MerchantDep, endpoint_id: EndpointIdInPath, gateway: GatewayDep
 ) -> HTMLResponse:
-    endpoint = await gateway.api(merchant.credentials).webhook_endpoints.get(
-        _known_endpoint_id(endpoint_id)
-    )
+    endpoint = await gateway.api(merchant.credentials).webhook_endpoints.get(endpoint_id)
     context = {"endpoint": endpoint, "page_title": "Delete webhook endpoint"}
     return await render(request, "webhook_endpoint_delete.html", context)
 
@@ -256,12 +248,11 @@ async def confirm_delete(
 @router.post("/{endpoint_id}/delete")
 async def delete_endpoint(
     request: Request,
-    endpoint_id: str,
     session: MerchantSessionDep,
     merchant: MerchantDep,
+    endpoint_id: EndpointIdInPath,
     gateway: GatewayDep,
 ) -> Response:
-    endpoint_id = _known_endpoint_id(endpoint_id)
     await session.flash_outcome(
         gateway.api(merchant.credentials).webhook_endpoints.delete(endpoint_id),
         success="Endpoint deleted. Its pending deliveries end failed; its logs stay below.",

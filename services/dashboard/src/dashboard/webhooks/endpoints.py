@@ -13,6 +13,7 @@ from dashboard.dependencies import (
     GatewayDep,
     MerchantDep,
     MerchantSessionDep,
+    id_in_path,
     safe_next_path,
 )
 from dashboard.gateway import ApiError
@@ -36,6 +37,7 @@ from shared.domain.models import EVENT_TYPES
 router = APIRouter(prefix="/dashboard/webhooks")
 
 FormText = Annotated[str, Form()]
+WebhookIdInPath = Annotated[str, id_in_path("webhook_id", WEBHOOK_ID, "Webhook log not found")]
 LOGS_PATH = "/dashboard/webhooks"
 ROTATION_NOTE = (
     "After you regenerate the secret, every webhook is signed with the new secret and, for 24 "
@@ -166,22 +168,15 @@ async def send_test(
     return await redirect(request, session, LOGS_PATH)
 
 
-def _known_webhook_id(webhook_id: str) -> str:
-    if not WEBHOOK_ID.match(webhook_id):
-        raise ApiError(404, "NOT_FOUND_ERROR", "Webhook log not found")
-    return webhook_id
-
-
 @router.post("/{webhook_id}/retry")
 async def retry(
     request: Request,
-    webhook_id: str,
     session: MerchantSessionDep,
     merchant: MerchantDep,
+    webhook_id: WebhookIdInPath,
     gateway: GatewayDep,
     next: FormText = "",
 ) -> Response:
-    webhook_id = _known_webhook_id(webhook_id)
     await session.flash_outcome(
         gateway.api(merchant.credentials).webhooks.retry(webhook_id),
         success="Retry scheduled: the webhook is being delivered again now.",
@@ -195,9 +190,9 @@ async def retry(
 
 @router.get("/logs/{webhook_id}")
 async def log_detail(
-    request: Request, webhook_id: str, merchant: MerchantDep, gateway: GatewayDep
+    request: Request, merchant: MerchantDep, webhook_id: WebhookIdInPath, gateway: GatewayDep
 ) -> HTMLResponse:
-    log = await gateway.api(merchant.credentials).webhooks.get(_known_webhook_id(webhook_id))
+    log = await gateway.api(merchant.credentials).webhooks.get(webhook_id)
     attempts = attempt_rows(log)
     context = {
         "log": log,
