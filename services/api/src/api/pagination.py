@@ -10,7 +10,7 @@ from typing import Any, Generic, LiteralString, TypeVar
 
 from pydantic import BaseModel, Field
 
-from shared.backends.db import AsyncDictConnection, Row, one_async
+from shared.backends.db import AsyncDictConnection, Row, fetchall_async, one_async
 
 EXACT_TOTAL_UP_TO = 10_000
 
@@ -29,15 +29,14 @@ async def count_matching(
     """The total of rows `select` (a `SELECT 1 FROM ... WHERE ...`) returns."""
     # `select` is always a constant of a repository; values go as parameters.
     counted = await one_async(
-        await conn.execute(
-            f"SELECT count(*) AS n FROM ({select} LIMIT {EXACT_TOTAL_UP_TO + 1}) AS capped",  # noqa: S608
-            params,
-        )
+        conn,
+        f"SELECT count(*) AS n FROM ({select} LIMIT {EXACT_TOTAL_UP_TO + 1}) AS capped",  # noqa: S608
+        params,
     )
     capped = counted["n"]
     if capped <= EXACT_TOTAL_UP_TO:
         return Total(capped)
-    plan = await one_async(await conn.execute(f"EXPLAIN (FORMAT JSON) {select}", params))
+    plan = await one_async(conn, f"EXPLAIN (FORMAT JSON) {select}", params)
     document = plan["QUERY PLAN"]
     if isinstance(document, str):
         document = json.loads(document)
@@ -79,13 +78,12 @@ class Listing:
         self, conn: AsyncDictConnection, params: dict[str, Any], pagination: Pagination
     ) -> tuple[list[Row], Total]:
         """(the rows of one page, newest first as `order_by` says, and the total)."""
-        rows = await (
-            await conn.execute(
-                f"SELECT {self.columns} FROM {self.table} {self.joins} WHERE {self.where}"  # noqa: S608
-                f" ORDER BY {self.order_by} LIMIT %(limit)s OFFSET %(offset)s",
-                params | {"limit": pagination.limit, "offset": pagination.offset},
-            )
-        ).fetchall()
+        rows = await fetchall_async(
+            conn,
+            f"SELECT {self.columns} FROM {self.table} {self.joins} WHERE {self.where}"  # noqa: S608
+            f" ORDER BY {self.order_by} LIMIT %(limit)s OFFSET %(offset)s",
+            params | {"limit": pagination.limit, "offset": pagination.offset},
+        )
         total = await count_matching(conn, f"SELECT 1 FROM {self.table} WHERE {self.where}", params)  # noqa: S608
         return rows, total
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import structlog
-from psycopg import AsyncConnection, AsyncCursor, Connection, Cursor
+from psycopg import AsyncConnection, Connection, Cursor, sql
+from psycopg.abc import Params
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
@@ -27,6 +28,8 @@ Row = DictRow
 DictConnection = Connection[Row]
 # The API's: the same rows, awaited.
 AsyncDictConnection = AsyncConnection[Row]
+# A statement as a connection executes it.
+Statement = str | bytes | sql.SQL | sql.Composed
 RowT = TypeVar("RowT")
 ConnT = TypeVar("ConnT", DictConnection, AsyncDictConnection)
 
@@ -53,12 +56,28 @@ def one(cursor: Cursor[RowT]) -> RowT:
     return row
 
 
-async def one_async(cursor: AsyncCursor[RowT]) -> RowT:
-    """`one` for the API's async connections."""
-    row = await cursor.fetchone()
+async def one_async(
+    conn: AsyncDictConnection, query: Statement, params: Params | None = None
+) -> Row:
+    """`one` for the API's async connections: the row of `query` (with `params`) on `conn`."""
+    row = await fetchone_async(conn, query, params)
     if row is None:
         raise LookupError("the statement returned no row")
     return row
+
+
+async def fetchone_async(
+    conn: AsyncDictConnection, query: Statement, params: Params | None = None
+) -> Row | None:
+    """The first row `query` (with `params`) returns on `conn`, None if it returns none."""
+    return await (await conn.execute(query, params)).fetchone()
+
+
+async def fetchall_async(
+    conn: AsyncDictConnection, query: Statement, params: Params | None = None
+) -> list[Row]:
+    """Every row `query` (with `params`) returns on `conn`."""
+    return await (await conn.execute(query, params)).fetchall()
 
 
 def connection_options(url: str) -> dict[str, Any]:

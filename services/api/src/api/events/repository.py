@@ -2,7 +2,7 @@ from typing import Any
 
 from api.pagination import CreatedRange, Listing
 from api.webhooks.repository import LAST_ATTEMPT, LOG_COLUMNS
-from shared.backends.db import AsyncDictConnection, Row
+from shared.backends.db import AsyncDictConnection, Row, fetchall_async, fetchone_async
 from shared.domain.models import Event
 
 EVENT_COLUMNS = Event.columns()
@@ -31,19 +31,17 @@ def filters(merchant_id: str, event_type: str | None, created: CreatedRange) -> 
 
 
 async def get_event(conn: AsyncDictConnection, event_id: str, merchant_id: str) -> Row | None:
-    return await (
-        await conn.execute(
-            f"SELECT {EVENT_COLUMNS} FROM events WHERE id = %s AND merchant_id = %s",
-            (event_id, merchant_id),
-        )
-    ).fetchone()
+    return await fetchone_async(
+        conn,
+        f"SELECT {EVENT_COLUMNS} FROM events WHERE id = %s AND merchant_id = %s",
+        (event_id, merchant_id),
+    )
 
 
 async def list_deliveries(conn: AsyncDictConnection, event_id: str) -> list[Row]:
-    return await (
-        await conn.execute(
-            f"SELECT {LOG_COLUMNS} FROM webhook_logs l {LAST_ATTEMPT}"
-            " WHERE l.event_id = %s ORDER BY l.created_at",
-            (event_id,),
-        )
-    ).fetchall()
+    return await fetchall_async(
+        conn,
+        f"SELECT {LOG_COLUMNS} FROM webhook_logs l {LAST_ATTEMPT}"
+        " WHERE l.event_id = %s ORDER BY l.created_at",
+        (event_id,),
+    )

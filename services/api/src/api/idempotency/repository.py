@@ -1,4 +1,4 @@
-from shared.backends.db import AsyncDictConnection, Row
+from shared.backends.db import AsyncDictConnection, Row, fetchone_async
 
 KEY_LIFETIME = "24 hours"
 # How long a request may wait for another request holding the same key before answering 409.
@@ -14,7 +14,8 @@ async def claim_key(
     this waits up to KEY_LOCK_TIMEOUT for it and raises LockNotAvailable after that.
     """
     await conn.execute(f"SET LOCAL lock_timeout = '{KEY_LOCK_TIMEOUT}'")
-    row = await (await conn.execute(
+    row = await fetchone_async(
+        conn,
         f"""
         INSERT INTO idempotency_keys
             (merchant_id, key, request_method, request_path, request_hash, expires_at)
@@ -29,21 +30,20 @@ async def claim_key(
         """,
         {"merchant_id": merchant_id, "key": key, "method": method, "path": path,
          "fingerprint": fingerprint},
-    )).fetchone()  # fmt: skip
+    )  # fmt: skip
     await conn.execute("SET LOCAL lock_timeout = DEFAULT")
     return row is not None
 
 
 async def get_key(conn: AsyncDictConnection, merchant_id: str, key: str) -> Row | None:
-    return await (
-        await conn.execute(
-            """
+    return await fetchone_async(
+        conn,
+        """
         SELECT request_method, request_path, request_hash, response_status, response_body
         FROM idempotency_keys WHERE merchant_id = %s AND key = %s
         """,
-            (merchant_id, key),
-        )
-    ).fetchone()
+        (merchant_id, key),
+    )
 
 
 async def store_response(

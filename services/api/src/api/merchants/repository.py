@@ -1,26 +1,24 @@
 from datetime import datetime
 from typing import Any
 
-from shared.backends.db import AsyncDictConnection, Row, one_async
+from shared.backends.db import AsyncDictConnection, Row, fetchone_async, one_async
 from shared.domain.models import MerchantCredentials
 
 MERCHANT_COLUMNS = MerchantCredentials.columns()
 
 
 async def get_by_api_key(conn: AsyncDictConnection, api_key: str) -> Row | None:
-    return await (
-        await conn.execute(
-            f"SELECT {MERCHANT_COLUMNS} FROM merchants WHERE api_key = %s", (api_key,)
-        )
-    ).fetchone()
+    return await fetchone_async(
+        conn, f"SELECT {MERCHANT_COLUMNS} FROM merchants WHERE api_key = %s", (api_key,)
+    )
 
 
 async def get_for_authentication(conn: AsyncDictConnection, api_key: str) -> Row | None:
     """The merchant of `api_key` with `retired_api_secrets` and `retired_expires_at`: its
     replaced secrets still in their grace period, and when each stops (same order)."""
-    return await (
-        await conn.execute(
-            f"""
+    return await fetchone_async(
+        conn,
+        f"""
         SELECT {MERCHANT_COLUMNS},
                ARRAY(SELECT r.api_secret FROM retired_api_secrets r
                      WHERE r.merchant_id = merchants.id AND r.expires_at > now()
@@ -30,18 +28,15 @@ async def get_for_authentication(conn: AsyncDictConnection, api_key: str) -> Row
                      ORDER BY r.api_secret) AS retired_expires_at
         FROM merchants WHERE api_key = %s
         """,
-            (api_key,),
-        )
-    ).fetchone()
+        (api_key,),
+    )
 
 
 async def lock_for_rotation(conn: AsyncDictConnection, merchant_id: str) -> Row:
     """The merchant's current secret and is_test, its row locked until the transaction ends,
     so that two rotations at once retire one secret each rather than the same one twice."""
     return await one_async(
-        await conn.execute(
-            "SELECT api_secret, is_test FROM merchants WHERE id = %s FOR UPDATE", (merchant_id,)
-        )
+        conn, "SELECT api_secret, is_test FROM merchants WHERE id = %s FOR UPDATE", (merchant_id,)
     )
 
 
@@ -54,56 +49,49 @@ async def retire_api_secret(
         (merchant_id,),
     )
     row = await one_async(
-        await conn.execute(
-            """
+        conn,
+        """
         INSERT INTO retired_api_secrets (merchant_id, api_secret, expires_at)
         VALUES (%s, %s, now() + make_interval(secs => %s))
         ON CONFLICT (merchant_id, api_secret) DO UPDATE SET expires_at = EXCLUDED.expires_at
         RETURNING expires_at
         """,
-            (merchant_id, api_secret, grace_seconds),
-        )
+        (merchant_id, api_secret, grace_seconds),
     )
     return row["expires_at"]
 
 
 async def set_api_secret(conn: AsyncDictConnection, merchant_id: str, api_secret: str) -> Row:
     return await one_async(
-        await conn.execute(
-            f"""
+        conn,
+        f"""
         UPDATE merchants SET api_secret = %s, updated_at = now() WHERE id = %s
         RETURNING {MERCHANT_COLUMNS}
         """,
-            (api_secret, merchant_id),
-        )
+        (api_secret, merchant_id),
     )
 
 
 async def get_by_email(conn: AsyncDictConnection, email: str) -> Row | None:
-    return await (
-        await conn.execute(
-            f"SELECT {MERCHANT_COLUMNS} FROM merchants WHERE lower(email) = lower(%s)", (email,)
-        )
-    ).fetchone()
+    return await fetchone_async(
+        conn, f"SELECT {MERCHANT_COLUMNS} FROM merchants WHERE lower(email) = lower(%s)", (email,)
+    )
 
 
 async def get_by_id(conn: AsyncDictConnection, merchant_id: str) -> Row | None:
-    return await (
-        await conn.execute(
-            f"SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = %s", (merchant_id,)
-        )
-    ).fetchone()
+    return await fetchone_async(
+        conn, f"SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = %s", (merchant_id,)
+    )
 
 
 async def insert_merchant(conn: AsyncDictConnection, **fields: Any) -> Row:
     return await one_async(
-        await conn.execute(
-            f"""
+        conn,
+        f"""
         INSERT INTO merchants (name, email, password_hash, api_key, api_secret, webhook_secret)
         VALUES (%(name)s, %(email)s, %(password_hash)s, %(api_key)s, %(api_secret)s,
                 %(webhook_secret)s)
         RETURNING {MERCHANT_COLUMNS}
         """,
-            fields,
-        )
+        fields,
     )

@@ -1,7 +1,7 @@
 from typing import Any
 
 from api.pagination import Listing
-from shared.backends.db import AsyncDictConnection, Row, one_async
+from shared.backends.db import AsyncDictConnection, Row, fetchone_async, one_async
 from shared.domain.models import Payment
 
 COLUMNS = Payment.columns()
@@ -12,9 +12,9 @@ async def insert_payment_for_order(
 ) -> Row | None:
     """Lock the order, mark it attempted and insert its payment in one statement; None when
     the order is unknown (or another merchant's) or already paid."""
-    return await (
-        await conn.execute(
-            f"""
+    return await fetchone_async(
+        conn,
+        f"""
         WITH payable AS (
             UPDATE orders SET status = 'attempted', updated_at = now()
             WHERE id = %(order_id)s AND status <> 'paid'
@@ -30,24 +30,22 @@ async def insert_payment_for_order(
         FROM payable
         RETURNING {COLUMNS}
         """,
-            fields | {"order_id": order_id, "merchant_id": merchant_id},
-        )
-    ).fetchone()
+        fields | {"order_id": order_id, "merchant_id": merchant_id},
+    )
 
 
 async def get_payment(
     conn: AsyncDictConnection, payment_id: str, merchant_id: str | None
 ) -> Row | None:
     """A payment by id; scoped to a merchant unless merchant_id is None (public reads)."""
-    return await (
-        await conn.execute(
-            f"""
+    return await fetchone_async(
+        conn,
+        f"""
         SELECT {COLUMNS} FROM payments
         WHERE id = %(id)s AND (%(merchant_id)s::uuid IS NULL OR merchant_id = %(merchant_id)s)
         """,
-            {"id": payment_id, "merchant_id": merchant_id},
-        )
-    ).fetchone()
+        {"id": payment_id, "merchant_id": merchant_id},
+    )
 
 
 PAYMENTS = Listing(
@@ -58,31 +56,29 @@ PAYMENTS = Listing(
 
 
 async def lock_payment(conn: AsyncDictConnection, payment_id: str, merchant_id: str) -> Row | None:
-    return await (
-        await conn.execute(
-            f"SELECT {Payment.columns(computed=False)} FROM payments"
-            " WHERE id = %s AND merchant_id = %s FOR UPDATE",
-            (payment_id, merchant_id),
-        )
-    ).fetchone()
+    return await fetchone_async(
+        conn,
+        f"SELECT {Payment.columns(computed=False)} FROM payments"
+        " WHERE id = %s AND merchant_id = %s FOR UPDATE",
+        (payment_id, merchant_id),
+    )
 
 
 async def mark_captured(conn: AsyncDictConnection, payment_id: str) -> Row:
     return await one_async(
-        await conn.execute(
-            f"""
+        conn,
+        f"""
         UPDATE payments SET captured = true, updated_at = now() WHERE id = %s
         RETURNING {COLUMNS}
         """,
-            (payment_id,),
-        )
+        (payment_id,),
     )
 
 
 async def payment_stats(conn: AsyncDictConnection, merchant_id: str) -> Row:
     return await one_async(
-        await conn.execute(
-            """
+        conn,
+        """
         SELECT count(*) AS total,
                count(*) FILTER (WHERE status = 'success') AS successful,
                count(*) FILTER (WHERE status = 'failed') AS failed,
@@ -90,6 +86,5 @@ async def payment_stats(conn: AsyncDictConnection, merchant_id: str) -> Row:
                coalesce(sum(amount_refunded), 0)::bigint AS refunded_amount
         FROM payments WHERE merchant_id = %s
         """,
-            (merchant_id,),
-        )
+        (merchant_id,),
     )

@@ -2,7 +2,7 @@ from datetime import datetime
 from typing import Any
 
 from api.pagination import Listing
-from shared.backends.db import AsyncDictConnection, Row, one_async
+from shared.backends.db import AsyncDictConnection, Row, fetchall_async, fetchone_async, one_async
 
 LOG_COLUMNS = """
     l.id, l.event, l.event_id, l.endpoint_id, l.object_id, l.status, l.attempts, l.created_at,
@@ -35,43 +35,40 @@ LOGS = Listing(
 
 
 async def get_log(conn: AsyncDictConnection, log_id: str, merchant_id: str) -> Row | None:
-    return await (
-        await conn.execute(
-            f"""
+    return await fetchone_async(
+        conn,
+        f"""
         SELECT {LOG_COLUMNS}, l.payload FROM webhook_logs l {LAST_ATTEMPT}
         WHERE l.id = %s AND l.merchant_id = %s
         """,
-            (log_id, merchant_id),
-        )
-    ).fetchone()
+        (log_id, merchant_id),
+    )
 
 
 async def list_attempts(conn: AsyncDictConnection, log_id: str) -> list[Row]:
-    return await (
-        await conn.execute(
-            """
+    return await fetchall_async(
+        conn,
+        """
         SELECT attempt_number, scheduled_attempt, attempted_at, duration_ms, response_code,
                response_body, error
         FROM webhook_attempts WHERE webhook_log_id = %s ORDER BY attempt_number
         """,
-            (log_id,),
-        )
-    ).fetchall()
+        (log_id,),
+    )
 
 
 async def schedule_again(conn: AsyncDictConnection, log_id: str, merchant_id: str) -> Row | None:
     """Deliver again at once with a fresh set of attempts."""
-    return await (
-        await conn.execute(
-            """
+    return await fetchone_async(
+        conn,
+        """
         UPDATE webhook_logs
         SET status = 'pending', attempts = 0, next_retry_at = now(), updated_at = now()
         WHERE id = %s AND merchant_id = %s
         RETURNING id, status
         """,
-            (log_id, merchant_id),
-        )
-    ).fetchone()
+        (log_id, merchant_id),
+    )
 
 
 async def get_config(conn: AsyncDictConnection, merchant_id: str, lock: bool = False) -> Row:
@@ -79,15 +76,14 @@ async def get_config(conn: AsyncDictConnection, merchant_id: str, lock: bool = F
     secret; with `lock`, the merchant row is locked: rotations of one merchant run one at a
     time, and a URL cleared meanwhile waits."""
     return await one_async(
-        await conn.execute(
-            f"""
+        conn,
+        f"""
         SELECT (SELECT e.url FROM webhook_endpoints e
                 WHERE e.merchant_id = m.id AND e.is_default) AS webhook_url,
                m.webhook_secret
         FROM merchants m WHERE m.id = %s {"FOR NO KEY UPDATE OF m" if lock else ""}
         """,
-            (merchant_id,),
-        )
+        (merchant_id,),
     )
 
 
@@ -110,16 +106,15 @@ async def live_replaced_secrets(
 ) -> list[Row]:
     """Replaced secrets still signing, newest first: (replaced_at, expires_at), no secret.
     `endpoint_id` None: the merchant's own secret (the default endpoint's)."""
-    return await (
-        await conn.execute(
-            f"""
+    return await fetchall_async(
+        conn,
+        f"""
         SELECT replaced_at, expires_at FROM webhook_secrets
         WHERE {OWNED_BY} AND expires_at > now()
         ORDER BY replaced_at DESC, id DESC
         """,
-            {"merchant_id": merchant_id, "endpoint_id": endpoint_id},
-        )
-    ).fetchall()
+        {"merchant_id": merchant_id, "endpoint_id": endpoint_id},
+    )
 
 
 async def secrets_in_force(conn: AsyncDictConnection, merchant_id: str) -> list[str]:
@@ -127,8 +122,8 @@ async def secrets_in_force(conn: AsyncDictConnection, merchant_id: str) -> list[
     reads them: the current one first, then the replaced ones still in their overlap, newest
     first (another endpoint's replaced secrets are not the default's)."""
     row = await one_async(
-        await conn.execute(
-            """
+        conn,
+        """
         SELECT ARRAY[m.webhook_secret] || ARRAY(
                    SELECT s.secret FROM webhook_secrets s
                    WHERE s.merchant_id = m.id AND s.endpoint_id IS NULL
@@ -136,8 +131,7 @@ async def secrets_in_force(conn: AsyncDictConnection, merchant_id: str) -> list[
                    ORDER BY s.replaced_at DESC, s.id DESC) AS secrets
         FROM merchants m WHERE m.id = %s
         """,
-            (merchant_id,),
-        )
+        (merchant_id,),
     )
     return list(row["secrets"])
 
@@ -202,15 +196,14 @@ async def get_endpoint(
 ) -> Row | None:
     """One of the merchant's endpoints (None for an unknown id or another merchant's); with
     `lock`, its row is locked for the caller's transaction."""
-    return await (
-        await conn.execute(
-            f"""
+    return await fetchone_async(
+        conn,
+        f"""
         SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints e JOIN merchants m ON m.id = e.merchant_id
         WHERE e.id = %s AND e.merchant_id = %s {"FOR NO KEY UPDATE OF e" if lock else ""}
         """,
-            (endpoint_id, merchant_id),
-        )
-    ).fetchone()
+        (endpoint_id, merchant_id),
+    )
 
 
 async def insert_endpoint(conn: AsyncDictConnection, **fields: Any) -> None:
@@ -242,7 +235,7 @@ async def update_endpoint(
 async def end_pending_deliveries(conn: AsyncDictConnection, endpoint_id: str, reason: str) -> int:
     """The endpoint's pending deliveries end failed with `reason`; how many did."""
     row = await one_async(
-        await conn.execute("SELECT end_pending_deliveries(%s, %s) AS ended", (endpoint_id, reason))
+        conn, "SELECT end_pending_deliveries(%s, %s) AS ended", (endpoint_id, reason)
     )
     ended: int = row["ended"]
     return ended
@@ -257,9 +250,9 @@ async def endpoints_health(conn: AsyncDictConnection, endpoint_ids: list[str]) -
     ended success / failed in the last 24 h, when the last one succeeded (None if never, as
     far as logs are kept), those still pending after a failed attempt (`retrying`: waiting for
     their next retry) and when an attempt last failed. An endpoint without logs has zeros."""
-    rows = await (
-        await conn.execute(
-            """
+    rows = await fetchall_async(
+        conn,
+        """
         SELECT endpoint_id,
                count(*) FILTER (WHERE status = 'success'
                                 AND updated_at > now() - interval '24 hours') AS succeeded_24h,
@@ -273,9 +266,8 @@ async def endpoints_health(conn: AsyncDictConnection, endpoint_ids: list[str]) -
         FROM webhook_logs WHERE endpoint_id = ANY(%s::text[])
         GROUP BY endpoint_id
         """,
-            (endpoint_ids,),
-        )
-    ).fetchall()
+        (endpoint_ids,),
+    )
     found = {row["endpoint_id"]: row for row in rows}
     empty = {"succeeded_24h": 0, "failed_24h": 0, "last_success_at": None, "retrying": 0,
              "last_failure_at": None}  # fmt: skip
@@ -299,8 +291,8 @@ async def recover_batch(
     and `spacing_ms` apart. Returns `seen` (events read), `queued` (logs made) and
     `last_created_at`/`last_seq` (where the next batch starts)."""
     return await one_async(
-        await conn.execute(
-            """
+        conn,
+        """
         WITH batch AS (
             SELECT id, seq, type, body, object_id, correlation_id, created_at FROM events
             WHERE merchant_id = %(merchant_id)s AND created_at <= %(until)s
@@ -331,17 +323,16 @@ async def recover_batch(
         LEFT JOIN (SELECT created_at, seq FROM batch ORDER BY created_at DESC, seq DESC LIMIT 1)
              last ON true
         """,
-            {
-                "merchant_id": merchant_id,
-                "endpoint_id": endpoint["id"],
-                "events": list(endpoint["events"]),
-                "is_default": endpoint["is_default"],
-                "until": until,
-                "after_created_at": after[0],
-                "after_seq": after[1],
-                "batch": batch,
-                "first_due_in_ms": first_due_in_ms,
-                "spacing_ms": spacing_ms,
-            },
-        )
+        {
+            "merchant_id": merchant_id,
+            "endpoint_id": endpoint["id"],
+            "events": list(endpoint["events"]),
+            "is_default": endpoint["is_default"],
+            "until": until,
+            "after_created_at": after[0],
+            "after_seq": after[1],
+            "batch": batch,
+            "first_due_in_ms": first_due_in_ms,
+            "spacing_ms": spacing_ms,
+        },
     )
