@@ -1,6 +1,4 @@
-from typing import Any
-
-from api.pagination import CreatedRange, Listing
+from api.pagination import Listing
 from api.webhooks.repository import LAST_ATTEMPT, LOG_COLUMNS
 from shared.backends.db import AsyncDictConnection, Row, fetchall_async, fetchone_async
 from shared.domain.models import Event
@@ -19,15 +17,6 @@ EVENTS = Listing(
     """,
     order_by="created_at DESC, seq DESC",
 )
-
-
-def filters(merchant_id: str, event_type: str | None, created: CreatedRange) -> dict[str, Any]:
-    return {
-        "merchant_id": merchant_id,
-        "type": event_type,
-        "created_start": created.start,
-        "created_end": created.end,
-    }
 
 
 async def get_event(conn: AsyncDictConnection, event_id: str, merchant_id: str) -> Row | None:

@@ -21,7 +21,8 @@ async def list_events(
     pagination: Pagination,
 ) -> dict[str, Any]:
     """The merchant's events matching the filters, newest first."""
-    filters = repository.filters(merchant_id, event_type, created)
+    filters = {"merchant_id": merchant_id, "type": event_type,
+               "created_start": created.start, "created_end": created.end}  # fmt: skip
     async with db.connection() as conn:
         rows, total = await repository.EVENTS.page(conn, filters, pagination)
     return pagination.page([Event.from_row(row) for row in rows], total)
