@@ -33,13 +33,19 @@ api_secret_header = APIKeyHeader(
 
 async def current_merchant(
     request: Request,
-    runtime: RuntimeDep,
     x_api_key: Annotated[str | None, Security(api_key_header)],
     x_api_secret: Annotated[str | None, Security(api_secret_header)],
 ) -> auth.AuthenticatedMerchant:
+    """The merchant whose API key and secret the request carries (AuthenticationFailed, or
+    RateLimited past its requests per minute), also kept on `request.state.merchant` for
+    `api.idempotency.dependency.request_transaction`, which the route declares after it.
+    The runtime is read off the app, not declared: FastAPI solves a declared dependency's whole
+    tree again wherever it is declared, cached or not, and this one runs on every request."""
+    runtime: ApiRuntime = request.app.state.runtime
     merchant = await auth.authenticate(runtime.db, runtime.credentials, x_api_key, x_api_secret)
     # Counted once authenticated: a stranger who knows the (public) key cannot use it up.
     await request.app.state.rate_limiter.hit(API_REQUESTS_PER_KEY, merchant.api_key)
+    request.state.merchant = merchant
     return merchant
 
 

@@ -117,6 +117,12 @@ class ApiRoute(APIRoute):
         is_post = "POST" in {method.upper() for method in kwargs.get("methods") or ()}
         if is_post and current_merchant in calls and request_transaction not in calls:
             raise TypeError(f"POST {path} must take `tx: RequestTransactionDep` (Idempotency-Key)")
+        declared = [d.call for d in dependant.dependencies]
+        if request_transaction in declared and (
+            current_merchant not in declared
+            or declared.index(current_merchant) > declared.index(request_transaction)
+        ):
+            raise TypeError(f"{path} must take `merchant: MerchantDep` before its `tx`")
         has_body = any(d.body_params for d in every)
         validated = has_body or any(d.query_params or d.header_params for d in every)
         implied: tuple[int | type[GatewayError], ...] = (
