@@ -38,3 +38,23 @@ def test_a_public_post_needs_no_transaction_of_its_own():
         return {}
 
     assert len(router.routes) == 1
+
+
+@pytest.mark.parametrize("order", ["tx first", "no merchant"])
+def test_a_transaction_is_taken_after_the_merchant_it_is_for(order):
+    # request_transaction reads the merchant current_merchant authenticated (request.state):
+    # declared after it, never before or without it.
+    router = api_router()
+
+    with pytest.raises(TypeError, match="MerchantDep"):
+        if order == "tx first":
+
+            @router.post("/api/v1/things")
+            async def create_thing(tx: RequestTransactionDep, merchant: MerchantDep) -> dict:
+                return {}
+
+        else:
+
+            @router.post("/api/v1/things")
+            async def create_other_thing(tx: RequestTransactionDep) -> dict:
+                return {}

@@ -3,6 +3,7 @@ while the replica is being stopped, and the admission of requests to the handler
 
 import asyncio
 import json
+import os
 import re
 from pathlib import Path
 
@@ -114,7 +115,8 @@ class DrainMiddleware:
             return
 
         async def send_closing(message: Message) -> None:
-            if message["type"] == "http.response.start" and self.mark.exists():
+            # os.path, not Path.exists: one stat(2) per response, without pathlib's own calls.
+            if message["type"] == "http.response.start" and os.path.exists(self.mark):
                 headers = [
                     (k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"
                 ]

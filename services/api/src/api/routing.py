@@ -36,13 +36,14 @@ class _Duplicated(dict[str, Any]):
         self.key = key
 
 
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def _duplicated(pairs: list[tuple[str, Any]]) -> _Duplicated:
+    """The object of `pairs`, marked with the first key it repeats (there is one)."""
     seen: set[str] = set()
     for key, _ in pairs:
         if key in seen:
-            return _Duplicated(pairs, key)
+            break
         seen.add(key)
-    return dict(pairs)
+    return _Duplicated(pairs, key)
 
 
 def _first_duplicate(document: Any) -> tuple[list[str | int], str] | None:
@@ -87,9 +88,21 @@ def parse_json_body(body: bytes) -> Any:
     a key twice: JSON leaves that undefined and a parser silently keeps one of the values
     (`{"amount": 100, "amount": 5000000}`). ValueError or RecursionError when it is not JSON a
     parser can read."""
-    document = json.loads(body, object_pairs_hook=_object)
-    duplicate = _first_duplicate(document)
-    if duplicate is not None:
+    repeated = False
+
+    def make_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal repeated
+        made = dict(pairs)
+        if len(made) == len(pairs):  # no key repeated: the usual body, checked at C speed
+            return made
+        repeated = True
+        return _duplicated(pairs)
+
+    document = json.loads(body, object_pairs_hook=make_object)
+    if repeated:
+        # The first in document order, to name it (make_object sees the innermost first).
+        duplicate = _first_duplicate(document)
+        assert duplicate is not None
         raise DuplicatedKey(*duplicate)
     return document
 
@@ -118,6 +131,12 @@ class ApiRoute(APIRoute):
         is_post = "POST" in {method.upper() for method in kwargs.get("methods") or ()}
         if is_post and current_merchant in calls and request_transaction not in calls:
             raise TypeError(f"POST {path} must take `tx: RequestTransactionDep` (Idempotency-Key)")
+        declared = [d.call for d in dependant.dependencies]
+        if request_transaction in declared and (
+            current_merchant not in declared
+            or declared.index(current_merchant) > declared.index(request_transaction)
+        ):
+            raise TypeError(f"{path} must take `merchant: MerchantDep` before its `tx`")
         has_body = any(d.body_params for d in every)
         validated = has_body or any(d.query_params or d.header_params for d in every)
         implied: tuple[int | type[GatewayError], ...] = (

@@ -21,7 +21,6 @@ from fastapi import Depends, Header, Request, Response
 from psycopg import errors
 from starlette.requests import ClientDisconnect
 
-from api.dependencies import MerchantDep, RuntimeDep
 from api.errors import BodyNotReceived
 from api.idempotency import repository
 from api.idempotency.errors import (
@@ -29,6 +28,8 @@ from api.idempotency.errors import (
     IdempotencyKeyInvalid,
     IdempotencyKeyMismatch,
 )
+from api.merchants.auth import AuthenticatedMerchant
+from api.runtime import ApiRuntime
 from shared.backends.db import AsyncTransaction
 
 PRINTABLE = frozenset(string.printable) - frozenset("\t\n\r\x0b\x0c")
@@ -84,8 +85,6 @@ class _NotStored(Exception):
 
 async def request_transaction(
     request: Request,
-    runtime: RuntimeDep,
-    merchant: MerchantDep,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -97,7 +96,12 @@ async def request_transaction(
     ] = None,
 ) -> AsyncIterator[AsyncTransaction]:
     """The request's transaction (module docstring); after authentication, before the body
-    is validated: the stored response is looked up before any other work."""
+    is validated: the stored response is looked up before any other work. The merchant is the
+    one `current_merchant` authenticated: the route declares `MerchantDep` before this
+    (`api.routing.ApiRoute` refuses to start otherwise); declared here too, its dependencies
+    would be solved twice on every request."""
+    runtime: ApiRuntime = request.app.state.runtime
+    merchant: AuthenticatedMerchant = request.state.merchant
     if idempotency_key is None:
         async with runtime.db.autocommit() as tx:
             yield tx
