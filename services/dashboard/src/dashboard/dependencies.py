@@ -1,13 +1,14 @@
 """Request dependencies: settings, the API client, the session, login and CSRF checks."""
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Path, Request
 
 from dashboard.config import DashboardSettings
-from dashboard.gateway import ApiError, GatewayClient
+from dashboard.gateway import ApiCall, ApiError, GatewayClient
 from dashboard.sessions import SESSION_COOKIE, Session, SessionMerchant, SessionStore
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -81,18 +82,34 @@ VisitorDep = Annotated[Session, Depends(visitor_session)]
 MerchantSessionDep = Annotated[Session, Depends(merchant_session)]
 
 
-def logged_in_merchant(session: MerchantSessionDep) -> SessionMerchant:
-    assert session.merchant is not None
-    return session.merchant
+@dataclass(frozen=True, slots=True)
+class MerchantPage:
+    """A logged-in merchant's request: the `request`, its `session`, the session's `merchant`,
+    and `api`, the gateway's namespaces called with that merchant's keys
+    (`await page.api.payments.get(payment_id)`)."""
+
+    request: Request
+    session: Session
+    merchant: SessionMerchant
+    api: ApiCall
 
 
-MerchantDep = Annotated[SessionMerchant, Depends(logged_in_merchant)]
+async def merchant_page(
+    request: Request, session: MerchantSessionDep, gateway: GatewayDep
+) -> MerchantPage:  # no I/O: no thread
+    """Raises LoginRequired (through `merchant_session`) for a visitor who is not logged in."""
+    merchant = session.merchant
+    assert merchant is not None
+    return MerchantPage(request, session, merchant, gateway.api(merchant.credentials))
+
+
+PageDep = Annotated[MerchantPage, Depends(merchant_page)]
 
 
 def id_in_path(name: str, pattern: re.Pattern[str], not_found: str) -> Any:
     """A dependency reading path parameter `name`: the id when it matches `pattern` (the API's
     shape of it), else the API's own 404 (`not_found`) without asking it. Declare it after
-    `MerchantDep`, so that a visitor who is not logged in still goes to the login first."""
+    `PageDep`, so that a visitor who is not logged in still goes to the login first."""
 
     async def known_id(value: Annotated[str, Path(alias=name)]) -> str:  # no I/O: no thread
         if not pattern.match(value):

@@ -158,7 +158,7 @@ async def auto_disabled_endpoints(
         return banner
     try:
         endpoints = await endpoints_with_health(
-            request.app.state.gateway, session.merchant.credentials
+            request.app.state.gateway.api(session.merchant.credentials)
         )
     except (ApiError, ApiUnavailable):
         return []  # the page itself reports an API that refuses or is down

@@ -4,10 +4,10 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from dashboard.dependencies import GatewayDep, MerchantDep, SettingsDep
+from dashboard.dependencies import PageDep, SettingsDep
 from dashboard.docs.snippets import SnippetValues, all_snippets
 from dashboard.gateway import ApiError
 from dashboard.rendering import remember_disabled_endpoints, render
@@ -24,10 +24,8 @@ async def _or_none(call: Any) -> Any:
 
 
 @router.get("/dashboard/docs")
-async def docs(
-    request: Request, merchant: MerchantDep, gateway: GatewayDep, settings: SettingsDep
-) -> HTMLResponse:
-    api = gateway.api(merchant.credentials)
+async def docs(page: PageDep, settings: SettingsDep) -> HTMLResponse:
+    api, merchant = page.api, page.merchant
     config, orders, payments, endpoints = await asyncio.gather(
         _or_none(api.webhooks.config()),
         _or_none(api.orders.list(20, 0)),
@@ -66,10 +64,10 @@ async def docs(
         "checkout_url": settings.checkout_url,
         # The docs page lists its own disabled endpoints; no second call for the banner.
         "disabled_endpoints": (
-            await remember_disabled_endpoints(request, merchant.id, endpoints["data"])
+            await remember_disabled_endpoints(page.request, merchant.id, endpoints["data"])
             if endpoints
             else []
         ),
         "page_title": "API documentation",
     }
-    return await render(request, "docs.html", context)
+    return await render(page.request, "docs.html", context)

@@ -4,15 +4,10 @@ import asyncio
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
-from dashboard.dependencies import (
-    GatewayDep,
-    MerchantDep,
-    MerchantSessionDep,
-    SettingsDep,
-)
+from dashboard.dependencies import PageDep, SettingsDep
 from dashboard.rendering import redirect, render
 
 router = APIRouter()
@@ -21,29 +16,24 @@ RECENT_PAYMENTS = 5
 
 
 @router.get("/dashboard")
-async def overview(
-    request: Request, merchant: MerchantDep, gateway: GatewayDep, settings: SettingsDep
-) -> HTMLResponse:
+async def overview(page: PageDep, settings: SettingsDep) -> HTMLResponse:
     stats, recent = await asyncio.gather(
-        gateway.api(merchant.credentials).payments.stats(),
-        gateway.api(merchant.credentials).payments.list(RECENT_PAYMENTS, 0),
+        page.api.payments.stats(), page.api.payments.list(RECENT_PAYMENTS, 0)
     )
     context = {
         "stats": stats,
         "recent_payments": recent["data"],
         "page_title": "Overview",
         # Set for the one page view after a rotation (the new secret is shown then).
-        "rotated_until": request.query_params.get("rotated") is not None
-        and merchant.previous_secret_expires_at,
+        "rotated_until": page.request.query_params.get("rotated") is not None
+        and page.merchant.previous_secret_expires_at,
         "grace_seconds": settings.api_secret_grace_seconds,
     }
-    return await render(request, "overview.html", context)
+    return await render(page.request, "overview.html", context)
 
 
 @router.get("/dashboard/rotate-api-secret")
-async def confirm_rotation(
-    request: Request, merchant: MerchantDep, settings: SettingsDep
-) -> HTMLResponse:
+async def confirm_rotation(page: PageDep, settings: SettingsDep) -> HTMLResponse:
     """The question before a rotation: what keeps working, and until when (a page, so it
     works without JavaScript)."""
     grace = settings.api_secret_grace_seconds
@@ -52,27 +42,22 @@ async def confirm_rotation(
         "grace_seconds": grace,
         "old_secret_until": (datetime.now(UTC) + timedelta(seconds=grace)).isoformat(),
     }
-    return await render(request, "rotate_api_secret.html", context)
+    return await render(page.request, "rotate_api_secret.html", context)
 
 
 @router.post("/dashboard/rotate-api-secret")
-async def rotate_api_secret(
-    request: Request,
-    session: MerchantSessionDep,
-    merchant: MerchantDep,
-    gateway: GatewayDep,
-) -> Response:
+async def rotate_api_secret(page: PageDep) -> Response:
     """A new API secret (the API keeps the old one working for its grace period); the
     session signs its next calls with the new one."""
-    rotated = await gateway.api(merchant.credentials).merchants.rotate_api_secret()
-    session.merchant = dataclasses.replace(
-        merchant,
+    rotated = await page.api.merchants.rotate_api_secret()
+    page.session.merchant = dataclasses.replace(
+        page.merchant,
         api_secret=rotated["api_secret"],
         previous_secret_expires_at=rotated.get("previous_api_secret_expires_at"),
     )
-    session.flash(
+    page.session.flash(
         "success",
         "New API secret generated. Copy it now and update your servers: the previous secret"
         " keeps working until the time shown below, then stops.",
     )
-    return await redirect(request, session, "/dashboard?rotated=1#api-credentials")
+    return await redirect(page.request, page.session, "/dashboard?rotated=1#api-credentials")

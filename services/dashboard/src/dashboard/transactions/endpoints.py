@@ -4,14 +4,13 @@ import asyncio
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, Response
 
-from dashboard.dependencies import GatewayDep, MerchantDep, MerchantSessionDep, id_in_path
+from dashboard.dependencies import MerchantPage, PageDep, id_in_path
 from dashboard.gateway import ApiError, idempotency_key_or_none
 from dashboard.pagination import DEFAULT_LIMIT, LimitQuery, OffsetQuery, Page
 from dashboard.rendering import cut_text, inr, redirect, render
-from dashboard.sessions import SessionMerchant
 from dashboard.transactions.service import (
     PAYMENT_ID,
     PAYMENT_STATUSES,
@@ -30,37 +29,32 @@ REFUND_REASON_MAX = 255
 
 @router.get("")
 async def transactions(
-    request: Request,
-    merchant: MerchantDep,
-    gateway: GatewayDep,
+    page: PageDep,
     status: str = "",
     limit: LimitQuery = DEFAULT_LIMIT,
     offset: OffsetQuery = 0,
 ) -> HTMLResponse:
     status = status if status in PAYMENT_STATUSES else ""
-    listing = await gateway.api(merchant.credentials).payments.list(limit, offset, status or None)
-    page = Page("/dashboard/transactions", limit, offset, listing["total"], {"status": status})
+    listing = await page.api.payments.list(limit, offset, status or None)
+    paging = Page("/dashboard/transactions", limit, offset, listing["total"], {"status": status})
     context = {
         "payments": listing["data"],
-        "page": page,
+        "page": paging,
         "status": status,
         "statuses": PAYMENT_STATUSES,
         "page_title": "Transactions",
     }
-    return await render(request, "transactions.html", context)
+    return await render(page.request, "transactions.html", context)
 
 
 async def _payment_page(
-    request: Request,
-    merchant: SessionMerchant,
-    gateway: GatewayDep,
+    page: MerchantPage,
     payment_id: str,
     refund_form: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     payment, refunds = await asyncio.gather(
-        gateway.api(merchant.credentials).payments.get(payment_id),
-        gateway.api(merchant.credentials).refunds.list(payment_id, 100, 0),
+        page.api.payments.get(payment_id), page.api.refunds.list(payment_id, 100, 0)
     )
     available = payment["amount_refundable"]  # the API applies the rule (docs/api.md#refunds)
     form = {"amount": paise_to_rupees_text(available), "reason": "", "error": None}
@@ -76,42 +70,32 @@ async def _payment_page(
         "refund_key": secrets.token_urlsafe(16),
         "page_title": f"Payment {payment_id}",
     }
-    return await render(request, "payment.html", context, status_code=status_code)
+    return await render(page.request, "payment.html", context, status_code=status_code)
 
 
 @router.get("/{payment_id}")
-async def payment_detail(
-    request: Request, merchant: MerchantDep, payment_id: PaymentIdInPath, gateway: GatewayDep
-) -> HTMLResponse:
-    return await _payment_page(request, merchant, gateway, payment_id)
+async def payment_detail(page: PageDep, payment_id: PaymentIdInPath) -> HTMLResponse:
+    return await _payment_page(page, payment_id)
 
 
 @router.post("/{payment_id}/capture")
 async def capture(
-    request: Request,
-    session: MerchantSessionDep,
-    merchant: MerchantDep,
-    payment_id: PaymentIdInPath,
-    gateway: GatewayDep,
-    idempotency_key: FormText = "",
+    page: PageDep, payment_id: PaymentIdInPath, idempotency_key: FormText = ""
 ) -> Response:
-    await session.flash_outcome(
-        gateway.api(merchant.credentials).payments.capture(
+    await page.session.flash_outcome(
+        page.api.payments.capture(
             payment_id, idempotency_key=idempotency_key_or_none(idempotency_key)
         ),
         success="Payment captured.",
         failure="Could not capture the payment",
     )
-    return await redirect(request, session, f"/dashboard/transactions/{payment_id}")
+    return await redirect(page.request, page.session, f"/dashboard/transactions/{payment_id}")
 
 
 @router.post("/{payment_id}/refunds")
 async def refund(
-    request: Request,
-    session: MerchantSessionDep,
-    merchant: MerchantDep,
+    page: PageDep,
     payment_id: PaymentIdInPath,
-    gateway: GatewayDep,
     amount: FormText = "",
     reason: FormText = "",
     idempotency_key: FormText = "",
@@ -120,7 +104,7 @@ async def refund(
     entered = {"amount": amount, "reason": reason}
     try:
         paise = rupees_to_paise(amount)
-        created = await gateway.api(merchant.credentials).refunds.create(
+        created = await page.api.refunds.create(
             payment_id,
             paise,
             reason or None,
@@ -128,15 +112,15 @@ async def refund(
         )
     except AmountInvalid as exc:
         form = entered | {"error": str(exc)}
-        return await _payment_page(request, merchant, gateway, payment_id, form, 400)
+        return await _payment_page(page, payment_id, form, 400)
     except ApiError as exc:
         if not exc.refused:
             raise
         form = entered | {"error": exc.sentence}
-        return await _payment_page(request, merchant, gateway, payment_id, form, 400)
-    session.flash(
+        return await _payment_page(page, payment_id, form, 400)
+    page.session.flash(
         "success",
         f"Refund {created['id']} of {inr(created['amount'])} created. "
         "It is pending until the bank processes it.",
     )
-    return await redirect(request, session, f"/dashboard/transactions/{payment_id}")
+    return await redirect(page.request, page.session, f"/dashboard/transactions/{payment_id}")

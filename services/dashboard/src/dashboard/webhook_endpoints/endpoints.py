@@ -5,19 +5,12 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, Response
 
-from dashboard.dependencies import (
-    GatewayDep,
-    MerchantDep,
-    MerchantSessionDep,
-    id_in_path,
-    safe_next_path,
-)
+from dashboard.dependencies import MerchantPage, PageDep, id_in_path, safe_next_path
 from dashboard.gateway import ApiError, idempotency_key_or_none
 from dashboard.rendering import IST, forget_disabled_endpoints, redirect, render
-from dashboard.sessions import SessionMerchant
 from dashboard.webhook_endpoints.service import (
     ALL_EVENTS,
     ENDPOINT_ID,
@@ -46,10 +39,7 @@ def _endpoint_path(endpoint_id: str) -> str:
 
 @router.post("")
 async def create_endpoint(
-    request: Request,
-    session: MerchantSessionDep,
-    merchant: MerchantDep,
-    gateway: GatewayDep,
+    page: PageDep,
     url: FormText = "",
     description: FormText = "",
     events: FormList = [],  # noqa: B006 - FastAPI copies form defaults
@@ -58,7 +48,7 @@ async def create_endpoint(
     url, description = url.strip(), description.strip()
     values = {"url": url, "description": description, "events": events}
     try:
-        endpoint = await gateway.api(merchant.credentials).webhook_endpoints.create(
+        endpoint = await page.api.webhook_endpoints.create(
             url,
             chosen_events(events),
             description or None,
@@ -68,21 +58,18 @@ async def create_endpoint(
         if not exc.refused:
             raise
         return await render_webhooks_page(
-            request, merchant, gateway, new_endpoint=values,
-            new_endpoint_error=exc.sentence, status_code=400,
-        )  # fmt: skip
-    session.flash(
+            page, new_endpoint=values, new_endpoint_error=exc.sentence, status_code=400
+        )
+    page.session.flash(
         "success",
         "Endpoint added. Copy its signing secret below: your server checks every webhook "
         "sent to this URL with it.",
     )
-    return await redirect(request, session, _endpoint_path(endpoint["id"]))
+    return await redirect(page.request, page.session, _endpoint_path(endpoint["id"]))
 
 
 async def _endpoint_page(
-    request: Request,
-    merchant: SessionMerchant,
-    gateway: GatewayDep,
+    page: MerchantPage,
     endpoint_id: str,
     form: dict[str, Any] | None = None,
     form_error: str | None = None,
@@ -90,7 +77,7 @@ async def _endpoint_page(
     recover_error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    endpoint = await gateway.api(merchant.credentials).webhook_endpoints.get(endpoint_id)
+    endpoint = await page.api.webhook_endpoints.get(endpoint_id)
     now = datetime.now(UTC)
     context = {
         "endpoint": endpoint,
@@ -108,23 +95,18 @@ async def _endpoint_page(
         "recover_key": secrets.token_urlsafe(16),
         "page_title": "Webhook endpoint",
     }
-    return await render(request, "webhook_endpoint.html", context, status_code=status_code)
+    return await render(page.request, "webhook_endpoint.html", context, status_code=status_code)
 
 
 @router.get("/{endpoint_id}")
-async def endpoint_page(
-    request: Request, merchant: MerchantDep, endpoint_id: EndpointIdInPath, gateway: GatewayDep
-) -> HTMLResponse:
-    return await _endpoint_page(request, merchant, gateway, endpoint_id)
+async def endpoint_page(page: PageDep, endpoint_id: EndpointIdInPath) -> HTMLResponse:
+    return await _endpoint_page(page, endpoint_id)
 
 
 @router.post("/{endpoint_id}")
 async def update_endpoint(
-    request: Request,
-    session: MerchantSessionDep,
-    merchant: MerchantDep,
+    page: PageDep,
     endpoint_id: EndpointIdInPath,
-    gateway: GatewayDep,
     url: FormText = "",
     description: FormText = "",
     events: FormList = [],  # noqa: B006 - FastAPI copies form defaults
@@ -137,27 +119,20 @@ async def update_endpoint(
     if has_events:
         changes["events"] = chosen_events(events)
     try:
-        await gateway.api(merchant.credentials).webhook_endpoints.update(endpoint_id, **changes)
+        await page.api.webhook_endpoints.update(endpoint_id, **changes)
     except ApiError as exc:
         if not exc.refused:
             raise
         return await _endpoint_page(
-            request, merchant, gateway, endpoint_id, form=values, form_error=exc.sentence,
-            status_code=400,
-        )  # fmt: skip
-    session.flash("success", "Endpoint saved.")
-    return await redirect(request, session, _endpoint_path(endpoint_id))
+            page, endpoint_id, form=values, form_error=exc.sentence, status_code=400
+        )
+    page.session.flash("success", "Endpoint saved.")
+    return await redirect(page.request, page.session, _endpoint_path(endpoint_id))
 
 
 @router.post("/{endpoint_id}/status")
 async def set_status(
-    request: Request,
-    session: MerchantSessionDep,
-    merchant: MerchantDep,
-    endpoint_id: EndpointIdInPath,
-    gateway: GatewayDep,
-    status: FormText = "",
-    next: FormText = "",
+    page: PageDep, endpoint_id: EndpointIdInPath, status: FormText = "", next: FormText = ""
 ) -> Response:
     if status == "enabled":
         success = (
@@ -170,45 +145,37 @@ async def set_status(
             "Endpoint disabled: its pending deliveries end failed and no event is sent to it "
             "until you enable it. Events are kept, to recover then."
         )
-    await session.flash_outcome(
-        gateway.api(merchant.credentials).webhook_endpoints.update(endpoint_id, status=status),
+    await page.session.flash_outcome(
+        page.api.webhook_endpoints.update(endpoint_id, status=status),
         success=success,
         failure="Could not change the endpoint",
     )
-    await forget_disabled_endpoints(request, merchant.id)
+    await forget_disabled_endpoints(page.request, page.merchant.id)
     destination = safe_next_path(next, LOGS_PATH)
     return await redirect(
-        request, session, destination if destination.startswith(LOGS_PATH) else LOGS_PATH
+        page.request, page.session, destination if destination.startswith(LOGS_PATH) else LOGS_PATH
     )
 
 
 @router.post("/{endpoint_id}/rotate-secret")
 async def rotate_secret(
-    request: Request,
-    session: MerchantSessionDep,
-    merchant: MerchantDep,
-    endpoint_id: EndpointIdInPath,
-    gateway: GatewayDep,
-    idempotency_key: FormText = "",
+    page: PageDep, endpoint_id: EndpointIdInPath, idempotency_key: FormText = ""
 ) -> Response:
-    await session.flash_outcome(
-        gateway.api(merchant.credentials).webhook_endpoints.rotate_secret(
+    await page.session.flash_outcome(
+        page.api.webhook_endpoints.rotate_secret(
             endpoint_id, idempotency_key=idempotency_key_or_none(idempotency_key)
         ),
         success="New signing secret generated. The old one keeps signing alongside it for 24 "
         "hours: switch your server to the new one within that time.",
         failure="Could not rotate the secret",
     )
-    return await redirect(request, session, _endpoint_path(endpoint_id))
+    return await redirect(page.request, page.session, _endpoint_path(endpoint_id))
 
 
 @router.post("/{endpoint_id}/recover")
 async def recover(
-    request: Request,
-    session: MerchantSessionDep,
-    merchant: MerchantDep,
+    page: PageDep,
     endpoint_id: EndpointIdInPath,
-    gateway: GatewayDep,
     since: FormText = "",
     until: FormText = "",
     idempotency_key: FormText = "",
@@ -216,7 +183,7 @@ async def recover(
     typed = {"since": since, "until": until}
     try:
         start, end = recovery_window(since, until, IST)
-        queued = await gateway.api(merchant.credentials).webhook_endpoints.recover(
+        queued = await page.api.webhook_endpoints.recover(
             endpoint_id, start, end, idempotency_key=idempotency_key_or_none(idempotency_key)
         )
     except (RecoveryWindowInvalid, ApiError) as exc:
@@ -224,38 +191,29 @@ async def recover(
             raise
         reason = exc.sentence if isinstance(exc, ApiError) else str(exc)
         return await _endpoint_page(
-            request, merchant, gateway, endpoint_id, recover_form=typed, recover_error=reason,
-            status_code=400,
-        )  # fmt: skip
+            page, endpoint_id, recover_form=typed, recover_error=reason, status_code=400
+        )
     count = queued["queued"]
-    session.flash(
+    page.session.flash(
         "success",
         f"{count} missed event{'s' if count != 1 else ''} queued for delivery; "
         "each keeps its webhook-id, so your server can skip any it already has.",
     )
-    return await redirect(request, session, f"{LOGS_PATH}?endpoint_id={endpoint_id}")
+    return await redirect(page.request, page.session, f"{LOGS_PATH}?endpoint_id={endpoint_id}")
 
 
 @router.get("/{endpoint_id}/delete")
-async def confirm_delete(
-    request: Request, merchant: MerchantDep, endpoint_id: EndpointIdInPath, gateway: GatewayDep
-) -> HTMLResponse:
-    endpoint = await gateway.api(merchant.credentials).webhook_endpoints.get(endpoint_id)
+async def confirm_delete(page: PageDep, endpoint_id: EndpointIdInPath) -> HTMLResponse:
+    endpoint = await page.api.webhook_endpoints.get(endpoint_id)
     context = {"endpoint": endpoint, "page_title": "Delete webhook endpoint"}
-    return await render(request, "webhook_endpoint_delete.html", context)
+    return await render(page.request, "webhook_endpoint_delete.html", context)
 
 
 @router.post("/{endpoint_id}/delete")
-async def delete_endpoint(
-    request: Request,
-    session: MerchantSessionDep,
-    merchant: MerchantDep,
-    endpoint_id: EndpointIdInPath,
-    gateway: GatewayDep,
-) -> Response:
-    await session.flash_outcome(
-        gateway.api(merchant.credentials).webhook_endpoints.delete(endpoint_id),
+async def delete_endpoint(page: PageDep, endpoint_id: EndpointIdInPath) -> Response:
+    await page.session.flash_outcome(
+        page.api.webhook_endpoints.delete(endpoint_id),
         success="Endpoint deleted. Its pending deliveries end failed; its logs stay below.",
         failure="Could not delete the endpoint",
     )
-    return await redirect(request, session, LOGS_PATH)
+    return await redirect(page.request, page.session, LOGS_PATH)

@@ -76,10 +76,10 @@ def recovery_window(since: str, until: str, ist: timezone) -> tuple[str, str | N
     return start, end
 
 
-async def endpoints_with_health(gateway: Any, credentials: Any) -> list[dict[str, Any]]:
-    """Every endpoint of the merchant, each with its 24 h `health`: one API call (the list
-    gives each endpoint's health, docs/webhooks.md#endpoint-health)."""
-    listing = await gateway.api(credentials).webhook_endpoints.list(100, 0)
+async def endpoints_with_health(api: Any) -> list[dict[str, Any]]:
+    """Every endpoint of `api`'s merchant (an ApiCall), each with its 24 h `health`: one API
+    call (the list gives each endpoint's health, docs/webhooks.md#endpoint-health)."""
+    listing = await api.webhook_endpoints.list(100, 0)
     endpoints: list[dict[str, Any]] = listing["data"]
     return endpoints
 

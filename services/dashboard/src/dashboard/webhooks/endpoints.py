@@ -6,20 +6,13 @@ import re
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, Response
 
-from dashboard.dependencies import (
-    GatewayDep,
-    MerchantDep,
-    MerchantSessionDep,
-    id_in_path,
-    safe_next_path,
-)
+from dashboard.dependencies import MerchantPage, PageDep, id_in_path, safe_next_path
 from dashboard.gateway import ApiError
 from dashboard.pagination import DEFAULT_LIMIT, LimitQuery, OffsetQuery, Page
 from dashboard.rendering import redirect, remember_disabled_endpoints, render
-from dashboard.sessions import SessionMerchant
 from dashboard.webhook_endpoints.service import (
     ALL_EVENTS,
     ENDPOINT_ID,
@@ -49,9 +42,7 @@ ROTATION_NOTE = (
 
 
 async def render_webhooks_page(
-    request: Request,
-    merchant: SessionMerchant,
-    gateway: GatewayDep,
+    page: MerchantPage,
     limit: int = DEFAULT_LIMIT,
     offset: int = 0,
     url_value: str | None = None,
@@ -70,11 +61,11 @@ async def render_webhooks_page(
     endpoint_filter = endpoint_id if ENDPOINT_ID.match(endpoint_id) else ""
     object_filter = "" if object_error else object_id
     config, logs, endpoints = await asyncio.gather(
-        gateway.api(merchant.credentials).webhooks.config(),
-        gateway.api(merchant.credentials).webhooks.list(
+        page.api.webhooks.config(),
+        page.api.webhooks.list(
             limit, offset, endpoint_id=endpoint_filter or None, object_id=object_filter or None
         ),
-        endpoints_with_health(gateway, merchant.credentials),
+        endpoints_with_health(page.api),
     )
     filters = {"endpoint_id": endpoint_filter, "object_id": object_filter}
     context = {
@@ -86,7 +77,9 @@ async def render_webhooks_page(
         "rotation_note": ROTATION_NOTE,
         "endpoints": endpoints,
         "endpoint_names": {e["id"]: endpoint_label(e) for e in endpoints},
-        "disabled_endpoints": await remember_disabled_endpoints(request, merchant.id, endpoints),
+        "disabled_endpoints": await remember_disabled_endpoints(
+            page.request, page.merchant.id, endpoints
+        ),
         "filters": filters,
         "object_value": object_id,
         "object_error": object_error,
@@ -97,102 +90,75 @@ async def render_webhooks_page(
         "max_endpoints": MAX_ENDPOINTS,
         "page_title": "Webhooks",
     }
-    return await render(request, "webhooks.html", context, status_code=status_code)
+    return await render(page.request, "webhooks.html", context, status_code=status_code)
 
 
 @router.get("")
 async def webhooks(
-    request: Request,
-    merchant: MerchantDep,
-    gateway: GatewayDep,
+    page: PageDep,
     limit: LimitQuery = DEFAULT_LIMIT,
     offset: OffsetQuery = 0,
     endpoint_id: str = "",
     object_id: str = "",
 ) -> HTMLResponse:
     return await render_webhooks_page(
-        request, merchant, gateway, limit, offset, endpoint_id=endpoint_id, object_id=object_id
+        page, limit, offset, endpoint_id=endpoint_id, object_id=object_id
     )
 
 
 @router.post("/config")
-async def save_config(
-    request: Request,
-    session: MerchantSessionDep,
-    merchant: MerchantDep,
-    gateway: GatewayDep,
-    webhook_url: FormText = "",
-) -> Response:
+async def save_config(page: PageDep, webhook_url: FormText = "") -> Response:
     webhook_url = webhook_url.strip()
     try:
-        await gateway.api(merchant.credentials).webhooks.update_config(webhook_url)
+        await page.api.webhooks.update_config(webhook_url)
     except ApiError as exc:
         if exc.status_code not in (400, 422):
             raise
         # The API names its field; the merchant sees a form with a "Webhook URL" label.
         problem = re.sub(r"^webhook_url\b", "The URL", exc.sentence)
         return await render_webhooks_page(
-            request, merchant, gateway, url_value=webhook_url, url_error=problem, status_code=400
+            page, url_value=webhook_url, url_error=problem, status_code=400
         )
     if webhook_url:
-        session.flash("success", "Webhook URL saved. New events will be sent there.")
+        page.session.flash("success", "Webhook URL saved. New events will be sent there.")
     else:
-        session.flash("info", "Webhook URL removed. No events will be sent until you add one.")
-    return await redirect(request, session, LOGS_PATH)
+        page.session.flash("info", "Webhook URL removed. No events will be sent until you add one.")
+    return await redirect(page.request, page.session, LOGS_PATH)
 
 
 @router.post("/rotate-secret")
-async def rotate_secret(
-    request: Request,
-    session: MerchantSessionDep,
-    merchant: MerchantDep,
-    gateway: GatewayDep,
-) -> Response:
-    await gateway.api(merchant.credentials).webhooks.rotate_secret()
-    session.flash("success", "New webhook secret generated. " + ROTATION_NOTE)
-    return await redirect(request, session, LOGS_PATH)
+async def rotate_secret(page: PageDep) -> Response:
+    await page.api.webhooks.rotate_secret()
+    page.session.flash("success", "New webhook secret generated. " + ROTATION_NOTE)
+    return await redirect(page.request, page.session, LOGS_PATH)
 
 
 @router.post("/test")
-async def send_test(
-    request: Request,
-    session: MerchantSessionDep,
-    merchant: MerchantDep,
-    gateway: GatewayDep,
-) -> Response:
-    await session.flash_outcome(
-        gateway.api(merchant.credentials).webhooks.send_test(),
+async def send_test(page: PageDep) -> Response:
+    await page.session.flash_outcome(
+        page.api.webhooks.send_test(),
         success="Test webhook sent. Its delivery appears in the log below.",
         failure="Could not send a test webhook",
     )
-    return await redirect(request, session, LOGS_PATH)
+    return await redirect(page.request, page.session, LOGS_PATH)
 
 
 @router.post("/{webhook_id}/retry")
-async def retry(
-    request: Request,
-    session: MerchantSessionDep,
-    merchant: MerchantDep,
-    webhook_id: WebhookIdInPath,
-    gateway: GatewayDep,
-    next: FormText = "",
-) -> Response:
-    await session.flash_outcome(
-        gateway.api(merchant.credentials).webhooks.retry(webhook_id),
+async def retry(page: PageDep, webhook_id: WebhookIdInPath, next: FormText = "") -> Response:
+    await page.session.flash_outcome(
+        page.api.webhooks.retry(webhook_id),
         success="Retry scheduled: the webhook is being delivered again now.",
         failure="Could not retry the webhook",
     )
     destination = safe_next_path(next, LOGS_PATH)
     if not destination.startswith(LOGS_PATH):
         destination = LOGS_PATH
-    return await redirect(request, session, destination)
+    return await redirect(page.request, page.session, destination)
 
 
 @router.get("/logs/{webhook_id}")
-async def log_detail(
-    request: Request, merchant: MerchantDep, webhook_id: WebhookIdInPath, gateway: GatewayDep
-) -> HTMLResponse:
-    log = await gateway.api(merchant.credentials).webhooks.get(webhook_id)
+async def log_detail(page: PageDep, webhook_id: WebhookIdInPath) -> HTMLResponse:
+    log = await page.api.webhooks.get(webhook_id)
     attempts = attempt_rows(log)
     context = {
         "log": log,
@@ -203,4 +169,4 @@ async def log_detail(
         "payload": log["body"],
         "page_title": "Webhook delivery",
     }
-    return await render(request, "webhook_log.html", context)
+    return await render(page.request, "webhook_log.html", context)
