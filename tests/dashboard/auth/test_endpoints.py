@@ -261,6 +261,12 @@ def test_the_way_back_keeps_a_path_on_the_site():
     )
 
 
+def test_the_way_back_stays_below_the_path_it_is_given():
+    logs = "/dashboard/webhooks"
+    assert safe_next_path("/dashboard/docs", logs, within=logs) == logs
+    assert safe_next_path(f"{logs}?offset=10", logs, within=logs) == f"{logs}?offset=10"
+
+
 def test_too_many_failed_logins_are_told_beside_the_form_in_minutes(stack, http_client, csrf_token):
     """The API's 429 is a wait, not a refused request: the login form stays, with the wait in
     minutes rather than raw seconds."""

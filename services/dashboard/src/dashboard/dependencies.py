@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Form, Path, Request
 
 from dashboard.config import DashboardSettings
 from dashboard.gateway import ApiCall, ApiError, GatewayClient
@@ -13,6 +13,7 @@ from dashboard.sessions import SESSION_COOKIE, Session, SessionMerchant, Session
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
+FormText = Annotated[str, Form()]
 
 
 class LoginRequired(Exception):
@@ -119,9 +120,10 @@ def id_in_path(name: str, pattern: re.Pattern[str], not_found: str) -> Any:
     return Depends(known_id)
 
 
-def safe_next_path(candidate: str | None, default: str = "/dashboard") -> str:
-    """Only a path on this site: never an open redirect to another host."""
-    if not candidate:
+def safe_next_path(candidate: str | None, default: str = "/dashboard", within: str = "/") -> str:
+    """Only a path on this site, and below `within`, else `default`: never an open redirect
+    to another host."""
+    if not candidate or not candidate.startswith(within):
         return default
     parts = urlsplit(candidate)
     if parts.scheme or parts.netloc or not candidate.startswith("/") or candidate.startswith("//"):

@@ -1,12 +1,12 @@
 """Login, sign-up and logout. The API checks passwords; the session keeps the keys it returns."""
 
 import re
-from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from dashboard.dependencies import (
+    FormText,
     GatewayDep,
     MerchantSessionDep,
     SessionStoreDep,
@@ -21,8 +21,6 @@ router = APIRouter()
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
-
-FormText = Annotated[str, Form()]
 
 
 async def _login_page(

@@ -4,10 +4,10 @@ import asyncio
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
-from dashboard.dependencies import MerchantPage, PageDep, id_in_path
+from dashboard.dependencies import FormText, MerchantPage, PageDep, id_in_path
 from dashboard.gateway import ApiError, idempotency_key_or_none
 from dashboard.pagination import DEFAULT_LIMIT, LimitQuery, OffsetQuery, Page
 from dashboard.rendering import cut_text, inr, redirect, render
@@ -21,7 +21,6 @@ from dashboard.transactions.service import (
 
 router = APIRouter(prefix="/dashboard/transactions")
 
-FormText = Annotated[str, Form()]
 PaymentIdInPath = Annotated[str, id_in_path("payment_id", PAYMENT_ID, "Payment not found")]
 # The API's limit on a refund reason, in code points.
 REFUND_REASON_MAX = 255
@@ -110,13 +109,10 @@ async def refund(
             reason or None,
             idempotency_key=idempotency_key_or_none(idempotency_key),
         )
-    except AmountInvalid as exc:
-        form = entered | {"error": str(exc)}
-        return await _payment_page(page, payment_id, form, 400)
-    except ApiError as exc:
-        if not exc.refused:
+    except (AmountInvalid, ApiError) as exc:
+        if isinstance(exc, ApiError) and not exc.refused:
             raise
-        form = entered | {"error": exc.sentence}
+        form = entered | {"error": exc.sentence if isinstance(exc, ApiError) else str(exc)}
         return await _payment_page(page, payment_id, form, 400)
     page.session.flash(
         "success",

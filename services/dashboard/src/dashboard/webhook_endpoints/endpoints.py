@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, Response
 
-from dashboard.dependencies import MerchantPage, PageDep, id_in_path, safe_next_path
+from dashboard.dependencies import FormText, MerchantPage, PageDep, id_in_path, safe_next_path
 from dashboard.gateway import ApiError, idempotency_key_or_none
 from dashboard.rendering import IST, forget_disabled_endpoints, redirect, render
 from dashboard.webhook_endpoints.service import (
@@ -26,7 +26,6 @@ from shared.domain.models import EVENT_TYPES
 
 router = APIRouter(prefix="/dashboard/webhooks/endpoints")
 
-FormText = Annotated[str, Form()]
 FormList = Annotated[list[str], Form()]
 EndpointIdInPath = Annotated[
     str, id_in_path("endpoint_id", ENDPOINT_ID, "Webhook endpoint not found")
@@ -151,10 +150,7 @@ async def set_status(
         failure="Could not change the endpoint",
     )
     await forget_disabled_endpoints(page.request, page.merchant.id)
-    destination = safe_next_path(next, LOGS_PATH)
-    return await redirect(
-        page.request, page.session, destination if destination.startswith(LOGS_PATH) else LOGS_PATH
-    )
+    return await redirect(page.request, page.session, safe_next_path(next, LOGS_PATH, LOGS_PATH))
 
 
 @router.post("/{endpoint_id}/rotate-secret")

@@ -6,10 +6,10 @@ import re
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
-from dashboard.dependencies import MerchantPage, PageDep, id_in_path, safe_next_path
+from dashboard.dependencies import FormText, MerchantPage, PageDep, id_in_path, safe_next_path
 from dashboard.gateway import ApiError
 from dashboard.pagination import DEFAULT_LIMIT, LimitQuery, OffsetQuery, Page
 from dashboard.rendering import redirect, remember_disabled_endpoints, render
@@ -29,7 +29,6 @@ from shared.domain.models import EVENT_TYPES
 
 router = APIRouter(prefix="/dashboard/webhooks")
 
-FormText = Annotated[str, Form()]
 WebhookIdInPath = Annotated[str, id_in_path("webhook_id", WEBHOOK_ID, "Webhook log not found")]
 LOGS_PATH = "/dashboard/webhooks"
 ROTATION_NOTE = (
@@ -150,10 +149,7 @@ async def retry(page: PageDep, webhook_id: WebhookIdInPath, next: FormText = "")
         success="Retry scheduled: the webhook is being delivered again now.",
         failure="Could not retry the webhook",
     )
-    destination = safe_next_path(next, LOGS_PATH)
-    if not destination.startswith(LOGS_PATH):
-        destination = LOGS_PATH
-    return await redirect(page.request, page.session, destination)
+    return await redirect(page.request, page.session, safe_next_path(next, LOGS_PATH, LOGS_PATH))
 
 
 @router.get("/logs/{webhook_id}")
