@@ -1,4 +1,4 @@
-"""Request dependencies: settings, the API client, the session, login and CSRF checks."""
+"""Request dependencies: settings, the API client, the session, a merchant's page, login, CSRF."""
 
 import re
 from dataclasses import dataclass
