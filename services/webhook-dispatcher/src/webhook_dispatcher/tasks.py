@@ -153,11 +153,11 @@ def disable_unhealthy_endpoints(
 ) -> list[tuple[Row, str]]:
     """Disable the endpoints of the attempts in `rows` that answered 410 Gone, or whose
     deliveries have all failed for `disable_after_s` with at least 5 ended `failed` (checked
-    when one of its deliveries ends failed; `repository.record_attempts` has kept their
-    failing streak from the same attempts). Each disabling
-    ends the endpoint's pending deliveries and stores a `webhook_endpoint.disabled` event
-    (`data.endpoint`, without its secret), which the merchant's other enabled endpoints that
-    take it receive. Returns (endpoint, metric reason) for each endpoint disabled.
+    when one of its deliveries ends failed, from the failing streak `repository.record_attempts`
+    kept). Each disabling ends the endpoint's pending deliveries and stores a
+    `webhook_endpoint.disabled` event (`data.endpoint`, without its secret), which the
+    merchant's other enabled endpoints that take it receive. Returns (endpoint, metric
+    reason) for each endpoint disabled.
 
     Runs in the transaction that recorded `rows`, which holds the endpoints' rows already
     (`repository.record_attempts` locks them before the deliveries, the order every writer of
