@@ -97,12 +97,19 @@ def release_leases(conn: DictConnection, log_ids: list[str]) -> None:
 
 
 def record_attempts(conn: DictConnection, attempts: list[dict[str, Any]]) -> list[int]:
-    """Log each finished attempt and move its delivery on; returns each attempt's number.
+    """Log each finished attempt, move its delivery on and keep its endpoint's
+    `failing_since`; returns each attempt's number.
 
-    An attempt's number counts every attempt of its delivery, manual retries included
-    (`attempt` is its place in the five scheduled ones). The delivery rows are locked in id
-    order, so two dispatchers recording attempts of one delivery (a lease that ran out)
-    number them one after the other; UNIQUE (webhook_log_id, attempt_number) holds it.
+    `attempts` are `tasks.attempt_row` dicts (log_id, endpoint_id, attempt, attempted_at,
+    duration_ms, response_code, response_body, error, status, next_retry_at). An attempt's
+    number counts every attempt of its delivery, manual retries included (`attempt` is its
+    place in the five scheduled ones). The delivery rows are locked in id order, so two
+    dispatchers recording attempts of one delivery (a lease that ran out) number them one
+    after the other; UNIQUE (webhook_log_id, attempt_number) holds it.
+
+    An endpoint's `failing_since` is cleared by a successful attempt and set by the first
+    failed one after a success (docs/webhooks.md#endpoint-health); only rows whose value
+    changes are written.
 
     Lock order: the batch's endpoint rows first, in id order, then its delivery rows. Every
     transaction that writes an endpoint and its pending deliveries takes them in that order:
@@ -113,26 +120,39 @@ def record_attempts(conn: DictConnection, attempts: list[dict[str, Any]]) -> lis
     or a dispatcher and the API, each wait for the other (a deadlock, and the batch's
     recording lost until its leases run out).
     """
+    # Both locks in one statement (one round trip, one plan): the endpoints' subquery has no
+    # reference to the delivery rows, so PostgreSQL runs it once, as the one-time filter of the
+    # scan of webhook_logs, before that scan returns a row; the delivery rows are locked above
+    # the sort, in id order, after it.
     conn.execute(
-        "SELECT 1 FROM webhook_endpoints WHERE id = ANY(%b::text[]) ORDER BY id FOR NO KEY UPDATE",
-        (sorted({a["endpoint_id"] for a in attempts if a["endpoint_id"]}),),
+        """
+        SELECT 1 FROM webhook_logs
+        WHERE id = ANY(%(log_ids)b::uuid[])
+          AND (SELECT count(*) FROM (
+                   SELECT 1 FROM webhook_endpoints WHERE id = ANY(%(endpoint_ids)b::text[])
+                   ORDER BY id FOR NO KEY UPDATE) AS locked) >= 0
+        ORDER BY id FOR UPDATE
+        """,
+        {
+            "log_ids": sorted({a["log_id"] for a in attempts}),
+            "endpoint_ids": sorted({a["endpoint_id"] for a in attempts if a["endpoint_id"]}),
+        },
     )
-    conn.execute(
-        "SELECT 1 FROM webhook_logs WHERE id = ANY(%b::uuid[]) ORDER BY id FOR UPDATE",
-        (sorted({a["log_id"] for a in attempts}),),
-    )
-    # One statement for the whole batch (a statement per attempt cost the dispatcher more CPU
-    # than its HTTP requests): number the attempts after those already stored, insert them,
-    # and move each delivery on as its last attempt in the batch says.
+    # One statement for the whole batch, in a snapshot taken after the locks (a statement per
+    # attempt cost the dispatcher more CPU than its HTTP requests): number the attempts after
+    # those already stored, insert them, move each delivery on as its last attempt in the batch
+    # says, and keep each endpoint's failing streak.
     rows = conn.execute(
         """
         WITH given AS (
             SELECT * FROM unnest(
-                %(log_ids)b::uuid[], %(attempts)b::int[], %(attempted_at)b::timestamptz[],
-                %(duration_ms)b::int[], %(response_codes)b::int[], %(response_bodies)b::text[],
-                %(errors)b::text[], %(statuses)b::text[], %(next_retry_at)b::timestamptz[]
-            ) WITH ORDINALITY AS g(log_id, attempt, attempted_at, duration_ms, response_code,
-                                   response_body, error, status, next_retry_at, position)
+                %(log_ids)b::uuid[], %(endpoint_ids)b::text[], %(attempts)b::int[],
+                %(attempted_at)b::timestamptz[], %(duration_ms)b::int[],
+                %(response_codes)b::int[], %(response_bodies)b::text[], %(errors)b::text[],
+                %(statuses)b::text[], %(next_retry_at)b::timestamptz[]
+            ) WITH ORDINALITY AS g(log_id, endpoint_id, attempt, attempted_at, duration_ms,
+                                   response_code, response_body, error, status, next_retry_at,
+                                   position)
         ), numbered AS (
             SELECT g.*,
                    coalesce((SELECT max(a.attempt_number) FROM webhook_attempts a
@@ -154,11 +174,24 @@ def record_attempts(conn: DictConnection, attempts: list[dict[str, Any]]) -> lis
                 next_retry_at = last.next_retry_at, updated_at = now()
             FROM (SELECT DISTINCT ON (log_id) * FROM given ORDER BY log_id, position DESC) last
             WHERE l.id = last.log_id AND l.status = 'pending'
+        ), health AS (
+            SELECT endpoint_id, bool_or(status = 'success') AS ok,
+                   min(attempted_at) AS first_attempt
+            FROM given WHERE endpoint_id IS NOT NULL
+            GROUP BY endpoint_id
+        ), tracked AS (
+            UPDATE webhook_endpoints e
+            SET failing_since = CASE WHEN health.ok THEN NULL ELSE health.first_attempt END
+            FROM health
+            WHERE e.id = health.endpoint_id
+              AND ((health.ok AND e.failing_since IS NOT NULL)
+                   OR (NOT health.ok AND e.failing_since IS NULL))
         )
         SELECT attempt_number FROM numbered ORDER BY position
         """,
         {
             "log_ids": [a["log_id"] for a in attempts],
+            "endpoint_ids": [a["endpoint_id"] for a in attempts],
             "attempts": [a["attempt"] for a in attempts],
             "attempted_at": [a["attempted_at"] for a in attempts],
             "duration_ms": [a["duration_ms"] for a in attempts],
@@ -170,33 +203,6 @@ def record_attempts(conn: DictConnection, attempts: list[dict[str, Any]]) -> lis
         },
     ).fetchall()
     return [row["attempt_number"] for row in rows]
-
-
-def track_failing_since(conn: DictConnection, attempts: list[dict[str, Any]]) -> None:
-    """Keep each endpoint's `failing_since`: cleared by a successful attempt, set by the first
-    failed one after a success. Only rows whose value changes are written."""
-    conn.execute(
-        """
-        WITH given AS (
-            SELECT endpoint_id, bool_or(succeeded) AS ok, min(attempted_at) AS first_attempt
-            FROM unnest(%(endpoint_ids)b::text[], %(succeeded)b::bool[],
-                        %(attempted_at)b::timestamptz[]) AS g(endpoint_id, succeeded, attempted_at)
-            WHERE endpoint_id IS NOT NULL
-            GROUP BY endpoint_id
-        )
-        UPDATE webhook_endpoints e
-        SET failing_since = CASE WHEN given.ok THEN NULL ELSE given.first_attempt END
-        FROM given
-        WHERE e.id = given.endpoint_id
-          AND ((given.ok AND e.failing_since IS NOT NULL)
-               OR (NOT given.ok AND e.failing_since IS NULL))
-        """,
-        {
-            "endpoint_ids": [a["endpoint_id"] for a in attempts],
-            "succeeded": [a["status"] == "success" for a in attempts],
-            "attempted_at": [a["attempted_at"] for a in attempts],
-        },
-    )
 
 
 def failing_for(conn: DictConnection, endpoint_ids: list[str], disable_after_s: float) -> list[str]:

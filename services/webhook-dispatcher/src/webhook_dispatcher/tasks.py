@@ -151,18 +151,18 @@ def record_finished(current: WorkerRuntime, engine: DeliveryEngine) -> int:
 def disable_unhealthy_endpoints(
     tx: Transaction[DictConnection], rows: list[dict], disable_after_s: float
 ) -> list[tuple[Row, str]]:
-    """Track each endpoint's failing streak from the attempts in `rows`, and disable those
-    that answered 410 Gone, or whose deliveries have all failed for `disable_after_s` with at
-    least 5 ended `failed` (checked when one of its deliveries ends failed). Each disabling
-    ends the endpoint's pending deliveries and stores a `webhook_endpoint.disabled` event
-    (`data.endpoint`, without its secret), which the merchant's other enabled endpoints that
-    take it receive. Returns (endpoint, metric reason) for each endpoint disabled.
+    """Disable the endpoints of the attempts in `rows` that answered 410 Gone, or whose
+    deliveries have all failed for `disable_after_s` with at least 5 ended `failed` (checked
+    when one of its deliveries ends failed, from the failing streak `repository.record_attempts`
+    kept). Each disabling ends the endpoint's pending deliveries and stores a
+    `webhook_endpoint.disabled` event (`data.endpoint`, without its secret), which the
+    merchant's other enabled endpoints that take it receive. Returns (endpoint, metric
+    reason) for each endpoint disabled.
 
     Runs in the transaction that recorded `rows`, which holds the endpoints' rows already
     (`repository.record_attempts` locks them before the deliveries, the order every writer of
     an endpoint and its deliveries keeps): two dispatchers disabling one endpoint take turns,
     and the second finds it disabled, so it is disabled and announced once."""
-    repository.track_failing_since(tx.conn, rows)
     gone = sorted(
         {r["endpoint_id"] for r in rows if r["endpoint_id"] and r["response_code"] == 410}
     )
