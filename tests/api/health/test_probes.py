@@ -2,6 +2,8 @@
 which needs PostgreSQL, Redis and the schema at the latest migration (a worker ticking against an
 API that answered before `migrate` finished met `relation "payments" does not exist`)."""
 
+import time
+
 from fastapi.testclient import TestClient
 
 from api.main import create_app
@@ -65,6 +67,7 @@ def test_responses_close_their_connection_once_the_replica_is_being_stopped(
     with TestClient(create_app(settings)) as client:
         before = client.get("/livez")
         mark.touch()
+        time.sleep(0.15)  # looked for at most every 0.1 s (DrainMiddleware.recheck_s)
         after, refused = client.get("/readyz"), client.post("/api/v1/orders", json={})
 
     assert before.status_code == 200 and "connection" not in before.headers
