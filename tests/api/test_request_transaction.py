@@ -26,7 +26,7 @@ def test_a_merchant_post_with_it_documents_the_key_and_its_errors():
         return {}
 
     (route,) = router.routes
-    assert {"400", "409", "422", "429", "default"} <= {str(s) for s in route.responses}
+    assert {"400", "409", "422", "429", "503", "default"} <= {str(s) for s in route.responses}
     assert "Idempotency-Key" in route.responses[400]["description"]
 
 

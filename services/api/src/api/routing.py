@@ -144,7 +144,8 @@ class ApiRoute(APIRoute):
             *([BodyTooLarge] if has_body else []),
             *([AuthenticationFailed, RateLimited] if current_merchant in calls else []),
             *(IDEMPOTENCY_ERRORS if request_transaction in calls else []),
-            *([503] if get_runtime in calls else []),
+            # The merchant's authentication and the transaction read the runtime off the app.
+            *([503] if calls & {get_runtime, current_merchant, request_transaction} else []),
         )
         kwargs["responses"] = route_error_responses(kwargs.get("responses"), implied)
         super().__init__(path, endpoint, **kwargs)
