@@ -1,5 +1,8 @@
 """Every failure, whatever its cause, leaves as the JSON error body of docs/api.md#errors."""
 
+import re
+from typing import get_args
+
 import pytest
 
 
@@ -332,3 +335,38 @@ def test_a_malformed_id_is_the_domains_not_found_after_authentication(
     assert unauthenticated.status_code == 401
     assert response.status_code == 404
     assert response.json()["error"] == {"code": "NOT_FOUND_ERROR", "description": description}
+
+
+def test_a_documented_400_example_is_what_the_api_answers_to_its_refused_body(
+    client, merchant_headers
+):
+    """A body model's `refused_example` is sent as it is; the answer is the operation's
+    documented 400 example, word for word (api.routing.refused_body_example)."""
+    app = client.app
+    refused = 0
+    routers = [getattr(r, "original_router", None) for r in app.routes]
+    for route in [route for router in routers if router for route in router.routes]:
+        body = getattr(route, "body_field", None)
+        model = body and next(
+            (t for t in (body.field_info.annotation, *get_args(body.field_info.annotation))
+             if hasattr(t, "refused_example")), None,
+        )  # fmt: skip
+        if not model:
+            continue
+        [method] = route.methods
+        path = re.sub(r"\{endpoint_id\}", "we_" + "A" * 16, route.path)
+        headers = merchant_headers | {"Idempotency-Key": f"refused-{method}-{route.path}"}
+        response = client.request(method, path, json=model.refused_example, headers=headers)
+        operation = app.openapi()["paths"][route.path][method.lower()]
+        example = operation["responses"]["400"]["content"]["application/json"]["example"]
+        assert (response.status_code, response.json()) == (400, example), route.path
+        refused += 1
+    assert refused >= 6
+    create_order = app.openapi()["paths"]["/api/v1/orders"]["post"]["responses"]["400"]
+    assert create_order["content"]["application/json"]["example"] == {
+        "error": {
+            "code": "BAD_REQUEST_ERROR",
+            "description": "amount must be at least 100",
+            "field": "amount",
+        }
+    }

@@ -114,12 +114,16 @@ ANY_OTHER_ERROR = {
 }
 
 
-def error_responses(*errors: int | type[GatewayError]) -> dict[int | str, dict[str, Any]]:
+def error_responses(
+    *errors: int | type[GatewayError] | GatewayError,
+) -> dict[int | str, dict[str, Any]]:
     """A route's `responses=`: each status it can answer with the error body. A domain error
     class (e.g. `PaymentNotFound`) documents its status with its code and exact description,
     one line per error of that status; a bare status documents that status alone (400: the
-    request's validation)."""
-    cases: dict[int, list[type[GatewayError]]] = {}
+    request's validation); an error instance documents its class and is its status's
+    example, as the API sends it (a request body the route refuses,
+    `api.routing.refused_body_example`)."""
+    cases: dict[int, list[type[GatewayError] | GatewayError]] = {}
     for error in errors:
         if isinstance(error, int):
             cases.setdefault(error, [])
@@ -132,7 +136,7 @@ def error_responses(*errors: int | type[GatewayError]) -> dict[int | str, dict[s
 
 def route_error_responses(
     declared: Mapping[int | str, dict[str, Any]] | None,
-    implied: tuple[int | type[GatewayError], ...],
+    implied: tuple[int | type[GatewayError] | GatewayError, ...],
 ) -> dict[int | str, dict[str, Any]]:
     """A route's `responses=`: what it declares joined with what it answers outside its own
     code (`implied`, as `error_responses` takes them: its validation, the body limit, its
@@ -159,12 +163,20 @@ BARE_STATUS = {400: InvalidRequest, 401: AuthenticationFailed, 404: NotFound, 40
                413: BodyTooLarge, 429: RateLimited, 503: ServiceUnavailable}  # fmt: skip
 
 
-def _response(status: int, errors: list[type[GatewayError]]) -> dict[str, Any]:
-    """The response of one status: its errors' codes and descriptions, and as its example
-    the first of them (a domain's own error before the request's validation)."""
-    lines = [f"`{error.code}`: {error.default_description}" for error in errors]
-    shown = next((e for e in errors if e is not InvalidRequest), None) or BARE_STATUS[status]
-    example = {"code": shown.code, "description": shown.default_description}
+def _response(status: int, errors: list[type[GatewayError] | GatewayError]) -> dict[str, Any]:
+    """The response of one status: its errors' codes and descriptions, and as its example an
+    error instance if there is one, else the first class (a domain's own error before the
+    request's validation)."""
+    classes = [error if isinstance(error, type) else type(error) for error in errors]
+    lines = [f"`{error.code}`: {error.default_description}" for error in classes]
+    instance = next((e for e in errors if not isinstance(e, type)), None)
+    shown = next((e for e in classes if e is not InvalidRequest), None) or BARE_STATUS[status]
+    example = (
+        {"code": instance.code, "description": instance.description}
+        | ({"field": instance.field} if instance.field else {})
+        if instance is not None
+        else {"code": shown.code, "description": shown.default_description}
+    )
     return (
         {"model": ErrorBody, "content": {"application/json": {"example": {"error": example}}}}
         | ({"description": "; ".join(dict.fromkeys(lines))} if lines else {})

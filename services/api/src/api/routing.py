@@ -7,25 +7,46 @@ duplicated keys refused, and a merchant POST takes its transaction and Idempoten
 
 import json
 from collections.abc import Callable, Coroutine, Iterable, Iterator
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import APIRouter, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
 
 from api.dependencies import current_merchant, get_runtime
-from api.error_handlers import FIELD_NAME, is_json_media_type
+from api.error_handlers import FIELD_NAME, describe_validation_error, is_json_media_type
 from api.errors import (
     AuthenticationFailed,
     BodyNotReceived,
     BodyTooLarge,
+    InvalidRequest,
     RateLimited,
     route_error_responses,
 )
 from api.idempotency.dependency import IDEMPOTENCY_ERRORS, Replayed, request_transaction
 from shared.domain.errors import BadRequest, GatewayError
+
+
+def refused_body_example(annotation: Any) -> InvalidRequest | None:
+    """The 400 the API answers to the body a request model declares it refuses
+    (`refused_example`, a JSON object), for the route's OpenAPI example; None for a model
+    that declares none. Raises TypeError when the model accepts its refused example."""
+    model = next(
+        (t for t in (annotation, *get_args(annotation)) if hasattr(t, "refused_example")), None
+    )
+    if model is None:
+        return None
+    try:
+        model.model_validate(model.refused_example)
+    except ValidationError as exc:
+        located = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+        description, field = describe_validation_error(RequestValidationError(located))
+        return InvalidRequest(description, field=field)
+    raise TypeError(f"{model.__name__}.refused_example is a valid body")
 
 
 class _Duplicated(dict[str, Any]):
@@ -137,10 +158,12 @@ class ApiRoute(APIRoute):
             or declared.index(current_merchant) > declared.index(request_transaction)
         ):
             raise TypeError(f"{path} must take `merchant: MerchantDep` before its `tx`")
-        has_body = any(d.body_params for d in every)
+        bodies = [param.field_info.annotation for d in every for param in d.body_params]
+        has_body = bool(bodies)
         validated = has_body or any(d.query_params or d.header_params for d in every)
-        implied: tuple[int | type[GatewayError], ...] = (
-            *([400] if validated else []),
+        refused = next(filter(None, map(refused_body_example, bodies)), None)
+        implied: tuple[int | type[GatewayError] | GatewayError, ...] = (
+            *([refused or 400] if validated else []),
             *([BodyTooLarge] if has_body else []),
             *([AuthenticationFailed, RateLimited] if current_merchant in calls else []),
             *(IDEMPOTENCY_ERRORS if request_transaction in calls else []),

@@ -48,7 +48,7 @@ SignupLimit = Depends(limit_signups)
     "/api/v1/merchants",
     status_code=201,
     response_model=MerchantCredentials,
-    responses=error_responses(400, 409, 429),
+    responses=error_responses(409, 429),
     summary="Sign up a merchant",
     dependencies=[SignupLimit],
 )
@@ -59,7 +59,7 @@ async def sign_up(body: MerchantSignup, runtime: RuntimeDep) -> MerchantCredenti
 @router.post(
     "/api/v1/merchants/login",
     response_model=MerchantCredentials,
-    responses=error_responses(400, 401, 429),
+    responses=error_responses(401, 429),
     summary="Log in with email and password",
     dependencies=[FailedLoginLimit],
 )

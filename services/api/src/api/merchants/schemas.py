@@ -1,4 +1,4 @@
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -12,6 +12,10 @@ Password = Annotated[str, StringConstraints(strip_whitespace=False)]
 
 class MerchantSignup(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
+    # The body the OpenAPI document shows refused (api.routing.refused_body_example).
+    refused_example: ClassVar[dict[str, Any]] = {
+        "name": "Asha Stores", "email": "asha.example.com", "password": "correct horse"
+    }  # fmt: skip
 
     name: str = Field(min_length=1, max_length=255, pattern=NO_NUL_PATTERN)
     email: str = Field(max_length=254, pattern=EMAIL_PATTERN)
@@ -20,6 +24,7 @@ class MerchantSignup(BaseModel):
 
 class MerchantLogin(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
+    refused_example: ClassVar[dict[str, Any]] = {"email": "", "password": "correct horse"}
 
     email: str = Field(min_length=1, max_length=254, pattern=NO_NUL_PATTERN)
     password: Password = Field(max_length=256, pattern=NO_NUL_PATTERN)

@@ -1,4 +1,4 @@
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, Field, StrictInt, field_validator
 
@@ -18,6 +18,9 @@ AMOUNT_IN_PAISE = f"amount must be an integer number of paise, at least {MINIMUM
 
 
 class OrderCreate(BaseModel):
+    # The body the OpenAPI document shows refused (api.routing.refused_body_example).
+    refused_example: ClassVar[dict[str, Any]] = {"amount": 50}
+
     # The document states the ranges; the validators below enforce them with the descriptions
     # clients match on ("amount must be at least 100", docs/api.md#exact-descriptions).
     amount: StrictInt = Field(

@@ -55,7 +55,7 @@ PublicPaymentLimit = Depends(limit_public_payments, scope="function")
     "/api/v1/payments",
     status_code=201,
     response_model=Payment,
-    responses=error_responses(400, OrderAlreadyPaid, OrderNotFound),
+    responses=error_responses(OrderAlreadyPaid, OrderNotFound),
     summary="Create a UPI or card payment for an order; processed asynchronously",
 )
 async def create_payment(
@@ -91,7 +91,7 @@ async def payment_stats(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str,
     "/api/v1/payments/public",
     status_code=201,
     response_model=Payment,
-    responses=error_responses(400, OrderAlreadyPaid, OrderNotFound, 429),
+    responses=error_responses(OrderAlreadyPaid, OrderNotFound, 429),
     summary="Create a payment from the checkout page (no credentials)",
     dependencies=[PublicPaymentLimit],
 )
@@ -115,7 +115,7 @@ async def get_payment(
 @router.post(
     "/api/v1/payments/{payment_id}/capture",
     response_model=Payment,
-    responses=error_responses(400, PaymentNotCapturable, CaptureAmountMismatch, PaymentNotFound),
+    responses=error_responses(PaymentNotCapturable, CaptureAmountMismatch, PaymentNotFound),
     summary="Capture a successful payment",
 )
 async def capture_payment(

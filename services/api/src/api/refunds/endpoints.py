@@ -18,7 +18,7 @@ router = api_router(tags=["refunds"])
     "/api/v1/payments/{payment_id}/refunds",
     status_code=201,
     response_model=Refund,
-    responses=error_responses(400, PaymentNotRefundable, RefundExceedsAvailable, PaymentNotFound),
+    responses=error_responses(PaymentNotRefundable, RefundExceedsAvailable, PaymentNotFound),
     summary="Refund a successful payment, in full or in part",
 )
 async def create_refund(
@@ -35,7 +35,7 @@ async def create_refund(
 @router.get(
     "/api/v1/payments/{payment_id}/refunds",
     response_model=RefundPage,
-    responses=error_responses(400, PaymentNotFound),
+    responses=error_responses(PaymentNotFound),
     summary="List a payment's refunds, newest first",
 )
 async def list_payment_refunds(

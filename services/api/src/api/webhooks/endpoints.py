@@ -93,7 +93,7 @@ async def list_endpoints(
     "/api/v1/webhooks/endpoints",
     status_code=201,
     response_model=WebhookEndpoint,
-    responses=error_responses(400, TooManyEndpoints),
+    responses=error_responses(TooManyEndpoints),
     summary="Add an endpoint: a URL, the event types it receives and its own secret",
 )
 async def create_endpoint(
@@ -120,7 +120,7 @@ async def get_endpoint(
 @router.patch(
     "/api/v1/webhooks/endpoints/{endpoint_id}",
     response_model=WebhookEndpoint,
-    responses=error_responses(400, WebhookEndpointNotFound),
+    responses=error_responses(WebhookEndpointNotFound),
     summary="Change an endpoint's URL, events, description or status",
 )
 async def update_endpoint(
@@ -162,7 +162,7 @@ async def rotate_endpoint_secret(
     "/api/v1/webhooks/endpoints/{endpoint_id}/recover",
     status_code=202,
     response_model=EndpointRecovered,
-    responses=error_responses(400, WebhookEndpointNotFound),
+    responses=error_responses(WebhookEndpointNotFound),
     summary="Deliver again every event since a time that the endpoint missed",
     description="Each event of [since, until] (at most 30 days back; `until` defaults to "
     "now) that the endpoint's filter takes and that has no delivery to it that succeeded or "

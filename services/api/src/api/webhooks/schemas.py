@@ -1,4 +1,4 @@
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
@@ -48,6 +48,9 @@ class WebhookRetried(BaseModel):
 
 
 class WebhookConfigUpdate(BaseModel):
+    # The body the OpenAPI document shows refused (api.routing.refused_body_example).
+    refused_example: ClassVar[dict[str, Any]] = {"webhook_url": 443}
+
     webhook_url: StrictStr = Field(
         max_length=2048,
         pattern=NO_NUL_PATTERN,
@@ -154,6 +157,8 @@ class WebhookEndpointCreate(BaseModel):
 class WebhookEndpointUpdate(BaseModel):
     """The fields to change; those left out stay as they are."""
 
+    refused_example: ClassVar[dict[str, Any]] = {"status": "paused"}
+
     url: EndpointUrl | None = None
     events: EventFilter | None = None
     description: EndpointDescription | None = None
@@ -168,6 +173,8 @@ class WebhookEndpointUpdate(BaseModel):
 
 
 class EndpointRecover(BaseModel):
+    refused_example: ClassVar[dict[str, Any]] = {"since": "yesterday"}
+
     since: StrictStr = Field(
         max_length=40,
         pattern=ISO_8601,
