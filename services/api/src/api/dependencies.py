@@ -9,8 +9,8 @@ from fastapi.openapi.models import APIKeyIn
 from fastapi.security import APIKeyHeader
 from fastapi.security.api_key import APIKeyBase
 
+from api.authentication import credentials as auth
 from api.fields import ISO_8601, utc_time
-from api.merchants import auth
 from api.pagination import CreatedRange, Pagination
 from api.ratelimit.limiter import API_REQUESTS_PER_KEY
 from api.runtime import ApiRuntime

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 
+from api.authentication.credentials import CredentialCache
 from api.config import ApiSettings
-from api.merchants.auth import CredentialCache
 from shared.backends.db import AsyncDatabase
 from shared.backends.queues import async_redis_connection, redis_connection
 

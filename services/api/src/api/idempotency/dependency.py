@@ -21,6 +21,7 @@ from fastapi import Depends, Header, Request, Response
 from psycopg import errors
 from starlette.requests import ClientDisconnect
 
+from api.authentication.credentials import AuthenticatedMerchant
 from api.errors import BodyNotReceived
 from api.idempotency import repository
 from api.idempotency.errors import (
@@ -28,7 +29,6 @@ from api.idempotency.errors import (
     IdempotencyKeyInvalid,
     IdempotencyKeyMismatch,
 )
-from api.merchants.auth import AuthenticatedMerchant
 from api.runtime import ApiRuntime
 from shared.backends.db import AsyncTransaction
 

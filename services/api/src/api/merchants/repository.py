@@ -7,31 +7,6 @@ from shared.domain.models import MerchantCredentials
 MERCHANT_COLUMNS = MerchantCredentials.columns()
 
 
-async def get_by_api_key(conn: AsyncDictConnection, api_key: str) -> Row | None:
-    return await fetchone_async(
-        conn, f"SELECT {MERCHANT_COLUMNS} FROM merchants WHERE api_key = %s", (api_key,)
-    )
-
-
-async def get_for_authentication(conn: AsyncDictConnection, api_key: str) -> Row | None:
-    """The merchant of `api_key` with `retired_api_secrets` and `retired_expires_at`: its
-    replaced secrets still in their grace period, and when each stops (same order)."""
-    return await fetchone_async(
-        conn,
-        f"""
-        SELECT {MERCHANT_COLUMNS},
-               ARRAY(SELECT r.api_secret FROM retired_api_secrets r
-                     WHERE r.merchant_id = merchants.id AND r.expires_at > now()
-                     ORDER BY r.api_secret) AS retired_api_secrets,
-               ARRAY(SELECT r.expires_at FROM retired_api_secrets r
-                     WHERE r.merchant_id = merchants.id AND r.expires_at > now()
-                     ORDER BY r.api_secret) AS retired_expires_at
-        FROM merchants WHERE api_key = %s
-        """,
-        (api_key,),
-    )
-
-
 async def lock_for_rotation(conn: AsyncDictConnection, merchant_id: str) -> Row:
     """The merchant's current secret and is_test, its row locked until the transaction ends,
     so that two rotations at once retire one secret each rather than the same one twice."""

@@ -1,10 +1,10 @@
-"""The API process's cache of what it read of each key's secrets (api.merchants.auth)."""
+"""The API process's cache of what it read of each key's secrets (api.authentication.credentials)."""
 
 import asyncio
 import time
 
+from api.authentication.credentials import AuthenticatedMerchant, CredentialCache, authenticate
 from api.errors import AuthenticationFailed
-from api.merchants.auth import AuthenticatedMerchant, CredentialCache, authenticate
 from shared.backends.db import AsyncDatabase
 from shared.domain.seed import TEST_MERCHANT_ID
 

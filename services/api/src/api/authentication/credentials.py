@@ -1,4 +1,6 @@
-"""Merchant authentication by API key and secret, compared in constant time."""
+"""Merchant authentication by API key and secret, compared in constant time. Below the
+merchant routes (`api.merchants`: sign-up, login, rotation) and the request dependencies
+that use it (`api.dependencies`, `api.runtime`, `api.idempotency`)."""
 
 import asyncio
 import hmac
@@ -7,8 +9,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from api.authentication.repository import merchant_for_authentication
 from api.errors import AuthenticationFailed
-from api.merchants import repository
 from shared.backends.db import AsyncDatabase
 
 # Compared against when the key is unknown, so a miss costs what a hit costs.
@@ -130,7 +132,7 @@ async def authenticate(
 
     async def query() -> _KeyCredentials | None:
         async with db.connection() as conn:
-            row = await repository.get_for_authentication(conn, api_key)
+            row = await merchant_for_authentication(conn, api_key)
         if row is None:
             return None
         merchant = AuthenticatedMerchant(id=str(row["id"]), api_key=row["api_key"])
