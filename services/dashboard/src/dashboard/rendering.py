@@ -12,9 +12,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from dashboard.endpoint_views import auto_disabled, endpoints_with_health
 from dashboard.gateway import ApiError, ApiUnavailable
 from dashboard.sessions import SESSION_COOKIE, Session
-from dashboard.webhook_endpoints.service import auto_disabled, endpoints_with_health
 from shared.core.money import format_inr
 
 PACKAGE_DIR = Path(__file__).parent

@@ -9,9 +9,7 @@ from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, Response
 
 from dashboard.dependencies import FormText, MerchantPage, PageDep, id_in_path, safe_next_path
-from dashboard.gateway import ApiError, idempotency_key_or_none
-from dashboard.rendering import IST, forget_disabled_endpoints, redirect, render
-from dashboard.webhook_endpoints.service import (
+from dashboard.endpoint_views import (
     ALL_EVENTS,
     ENDPOINT_ID,
     RECOVERY_MAX_DAYS,
@@ -21,6 +19,8 @@ from dashboard.webhook_endpoints.service import (
     local_input_value,
     recovery_window,
 )
+from dashboard.gateway import ApiError, idempotency_key_or_none
+from dashboard.rendering import IST, forget_disabled_endpoints, redirect, render
 from dashboard.webhooks.endpoints import LOGS_PATH, render_webhooks_page
 from shared.domain.models import EVENT_TYPES
 

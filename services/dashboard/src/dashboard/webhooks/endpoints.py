@@ -10,10 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from dashboard.dependencies import FormText, MerchantPage, PageDep, id_in_path, safe_next_path
-from dashboard.gateway import ApiError
-from dashboard.pagination import DEFAULT_LIMIT, LimitQuery, OffsetQuery, Page
-from dashboard.rendering import redirect, remember_disabled_endpoints, render
-from dashboard.webhook_endpoints.service import (
+from dashboard.endpoint_views import (
     ALL_EVENTS,
     ENDPOINT_ID,
     MAX_ENDPOINTS,
@@ -21,6 +18,9 @@ from dashboard.webhook_endpoints.service import (
     endpoint_label,
     endpoints_with_health,
 )
+from dashboard.gateway import ApiError
+from dashboard.pagination import DEFAULT_LIMIT, LimitQuery, OffsetQuery, Page
+from dashboard.rendering import redirect, remember_disabled_endpoints, render
 from dashboard.webhooks.service import (
     WEBHOOK_ID,
     attempt_rows,

@@ -1,4 +1,5 @@
-"""Webhook endpoints as the pages show and edit them: filters in words, the form's event
+"""Webhook endpoints as the pages show and edit them (the webhooks page, its endpoint forms
+and every page's banner of endpoints the gateway disabled): filters in words, the form's event
 checkboxes, recovery windows typed in IST, and which endpoints the gateway disabled."""
 
 import re
