@@ -436,11 +436,57 @@ def test_an_endpoint_the_api_refuses_is_explained_and_nothing_is_lost(
     )  # fmt: skip
     assert response.status_code == 400
     assert 'data-test-id="endpoint-form-error"' in response.text
-    assert "url must be an http or https URL." in response.text
+    assert "The URL must be an http or https URL." in response.text
     assert 'value="ftp://dw.example/in"' in response.text and 'value="Warehouse"' in response.text
     form = response.text[response.text.index('data-test-id="add-endpoint-form"') :]
     assert re.search(r'value="payment.failed" checked', form)
     assert len(stand_in_api.endpoints) == 2
+
+
+def test_an_endpoint_url_error_speaks_of_the_url_not_the_apis_field(dashboard_client, stand_in_api):
+    # The API names its `url` field; the merchant sees a form labelled "Endpoint URL".
+    page = dashboard_client.get("/dashboard/webhooks").text
+    added = dashboard_client.post(
+        "/dashboard/webhooks/endpoints",
+        data={"csrf_token": token_of(page), "url": "ftp://dw.example/in", "events": ["*"]},
+    )
+    edited = dashboard_client.post(
+        f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}",
+        data={"csrf_token": token_of(page), "url": "ftp://erp.example/v2", "description": "",
+              "events": ["*"], "has_events": "1"},
+    )  # fmt: skip
+    for response in (added, edited):
+        assert response.status_code == 400
+        assert "The URL must be an http or https URL." in response.text
+        assert ">url must" not in response.text
+
+
+def test_a_filter_with_no_event_ticked_is_refused_not_taken_as_every_event(
+    dashboard_client, stand_in_api
+):
+    # A merchant who unticks "All events" and ticks no type has chosen nothing: sending
+    # them every event instead would surprise them, so the form asks for a choice.
+    page = dashboard_client.get("/dashboard/webhooks").text
+    added = dashboard_client.post(
+        "/dashboard/webhooks/endpoints",
+        data={"csrf_token": token_of(page), "url": "https://dw.example/in",
+              "description": "Warehouse"},
+    )  # fmt: skip
+    assert added.status_code == 400
+    assert 'data-test-id="endpoint-form-error"' in added.text
+    assert "Tick “All events” or at least one event type." in added.text
+    assert 'value="https://dw.example/in"' in added.text and 'value="Warehouse"' in added.text
+    assert requests_to(stand_in_api, "POST", "/api/v1/webhooks/endpoints") == []
+
+    edited = dashboard_client.post(
+        f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}",
+        data={"csrf_token": token_of(page), "url": "https://erp.example/v2", "description": "",
+              "has_events": "1"},
+    )  # fmt: skip
+    assert edited.status_code == 400
+    assert "Tick “All events” or at least one event type." in edited.text
+    path = f"/api/v1/webhooks/endpoints/{ERP_ENDPOINT_ID}"
+    assert requests_to(stand_in_api, "PATCH", path) == []
 
 
 def test_edit_enable_disable_and_rotate_reach_the_api(dashboard_client, stand_in_api):
