@@ -29,6 +29,7 @@ from dashboard.main import create_app
 from dashboard.rendering import IST as IST_ZONE
 from devstack import processes
 from factories import DEFAULT_URL_OF_TEST_MERCHANT
+from shared.domain import models
 
 
 def tid(name: str) -> str:
@@ -1143,3 +1144,15 @@ def test_a_refused_connection_shows_its_error_next_retry_and_every_attempt_numbe
     stored = stack.db.execute("SELECT payload FROM webhook_logs WHERE id = %s", (log_id,))
     shown = re.search(r'data-test-id="webhook-payload">(.*?)</code>', detail, re.S).group(1)
     assert htmllib.unescape(shown).strip("\n") == stored.fetchone()["payload"]
+
+
+def test_the_webhooks_page_states_the_retry_schedule_and_the_events_as_they_are(
+    dashboard_client,
+):
+    # Five attempts in all, the first at once (docs/webhooks.md#retry-schedule): not five
+    # retries. The default endpoint takes every event type, the test event included.
+    text = htmllib.unescape(re.sub(r"\s+", " ", dashboard_client.get("/dashboard/webhooks").text))
+    assert "retried 5 times" not in text
+    assert "tried up to 5 times: at once, then 1 min, 5 min, 30 min and 2 h" in text
+    events = re.search(r"Events: ([^<]*)\.", text).group(1).split(", ")
+    assert events == list(models.EVENT_TYPES)
