@@ -810,6 +810,38 @@ def test_every_deliverys_retry_button_is_in_view(stand_in_dashboard, page, expec
 
 
 @pytest.mark.browser
+def test_a_retrying_deliverys_last_attempt_reads_as_lines_on_a_phone(
+    stand_in_dashboard, stand_in_api, page, monkeypatch
+):
+    """At 375 px each cell is a flex row: the time, the error and the next retry of a delivery
+    being retried stood side by side, squeezed to a word a line ("connecti / on failed")."""
+    plain = stand_in_api.log
+
+    def retrying(number: int) -> dict:
+        return plain(number) | {
+            "status": "pending", "last_attempt_at": "2024-01-15T10:31:11.000Z",
+            "next_retry_at": "2024-01-15T10:32:11.000Z",
+            "last_error": "connection failed: connection refused by localhost:4003",
+        }  # fmt: skip
+
+    monkeypatch.setattr(stand_in_api, "log", retrying)
+    page.goto(f"{stand_in_dashboard}/login")
+    page.fill(tid("email-input"), "test@example.com")
+    page.fill(tid("password-input"), "x")
+    page.click(tid("login-button"))
+    page.set_viewport_size({"width": 375, "height": 900})
+    page.goto(f"{stand_in_dashboard}/dashboard/webhooks")
+    cell = page.locator(tid("webhook-last-attempt")).first
+    when = cell.locator("time").first.bounding_box()
+    error = cell.locator(tid("webhook-last-error")).bounding_box()
+    retry = cell.locator(tid("webhook-next-retry")).bounding_box()
+    assert when and error and retry
+    assert error["y"] >= when["y"] + when["height"] - 1, "the error is beside the time"
+    assert retry["y"] >= error["y"] + error["height"] - 1, "the next retry is beside the error"
+    assert error["width"] > 150, "the error is squeezed into a narrow column"
+
+
+@pytest.mark.browser
 def test_save_a_url_and_send_a_test_webhook(stack, logged_in_page, expect):
     page = logged_in_page
     page.click(tid("nav-webhooks"))
