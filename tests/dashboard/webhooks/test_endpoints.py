@@ -477,6 +477,11 @@ def test_a_filter_with_no_event_ticked_is_refused_not_taken_as_every_event(
     assert 'data-test-id="endpoint-form-error"' in added.text
     assert "Tick “All events” or at least one event type." in added.text
     assert 'value="https://dw.example/in"' in added.text and 'value="Warehouse"' in added.text
+    # The form comes back as sent, no box ticked, and the error points at the filter.
+    form = added.text[added.text.index('data-test-id="add-endpoint-form"') :]
+    assert " checked" not in form[: form.index('data-test-id="endpoint-form-error"')]
+    assert 'aria-invalid="true"' not in form[: form.index("</form>")]
+    assert re.search(r'data-test-id="endpoint-events" aria-describedby="new-endpoint-error"', form)
     assert requests_to(stand_in_api, "POST", "/api/v1/webhooks/endpoints") == []
 
     edited = dashboard_client.post(
