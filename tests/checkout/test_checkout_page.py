@@ -409,6 +409,24 @@ def test_failed_payment_shows_the_error_and_retry_pays_again(
     assert (second["status"], second["error_code"]) == ("failed", "PAYMENT_FAILED")
 
 
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("number", "says", "never"),
+    [("4000 0000 0000 9995", "not enough money", "declined"),
+     ("4000 0000 0000 0002", "declined this card", "enough money")],
+)  # fmt: skip
+def test_a_failed_card_payment_says_why_it_failed(
+    page, checkout_site, test_order, number, says, never
+):
+    # The payment's error_code is the reason (docs/api.md's test values): a shopper short of
+    # funds is told so, not that the bank declined, and can choose what to do next.
+    open_checkout(page, checkout_site, test_order["id"])
+    pay_with_card(page, number, f"12/{NEXT_YEAR}", "123")
+    text = error_text(page)
+    assert says in text and never not in text
+    assert page.inner_text(f"{tid('error-state')} h2") == "Payment Failed"
+
+
 # --- mistakes: the page advises, the API decides --------------------------------------------------
 
 

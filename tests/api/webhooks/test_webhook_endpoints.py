@@ -405,3 +405,21 @@ def test_patch_refuses_bad_fields_and_changes_nothing(client, merchant_headers, 
     assert response.json()["error"]["code"] == "BAD_REQUEST_ERROR"
     kept = client.get(f"{ENDPOINTS}/{endpoint['id']}", headers=merchant_headers).json()
     assert {k: kept[k] for k in endpoint} == endpoint
+
+
+@pytest.mark.parametrize("url", ["http://127.1/x", "ftp://127.0.0.1/x", "http://127.0.0.1:0/x"])
+def test_a_bad_endpoint_url_is_named_url_not_webhook_url(client, merchant_headers, url):
+    # The endpoints API takes `url`: the error names that field, on create and on update,
+    # so a client (and the dashboard's form) marks the field it sent (docs/api.md#errors).
+    created = client.post(ENDPOINTS, json={"url": url}, headers=merchant_headers)
+    endpoint = add_endpoint(client, merchant_headers)
+    updated = client.patch(
+        f"{ENDPOINTS}/{endpoint['id']}", json={"url": url}, headers=merchant_headers
+    )
+
+    for response in (created, updated):
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["field"] == "url"
+        assert error["description"].startswith("url ")
+        assert "webhook_url" not in error["description"]

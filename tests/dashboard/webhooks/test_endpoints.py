@@ -29,6 +29,7 @@ from dashboard.main import create_app
 from dashboard.rendering import IST as IST_ZONE
 from devstack import processes
 from factories import DEFAULT_URL_OF_TEST_MERCHANT
+from shared.domain import models
 
 
 def tid(name: str) -> str:
@@ -436,11 +437,62 @@ def test_an_endpoint_the_api_refuses_is_explained_and_nothing_is_lost(
     )  # fmt: skip
     assert response.status_code == 400
     assert 'data-test-id="endpoint-form-error"' in response.text
-    assert "url must be an http or https URL." in response.text
+    assert "The URL must be an http or https URL." in response.text
     assert 'value="ftp://dw.example/in"' in response.text and 'value="Warehouse"' in response.text
     form = response.text[response.text.index('data-test-id="add-endpoint-form"') :]
     assert re.search(r'value="payment.failed" checked', form)
     assert len(stand_in_api.endpoints) == 2
+
+
+def test_an_endpoint_url_error_speaks_of_the_url_not_the_apis_field(dashboard_client, stand_in_api):
+    # The API names its `url` field; the merchant sees a form labelled "Endpoint URL".
+    page = dashboard_client.get("/dashboard/webhooks").text
+    added = dashboard_client.post(
+        "/dashboard/webhooks/endpoints",
+        data={"csrf_token": token_of(page), "url": "ftp://dw.example/in", "events": ["*"]},
+    )
+    edited = dashboard_client.post(
+        f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}",
+        data={"csrf_token": token_of(page), "url": "ftp://erp.example/v2", "description": "",
+              "events": ["*"], "has_events": "1"},
+    )  # fmt: skip
+    for response in (added, edited):
+        assert response.status_code == 400
+        assert "The URL must be an http or https URL." in response.text
+        assert ">url must" not in response.text
+
+
+def test_a_filter_with_no_event_ticked_is_refused_not_taken_as_every_event(
+    dashboard_client, stand_in_api
+):
+    # A merchant who unticks "All events" and ticks no type has chosen nothing: sending
+    # them every event instead would surprise them, so the form asks for a choice.
+    page = dashboard_client.get("/dashboard/webhooks").text
+    added = dashboard_client.post(
+        "/dashboard/webhooks/endpoints",
+        data={"csrf_token": token_of(page), "url": "https://dw.example/in",
+              "description": "Warehouse"},
+    )  # fmt: skip
+    assert added.status_code == 400
+    assert 'data-test-id="endpoint-form-error"' in added.text
+    assert "Tick “All events” or at least one event type." in added.text
+    assert 'value="https://dw.example/in"' in added.text and 'value="Warehouse"' in added.text
+    # The form comes back as sent, no box ticked, and the error points at the filter.
+    form = added.text[added.text.index('data-test-id="add-endpoint-form"') :]
+    assert " checked" not in form[: form.index('data-test-id="endpoint-form-error"')]
+    assert 'aria-invalid="true"' not in form[: form.index("</form>")]
+    assert re.search(r'data-test-id="endpoint-events" aria-describedby="new-endpoint-error"', form)
+    assert requests_to(stand_in_api, "POST", "/api/v1/webhooks/endpoints") == []
+
+    edited = dashboard_client.post(
+        f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}",
+        data={"csrf_token": token_of(page), "url": "https://erp.example/v2", "description": "",
+              "has_events": "1"},
+    )  # fmt: skip
+    assert edited.status_code == 400
+    assert "Tick “All events” or at least one event type." in edited.text
+    path = f"/api/v1/webhooks/endpoints/{ERP_ENDPOINT_ID}"
+    assert requests_to(stand_in_api, "PATCH", path) == []
 
 
 def test_edit_enable_disable_and_rotate_reach_the_api(dashboard_client, stand_in_api):
@@ -760,6 +812,38 @@ def test_every_deliverys_retry_button_is_in_view(stand_in_dashboard, page, expec
     for number in range(buttons.count()):
         button = buttons.nth(number).bounding_box()
         assert button["x"] >= box["x"] and button["x"] + button["width"] <= box["x"] + box["width"]
+
+
+@pytest.mark.browser
+def test_a_retrying_deliverys_last_attempt_reads_as_lines_on_a_phone(
+    stand_in_dashboard, stand_in_api, page, monkeypatch
+):
+    """At 375 px each cell is a flex row: the time, the error and the next retry of a delivery
+    being retried stood side by side, squeezed to a word a line ("connecti / on failed")."""
+    plain = stand_in_api.log
+
+    def retrying(number: int) -> dict:
+        return plain(number) | {
+            "status": "pending", "last_attempt_at": "2024-01-15T10:31:11.000Z",
+            "next_retry_at": "2024-01-15T10:32:11.000Z",
+            "last_error": "connection failed: connection refused by localhost:4003",
+        }  # fmt: skip
+
+    monkeypatch.setattr(stand_in_api, "log", retrying)
+    page.goto(f"{stand_in_dashboard}/login")
+    page.fill(tid("email-input"), "test@example.com")
+    page.fill(tid("password-input"), "x")
+    page.click(tid("login-button"))
+    page.set_viewport_size({"width": 375, "height": 900})
+    page.goto(f"{stand_in_dashboard}/dashboard/webhooks")
+    cell = page.locator(tid("webhook-last-attempt")).first
+    when = cell.locator("time").first.bounding_box()
+    error = cell.locator(tid("webhook-last-error")).bounding_box()
+    retry = cell.locator(tid("webhook-next-retry")).bounding_box()
+    assert when and error and retry
+    assert error["y"] >= when["y"] + when["height"] - 1, "the error is beside the time"
+    assert retry["y"] >= error["y"] + error["height"] - 1, "the next retry is beside the error"
+    assert error["width"] > 150, "the error is squeezed into a narrow column"
 
 
 @pytest.mark.browser
@@ -1097,3 +1181,15 @@ def test_a_refused_connection_shows_its_error_next_retry_and_every_attempt_numbe
     stored = stack.db.execute("SELECT payload FROM webhook_logs WHERE id = %s", (log_id,))
     shown = re.search(r'data-test-id="webhook-payload">(.*?)</code>', detail, re.S).group(1)
     assert htmllib.unescape(shown).strip("\n") == stored.fetchone()["payload"]
+
+
+def test_the_webhooks_page_states_the_retry_schedule_and_the_events_as_they_are(
+    dashboard_client,
+):
+    # Five attempts in all, the first at once (docs/webhooks.md#retry-schedule): not five
+    # retries. The default endpoint takes every event type, the test event included.
+    text = htmllib.unescape(re.sub(r"\s+", " ", dashboard_client.get("/dashboard/webhooks").text))
+    assert "retried 5 times" not in text
+    assert "tried up to 5 times: at once, then 1 min, 5 min, 30 min and 2 h" in text
+    events = re.search(r"Events: ([^<]*)\.", text).group(1).split(", ")
+    assert events == list(models.EVENT_TYPES)

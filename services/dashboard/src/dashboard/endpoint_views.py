@@ -28,10 +28,16 @@ def auto_disabled(endpoints: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in endpoints if e.get("status") == "disabled" and e.get("disabled_reason")]
 
 
+# A filter form sent with no box ticked: "All events" unticked and no type ticked is no
+# choice, and sending every event then would surprise the merchant.
+NO_EVENTS_CHOSEN = "Tick “All events” or at least one event type."
+
+
 def chosen_events(values: list[str]) -> list[str]:
     """The filter the form's checkboxes make: the ticked types in the order the API lists
     them (unknown values are left to the API), else `["*"]`. Ticked types win over "All
-    events", which the form ticks by default: a merchant who ticks two types means those two."""
+    events", which the form ticks by default: a merchant who ticks two types means those two.
+    The caller refuses a form with no box ticked at all (NO_EVENTS_CHOSEN) before this."""
     types = [v for v in values if v != ALL_EVENTS]
     if not types:
         return [ALL_EVENTS]

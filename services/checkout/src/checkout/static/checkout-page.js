@@ -191,8 +191,17 @@
       (error.code === 'BAD_REQUEST_ERROR' && /already paid/i.test(error.description));
   }
 
-  function describePaymentFailure() {
-    return 'Your bank declined this payment. You can try again or choose a different payment method.';
+  // A failed payment's error_code is its reason (docs/api.md, the payments' error codes): the
+  // shopper is told it in words, with what to do next.
+  var PAYMENT_FAILURES = {
+    INSUFFICIENT_FUNDS: 'There is not enough money in the account for this payment. ' +
+      'You can try another card or pay by UPI.',
+    CARD_DECLINED: 'Your bank declined this card. You can try another card or pay by UPI.'
+  };
+
+  function describePaymentFailure(payment) {
+    return PAYMENT_FAILURES[payment.error_code] ||
+      'Your bank declined this payment. You can try again or choose a different payment method.';
   }
 
   // --- talking to the merchant's page ------------------------------------------------------

@@ -1,6 +1,7 @@
 """Webhook endpoints: add one, and on its own page edit it (URL, filter, description), enable
 or disable it, rotate its secret, recover what it missed, or delete it after a confirmation."""
 
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -12,6 +13,7 @@ from dashboard.dependencies import FormText, MerchantPage, PageDep, id_in_path, 
 from dashboard.endpoint_views import (
     ALL_EVENTS,
     ENDPOINT_ID,
+    NO_EVENTS_CHOSEN,
     RECOVERY_MAX_DAYS,
     RecoveryWindowInvalid,
     chosen_events,
@@ -36,6 +38,12 @@ def _endpoint_path(endpoint_id: str) -> str:
     return f"/dashboard/webhooks/endpoints/{endpoint_id}"
 
 
+def _form_problem(exc: ApiError) -> str:
+    """The API's refusal in the form's words: it names its `url` field, the merchant sees a
+    field labelled "Endpoint URL"."""
+    return re.sub(r"^url\b", "The URL", exc.sentence)
+
+
 @router.post("")
 async def create_endpoint(
     page: PageDep,
@@ -46,6 +54,10 @@ async def create_endpoint(
 ) -> Response:
     url, description = url.strip(), description.strip()
     values = {"url": url, "description": description, "events": events}
+    if not events:
+        return await render_webhooks_page(
+            page, new_endpoint=values, new_endpoint_error=NO_EVENTS_CHOSEN, status_code=400
+        )
     try:
         endpoint = await page.api.webhook_endpoints.create(
             url,
@@ -57,7 +69,7 @@ async def create_endpoint(
         if not exc.refused:
             raise
         return await render_webhooks_page(
-            page, new_endpoint=values, new_endpoint_error=exc.sentence, status_code=400
+            page, new_endpoint=values, new_endpoint_error=_form_problem(exc), status_code=400
         )
     page.session.flash(
         "success",
@@ -115,6 +127,10 @@ async def update_endpoint(
     values = {"url": url, "description": description, "events": events}
     # The default endpoint's form has no filter (it takes every event): send none.
     changes: dict[str, Any] = {"url": url, "description": description}
+    if has_events and not events:
+        return await _endpoint_page(
+            page, endpoint_id, form=values, form_error=NO_EVENTS_CHOSEN, status_code=400
+        )
     if has_events:
         changes["events"] = chosen_events(events)
     try:
@@ -123,7 +139,7 @@ async def update_endpoint(
         if not exc.refused:
             raise
         return await _endpoint_page(
-            page, endpoint_id, form=values, form_error=exc.sentence, status_code=400
+            page, endpoint_id, form=values, form_error=_form_problem(exc), status_code=400
         )
     page.session.flash("success", "Endpoint saved.")
     return await redirect(page.request, page.session, _endpoint_path(endpoint_id))
