@@ -317,9 +317,17 @@ def test_an_invalid_url_is_explained_inline(dashboard_client, stand_in_api):
 def test_log_detail_names_its_endpoint_object_and_event(dashboard_client, stand_in_api):
     log_id = "00000000-0000-0000-0000-000000000001"
     html = dashboard_client.get(f"/dashboard/webhooks/logs/{log_id}").text
-    assert f'href="/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}"' in html
+    assert f'href="/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}">ERP refunds</a>' in html
     assert f"<code>{REFUND_ID}</code>" in html
     assert f'data-test-id="webhook-event-id">{log_id}<' in html
+
+
+def test_log_detail_of_a_deleted_endpoint_says_so(dashboard_client, stand_in_api):
+    stand_in_api.endpoints = [e for e in stand_in_api.endpoints if e["id"] != ERP_ENDPOINT_ID]
+    html = dashboard_client.get("/dashboard/webhooks/logs/00000000-0000-0000-0000-000000000001")
+    assert html.status_code == 200
+    assert f"<code>{ERP_ENDPOINT_ID}</code> (deleted)" in html.text
+    assert f'href="/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}"' not in html.text
 
 
 def test_log_detail_shows_payload_and_every_attempt(dashboard_client):

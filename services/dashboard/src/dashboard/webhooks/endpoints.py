@@ -158,6 +158,8 @@ async def log_detail(page: PageDep, webhook_id: WebhookIdInPath) -> HTMLResponse
     attempts = attempt_rows(log)
     context = {
         "log": log,
+        # Named as the deliveries list names it; None for a deleted endpoint.
+        "endpoint_name": await _endpoint_name(page, log.get("endpoint_id")),
         "attempt_total": log["attempts"],
         "attempts": attempts,
         "manually_retried": any(row["manual_retry"] for row in attempts),
@@ -166,3 +168,16 @@ async def log_detail(page: PageDep, webhook_id: WebhookIdInPath) -> HTMLResponse
         "page_title": "Webhook delivery",
     }
     return await render(page.request, "webhook_log.html", context)
+
+
+async def _endpoint_name(page: MerchantPage, endpoint_id: str | None) -> str | None:
+    """How the pages name endpoint `endpoint_id` (`endpoint_label`); None when there is none
+    or it was deleted (the API answers 404)."""
+    if not endpoint_id:
+        return None
+    try:
+        return endpoint_label(await page.api.webhook_endpoints.get(endpoint_id))
+    except ApiError as error:
+        if error.status_code == 404:
+            return None
+        raise
