@@ -131,6 +131,29 @@ def test_the_twenty_first_endpoint_is_refused_even_when_sent_at_once(client, mer
     assert client.get(ENDPOINTS, headers=merchant_headers).json()["total"] == 20
 
 
+def test_a_default_url_set_past_twenty_endpoints_is_refused_like_a_twenty_first(
+    client, merchant_headers
+):
+    # The default endpoint is one of the 20: setting the config's URL when 20 others exist
+    # makes a 21st and is the same 400, not a server error.
+    for n in range(20):
+        add_endpoint(client, merchant_headers, url=f"http://127.0.0.1:9/{n}")
+
+    response = client.put(
+        "/api/v1/webhooks/config", json={"webhook_url": "http://127.0.0.1:9/default"},
+        headers=merchant_headers,
+    )  # fmt: skip
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == {
+        "code": "BAD_REQUEST_ERROR",
+        "description": "A merchant may have at most 20 webhook endpoints",
+    }
+    config = client.get("/api/v1/webhooks/config", headers=merchant_headers).json()
+    assert config["webhook_url"] is None
+    assert client.get(ENDPOINTS, headers=merchant_headers).json()["total"] == 20
+
+
 def test_another_merchants_endpoint_is_404(client, merchant_headers):
     endpoint = add_endpoint(client, merchant_headers)
     other = headers_for(sign_up(client))

@@ -4,6 +4,8 @@ view of the default endpoint)."""
 import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -136,13 +138,27 @@ async def _checked_url(runtime: ApiRuntime, url: str) -> str:
     return url
 
 
+@asynccontextmanager
+async def _at_most_twenty_endpoints() -> AsyncIterator[None]:
+    """TooManyEndpoints for the database's refusal of a 21st endpoint (a trigger holds the
+    limit under concurrency), whichever statement made it: a new endpoint, or a default
+    endpoint made by setting the config's URL (docs/webhooks.md#default-endpoint)."""
+    try:
+        yield
+    except errors.CheckViolation as exc:
+        if exc.diag.constraint_name == "webhook_endpoints_at_most_20":
+            raise TooManyEndpoints from None
+        raise
+
+
 async def update_config(runtime: ApiRuntime, merchant_id: str, url: str) -> dict[str, Any]:
     """Point the default endpoint at `url` (made if missing, its id kept otherwise); an empty
-    string deletes it, ending its pending deliveries."""
+    string deletes it, ending its pending deliveries. TooManyEndpoints when making it would
+    be a 21st endpoint."""
     url = url.strip()
     if url:
         await _checked_url(runtime, url)
-    async with runtime.db.transaction() as tx:
+    async with _at_most_twenty_endpoints(), runtime.db.transaction() as tx:
         await repository.set_default_url(tx.conn, merchant_id, url or None)
         row = await repository.get_config(tx.conn, merchant_id)
         return _config(row, await repository.live_replaced_secrets(tx.conn, merchant_id))
@@ -263,22 +279,17 @@ async def create_endpoint(
     events = _event_filter(body.events)
     url = await _checked_url(runtime, body.url.strip())
     endpoint_id = new_id(ENDPOINT_PREFIX)
-    try:
-        async with tx.conn.transaction():
-            await repository.insert_endpoint(
-                tx.conn,
-                id=endpoint_id,
-                merchant_id=merchant_id,
-                url=url,
-                events=events,
-                description=body.description,
-                secret=new_webhook_secret(),
-            )
-            row = await _endpoint(tx.conn, merchant_id, endpoint_id)
-    except errors.CheckViolation as exc:
-        if exc.diag.constraint_name == "webhook_endpoints_at_most_20":
-            raise TooManyEndpoints from None
-        raise
+    async with _at_most_twenty_endpoints(), tx.conn.transaction():
+        await repository.insert_endpoint(
+            tx.conn,
+            id=endpoint_id,
+            merchant_id=merchant_id,
+            url=url,
+            events=events,
+            description=body.description,
+            secret=new_webhook_secret(),
+        )
+        row = await _endpoint(tx.conn, merchant_id, endpoint_id)
     log.info("webhook_endpoint_created", merchant_id=merchant_id, endpoint_id=endpoint_id)
     return WebhookEndpoint.from_row(row)
 
