@@ -97,6 +97,35 @@ def test_the_list_gives_each_endpoints_health_with_what_is_retrying(client, merc
         assert read["health"] == listed_health
 
 
+@pytest.mark.parametrize(
+    ("url", "wanted"),
+    [
+        ("ftp://127.0.0.1:9/x", "url must be an http or https URL"),
+        ("http://user:pw@127.0.0.1:9/x", "url must carry no credentials (user:password@)"),
+        ("http://127.0.0.1:0/x", "url port must be between 1 and 65535"),
+        (
+            "http://127.0.0.1:9/a b",
+            "url may not contain a space: percent-encode it (a space is %20)",
+        ),
+    ],
+)
+def test_a_refused_url_names_the_url_field_it_was_sent_in(client, merchant_headers, url, wanted):
+    # The endpoints API's field is `url` (the config's is `webhook_url`): the error names the
+    # field the client sent, on create and on update.
+    endpoint = add_endpoint(client, merchant_headers)
+
+    created = client.post(ENDPOINTS, json={"url": url}, headers=merchant_headers)
+    updated = client.patch(
+        f"{ENDPOINTS}/{endpoint['id']}", json={"url": url}, headers=merchant_headers
+    )
+
+    for response in (created, updated):
+        assert response.status_code == 400, response.text
+        assert response.json()["error"] == {
+            "code": "BAD_REQUEST_ERROR", "description": wanted, "field": "url",
+        }  # fmt: skip
+
+
 def test_events_default_to_every_type_and_unknown_types_are_refused(client, merchant_headers):
     assert add_endpoint(client, merchant_headers)["events"] == ["*"]
 

@@ -50,7 +50,8 @@ class WebhookUrlSettings(ServiceSettings):
 
 
 class InvalidWebhookUrl(BadRequest, field="webhook_url"):
-    """A webhook URL that delivery would refuse; the error names the `webhook_url` field."""
+    """A webhook URL that delivery would refuse; the error names the field it came in
+    (`webhook_url` unless told otherwise)."""
 
 
 class BlockedDestination(Exception):
@@ -76,70 +77,76 @@ def _describe(character: str) -> str:
     return f"the character U+{ord(character):04X}"
 
 
-def _read_host(host: str) -> tuple[str, IpAddress | None]:
+def _read_host(host: str, field: str) -> tuple[str, IpAddress | None]:
     """(canonical host, address or None) or BadRequest saying what is wrong with it."""
     if host.startswith("["):
         if not host.endswith("]"):
-            raise InvalidWebhookUrl("webhook_url has an unclosed [IPv6] host")
+            raise InvalidWebhookUrl(f"{field} has an unclosed [IPv6] host", field=field)
         literal = host[1:-1].replace("%25", "%", 1)  # a zone id is escaped as %25 in a URL
         try:
             return literal.lower(), ipaddress.IPv6Address(literal)
         except ValueError:
             raise InvalidWebhookUrl(
-                "webhook_url has an invalid IPv6 address in [brackets]"
+                f"{field} has an invalid IPv6 address in [brackets]", field=field
             ) from None
     name = host.lower()
     if not name:
-        raise InvalidWebhookUrl("webhook_url must name a host")
+        raise InvalidWebhookUrl(f"{field} must name a host", field=field)
     if "%" in name:
-        raise InvalidWebhookUrl("webhook_url host may not contain %-escapes")
+        raise InvalidWebhookUrl(f"{field} host may not contain %-escapes", field=field)
     labels = name.removesuffix(".").split(".")
     if NUMERIC_LABEL.match(labels[-1]):
         if not CANONICAL_IPV4.match(name):
             raise InvalidWebhookUrl(
-                f"webhook_url host {host} is not a canonical IPv4 address: write it as four "
-                "decimal numbers from 0 to 255 without leading zeros, e.g. 203.0.113.7"
+                f"{field} host {host} is not a canonical IPv4 address: write it as four "
+                "decimal numbers from 0 to 255 without leading zeros, e.g. 203.0.113.7",
+                field=field,
             )
         return name, ipaddress.IPv4Address(name)
     if len(name) > 253 or not all(NAME_LABEL.match(label) for label in labels):
         raise InvalidWebhookUrl(
-            f"webhook_url host {host} is not a valid host name: use letters, digits and "
-            "hyphens in dot-separated labels (an international name in its xn-- form)"
+            f"{field} host {host} is not a valid host name: use letters, digits and "
+            "hyphens in dot-separated labels (an international name in its xn-- form)",
+            field=field,
         )
     return name, None
 
 
-def parse_webhook_url(url: str) -> WebhookTarget:
-    """The target of a well-formed http(s) URL, or BadRequest saying what is wrong."""
+def parse_webhook_url(url: str, field: str = "webhook_url") -> WebhookTarget:
+    """The target of a well-formed http(s) URL, or BadRequest saying what is wrong; the error
+    names `field`, the request field the URL came in (`url` in the endpoints API)."""
     if len(url) > MAX_URL_LENGTH:
-        raise InvalidWebhookUrl(f"webhook_url must be at most {MAX_URL_LENGTH} characters")
+        raise InvalidWebhookUrl(f"{field} must be at most {MAX_URL_LENGTH} characters", field=field)
     for character in url:
         if character not in URL_CHARACTERS:
             raise InvalidWebhookUrl(
-                f"webhook_url may not contain {_describe(character)}: "
-                "percent-encode it (a space is %20)"
+                f"{field} may not contain {_describe(character)}: "
+                "percent-encode it (a space is %20)",
+                field=field,
             )
     if BAD_ESCAPE.search(url):
-        raise InvalidWebhookUrl("webhook_url has a % that is not followed by two hex digits")
+        raise InvalidWebhookUrl(
+            f"{field} has a % that is not followed by two hex digits", field=field
+        )
     try:
         parts = urlsplit(url)
     except ValueError:  # e.g. an unclosed or invalid [IPv6] host
-        raise InvalidWebhookUrl("webhook_url is not a valid URL") from None
+        raise InvalidWebhookUrl(f"{field} is not a valid URL", field=field) from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not url[len(scheme) :].startswith("://"):
-        raise InvalidWebhookUrl("webhook_url must be an http or https URL")
+        raise InvalidWebhookUrl(f"{field} must be an http or https URL", field=field)
     if "@" in parts.netloc:
-        raise InvalidWebhookUrl("webhook_url must carry no credentials (user:password@)")
+        raise InvalidWebhookUrl(f"{field} must carry no credentials (user:password@)", field=field)
     host_text, port_text = parts.netloc, ""
     if ":" in parts.netloc.rpartition("]")[2]:
         host_text, _, port_text = parts.netloc.rpartition(":")
-    host, address = _read_host(host_text)
+    host, address = _read_host(host_text, field)
     default_port = 443 if scheme == "https" else 80
     if port_text and not port_text.isdigit():
-        raise InvalidWebhookUrl("webhook_url has an invalid port")
+        raise InvalidWebhookUrl(f"{field} has an invalid port", field=field)
     port = int(port_text) if port_text else default_port
     if not 1 <= port <= 65535:
-        raise InvalidWebhookUrl("webhook_url port must be between 1 and 65535")
+        raise InvalidWebhookUrl(f"{field} port must be between 1 and 65535", field=field)
     url_host = (
         f"[{host.replace('%', '%25', 1)}]" if isinstance(address, ipaddress.IPv6Address) else host
     )
@@ -210,10 +217,10 @@ def resolve(host: str, port: int) -> list[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
-def validate_webhook_url(url: str, allow_private_networks: bool) -> str:
-    """The URL to save, or BadRequest: read as delivery reads it and, unless private
-    networks are allowed, checked by the addresses its host resolves to."""
-    target = parse_webhook_url(url)
+def validate_webhook_url(url: str, allow_private_networks: bool, field: str = "webhook_url") -> str:
+    """The URL to save, or BadRequest naming `field`: read as delivery reads it and, unless
+    private networks are allowed, checked by the addresses its host resolves to."""
+    target = parse_webhook_url(url, field)
     if allow_private_networks:
         return url
     try:
@@ -224,8 +231,8 @@ def validate_webhook_url(url: str, allow_private_networks: bool) -> str:
     except UnresolvedName as exc:
         retry = " (a temporary DNS failure: try again in a minute)" if exc.temporary else ""
         raise InvalidWebhookUrl(
-            f"webhook_url host {exc.host} could not be resolved{retry}"
+            f"{field} host {exc.host} could not be resolved{retry}", field=field
         ) from None
     except BlockedDestination as exc:
-        raise InvalidWebhookUrl(f"webhook_url is not allowed: {exc}") from None
+        raise InvalidWebhookUrl(f"{field} is not allowed: {exc}", field=field) from None
     return url

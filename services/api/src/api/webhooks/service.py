@@ -131,10 +131,11 @@ async def get_config(db: AsyncDatabase, merchant_id: str) -> dict[str, Any]:
     return _config(current, replaced)
 
 
-async def _checked_url(runtime: ApiRuntime, url: str) -> str:
+async def _checked_url(runtime: ApiRuntime, url: str, field: str = "webhook_url") -> str:
     # It resolves the host name (blocking getaddrinfo): in a thread, not on the event loop.
+    # A refusal names `field`, the request field the URL came in.
     allow_private = runtime.settings.webhook_allow_private_networks
-    await asyncio.to_thread(validate_webhook_url, url, allow_private)
+    await asyncio.to_thread(validate_webhook_url, url, allow_private, field)
     return url
 
 
@@ -277,7 +278,7 @@ async def create_endpoint(
     refuse, an unknown event type, or a 21st endpoint (TooManyEndpoints, held by the
     database under concurrency)."""
     events = _event_filter(body.events)
-    url = await _checked_url(runtime, body.url.strip())
+    url = await _checked_url(runtime, body.url.strip(), "url")
     endpoint_id = new_id(ENDPOINT_PREFIX)
     async with _at_most_twenty_endpoints(), tx.conn.transaction():
         await repository.insert_endpoint(
@@ -305,7 +306,7 @@ async def update_endpoint(
     if "url" in given:
         if body.url is None:
             raise EndpointUrlRemoved
-        changes["url"] = await _checked_url(runtime, body.url.strip())
+        changes["url"] = await _checked_url(runtime, body.url.strip(), "url")
         changes["failing_since"] = None  # a new URL starts with a clean record
     if "events" in given:
         if body.events is None:
