@@ -319,6 +319,19 @@ def test_webhook_logs_filter_by_status_event_endpoint_and_object(
         assert client.get(f"/api/v1/webhooks?{bad}", headers=merchant_headers).status_code == 400
 
 
+@pytest.mark.parametrize("name", ["endpoint_id", "object_id"])
+def test_a_nul_character_in_a_log_filter_is_a_bad_request(client, merchant_headers, name):
+    # PostgreSQL text holds no NUL: it is the client's mistake (400), never a database error.
+    response = client.get(f"/api/v1/webhooks?{name}=pay_%00", headers=merchant_headers)
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == {
+        "code": "BAD_REQUEST_ERROR",
+        "description": f"{name} must not contain NUL (\\u0000) characters",
+        "field": name,
+    }
+
+
 def test_delete_ends_pending_deliveries_failed_and_keeps_the_logs(
     client, merchant_headers, webhook_url
 ):
