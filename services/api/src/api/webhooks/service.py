@@ -24,6 +24,7 @@ from api.webhooks.errors import (
     EveryEventNotAlone,
     RecoveryEndsBeforeItStarts,
     RecoveryOfDisabledEndpoint,
+    RecoveryStartsInTheFuture,
     RecoveryTooFarBack,
     TooManyEndpoints,
     TooManyReplacedSecrets,
@@ -382,7 +383,8 @@ async def recover(
     so two recoveries of one endpoint never queue an event twice). The new logs fall due
     RECOVERY_SPACING_MS apart, so a recovery of 100,000 events trickles out over minutes
     instead of standing ahead of every other merchant's deliveries. BadRequest for `since`
-    more than RECOVERY_WINDOW back, `until` before `since`, or a disabled endpoint."""
+    more than RECOVERY_WINDOW back, `until` before `since` (or, `until` left out, `since` in
+    the future), or a disabled endpoint."""
     await _endpoint(tx.conn, merchant_id, endpoint_id)  # 404 before any word on the window
     now = datetime.now(UTC)
     since = utc_time(body.since, "since")
@@ -391,7 +393,7 @@ async def recover(
     if since < now - RECOVERY_WINDOW:
         raise RecoveryTooFarBack(RECOVERY_WINDOW.days)
     if until < since:
-        raise RecoveryEndsBeforeItStarts
+        raise RecoveryEndsBeforeItStarts if body.until is not None else RecoveryStartsInTheFuture
     after: tuple[datetime, int] = (since - timedelta(microseconds=1), 2**62)
     queued = seen = 0
     while True:
