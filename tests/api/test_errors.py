@@ -187,6 +187,17 @@ CASES = {
     ),
     "receipt too long": ({"json": {"amount": 500, "receipt": "r" * 41}},
                          "receipt must be at most 40 characters", "receipt"),
+    # A JSON object sent with no Content-Type is not read as JSON: the header is at fault,
+    # not the body's shape (it is an object).
+    "JSON without a Content-Type": (
+        {"content": b'{"amount": 500}'},
+        "Content-Type must be application/json: send the body as JSON", "Content-Type",
+    ),
+    "receipt with an unpaired surrogate": (
+        {"content": b'{"amount": 500, "receipt": "\\ud800"}',
+         "headers": {"Content-Type": "application/json"}},
+        "receipt must be Unicode text: no unpaired surrogate (\\ud800-\\udfff)", "receipt",
+    ),
 }  # fmt: skip
 
 
@@ -201,6 +212,26 @@ def test_validation_errors_name_the_field_and_what_is_wanted(
 
     assert error["description"] == description
     assert error.get("field") == field
+
+
+@pytest.mark.parametrize(
+    ("body", "description", "field"),
+    [
+        ({"url": "http://127.0.0.1:9/x", "secret": "mine"},
+         "secret is not a field of this request", "secret"),
+        ({"url": "http://127.0.0.1:9/x", "events": []},
+         "events must have at least 1 entry", "events"),
+    ],
+)  # fmt: skip
+def test_an_unknown_field_or_an_empty_list_says_so(
+    client, merchant_headers, body, description, field
+):
+    response = client.post("/api/v1/webhooks/endpoints", json=body, headers=merchant_headers)
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == {
+        "code": "BAD_REQUEST_ERROR", "description": description, "field": field,
+    }  # fmt: skip
 
 
 def test_the_exact_contract_descriptions_stay(client, merchant_headers):

@@ -154,6 +154,19 @@ def test_time_filters_compare_at_the_millisecond_shown(client, merchant_headers,
     assert found(created_to="2026-01-01T10:00:00.123001Z") == sorted(ids[:2])
 
 
+@pytest.mark.parametrize("created_to", ["9999-12-31T23:59:59.999Z", "9999-12-31T23:59:59.999999Z"])
+def test_created_to_at_the_last_millisecond_there_is_finds_every_event(
+    client, merchant_headers, created_to
+):
+    # The end of its millisecond is past the last time there is: no bound, not a 500.
+    make_payment(client, merchant_headers)
+
+    page = list_events(client, merchant_headers, created_to=created_to)
+
+    assert page["total"] == 2
+    assert list_events(client, merchant_headers, created_from=created_to)["total"] == 0
+
+
 @pytest.mark.parametrize("value", ["yesterday", "0.5", "1705315870", "2026-02-30T00:00:00Z"])
 def test_malformed_time_is_a_bad_request(client, merchant_headers, value):
     # Found by the fuzzer: a bare number was read as Unix seconds.

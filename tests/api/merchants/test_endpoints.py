@@ -206,6 +206,29 @@ def test_two_rotations_keep_both_replaced_secrets_in_their_grace(client, merchan
     assert not _works(client, "secret_test_xyz788")
 
 
+def test_rotations_stop_while_ten_replaced_secrets_still_work(client, merchant_headers):
+    """Each rotation adds a replaced secret that every authentication reads and compares for
+    24 h: unbounded, a merchant could make its key's every request slower (and the API's event
+    loop with it) by rotating in a loop. As for webhook secrets, at most 10 at once."""
+    secret = "secret_test_xyz789"
+    issued = [secret]
+    for _ in range(10):
+        secret = _rotate(client, {"X-Api-Key": "key_test_abc123", "X-Api-Secret": secret})[
+            "api_secret"
+        ]
+        issued.append(secret)
+
+    refused = client.post(ROTATE, headers={"X-Api-Key": "key_test_abc123", "X-Api-Secret": secret})
+
+    assert refused.status_code == 409, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "CONFLICT_ERROR"
+    assert error["description"].startswith(
+        "10 replaced API secrets still work; rotate again after "
+    )
+    assert all(_works(client, s) for s in issued)  # nothing was retired by the refusal
+
+
 def test_a_zero_grace_retires_the_old_secret_at_once(client_with_grace, db):
     client = client_with_grace(0)
     rotated = _rotate(

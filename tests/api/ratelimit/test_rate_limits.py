@@ -241,6 +241,24 @@ def test_x_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(limited_c
     assert fail(proxied, "1.2.3.4, 192.0.2.50", 10) == 429
 
 
+def test_a_spoofed_x_forwarded_for_line_before_the_proxys_own_is_not_believed(limited_client, db):
+    """A proxy may add its hop as a header line of its own (HAProxy's `option forwardfor`)
+    rather than append it to the client's line: the lines are one list (RFC 9110 section 5.3),
+    and its right-most hop, the proxy's, counts; not the client's line, read first."""
+    limit = {"rate_limit_login_failures_per_address": "2/minute"}
+    proxied = limited_client(address="10.0.0.2", trusted_proxies="10.0.0.0/8", **limit)
+
+    def fail(spoofed: str, n: int) -> int:
+        response = proxied.post(
+            "/api/v1/merchants/login",
+            json={"email": f"u{n}@shop.test", "password": "guess"},
+            headers=[("X-Forwarded-For", spoofed), ("X-Forwarded-For", "192.0.2.50")],
+        )
+        return response.status_code
+
+    assert [fail(f"198.51.100.{n}", n) for n in range(3)] == [401, 401, 429]
+
+
 SERVICE_SECRET = "one gateway's service secret"
 
 

@@ -97,6 +97,35 @@ def test_the_list_gives_each_endpoints_health_with_what_is_retrying(client, merc
         assert read["health"] == listed_health
 
 
+@pytest.mark.parametrize(
+    ("url", "wanted"),
+    [
+        ("ftp://127.0.0.1:9/x", "url must be an http or https URL"),
+        ("http://user:pw@127.0.0.1:9/x", "url must carry no credentials (user:password@)"),
+        ("http://127.0.0.1:0/x", "url port must be between 1 and 65535"),
+        (
+            "http://127.0.0.1:9/a b",
+            "url may not contain a space: percent-encode it (a space is %20)",
+        ),
+    ],
+)
+def test_a_refused_url_names_the_url_field_it_was_sent_in(client, merchant_headers, url, wanted):
+    # The endpoints API's field is `url` (the config's is `webhook_url`): the error names the
+    # field the client sent, on create and on update.
+    endpoint = add_endpoint(client, merchant_headers)
+
+    created = client.post(ENDPOINTS, json={"url": url}, headers=merchant_headers)
+    updated = client.patch(
+        f"{ENDPOINTS}/{endpoint['id']}", json={"url": url}, headers=merchant_headers
+    )
+
+    for response in (created, updated):
+        assert response.status_code == 400, response.text
+        assert response.json()["error"] == {
+            "code": "BAD_REQUEST_ERROR", "description": wanted, "field": "url",
+        }  # fmt: skip
+
+
 def test_events_default_to_every_type_and_unknown_types_are_refused(client, merchant_headers):
     assert add_endpoint(client, merchant_headers)["events"] == ["*"]
 
@@ -128,6 +157,29 @@ def test_the_twenty_first_endpoint_is_refused_even_when_sent_at_once(client, mer
         "code": "BAD_REQUEST_ERROR",
         "description": "A merchant may have at most 20 webhook endpoints",
     }
+    assert client.get(ENDPOINTS, headers=merchant_headers).json()["total"] == 20
+
+
+def test_a_default_url_set_past_twenty_endpoints_is_refused_like_a_twenty_first(
+    client, merchant_headers
+):
+    # The default endpoint is one of the 20: setting the config's URL when 20 others exist
+    # makes a 21st and is the same 400, not a server error.
+    for n in range(20):
+        add_endpoint(client, merchant_headers, url=f"http://127.0.0.1:9/{n}")
+
+    response = client.put(
+        "/api/v1/webhooks/config", json={"webhook_url": "http://127.0.0.1:9/default"},
+        headers=merchant_headers,
+    )  # fmt: skip
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == {
+        "code": "BAD_REQUEST_ERROR",
+        "description": "A merchant may have at most 20 webhook endpoints",
+    }
+    config = client.get("/api/v1/webhooks/config", headers=merchant_headers).json()
+    assert config["webhook_url"] is None
     assert client.get(ENDPOINTS, headers=merchant_headers).json()["total"] == 20
 
 
@@ -267,6 +319,19 @@ def test_webhook_logs_filter_by_status_event_endpoint_and_object(
         assert client.get(f"/api/v1/webhooks?{bad}", headers=merchant_headers).status_code == 400
 
 
+@pytest.mark.parametrize("name", ["endpoint_id", "object_id"])
+def test_a_nul_character_in_a_log_filter_is_a_bad_request(client, merchant_headers, name):
+    # PostgreSQL text holds no NUL: it is the client's mistake (400), never a database error.
+    response = client.get(f"/api/v1/webhooks?{name}=pay_%00", headers=merchant_headers)
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == {
+        "code": "BAD_REQUEST_ERROR",
+        "description": f"{name} must not contain NUL (\\u0000) characters",
+        "field": name,
+    }
+
+
 def test_delete_ends_pending_deliveries_failed_and_keeps_the_logs(
     client, merchant_headers, webhook_url
 ):
@@ -331,6 +396,8 @@ def test_recover_queues_each_missed_event_once(client, merchant_headers, db):
     [({"since": "2020-01-01T00:00:00Z"}, "since"),
      ({"since": "2026-02-30T00:00:00Z"}, "since"),
      ({"since": "yesterday"}, "since"),
+     # until left out is now: a since in the future is the field at fault, not until.
+     ({"since": "2099-01-01T00:00:00Z"}, "since"),
      ({}, "since")],
 )  # fmt: skip
 def test_recover_refuses_bad_windows(client, merchant_headers, body, field):

@@ -5,7 +5,7 @@ import ipaddress
 
 import pytest
 
-from shared.core.client_address import ClientAddressSettings, client_address
+from shared.core.client_address import ClientAddressSettings, client_address, every_line
 
 SECRET = "the services' shared secret"
 PROXIES = [ipaddress.ip_network("10.0.0.0/8")]
@@ -52,3 +52,13 @@ def test_an_empty_service_secret_is_none(value, expected):
 def test_a_short_service_secret_is_refused():
     with pytest.raises(ValueError, match="at least 16 characters"):
         ClientAddressSettings(service_secret="short")
+
+
+def test_every_line_of_a_header_is_one_list():
+    lines = {"x-forwarded-for": ["198.51.100.1", "192.0.2.9"]}
+    header = every_line(lambda name: lines.get(name.lower(), []))
+
+    assert header("X-Forwarded-For") == "198.51.100.1, 192.0.2.9"
+    assert header("X-Visitor-Address") is None
+    # Behind a trusted proxy that added its own line, its hop counts, not the client's line.
+    assert client_address("10.0.0.2", header, PROXIES, None) == "192.0.2.9"

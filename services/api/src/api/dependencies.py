@@ -103,11 +103,20 @@ async def created_range(
         ),
     ] = None,
 ) -> CreatedRange:
-    end = _shown_millisecond(created_to, "created_to")
-    return CreatedRange(
-        _shown_millisecond(created_from, "created_from"),
-        end + SHOWN_PRECISION if end is not None else None,
-    )
+    last = _shown_millisecond(created_to, "created_to")
+    return CreatedRange(_shown_millisecond(created_from, "created_from"), _end_of(last))
+
+
+def _end_of(millisecond: datetime | None) -> datetime | None:
+    """The end of the millisecond `created_to` falls in (docs/api.md#events); None, no upper
+    bound, for none given or for the last millisecond there is (9999-12-31T23:59:59.999),
+    whose end no datetime holds and which nothing is created after."""
+    if millisecond is None:
+        return None
+    try:
+        return millisecond + SHOWN_PRECISION
+    except OverflowError:
+        return None
 
 
 CreatedRangeDep = Annotated[CreatedRange, Depends(created_range)]

@@ -69,6 +69,13 @@ def _requirement(error: dict[str, Any]) -> str:
         return f"must be {TYPE_NOUNS[kind]}"
     if kind == "string_pattern_mismatch":
         return PATTERN_PHRASES.get(str(context.get("pattern")), "has an invalid format")
+    if kind == "string_unicode":  # a lone surrogate (\ud800): no text PostgreSQL can store
+        return "must be Unicode text: no unpaired surrogate (\\ud800-\\udfff)"
+    if kind == "extra_forbidden":
+        return "is not a field of this request"
+    if kind == "too_short":  # a list
+        minimum = context.get("min_length", 1)
+        return f"must have at least {minimum} {'entry' if minimum == 1 else 'entries'}"
     if kind == "string_too_short":
         minimum = context.get("min_length", 1)
         return "must not be empty" if minimum == 1 else f"must be at least {minimum} characters"
@@ -108,7 +115,10 @@ def describe_validation_error(
     if first["type"] == "json_invalid":
         return f"Request body is not valid JSON: {SEND_JSON}", None
     field, in_key = field_path(tuple(first.get("loc", ())))
-    if not field and content_type and not is_json_media_type(content_type):
+    # A body FastAPI did not read as JSON stays bytes: sent as a form, as text, or with no
+    # Content-Type at all (then even a JSON object is not read), the header is at fault.
+    unread = isinstance(getattr(exc, "body", None), bytes | bytearray) and bool(exc.body)
+    if not field and (unread or (content_type and not is_json_media_type(content_type))):
         return "Content-Type must be application/json: send the body as JSON", "Content-Type"
     if first["type"] == "value_error":
         # Our own validators phrase a whole sentence, e.g. "amount must be at least 100".

@@ -8,7 +8,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dashboard.gateway import acting_for
-from shared.core.client_address import Network, forwarded_address
+from shared.core.client_address import Network, every_line, forwarded_address
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -97,7 +97,7 @@ class VisitorAddressMiddleware:
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
-        forwarded_for = Headers(scope=scope).get("x-forwarded-for")
+        forwarded_for = every_line(Headers(scope=scope).getlist)("x-forwarded-for")
         address = forwarded_address(
             client[0] if client else None, forwarded_for, self.trusted_proxies
         )

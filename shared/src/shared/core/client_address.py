@@ -90,6 +90,19 @@ def forwarded_address(
     return address
 
 
+def every_line(getlist: Callable[[str], list[str]]) -> Callable[[str], str | None]:
+    """A header lookup for `client_address` over a framework's `getlist(name)` (every line of
+    a header field): a field sent on several lines is one comma-separated list (RFC 9110
+    section 5.3), so the lines are joined. Reading only the first line would believe a
+    client's own X-Forwarded-For line over the one a proxy added after it (HAProxy's
+    `option forwardfor` adds a line of its own). None for a field not sent."""
+
+    def header(name: str) -> str | None:
+        return ", ".join(getlist(name)) or None
+
+    return header
+
+
 def client_address(
     peer: str | None,
     header: Callable[[str], str | None],
@@ -97,7 +110,8 @@ def client_address(
     service_secret: str | None,
 ) -> str:
     """The address a request's limits count: the visitor a service of ours named (with the
-    right SERVICE_SECRET), else `forwarded_address`. `header(name)` reads a request header."""
+    right SERVICE_SECRET), else `forwarded_address`. `header(name)` reads a request header,
+    every line of it (`every_line`)."""
     presented = header(SERVICE_SECRET_HEADER)
     visitor = header(VISITOR_ADDRESS_HEADER)
     # Compared in constant time: the secret must not leak through response timing.

@@ -7,7 +7,7 @@ from api.dependencies import MerchantDep, RuntimeDep
 from api.errors import AuthenticationFailed, error_responses
 from api.idempotency.dependency import RequestTransactionDep
 from api.merchants import service
-from api.merchants.errors import SeededMerchantMissing
+from api.merchants.errors import SeededMerchantMissing, TooManyRetiredApiSecrets
 from api.merchants.schemas import MerchantLogin, MerchantSignup, RotatedApiSecret, TestMerchant
 from api.ratelimit import limiter as limits
 from api.ratelimit.dependencies import RateLimiterDep, address_of
@@ -70,6 +70,7 @@ async def log_in(body: MerchantLogin, runtime: RuntimeDep) -> MerchantCredential
 @router.post(
     "/api/v1/merchants/rotate-api-secret",
     response_model=RotatedApiSecret,
+    responses=error_responses(TooManyRetiredApiSecrets),
     summary="Replace the API secret; the old one keeps working for a grace period (24 h)",
 )
 async def rotate_api_secret(

@@ -1,6 +1,9 @@
 """The merchants domain's errors (docs/api.md#error-codes)."""
 
+from datetime import datetime
+
 from api.errors import AuthenticationFailed, Conflict, NotFound
+from shared.domain.models import iso
 
 
 class SeededMerchantMissing(NotFound, description="Test merchant not seeded"):
@@ -13,3 +16,18 @@ class EmailTaken(Conflict, description="A merchant with this email already exist
 
 class WrongPassword(AuthenticationFailed, description="Invalid email or password"):
     """401: a login with an unknown email or a wrong password (one answer for both)."""
+
+
+class TooManyRetiredApiSecrets(
+    Conflict,
+    description="<n> replaced API secrets still work; rotate again after <time>, when the"
+    " oldest of them stops",
+):
+    """409: as many replaced API secrets as may work at once still do (each rotation adds one
+    that every authentication compares); says when one stops (docs/api.md#api-secret-rotation)."""
+
+    def __init__(self, retired: int, first_free: datetime):
+        super().__init__(
+            f"{retired} replaced API secrets still work; rotate again after "
+            f"{iso(first_free)}, when the oldest of them stops"
+        )

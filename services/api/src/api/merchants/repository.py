@@ -1,7 +1,13 @@
 from datetime import datetime
 from typing import Any
 
-from shared.backends.db import AsyncDictConnection, Row, fetchone_async, one_async
+from shared.backends.db import (
+    AsyncDictConnection,
+    Row,
+    fetchall_async,
+    fetchone_async,
+    one_async,
+)
 from shared.domain.models import MerchantCredentials
 
 MERCHANT_COLUMNS = MerchantCredentials.columns()
@@ -13,6 +19,16 @@ async def lock_for_rotation(conn: AsyncDictConnection, merchant_id: str) -> Row:
     return await one_async(
         conn, "SELECT api_secret, is_test FROM merchants WHERE id = %s FOR UPDATE", (merchant_id,)
     )
+
+
+async def live_retired_expiries(conn: AsyncDictConnection, merchant_id: str) -> list[datetime]:
+    """When each of the merchant's replaced API secrets still in their grace stops working."""
+    rows = await fetchall_async(
+        conn,
+        "SELECT expires_at FROM retired_api_secrets WHERE merchant_id = %s AND expires_at > now()",
+        (merchant_id,),
+    )
+    return [row["expires_at"] for row in rows]
 
 
 async def retire_api_secret(

@@ -8,13 +8,23 @@ from typing import Any
 from psycopg import errors
 
 from api.merchants import repository
-from api.merchants.errors import EmailTaken, SeededMerchantMissing, WrongPassword
+from api.merchants.errors import (
+    EmailTaken,
+    SeededMerchantMissing,
+    TooManyRetiredApiSecrets,
+    WrongPassword,
+)
 from api.merchants.passwords import DUMMY_HASH, hash_password, verify_password
 from api.merchants.schemas import MerchantLogin, MerchantSignup
 from shared.backends.db import AsyncDatabase, AsyncTransaction
 from shared.core.signing import new_webhook_secret
 from shared.domain.models import MerchantCredentials, iso
 from shared.domain.seed import TEST_MERCHANT_ID
+
+# Replaced API secrets that may work at once: every authentication that misses the cache
+# reads and compares them all, so their number is bounded, as webhook secrets' is
+# (docs/api.md#api-secret-rotation).
+MAX_RETIRED_API_SECRETS = 10
 
 
 async def sign_up(db: AsyncDatabase, body: MerchantSignup) -> MerchantCredentials:
@@ -63,11 +73,15 @@ async def rotate_api_secret(
     """Give the merchant a new API secret (docs/api.md#api-secret-rotation). The replaced one keeps working for
     `grace_seconds` (API_SECRET_GRACE_SECONDS, 24 h by default), as Stripe's key roll does, so
     a deployment can switch without downtime; the key id stays. `after_commit` runs once the
-    new secret is committed (the API process forgets what it cached of the old one)."""
+    new secret is committed (the API process forgets what it cached of the old one).
+    TooManyRetiredApiSecrets (409) while MAX_RETIRED_API_SECRETS replaced secrets still work."""
     async with tx.conn.transaction():
         if after_commit is not None:
             tx.after_commit(after_commit)
         current = await repository.lock_for_rotation(tx.conn, merchant_id)
+        retired = await repository.live_retired_expiries(tx.conn, merchant_id)
+        if len(retired) >= MAX_RETIRED_API_SECRETS:
+            raise TooManyRetiredApiSecrets(len(retired), min(retired))
         expires_at = await repository.retire_api_secret(
             tx.conn, merchant_id, current["api_secret"], grace_seconds
         )

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from api.ratelimit.limiter import RateLimiter
-from shared.core.client_address import client_address
+from shared.core.client_address import client_address, every_line
 
 
 async def get_rate_limiter(request: Request) -> RateLimiter:
@@ -25,5 +25,6 @@ def address_of(request: Request, limiter: RateLimiter) -> str:
     address behind our proxies, or the peer."""
     peer = request.client.host if request.client else None
     return client_address(
-        peer, request.headers.get, limiter.trusted_proxies, limiter.service_secret
-    )
+        peer, every_line(request.headers.getlist), limiter.trusted_proxies,
+        limiter.service_secret,
+    )  # fmt: skip

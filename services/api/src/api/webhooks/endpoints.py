@@ -4,6 +4,7 @@ from fastapi import Query, Response
 
 from api.dependencies import MerchantDep, PaginationDep, RuntimeDep
 from api.errors import error_responses
+from api.fields import NO_NUL_PATTERN
 from api.idempotency.dependency import RequestTransactionDep
 from api.routing import api_router
 from api.webhooks import service
@@ -47,6 +48,7 @@ async def get_config(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, An
 @router.put(
     "/api/v1/webhooks/config",
     response_model=WebhookConfig,
+    responses=error_responses(400, TooManyEndpoints),
     summary="Set the webhook URL (http/https); an empty string clears it",
 )
 async def update_config(
@@ -191,12 +193,20 @@ async def list_logs(
     pagination: PaginationDep,
     status: Annotated[DeliveryStatus | None, Query(description="Only this status")] = None,
     event: Annotated[EventType | None, Query(description="Only this event type")] = None,
+    # Compared in PostgreSQL, whose text holds no NUL: one is a 400 (NO_NUL_PATTERN).
     endpoint_id: Annotated[
-        str | None, Query(max_length=64, description="Only deliveries to this endpoint")
+        str | None,
+        Query(
+            max_length=64, pattern=NO_NUL_PATTERN, description="Only deliveries to this endpoint"
+        ),
     ] = None,
     object_id: Annotated[
         str | None,
-        Query(max_length=64, description="Only deliveries about this payment or refund"),
+        Query(
+            max_length=64,
+            pattern=NO_NUL_PATTERN,
+            description="Only deliveries about this payment or refund",
+        ),
     ] = None,
 ) -> dict[str, Any]:
     filters = {

@@ -93,6 +93,13 @@ class RecoveryEndsBeforeItStarts(
     """400: a recovery's `until` is before its `since`."""
 
 
+class RecoveryStartsInTheFuture(
+    BadRequest, description="since must not be in the future when until is left out (now)",
+    field="since",
+):  # fmt: skip
+    """400: a recovery without `until` (now) whose `since` is still to come."""
+
+
 class RecoveryOfDisabledEndpoint(
     BadRequest,
     description="The endpoint is disabled: enable it (PATCH status) before recovering",

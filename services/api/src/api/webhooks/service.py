@@ -4,6 +4,8 @@ view of the default endpoint)."""
 import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +24,7 @@ from api.webhooks.errors import (
     EveryEventNotAlone,
     RecoveryEndsBeforeItStarts,
     RecoveryOfDisabledEndpoint,
+    RecoveryStartsInTheFuture,
     RecoveryTooFarBack,
     TooManyEndpoints,
     TooManyReplacedSecrets,
@@ -137,13 +140,27 @@ async def _checked_url(runtime: ApiRuntime, url: str, field: str = "webhook_url"
     return url
 
 
+@asynccontextmanager
+async def _at_most_twenty_endpoints() -> AsyncIterator[None]:
+    """TooManyEndpoints for the database's refusal of a 21st endpoint (a trigger holds the
+    limit under concurrency), whichever statement made it: a new endpoint, or a default
+    endpoint made by setting the config's URL (docs/webhooks.md#default-endpoint)."""
+    try:
+        yield
+    except errors.CheckViolation as exc:
+        if exc.diag.constraint_name == "webhook_endpoints_at_most_20":
+            raise TooManyEndpoints from None
+        raise
+
+
 async def update_config(runtime: ApiRuntime, merchant_id: str, url: str) -> dict[str, Any]:
     """Point the default endpoint at `url` (made if missing, its id kept otherwise); an empty
-    string deletes it, ending its pending deliveries."""
+    string deletes it, ending its pending deliveries. TooManyEndpoints when making it would
+    be a 21st endpoint."""
     url = url.strip()
     if url:
         await _checked_url(runtime, url)
-    async with runtime.db.transaction() as tx:
+    async with _at_most_twenty_endpoints(), runtime.db.transaction() as tx:
         await repository.set_default_url(tx.conn, merchant_id, url or None)
         row = await repository.get_config(tx.conn, merchant_id)
         return _config(row, await repository.live_replaced_secrets(tx.conn, merchant_id))
@@ -264,22 +281,17 @@ async def create_endpoint(
     events = _event_filter(body.events)
     url = await _checked_url(runtime, body.url.strip(), "url")
     endpoint_id = new_id(ENDPOINT_PREFIX)
-    try:
-        async with tx.conn.transaction():
-            await repository.insert_endpoint(
-                tx.conn,
-                id=endpoint_id,
-                merchant_id=merchant_id,
-                url=url,
-                events=events,
-                description=body.description,
-                secret=new_webhook_secret(),
-            )
-            row = await _endpoint(tx.conn, merchant_id, endpoint_id)
-    except errors.CheckViolation as exc:
-        if exc.diag.constraint_name == "webhook_endpoints_at_most_20":
-            raise TooManyEndpoints from None
-        raise
+    async with _at_most_twenty_endpoints(), tx.conn.transaction():
+        await repository.insert_endpoint(
+            tx.conn,
+            id=endpoint_id,
+            merchant_id=merchant_id,
+            url=url,
+            events=events,
+            description=body.description,
+            secret=new_webhook_secret(),
+        )
+        row = await _endpoint(tx.conn, merchant_id, endpoint_id)
     log.info("webhook_endpoint_created", merchant_id=merchant_id, endpoint_id=endpoint_id)
     return WebhookEndpoint.from_row(row)
 
@@ -371,7 +383,8 @@ async def recover(
     so two recoveries of one endpoint never queue an event twice). The new logs fall due
     RECOVERY_SPACING_MS apart, so a recovery of 100,000 events trickles out over minutes
     instead of standing ahead of every other merchant's deliveries. BadRequest for `since`
-    more than RECOVERY_WINDOW back, `until` before `since`, or a disabled endpoint."""
+    more than RECOVERY_WINDOW back, `until` before `since` (or, `until` left out, `since` in
+    the future), or a disabled endpoint."""
     await _endpoint(tx.conn, merchant_id, endpoint_id)  # 404 before any word on the window
     now = datetime.now(UTC)
     since = utc_time(body.since, "since")
@@ -380,7 +393,7 @@ async def recover(
     if since < now - RECOVERY_WINDOW:
         raise RecoveryTooFarBack(RECOVERY_WINDOW.days)
     if until < since:
-        raise RecoveryEndsBeforeItStarts
+        raise RecoveryEndsBeforeItStarts if body.until is not None else RecoveryStartsInTheFuture
     after: tuple[datetime, int] = (since - timedelta(microseconds=1), 2**62)
     queued = seen = 0
     while True:
