@@ -1,6 +1,6 @@
 import pytest
 
-from factories import create_order, create_payment, headers_for, sign_up, upi_payment_body
+from factories import create_order, headers_for, sign_up
 
 TEST_MERCHANT_ID = "550e8400-e29b-41d4-a716-446655440000"
 
@@ -167,30 +167,10 @@ def test_list_orders_filters_by_status(client, merchant_headers, db):
     assert [o["id"] for o in paid_only["data"]] == [paid["id"]] and paid_only["total"] == 1
 
 
-def test_an_order_with_a_payment_that_did_not_succeed_is_found_by_its_status(
-    client, merchant_headers, db
-):
-    # Every status an order shows can be filtered on: one whose payment failed (or is still
-    # pending) shows `attempted`, and was in no filter's answer.
-    untouched = create_order(client, merchant_headers)
-    attempted = create_order(client, merchant_headers)
-    create_payment(client, merchant_headers, upi_payment_body(attempted["id"]))
-    db.execute("UPDATE payments SET status = 'failed' WHERE order_id = %s", (attempted["id"],))
-    shown = client.get(f"/api/v1/orders/{attempted['id']}", headers=merchant_headers).json()
-    assert shown["status"] == "attempted"
-
-    response = client.get("/api/v1/orders?status=attempted", headers=merchant_headers)
-
-    assert response.status_code == 200, response.text
-    assert [o["id"] for o in response.json()["data"]] == [attempted["id"]]
-    created = client.get("/api/v1/orders?status=created", headers=merchant_headers).json()
-    assert [o["id"] for o in created["data"]] == [untouched["id"]]
-
-
 def test_an_unknown_order_status_is_refused_naming_the_field(client, merchant_headers):
     response = client.get("/api/v1/orders?status=shipped", headers=merchant_headers)
 
     assert response.status_code == 400
     error = response.json()["error"]
     assert (error["code"], error["field"]) == ("BAD_REQUEST_ERROR", "status")
-    assert error["description"] == "status must be 'created', 'attempted' or 'paid'"
+    assert error["description"] == "status must be 'created' or 'paid'"

@@ -1,4 +1,4 @@
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Query
 
@@ -10,9 +10,11 @@ from api.orders import service
 from api.orders.errors import OrderNotFound
 from api.orders.schemas import OrderCreate, OrderIdInPath, OrderPage
 from api.routing import api_router
-from shared.domain.models import Order, OrderStatus, PublicOrder, Resource
+from shared.domain.models import Order, PublicOrder, Resource
 
 router = api_router(tags=["orders"])
+
+OrderStatus = Literal["created", "paid"]
 
 
 @router.post(

@@ -15,7 +15,7 @@ from shared.domain.models.event import (
     EventTypeText,
 )
 from shared.domain.models.merchant import MerchantCredentials
-from shared.domain.models.order import Order, OrderStatus, PublicOrder
+from shared.domain.models.order import Order, PublicOrder
 from shared.domain.models.payment import Payment, PublicPayment, amount_refundable
 from shared.domain.models.refund import Refund
 from shared.domain.models.webhook import (

@@ -7,8 +7,6 @@ from pydantic import Field
 from shared.domain.models.base import PUBLIC, Resource, Timestamp, UuidText
 
 MERCHANT_ID_EXAMPLE = "550e8400-e29b-41d4-a716-446655440000"
-# Every status an order shows, and so every value the orders list filters on.
-OrderStatus = Literal["created", "attempted", "paid"]
 
 
 class Order(Resource):
@@ -20,7 +18,7 @@ class Order(Resource):
     currency: Annotated[str, PUBLIC] = Field(examples=["INR"], json_schema_extra={"enum": ["INR"]})
     receipt: str | None = Field(examples=["receipt_1"])
     notes: dict[str, Any] = Field(examples=[{"customer": "Asha Rao"}])
-    status: Annotated[OrderStatus, PUBLIC] = Field(
+    status: Annotated[Literal["created", "attempted", "paid"], PUBLIC] = Field(
         description="`attempted` once a payment was made for it, `paid` once one succeeded"
     )
     created_at: Timestamp
