@@ -206,6 +206,23 @@ def test_two_rotations_keep_both_replaced_secrets_in_their_grace(client, merchan
     assert not _works(client, "secret_test_xyz788")
 
 
+def test_a_replaced_secret_works_but_cannot_rotate(client, merchant_headers):
+    """A leaked secret must not outlive its grace: rotating with it would hand over the new
+    one, and again before that one's grace ended, for ever (docs/api.md#api-secret-rotation)."""
+    rotated = _rotate(client, merchant_headers)
+
+    refused = client.post(ROTATE, headers=merchant_headers)  # the replaced secret
+
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"] == {
+        "code": "CONFLICT_ERROR",
+        "description": "Only the current API secret can rotate it: this one has been replaced",
+    }
+    assert _works(client, "secret_test_xyz789")  # still in its grace for everything else
+    again = _rotate(client, {"X-Api-Key": "key_test_abc123", "X-Api-Secret": rotated["api_secret"]})
+    assert again["api_secret"] not in (rotated["api_secret"], "secret_test_xyz789")
+
+
 def test_rotations_stop_while_ten_replaced_secrets_still_work(client, merchant_headers):
     """Each rotation adds a replaced secret that every authentication reads and compares for
     24 h: unbounded, a merchant could make its key's every request slower (and the API's event
@@ -251,9 +268,13 @@ def test_rotation_is_per_merchant_and_needs_credentials(client, merchant_headers
     assert client.post(ROTATE, headers=wrong).status_code == 401
 
 
-def test_concurrent_rotations_each_retire_a_secret(client, settings, merchant_headers):
+def test_concurrent_rotations_with_one_secret_rotate_once(client, settings, merchant_headers):
+    """Four rotations at once, each presenting the same current secret: the row lock orders
+    them, the first replaces the secret, and the other three then hold a replaced one
+    (ReplacedSecretCannotRotate): one new secret, never the same secret retired twice."""
     import asyncio
 
+    from api.merchants.errors import ReplacedSecretCannotRotate
     from api.merchants.service import rotate_api_secret
     from factories import run_coroutine, without_key
     from shared.backends.db import AsyncDatabase
@@ -265,19 +286,25 @@ def test_concurrent_rotations_each_retire_a_secret(client, settings, merchant_he
         try:
             return await asyncio.gather(
                 *(
-                    without_key(database, lambda tx: rotate_api_secret(tx, TEST_MERCHANT_ID, 3600))
+                    without_key(
+                        database,
+                        lambda tx: rotate_api_secret(
+                            tx, TEST_MERCHANT_ID, "secret_test_xyz789", 3600
+                        ),
+                    )
                     for _ in range(4)
-                )
+                ),
+                return_exceptions=True,
             )
         finally:
             await database.close()
 
     results = run_coroutine(rotate_four_at_once())
 
-    secrets = {result["api_secret"] for result in results}
-    assert len(secrets) == 4
-    # Every secret ever issued still works: the last is current, the others are in grace.
-    assert all(_works(client, s) for s in secrets | {"secret_test_xyz789"})
+    rotated = [r for r in results if isinstance(r, dict)]
+    assert len(rotated) == 1
+    assert [type(r) for r in results if not isinstance(r, dict)] == [ReplacedSecretCannotRotate] * 3
+    assert _works(client, rotated[0]["api_secret"]) and _works(client, "secret_test_xyz789")
 
 
 def test_seeding_again_does_not_revert_a_rotation(client, db, merchant_headers):

@@ -7,7 +7,11 @@ from api.dependencies import MerchantDep, RuntimeDep
 from api.errors import AuthenticationFailed, error_responses
 from api.idempotency.dependency import RequestTransactionDep
 from api.merchants import service
-from api.merchants.errors import SeededMerchantMissing, TooManyRetiredApiSecrets
+from api.merchants.errors import (
+    ReplacedSecretCannotRotate,
+    SeededMerchantMissing,
+    TooManyRetiredApiSecrets,
+)
 from api.merchants.schemas import MerchantLogin, MerchantSignup, RotatedApiSecret, TestMerchant
 from api.ratelimit import limiter as limits
 from api.ratelimit.dependencies import RateLimiterDep, address_of
@@ -70,11 +74,11 @@ async def log_in(body: MerchantLogin, runtime: RuntimeDep) -> MerchantCredential
 @router.post(
     "/api/v1/merchants/rotate-api-secret",
     response_model=RotatedApiSecret,
-    responses=error_responses(TooManyRetiredApiSecrets),
+    responses=error_responses(ReplacedSecretCannotRotate, TooManyRetiredApiSecrets),
     summary="Replace the API secret; the old one keeps working for a grace period (24 h)",
 )
 async def rotate_api_secret(
-    merchant: MerchantDep, runtime: RuntimeDep, tx: RequestTransactionDep
+    request: Request, merchant: MerchantDep, runtime: RuntimeDep, tx: RequestTransactionDep
 ) -> dict[str, Any]:
     # Forgotten once committed (with an Idempotency-Key, that is after this handler), so no
     # request of this process caches the old secret as current again; other API processes
@@ -82,6 +86,8 @@ async def rotate_api_secret(
     return await service.rotate_api_secret(
         tx,
         merchant.id,
+        # The secret it authenticated with: only the current one may rotate.
+        request.headers["X-Api-Secret"],
         runtime.settings.api_secret_grace_seconds,
         after_commit=lambda: runtime.credentials.forget(merchant.api_key),
     )

@@ -18,6 +18,15 @@ class WrongPassword(AuthenticationFailed, description="Invalid email or password
     """401: a login with an unknown email or a wrong password (one answer for both)."""
 
 
+class ReplacedSecretCannotRotate(
+    Conflict,
+    description="Only the current API secret can rotate it: this one has been replaced",
+):
+    """409: a rotation authenticated with a secret a rotation already replaced (still in its
+    grace). Otherwise whoever holds a leaked secret could rotate within its grace, get the new
+    one, and so keep access for ever (docs/api.md#api-secret-rotation)."""
+
+
 class TooManyRetiredApiSecrets(
     Conflict,
     description="<n> replaced API secrets still work; rotate again after <time>, when the"

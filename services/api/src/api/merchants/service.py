@@ -1,6 +1,7 @@
 """Merchant sign-up and login."""
 
 import asyncio
+import hmac
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -10,6 +11,7 @@ from psycopg import errors
 from api.merchants import repository
 from api.merchants.errors import (
     EmailTaken,
+    ReplacedSecretCannotRotate,
     SeededMerchantMissing,
     TooManyRetiredApiSecrets,
     WrongPassword,
@@ -67,6 +69,7 @@ def new_api_secret(is_test: bool) -> str:
 async def rotate_api_secret(
     tx: AsyncTransaction,
     merchant_id: str,
+    presented_secret: str,
     grace_seconds: int,
     after_commit: Callable[[], object] | None = None,
 ) -> dict[str, Any]:
@@ -74,11 +77,16 @@ async def rotate_api_secret(
     `grace_seconds` (API_SECRET_GRACE_SECONDS, 24 h by default), as Stripe's key roll does, so
     a deployment can switch without downtime; the key id stays. `after_commit` runs once the
     new secret is committed (the API process forgets what it cached of the old one).
+    `presented_secret` is the secret the request authenticated with: only the current one may
+    rotate (ReplacedSecretCannotRotate, 409), compared in constant time under the row's lock,
+    so of two rotations at once with one secret the second is refused.
     TooManyRetiredApiSecrets (409) while MAX_RETIRED_API_SECRETS replaced secrets still work."""
     async with tx.conn.transaction():
         if after_commit is not None:
             tx.after_commit(after_commit)
         current = await repository.lock_for_rotation(tx.conn, merchant_id)
+        if not hmac.compare_digest(current["api_secret"].encode(), presented_secret.encode()):
+            raise ReplacedSecretCannotRotate
         retired = await repository.live_retired_expiries(tx.conn, merchant_id)
         if len(retired) >= MAX_RETIRED_API_SECRETS:
             raise TooManyRetiredApiSecrets(len(retired), min(retired))
