@@ -220,6 +220,10 @@ def test_urls_delivery_would_refuse_are_refused_when_saved_saying_why(
 
     assert response.status_code == 400, response.text
     assert reason in response.json()["error"]["description"]
+    # Says what is wrong, never echoes what was sent (docs/api.md#errors).
+    if "://" in url:
+        host = url.split("://", 1)[1].split("/", 1)[0].split(":", 1)[0]
+        assert host not in response.json()["error"]["description"]
     stored = db.execute("SELECT count(*) AS n FROM webhook_endpoints").fetchone()
     assert stored["n"] == 0
 
@@ -255,7 +259,8 @@ def test_a_name_that_does_not_resolve_is_not_called_not_allowed(
 
     assert response.status_code == 400
     description = response.json()["error"]["description"]
-    assert description.startswith("webhook_url host shop.example.com could not be resolved")
+    assert description.startswith("webhook_url host could not be resolved")
+    assert "shop.example.com" not in description  # never echoes input (docs/api.md#errors)
     assert "not allowed" not in description and "Errno" not in description
     assert "Temporary failure" not in description and str(error) not in description
     assert ("try again" in description) is temporary

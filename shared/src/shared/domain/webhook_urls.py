@@ -98,14 +98,14 @@ def _read_host(host: str, field: str) -> tuple[str, IpAddress | None]:
     if NUMERIC_LABEL.match(labels[-1]):
         if not CANONICAL_IPV4.match(name):
             raise InvalidWebhookUrl(
-                f"{field} host {host} is not a canonical IPv4 address: write it as four "
+                f"{field} host is not a canonical IPv4 address: write it as four "
                 "decimal numbers from 0 to 255 without leading zeros, e.g. 203.0.113.7",
                 field=field,
             )
         return name, ipaddress.IPv4Address(name)
     if len(name) > 253 or not all(NAME_LABEL.match(label) for label in labels):
         raise InvalidWebhookUrl(
-            f"{field} host {host} is not a valid host name: use letters, digits and "
+            f"{field} host is not a valid host name: use letters, digits and "
             "hyphens in dot-separated labels (an international name in its xn-- form)",
             field=field,
         )
@@ -231,9 +231,7 @@ def validate_webhook_url(url: str, allow_private_networks: bool, field: str = "w
             check_addresses(resolve(target.host, target.port))
     except UnresolvedName as exc:
         retry = " (a temporary DNS failure: try again in a minute)" if exc.temporary else ""
-        raise InvalidWebhookUrl(
-            f"{field} host {exc.host} could not be resolved{retry}", field=field
-        ) from None
+        raise InvalidWebhookUrl(f"{field} host could not be resolved{retry}", field=field) from None
     except BlockedDestination as exc:
         raise InvalidWebhookUrl(f"{field} is not allowed: {exc}", field=field) from None
     return url

@@ -48,9 +48,6 @@ class WebhookRetried(BaseModel):
 
 
 class WebhookConfigUpdate(BaseModel):
-    # The body the OpenAPI document shows refused (api.routing.refused_body_example).
-    refused_example: ClassVar[dict[str, Any]] = {"webhook_url": 443}
-
     webhook_url: StrictStr = Field(
         max_length=2048,
         pattern=NO_NUL_PATTERN,
