@@ -31,13 +31,19 @@ from api.idempotency.dependency import IDEMPOTENCY_ERRORS, Replayed, request_tra
 from shared.domain.errors import BadRequest, GatewayError
 
 
-def refused_body_example(annotation: Any) -> InvalidRequest | None:
-    """The 400 the API answers to the body a request model declares it refuses
-    (`refused_example`, a JSON object), for the route's OpenAPI example; None for a model
-    that declares none. Raises TypeError when the model accepts its refused example."""
-    model = next(
+def refused_body_model(annotation: Any) -> Any:
+    """The request model of a body `annotation` (`RefundCreate | None` too) that declares a
+    body it refuses (`refused_example`, a JSON object); None when it declares none."""
+    return next(
         (t for t in (annotation, *get_args(annotation)) if hasattr(t, "refused_example")), None
     )
+
+
+def refused_body_example(annotation: Any) -> InvalidRequest | None:
+    """The 400 the API answers to the body `refused_body_model` finds, for the route's OpenAPI
+    example; None when there is none. Raises TypeError when the model accepts its refused
+    example."""
+    model = refused_body_model(annotation)
     if model is None:
         return None
     try:

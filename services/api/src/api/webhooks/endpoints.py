@@ -48,7 +48,7 @@ async def get_config(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, An
 @router.put(
     "/api/v1/webhooks/config",
     response_model=WebhookConfig,
-    responses=error_responses(400, TooManyEndpoints),
+    responses=error_responses(TooManyEndpoints),
     summary="Set the webhook URL (http/https); an empty string clears it",
 )
 async def update_config(
