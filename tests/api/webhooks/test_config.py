@@ -7,14 +7,6 @@ from api.main import create_app
 from factories import headers_for, sign_up
 
 
-@pytest.fixture
-def guarded_client(settings, db, redis):
-    """An API that refuses webhook URLs inside private networks (the production default)."""
-    guarded = settings.model_copy(update={"webhook_allow_private_networks": False})
-    with TestClient(create_app(guarded)) as test_client:
-        yield test_client
-
-
 def put_url(client, headers, url):
     return client.put("/api/v1/webhooks/config", json={"webhook_url": url}, headers=headers)
 

@@ -447,17 +447,6 @@ def test_private_urls_are_refused_as_for_the_config(guarded_client, merchant_hea
     assert "private or reserved" in response.json()["error"]["description"]
 
 
-@pytest.fixture
-def guarded_client(settings, db, redis):
-    from fastapi.testclient import TestClient
-
-    from api.main import create_app
-
-    guarded = settings.model_copy(update={"webhook_allow_private_networks": False})
-    with TestClient(create_app(guarded)) as test_client:
-        yield test_client
-
-
 @pytest.mark.parametrize(
     "body",
     [{"url": None}, {"url": ""}, {"url": "ftp://127.0.0.1/x"}, {"events": None},

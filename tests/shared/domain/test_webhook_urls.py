@@ -10,9 +10,7 @@ import ipaddress
 import socket
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api.main import create_app
 from factories import DEFAULT_URL_OF_TEST_MERCHANT
 from shared.backends.worker import runtime
 from webhook_dispatcher import tasks
@@ -42,14 +40,6 @@ def fake_dns(monkeypatch, answers) -> list[str]:
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     return looked_up
-
-
-@pytest.fixture
-def guarded_client(settings, db, redis):
-    """An API that refuses private destinations (the production default)."""
-    guarded = settings.model_copy(update={"webhook_allow_private_networks": False})
-    with TestClient(create_app(guarded)) as test_client:
-        yield test_client
 
 
 def save(client, headers, url):

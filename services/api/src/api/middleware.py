@@ -6,6 +6,9 @@ import json
 import os
 import re
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from starlette.middleware.cors import CORSMiddleware
@@ -151,9 +154,10 @@ class AdmissionMiddleware:
     costs one semaphore future. cProfile of the API alone, 600 order+payment pairs at 32
     clients: the pool's waits 2,186 -> 12, Python calls per pair -3 %, fewer than at 8
     clients unadmitted (README, "Performance and reliability"). A request admitted holds its
-    place while it waits on a thread (password hashing, a webhook URL's DNS) too. Placed inside
-    BodyLimitMiddleware: a request is admitted with its whole body read, so a slow sender
-    holds no place."""
+    place while it hashes a password in a thread (work of ours, bounded); it gives its place up
+    while it waits on something outside that may take as long as others like (`outside_place`:
+    a webhook URL's DNS). Placed inside BodyLimitMiddleware: a request is admitted with its
+    whole body read, so a slow sender holds no place."""
 
     def __init__(self, app: ASGIApp, limit: int, exempt: tuple[str, ...] = ()):
         self.app = app
@@ -164,5 +168,47 @@ class AdmissionMiddleware:
         if scope["type"] != "http" or scope["path"] in self.exempt:
             await self.app(scope, receive, send)
             return
-        async with self.slots:
+        place = _Place(self.slots)
+        await place.take()
+        token = _current_place.set(place)
+        try:
             await self.app(scope, receive, send)
+        finally:
+            _current_place.reset(token)
+            place.give_up()
+
+
+class _Place:
+    """A request's place among AdmissionMiddleware's `limit`, held or given up for a while."""
+
+    def __init__(self, slots: asyncio.Semaphore):
+        self.slots = slots
+        self.held = False
+
+    async def take(self) -> None:
+        await self.slots.acquire()
+        self.held = True
+
+    def give_up(self) -> None:
+        if self.held:
+            self.held = False
+            self.slots.release()
+
+
+_current_place: ContextVar[_Place | None] = ContextVar("admission_place", default=None)
+
+
+@asynccontextmanager
+async def outside_place() -> AsyncIterator[None]:
+    """Gives the request's admission place to the next request in line while the block runs,
+    and waits for a place again after it (at the back of the line). Outside a request
+    (a service called directly), it does nothing."""
+    place = _current_place.get()
+    if place is None:
+        yield
+        return
+    place.give_up()
+    try:
+        yield
+    finally:
+        await place.take()

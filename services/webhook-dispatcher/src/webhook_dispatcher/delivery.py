@@ -22,7 +22,6 @@ import socket
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -38,6 +37,7 @@ except ImportError:  # Windows: uvloop is not available there
 from shared.core.signing import signature_headers
 from shared.domain.errors import BadRequest
 from shared.domain.webhook_urls import (
+    LOOKUP_THREADS,
     BlockedDestination,
     WebhookTarget,
     check_addresses,
@@ -67,19 +67,17 @@ CONNECT_ERRORS = {
 class _PlatformLookups:
     """The two lookups aiohttp's ThreadedResolver asks of its event loop, done as asyncio's
     own loop does them: the socket module's getaddrinfo and getnameinfo in a worker thread.
-    uvloop's go through libuv instead; with this, names resolve the same whatever the loop."""
-
-    # Threads of their own: a lookup cannot be cancelled, so names that never answer hold a
-    # thread each; they must not hold up the loop's other work (docs/webhooks.md#delivery).
-    _threads = ThreadPoolExecutor(max_workers=32, thread_name_prefix="webhook-dns")
+    uvloop's go through libuv instead; with this, names resolve the same whatever the loop.
+    In LOOKUP_THREADS: names that never answer hold a thread each, never the loop's other work.
+    The attempt's 5 s bound its lookup too."""
 
     async def getaddrinfo(self, host: str, port: int, **kwargs: Any) -> list[Any]:
         lookup = functools.partial(socket.getaddrinfo, host, port, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self._threads, lookup)
+        return await asyncio.get_running_loop().run_in_executor(LOOKUP_THREADS, lookup)
 
     async def getnameinfo(self, sockaddr: tuple[Any, ...], flags: int = 0) -> tuple[str, str]:
         lookup = functools.partial(socket.getnameinfo, sockaddr, flags)
-        return await asyncio.get_running_loop().run_in_executor(self._threads, lookup)
+        return await asyncio.get_running_loop().run_in_executor(LOOKUP_THREADS, lookup)
 
 
 class PublicAddressResolver(aiohttp.ThreadedResolver):

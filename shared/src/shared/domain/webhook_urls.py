@@ -16,12 +16,18 @@ way, and what delivery would refuse is refused at save, saying why:
 Addresses are checked after DNS resolution, when a URL is saved and again before every
 delivery, since a name may resolve elsewhere by then. WEBHOOK_ALLOW_PRIVATE_NETWORKS=true turns
 the address check off for local development, where the merchant's receiver runs on this machine.
+
+Names are looked up in LOOKUP_THREADS, never in a process's shared threads: a lookup cannot be
+cancelled, and the servers of a name the merchant chose may never answer, holding a thread
+until the system resolver gives up (resolv.conf's default: 5 s per try, 2 tries per server).
 """
 
+import asyncio
 import ipaddress
 import re
 import socket
 import string
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -207,8 +213,13 @@ TEMPORARY_DNS_ERRORS = {socket.EAI_AGAIN} | (
 )
 
 
+LOOKUP_THREADS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="webhook-dns")
+# How long saving a URL waits for its host's addresses before calling the failure temporary.
+LOOKUP_TIMEOUT_S = 5.0
+
+
 def resolve(host: str, port: int) -> list[str]:
-    """The addresses `host` resolves to, or UnresolvedName."""
+    """The addresses `host` resolves to, or UnresolvedName. Blocks: call it in LOOKUP_THREADS."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
@@ -217,10 +228,20 @@ def resolve(host: str, port: int) -> list[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
-def validate_webhook_url(url: str, allow_private_networks: bool, field: str = "webhook_url") -> str:
+async def look_up(host: str, port: int) -> list[str]:
+    """`resolve` in LOOKUP_THREADS; UnresolvedName (temporary) after LOOKUP_TIMEOUT_S seconds,
+    the lookup left to finish in its thread."""
+    lookup = asyncio.get_running_loop().run_in_executor(LOOKUP_THREADS, resolve, host, port)
+    try:
+        return await asyncio.wait_for(lookup, LOOKUP_TIMEOUT_S)
+    except TimeoutError:
+        raise UnresolvedName(host, temporary=True) from None
+
+
+async def check_webhook_url(url: str, allow_private_networks: bool, field: str) -> str:
     """The URL to save, or InvalidWebhookUrl naming `field` (the request field that held the
     URL): read as delivery reads it and, unless private networks are allowed, checked by the
-    addresses its host resolves to."""
+    addresses its host resolves to (`look_up`: at most LOOKUP_TIMEOUT_S seconds)."""
     target = parse_webhook_url(url, field)
     if allow_private_networks:
         return url
@@ -228,7 +249,7 @@ def validate_webhook_url(url: str, allow_private_networks: bool, field: str = "w
         if target.address is not None:
             check_addresses([str(target.address)])
         else:
-            check_addresses(resolve(target.host, target.port))
+            check_addresses(await look_up(target.host, target.port))
     except UnresolvedName as exc:
         retry = " (a temporary DNS failure: try again in a minute)" if exc.temporary else ""
         raise InvalidWebhookUrl(f"{field} host could not be resolved{retry}", field=field) from None

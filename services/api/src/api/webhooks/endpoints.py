@@ -31,6 +31,7 @@ from api.webhooks.schemas import (
     WebhookRetried,
     WebhookTestSent,
 )
+from api.webhooks.url_check import ConfigUrlCheckDep, EndpointUrlCheckDep
 from shared.domain.models import DeliveryStatus, EventType, WebhookEndpoint
 
 router = api_router(tags=["webhooks"])
@@ -52,9 +53,12 @@ async def get_config(merchant: MerchantDep, runtime: RuntimeDep) -> dict[str, An
     summary="Set the webhook URL (http/https); an empty string clears it",
 )
 async def update_config(
-    body: WebhookConfigUpdate, merchant: MerchantDep, runtime: RuntimeDep
+    body: WebhookConfigUpdate,
+    merchant: MerchantDep,
+    check: ConfigUrlCheckDep,
+    runtime: RuntimeDep,
 ) -> dict[str, Any]:
-    return await service.update_config(runtime, merchant.id, body.webhook_url)
+    return await service.update_config(runtime, merchant.id, body.webhook_url, check)
 
 
 @router.post(
@@ -101,10 +105,11 @@ async def list_endpoints(
 async def create_endpoint(
     body: WebhookEndpointCreate,
     merchant: MerchantDep,
+    check: EndpointUrlCheckDep,
     runtime: RuntimeDep,
     tx: RequestTransactionDep,
 ) -> WebhookEndpoint:
-    return await service.create_endpoint(runtime, tx, merchant.id, body)
+    return await service.create_endpoint(runtime, tx, merchant.id, body, check)
 
 
 @router.get(
@@ -128,10 +133,11 @@ async def get_endpoint(
 async def update_endpoint(
     body: WebhookEndpointUpdate,
     merchant: MerchantDep,
+    check: EndpointUrlCheckDep,
     endpoint_id: EndpointIdInPath,
     runtime: RuntimeDep,
 ) -> WebhookEndpoint:
-    return await service.update_endpoint(runtime, merchant.id, endpoint_id, body)
+    return await service.update_endpoint(runtime, merchant.id, endpoint_id, body, check)
 
 
 @router.delete(

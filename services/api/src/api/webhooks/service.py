@@ -1,7 +1,6 @@
 """Webhook logs, manual retries, the merchant's webhook endpoints and its configuration (a
 view of the default endpoint)."""
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -34,6 +33,7 @@ from api.webhooks.errors import (
     WebhookUrlNotSet,
 )
 from api.webhooks.schemas import EndpointRecover, WebhookEndpointCreate, WebhookEndpointUpdate
+from api.webhooks.url_check import UrlCheck
 from shared.backends.db import AsyncDatabase, AsyncDictConnection, AsyncTransaction, Row
 from shared.core.ids import ENDPOINT_PREFIX, new_id
 from shared.core.signing import new_webhook_secret
@@ -46,7 +46,6 @@ from shared.domain.models import (
     WebhookLog,
     iso,
 )
-from shared.domain.webhook_urls import validate_webhook_url
 
 ROTATION_OVERLAP = "24 hours"
 # Replaced secrets that may sign at once. Every one signs every delivery (one HMAC and ~65
@@ -132,12 +131,12 @@ async def get_config(db: AsyncDatabase, merchant_id: str) -> dict[str, Any]:
     return _config(current, replaced)
 
 
-async def _checked_url(runtime: ApiRuntime, url: str, field: str = "webhook_url") -> str:
-    # It resolves the host name (blocking getaddrinfo): in a thread, not on the event loop.
-    # `field` is the request field that held the URL, which the error names.
-    allow_private = runtime.settings.webhook_allow_private_networks
-    await asyncio.to_thread(validate_webhook_url, url, allow_private, field)
-    return url
+async def _checked_url(
+    runtime: ApiRuntime, check: UrlCheck, url: str, field: str = "webhook_url"
+) -> str:
+    # `check` is the route's check of the body's URL, made before the request held anything
+    # (api.webhooks.url_check); `field` is the request field that held the URL.
+    return await check.checked(url, runtime.settings.webhook_allow_private_networks, field)
 
 
 @asynccontextmanager
@@ -153,13 +152,16 @@ async def _at_most_twenty_endpoints() -> AsyncIterator[None]:
         raise
 
 
-async def update_config(runtime: ApiRuntime, merchant_id: str, url: str) -> dict[str, Any]:
+async def update_config(
+    runtime: ApiRuntime, merchant_id: str, url: str, check: UrlCheck
+) -> dict[str, Any]:
     """Point the default endpoint at `url` (made if missing, its id kept otherwise); an empty
-    string deletes it, ending its pending deliveries. TooManyEndpoints when making it would
-    be a 21st endpoint."""
+    string deletes it, ending its pending deliveries. InvalidWebhookUrl for a URL delivery
+    would refuse (`check`: the route's check of it); TooManyEndpoints when making it would be
+    a 21st endpoint."""
     url = url.strip()
     if url:
-        await _checked_url(runtime, url)
+        await _checked_url(runtime, check, url)
     async with _at_most_twenty_endpoints(), runtime.db.transaction() as tx:
         await repository.set_default_url(tx.conn, merchant_id, url or None)
         row = await repository.get_config(tx.conn, merchant_id)
@@ -273,13 +275,17 @@ def _health(row: Row) -> dict[str, Any]:
 
 
 async def create_endpoint(
-    runtime: ApiRuntime, tx: AsyncTransaction, merchant_id: str, body: WebhookEndpointCreate
+    runtime: ApiRuntime,
+    tx: AsyncTransaction,
+    merchant_id: str,
+    body: WebhookEndpointCreate,
+    check: UrlCheck,
 ) -> WebhookEndpoint:
     """A new enabled endpoint with its own secret. BadRequest for a URL delivery would
-    refuse, an unknown event type, or a 21st endpoint (TooManyEndpoints, held by the
-    database under concurrency)."""
+    refuse (`check`: the route's check of it), an unknown event type, or a 21st endpoint
+    (TooManyEndpoints, held by the database under concurrency)."""
     events = _event_filter(body.events)
-    url = await _checked_url(runtime, body.url.strip(), "url")
+    url = await _checked_url(runtime, check, body.url.strip(), "url")
     endpoint_id = new_id(ENDPOINT_PREFIX)
     async with _at_most_twenty_endpoints(), tx.conn.transaction():
         await repository.insert_endpoint(
@@ -297,9 +303,13 @@ async def create_endpoint(
 
 
 async def update_endpoint(
-    runtime: ApiRuntime, merchant_id: str, endpoint_id: str, body: WebhookEndpointUpdate
+    runtime: ApiRuntime,
+    merchant_id: str,
+    endpoint_id: str,
+    body: WebhookEndpointUpdate,
+    check: UrlCheck,
 ) -> WebhookEndpoint:
-    """Change the fields given. Enabling clears `disabled_reason`; disabling ends its pending
+    """Change the fields given (a new URL: `check` is the route's check of it). Enabling clears `disabled_reason`; disabling ends its pending
     deliveries (`recover` sends what it missed once enabled again). The default endpoint
     takes every event: another filter for it is BadRequest."""
     given = body.model_fields_set
@@ -307,7 +317,7 @@ async def update_endpoint(
     if "url" in given:
         if body.url is None:
             raise EndpointUrlRemoved
-        changes["url"] = await _checked_url(runtime, body.url.strip(), "url")
+        changes["url"] = await _checked_url(runtime, check, body.url.strip(), "url")
         changes["failing_since"] = None  # a new URL starts with a clean record
     if "events" in given:
         if body.events is None:
