@@ -284,6 +284,44 @@ def test_missing_options_throw_in_the_browser(page, merchant_site, scripted_orig
     assert '"orderId"' in messages[1]
 
 
+CONSTRUCT = """() => {
+    try { new PaymentGateway({key: 'key_test_abc123', orderId: 'order_success'}); return 'built'; }
+    catch (error) { return error.message; }
+}"""
+
+
+@pytest.mark.browser
+def test_a_page_the_checkout_cannot_answer_is_refused_at_once(
+    page, merchant_site, scripted_origins, tmp_path
+):
+    # A merchant's first try: the shop page opened from disk. The checkout would take the
+    # payment and could post its outcome to no origin, so onSuccess would never run.
+    shop = tmp_path / "shop.html"
+    shop.write_text(
+        f'<!doctype html><script src="{scripted_origins.checkout}/checkout.js"></script>',
+        encoding="utf-8",
+    )
+    page.goto(shop.as_uri())
+    page.wait_for_function("typeof PaymentGateway === 'function'")
+    assert "web server" in page.evaluate(CONSTRUCT)
+
+    # The same for a sandboxed frame, whose origin is opaque ("null").
+    open_merchant(page, merchant_site, scripted_origins.checkout, "order_quiet")
+    with page.expect_event("frameattached") as attached:
+        page.evaluate(
+            """src => { const f = document.createElement('iframe');
+            f.setAttribute('sandbox', 'allow-scripts');
+            f.srcdoc = '<script src="' + src + '"></' + 'script>';
+            document.body.appendChild(f); }""",
+            f"{scripted_origins.checkout}/checkout.js",
+        )
+    sandboxed = attached.value
+    sandboxed.wait_for_function("typeof PaymentGateway === 'function'")
+    assert "web server" in sandboxed.evaluate(CONSTRUCT)
+    # An http(s) page still builds it.
+    assert page.evaluate(CONSTRUCT) == "built"
+
+
 @pytest.mark.browser
 def test_modal_fills_a_360px_screen(page, merchant_site, scripted_origins):
     page.set_viewport_size({"width": 360, "height": 740})

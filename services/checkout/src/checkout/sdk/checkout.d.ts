@@ -35,7 +35,9 @@ export interface PaymentGatewayOptions {
   onClose?: () => void;
 }
 
-/** Opens the hosted checkout in a modal iframe. Throws an Error when key or orderId is missing. */
+/** Opens the hosted checkout in a modal iframe. Throws an Error when key or orderId is missing,
+ *  or when the page is not served over http(s) (a file opened from disk, a sandboxed frame): the
+ *  checkout could not tell such a page the outcome. */
 declare class PaymentGateway {
   constructor(options: PaymentGatewayOptions);
   readonly options: PaymentGatewayOptions;

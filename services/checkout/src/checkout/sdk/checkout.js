@@ -75,6 +75,12 @@
     if (!options.orderId || typeof options.orderId !== 'string') {
       throw new Error('PaymentGateway: the "orderId" option is required (the id of an order your server created)');
     }
+    // The checkout tells the outcome to this page's origin, which only an http(s) page has: a
+    // file opened from disk or a sandboxed frame would take the payment and never hear of it.
+    if (typeof window !== 'undefined' && !/^https?:\/\/[^/]+$/.test(window.location.origin)) {
+      throw new Error('PaymentGateway: open this page from a web server (http or https), ' +
+        'not as a file or in a sandboxed frame: the checkout cannot report a payment to it');
+    }
     this.options = options;
     this.modal = null;
     this.iframe = null;
