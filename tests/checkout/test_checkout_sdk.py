@@ -322,6 +322,43 @@ def test_a_page_the_checkout_cannot_answer_is_refused_at_once(
     assert page.evaluate(CONSTRUCT) == "built"
 
 
+def relative_luminance(rgb: tuple[float, float, float]) -> float:
+    """WCAG 2.1's relative luminance of an sRGB colour given as 0-255 channels."""
+
+    def linear(channel: float) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(one: tuple[float, float, float], other: tuple[float, float, float]) -> float:
+    light, dark = sorted((relative_luminance(one), relative_luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+@pytest.mark.browser
+def test_the_close_button_shows_on_the_checkouts_white_body(page, merchant_site, scripted_origins):
+    # On a short screen (a phone held sideways) the checkout scrolls to its state, and the
+    # close button floats over its white body rather than its blue header.
+    page.set_viewport_size({"width": 740, "height": 360})
+    open_merchant(page, merchant_site, scripted_origins.checkout, "order_quiet")
+    page.evaluate("gateway.open()")
+    colours = page.evaluate(
+        """() => { const style = getComputedStyle(document.querySelector('[data-test-id="close-modal-button"]'));
+        const channels = value => value.match(/[\\d.]+/g).map(Number);
+        return {background: channels(style.backgroundColor), text: channels(style.color)}; }"""
+    )
+    r, g, b, *alpha = colours["background"]
+    a = alpha[0] if alpha else 1.0
+    # The button's own background over white, as the shopper sees it there.
+    face = tuple(channel * a + 255 * (1 - a) for channel in (r, g, b))
+    text = tuple(colours["text"][:3])
+    assert contrast(face, text) >= 4.5, (face, text)  # WCAG 1.4.3, as for any text
+    assert contrast(face, (255, 255, 255)) >= 3, face  # WCAG 1.4.11: the disc against white
+
+
 @pytest.mark.browser
 def test_modal_fills_a_360px_screen(page, merchant_site, scripted_origins):
     page.set_viewport_size({"width": 360, "height": 740})

@@ -26,6 +26,8 @@
   // (a <style> element or style attribute would need 'unsafe-inline'). Below 480 px wide the
   // clamp() terms reach 0 and the dialog fills the screen.
   var SMALL = '(480px - 100vw) * 1000';
+  // The close button carries its own dark disc: the checkout beneath it scrolls, so it may sit
+  // on the page's white body as well as on its blue header.
   var STYLES = {
     modal: 'position:fixed;inset:0;z-index:2147483647;display:flex;align-items:center;' +
       'justify-content:center;background:rgba(15,23,42,.62);' +
@@ -35,7 +37,7 @@
       'border-radius:clamp(0px,calc(-1 * ' + SMALL + '),16px);box-shadow:0 24px 64px rgba(0,0,0,.35)',
     iframe: 'display:block;width:100%;height:100%;border:0',
     close: 'position:absolute;top:12px;right:12px;z-index:1;width:36px;height:36px;padding:0;' +
-      'border:0;border-radius:50%;background:rgba(255,255,255,.2);color:#fff;' +
+      'border:0;border-radius:50%;background:rgba(15,23,42,.6);color:#fff;' +
       'font:24px/36px sans-serif;cursor:pointer'
   };
 
