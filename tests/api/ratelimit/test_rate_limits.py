@@ -184,6 +184,24 @@ def test_public_payments_per_address_are_limited(limited_client, db, merchant_he
     )
 
 
+def test_an_ipv6_shopper_cannot_dodge_the_limit_by_changing_address(
+    limited_client, db, merchant_headers
+):
+    """An IPv6 host holds a whole /64 and may send each request from another address of it
+    (privacy addresses): the limit counts the block, so card testing cannot hop through it."""
+    limit = {"rate_limit_public_payments_per_address": "2/minute"}
+    first = limited_client(address="2001:db8:1:2::7", **limit)
+    orders = [create_order(first, merchant_headers)["id"] for _ in range(4)]
+
+    def pay(address: str, order_id: str) -> int:
+        client = limited_client(address=address, **limit)
+        return client.post("/api/v1/payments/public", json=upi_payment_body(order_id)).status_code
+
+    hops = ["2001:db8:1:2::7", "2001:db8:1:2::8", "2001:db8:1:2:abcd:ef01:2345:6789"]
+    assert [pay(hop, order) for hop, order in zip(hops, orders, strict=False)] == [201, 201, 429]
+    assert pay("2001:db8:1:3::7", orders[3]) == 201  # another household's block
+
+
 def test_failed_card_attempts_per_order_are_capped(limited_client, db, merchant_headers):
     client = limited_client(rate_limit_card_failures_per_order=f"2/{WINDOW_S} seconds")
     order = create_order(client, merchant_headers)

@@ -5,7 +5,12 @@ import ipaddress
 
 import pytest
 
-from shared.core.client_address import ClientAddressSettings, client_address, every_line
+from shared.core.client_address import (
+    ClientAddressSettings,
+    address_block,
+    client_address,
+    every_line,
+)
 
 SECRET = "the services' shared secret"
 PROXIES = [ipaddress.ip_network("10.0.0.0/8")]
@@ -62,3 +67,18 @@ def test_every_line_of_a_header_is_one_list():
     assert header("X-Visitor-Address") is None
     # Behind a trusted proxy that added its own line, its hop counts, not the client's line.
     assert client_address("10.0.0.2", header, PROXIES, None) == "192.0.2.9"
+
+
+@pytest.mark.parametrize(
+    ("address", "block"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2::7", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:abcd:ef01:2345:6789", "2001:db8:1:2::/64"),
+        ("2001:db8:1:3::7", "2001:db8:1:3::/64"),
+        ("unknown", "unknown"),
+    ],
+)
+def test_a_limit_counts_an_ipv6_host_by_its_block(address, block):
+    assert address_block(address) == block

@@ -8,6 +8,7 @@ address of one of the gateway's own services or of a proxy in front of them.
   the SERVICE_SECRET every service of one gateway shares. Under `make run` every process and
   every visitor is on 127.0.0.1, so no source address could tell a service from a visitor:
   only the secret does. Without it (or with a wrong one) the header is ignored.
+- A limit counts an IPv6 address as its /64 (`address_block`): one host holds the whole block.
 
 Plain functions over a peer address and a header lookup: no web framework.
 """
@@ -27,6 +28,9 @@ VISITOR_ADDRESS_HEADER = "X-Visitor-Address"
 SERVICE_SECRET_HEADER = "X-Service-Secret"  # noqa: S105 (a header's name)
 # Long enough that guessing it is hopeless; `make run` generates 43 characters.
 MIN_SERVICE_SECRET_LENGTH = 16
+# An IPv6 host is given at least a whole /64 (RFC 6177) and may take any address in it
+# (privacy addresses, RFC 8981): one person's block, as one IPv4 address is.
+IPV6_PERSON_PREFIX = 64
 
 
 def _networks(value: str) -> str:
@@ -125,3 +129,18 @@ def client_address(
         if address is not None:
             return address
     return forwarded_address(peer, header("x-forwarded-for"), trusted_proxies)
+
+
+def address_block(address: str) -> str:
+    """What a limit per address counts for `address`: an IPv4 address itself (an IPv4-mapped
+    IPv6 address as its IPv4 one), an IPv6 address its /64, since its host can pick any other
+    address of that block for each request; anything else (`unknown`) as it is."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/{IPV6_PERSON_PREFIX}", strict=False))
+    return str(parsed)

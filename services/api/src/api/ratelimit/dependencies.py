@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from api.ratelimit.limiter import RateLimiter
-from shared.core.client_address import client_address, every_line
+from shared.core.client_address import address_block, client_address, every_line
 
 
 async def get_rate_limiter(request: Request) -> RateLimiter:
@@ -22,9 +22,9 @@ RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
 
 def address_of(request: Request, limiter: RateLimiter) -> str:
     """The person's address (shared.core.client_address): a visitor a service of ours names, the
-    address behind our proxies, or the peer."""
+    address behind our proxies, or the peer; an IPv6 one as its /64 (`address_block`)."""
     peer = request.client.host if request.client else None
-    return client_address(
+    return address_block(client_address(
         peer, every_line(request.headers.getlist), limiter.trusted_proxies,
         limiter.service_secret,
-    )  # fmt: skip
+    ))  # fmt: skip
