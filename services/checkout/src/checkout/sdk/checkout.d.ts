@@ -17,8 +17,9 @@ export interface PaymentError {
   field?: string;
 }
 
-/** What onFailure receives: a declined payment, a refused request, or an order that this
- *  key's merchant does not own (the checkout then refuses to show it). */
+/** What onFailure receives: a declined payment (paymentId set), or an order the checkout cannot
+ *  show: unknown, not this key's merchant's, or a link that is not valid. A payment the API
+ *  refuses (an invalid UPI ID or card) is corrected in the checkout and never reaches you. */
 export interface PaymentFailure {
   orderId?: string;
   paymentId?: string;
