@@ -6,6 +6,10 @@ import urllib.request
 from urllib.parse import quote, urlsplit
 
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
 
 from checkout.app import SDK_FILE
 
@@ -282,6 +286,38 @@ def test_missing_options_throw_in_the_browser(page, merchant_site, scripted_orig
     )
     assert '"key"' in messages[0]
     assert '"orderId"' in messages[1]
+
+
+HEAD_OPENER = """<!doctype html><html><head>
+<script src="{checkout}/checkout.js"></script>
+<script>
+window.calls = [];
+function headGateway(orderId) {{
+  return new PaymentGateway({{key: 'key_test_abc123', orderId: orderId,
+    onClose: function () {{ calls.push(['close']); }}}});
+}}
+headGateway('order_quiet').open();
+headGateway('order_never').open().close();
+</script></head><body><p>shop</p></body></html>"""
+
+
+@pytest.mark.browser
+def test_open_called_from_the_head_opens_once_the_body_exists(page, start_server, scripted_origins):
+    # A shop that opens the checkout as its page loads, from a script in <head>.
+    html = HEAD_OPENER.format(checkout=scripted_origins.checkout)
+
+    async def shop(request: Request) -> Response:
+        return HTMLResponse(html)
+
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(start_server(Starlette(routes=[Route("/", shop)])))
+    page.locator(MODAL).wait_for()
+    assert errors == []
+    assert page.locator(MODAL).count() == 1
+    assert "order_id=order_quiet&" in page.locator(IFRAME).get_attribute("src")
+    # The one closed before it could open never shows, and had nothing to close.
+    assert page.evaluate("calls") == []
 
 
 CONSTRUCT = """() => {

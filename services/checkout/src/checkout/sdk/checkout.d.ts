@@ -42,7 +42,8 @@ export interface PaymentGatewayOptions {
 declare class PaymentGateway {
   constructor(options: PaymentGatewayOptions);
   readonly options: PaymentGatewayOptions;
-  /** Appends the modal (once; a second call while open does nothing). */
+  /** Appends the modal (once; a second call while open does nothing); called before the page
+   *  has a <body>, at DOMContentLoaded. */
   open(): this;
   /** Removes the modal and calls onClose. */
   close(): this;

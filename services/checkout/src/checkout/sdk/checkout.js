@@ -88,11 +88,20 @@
     this.iframe = null;
     this._message = this._message.bind(this);
     this._keydown = this._keydown.bind(this);
+    this._waiting = null;
   }
 
   PaymentGateway.prototype.open = function () {
     if (this.modal || document.getElementById(MODAL_ID)) return this;
     var self = this;
+    // Called from a script in <head>: the modal opens as soon as there is a <body> to hold it.
+    if (!document.body) {
+      if (!this._waiting) {
+        this._waiting = function () { self._waiting = null; self.open(); };
+        document.addEventListener('DOMContentLoaded', this._waiting);
+      }
+      return this;
+    }
     var src = checkoutOrigin + '/checkout?order_id=' + encodeURIComponent(this.options.orderId) +
       '&embedded=true&parent_origin=' + encodeURIComponent(window.location.origin) +
       '&key=' + encodeURIComponent(this.options.key);
@@ -133,6 +142,10 @@
   };
 
   PaymentGateway.prototype.close = function () {
+    if (this._waiting) {
+      document.removeEventListener('DOMContentLoaded', this._waiting);
+      this._waiting = null;
+    }
     if (!this.modal) return this;
     window.removeEventListener('message', this._message);
     document.removeEventListener('keydown', this._keydown, true);
