@@ -1,6 +1,9 @@
 """The demo shop as a newcomer sees it: the name it shows is the one the checkout says they pay,
 and a declined payment is reported as declined, also after the checkout is closed."""
 
+import time
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 
 from checkout.config import DemoSettings
@@ -98,3 +101,28 @@ def test_try_again_after_a_declined_card_keeps_what_the_shopper_typed(page, decl
     assert frame.locator('[data-test-id="card-form"]').is_visible()
     for field, value in typed.items():
         assert frame.locator(f'[data-test-id="{field}"]').input_value() == value, field
+
+
+def order_in_checkout(page) -> str:
+    src = page.locator(IFRAME).get_attribute("src")
+    return parse_qs(urlsplit(src).query)["order_id"][0]
+
+
+def test_closing_the_checkout_while_paying_never_charges_twice(page, demo_site, gateway):
+    """A shopper who closes the checkout while the payment is processing, then presses Pay
+    again, goes back to the same order: the payment they left may still succeed, and a new
+    order would take their money a second time."""
+    page.goto(demo_site)
+    pay_by_upi(page)
+    first = order_in_checkout(page)
+    page.frame_locator(IFRAME).locator('[data-test-id="processing-state"]').wait_for()
+    page.click('[data-test-id="close-modal-button"]')
+    page.locator(MODAL).wait_for(state="detached")
+    deadline = time.monotonic() + SETTLE_MS / 1000
+    while gateway.order(first)["status"] != "paid" and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+    page.click('[data-test-id="demo-pay-button"]')
+    assert order_in_checkout(page) == first
+    unavailable = page.frame_locator(IFRAME).locator('[data-test-id="order-unavailable"]')
+    unavailable.filter(has_text="already been paid").wait_for()

@@ -17,7 +17,45 @@
     return;
   }
 
+  // One order per purchase: until it is paid, Pay opens the checkout for the same order again.
+  // A shopper who closed the checkout while a payment was still processing is so never charged
+  // twice: that payment may yet succeed, and the checkout then shows the order paid.
+  var order = null;
+
+  function openCheckout() {
+    var paid = false;
+    var declined = null;  // the last attempt's decline, shown again when the shopper closes
+    report('');
+    new window.PaymentGateway({
+      key: apiKey,
+      orderId: order.id,
+      onSuccess: function (response) {
+        paid = true;
+        declined = null;
+        order = null;  // the next purchase is a new order
+        report('Payment successful. Payment ID: ' + response.paymentId, 'success');
+      },
+      onFailure: function (response) {
+        var error = response && response.error;
+        declined = 'Your payment was declined' +
+          (error && error.description ? ' (' + error.description.replace(/\.$/, '') + ')' : '') +
+          '. No money was taken.';
+        report(declined + ' You can try again in the checkout.', 'error');
+      },
+      onClose: function () {
+        button.disabled = false;
+        if (paid) return;
+        if (declined) report(declined + ' Press Pay to try again.', 'error');
+        else report('Checkout closed before the payment finished. Pay continues with the same order, so nothing is charged twice.');
+      }
+    }).open();
+  }
+
   button.addEventListener('click', function () {
+    if (order) {
+      openCheckout();
+      return;
+    }
     button.disabled = true;
     report('Creating your order…');
     fetch('/orders', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' })
@@ -27,32 +65,9 @@
           return body;
         });
       })
-      .then(function (order) {
-        var paid = false;
-        var declined = null;  // the last attempt's decline, shown again when the shopper closes
-        report('');
-        new window.PaymentGateway({
-          key: apiKey,
-          orderId: order.id,
-          onSuccess: function (response) {
-            paid = true;
-            declined = null;
-            report('Payment successful. Payment ID: ' + response.paymentId, 'success');
-          },
-          onFailure: function (response) {
-            var error = response && response.error;
-            declined = 'Your payment was declined' +
-              (error && error.description ? ' (' + error.description.replace(/\.$/, '') + ')' : '') +
-              '. No money was taken.';
-            report(declined + ' You can try again in the checkout.', 'error');
-          },
-          onClose: function () {
-            button.disabled = false;
-            if (paid) return;
-            if (declined) report(declined + ' Press Pay to try again.', 'error');
-            else report('Checkout closed before the payment finished.');
-          }
-        }).open();
+      .then(function (created) {
+        order = created;
+        openCheckout();
       })
       .catch(function (error) {
         button.disabled = false;
