@@ -5,7 +5,12 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
 
+from checkout.app import SDK_FILE
 from checkout.config import DemoSettings
 from checkout.demo import create_demo_app
 
@@ -126,3 +131,51 @@ def test_closing_the_checkout_while_paying_never_charges_twice(page, demo_site, 
     assert order_in_checkout(page) == first
     unavailable = page.frame_locator(IFRAME).locator('[data-test-id="order-unavailable"]')
     unavailable.filter(has_text="already been paid").wait_for()
+
+
+# A checkout whose payment lost to an earlier one of the same order (the worker failed it
+# ORDER_ALREADY_PAID), as the real page posts it.
+LOST_RACE_CHECKOUT = """<!doctype html><script>
+var params = new URLSearchParams(location.search);
+window.parent.postMessage({type: 'payment_failed', data: {
+  paymentId: 'pay_Second0000000001', orderId: params.get('order_id'),
+  error: {code: 'ORDER_ALREADY_PAID', description: 'Order already paid'}
+}}, params.get('parent_origin'));
+</script>"""
+
+
+def test_a_payment_that_lost_to_an_earlier_one_is_reported_paid(page, start_server, api_url):
+    """A shopper who paid, closed the checkout while it processed and paid again sees the second
+    payment fail ORDER_ALREADY_PAID: their order is paid, and they must not be told they were
+    declined and should try again."""
+
+    async def sdk(request: Request) -> Response:
+        return Response(SDK_FILE.read_bytes(), media_type="text/javascript")
+
+    async def checkout(request: Request) -> Response:
+        return HTMLResponse(LOST_RACE_CHECKOUT)
+
+    checkout_url = start_server(
+        Starlette(routes=[Route("/checkout.js", sdk), Route("/checkout", checkout)])
+    )
+    settings = DemoSettings(
+        api_url=api_url,
+        checkout_url=checkout_url,
+        test_api_key=MERCHANT_HEADERS["X-Api-Key"],
+        test_api_secret=MERCHANT_HEADERS["X-Api-Secret"],
+    )
+    page.goto(start_server(create_demo_app(settings)))
+    page.click('[data-test-id="demo-pay-button"]')
+    result = page.locator('[data-test-id="demo-result"]')
+    result.filter(has_text="already paid").wait_for()
+    assert "declined" not in result.inner_text()
+    assert "try again" not in result.inner_text().lower()
+    first = order_in_checkout(page)
+
+    # The next purchase is a new order.
+    page.click('[data-test-id="close-modal-button"]')
+    page.locator(MODAL).wait_for(state="detached")
+    assert "already paid" in result.inner_text()
+    page.click('[data-test-id="demo-pay-button"]')
+    page.locator(IFRAME).wait_for(state="attached")
+    assert order_in_checkout(page) != first

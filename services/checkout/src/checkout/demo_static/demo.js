@@ -37,6 +37,15 @@
       },
       onFailure: function (response) {
         var error = response && response.error;
+        // This attempt lost to an earlier payment of the order, which succeeded: paid, not declined.
+        if (error && error.code === 'ORDER_ALREADY_PAID') {
+          paid = true;
+          declined = null;
+          order = null;
+          report('This order is already paid: your earlier payment went through. ' +
+            'Nothing was taken for this attempt.', 'success');
+          return;
+        }
         declined = 'Your payment was declined' +
           (error && error.description ? ' (' + error.description.replace(/\.$/, '') + ')' : '') +
           '. No money was taken.';
