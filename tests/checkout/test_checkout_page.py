@@ -744,6 +744,29 @@ def test_the_merchant_avatar_is_a_whole_character(page, checkout_site, gateway, 
 
 
 @pytest.mark.browser
+def test_a_merchant_name_cannot_disguise_itself_with_direction_controls(
+    page, checkout_site, gateway
+):
+    """A right-to-left override makes "\u202eyaP nozamA" read "Amazon Pay": the shopper must see
+    the name's characters in their own order, here "yaP nozamA"."""
+    email = f"owner-{secrets.token_hex(4)}@bidi.test"
+    name = "\u202eyaP nozamA"
+    status, merchant = gateway.call(
+        "POST", "/api/v1/merchants", {"name": name, "email": email, "password": "long enough 1"}
+    )
+    assert status == 201, merchant
+    headers = {"X-Api-Key": merchant["api_key"], "X-Api-Secret": merchant["api_secret"]}
+    order = httpx.post(
+        f"{gateway.url}/api/v1/orders", json={"amount": 50000}, headers=headers
+    ).json()
+    open_checkout(page, checkout_site, order["id"])
+    page.locator("#merchant-name").filter(has_text="nozamA").wait_for()
+    assert page.text_content("#merchant-name") == "yaP nozamA"
+    assert page.text_content("#merchant-avatar") == "Y"
+    assert page.title().endswith("to yaP nozamA")
+
+
+@pytest.mark.browser
 def test_an_unreachable_api_offers_to_try_again(page, checkout_site_without_api, random_order_id):
     open_checkout(page, checkout_site_without_api, random_order_id)
     page.locator(tid("order-unavailable")).wait_for(state="visible")

@@ -194,6 +194,20 @@ def test_the_initial_is_the_first_whole_grapheme(rules):
     assert dict(zip(cases, results, strict=True)) == cases
 
 
+def test_a_merchant_name_is_shown_without_direction_controls(rules):
+    cases = {
+        "\u202eyaP nozamA": "yaP nozamA",  # right-to-left override: would read "Amazon Pay"
+        "Shop\u2067\u202e\u2069 Pay": "Shop Pay",  # isolates and an override inside them
+        "\u200fChai\u200e Stall\u061c": "Chai Stall",  # the direction marks
+        "\u202aEmbedded\u202c": "Embedded",
+        "مكتبة النور": "مكتبة النور",  # Arabic letters keep their own direction
+        "👩🏽‍💻 Code Shop": "👩🏽‍💻 Code Shop",  # zero-width joiners are not direction controls
+        "\u202e": "",
+    }
+    results = rules([("displayName", name) for name in cases])
+    assert dict(zip(cases, results, strict=True)) == cases
+
+
 def test_order_ids_have_the_apis_shape(rules):
     cases = {
         "order_AAAAAAAAAAAAAAAA": True,

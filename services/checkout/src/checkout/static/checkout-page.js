@@ -293,7 +293,7 @@
     var amount = rules.formatAmount(order.amount, order.currency);
     ui.amount.textContent = amount;
     Array.prototype.forEach.call(ui.payAmounts, function (node) { node.textContent = amount; });
-    var merchant = order.merchant_name || 'Merchant';
+    var merchant = rules.displayName(order.merchant_name) || 'Merchant';
     ui.merchantName.textContent = merchant;
     ui.merchantAvatar.textContent = rules.initial(merchant);
     document.title = 'Pay ' + amount + ' to ' + merchant;

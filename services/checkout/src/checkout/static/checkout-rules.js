@@ -45,6 +45,16 @@
     return splitGraphemes(upper).length === 1 ? upper : first;
   }
 
+  // Invisible controls that reorder the text around them: a merchant named "\u202EyaP nozamA"
+  // would read "Amazon Pay". Letters keep their own direction (an Arabic or Hebrew name reads
+  // right to left as it should); only these overrides are dropped.
+  var DIRECTION_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+
+  // A merchant's name as the shopper may be shown it: its characters, in their own order.
+  function displayName(text) {
+    return String(text == null ? '' : text).replace(DIRECTION_CONTROLS, '').trim();
+  }
+
   function isValidVpa(vpa) {
     return typeof vpa === 'string' && VPA_PATTERN.test(vpa);
   }
@@ -169,6 +179,7 @@
     isOrderId: isOrderId,
     splitGraphemes: splitGraphemes,
     initial: initial,
+    displayName: displayName,
     isValidVpa: isValidVpa,
     cardDigits: cardDigits,
     passesLuhn: passesLuhn,
