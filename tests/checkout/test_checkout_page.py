@@ -767,6 +767,23 @@ def test_a_merchant_name_cannot_disguise_itself_with_direction_controls(
 
 
 @pytest.mark.browser
+def test_the_sdks_frame_url_opened_in_a_tab_is_the_hosted_page(
+    page, checkout_site, test_order, random_order_id
+):
+    """Opened with "Open frame in new tab", or the iframe's URL shared as a link: no merchant's
+    page is there to return to, so no "Return to merchant" button that does nothing."""
+    query = "&embedded=true&parent_origin=http://127.0.0.1:9"
+    open_checkout(page, checkout_site, random_order_id, query)
+    page.locator(tid("order-unavailable")).wait_for(state="visible")
+    assert page.locator(tid("return-button")).is_hidden()
+    assert page.evaluate("document.documentElement.classList.contains('is-embedded')") is False
+    open_checkout(page, checkout_site, test_order["id"], query)
+    page.keyboard.press("Escape")
+    pay_with_upi(page, "shopper@okbank")
+    wait_for_success(page)
+
+
+@pytest.mark.browser
 def test_an_unreachable_api_offers_to_try_again(page, checkout_site_without_api, random_order_id):
     open_checkout(page, checkout_site_without_api, random_order_id)
     page.locator(tid("order-unavailable")).wait_for(state="visible")

@@ -15,7 +15,9 @@
   var apiUrl = (apiMeta ? apiMeta.content : '').replace(/\/+$/, '');
   var params = new URLSearchParams(window.location.search);
   var orderId = (params.get('order_id') || '').trim();
-  var embedded = params.get('embedded') === 'true';
+  // Embedded only inside a frame: the SDK's iframe URL opened in a tab of its own is the hosted
+  // page, with no merchant's page to return to or tell.
+  var embedded = params.get('embedded') === 'true' && window.parent !== window;
   var parentOrigin = embedded ? exactOrigin(params.get('parent_origin')) : null;
   // The SDK's key: the API refuses (404) an order of another merchant's key.
   var keyId = (params.get('key') || '').trim();
@@ -216,7 +218,7 @@
   }
 
   function notifyParent(type, data) {
-    if (!embedded || !parentOrigin || window.parent === window) return;
+    if (!embedded || !parentOrigin) return;
     window.parent.postMessage({ type: type, data: data }, parentOrigin);
   }
 
