@@ -476,6 +476,26 @@ def test_escape_inside_the_checkout_closes_the_modal(
 
 @pytest.mark.browser
 @pytest.mark.slow
+def test_escape_that_cancels_an_input_methods_word_keeps_the_modal(
+    page, merchant_site, checkout_site, test_order
+):
+    """A shopper typing their name with an input method (Japanese, Chinese, Hindi
+    transliteration) presses Escape to drop the word being composed, not the checkout."""
+    open_merchant(page, merchant_site, checkout_site, test_order["id"])
+    page.evaluate("gateway.open()")
+    frame = page.frame_locator(IFRAME)
+    frame.locator('[data-test-id="method-card"]').click()
+    name = frame.locator('[data-test-id="cardholder-name-input"]')
+    name.fill("Asha")
+    name.dispatch_event("keydown", {"key": "Escape", "isComposing": True, "bubbles": True})
+    page.wait_for_timeout(300)
+    assert page.evaluate("calls") == []
+    assert page.locator(MODAL).count() == 1
+    assert name.input_value() == "Asha"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
 def test_demo_shop_sells_through_the_sdk(page, demo_site, checkout_site, gateway):
     page.goto(demo_site)
     assert origin_of(demo_site) != origin_of(checkout_site)

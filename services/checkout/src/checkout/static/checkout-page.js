@@ -577,9 +577,10 @@
     notifyParent('close_modal', { orderId: orderId });
   });
 
-  // Inside the SDK's modal, focus lives in this frame, so Escape is heard here and passed up.
+  // Inside the SDK's modal, focus lives in this frame, so Escape is heard here and passed up;
+  // not while an input method composes a word (Escape then cancels the composition only).
   document.addEventListener('keydown', function (event) {
-    if (event.key === 'Escape' && embedded && state.view !== 'processing') {
+    if (event.key === 'Escape' && !event.isComposing && embedded && state.view !== 'processing') {
       notifyParent('close_modal', { orderId: orderId });
     }
   });
