@@ -444,3 +444,18 @@ def test_docs_list_the_test_values_the_bank_answers(logged_in_client):
     listed = {value.replace(" ", ""): code or "success" for value, _, code in rows}
     assert listed == TEST_VPAS | TEST_CARDS
     assert set(listed.values()) == set(TEST_OUTCOMES)
+
+
+def test_the_sdk_section_says_to_match_the_payment_to_its_order(logged_in_client):
+    """A shopper can hand the merchant's page the id of any successful payment of that merchant
+    (one for a cheaper order): checking only that it succeeded would ship the dearer order."""
+    page = logged_in_client.get("/dashboard/docs").text
+    section = page[page.index('id="section-sdk-integration"') :]
+    section = section[: section.index("</section>")]
+    code = snippet(page, "code-snippet-sdk")
+    assert "order_id" in code and "success" in code
+    advice = html.unescape(
+        re.sub(r"<[^>]+>", "", section[section.index("onSuccess({paymentId})") :])
+    )
+    advice = advice[: advice.index("onFailure")]
+    assert "order_id is the order you created" in advice

@@ -111,7 +111,8 @@ SDK = """
     key: '{{key}}',
     orderId: '{{order}}',
     onSuccess: (response) => {
-      // Confirm it on your server (GET /api/v1/payments/:id) before you ship.
+      // Before you ship, fetch it on your server (GET /api/v1/payments/:id): its status
+      // must be 'success' and its order_id this order's, not only 'success'.
       console.log('Payment succeeded:', response.paymentId);
     },
     onFailure: (error) => {
