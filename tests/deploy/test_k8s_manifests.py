@@ -66,6 +66,15 @@ def _container(objects: list[dict[str, Any]], name: str) -> dict[str, Any]:
     return container
 
 
+def _replicas(objects: list[dict[str, Any]], name: str) -> int:
+    """How many replicas Deployment `name` runs at least: its autoscaler's minimum where one
+    targets it (the Deployment then sets none), else its own count."""
+    for hpa in by_kind(objects, "HorizontalPodAutoscaler").values():
+        if hpa["spec"]["scaleTargetRef"]["name"] == name:
+            return int(hpa["spec"].get("minReplicas", 1))
+    return int(by_kind(objects, "Deployment")[name]["spec"]["replicas"])
+
+
 def _quantity(value: str | int) -> float:
     """CPU in cores ("250m" -> 0.25) or memory in bytes ("96Mi")."""
     text = str(value)
@@ -233,7 +242,7 @@ def test_api_keeps_serving_through_a_rolling_update(dev: list[dict[str, Any]]) -
     # one pod at a time goes, the others serve (the budget below holds a drain the same way).
     assert api["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": 1}
     assert api["spec"]["minReadySeconds"] >= API_PRESTOP_S
-    assert api["spec"]["replicas"] >= 2
+    assert _replicas(dev, "api") >= 2
 
 
 def test_api_and_workers_have_disruption_budgets(dev: list[dict[str, Any]]) -> None:
@@ -245,10 +254,29 @@ def test_api_and_workers_have_disruption_budgets(dev: list[dict[str, Any]]) -> N
             budget["selector"]["matchLabels"]
             == deployments[name]["spec"]["selector"]["matchLabels"]
         )
-        replicas = deployments[name]["spec"]["replicas"]
+        replicas = _replicas(dev, name)
         # Lets a drain proceed one pod at a time, never to zero.
         allowed_down = budget.get("maxUnavailable", replicas - budget.get("minAvailable", 0))
         assert 1 <= allowed_down < replicas, name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_an_autoscaled_deployment_leaves_its_replicas_to_the_autoscaler(
+    rendered: dict[str, list[dict[str, Any]]], overlay: str
+) -> None:
+    """A Deployment's own `replicas` is applied again by every `kubectl apply -k` (a new image
+    tag, a configuration change), undoing what its autoscaler chose: an API scaled out under
+    load lost the pods beyond the count in the file at the start of the rollout, all at once
+    and unhindered by its disruption budget. Kubernetes' advice: with an HPA, set no
+    replicas; the HPA's minReplicas is the count (production's 3 API replicas too)."""
+    objects = rendered[overlay]
+    deployments = by_kind(objects, "Deployment")
+    targets = [
+        h["spec"]["scaleTargetRef"] for h in by_kind(objects, "HorizontalPodAutoscaler").values()
+    ]
+    assert targets, overlay
+    for target in targets:
+        assert "replicas" not in deployments[target["name"]]["spec"], (overlay, target["name"])
 
 
 @pytest.mark.parametrize("name", WORKERS)
@@ -395,6 +423,10 @@ def test_keda_scales_workers_on_due_rows_in_postgresql(tree: Path) -> None:
         query = trigger["metadata"]["query"]
         assert f"FROM {table} WHERE status = 'pending' AND {column} <= now()" in query
     assert not by_kind(objects, "HorizontalPodAutoscaler").keys() & set(queues)
+    # KEDA's HPA owns their count: a `replicas` of their own would undo it at every apply.
+    deployments = by_kind(objects, "Deployment")
+    for name in queues:
+        assert "replicas" not in deployments[name]["spec"], name
 
 
 def test_production_overlay_uses_managed_datastores_and_its_own_images(
