@@ -224,6 +224,35 @@ def test_no_pod_gets_service_link_variables(dev: list[dict[str, Any]]) -> None:
         assert pod_spec(workload).get("enableServiceLinks") is False, workload["metadata"]["name"]
 
 
+@pytest.mark.parametrize("name", GATEWAY + WEB + JOBS)
+def test_every_gateway_container_meets_the_restricted_pod_security_profile(
+    dev: list[dict[str, Any]], name: str
+) -> None:
+    """What Pod Security's `restricted` profile (the one a hardened namespace enforces) asks of
+    every container, init containers too: not root, no privilege escalation, no capability,
+    the runtime's seccomp profile. And a read-only root file system: the one place a
+    service writes is /tmp (the API's draining mark and its processes' shared metrics), an
+    emptyDir of the pod's own."""
+    workloads = by_kind(dev, "Deployment") | by_kind(dev, "Job")
+    spec = pod_spec(workloads[name])
+    pod = spec.get("securityContext", {})
+    assert pod.get("runAsNonRoot") is True, name
+    assert pod.get("runAsUser", 0) != 0, name
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    for container in spec["containers"] + spec.get("initContainers", []):
+        where = (name, container["name"])
+        context = container.get("securityContext", {})
+        assert context.get("allowPrivilegeEscalation") is False, where
+        assert context.get("capabilities", {}).get("drop") == ["ALL"], where
+        assert not context.get("capabilities", {}).get("add"), where
+        assert "privileged" not in context and "runAsUser" not in context, where
+        seccomp = context.get("seccompProfile", pod.get("seccompProfile", {}))
+        assert seccomp.get("type") == "RuntimeDefault", where
+        assert context.get("readOnlyRootFilesystem") is True, where
+        [tmp] = [m for m in container.get("volumeMounts", []) if m["mountPath"] == "/tmp"]
+        assert "emptyDir" in volumes[tmp["name"]], where
+
+
 def test_datastores_of_dev_have_both_probes(dev: list[dict[str, Any]]) -> None:
     for name in DATASTORES:
         container = _container(dev, name)
