@@ -426,6 +426,23 @@ def test_every_secret_generator_reads_only_an_ignored_file(tree: Path) -> None:
             assert (K8S_DIR / relative / f"{SECRETS_FILE}.example").exists(), relative
 
 
+def test_a_changed_secret_rolls_the_gateway_and_leaves_devs_datastores_in_place(
+    tmp_path: Path,
+) -> None:
+    """dev's PostgreSQL keeps its data in an emptyDir, which goes with its pod: when its pod
+    named the hashed gateway-secrets, any change of secrets.env (a new SERVICE_SECRET, another
+    REDIS_URL) replaced the pod and every payment with it (seen on the live cluster)."""
+    tree = copy_tree(tmp_path)
+    secrets = tree / "overlays" / "dev" / SECRETS_FILE
+    before = by_kind(kustomize(tree / "overlays" / "dev"), "Deployment")
+    secrets.write_text(secrets.read_text().replace("SERVICE_SECRET=", "SERVICE_SECRET=rotated-"))
+    after = by_kind(kustomize(tree / "overlays" / "dev"), "Deployment")
+    for name in DATASTORES:
+        assert after[name] == before[name], f"a new SERVICE_SECRET replaces the {name} pod"
+    for name in ("api", "dashboard"):
+        assert after[name] != before[name], f"a new SERVICE_SECRET does not reach {name}"
+
+
 def test_keda_scales_workers_on_due_rows_in_postgresql(tree: Path) -> None:
     """Never on RQ list length: the lists hold wake-ups, not work."""
     overlay = tree / "overlays" / "with-keda"
