@@ -216,6 +216,24 @@ def test_every_deployment_has_both_probes_on_its_endpoints(
     assert probe["periodSeconds"] * probe["failureThreshold"] >= 60
 
 
+@pytest.mark.parametrize("name", WORKERS)
+def test_a_worker_waiting_for_its_dependencies_is_not_restarted(
+    dev: list[dict[str, Any]], name: str
+) -> None:
+    """A worker serves /livez only once PostgreSQL, Redis and the API's readiness answer
+    (shared.backends.worker.run_worker). Its liveness probe killed the replacements of a dead
+    node's workers every 90 s while Redis was away, into a growing back-off that outlasted
+    Redis's return (seen on the live cluster): a startup probe holds liveness off as long as
+    the schema wait of its init container."""
+    deployment = by_kind(dev, "Deployment")[name]
+    container = _container(dev, name)
+    startup = container["startupProbe"]
+    assert startup["httpGet"] == container["livenessProbe"]["httpGet"]
+    [init] = pod_spec(deployment)["initContainers"]
+    schema_wait_s = int(init["command"][init["command"].index("--timeout") + 1])
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= schema_wait_s
+
+
 def test_no_pod_gets_service_link_variables(dev: list[dict[str, Any]]) -> None:
     """Kubernetes gives every pod {SERVICE}_PORT=tcp://... for each Service of its namespace
     unless told not to: the dashboard read DASHBOARD_PORT, its own setting, from its Service's
@@ -332,8 +350,11 @@ def test_migration_job_runs_composes_migrate(
     assert job["spec"]["backoffLimit"] >= 3
 
 
-@pytest.mark.parametrize("name", GATEWAY + WEB + JOBS)
+@pytest.mark.parametrize("name", GATEWAY + WEB + JOBS + DATASTORES)
 def test_a_dead_nodes_pods_move_soon(dev: list[dict[str, Any]], name: str) -> None:
+    """dev's PostgreSQL and Redis too: Redis left on a dead node for Kubernetes' default 300 s
+    took every API replica out of its Service meanwhile (their readiness includes Redis), and
+    the workers that replaced the dead node's waited for it (seen on the live cluster)."""
     workloads = by_kind(dev, "Deployment") | by_kind(dev, "Job")
     tolerations = {
         t["key"]: t for t in pod_spec(workloads[name]).get("tolerations", [])
