@@ -93,6 +93,32 @@ def build_and_load_images(tool: Path) -> list[str]:
     return images
 
 
+def tag_and_load_images(tool: Path, tag: str) -> list[str]:
+    """The gateway's images built by build_and_load_images, tagged `tag` as a new release
+    would be, and loaded onto every node (the local cluster has no registry to push to)."""
+    images = []
+    for name in BUILT_SERVICES:
+        image = f"payment-gateway/{name}:{tag}"
+        subprocess.run(["docker", "tag", f"payment-gateway/{name}:latest", image], check=True,
+                       capture_output=True, timeout=60)  # fmt: skip
+        images.append(image)
+    load = subprocess.run(
+        [str(tool), "load", *images], capture_output=True, text=True, timeout=900, check=False
+    )
+    assert load.returncode == 0, f"k8s-cluster load failed:\n{load.stdout}\n{load.stderr}"
+    return images
+
+
+def pod_spec_images(listing: str) -> list[str]:
+    """Every image (init containers' too) of the workloads in a `kubectl get -o json`."""
+    data = json.loads(listing)
+    images = []
+    for item in data.get("items", [data]):
+        spec = item["spec"]["template"]["spec"]
+        images += [c["image"] for c in spec["containers"] + spec.get("initContainers", [])]
+    return images
+
+
 @dataclass
 class Node:
     name: str
@@ -204,6 +230,36 @@ patches:
         kubectl("create", "namespace", self.namespace)
         self.timed("dry_run_s", "apply", "--kustomize", str(self.overlay), "--dry-run=server")
         self.timed("apply_s", "apply", "--kustomize", str(self.overlay))
+
+    def set_image_tag(self, tag: str) -> None:
+        """Name the gateway's images at `tag`, as an operator's overlay names a new release
+        (docs/operations/kubernetes.md#deploying): in an overlay between the base one and the
+        test's, so the receiver, which runs the API's image too, stays as it is."""
+        release = self.tree / "overlays" / "release"
+        release.mkdir(exist_ok=True)
+        images = "".join(
+            f"\n  - {{name: payment-gateway/{n}, newTag: {tag}}}" for n in BUILT_SERVICES
+        )
+        (release / "kustomization.yaml").write_text(
+            f"resources: [../{self.base_overlay}]\nimages:{images}\n"
+        )
+        kustomization = self.overlay / "kustomization.yaml"
+        text = kustomization.read_text()
+        assert f"resources: [../{self.base_overlay}," in text
+        kustomization.write_text(
+            text.replace(f"resources: [../{self.base_overlay},", "resources: [../release,", 1)
+        )
+
+    def upgrade(self) -> None:
+        """What the guide says to run for a new release: delete the finished migrate Job (its
+        pod template cannot change), apply, wait for the Job, then for every rollout."""
+        started = time.monotonic()
+        self.kubectl("delete", "job", "migrate", "--ignore-not-found")
+        self.kubectl("apply", "--kustomize", str(self.overlay))
+        self.wait_for_migration()
+        for deployment in self.deployments():
+            self.rollout(f"upgrade_{deployment.removeprefix('deployment.apps/')}_s", deployment)
+        self.timings["upgrade_s"] = round(time.monotonic() - started, 1)
 
     def wait_for_migration(self, timeout: int = 600) -> None:
         self.timed("migration_job_s", "wait", "--for=condition=complete", "job/migrate",

@@ -1,9 +1,10 @@
 """deploy/k8s on a real multi-node cluster (KUBECONFIG; `.ci/run` starts the local one of
 ../shared/tools/k8s-cluster): a server-side dry run, apply, the migration Job, every rollout,
 the whole payment flow with webhooks verified by a receiver in the cluster, then payments at
-10/s through a rolling restart of the API (with the workers scaled from 1 to 3), a drain of a
-node held by the PodDisruptionBudgets and the loss of a node, checked at the end against
-PostgreSQL, the receiver's record and the clients' answers as `make chaos` checks them.
+10/s through a rolling restart of the API (with the workers scaled from 1 to 3), an upgrade to
+a new image tag as the guide runs one, a drain of a node held by the PodDisruptionBudgets and
+the loss of a node, checked at the end against PostgreSQL, the receiver's record and the
+clients' answers as `make chaos` checks them.
 
 The tests run in order and share one deployment; each phase's figures are printed and kept in
 test-artifacts/k8s-live.json. A node is killed only through the k8s-cluster tool."""
@@ -37,6 +38,7 @@ from chaos.endpoints import ENDPOINTS
 from chaos.workload import Traffic, plan_payments, send_payments
 
 from .k8scluster import (
+    GATEWAY_DEPLOYMENTS,
     WORKERS,
     Deployment,
     Node,
@@ -45,6 +47,8 @@ from .k8scluster import (
     cluster_tool,
     node_ready,
     nodes,
+    pod_spec_images,
+    tag_and_load_images,
 )
 
 PROBLEM = cluster_problem()
@@ -53,6 +57,7 @@ pytestmark = [pytest.mark.k8s, pytest.mark.skipif(PROBLEM is not None, reason=st
 RATE = 10.0  # payments per second
 CLIENTS = 4
 RESTART_PAYMENTS = 300
+UPGRADE_PAYMENTS = 300
 DRAIN_PAYMENTS = 200
 KILL_PAYMENTS = 600  # a minute of load: the node's loss, its pods' eviction and replacement
 # What we measured, as bounds a regression would cross: a dead node is NotReady after ~40 s
@@ -282,6 +287,33 @@ def test_rolling_restart_and_workers_scaled_under_load_fail_no_request(live: Liv
 
     tally = live.load("rolling_restart", RESTART_PAYMENTS, restart_and_scale)
     assert failed_requests(tally) == dict.fromkeys(failed_requests(tally), 0), tally.figures()
+
+
+def test_upgrade_to_a_new_image_tag_as_the_guide_says_fails_no_request(live: Live) -> None:
+    """A new release, as docs/operations/kubernetes.md#deploying runs it, under load: the
+    overlay names the new tag, the finished migrate Job is deleted, apply, the Job migrates
+    with the new image, every Deployment rolls out to it."""
+    tool = cluster_tool()
+    if tool is None:
+        pytest.skip("a new tag needs the k8s-cluster tool to put it on the nodes (no registry)")
+    d = live.deployment
+    tag = f"upgrade-{d.namespace}"
+    tag_and_load_images(tool, tag)
+    d.set_image_tag(tag)
+
+    def upgrade() -> None:
+        time.sleep(3)
+        d.upgrade()
+
+    tally = live.load("upgrade", UPGRADE_PAYMENTS, upgrade)
+    assert failed_requests(tally) == dict.fromkeys(failed_requests(tally), 0), tally.figures()
+    images = pod_spec_images(d.kubectl("get", "job/migrate", *(f"deployment/{n}" for n in
+                                       GATEWAY_DEPLOYMENTS), "-o", "json"))  # fmt: skip
+    assert images and all(image.endswith(f":{tag}") for image in images), images
+    running = [p for p in d.pods() if p["metadata"]["name"].startswith(GATEWAY_DEPLOYMENTS)
+               and p["status"].get("phase") == "Running"
+               and not p["metadata"].get("deletionTimestamp")]  # fmt: skip
+    assert all(c["image"].endswith(f":{tag}") for p in running for c in p["spec"]["containers"])
 
 
 def test_drain_held_by_the_disruption_budget_fails_no_request(live: Live) -> None:
