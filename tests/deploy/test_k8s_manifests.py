@@ -373,7 +373,7 @@ def test_api_replicas_never_share_a_node(dev: list[dict[str, Any]]) -> None:
     assert "preferredDuringSchedulingIgnoredDuringExecution" not in anti
 
 
-@pytest.mark.parametrize("name", WORKERS)
+@pytest.mark.parametrize("name", WORKERS + WEB)
 def test_workers_prefer_different_nodes_without_requiring_it(
     dev: list[dict[str, Any]], name: str
 ) -> None:
@@ -394,6 +394,28 @@ def test_workers_prefer_different_nodes_without_requiring_it(
         c.get("whenUnsatisfiable") == "DoNotSchedule"
         for c in spec.get("topologySpreadConstraints", [])
     )
+
+
+@pytest.mark.parametrize("name", ("checkout", "dashboard"))
+def test_the_pages_replicas_spread_and_a_drain_takes_one_at_a_time(
+    rendered: dict[str, list[dict[str, Any]]], name: str
+) -> None:
+    """Production runs two replicas of the checkout page and the dashboard: with no
+    anti-affinity both could share a node, and with no budget a drain of that node evicted
+    both at once, the shoppers' payment page gone until a replacement was ready."""
+    for overlay in ("dev", "production"):
+        objects = rendered[overlay]
+        deployment = by_kind(objects, "Deployment")[name]
+        anti = pod_spec(deployment)["affinity"]["podAntiAffinity"]
+        [term] = anti["preferredDuringSchedulingIgnoredDuringExecution"]
+        assert term["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+        labels = deployment["spec"]["selector"]["matchLabels"]
+        assert term["podAffinityTerm"]["labelSelector"]["matchLabels"] == labels
+        budget = by_kind(objects, "PodDisruptionBudget")[name]["spec"]
+        assert budget["selector"]["matchLabels"] == labels
+        # One at a time, and never a drain held up by a single replica (dev's).
+        assert budget == {"maxUnavailable": 1, "selector": budget["selector"]}, overlay
+    assert _replicas(rendered["production"], name) >= 2
 
 
 def test_every_container_has_requests_and_limits_and_workers_yield_to_the_api(
