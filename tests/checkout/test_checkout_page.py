@@ -722,6 +722,18 @@ def test_a_malformed_link_says_it_is_not_valid(page, checkout_site, order_id):
     assert page.locator(tid("payment-methods")).is_hidden()
 
 
+def order_of_new_merchant(gateway, name: str) -> str:
+    """The id of an order of a merchant signed up as `name`, with an address of its own."""
+    email = f"owner-{secrets.token_hex(4)}@names.test"
+    status, merchant = gateway.call(
+        "POST", "/api/v1/merchants", {"name": name, "email": email, "password": "long enough 1"}
+    )
+    assert status == 201, merchant
+    headers = {"X-Api-Key": merchant["api_key"], "X-Api-Secret": merchant["api_secret"]}
+    order = httpx.post(f"{gateway.url}/api/v1/orders", json={"amount": 50000}, headers=headers)
+    return order.json()["id"]
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize(
     ("name", "avatar"),
@@ -729,16 +741,7 @@ def test_a_malformed_link_says_it_is_not_valid(page, checkout_site, order_id):
 )
 def test_the_merchant_avatar_is_a_whole_character(page, checkout_site, gateway, name, avatar):
     """The first grapheme, never half an emoji or a letter without its accent."""
-    email = f"owner-{secrets.token_hex(4)}@avatar.test"
-    status, merchant = gateway.call(
-        "POST", "/api/v1/merchants", {"name": name, "email": email, "password": "long enough 1"}
-    )
-    assert status == 201, merchant
-    headers = {"X-Api-Key": merchant["api_key"], "X-Api-Secret": merchant["api_secret"]}
-    order = httpx.post(
-        f"{gateway.url}/api/v1/orders", json={"amount": 50000}, headers=headers
-    ).json()
-    open_checkout(page, checkout_site, order["id"])
+    open_checkout(page, checkout_site, order_of_new_merchant(gateway, name))
     page.locator("#merchant-name").filter(has_text=name).wait_for()
     assert page.text_content("#merchant-avatar") == avatar
 
@@ -749,17 +752,7 @@ def test_a_merchant_name_cannot_disguise_itself_with_direction_controls(
 ):
     """A right-to-left override makes "\u202eyaP nozamA" read "Amazon Pay": the shopper must see
     the name's characters in their own order, here "yaP nozamA"."""
-    email = f"owner-{secrets.token_hex(4)}@bidi.test"
-    name = "\u202eyaP nozamA"
-    status, merchant = gateway.call(
-        "POST", "/api/v1/merchants", {"name": name, "email": email, "password": "long enough 1"}
-    )
-    assert status == 201, merchant
-    headers = {"X-Api-Key": merchant["api_key"], "X-Api-Secret": merchant["api_secret"]}
-    order = httpx.post(
-        f"{gateway.url}/api/v1/orders", json={"amount": 50000}, headers=headers
-    ).json()
-    open_checkout(page, checkout_site, order["id"])
+    open_checkout(page, checkout_site, order_of_new_merchant(gateway, "\u202eyaP nozamA"))
     page.locator("#merchant-name").filter(has_text="nozamA").wait_for()
     assert page.text_content("#merchant-name") == "yaP nozamA"
     assert page.text_content("#merchant-avatar") == "Y"

@@ -309,9 +309,10 @@ async def update_endpoint(
     body: WebhookEndpointUpdate,
     check: UrlCheck,
 ) -> WebhookEndpoint:
-    """Change the fields given (a new URL: `check` is the route's check of it). Enabling clears `disabled_reason`; disabling ends its pending
-    deliveries (`recover` sends what it missed once enabled again). The default endpoint
-    takes every event: another filter for it is BadRequest."""
+    """Change the fields given (a new URL: `check` is the route's check of it). Enabling
+    clears `disabled_reason`; disabling ends its pending deliveries (`recover` sends what it
+    missed once enabled again). The default endpoint takes every event: another filter for it
+    is BadRequest."""
     given = body.model_fields_set
     changes: dict[str, Any] = {}
     if "url" in given:

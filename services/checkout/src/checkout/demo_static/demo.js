@@ -25,25 +25,25 @@
   function openCheckout() {
     var paid = false;
     var declined = null;  // the last attempt's decline, shown again when the shopper closes
+    function settled(message) {
+      paid = true;
+      declined = null;
+      order = null;  // the next purchase is a new order
+      report(message, 'success');
+    }
     report('');
     new window.PaymentGateway({
       key: apiKey,
       orderId: order.id,
       onSuccess: function (response) {
-        paid = true;
-        declined = null;
-        order = null;  // the next purchase is a new order
-        report('Payment successful. Payment ID: ' + response.paymentId, 'success');
+        settled('Payment successful. Payment ID: ' + response.paymentId);
       },
       onFailure: function (response) {
         var error = response && response.error;
         // This attempt lost to an earlier payment of the order, which succeeded: paid, not declined.
         if (error && error.code === 'ORDER_ALREADY_PAID') {
-          paid = true;
-          declined = null;
-          order = null;
-          report('This order is already paid: your earlier payment went through. ' +
-            'Nothing was taken for this attempt.', 'success');
+          settled('This order is already paid: your earlier payment went through. ' +
+            'Nothing was taken for this attempt.');
           return;
         }
         declined = 'Your payment was declined' +
