@@ -3,6 +3,7 @@ processes, Chromium and a webhook receiver. Each lives in its own fixture module
 tests/fixtures/, registered here for every test."""
 
 pytest_plugins = [
+    "fixtures.environment",
     "fixtures.datastores",
     "fixtures.in_process",
     "fixtures.live",
