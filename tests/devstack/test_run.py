@@ -44,13 +44,15 @@ def test_a_child_that_dies_stops_everything_with_an_error(
     sleeper = Service("sleeper", (sys.executable, "-c", "import time; time.sleep(60)"))
     crasher = Service("crasher", (sys.executable, "-c", "raise SystemExit(3)"))
     monkeypatch.setattr(run, "local_services", lambda: [sleeper, crasher])
+    # What pytest started with: Python's own handler, or SIG_IGN in a background job.
+    handler = signal.getsignal(signal.SIGINT)
 
     assert run.main() == 1
 
     output = capsys.readouterr().out
     assert "migrate | sees postgresql://nobody@127.0.0.1:1/none" in output
     assert "devstack | error: crasher exited with code 3 unexpectedly" in output
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is handler
 
 
 @pytest.mark.usefixtures("external_servers")
