@@ -329,9 +329,37 @@ def test_a_deleted_endpoint_gets_none_of_its_pending_deliveries(
     assert {(log["status"], log["failure_reason"], log["attempts"]) for log in logs} == {
         ("failed", "endpoint deleted", 0)
     }
-    # A manual retry of such a log fails, saying why, and sends nothing.
+    # A manual retry of such a log ends again, saying why, without an attempt.
     client.post(f"/api/v1/webhooks/{logs[0]['id']}/retry", headers=merchant_headers)
     dispatcher()
     assert receiver.events == []
     retried = client.get(f"/api/v1/webhooks/{logs[0]['id']}", headers=merchant_headers).json()
-    assert retried["attempt_history"][0]["error"] == "endpoint deleted"
+    assert (retried["status"], retried["last_error"], retried["attempt_history"]) == (
+        "failed", "endpoint deleted", [],
+    )  # fmt: skip
+
+
+def test_a_due_delivery_whose_endpoint_is_gone_is_ended_not_attempted(
+    client, merchant_headers, db, start_receiver, dispatcher
+):
+    """A delivery left pending for an endpoint that no longer exists (logged by an event that
+    committed after the deletion read its deliveries) ends at once with the reason, instead of
+    failing five attempts over hours while the log reads `pending`."""
+    receiver, endpoint = receiving(start_receiver, client, merchant_headers)
+    make_payment(client, merchant_headers)
+    db.execute("DELETE FROM webhook_endpoints WHERE id = %s", (endpoint["id"],))
+
+    dispatcher()
+
+    assert receiver.events == []
+    logs = logs_of(db, endpoint["id"])
+    assert len(logs) == 2
+    assert {
+        (log["status"], log["failure_reason"], log["attempts"], log["next_retry_at"])
+        for log in logs
+    } == {("failed", "endpoint deleted", 0, None)}
+    attempts = db.execute(
+        "SELECT count(*) AS n FROM webhook_attempts WHERE webhook_log_id = ANY(%s)",
+        ([log["id"] for log in logs],),
+    ).fetchone()["n"]
+    assert attempts == 0

@@ -276,13 +276,9 @@ class DeliveryEngine:
         )
 
     def _target(self, delivery: Delivery) -> WebhookTarget:
-        """The URL as saving read it (BlockedDestination if it no longer passes)."""
-        if not delivery.url:
-            raise BlockedDestination(
-                "endpoint deleted"
-                if delivery.endpoint_id
-                else "merchant has no webhook URL configured"
-            )
+        """The URL as saving read it (BlockedDestination if it no longer passes). A delivery
+        without an endpoint to go to is ended when claimed, never attempted
+        (repository.claim_due)."""
         try:
             target = _parsed_url(delivery.url)
         except BadRequest as exc:

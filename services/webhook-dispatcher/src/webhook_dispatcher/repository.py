@@ -20,11 +20,12 @@ def claim_due(
     the replaced ones still signing, newest first (the default endpoint's are the
     merchant's).
 
-    A due delivery whose endpoint is disabled is not leased but ended, `failed` with the
-    reason "endpoint disabled", and returned with that status, to be left alone: a disabled
-    endpoint gets nothing (docs/webhooks.md#endpoint-health; `recover` sends it later). Disabling ends the
-    endpoint's pending deliveries, but not one logged by an event whose transaction read the
-    endpoint as enabled and committed after it, nor one a merchant retried by hand."""
+    A due delivery whose endpoint is disabled or gone is not leased but ended, `failed` with
+    the reason "endpoint disabled" or "endpoint deleted", and returned with that status, to be
+    left alone: such an endpoint gets nothing (docs/webhooks.md#endpoint-health; `recover`
+    sends what a disabled one missed later), and an attempt could only fail. Disabling or
+    deleting ends the endpoint's pending deliveries, but not one logged by an event whose
+    transaction read the endpoint as enabled and committed after it."""
     full = [lane for lane, room in lane_rooms.items() if room <= 0]
     return conn.execute(
         f"""
@@ -45,12 +46,13 @@ def claim_due(
             SELECT * FROM unnest(%(busy)b::text[], %(rooms)b::int[]) AS r(lane, room)
         )
         UPDATE webhook_logs w
-        SET next_retry_at = CASE WHEN e.status = 'disabled' THEN NULL
-                                 ELSE clock_timestamp() + interval '{LEASE}' END,
-            status = CASE WHEN e.status = 'disabled' THEN 'failed' ELSE w.status END,
-            failure_reason = CASE WHEN e.status = 'disabled' THEN 'endpoint disabled'
+        SET next_retry_at = CASE WHEN e.status = 'enabled'
+                                 THEN clock_timestamp() + interval '{LEASE}' END,
+            status = CASE WHEN e.status = 'enabled' THEN w.status ELSE 'failed' END,
+            failure_reason = CASE WHEN e.id IS NULL THEN 'endpoint deleted'
+                                  WHEN e.status = 'disabled' THEN 'endpoint disabled'
                                   ELSE w.failure_reason END,
-            updated_at = CASE WHEN e.status = 'disabled' THEN now() ELSE w.updated_at END
+            updated_at = CASE WHEN e.status = 'enabled' THEN w.updated_at ELSE now() END
         FROM ranked
         LEFT JOIN rooms USING (lane)
         JOIN merchants m ON m.id = ranked.merchant_id

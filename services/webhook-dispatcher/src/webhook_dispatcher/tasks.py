@@ -50,19 +50,19 @@ def delivery_engine() -> DeliveryEngine:
 def claim_and_submit(current: WorkerRuntime, engine: DeliveryEngine) -> int:
     """Lease due deliveries (as many as the engine has room for, CLAIM_BATCH at most) and
     start their attempts; returns how many due deliveries it took, those it ended because
-    their endpoint is disabled included."""
+    their endpoint is disabled or deleted included."""
     room = min(engine.capacity(), CLAIM_BATCH)
     if room <= 0:
         return 0
     # One statement, atomic on its own: no BEGIN and COMMIT round trips around it.
     with current.db.autocommit() as tx:
         rows = repository.claim_due(tx.conn, room, MAX_IN_FLIGHT_PER_ENDPOINT, engine.lane_rooms())
-    # Deliveries to a disabled endpoint came back ended, not leased: nothing to send.
+    # Deliveries to a disabled or deleted endpoint came back ended, not leased: nothing to send.
     claimed = [row for row in rows if row["status"] == "pending"]
     if len(claimed) < len(rows):
         log.info(
             "webhook_deliveries_ended",
-            reason="endpoint disabled",
+            reason="endpoint disabled or deleted",
             webhook_ids=[str(row["id"]) for row in rows if row["status"] != "pending"],
         )
     _claimed.update(str(row["id"]) for row in claimed)
