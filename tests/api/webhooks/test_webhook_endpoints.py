@@ -353,6 +353,60 @@ def test_delete_ends_pending_deliveries_failed_and_keeps_the_logs(
     assert others["total"] == 2  # the default endpoint's go on
 
 
+def test_a_retry_to_a_deleted_or_disabled_endpoint_is_refused_saying_why(
+    client, merchant_headers, db
+):
+    """A manual retry answered "Webhook retry scheduled" for a delivery that could never be
+    sent: its endpoint deleted (five attempts failing over hours) or disabled (ended at once).
+    It is refused in words, and the delivery stays as it was."""
+    deleted = add_endpoint(client, merchant_headers, url="http://127.0.0.1:9/deleted")
+    disabled = add_endpoint(client, merchant_headers, url="http://127.0.0.1:9/disabled")
+    make_payment(client, merchant_headers)
+    client.delete(f"{ENDPOINTS}/{deleted['id']}", headers=merchant_headers)
+    client.patch(
+        f"{ENDPOINTS}/{disabled['id']}", json={"status": "disabled"}, headers=merchant_headers
+    )
+
+    for endpoint, wanted in (
+        (deleted, "The endpoint of this delivery was deleted, so it cannot be delivered again; "
+                  "recover the event to another endpoint instead"),
+        (disabled, "The endpoint of this delivery is disabled: enable it (PATCH status) before "
+                   "retrying"),
+    ):  # fmt: skip
+        log_id = client.get(
+            f"/api/v1/webhooks?endpoint_id={endpoint['id']}", headers=merchant_headers
+        ).json()["data"][0]["id"]
+        response = client.post(f"/api/v1/webhooks/{log_id}/retry", headers=merchant_headers)
+        assert response.status_code == 400
+        assert response.json() == {"error": {"code": "BAD_REQUEST_ERROR", "description": wanted}}
+        log = db.execute(
+            "SELECT status, next_retry_at FROM webhook_logs WHERE id = %s", (log_id,)
+        ).fetchone()
+        assert (log["status"], log["next_retry_at"]) == ("failed", None)
+
+
+def test_a_retry_once_the_endpoint_is_enabled_again_forgets_why_it_ended(
+    client, merchant_headers
+):
+    """A delivery ended by disabling its endpoint, retried once it is enabled again, no longer
+    reads "endpoint disabled" as its last error: that reason was over."""
+    endpoint = add_endpoint(client, merchant_headers)
+    make_payment(client, merchant_headers)
+    path = f"{ENDPOINTS}/{endpoint['id']}"
+    client.patch(path, json={"status": "disabled"}, headers=merchant_headers)
+    client.patch(path, json={"status": "enabled"}, headers=merchant_headers)
+    log = client.get(
+        f"/api/v1/webhooks?endpoint_id={endpoint['id']}", headers=merchant_headers
+    ).json()["data"][0]
+    assert log["last_error"] == "endpoint disabled"
+
+    retried = client.post(f"/api/v1/webhooks/{log['id']}/retry", headers=merchant_headers)
+
+    assert retried.status_code == 200, retried.text
+    log = client.get(f"/api/v1/webhooks/{log['id']}", headers=merchant_headers).json()
+    assert (log["status"], log["attempts"], log["last_error"]) == ("pending", 0, None)
+
+
 def test_disabling_stores_events_without_logs_for_it(client, merchant_headers, db):
     endpoint = add_endpoint(client, merchant_headers)
     client.patch(

@@ -57,13 +57,43 @@ async def list_attempts(conn: AsyncDictConnection, log_id: str) -> list[Row]:
     )
 
 
+async def lock_delivery_endpoint(
+    conn: AsyncDictConnection, log_id: str, merchant_id: str
+) -> Row | None:
+    """The merchant's log `log_id` (None for an unknown id or another merchant's) with the
+    `endpoint_status` of the endpoint it goes to (its own, or the default endpoint for a log
+    without one; None when that endpoint no longer exists). The endpoint's row is share-locked,
+    so it is neither deleted nor disabled before the caller's transaction ends; it is taken
+    before the log's row, the lock order of every writer of an endpoint and its deliveries."""
+    row = await fetchone_async(
+        conn,
+        "SELECT id, endpoint_id FROM webhook_logs WHERE id = %s AND merchant_id = %s",
+        (log_id, merchant_id),
+    )
+    if row is None:
+        return None
+    endpoint = await fetchone_async(
+        conn,
+        """
+        SELECT status FROM webhook_endpoints
+        WHERE merchant_id = %(merchant_id)s
+          AND (id = %(endpoint_id)s OR (%(endpoint_id)s::text IS NULL AND is_default))
+        FOR SHARE
+        """,
+        {"merchant_id": merchant_id, "endpoint_id": row["endpoint_id"]},
+    )
+    return row | {"endpoint_status": endpoint["status"] if endpoint else None}
+
+
 async def schedule_again(conn: AsyncDictConnection, log_id: str, merchant_id: str) -> Row | None:
-    """Deliver again at once with a fresh set of attempts."""
+    """Deliver again at once with a fresh set of attempts; why it had ended (its endpoint
+    disabled, say) no longer holds, so it is cleared."""
     return await fetchone_async(
         conn,
         """
         UPDATE webhook_logs
-        SET status = 'pending', attempts = 0, next_retry_at = now(), updated_at = now()
+        SET status = 'pending', attempts = 0, next_retry_at = now(), failure_reason = NULL,
+            updated_at = now()
         WHERE id = %s AND merchant_id = %s
         RETURNING id, status
         """,

@@ -25,6 +25,8 @@ from api.webhooks.errors import (
     RecoveryOfDisabledEndpoint,
     RecoveryStartsInTheFuture,
     RecoveryTooFarBack,
+    RetryOfDeletedEndpoint,
+    RetryOfDisabledEndpoint,
     TooManyEndpoints,
     TooManyReplacedSecrets,
     UnknownEventType,
@@ -97,8 +99,18 @@ async def get_log(db: AsyncDatabase, merchant_id: str, log_id: str) -> dict[str,
 
 
 async def retry(tx: AsyncTransaction, merchant_id: str, log_id: str) -> dict[str, Any]:
+    """Deliver the log again at once on a fresh schedule. WebhookNotFound for an unknown id or
+    another merchant's; a delivery whose endpoint was deleted or is disabled could never be
+    sent (docs/webhooks.md#delivery-logs), so it is refused rather than scheduled to fail."""
     log_id = _log_id(log_id)
     async with tx.conn.transaction():
+        delivery = await repository.lock_delivery_endpoint(tx.conn, log_id, merchant_id)
+        if delivery is None:
+            raise WebhookNotFound
+        if delivery["endpoint_status"] is None:
+            raise RetryOfDeletedEndpoint
+        if delivery["endpoint_status"] != "enabled":
+            raise RetryOfDisabledEndpoint
         row = await repository.schedule_again(tx.conn, log_id, merchant_id)
         if row is None:
             raise WebhookNotFound
