@@ -75,6 +75,7 @@ def gone(log: dict) -> AttemptResult:
             endpoint_id=log["endpoint_id"], lane=log["endpoint_id"],
             message_id=str(log["event_id"]), event=log["event"], attempt=1, url=NOWHERE,
             secrets=["whsec_unused"], body=log["payload"].encode(), correlation_id=None,
+            lease=log["next_retry_at"],
         ),
         attempted_at=datetime.now(UTC), duration_ms=3, outcome="http_error",
         response_code=410, response_body="gone", error=None,

@@ -110,6 +110,9 @@ class Delivery:
     secrets: list[str]
     body: bytes
     correlation_id: str | None
+    # The lease its claim set (the log's next_retry_at): only the lease's holder moves the log
+    # on, so a manual retry made while this attempt was in flight stands.
+    lease: datetime
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ def claim_due(
                OR (ranked.endpoint_id IS NULL AND e.merchant_id = m.id AND e.is_default)
         WHERE w.id = ranked.id AND ranked.place <= coalesce(rooms.room, %(per_lane)s)
         RETURNING w.id, w.merchant_id, w.endpoint_id, ranked.lane, w.event_id, w.event,
-                  w.payload, w.attempts, w.correlation_id, w.status,
+                  w.payload, w.attempts, w.correlation_id, w.status, w.next_retry_at,
                   coalesce(e.url, '') AS webhook_url,
                   coalesce(e.secret, m.webhook_secret) AS webhook_secret,
                   ARRAY(SELECT s.secret FROM webhook_secrets s
@@ -103,11 +103,17 @@ def record_attempts(conn: DictConnection, attempts: list[dict[str, Any]]) -> lis
     `failing_since`; returns each attempt's number.
 
     `attempts` are `tasks.attempt_row` dicts (log_id, endpoint_id, attempt, attempted_at,
-    duration_ms, response_code, response_body, error, status, next_retry_at). An attempt's
-    number counts every attempt of its delivery, manual retries included (`attempt` is its
-    place in the five scheduled ones). The delivery rows are locked in id order, so two
+    duration_ms, response_code, response_body, error, status, next_retry_at, lease). An
+    attempt's number counts every attempt of its delivery, manual retries included (`attempt`
+    is its place in the five scheduled ones). The delivery rows are locked in id order, so two
     dispatchers recording attempts of one delivery (a lease that ran out) number them one
     after the other; UNIQUE (webhook_log_id, attempt_number) holds it.
+
+    Every attempt is logged, but only one made under the delivery's current lease (its
+    next_retry_at still the `lease` its claim set) moves the delivery on: a manual retry made
+    while the attempt was in flight (due now, attempts 0) stands instead of being overwritten
+    by that attempt's outcome (a fifth failure would end it `failed`, the retry lost), and so
+    does a claim by another dispatcher after the lease ran out.
 
     An endpoint's `failing_since` is cleared by a successful attempt and set by the first
     failed one after a success (docs/webhooks.md#endpoint-health); only rows whose value
@@ -151,10 +157,11 @@ def record_attempts(conn: DictConnection, attempts: list[dict[str, Any]]) -> lis
                 %(log_ids)b::uuid[], %(endpoint_ids)b::text[], %(attempts)b::int[],
                 %(attempted_at)b::timestamptz[], %(duration_ms)b::int[],
                 %(response_codes)b::int[], %(response_bodies)b::text[], %(errors)b::text[],
-                %(statuses)b::text[], %(next_retry_at)b::timestamptz[]
+                %(statuses)b::text[], %(next_retry_at)b::timestamptz[],
+                %(leases)b::timestamptz[]
             ) WITH ORDINALITY AS g(log_id, endpoint_id, attempt, attempted_at, duration_ms,
                                    response_code, response_body, error, status, next_retry_at,
-                                   position)
+                                   lease, position)
         ), numbered AS (
             SELECT g.*,
                    coalesce((SELECT max(a.attempt_number) FROM webhook_attempts a
@@ -175,7 +182,7 @@ def record_attempts(conn: DictConnection, attempts: list[dict[str, Any]]) -> lis
                 response_code = last.response_code, status = last.status,
                 next_retry_at = last.next_retry_at, updated_at = now()
             FROM (SELECT DISTINCT ON (log_id) * FROM given ORDER BY log_id, position DESC) last
-            WHERE l.id = last.log_id AND l.status = 'pending'
+            WHERE l.id = last.log_id AND l.status = 'pending' AND l.next_retry_at = last.lease
         ), health AS (
             SELECT endpoint_id, bool_or(status = 'success') AS ok,
                    min(attempted_at) AS first_attempt
@@ -202,6 +209,7 @@ def record_attempts(conn: DictConnection, attempts: list[dict[str, Any]]) -> lis
             "errors": [a["error"] for a in attempts],
             "statuses": [a["status"] for a in attempts],
             "next_retry_at": [a["next_retry_at"] for a in attempts],
+            "leases": [a["lease"] for a in attempts],
         },
     ).fetchall()
     return [row["attempt_number"] for row in rows]

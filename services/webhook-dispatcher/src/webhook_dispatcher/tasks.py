@@ -82,6 +82,7 @@ def claim_and_submit(current: WorkerRuntime, engine: DeliveryEngine) -> int:
             secrets=[row["webhook_secret"], *row["replaced_secrets"]],
             body=row["payload"].encode(),
             correlation_id=row["correlation_id"],
+            lease=row["next_retry_at"],
         )
         for row in claimed
     ])  # fmt: skip
@@ -107,6 +108,7 @@ def attempt_row(result: AttemptResult, test_intervals: bool) -> dict:
         "error": result.error,
         "status": status,
         "next_retry_at": next_retry_at,
+        "lease": delivery.lease,
     }
 
 
