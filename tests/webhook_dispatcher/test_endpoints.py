@@ -13,6 +13,7 @@ from shared.core.signing import hex_signature
 from webhook_dispatcher.delivery import MAX_IN_FLIGHT_PER_ENDPOINT
 
 ENDPOINTS = "/api/v1/webhooks/endpoints"
+WEBHOOK_DISABLED = "webhook_endpoint.disabled"
 
 
 def add_endpoint(client, headers, url, **body) -> dict:
@@ -157,6 +158,37 @@ def test_an_endpoint_answering_410_is_disabled_at_once_and_the_others_are_told(
     # Events while it is disabled are stored, with no log for it.
     make_payment(client, merchant_headers)
     assert len(logs_of(db, gone_endpoint["id"])) == 1
+
+
+def test_recovering_a_disabled_endpoint_does_not_send_it_its_own_disabling(
+    client, merchant_headers, db, start_receiver, dispatcher
+):
+    """The `webhook_endpoint.disabled` event about an endpoint is for the merchant's other
+    endpoints (docs/webhooks.md#endpoint-health); recovering the endpoint once it is fixed sent
+    it that event too, as if it were one it had missed."""
+    receiving(start_receiver, client, merchant_headers)  # one other endpoint, told at once
+    gone, endpoint = receiving(
+        start_receiver, client, merchant_headers, events=["payment.created", WEBHOOK_DISABLED],
+        receiver={"fail_first": 1, "fail_status": 410},
+    )  # fmt: skip
+    make_payment(client, merchant_headers)
+    dispatcher()
+    dispatcher()
+    [told] = disabled_events(db)
+    assert told["id"] == endpoint["id"]
+    since = db.execute("SELECT min(created_at) AS t FROM events").fetchone()["t"]
+
+    path = f"{ENDPOINTS}/{endpoint['id']}"
+    client.patch(path, json={"status": "enabled"}, headers=merchant_headers)
+    recovered = client.post(
+        f"{path}/recover", json={"since": since.isoformat()}, headers=merchant_headers
+    )
+    dispatcher()
+
+    # The payment event answered 410 is sent again; the notice of its disabling is not.
+    assert recovered.json() == {"queued": 1}
+    assert [e["event"] for e in gone.events] == ["payment.created", "payment.created"]
+    assert WEBHOOK_DISABLED not in {log["event"] for log in logs_of(db, endpoint["id"])}
 
 
 def test_an_endpoint_failing_for_the_disable_after_period_is_disabled(

@@ -316,8 +316,9 @@ async def recover_batch(
 ) -> Row:
     """One batch of a recovery: of the merchant's next `batch` events after `after`
     ((created_at, seq), exclusive) up to `until` (inclusive), each that the endpoint's
-    filter takes and that has no delivery to it that succeeded or is still pending gets a
-    new pending log (a new id; the event id as webhook-id), due `first_due_in_ms` from now
+    filter takes, that is not the endpoint's own `webhook_endpoint.disabled` (sent to the
+    merchant's other endpoints only) and that has no delivery to it that succeeded or is
+    still pending gets a new pending log (a new id; the event id as webhook-id), due `first_due_in_ms` from now
     and `spacing_ms` apart. Returns `seen` (events read), `queued` (logs made) and
     `last_created_at`/`last_seq` (where the next batch starts)."""
     return await one_async(
@@ -332,6 +333,11 @@ async def recover_batch(
             SELECT b.*, row_number() OVER (ORDER BY b.created_at, b.seq) AS place FROM batch b
             WHERE (b.type = ANY(%(events)s::text[]) OR '*' = ANY(%(events)s::text[]))
               AND (%(is_default)s OR b.type <> 'webhook.test')
+              -- An endpoint's own disabling is news for the merchant's other endpoints only.
+              AND CASE WHEN b.type = 'webhook_endpoint.disabled'
+                       THEN (b.body::jsonb #>> '{data,endpoint,id}')
+                            IS DISTINCT FROM %(endpoint_id)s
+                       ELSE true END
               AND NOT EXISTS (
                   SELECT 1 FROM webhook_logs l
                   WHERE l.event_id = b.id AND l.endpoint_id = %(endpoint_id)s
