@@ -17,8 +17,7 @@ class WebhookUrlNotSet(BadRequest, description="Set a webhook URL before sending
 
 class RetryOfDeletedEndpoint(
     BadRequest,
-    description="The endpoint of this delivery was deleted, so it cannot be delivered again; "
-    "recover the event to another endpoint instead",
+    description="The endpoint of this delivery was deleted, so it cannot be delivered again",
 ):
     """400: a manual retry of a delivery whose endpoint no longer exists."""
 
