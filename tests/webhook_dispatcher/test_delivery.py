@@ -401,7 +401,9 @@ def test_two_dispatchers_never_claim_the_same_delivery(
 
     def claim():
         with current.db.transaction() as tx:
-            claims.append([row["id"] for row in repository.claim_due(tx.conn, 40, 100, {})])
+            claims.append(
+                [row["id"] for row in repository.claim_due(tx.conn, 40, 100, {}, 100, {})]
+            )
 
     threads = [threading.Thread(target=claim) for _ in range(3)]
     for thread in threads:

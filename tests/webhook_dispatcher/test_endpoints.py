@@ -8,9 +8,9 @@ import time
 import pytest
 from standardwebhooks import Webhook
 
-from factories import create_order, create_payment, upi_payment_body
+from factories import create_order, create_payment, headers_for, sign_up, upi_payment_body
 from shared.core.signing import hex_signature
-from webhook_dispatcher.delivery import MAX_IN_FLIGHT_PER_ENDPOINT
+from webhook_dispatcher.delivery import MAX_IN_FLIGHT, MAX_IN_FLIGHT_PER_ENDPOINT
 
 ENDPOINTS = "/api/v1/webhooks/endpoints"
 WEBHOOK_DISABLED = "webhook_endpoint.disabled"
@@ -340,6 +340,64 @@ def test_a_hanging_endpoint_does_not_delay_another_endpoint_of_the_merchant_on_t
         assert len(latencies) == len(sent), "a delivery to the live endpoint waited"
         assert latencies[int(len(latencies) * 0.95) - 1] < 1.0
         assert host.most_hanging <= MAX_IN_FLIGHT_PER_ENDPOINT
+    finally:
+        stop.set()
+        ticking.join(15)
+        host.stop()
+
+
+def test_a_merchant_with_many_hanging_endpoints_does_not_delay_other_merchants(
+    client, merchant_headers, db, dispatcher
+):
+    """Each endpoint holds at most MAX_IN_FLIGHT_PER_ENDPOINT attempts in flight, but one
+    merchant may have 20 endpoints: with enough of them hanging, that merchant alone filled
+    the dispatcher's MAX_IN_FLIGHT and every other merchant's delivery waited for its 5 s
+    timeouts (docs/webhooks.md#delivery)."""
+    from servers import SharedHost
+
+    host = SharedHost()
+    hostile = headers_for(sign_up(client))
+    hanging = [
+        add_endpoint(client, hostile, f"{host.base}/hang?n={n}")["id"]
+        for n in range(MAX_IN_FLIGHT // MAX_IN_FLIGHT_PER_ENDPOINT + 1)
+    ]
+    client.put(
+        "/api/v1/webhooks/config", json={"webhook_url": f"{host.base}/ok"}, headers=merchant_headers
+    )
+    stop = threading.Event()
+
+    def run_dispatcher():
+        while not stop.is_set():
+            dispatcher()
+            time.sleep(0.01)
+
+    ticking = threading.Thread(target=run_dispatcher)
+    ticking.start()
+    try:
+        db.execute(
+            "INSERT INTO webhook_logs (merchant_id, endpoint_id, event, payload, next_retry_at)"
+            " SELECT e.merchant_id, e.id, 'payment.created', %s, now()"
+            " FROM webhook_endpoints e, generate_series(1, 80) WHERE e.id = ANY(%s)",
+            ('{"event":"payment.created","timestamp":1700000000,"data":{}}', hanging),
+        )
+        deadline = time.monotonic() + 5
+        while host.hanging < MAX_IN_FLIGHT_PER_ENDPOINT and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)  # as many of its attempts in flight as it is let have
+
+        sent: dict[str, float] = {}
+        for _ in range(10):
+            sent_at = time.monotonic()
+            response = client.post("/api/v1/webhooks/test", headers=merchant_headers)
+            sent[response.json()["id"]] = sent_at
+            time.sleep(0.05)
+        deadline = time.monotonic() + 8
+        while set(sent) - set(host.arrived) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+        latencies = sorted(host.arrived[i] - sent[i] for i in sent if i in host.arrived)
+        assert len(latencies) == len(sent), "another merchant's delivery waited"
+        assert latencies[int(len(latencies) * 0.95) - 1] < 1.0, latencies
     finally:
         stop.set()
         ticking.join(15)

@@ -9,16 +9,22 @@ LEASE = "60 seconds"
 
 
 def claim_due(
-    conn: DictConnection, limit: int, per_lane: int, lane_rooms: dict[str, int]
+    conn: DictConnection,
+    limit: int,
+    per_lane: int,
+    lane_rooms: dict[str, int],
+    per_merchant: int,
+    merchant_rooms: dict[str, int],
 ) -> list[Row]:
     """Due deliveries leased to us by moving next_retry_at on: at most `limit` in all, at
     most `lane_rooms[x]` of lane x (its attempts in flight leave it that much room) and
-    `per_lane` of any other. A delivery's lane is its endpoint (its merchant's id for a log
-    without one), so one endpoint's backlog never holds up another's. A log without an
-    endpoint goes to the merchant's default endpoint. Each row carries the endpoint's URL (''
-    when it was deleted, or there is no default), its current secret and `replaced_secrets`,
-    the replaced ones still signing, newest first (the default endpoint's are the
-    merchant's).
+    `per_lane` of any other, and likewise at most `merchant_rooms[m]` of merchant m's and
+    `per_merchant` of any other merchant's. A delivery's lane is its endpoint (its merchant's
+    id for a log without one), so one endpoint's backlog never holds up another's, and a
+    merchant's many endpoints never hold up other merchants. A log without an endpoint goes
+    to the merchant's default endpoint. Each row carries the endpoint's URL, its current
+    secret and `replaced_secrets`, the replaced ones still signing, newest first (the default
+    endpoint's are the merchant's).
 
     A due delivery whose endpoint is disabled or gone is not leased but ended, `failed` with
     the reason "endpoint disabled" or "endpoint deleted", and returned with that status, to be
@@ -27,6 +33,7 @@ def claim_due(
     deleting ends the endpoint's pending deliveries, but not one logged by an event whose
     transaction read the endpoint as enabled and committed after it."""
     full = [lane for lane, room in lane_rooms.items() if room <= 0]
+    full_merchants = [merchant for merchant, room in merchant_rooms.items() if room <= 0]
     return conn.execute(
         f"""
         WITH due AS (
@@ -36,14 +43,20 @@ def claim_due(
             FROM webhook_logs
             WHERE status = 'pending' AND next_retry_at <= clock_timestamp()
               AND coalesce(endpoint_id, merchant_id::text) <> ALL(%(full)b::text[])
+              AND merchant_id <> ALL(%(full_merchants)b::uuid[])
             ORDER BY next_retry_at LIMIT %(limit)s
             FOR UPDATE SKIP LOCKED
         ), ranked AS (
             SELECT id, merchant_id, endpoint_id, lane,
-                   row_number() OVER (PARTITION BY lane ORDER BY next_retry_at) AS place
+                   row_number() OVER (PARTITION BY lane ORDER BY next_retry_at) AS place,
+                   row_number() OVER (PARTITION BY merchant_id ORDER BY next_retry_at)
+                       AS merchant_place
             FROM due
         ), rooms AS (
             SELECT * FROM unnest(%(busy)b::text[], %(rooms)b::int[]) AS r(lane, room)
+        ), merchant_rooms AS (
+            SELECT * FROM unnest(%(busy_merchants)b::uuid[], %(merchant_room_sizes)b::int[])
+                AS r(merchant_id, room)
         )
         UPDATE webhook_logs w
         SET next_retry_at = CASE WHEN e.status = 'enabled'
@@ -55,11 +68,13 @@ def claim_due(
             updated_at = CASE WHEN e.status = 'enabled' THEN w.updated_at ELSE now() END
         FROM ranked
         LEFT JOIN rooms USING (lane)
+        LEFT JOIN merchant_rooms USING (merchant_id)
         JOIN merchants m ON m.id = ranked.merchant_id
         LEFT JOIN webhook_endpoints e
                ON e.id = ranked.endpoint_id
                OR (ranked.endpoint_id IS NULL AND e.merchant_id = m.id AND e.is_default)
         WHERE w.id = ranked.id AND ranked.place <= coalesce(rooms.room, %(per_lane)s)
+          AND ranked.merchant_place <= coalesce(merchant_rooms.room, %(per_merchant)s)
         RETURNING w.id, w.merchant_id, w.endpoint_id, ranked.lane, w.event_id, w.event,
                   w.payload, w.attempts, w.correlation_id, w.status, w.next_retry_at,
                   coalesce(e.url, '') AS webhook_url,
@@ -76,6 +91,10 @@ def claim_due(
             "full": full,
             "busy": list(lane_rooms),
             "rooms": list(lane_rooms.values()),
+            "per_merchant": per_merchant,
+            "full_merchants": full_merchants,
+            "busy_merchants": list(merchant_rooms),
+            "merchant_room_sizes": list(merchant_rooms.values()),
         },
     ).fetchall()
 

@@ -23,6 +23,7 @@ from webhook_dispatcher import repository
 from webhook_dispatcher.config import DispatcherSettings
 from webhook_dispatcher.delivery import (
     MAX_IN_FLIGHT_PER_ENDPOINT,
+    MAX_IN_FLIGHT_PER_MERCHANT,
     TIMEOUT_S,
     AttemptResult,
     Delivery,
@@ -56,7 +57,10 @@ def claim_and_submit(current: WorkerRuntime, engine: DeliveryEngine) -> int:
         return 0
     # One statement, atomic on its own: no BEGIN and COMMIT round trips around it.
     with current.db.autocommit() as tx:
-        rows = repository.claim_due(tx.conn, room, MAX_IN_FLIGHT_PER_ENDPOINT, engine.lane_rooms())
+        rows = repository.claim_due(
+            tx.conn, room, MAX_IN_FLIGHT_PER_ENDPOINT, engine.lane_rooms(),
+            MAX_IN_FLIGHT_PER_MERCHANT, engine.merchant_rooms(),
+        )  # fmt: skip
     # Deliveries to a disabled or deleted endpoint came back ended, not leased: nothing to send.
     claimed = [row for row in rows if row["status"] == "pending"]
     if len(claimed) < len(rows):
