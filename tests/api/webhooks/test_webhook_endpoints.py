@@ -501,7 +501,8 @@ def test_private_urls_are_refused_as_for_the_config(guarded_client, merchant_hea
 @pytest.mark.parametrize(
     "body",
     [{"url": None}, {"url": ""}, {"url": "ftp://127.0.0.1/x"}, {"events": None},
-     {"status": "paused"}, {"default": True}, {"secret": "whsec_mine"}, {"description": 5}],
+     {"status": "paused"}, {"status": None}, {"default": True}, {"secret": "whsec_mine"},
+     {"description": 5}],
 )  # fmt: skip
 def test_patch_refuses_bad_fields_and_changes_nothing(client, merchant_headers, body):
     endpoint = add_endpoint(client, merchant_headers, description="Kept")

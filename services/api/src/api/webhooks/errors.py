@@ -85,6 +85,12 @@ class EndpointEventsRemoved(
     """400: an update sets an endpoint's `events` to null."""
 
 
+class EndpointStatusRemoved(
+    BadRequest, description='status must be "enabled" or "disabled"', field="status"
+):
+    """400: an update sets an endpoint's `status` to null."""
+
+
 class DefaultEndpointTakesEveryEvent(
     BadRequest,
     description='The default endpoint receives every event: its events stay ["*"]',

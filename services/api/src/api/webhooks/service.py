@@ -19,6 +19,7 @@ from api.webhooks.errors import (
     DefaultEndpointDisabled,
     DefaultEndpointTakesEveryEvent,
     EndpointEventsRemoved,
+    EndpointStatusRemoved,
     EndpointUrlRemoved,
     EveryEventNotAlone,
     RecoveryEndsBeforeItStarts,
@@ -338,7 +339,9 @@ async def update_endpoint(
         changes["events"] = _event_filter(body.events)
     if "description" in given:
         changes["description"] = body.description
-    if "status" in given and body.status is not None:
+    if "status" in given:
+        if body.status is None:
+            raise EndpointStatusRemoved
         changes["status"] = body.status
         changes["disabled_reason"] = None
         changes["failing_since"] = None
