@@ -442,6 +442,38 @@ def test_recover_queues_each_missed_event_once(client, merchant_headers, db):
     assert all(log["id"] != log["event_id"] for log in recovered)
 
 
+def test_recover_reads_its_window_to_the_millisecond_an_event_shows(client, merchant_headers, db):
+    """Events are stored to the microsecond and shown to the millisecond. Recovering with an
+    event's own created_at (as the events API shows it) as both bounds queued nothing, while
+    the events API, given the same bounds, finds the event."""
+    endpoint = add_endpoint(client, merchant_headers, events=["payment.created"])
+    path = f"{ENDPOINTS}/{endpoint['id']}"
+    client.patch(path, json={"status": "disabled"}, headers=merchant_headers)
+    make_payment(client, merchant_headers)
+    db.execute("UPDATE events SET created_at = date_trunc('second', now()) + interval '123456 us'")
+    [event] = client.get("/api/v1/events?type=payment.created", headers=merchant_headers).json()[
+        "data"
+    ]
+    shown = event["created_at"]
+    assert shown.endswith(".123Z")
+    found = client.get(
+        f"/api/v1/events?created_from={shown}&created_to={shown}&type=payment.created",
+        headers=merchant_headers,
+    ).json()
+    assert found["total"] == 1
+    client.patch(path, json={"status": "enabled"}, headers=merchant_headers)
+
+    recovered = client.post(
+        f"{path}/recover", json={"since": shown, "until": shown}, headers=merchant_headers
+    )
+
+    assert (recovered.status_code, recovered.json()) == (202, {"queued": 1})
+    [log] = client.get(
+        f"/api/v1/webhooks?endpoint_id={endpoint['id']}", headers=merchant_headers
+    ).json()["data"]
+    assert log["event_id"] == event["id"]
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [({"since": "2020-01-01T00:00:00Z"}, "since"),

@@ -309,13 +309,13 @@ async def recover_batch(
     endpoint: Row,
     merchant_id: str,
     after: tuple[datetime, int],
-    until: datetime,
+    before: datetime,
     batch: int,
     first_due_in_ms: int,
     spacing_ms: int,
 ) -> Row:
     """One batch of a recovery: of the merchant's next `batch` events after `after`
-    ((created_at, seq), exclusive) up to `until` (inclusive), each that the endpoint's
+    ((created_at, seq), exclusive) and created before `before`, each that the endpoint's
     filter takes, that is not the endpoint's own `webhook_endpoint.disabled` (sent to the
     merchant's other endpoints only) and that has no delivery to it that succeeded or is
     still pending gets a new pending log (a new id; the event id as webhook-id), due `first_due_in_ms` from now
@@ -326,7 +326,7 @@ async def recover_batch(
         """
         WITH batch AS (
             SELECT id, seq, type, body, object_id, correlation_id, created_at FROM events
-            WHERE merchant_id = %(merchant_id)s AND created_at <= %(until)s
+            WHERE merchant_id = %(merchant_id)s AND created_at < %(before)s
               AND (created_at, seq) > (%(after_created_at)s, %(after_seq)s)
             ORDER BY created_at, seq LIMIT %(batch)s
         ), missed AS (
@@ -364,7 +364,7 @@ async def recover_batch(
             "endpoint_id": endpoint["id"],
             "events": list(endpoint["events"]),
             "is_default": endpoint["is_default"],
-            "until": until,
+            "before": before,
             "after_created_at": after[0],
             "after_seq": after[1],
             "batch": batch,
