@@ -236,6 +236,32 @@ async def get_endpoint(
     )
 
 
+# The first key of the transaction advisory locks that serialize recoveries of one endpoint
+# (the second is a hash of its id); a two-key advisory lock never meets a one-key one.
+RECOVERY_LOCK_CLASS = 7_280_432
+
+
+async def hold_for_recovery(
+    conn: AsyncDictConnection, merchant_id: str, endpoint_id: str
+) -> Row | None:
+    """One of the merchant's endpoints, as `get_endpoint` reads it, held for a batch of a
+    recovery until the caller's transaction ends: other recoveries of it wait (so none queues
+    an event twice), and it is not deleted meanwhile; no row lock that a dispatcher recording
+    an attempt, or the API changing the endpoint, waits for (FOR KEY SHARE). A recovery under
+    an Idempotency-Key is one transaction, held to its end."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (RECOVERY_LOCK_CLASS, endpoint_id)
+    )
+    return await fetchone_async(
+        conn,
+        f"""
+        SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints e JOIN merchants m ON m.id = e.merchant_id
+        WHERE e.id = %s AND e.merchant_id = %s FOR KEY SHARE OF e
+        """,
+        (endpoint_id, merchant_id),
+    )
+
+
 async def insert_endpoint(conn: AsyncDictConnection, **fields: Any) -> None:
     """A new, enabled, non-default endpoint. CheckViolation `webhook_endpoints_at_most_20`
     when the merchant has 20 already (the insert trigger of migration 010)."""

@@ -409,8 +409,9 @@ async def recover(
     are read at the millisecond precision the API shows, as the events API reads its own: an
     event's `created_at` as both finds it.
 
-    Batched: RECOVERY_BATCH events per short transaction (the endpoint's row locked in each,
-    so two recoveries of one endpoint never queue an event twice). The new logs fall due
+    Batched: RECOVERY_BATCH events per short transaction (without an Idempotency-Key), the
+    endpoint held in each (`repository.hold_for_recovery`: two recoveries of one endpoint
+    never queue an event twice, and no dispatcher waits for it). The new logs fall due
     RECOVERY_SPACING_MS apart, so a recovery of 100,000 events trickles out over minutes
     instead of standing ahead of every other merchant's deliveries. BadRequest for `since`
     more than RECOVERY_WINDOW back, `until` before `since` (or, `until` left out, `since` in
@@ -430,7 +431,9 @@ async def recover(
     queued = seen = 0
     while True:
         async with tx.conn.transaction():
-            endpoint = await _endpoint(tx.conn, merchant_id, endpoint_id, lock=True)
+            endpoint = await repository.hold_for_recovery(tx.conn, merchant_id, endpoint_id)
+            if endpoint is None:
+                raise WebhookEndpointNotFound
             if endpoint["status"] != "enabled":
                 raise RecoveryOfDisabledEndpoint
             batch = await repository.recover_batch(
