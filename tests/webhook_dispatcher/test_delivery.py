@@ -159,6 +159,39 @@ def test_manual_retry_delivers_again(client, merchant_headers, db, receiver, dis
     assert logs(db)[0]["status"] == "success" and logs(db)[0]["attempts"] == 1
 
 
+def test_a_retry_made_while_the_last_attempt_is_in_flight_is_not_lost(
+    client, merchant_headers, db, start_receiver, dispatcher
+):
+    """The merchant retries a delivery while its fifth attempt is in flight. That attempt
+    fails; its outcome used to overwrite the retry (the log ended `failed`, or a second
+    attempt that succeeded was not counted), so "Webhook retry scheduled" was a delivery lost.
+    The retry stands: the delivery is attempted again and ends `success`."""
+    slow = start_receiver(fail_first=1, delay_s=1.0)
+    db.execute("SELECT set_default_webhook_url(id, %s) FROM merchants WHERE is_test", (slow.url,))
+    sent = client.post("/api/v1/webhooks/test", headers=merchant_headers).json()
+    db.execute("UPDATE webhook_logs SET attempts = 4 WHERE id = %s", (sent["id"],))
+
+    ticking = threading.Thread(target=dispatcher)
+    ticking.start()
+    deadline = time.monotonic() + 10
+    while not db.execute(  # leased: its fifth attempt is in flight
+        "SELECT 1 FROM webhook_logs WHERE id = %s AND next_retry_at > now() + interval '30 s'",
+        (sent["id"],),
+    ).fetchone():
+        assert time.monotonic() < deadline, "the delivery was never claimed"
+        time.sleep(0.01)
+    retried = client.post(f"/api/v1/webhooks/{sent['id']}/retry", headers=merchant_headers)
+    assert retried.status_code == 200, retried.text
+    ticking.join(30)
+    assert not ticking.is_alive()
+    if logs(db)[0]["status"] == "pending":
+        dispatcher()  # the retry was not yet due when that tick ended
+
+    detail = client.get(f"/api/v1/webhooks/{sent['id']}", headers=merchant_headers).json()
+    assert [a["response_code"] for a in detail["attempt_history"]] == [500, 200]
+    assert (detail["status"], detail["attempts"], detail["response_code"]) == ("success", 1, 200)
+
+
 def test_rotated_secret_signs_alongside_the_old_one(
     client, merchant_headers, db, start_receiver, dispatcher
 ):
@@ -368,7 +401,9 @@ def test_two_dispatchers_never_claim_the_same_delivery(
 
     def claim():
         with current.db.transaction() as tx:
-            claims.append([row["id"] for row in repository.claim_due(tx.conn, 40, 100, {})])
+            claims.append(
+                [row["id"] for row in repository.claim_due(tx.conn, 40, 100, {}, 100, {})]
+            )
 
     threads = [threading.Thread(target=claim) for _ in range(3)]
     for thread in threads:

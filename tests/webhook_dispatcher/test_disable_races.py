@@ -67,18 +67,24 @@ def logs_of(db, endpoint_id: str, count: int) -> list[dict]:
     return rows
 
 
-def gone(log: dict) -> AttemptResult:
-    """The endpoint answered this delivery's first attempt with 410 Gone."""
+def answered(log: dict, status: int) -> AttemptResult:
+    """The endpoint answered this delivery's first attempt with HTTP `status` (an error)."""
     return AttemptResult(
         delivery=Delivery(
             log_id=str(log["id"]), merchant_id=str(log["merchant_id"]),
             endpoint_id=log["endpoint_id"], lane=log["endpoint_id"],
             message_id=str(log["event_id"]), event=log["event"], attempt=1, url=NOWHERE,
             secrets=["whsec_unused"], body=log["payload"].encode(), correlation_id=None,
+            lease=log["next_retry_at"],
         ),
         attempted_at=datetime.now(UTC), duration_ms=3, outcome="http_error",
-        response_code=410, response_body="gone", error=None,
+        response_code=status, response_body="no", error=None,
     )  # fmt: skip
+
+
+def gone(log: dict) -> AttemptResult:
+    """The endpoint answered this delivery's first attempt with 410 Gone."""
+    return answered(log, 410)
 
 
 def waiting_on_locks(db) -> int:
@@ -296,3 +302,37 @@ def test_a_delivery_logged_by_an_event_racing_the_disabling_is_ended_not_sent(
         "next_retry_at": None,
     }  # fmt: skip
     assert db.execute("SELECT count(*) AS n FROM webhook_attempts").fetchone()["n"] == 0
+
+
+def test_clearing_the_default_url_while_a_dispatcher_records_its_attempt(
+    client, merchant_headers, db, database_url, recorder
+):
+    """Clearing the config's URL deletes the default endpoint and ends its pending deliveries.
+    It took the deliveries' rows before the endpoint's, the reverse of a dispatcher recording
+    an attempt (docs/webhooks.md#default-endpoint): with the dispatcher first at the endpoint's
+    row, each waited for the other, and PostgreSQL aborted one (the merchant's request failed,
+    or the dispatcher lost its batch's recording until the leases ran out)."""
+    client.put("/api/v1/webhooks/config", json={"webhook_url": NOWHERE}, headers=merchant_headers)
+    default_id = db.execute("SELECT id FROM webhook_endpoints WHERE is_default").fetchone()["id"]
+    first, _ = pending_logs(db, default_id, 2)
+
+    def clear_url():
+        return client.put(
+            "/api/v1/webhooks/config", json={"webhook_url": ""}, headers=merchant_headers
+        )
+
+    # The dispatcher's recording reaches the endpoint's row first, the API after it.
+    dispatcher, cleared = race(db, database_url, [default_id],
+                               recording([answered(first, 500)]), clear_url)  # fmt: skip
+
+    assert dispatcher.error is None
+    assert cleared.error is None and cleared.result.status_code == 200, cleared.result.text
+    assert cleared.result.json()["webhook_url"] is None
+    logs = db.execute(
+        "SELECT status, failure_reason FROM webhook_logs WHERE endpoint_id = %s", (default_id,)
+    ).fetchall()
+    assert {(log["status"], log["failure_reason"]) for log in logs} == {
+        ("failed", "endpoint deleted")
+    }
+    attempts = db.execute("SELECT response_code FROM webhook_attempts").fetchall()
+    assert [a["response_code"] for a in attempts] == [500]

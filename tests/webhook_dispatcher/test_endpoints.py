@@ -8,11 +8,12 @@ import time
 import pytest
 from standardwebhooks import Webhook
 
-from factories import create_order, create_payment, upi_payment_body
+from factories import create_order, create_payment, headers_for, sign_up, upi_payment_body
 from shared.core.signing import hex_signature
-from webhook_dispatcher.delivery import MAX_IN_FLIGHT_PER_ENDPOINT
+from webhook_dispatcher.delivery import MAX_IN_FLIGHT, MAX_IN_FLIGHT_PER_ENDPOINT
 
 ENDPOINTS = "/api/v1/webhooks/endpoints"
+WEBHOOK_DISABLED = "webhook_endpoint.disabled"
 
 
 def add_endpoint(client, headers, url, **body) -> dict:
@@ -157,6 +158,37 @@ def test_an_endpoint_answering_410_is_disabled_at_once_and_the_others_are_told(
     # Events while it is disabled are stored, with no log for it.
     make_payment(client, merchant_headers)
     assert len(logs_of(db, gone_endpoint["id"])) == 1
+
+
+def test_recovering_a_disabled_endpoint_does_not_send_it_its_own_disabling(
+    client, merchant_headers, db, start_receiver, dispatcher
+):
+    """The `webhook_endpoint.disabled` event about an endpoint is for the merchant's other
+    endpoints (docs/webhooks.md#endpoint-health); recovering the endpoint once it is fixed sent
+    it that event too, as if it were one it had missed."""
+    receiving(start_receiver, client, merchant_headers)  # one other endpoint, told at once
+    gone, endpoint = receiving(
+        start_receiver, client, merchant_headers, events=["payment.created", WEBHOOK_DISABLED],
+        receiver={"fail_first": 1, "fail_status": 410},
+    )  # fmt: skip
+    make_payment(client, merchant_headers)
+    dispatcher()
+    dispatcher()
+    [told] = disabled_events(db)
+    assert told["id"] == endpoint["id"]
+    since = db.execute("SELECT min(created_at) AS t FROM events").fetchone()["t"]
+
+    path = f"{ENDPOINTS}/{endpoint['id']}"
+    client.patch(path, json={"status": "enabled"}, headers=merchant_headers)
+    recovered = client.post(
+        f"{path}/recover", json={"since": since.isoformat()}, headers=merchant_headers
+    )
+    dispatcher()
+
+    # The payment event answered 410 is sent again; the notice of its disabling is not.
+    assert recovered.json() == {"queued": 1}
+    assert [e["event"] for e in gone.events] == ["payment.created", "payment.created"]
+    assert WEBHOOK_DISABLED not in {log["event"] for log in logs_of(db, endpoint["id"])}
 
 
 def test_an_endpoint_failing_for_the_disable_after_period_is_disabled(
@@ -314,6 +346,64 @@ def test_a_hanging_endpoint_does_not_delay_another_endpoint_of_the_merchant_on_t
         host.stop()
 
 
+def test_a_merchant_with_many_hanging_endpoints_does_not_delay_other_merchants(
+    client, merchant_headers, db, dispatcher
+):
+    """Each endpoint holds at most MAX_IN_FLIGHT_PER_ENDPOINT attempts in flight, but one
+    merchant may have 20 endpoints: with enough of them hanging, that merchant alone filled
+    the dispatcher's MAX_IN_FLIGHT and every other merchant's delivery waited for its 5 s
+    timeouts (docs/webhooks.md#delivery)."""
+    from servers import SharedHost
+
+    host = SharedHost()
+    hostile = headers_for(sign_up(client))
+    hanging = [
+        add_endpoint(client, hostile, f"{host.base}/hang?n={n}")["id"]
+        for n in range(MAX_IN_FLIGHT // MAX_IN_FLIGHT_PER_ENDPOINT + 1)
+    ]
+    client.put(
+        "/api/v1/webhooks/config", json={"webhook_url": f"{host.base}/ok"}, headers=merchant_headers
+    )
+    stop = threading.Event()
+
+    def run_dispatcher():
+        while not stop.is_set():
+            dispatcher()
+            time.sleep(0.01)
+
+    ticking = threading.Thread(target=run_dispatcher)
+    ticking.start()
+    try:
+        db.execute(
+            "INSERT INTO webhook_logs (merchant_id, endpoint_id, event, payload, next_retry_at)"
+            " SELECT e.merchant_id, e.id, 'payment.created', %s, now()"
+            " FROM webhook_endpoints e, generate_series(1, 80) WHERE e.id = ANY(%s)",
+            ('{"event":"payment.created","timestamp":1700000000,"data":{}}', hanging),
+        )
+        deadline = time.monotonic() + 5
+        while host.hanging < MAX_IN_FLIGHT_PER_ENDPOINT and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)  # as many of its attempts in flight as it is let have
+
+        sent: dict[str, float] = {}
+        for _ in range(10):
+            sent_at = time.monotonic()
+            response = client.post("/api/v1/webhooks/test", headers=merchant_headers)
+            sent[response.json()["id"]] = sent_at
+            time.sleep(0.05)
+        deadline = time.monotonic() + 8
+        while set(sent) - set(host.arrived) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+        latencies = sorted(host.arrived[i] - sent[i] for i in sent if i in host.arrived)
+        assert len(latencies) == len(sent), "another merchant's delivery waited"
+        assert latencies[int(len(latencies) * 0.95) - 1] < 1.0, latencies
+    finally:
+        stop.set()
+        ticking.join(15)
+        host.stop()
+
+
 def test_a_deleted_endpoint_gets_none_of_its_pending_deliveries(
     client, merchant_headers, db, start_receiver, dispatcher
 ):
@@ -329,9 +419,36 @@ def test_a_deleted_endpoint_gets_none_of_its_pending_deliveries(
     assert {(log["status"], log["failure_reason"], log["attempts"]) for log in logs} == {
         ("failed", "endpoint deleted", 0)
     }
-    # A manual retry of such a log fails, saying why, and sends nothing.
-    client.post(f"/api/v1/webhooks/{logs[0]['id']}/retry", headers=merchant_headers)
+    # A manual retry of such a log is refused, saying why, and sends nothing.
+    retry = client.post(f"/api/v1/webhooks/{logs[0]['id']}/retry", headers=merchant_headers)
+    assert retry.status_code == 400
     dispatcher()
     assert receiver.events == []
     retried = client.get(f"/api/v1/webhooks/{logs[0]['id']}", headers=merchant_headers).json()
-    assert retried["attempt_history"][0]["error"] == "endpoint deleted"
+    assert (retried["status"], retried["attempt_history"]) == ("failed", [])
+
+
+def test_a_due_delivery_whose_endpoint_is_gone_is_ended_not_attempted(
+    client, merchant_headers, db, start_receiver, dispatcher
+):
+    """A delivery left pending for an endpoint that no longer exists (logged by an event that
+    committed after the deletion read its deliveries) ends at once with the reason, instead of
+    failing five attempts over hours while the log reads `pending`."""
+    receiver, endpoint = receiving(start_receiver, client, merchant_headers)
+    make_payment(client, merchant_headers)
+    db.execute("DELETE FROM webhook_endpoints WHERE id = %s", (endpoint["id"],))
+
+    dispatcher()
+
+    assert receiver.events == []
+    logs = logs_of(db, endpoint["id"])
+    assert len(logs) == 2
+    assert {
+        (log["status"], log["failure_reason"], log["attempts"], log["next_retry_at"])
+        for log in logs
+    } == {("failed", "endpoint deleted", 0, None)}
+    attempts = db.execute(
+        "SELECT count(*) AS n FROM webhook_attempts WHERE webhook_log_id = ANY(%s)",
+        ([log["id"] for log in logs],),
+    ).fetchone()["n"]
+    assert attempts == 0

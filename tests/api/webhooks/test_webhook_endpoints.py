@@ -2,8 +2,10 @@
 through both APIs, deletion, health and recovery's queueing (delivery is in
 tests/webhook_dispatcher/test_endpoints.py)."""
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
+import psycopg
 import pytest
 
 from factories import create_order, create_payment, headers_for, sign_up, upi_payment_body
@@ -353,6 +355,57 @@ def test_delete_ends_pending_deliveries_failed_and_keeps_the_logs(
     assert others["total"] == 2  # the default endpoint's go on
 
 
+def test_a_retry_to_a_deleted_or_disabled_endpoint_is_refused_saying_why(
+    client, merchant_headers, db
+):
+    """A manual retry answered "Webhook retry scheduled" for a delivery that could never be
+    sent: its endpoint deleted (five attempts failing over hours) or disabled (ended at once).
+    It is refused in words, and the delivery stays as it was."""
+    deleted = add_endpoint(client, merchant_headers, url="http://127.0.0.1:9/deleted")
+    disabled = add_endpoint(client, merchant_headers, url="http://127.0.0.1:9/disabled")
+    make_payment(client, merchant_headers)
+    client.delete(f"{ENDPOINTS}/{deleted['id']}", headers=merchant_headers)
+    client.patch(
+        f"{ENDPOINTS}/{disabled['id']}", json={"status": "disabled"}, headers=merchant_headers
+    )
+
+    for endpoint, wanted in (
+        (deleted, "The endpoint of this delivery was deleted, so it cannot be delivered again"),
+        (disabled, "The endpoint of this delivery is disabled: enable it (PATCH status) before "
+                   "retrying"),
+    ):  # fmt: skip
+        log_id = client.get(
+            f"/api/v1/webhooks?endpoint_id={endpoint['id']}", headers=merchant_headers
+        ).json()["data"][0]["id"]
+        response = client.post(f"/api/v1/webhooks/{log_id}/retry", headers=merchant_headers)
+        assert response.status_code == 400
+        assert response.json() == {"error": {"code": "BAD_REQUEST_ERROR", "description": wanted}}
+        log = db.execute(
+            "SELECT status, next_retry_at FROM webhook_logs WHERE id = %s", (log_id,)
+        ).fetchone()
+        assert (log["status"], log["next_retry_at"]) == ("failed", None)
+
+
+def test_a_retry_once_the_endpoint_is_enabled_again_forgets_why_it_ended(client, merchant_headers):
+    """A delivery ended by disabling its endpoint, retried once it is enabled again, no longer
+    reads "endpoint disabled" as its last error: that reason was over."""
+    endpoint = add_endpoint(client, merchant_headers)
+    make_payment(client, merchant_headers)
+    path = f"{ENDPOINTS}/{endpoint['id']}"
+    client.patch(path, json={"status": "disabled"}, headers=merchant_headers)
+    client.patch(path, json={"status": "enabled"}, headers=merchant_headers)
+    log = client.get(
+        f"/api/v1/webhooks?endpoint_id={endpoint['id']}", headers=merchant_headers
+    ).json()["data"][0]
+    assert log["last_error"] == "endpoint disabled"
+
+    retried = client.post(f"/api/v1/webhooks/{log['id']}/retry", headers=merchant_headers)
+
+    assert retried.status_code == 200, retried.text
+    log = client.get(f"/api/v1/webhooks/{log['id']}", headers=merchant_headers).json()
+    assert (log["status"], log["attempts"], log["last_error"]) == ("pending", 0, None)
+
+
 def test_disabling_stores_events_without_logs_for_it(client, merchant_headers, db):
     endpoint = add_endpoint(client, merchant_headers)
     client.patch(
@@ -389,6 +442,99 @@ def test_recover_queues_each_missed_event_once(client, merchant_headers, db):
     events = {row["id"] for row in db.execute("SELECT id::text FROM events").fetchall()}
     assert {log["event_id"] for log in recovered} <= events
     assert all(log["id"] != log["event_id"] for log in recovered)
+
+
+def test_recover_reads_its_window_to_the_millisecond_an_event_shows(client, merchant_headers, db):
+    """Events are stored to the microsecond and shown to the millisecond. Recovering with an
+    event's own created_at (as the events API shows it) as both bounds queued nothing, while
+    the events API, given the same bounds, finds the event."""
+    endpoint = add_endpoint(client, merchant_headers, events=["payment.created"])
+    path = f"{ENDPOINTS}/{endpoint['id']}"
+    client.patch(path, json={"status": "disabled"}, headers=merchant_headers)
+    make_payment(client, merchant_headers)
+    db.execute("UPDATE events SET created_at = date_trunc('second', now()) + interval '123456 us'")
+    [event] = client.get("/api/v1/events?type=payment.created", headers=merchant_headers).json()[
+        "data"
+    ]
+    shown = event["created_at"]
+    assert shown.endswith(".123Z")
+    found = client.get(
+        f"/api/v1/events?created_from={shown}&created_to={shown}&type=payment.created",
+        headers=merchant_headers,
+    ).json()
+    assert found["total"] == 1
+    client.patch(path, json={"status": "enabled"}, headers=merchant_headers)
+
+    recovered = client.post(
+        f"{path}/recover", json={"since": shown, "until": shown}, headers=merchant_headers
+    )
+
+    assert (recovered.status_code, recovered.json()) == (202, {"queued": 1})
+    [log] = client.get(
+        f"/api/v1/webhooks?endpoint_id={endpoint['id']}", headers=merchant_headers
+    ).json()["data"]
+    assert log["event_id"] == event["id"]
+
+
+def test_a_recovery_under_an_idempotency_key_leaves_the_endpoint_to_the_dispatcher(
+    client, merchant_headers, db, database_url, api_runtime
+):
+    """With an Idempotency-Key (the dashboard always sends one) a recovery is one transaction,
+    its response stored with its work: its batches are savepoints, and the endpoint's row,
+    locked by each, stayed locked to the end (seconds for 100,000 events). A dispatcher
+    recording an attempt to that endpoint waited all that time, and with it every other
+    merchant's attempts in its batch. A recovery now holds nothing a dispatcher takes."""
+    from api.webhooks import service
+    from api.webhooks.schemas import EndpointRecover
+
+    endpoint = add_endpoint(client, merchant_headers, events=["payment.created"])
+    make_payment(client, merchant_headers)
+    since = db.execute("SELECT min(created_at) AS t FROM events").fetchone()["t"]
+    merchant_id = str(db.execute("SELECT id FROM merchants WHERE is_test").fetchone()["id"])
+    db.execute("UPDATE webhook_logs SET status = 'failed', next_retry_at = NULL")
+
+    def lock_as_a_dispatcher_records() -> bool:
+        with psycopg.connect(database_url) as other:
+            try:
+                other.execute(
+                    "SELECT 1 FROM webhook_endpoints WHERE id = %s FOR NO KEY UPDATE NOWAIT",
+                    (endpoint["id"],),
+                )
+            except psycopg.errors.LockNotAvailable:
+                return False
+            return True
+
+    async def recover_and_look() -> tuple[dict, bool]:
+        async with api_runtime.db.transaction() as tx:  # as under an Idempotency-Key
+            body = EndpointRecover(since=since.isoformat())
+            queued = await service.recover(tx, merchant_id, endpoint["id"], body)
+            return queued, await asyncio.to_thread(lock_as_a_dispatcher_records)
+
+    queued, dispatcher_could_lock = api_runtime.run(recover_and_look())
+
+    assert queued == {"queued": 1}
+    assert dispatcher_could_lock
+
+
+def test_two_recoveries_of_one_endpoint_at_once_queue_each_event_once(client, merchant_headers, db):
+    endpoint = add_endpoint(client, merchant_headers, events=["payment.created"])
+    path = f"{ENDPOINTS}/{endpoint['id']}"
+    client.patch(path, json={"status": "disabled"}, headers=merchant_headers)
+    for _ in range(5):
+        make_payment(client, merchant_headers)
+    client.patch(path, json={"status": "enabled"}, headers=merchant_headers)
+    since = db.execute("SELECT min(created_at) AS t FROM events").fetchone()["t"]
+    body = {"since": since.isoformat()}
+
+    def recover(key: str):
+        return client.post(
+            f"{path}/recover", json=body, headers=merchant_headers | {"Idempotency-Key": key}
+        )
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(recover, ["a", "b", "c", "d"]))
+
+    assert sorted(a.json()["queued"] for a in answers) == [0, 0, 0, 5]
 
 
 @pytest.mark.parametrize(
@@ -450,7 +596,8 @@ def test_private_urls_are_refused_as_for_the_config(guarded_client, merchant_hea
 @pytest.mark.parametrize(
     "body",
     [{"url": None}, {"url": ""}, {"url": "ftp://127.0.0.1/x"}, {"events": None},
-     {"status": "paused"}, {"default": True}, {"secret": "whsec_mine"}, {"description": 5}],
+     {"status": "paused"}, {"status": None}, {"default": True}, {"secret": "whsec_mine"},
+     {"description": 5}],
 )  # fmt: skip
 def test_patch_refuses_bad_fields_and_changes_nothing(client, merchant_headers, body):
     endpoint = add_endpoint(client, merchant_headers, description="Kept")

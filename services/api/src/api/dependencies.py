@@ -1,7 +1,6 @@
 """Request dependencies: the process's ApiRuntime, the authenticated merchant, pagination,
 time bounds of a list."""
 
-from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Query, Request, Security
@@ -10,7 +9,7 @@ from fastapi.security import APIKeyHeader
 from fastapi.security.api_key import APIKeyBase
 
 from api.authentication import credentials as auth
-from api.fields import ISO_8601, utc_time
+from api.fields import ISO_8601, end_of_millisecond, shown_millisecond
 from api.pagination import CreatedRange, Pagination
 from api.ratelimit.limiter import API_REQUESTS_PER_KEY
 from api.runtime import ApiRuntime
@@ -79,14 +78,6 @@ PaginationDep = Annotated[Pagination, Depends(pagination)]
 
 
 TimeInQuery = Annotated[str | None, Query(pattern=ISO_8601, max_length=40)]
-# The precision of every timestamp the API shows (`shared.domain.models.iso`).
-SHOWN_PRECISION = timedelta(milliseconds=1)
-
-
-def _shown_millisecond(value: str | None, name: str) -> datetime | None:
-    """The millisecond an ISO-8601 time falls in (`api.fields.utc_time`)."""
-    moment = utc_time(value, name, example="2026-01-15T10:30:00.000Z")
-    return moment and moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 async def created_range(
@@ -103,20 +94,8 @@ async def created_range(
         ),
     ] = None,
 ) -> CreatedRange:
-    last = _shown_millisecond(created_to, "created_to")
-    return CreatedRange(_shown_millisecond(created_from, "created_from"), _end_of(last))
-
-
-def _end_of(millisecond: datetime | None) -> datetime | None:
-    """The end of the millisecond `created_to` falls in (docs/api.md#events); None, no upper
-    bound, for none given or for the last millisecond there is (9999-12-31T23:59:59.999),
-    whose end no datetime holds and which nothing is created after."""
-    if millisecond is None:
-        return None
-    try:
-        return millisecond + SHOWN_PRECISION
-    except OverflowError:
-        return None
+    last = shown_millisecond(created_to, "created_to")
+    return CreatedRange(shown_millisecond(created_from, "created_from"), end_of_millisecond(last))
 
 
 CreatedRangeDep = Annotated[CreatedRange, Depends(created_range)]

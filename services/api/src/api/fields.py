@@ -1,6 +1,6 @@
 """Field types that request schemas and endpoints share."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Path
@@ -44,6 +44,32 @@ def utc_time(
     except ValueError:
         raise ImpossibleTime(name, example) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# The precision of every timestamp the API shows (`shared.domain.models.iso`).
+SHOWN_PRECISION = timedelta(milliseconds=1)
+
+
+def shown_millisecond(
+    value: str | None, name: str, example: str = "2026-01-15T10:30:00.000Z"
+) -> datetime | None:
+    """The millisecond an ISO-8601 time falls in (`utc_time`): rows are stored to the
+    microsecond but shown to the millisecond, so a time the API showed is read as that whole
+    millisecond (docs/api.md#events)."""
+    moment = utc_time(value, name, example)
+    return moment and moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def end_of_millisecond(millisecond: datetime | None) -> datetime | None:
+    """The (exclusive) end of `millisecond`; None, no upper bound, for None or for the last
+    millisecond there is (9999-12-31T23:59:59.999), whose end no datetime holds and which
+    nothing is created after."""
+    if millisecond is None:
+        return None
+    try:
+        return millisecond + SHOWN_PRECISION
+    except OverflowError:
+        return None
 
 
 class FieldValueError(ValueError):

@@ -50,6 +50,10 @@ MAX_IN_FLIGHT = 400
 # One endpoint may hold at most this many attempts at once, so a slow or dead endpoint never
 # takes more than an eighth of the capacity other endpoints' deliveries need.
 MAX_IN_FLIGHT_PER_ENDPOINT = 50
+# One merchant may hold at most this many, whatever its number of endpoints (up to 20): a
+# merchant whose endpoints hang never takes more than a quarter of the capacity, and one
+# hanging endpoint still leaves its merchant's other endpoints as much room as it takes.
+MAX_IN_FLIGHT_PER_MERCHANT = 2 * MAX_IN_FLIGHT_PER_ENDPOINT
 KEEPALIVE_S = 4.0
 
 # Connection errors as an attempt log says them: words, never "[Errno 111]".
@@ -110,6 +114,9 @@ class Delivery:
     secrets: list[str]
     body: bytes
     correlation_id: str | None
+    # The lease its claim set (the log's next_retry_at): only the lease's holder moves the log
+    # on, so a manual retry made while this attempt was in flight stands.
+    lease: datetime
 
 
 @dataclass(frozen=True)
@@ -146,6 +153,7 @@ class DeliveryEngine:
         self._finished: queue.SimpleQueue[AttemptResult] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._in_flight: Counter[str] = Counter()
+        self._in_flight_by_merchant: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
 
     @staticmethod
@@ -187,6 +195,16 @@ class DeliveryEngine:
         with self._lock:
             return {x: MAX_IN_FLIGHT_PER_ENDPOINT - n for x, n in self._in_flight.items() if n}
 
+    def merchant_rooms(self) -> dict[str, int]:
+        """How many more attempts each merchant with attempts in flight may start now, over
+        all its endpoints; merchants not listed may start MAX_IN_FLIGHT_PER_MERCHANT."""
+        with self._lock:
+            return {
+                m: MAX_IN_FLIGHT_PER_MERCHANT - n
+                for m, n in self._in_flight_by_merchant.items()
+                if n
+            }
+
     def busy(self) -> bool:
         with self._lock:
             return bool(+self._in_flight) or not self._finished.empty()
@@ -199,6 +217,7 @@ class DeliveryEngine:
         with self._lock:
             for delivery in deliveries:
                 self._in_flight[delivery.lane] += 1
+                self._in_flight_by_merchant[delivery.merchant_id] += 1
         self._loop.call_soon_threadsafe(self._start, deliveries)
 
     # On the delivery loop.
@@ -225,6 +244,7 @@ class DeliveryEngine:
         finally:
             with self._lock:
                 self._in_flight[delivery.lane] -= 1
+                self._in_flight_by_merchant[delivery.merchant_id] -= 1
 
     async def _attempt(self, delivery: Delivery) -> AttemptResult:
         attempted_at = datetime.now(UTC)
@@ -276,13 +296,9 @@ class DeliveryEngine:
         )
 
     def _target(self, delivery: Delivery) -> WebhookTarget:
-        """The URL as saving read it (BlockedDestination if it no longer passes)."""
-        if not delivery.url:
-            raise BlockedDestination(
-                "endpoint deleted"
-                if delivery.endpoint_id
-                else "merchant has no webhook URL configured"
-            )
+        """The URL as saving read it (BlockedDestination if it no longer passes). A delivery
+        without an endpoint to go to is ended when claimed, never attempted
+        (repository.claim_due)."""
         try:
             target = _parsed_url(delivery.url)
         except BadRequest as exc:

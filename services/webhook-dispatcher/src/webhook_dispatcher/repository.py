@@ -9,23 +9,31 @@ LEASE = "60 seconds"
 
 
 def claim_due(
-    conn: DictConnection, limit: int, per_lane: int, lane_rooms: dict[str, int]
+    conn: DictConnection,
+    limit: int,
+    per_lane: int,
+    lane_rooms: dict[str, int],
+    per_merchant: int,
+    merchant_rooms: dict[str, int],
 ) -> list[Row]:
     """Due deliveries leased to us by moving next_retry_at on: at most `limit` in all, at
     most `lane_rooms[x]` of lane x (its attempts in flight leave it that much room) and
-    `per_lane` of any other. A delivery's lane is its endpoint (its merchant's id for a log
-    without one), so one endpoint's backlog never holds up another's. A log without an
-    endpoint goes to the merchant's default endpoint. Each row carries the endpoint's URL (''
-    when it was deleted, or there is no default), its current secret and `replaced_secrets`,
-    the replaced ones still signing, newest first (the default endpoint's are the
-    merchant's).
+    `per_lane` of any other, and likewise at most `merchant_rooms[m]` of merchant m's and
+    `per_merchant` of any other merchant's. A delivery's lane is its endpoint (its merchant's
+    id for a log without one), so one endpoint's backlog never holds up another's, and a
+    merchant's many endpoints never hold up other merchants. A log without an endpoint goes
+    to the merchant's default endpoint. Each row carries the endpoint's URL, its current
+    secret and `replaced_secrets`, the replaced ones still signing, newest first (the default
+    endpoint's are the merchant's).
 
-    A due delivery whose endpoint is disabled is not leased but ended, `failed` with the
-    reason "endpoint disabled", and returned with that status, to be left alone: a disabled
-    endpoint gets nothing (docs/webhooks.md#endpoint-health; `recover` sends it later). Disabling ends the
-    endpoint's pending deliveries, but not one logged by an event whose transaction read the
-    endpoint as enabled and committed after it, nor one a merchant retried by hand."""
+    A due delivery whose endpoint is disabled or gone is not leased but ended, `failed` with
+    the reason "endpoint disabled" or "endpoint deleted", and returned with that status, to be
+    left alone: such an endpoint gets nothing (docs/webhooks.md#endpoint-health; `recover`
+    sends what a disabled one missed later), and an attempt could only fail. Disabling or
+    deleting ends the endpoint's pending deliveries, but not one logged by an event whose
+    transaction read the endpoint as enabled and committed after it."""
     full = [lane for lane, room in lane_rooms.items() if room <= 0]
+    full_merchants = [merchant for merchant, room in merchant_rooms.items() if room <= 0]
     return conn.execute(
         f"""
         WITH due AS (
@@ -35,31 +43,40 @@ def claim_due(
             FROM webhook_logs
             WHERE status = 'pending' AND next_retry_at <= clock_timestamp()
               AND coalesce(endpoint_id, merchant_id::text) <> ALL(%(full)b::text[])
+              AND merchant_id <> ALL(%(full_merchants)b::uuid[])
             ORDER BY next_retry_at LIMIT %(limit)s
             FOR UPDATE SKIP LOCKED
         ), ranked AS (
             SELECT id, merchant_id, endpoint_id, lane,
-                   row_number() OVER (PARTITION BY lane ORDER BY next_retry_at) AS place
+                   row_number() OVER (PARTITION BY lane ORDER BY next_retry_at) AS place,
+                   row_number() OVER (PARTITION BY merchant_id ORDER BY next_retry_at)
+                       AS merchant_place
             FROM due
         ), rooms AS (
             SELECT * FROM unnest(%(busy)b::text[], %(rooms)b::int[]) AS r(lane, room)
+        ), merchant_rooms AS (
+            SELECT * FROM unnest(%(busy_merchants)b::uuid[], %(merchant_room_sizes)b::int[])
+                AS r(merchant_id, room)
         )
         UPDATE webhook_logs w
-        SET next_retry_at = CASE WHEN e.status = 'disabled' THEN NULL
-                                 ELSE clock_timestamp() + interval '{LEASE}' END,
-            status = CASE WHEN e.status = 'disabled' THEN 'failed' ELSE w.status END,
-            failure_reason = CASE WHEN e.status = 'disabled' THEN 'endpoint disabled'
+        SET next_retry_at = CASE WHEN e.status = 'enabled'
+                                 THEN clock_timestamp() + interval '{LEASE}' END,
+            status = CASE WHEN e.status = 'enabled' THEN w.status ELSE 'failed' END,
+            failure_reason = CASE WHEN e.id IS NULL THEN 'endpoint deleted'
+                                  WHEN e.status = 'disabled' THEN 'endpoint disabled'
                                   ELSE w.failure_reason END,
-            updated_at = CASE WHEN e.status = 'disabled' THEN now() ELSE w.updated_at END
+            updated_at = CASE WHEN e.status = 'enabled' THEN w.updated_at ELSE now() END
         FROM ranked
         LEFT JOIN rooms USING (lane)
+        LEFT JOIN merchant_rooms USING (merchant_id)
         JOIN merchants m ON m.id = ranked.merchant_id
         LEFT JOIN webhook_endpoints e
                ON e.id = ranked.endpoint_id
                OR (ranked.endpoint_id IS NULL AND e.merchant_id = m.id AND e.is_default)
         WHERE w.id = ranked.id AND ranked.place <= coalesce(rooms.room, %(per_lane)s)
+          AND ranked.merchant_place <= coalesce(merchant_rooms.room, %(per_merchant)s)
         RETURNING w.id, w.merchant_id, w.endpoint_id, ranked.lane, w.event_id, w.event,
-                  w.payload, w.attempts, w.correlation_id, w.status,
+                  w.payload, w.attempts, w.correlation_id, w.status, w.next_retry_at,
                   coalesce(e.url, '') AS webhook_url,
                   coalesce(e.secret, m.webhook_secret) AS webhook_secret,
                   ARRAY(SELECT s.secret FROM webhook_secrets s
@@ -74,6 +91,10 @@ def claim_due(
             "full": full,
             "busy": list(lane_rooms),
             "rooms": list(lane_rooms.values()),
+            "per_merchant": per_merchant,
+            "full_merchants": full_merchants,
+            "busy_merchants": list(merchant_rooms),
+            "merchant_room_sizes": list(merchant_rooms.values()),
         },
     ).fetchall()
 
@@ -101,11 +122,17 @@ def record_attempts(conn: DictConnection, attempts: list[dict[str, Any]]) -> lis
     `failing_since`; returns each attempt's number.
 
     `attempts` are `tasks.attempt_row` dicts (log_id, endpoint_id, attempt, attempted_at,
-    duration_ms, response_code, response_body, error, status, next_retry_at). An attempt's
-    number counts every attempt of its delivery, manual retries included (`attempt` is its
-    place in the five scheduled ones). The delivery rows are locked in id order, so two
+    duration_ms, response_code, response_body, error, status, next_retry_at, lease). An
+    attempt's number counts every attempt of its delivery, manual retries included (`attempt`
+    is its place in the five scheduled ones). The delivery rows are locked in id order, so two
     dispatchers recording attempts of one delivery (a lease that ran out) number them one
     after the other; UNIQUE (webhook_log_id, attempt_number) holds it.
+
+    Every attempt is logged, but only one made under the delivery's current lease (its
+    next_retry_at still the `lease` its claim set) moves the delivery on: a manual retry made
+    while the attempt was in flight (due now, attempts 0) stands instead of being overwritten
+    by that attempt's outcome (a fifth failure would end it `failed`, the retry lost), and so
+    does a claim by another dispatcher after the lease ran out.
 
     An endpoint's `failing_since` is cleared by a successful attempt and set by the first
     failed one after a success (docs/webhooks.md#endpoint-health); only rows whose value
@@ -149,10 +176,11 @@ def record_attempts(conn: DictConnection, attempts: list[dict[str, Any]]) -> lis
                 %(log_ids)b::uuid[], %(endpoint_ids)b::text[], %(attempts)b::int[],
                 %(attempted_at)b::timestamptz[], %(duration_ms)b::int[],
                 %(response_codes)b::int[], %(response_bodies)b::text[], %(errors)b::text[],
-                %(statuses)b::text[], %(next_retry_at)b::timestamptz[]
+                %(statuses)b::text[], %(next_retry_at)b::timestamptz[],
+                %(leases)b::timestamptz[]
             ) WITH ORDINALITY AS g(log_id, endpoint_id, attempt, attempted_at, duration_ms,
                                    response_code, response_body, error, status, next_retry_at,
-                                   position)
+                                   lease, position)
         ), numbered AS (
             SELECT g.*,
                    coalesce((SELECT max(a.attempt_number) FROM webhook_attempts a
@@ -173,7 +201,7 @@ def record_attempts(conn: DictConnection, attempts: list[dict[str, Any]]) -> lis
                 response_code = last.response_code, status = last.status,
                 next_retry_at = last.next_retry_at, updated_at = now()
             FROM (SELECT DISTINCT ON (log_id) * FROM given ORDER BY log_id, position DESC) last
-            WHERE l.id = last.log_id AND l.status = 'pending'
+            WHERE l.id = last.log_id AND l.status = 'pending' AND l.next_retry_at = last.lease
         ), health AS (
             SELECT endpoint_id, bool_or(status = 'success') AS ok,
                    min(attempted_at) AS first_attempt
@@ -200,6 +228,7 @@ def record_attempts(conn: DictConnection, attempts: list[dict[str, Any]]) -> lis
             "errors": [a["error"] for a in attempts],
             "statuses": [a["status"] for a in attempts],
             "next_retry_at": [a["next_retry_at"] for a in attempts],
+            "leases": [a["lease"] for a in attempts],
         },
     ).fetchall()
     return [row["attempt_number"] for row in rows]

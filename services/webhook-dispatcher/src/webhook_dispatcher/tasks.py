@@ -23,6 +23,7 @@ from webhook_dispatcher import repository
 from webhook_dispatcher.config import DispatcherSettings
 from webhook_dispatcher.delivery import (
     MAX_IN_FLIGHT_PER_ENDPOINT,
+    MAX_IN_FLIGHT_PER_MERCHANT,
     TIMEOUT_S,
     AttemptResult,
     Delivery,
@@ -50,19 +51,22 @@ def delivery_engine() -> DeliveryEngine:
 def claim_and_submit(current: WorkerRuntime, engine: DeliveryEngine) -> int:
     """Lease due deliveries (as many as the engine has room for, CLAIM_BATCH at most) and
     start their attempts; returns how many due deliveries it took, those it ended because
-    their endpoint is disabled included."""
+    their endpoint is disabled or deleted included."""
     room = min(engine.capacity(), CLAIM_BATCH)
     if room <= 0:
         return 0
     # One statement, atomic on its own: no BEGIN and COMMIT round trips around it.
     with current.db.autocommit() as tx:
-        rows = repository.claim_due(tx.conn, room, MAX_IN_FLIGHT_PER_ENDPOINT, engine.lane_rooms())
-    # Deliveries to a disabled endpoint came back ended, not leased: nothing to send.
+        rows = repository.claim_due(
+            tx.conn, room, MAX_IN_FLIGHT_PER_ENDPOINT, engine.lane_rooms(),
+            MAX_IN_FLIGHT_PER_MERCHANT, engine.merchant_rooms(),
+        )  # fmt: skip
+    # Deliveries to a disabled or deleted endpoint came back ended, not leased: nothing to send.
     claimed = [row for row in rows if row["status"] == "pending"]
     if len(claimed) < len(rows):
         log.info(
             "webhook_deliveries_ended",
-            reason="endpoint disabled",
+            reason="endpoint disabled or deleted",
             webhook_ids=[str(row["id"]) for row in rows if row["status"] != "pending"],
         )
     _claimed.update(str(row["id"]) for row in claimed)
@@ -82,6 +86,7 @@ def claim_and_submit(current: WorkerRuntime, engine: DeliveryEngine) -> int:
             secrets=[row["webhook_secret"], *row["replaced_secrets"]],
             body=row["payload"].encode(),
             correlation_id=row["correlation_id"],
+            lease=row["next_retry_at"],
         )
         for row in claimed
     ])  # fmt: skip
@@ -107,6 +112,7 @@ def attempt_row(result: AttemptResult, test_intervals: bool) -> dict:
         "error": result.error,
         "status": status,
         "next_retry_at": next_retry_at,
+        "lease": delivery.lease,
     }
 
 

@@ -10,6 +10,8 @@ from api.routing import api_router
 from api.webhooks import service
 from api.webhooks.errors import (
     DefaultEndpointDisabled,
+    RetryOfDeletedEndpoint,
+    RetryOfDisabledEndpoint,
     TooManyEndpoints,
     WebhookEndpointNotFound,
     WebhookNotFound,
@@ -240,7 +242,7 @@ async def get_log(
 @router.post(
     "/api/v1/webhooks/{webhook_id}/retry",
     response_model=WebhookRetried,
-    responses=error_responses(WebhookNotFound),
+    responses=error_responses(WebhookNotFound, RetryOfDeletedEndpoint, RetryOfDisabledEndpoint),
     summary="Deliver again now, with attempts reset to 0",
 )
 async def retry(

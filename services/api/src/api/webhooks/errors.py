@@ -15,6 +15,21 @@ class WebhookUrlNotSet(BadRequest, description="Set a webhook URL before sending
     """400: a test webhook needs a configured webhook URL."""
 
 
+class RetryOfDeletedEndpoint(
+    BadRequest,
+    description="The endpoint of this delivery was deleted, so it cannot be delivered again",
+):
+    """400: a manual retry of a delivery whose endpoint no longer exists."""
+
+
+class RetryOfDisabledEndpoint(
+    BadRequest,
+    description="The endpoint of this delivery is disabled: enable it (PATCH status) before "
+    "retrying",
+):
+    """400: a manual retry of a delivery whose endpoint is disabled, which gets nothing."""
+
+
 class WebhookEndpointNotFound(NotFound, description="Webhook endpoint not found"):
     """404: no webhook endpoint with this id, or another merchant's."""
 
@@ -68,6 +83,12 @@ class EndpointEventsRemoved(
     BadRequest, description='events must be a list of event types or ["*"]', field="events"
 ):
     """400: an update sets an endpoint's `events` to null."""
+
+
+class EndpointStatusRemoved(
+    BadRequest, description='status must be "enabled" or "disabled"', field="status"
+):
+    """400: an update sets an endpoint's `status` to null."""
 
 
 class DefaultEndpointTakesEveryEvent(

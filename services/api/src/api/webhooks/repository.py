@@ -57,13 +57,43 @@ async def list_attempts(conn: AsyncDictConnection, log_id: str) -> list[Row]:
     )
 
 
+async def lock_delivery_endpoint(
+    conn: AsyncDictConnection, log_id: str, merchant_id: str
+) -> Row | None:
+    """The merchant's log `log_id` (None for an unknown id or another merchant's) with the
+    `endpoint_status` of the endpoint it goes to (its own, or the default endpoint for a log
+    without one; None when that endpoint no longer exists). The endpoint's row is share-locked,
+    so it is neither deleted nor disabled before the caller's transaction ends; it is taken
+    before the log's row, the lock order of every writer of an endpoint and its deliveries."""
+    row = await fetchone_async(
+        conn,
+        "SELECT id, endpoint_id FROM webhook_logs WHERE id = %s AND merchant_id = %s",
+        (log_id, merchant_id),
+    )
+    if row is None:
+        return None
+    endpoint = await fetchone_async(
+        conn,
+        """
+        SELECT status FROM webhook_endpoints
+        WHERE merchant_id = %(merchant_id)s
+          AND (id = %(endpoint_id)s OR (%(endpoint_id)s::text IS NULL AND is_default))
+        FOR SHARE
+        """,
+        {"merchant_id": merchant_id, "endpoint_id": row["endpoint_id"]},
+    )
+    return row | {"endpoint_status": endpoint["status"] if endpoint else None}
+
+
 async def schedule_again(conn: AsyncDictConnection, log_id: str, merchant_id: str) -> Row | None:
-    """Deliver again at once with a fresh set of attempts."""
+    """Deliver again at once with a fresh set of attempts; why it had ended (its endpoint
+    disabled, say) no longer holds, so it is cleared."""
     return await fetchone_async(
         conn,
         """
         UPDATE webhook_logs
-        SET status = 'pending', attempts = 0, next_retry_at = now(), updated_at = now()
+        SET status = 'pending', attempts = 0, next_retry_at = now(), failure_reason = NULL,
+            updated_at = now()
         WHERE id = %s AND merchant_id = %s
         RETURNING id, status
         """,
@@ -206,6 +236,32 @@ async def get_endpoint(
     )
 
 
+# The first key of the transaction advisory locks that serialize recoveries of one endpoint
+# (the second is a hash of its id); a two-key advisory lock never meets a one-key one.
+RECOVERY_LOCK_CLASS = 7_280_432
+
+
+async def hold_for_recovery(
+    conn: AsyncDictConnection, merchant_id: str, endpoint_id: str
+) -> Row | None:
+    """One of the merchant's endpoints, as `get_endpoint` reads it, held for a batch of a
+    recovery until the caller's transaction ends: other recoveries of it wait (so none queues
+    an event twice), and it is not deleted meanwhile; no row lock that a dispatcher recording
+    an attempt, or the API changing the endpoint, waits for (FOR KEY SHARE). A recovery under
+    an Idempotency-Key is one transaction, held to its end."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (RECOVERY_LOCK_CLASS, endpoint_id)
+    )
+    return await fetchone_async(
+        conn,
+        f"""
+        SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints e JOIN merchants m ON m.id = e.merchant_id
+        WHERE e.id = %s AND e.merchant_id = %s FOR KEY SHARE OF e
+        """,
+        (endpoint_id, merchant_id),
+    )
+
+
 async def insert_endpoint(conn: AsyncDictConnection, **fields: Any) -> None:
     """A new, enabled, non-default endpoint. CheckViolation `webhook_endpoints_at_most_20`
     when the merchant has 20 already (the insert trigger of migration 010)."""
@@ -279,15 +335,16 @@ async def recover_batch(
     endpoint: Row,
     merchant_id: str,
     after: tuple[datetime, int],
-    until: datetime,
+    before: datetime,
     batch: int,
     first_due_in_ms: int,
     spacing_ms: int,
 ) -> Row:
     """One batch of a recovery: of the merchant's next `batch` events after `after`
-    ((created_at, seq), exclusive) up to `until` (inclusive), each that the endpoint's
-    filter takes and that has no delivery to it that succeeded or is still pending gets a
-    new pending log (a new id; the event id as webhook-id), due `first_due_in_ms` from now
+    ((created_at, seq), exclusive) and created before `before`, each that the endpoint's
+    filter takes, that is not the endpoint's own `webhook_endpoint.disabled` (sent to the
+    merchant's other endpoints only) and that has no delivery to it that succeeded or is
+    still pending gets a new pending log (a new id; the event id as webhook-id), due `first_due_in_ms` from now
     and `spacing_ms` apart. Returns `seen` (events read), `queued` (logs made) and
     `last_created_at`/`last_seq` (where the next batch starts)."""
     return await one_async(
@@ -295,13 +352,18 @@ async def recover_batch(
         """
         WITH batch AS (
             SELECT id, seq, type, body, object_id, correlation_id, created_at FROM events
-            WHERE merchant_id = %(merchant_id)s AND created_at <= %(until)s
+            WHERE merchant_id = %(merchant_id)s AND created_at < %(before)s
               AND (created_at, seq) > (%(after_created_at)s, %(after_seq)s)
             ORDER BY created_at, seq LIMIT %(batch)s
         ), missed AS (
             SELECT b.*, row_number() OVER (ORDER BY b.created_at, b.seq) AS place FROM batch b
             WHERE (b.type = ANY(%(events)s::text[]) OR '*' = ANY(%(events)s::text[]))
               AND (%(is_default)s OR b.type <> 'webhook.test')
+              -- An endpoint's own disabling is news for the merchant's other endpoints only.
+              AND CASE WHEN b.type = 'webhook_endpoint.disabled'
+                       THEN (b.body::jsonb #>> '{data,endpoint,id}')
+                            IS DISTINCT FROM %(endpoint_id)s
+                       ELSE true END
               AND NOT EXISTS (
                   SELECT 1 FROM webhook_logs l
                   WHERE l.event_id = b.id AND l.endpoint_id = %(endpoint_id)s
@@ -328,7 +390,7 @@ async def recover_batch(
             "endpoint_id": endpoint["id"],
             "events": list(endpoint["events"]),
             "is_default": endpoint["is_default"],
-            "until": until,
+            "before": before,
             "after_created_at": after[0],
             "after_seq": after[1],
             "batch": batch,

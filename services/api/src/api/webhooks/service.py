@@ -11,7 +11,7 @@ from typing import Any
 import structlog
 from psycopg import errors
 
-from api.fields import utc_time
+from api.fields import end_of_millisecond, shown_millisecond
 from api.pagination import Pagination
 from api.runtime import ApiRuntime
 from api.webhooks import repository
@@ -19,12 +19,15 @@ from api.webhooks.errors import (
     DefaultEndpointDisabled,
     DefaultEndpointTakesEveryEvent,
     EndpointEventsRemoved,
+    EndpointStatusRemoved,
     EndpointUrlRemoved,
     EveryEventNotAlone,
     RecoveryEndsBeforeItStarts,
     RecoveryOfDisabledEndpoint,
     RecoveryStartsInTheFuture,
     RecoveryTooFarBack,
+    RetryOfDeletedEndpoint,
+    RetryOfDisabledEndpoint,
     TooManyEndpoints,
     TooManyReplacedSecrets,
     UnknownEventType,
@@ -57,6 +60,8 @@ RECOVERY_WINDOW = timedelta(days=30)
 RECOVERY_BATCH = 1000
 # Recovered deliveries fall due this far apart (100 a second per recovery).
 RECOVERY_SPACING_MS = 10
+# The time a refused `since` or `until` is shown as an example of.
+RECOVERY_EXAMPLE = "2026-01-15T10:30:00Z"
 
 log = structlog.get_logger(__name__)
 
@@ -97,8 +102,18 @@ async def get_log(db: AsyncDatabase, merchant_id: str, log_id: str) -> dict[str,
 
 
 async def retry(tx: AsyncTransaction, merchant_id: str, log_id: str) -> dict[str, Any]:
+    """Deliver the log again at once on a fresh schedule. WebhookNotFound for an unknown id or
+    another merchant's; a delivery whose endpoint was deleted or is disabled could never be
+    sent (docs/webhooks.md#delivery-logs), so it is refused rather than scheduled to fail."""
     log_id = _log_id(log_id)
     async with tx.conn.transaction():
+        delivery = await repository.lock_delivery_endpoint(tx.conn, log_id, merchant_id)
+        if delivery is None:
+            raise WebhookNotFound
+        if delivery["endpoint_status"] is None:
+            raise RetryOfDeletedEndpoint
+        if delivery["endpoint_status"] != "enabled":
+            raise RetryOfDisabledEndpoint
         row = await repository.schedule_again(tx.conn, log_id, merchant_id)
         if row is None:
             raise WebhookNotFound
@@ -326,7 +341,9 @@ async def update_endpoint(
         changes["events"] = _event_filter(body.events)
     if "description" in given:
         changes["description"] = body.description
-    if "status" in given and body.status is not None:
+    if "status" in given:
+        if body.status is None:
+            raise EndpointStatusRemoved
         changes["status"] = body.status
         changes["disabled_reason"] = None
         changes["failing_since"] = None
@@ -388,32 +405,39 @@ async def recover(
     """Deliver again to the endpoint every event of [since, until] that its filter takes and
     that has no delivery to it that succeeded or is still pending: each as a new log (a new
     id, the event id as webhook-id) with a fresh schedule. So a second recovery of the same
-    window while the first one's logs are pending or delivered queues nothing new.
+    window while the first one's logs are pending or delivered queues nothing new. Both bounds
+    are read at the millisecond precision the API shows, as the events API reads its own: an
+    event's `created_at` as both finds it.
 
-    Batched: RECOVERY_BATCH events per short transaction (the endpoint's row locked in each,
-    so two recoveries of one endpoint never queue an event twice). The new logs fall due
+    Batched: RECOVERY_BATCH events per short transaction (without an Idempotency-Key), the
+    endpoint held in each (`repository.hold_for_recovery`: two recoveries of one endpoint
+    never queue an event twice, and no dispatcher waits for it). The new logs fall due
     RECOVERY_SPACING_MS apart, so a recovery of 100,000 events trickles out over minutes
     instead of standing ahead of every other merchant's deliveries. BadRequest for `since`
     more than RECOVERY_WINDOW back, `until` before `since` (or, `until` left out, `since` in
     the future), or a disabled endpoint."""
     await _endpoint(tx.conn, merchant_id, endpoint_id)  # 404 before any word on the window
     now = datetime.now(UTC)
-    since = utc_time(body.since, "since")
-    until = utc_time(body.until, "until") or now
+    since = shown_millisecond(body.since, "since", RECOVERY_EXAMPLE)
+    until = shown_millisecond(body.until, "until", RECOVERY_EXAMPLE) or now
     assert since is not None
     if since < now - RECOVERY_WINDOW:
         raise RecoveryTooFarBack(RECOVERY_WINDOW.days)
     if until < since:
         raise RecoveryEndsBeforeItStarts if body.until is not None else RecoveryStartsInTheFuture
+    # Events created before this; the last millisecond there is has no end, and no event after.
+    before = (end_of_millisecond(until) or until) if body.until is not None else now
     after: tuple[datetime, int] = (since - timedelta(microseconds=1), 2**62)
     queued = seen = 0
     while True:
         async with tx.conn.transaction():
-            endpoint = await _endpoint(tx.conn, merchant_id, endpoint_id, lock=True)
+            endpoint = await repository.hold_for_recovery(tx.conn, merchant_id, endpoint_id)
+            if endpoint is None:
+                raise WebhookEndpointNotFound
             if endpoint["status"] != "enabled":
                 raise RecoveryOfDisabledEndpoint
             batch = await repository.recover_batch(
-                tx.conn, endpoint, merchant_id, after, until,
+                tx.conn, endpoint, merchant_id, after, before,
                 RECOVERY_BATCH, queued * RECOVERY_SPACING_MS, RECOVERY_SPACING_MS,
             )  # fmt: skip
         queued += batch["queued"]
