@@ -406,6 +406,39 @@ def test_a_retry_once_the_endpoint_is_enabled_again_forgets_why_it_ended(client,
     assert (log["status"], log["attempts"], log["last_error"]) == ("pending", 0, None)
 
 
+def test_only_a_new_url_or_status_starts_a_clean_record(client, merchant_headers, db):
+    """Sending an endpoint the URL or status it has already changes nothing: a merchant's
+    script doing so cannot put off the automatic disabling of a failing endpoint."""
+    endpoint = add_endpoint(client, merchant_headers)
+    path = f"{ENDPOINTS}/{endpoint['id']}"
+    streak = "SELECT failing_since FROM webhook_endpoints WHERE id = %s"
+
+    def failing_since():
+        return db.execute(streak, (endpoint["id"],)).fetchone()["failing_since"]
+
+    db.execute(
+        "UPDATE webhook_endpoints SET failing_since = now() - interval '1 hour' WHERE id = %s",
+        (endpoint["id"],),
+    )
+    for body in ({"status": "enabled"}, {"url": endpoint["url"]}, {"description": "Orders"}):
+        response = client.patch(path, json=body, headers=merchant_headers)
+        assert response.status_code == 200, response.text
+        assert failing_since() is not None, body
+
+    client.patch(path, json={"url": "http://127.0.0.1:9/new-hook"}, headers=merchant_headers)
+    assert failing_since() is None
+
+    db.execute(
+        "UPDATE webhook_endpoints SET failing_since = now(), status = 'disabled',"
+        " disabled_reason = 'answered 410 Gone' WHERE id = %s",
+        (endpoint["id"],),
+    )
+    enabled = client.patch(path, json={"status": "enabled"}, headers=merchant_headers).json()
+    assert (enabled["status"], enabled["disabled_reason"], failing_since()) == (
+        "enabled", None, None,
+    )  # fmt: skip
+
+
 def test_disabling_stores_events_without_logs_for_it(client, merchant_headers, db):
     endpoint = add_endpoint(client, merchant_headers)
     client.patch(

@@ -324,17 +324,18 @@ async def update_endpoint(
     body: WebhookEndpointUpdate,
     check: UrlCheck,
 ) -> WebhookEndpoint:
-    """Change the fields given (a new URL: `check` is the route's check of it). Enabling
-    clears `disabled_reason`; disabling ends its pending deliveries (`recover` sends what it
-    missed once enabled again). The default endpoint takes every event: another filter for it
-    is BadRequest."""
+    """Change the fields given (a new URL: `check` is the route's check of it). A new URL or
+    a change of status starts a clean record (no `disabled_reason`, no failing streak); the
+    URL or status it has already is no change, so sending it again cannot put off an
+    automatic disabling (docs/webhooks.md#endpoint-health). Disabling ends its pending
+    deliveries (`recover` sends what it missed once enabled again). The default endpoint takes
+    every event: another filter for it is BadRequest."""
     given = body.model_fields_set
     changes: dict[str, Any] = {}
     if "url" in given:
         if body.url is None:
             raise EndpointUrlRemoved
         changes["url"] = await _checked_url(runtime, check, body.url.strip(), "url")
-        changes["failing_since"] = None  # a new URL starts with a clean record
     if "events" in given:
         if body.events is None:
             raise EndpointEventsRemoved
@@ -345,12 +346,12 @@ async def update_endpoint(
         if body.status is None:
             raise EndpointStatusRemoved
         changes["status"] = body.status
-        changes["disabled_reason"] = None
-        changes["failing_since"] = None
     async with runtime.db.transaction() as tx:
         row = await _endpoint(tx.conn, merchant_id, endpoint_id, lock=True)
         if row["is_default"] and changes.get("events", [EVERY_EVENT]) != [EVERY_EVENT]:
             raise DefaultEndpointTakesEveryEvent
+        if any(changes.get(field, row[field]) != row[field] for field in ("url", "status")):
+            changes |= {"disabled_reason": None, "failing_since": None}
         if changes:
             await repository.update_endpoint(tx.conn, endpoint_id, changes)
         ended = 0
