@@ -3,6 +3,8 @@
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import uvicorn
 
@@ -78,7 +80,55 @@ class SharedHost:
             time.sleep(0.01)
         self.base = f"http://127.0.0.1:{port}"
 
+    def wait_until_hanging(self, count: int, within_s: float = 5) -> None:
+        """Return once `count` requests to /hang are open, or `within_s` seconds have passed."""
+        deadline = time.monotonic() + within_s
+        while self.hanging < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def send_test_webhooks(
+        self, client, headers: dict[str, str], count: int, gap_s: float, within_s: float
+    ) -> dict[str, float]:
+        """`count` test webhooks of the merchant of `headers` (its URL this host's /ok), sent
+        `gap_s` seconds apart; waits up to `within_s` seconds for them all to arrive. Returns
+        when each was sent (time.monotonic()), by webhook-id."""
+        sent: dict[str, float] = {}
+        for _ in range(count):
+            sent_at = time.monotonic()
+            response = client.post("/api/v1/webhooks/test", headers=headers)
+            sent[response.json()["id"]] = sent_at
+            time.sleep(gap_s)
+        deadline = time.monotonic() + within_s
+        while set(sent) - set(self.arrived) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return sent
+
+    def latencies(self, sent: dict[str, float]) -> list[float]:
+        """Seconds from sending to arrival of each delivery of `sent` that arrived, shortest
+        first."""
+        return sorted(self.arrived[i] - sent[i] for i in sent if i in self.arrived)
+
     def stop(self):
         self.server.should_exit = True
         self.server.force_exit = True
         self.thread.join(10)
+
+
+@contextmanager
+def ticking(tick: Callable[[], object], join_s: float = 15) -> Iterator[None]:
+    """`tick` (a dispatcher tick) run every 10 ms in a thread, as the service runs it, until the
+    block ends."""
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.is_set():
+            tick()
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(join_s)

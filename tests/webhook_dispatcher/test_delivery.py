@@ -7,7 +7,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from servers import SharedHost, ThreadedServer
+from servers import SharedHost, ThreadedServer, ticking
 from standardwebhooks import Webhook
 
 from factories import create_order, create_payment, upi_payment_body
@@ -171,8 +171,8 @@ def test_a_retry_made_while_the_last_attempt_is_in_flight_is_not_lost(
     sent = client.post("/api/v1/webhooks/test", headers=merchant_headers).json()
     db.execute("UPDATE webhook_logs SET attempts = 4 WHERE id = %s", (sent["id"],))
 
-    ticking = threading.Thread(target=dispatcher)
-    ticking.start()
+    one_tick = threading.Thread(target=dispatcher)
+    one_tick.start()
     deadline = time.monotonic() + 10
     while not db.execute(  # leased: its fifth attempt is in flight
         "SELECT 1 FROM webhook_logs WHERE id = %s AND next_retry_at > now() + interval '30 s'",
@@ -182,8 +182,8 @@ def test_a_retry_made_while_the_last_attempt_is_in_flight_is_not_lost(
         time.sleep(0.01)
     retried = client.post(f"/api/v1/webhooks/{sent['id']}/retry", headers=merchant_headers)
     assert retried.status_code == 200, retried.text
-    ticking.join(30)
-    assert not ticking.is_alive()
+    one_tick.join(30)
+    assert not one_tick.is_alive()
     if logs(db)[0]["status"] == "pending":
         dispatcher()  # the retry was not yet due when that tick ended
 
@@ -432,45 +432,23 @@ def test_a_hanging_merchant_does_not_delay_another_on_the_same_host_and_port(
     db.execute(
         "SELECT set_default_webhook_url(id, %s) FROM merchants WHERE is_test", (f"{host.base}/ok",)
     )
-    stop = threading.Event()
-
-    def run_dispatcher():
-        while not stop.is_set():
-            dispatcher()
-            time.sleep(0.01)
-
-    ticking = threading.Thread(target=run_dispatcher)
-    ticking.start()
     try:
-        # 120 events of A at once (a burst, as when A's traffic peaks), due now.
-        db.execute(
-            "INSERT INTO webhook_logs (merchant_id, event, payload, next_retry_at)"
-            " SELECT %s, 'webhook.test', %s, now() FROM generate_series(1, 120)",
-            (merchant_a["id"], '{"event":"webhook.test","timestamp":1700000000,"data":{}}'),
-        )
-        deadline = time.monotonic() + 5
-        while host.hanging < MAX_IN_FLIGHT_PER_ENDPOINT and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert host.hanging >= MAX_IN_FLIGHT_PER_ENDPOINT, "A's attempts are not all in flight"
+        with ticking(dispatcher, join_s=30):
+            # 120 events of A at once (a burst, as when A's traffic peaks), due now.
+            db.execute(
+                "INSERT INTO webhook_logs (merchant_id, event, payload, next_retry_at)"
+                " SELECT %s, 'webhook.test', %s, now() FROM generate_series(1, 120)",
+                (merchant_a["id"], '{"event":"webhook.test","timestamp":1700000000,"data":{}}'),
+            )
+            host.wait_until_hanging(MAX_IN_FLIGHT_PER_ENDPOINT)
+            assert host.hanging >= MAX_IN_FLIGHT_PER_ENDPOINT, "A's attempts are not all in flight"
 
-        sent: dict[str, float] = {}
-        for _ in range(20):
-            sent_at = time.monotonic()
-            response = client.post("/api/v1/webhooks/test", headers=merchant_headers)
-            sent[response.json()["id"]] = sent_at
-            time.sleep(0.1)
-        deadline = time.monotonic() + 10
-        while len(set(sent) & set(host.arrived)) < len(sent) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert host.most_hanging <= MAX_IN_FLIGHT_PER_ENDPOINT, "A held more than its share"
+            sent = host.send_test_webhooks(client, merchant_headers, 20, 0.1, within_s=10)
+            assert host.most_hanging <= MAX_IN_FLIGHT_PER_ENDPOINT, "A held more than its share"
     finally:
-        stop.set()
-        ticking.join(30)
         host.stop()
 
-    latencies = sorted(
-        host.arrived[log_id] - sent[log_id] for log_id in sent if log_id in host.arrived
-    )
+    latencies = host.latencies(sent)
     assert len(latencies) == len(sent), "B's deliveries did not all arrive"
     p95 = latencies[int(0.95 * (len(latencies) - 1))]
     assert p95 < 1.0, f"B's delivery p95 was {p95:.2f} s"

@@ -2,7 +2,6 @@
 endpoint's own secret and schedule, automatic disabling, recovery, isolation."""
 
 import json
-import threading
 import time
 
 import pytest
@@ -297,7 +296,7 @@ def test_a_hanging_endpoint_does_not_delay_another_endpoint_of_the_merchant_on_t
 ):
     """Two endpoints of one merchant on one host:port: /hang never answers, /ok at once. With
     the hanging one holding all it may, the other's deliveries keep their latency."""
-    from servers import SharedHost
+    from servers import SharedHost, ticking
 
     host = SharedHost()
     hanging = add_endpoint(client, merchant_headers, f"{host.base}/hang")
@@ -305,44 +304,24 @@ def test_a_hanging_endpoint_does_not_delay_another_endpoint_of_the_merchant_on_t
     client.put(
         "/api/v1/webhooks/config", json={"webhook_url": f"{host.base}/ok"}, headers=merchant_headers
     )
-    stop = threading.Event()
-
-    def run_dispatcher():
-        while not stop.is_set():
-            dispatcher()
-            time.sleep(0.01)
-
-    ticking = threading.Thread(target=run_dispatcher)
-    ticking.start()
     try:
-        db.execute(
-            "INSERT INTO webhook_logs (merchant_id, endpoint_id, event, payload, next_retry_at)"
-            " SELECT id, %s, 'payment.created', %s, now()"
-            " FROM merchants, generate_series(1, 80) WHERE is_test",
-            (hanging["id"], '{"event":"payment.created","timestamp":1700000000,"data":{}}'),
-        )
-        deadline = time.monotonic() + 5
-        while host.hanging < MAX_IN_FLIGHT_PER_ENDPOINT and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert host.hanging >= MAX_IN_FLIGHT_PER_ENDPOINT, "its attempts are not all in flight"
+        with ticking(dispatcher):
+            db.execute(
+                "INSERT INTO webhook_logs (merchant_id, endpoint_id, event, payload, next_retry_at)"
+                " SELECT id, %s, 'payment.created', %s, now()"
+                " FROM merchants, generate_series(1, 80) WHERE is_test",
+                (hanging["id"], '{"event":"payment.created","timestamp":1700000000,"data":{}}'),
+            )
+            host.wait_until_hanging(MAX_IN_FLIGHT_PER_ENDPOINT)
+            assert host.hanging >= MAX_IN_FLIGHT_PER_ENDPOINT, "its attempts are not all in flight"
 
-        sent: dict[str, float] = {}
-        for _ in range(10):
-            sent_at = time.monotonic()
-            response = client.post("/api/v1/webhooks/test", headers=merchant_headers)
-            sent[response.json()["id"]] = sent_at
-            time.sleep(0.05)
-        deadline = time.monotonic() + 5
-        while set(sent) - set(host.arrived) and time.monotonic() < deadline:
-            time.sleep(0.01)
+            sent = host.send_test_webhooks(client, merchant_headers, 10, 0.05, within_s=5)
 
-        latencies = sorted(host.arrived[i] - sent[i] for i in sent if i in host.arrived)
-        assert len(latencies) == len(sent), "a delivery to the live endpoint waited"
-        assert latencies[int(len(latencies) * 0.95) - 1] < 1.0
-        assert host.most_hanging <= MAX_IN_FLIGHT_PER_ENDPOINT
+            latencies = host.latencies(sent)
+            assert len(latencies) == len(sent), "a delivery to the live endpoint waited"
+            assert latencies[int(len(latencies) * 0.95) - 1] < 1.0
+            assert host.most_hanging <= MAX_IN_FLIGHT_PER_ENDPOINT
     finally:
-        stop.set()
-        ticking.join(15)
         host.stop()
 
 
@@ -353,7 +332,7 @@ def test_a_merchant_with_many_hanging_endpoints_does_not_delay_other_merchants(
     merchant may have 20 endpoints: with enough of them hanging, that merchant alone filled
     the dispatcher's MAX_IN_FLIGHT and every other merchant's delivery waited for its 5 s
     timeouts (docs/webhooks.md#delivery)."""
-    from servers import SharedHost
+    from servers import SharedHost, ticking
 
     host = SharedHost()
     hostile = headers_for(sign_up(client))
@@ -364,43 +343,23 @@ def test_a_merchant_with_many_hanging_endpoints_does_not_delay_other_merchants(
     client.put(
         "/api/v1/webhooks/config", json={"webhook_url": f"{host.base}/ok"}, headers=merchant_headers
     )
-    stop = threading.Event()
-
-    def run_dispatcher():
-        while not stop.is_set():
-            dispatcher()
-            time.sleep(0.01)
-
-    ticking = threading.Thread(target=run_dispatcher)
-    ticking.start()
     try:
-        db.execute(
-            "INSERT INTO webhook_logs (merchant_id, endpoint_id, event, payload, next_retry_at)"
-            " SELECT e.merchant_id, e.id, 'payment.created', %s, now()"
-            " FROM webhook_endpoints e, generate_series(1, 80) WHERE e.id = ANY(%s)",
-            ('{"event":"payment.created","timestamp":1700000000,"data":{}}', hanging),
-        )
-        deadline = time.monotonic() + 5
-        while host.hanging < MAX_IN_FLIGHT_PER_ENDPOINT and time.monotonic() < deadline:
-            time.sleep(0.01)
-        time.sleep(0.3)  # as many of its attempts in flight as it is let have
+        with ticking(dispatcher):
+            db.execute(
+                "INSERT INTO webhook_logs (merchant_id, endpoint_id, event, payload, next_retry_at)"
+                " SELECT e.merchant_id, e.id, 'payment.created', %s, now()"
+                " FROM webhook_endpoints e, generate_series(1, 80) WHERE e.id = ANY(%s)",
+                ('{"event":"payment.created","timestamp":1700000000,"data":{}}', hanging),
+            )
+            host.wait_until_hanging(MAX_IN_FLIGHT_PER_ENDPOINT)
+            time.sleep(0.3)  # as many of its attempts in flight as it is let have
 
-        sent: dict[str, float] = {}
-        for _ in range(10):
-            sent_at = time.monotonic()
-            response = client.post("/api/v1/webhooks/test", headers=merchant_headers)
-            sent[response.json()["id"]] = sent_at
-            time.sleep(0.05)
-        deadline = time.monotonic() + 8
-        while set(sent) - set(host.arrived) and time.monotonic() < deadline:
-            time.sleep(0.01)
+            sent = host.send_test_webhooks(client, merchant_headers, 10, 0.05, within_s=8)
 
-        latencies = sorted(host.arrived[i] - sent[i] for i in sent if i in host.arrived)
-        assert len(latencies) == len(sent), "another merchant's delivery waited"
-        assert latencies[int(len(latencies) * 0.95) - 1] < 1.0, latencies
+            latencies = host.latencies(sent)
+            assert len(latencies) == len(sent), "another merchant's delivery waited"
+            assert latencies[int(len(latencies) * 0.95) - 1] < 1.0, latencies
     finally:
-        stop.set()
-        ticking.join(15)
         host.stop()
 
 
