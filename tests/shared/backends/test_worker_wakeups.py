@@ -75,6 +75,58 @@ def test_a_waiting_tick_wakes_when_work_due_sooner_commits(
     assert took < 0.2, f"finalised {took:.3f} s after it was due"
 
 
+def test_a_busy_tick_lets_work_gather_for_its_window(
+    client, merchant_headers, db, worker_env, monkeypatch
+):
+    """Payments falling due every 30 ms are finalised a window's worth at a time (one batch
+    per BATCH_WINDOW_S, 0.2 s), not one by one as each falls due: fewer transactions while the
+    cores serve requests (README.md#requests-first-background-second), none later than its
+    window."""
+    payments = [pay(client, merchant_headers) for _ in range(30)]
+    db.execute(
+        "UPDATE payments p SET process_after = clock_timestamp() + interval '0.3 seconds'"
+        " + n.position * interval '30 milliseconds'"
+        " FROM unnest(%s::text[]) WITH ORDINALITY AS n(id, position) WHERE p.id = n.id",
+        ([p["id"] for p in payments],),
+    )
+    batches = []
+    finalize = tasks.finalize_due_batch
+    monkeypatch.setattr(
+        tasks,
+        "finalize_due_batch",
+        lambda current: batches.append(finalize(current)) or batches[-1],
+    )
+
+    assert finalize_due_payments() == 30
+
+    found = [size for size in batches if size]
+    assert len(found) <= 8, f"{len(found)} batches for 30 payments over 0.9 s: {found}"
+    late = db.execute(
+        "SELECT max(extract(epoch FROM updated_at - process_after)) AS late FROM payments"
+    ).fetchone()["late"]
+    assert late < due.BATCH_WINDOW_S[PAYMENTS_QUEUE] + 0.1
+
+
+def test_a_quiet_tick_finalises_work_when_it_falls_due(client, merchant_headers, db, worker_env):
+    """The window holds back only work that follows a look which found some: the first
+    payment, due after a quiet spell, and the second, due after the first's window has
+    passed, are each finalised when they fall due, not a window later."""
+    first = pay(client, merchant_headers)
+    pay(client, merchant_headers)
+    db.execute(
+        "UPDATE payments SET process_after = clock_timestamp() + CASE id WHEN %s THEN"
+        " interval '0.1 seconds' ELSE interval '0.4 seconds' END",
+        (first["id"],),
+    )
+
+    assert finalize_due_payments() == 2
+
+    late = db.execute(
+        "SELECT id, extract(epoch FROM updated_at - process_after) AS late FROM payments"
+    ).fetchall()
+    assert all(row["late"] < 0.05 for row in late), late
+
+
 def run_threads(*targets) -> list[threading.Thread]:
     """Start threads as run_worker starts the sweep and the housekeeping; stop_threads ends them."""
     threads = [threading.Thread(target=target, args=args, daemon=True) for target, *args in targets]

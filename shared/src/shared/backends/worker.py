@@ -164,7 +164,10 @@ def run_until_idle(
     listener.discard_pending()
     NO_TICK_RUNNING.clear()
     try:
-        return work_until_idle(finalize_due, seconds_until_next_due, listener.wait, STOPPING)
+        return work_until_idle(
+            finalize_due, seconds_until_next_due, listener.wait, STOPPING,
+            due.BATCH_WINDOW_S[queue],
+        )  # fmt: skip
     finally:
         NO_TICK_RUNNING.set()
 
