@@ -107,6 +107,29 @@ def test_a_busy_tick_lets_work_gather_for_its_window(
     assert late < due.BATCH_WINDOW_S[PAYMENTS_QUEUE] + 0.1
 
 
+def test_a_backlog_is_worked_off_batch_after_batch_without_a_window(
+    client, merchant_headers, db, worker_env, monkeypatch
+):
+    """Full batches mean more is waiting: the next look follows at once, not a window later;
+    the partial batch that ends the backlog is not followed by a look that finds little."""
+    payments = [pay(client, merchant_headers) for _ in range(25)]
+    db.execute("UPDATE payments SET process_after = clock_timestamp()")
+    monkeypatch.setattr(tasks, "BATCH_SIZE", 10)
+    batches = []
+    finalize = tasks.finalize_due_batch
+    monkeypatch.setattr(
+        tasks,
+        "finalize_due_batch",
+        lambda current: batches.append(finalize(current)) or batches[-1],
+    )
+    started = time.monotonic()
+
+    assert finalize_due_payments() == len(payments)
+
+    assert batches == [10, 10, 5]
+    assert time.monotonic() - started < due.BATCH_WINDOW_S[PAYMENTS_QUEUE]
+
+
 def test_a_quiet_tick_finalises_work_when_it_falls_due(client, merchant_headers, db, worker_env):
     """The window holds back only work that follows a look which found some: the first
     payment, due after a quiet spell, and the second, due after the first's window has

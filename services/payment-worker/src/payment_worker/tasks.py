@@ -105,4 +105,4 @@ def finalize_due_batch(current: WorkerRuntime) -> int:
 @counted(PAYMENTS_QUEUE)
 def finalize_due_payments() -> int:
     """Tick: finalise every payment whose bank answer is due, until none is due soon."""
-    return run_tick(PAYMENTS_QUEUE, finalize_due_batch)
+    return run_tick(PAYMENTS_QUEUE, finalize_due_batch, BATCH_SIZE)

@@ -36,4 +36,4 @@ def finalize_due_batch(current: WorkerRuntime) -> int:
 @counted(REFUNDS_QUEUE)
 def finalize_due_refunds() -> int:
     """Tick: process every refund whose settlement is due, until none is due soon."""
-    return run_tick(REFUNDS_QUEUE, finalize_due_batch)
+    return run_tick(REFUNDS_QUEUE, finalize_due_batch, BATCH_SIZE)

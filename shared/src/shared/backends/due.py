@@ -170,14 +170,18 @@ def work_until_idle(
     wait: Callable[[float], None],
     stopping: threading.Event,
     window_s: float = BATCH_GAP_S,
+    full_batch: int | None = None,
 ) -> int:
     """Finalise due work until nothing is due within the horizon; return how much was done.
 
     `finalize_due` does one batch and returns its size; `seconds_until_next_due` reads the
     next due time (None: nothing pending); `wait(s)` sleeps up to s seconds, less when newer
     work is due sooner. Between looks it waits at least BATCH_GAP_S, and until `window_s`
-    seconds after the last look that found work (the queue's BATCH_WINDOW_S). Returns early,
-    between batches, once `stopping` is set (SIGTERM).
+    seconds after the last look that found work (the queue's BATCH_WINDOW_S). A batch of
+    `full_batch` items (the most one batch takes) is a backlog: the next look follows at once,
+    with no window; a smaller one waits out the window. Without `full_batch`, every look that
+    found work is followed at once by another. Returns early, between batches, once `stopping`
+    is set (SIGTERM).
     """
     done = 0
     started = time.monotonic()
@@ -189,7 +193,12 @@ def work_until_idle(
             if finalized <= 0:
                 break
             done += finalized
+            if full_batch is not None and finalized >= full_batch:
+                found_work_at = -window_s
+                continue
             found_work_at = looked_at
+            if full_batch is not None:
+                break
         wait_s = seconds_until_next_due()
         if wait_s is None or wait_s > HORIZON_S:
             return done

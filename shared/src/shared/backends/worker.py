@@ -156,26 +156,34 @@ def due_reader(queue: str) -> Callable[[], float | None]:
 
 
 def run_until_idle(
-    queue: str, finalize_due: Callable[[], int], seconds_until_next_due: Callable[[], float | None]
+    queue: str,
+    finalize_due: Callable[[], int],
+    seconds_until_next_due: Callable[[], float | None],
+    full_batch: int | None = None,
 ) -> int:
-    """Work off `queue`'s due work (shared.backends.due.work_until_idle), woken by its NOTIFY
-    channel."""
+    """Work off `queue`'s due work (shared.backends.due.work_until_idle, with the queue's
+    batch window and `full_batch`), woken by its NOTIFY channel."""
     listener = runtime().listener(queue)
     listener.discard_pending()
     NO_TICK_RUNNING.clear()
     try:
         return work_until_idle(
             finalize_due, seconds_until_next_due, listener.wait, STOPPING,
-            due.BATCH_WINDOW_S[queue],
+            due.BATCH_WINDOW_S[queue], full_batch,
         )  # fmt: skip
     finally:
         NO_TICK_RUNNING.set()
 
 
-def run_tick(queue: str, finalize_due_batch: Callable[[WorkerRuntime], int]) -> int:
-    """A tick of a queue whose work has due times in PostgreSQL (see shared.backends.due)."""
+def run_tick(
+    queue: str, finalize_due_batch: Callable[[WorkerRuntime], int], batch_size: int
+) -> int:
+    """A tick of a queue whose work has due times in PostgreSQL (see shared.backends.due);
+    `finalize_due_batch` finalises at most `batch_size` items and returns how many."""
     current = runtime()
-    return run_until_idle(queue, lambda: finalize_due_batch(current), due_reader(queue))
+    return run_until_idle(
+        queue, lambda: finalize_due_batch(current), due_reader(queue), full_batch=batch_size
+    )
 
 
 class GatewayWorker(SimpleWorker):
