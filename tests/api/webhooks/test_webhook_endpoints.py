@@ -334,6 +334,42 @@ def test_a_nul_character_in_a_log_filter_is_a_bad_request(client, merchant_heade
     }
 
 
+DIRECTION_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def test_a_description_with_a_direction_control_is_refused_on_create_and_update(
+    client, merchant_headers
+):
+    """A right-to-left override made "\u202esdnufer PRE" read "ERP refunds" on the dashboard:
+    the invisible controls that reorder text are refused, naming the field, and nothing
+    changes. Text in a right-to-left script, and joiners, are not controls."""
+    endpoint = add_endpoint(client, merchant_headers, description="ERP")
+    path = f"{ENDPOINTS}/{endpoint['id']}"
+    refused = {
+        "code": "BAD_REQUEST_ERROR",
+        "description": "description must not contain NUL (\\u0000) or the invisible controls"
+        " that reorder text (\\u061c, \\u200e-\\u200f, \\u202a-\\u202e, \\u2066-\\u2069)",
+        "field": "description",
+    }
+
+    for control in DIRECTION_CONTROLS:
+        description = f"{control}sdnufer PRE"
+        created = client.post(
+            ENDPOINTS, json={"url": "http://127.0.0.1:9/x", "description": description},
+            headers=merchant_headers,
+        )  # fmt: skip
+        updated = client.patch(path, json={"description": description}, headers=merchant_headers)
+        for response in (created, updated):
+            assert response.status_code == 400, (hex(ord(control)), response.text)
+            assert response.json()["error"] == refused
+
+    assert client.get(ENDPOINTS, headers=merchant_headers).json()["total"] == 1
+    assert client.get(path, headers=merchant_headers).json()["description"] == "ERP"
+    for fine in ("مرتجعات ERP", "👩🏽‍💻 Dev"):
+        updated = client.patch(path, json={"description": fine}, headers=merchant_headers)
+        assert updated.status_code == 200 and updated.json()["description"] == fine
+
+
 def test_delete_ends_pending_deliveries_failed_and_keeps_the_logs(
     client, merchant_headers, webhook_url
 ):

@@ -16,7 +16,12 @@ from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.errors import ServiceUnavailable, error_response, gateway_error_response
-from api.fields import EMAIL_PATTERN, NO_NUL_PATTERN
+from api.fields import (
+    DIRECTION_CONTROLS_NAMED,
+    EMAIL_PATTERN,
+    NO_NUL_PATTERN,
+    SHOWN_TEXT_PATTERN,
+)
 from shared.domain.errors import GatewayError
 
 log = structlog.get_logger(__name__)
@@ -32,6 +37,8 @@ FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,39}$")
 PATTERN_PHRASES = {
     NO_NUL_PATTERN: "must not contain NUL (\\u0000) characters",
     EMAIL_PATTERN: "must be an email address like name@example.com",
+    SHOWN_TEXT_PATTERN: "must not contain NUL (\\u0000) or the invisible controls that reorder"
+    f" text ({DIRECTION_CONTROLS_NAMED})",
 }
 TYPE_NOUNS = {
     "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
