@@ -422,6 +422,40 @@ def test_a_retry_to_a_deleted_or_disabled_endpoint_is_refused_saying_why(
         assert (log["status"], log["next_retry_at"]) == ("failed", None)
 
 
+def test_a_retry_of_a_type_the_endpoint_no_longer_takes_is_refused_saying_why(
+    client, merchant_headers, db
+):
+    """After an endpoint's events were narrowed, a manual retry of a delivery of a type it
+    dropped answered "Webhook retry scheduled" and sent it: it is refused in words until the
+    filter takes the type again, and the delivery stays as it was."""
+    endpoint = add_endpoint(client, merchant_headers, events=["payment.created", "payment.pending"])
+    make_payment(client, merchant_headers)
+    path = f"{ENDPOINTS}/{endpoint['id']}"
+    client.patch(path, json={"events": ["payment.pending"]}, headers=merchant_headers)
+    log_id = client.get(
+        f"/api/v1/webhooks?endpoint_id={endpoint['id']}&event=payment.created",
+        headers=merchant_headers,
+    ).json()["data"][0]["id"]
+    db.execute("UPDATE webhook_logs SET next_retry_at = now() + interval '1 hour'")
+
+    refused = client.post(f"/api/v1/webhooks/{log_id}/retry", headers=merchant_headers)
+
+    assert refused.status_code == 400, refused.text
+    assert refused.json() == {"error": {"code": "BAD_REQUEST_ERROR", "description": (
+        "The endpoint of this delivery no longer takes payment.created events: add the type to"
+        " its events before retrying"
+    )}}  # fmt: skip
+    log = db.execute(
+        "SELECT attempts, next_retry_at > now() + interval '50 minutes' AS later"
+        " FROM webhook_logs WHERE id = %s",
+        (log_id,),
+    ).fetchone()
+    assert (log["attempts"], log["later"]) == (0, True)
+    client.patch(path, json={"events": ["payment.created"]}, headers=merchant_headers)
+    retried = client.post(f"/api/v1/webhooks/{log_id}/retry", headers=merchant_headers)
+    assert retried.status_code == 200, retried.text
+
+
 def test_a_retry_once_the_endpoint_is_enabled_again_forgets_why_it_ended(client, merchant_headers):
     """A delivery ended by disabling its endpoint, retried once it is enabled again, no longer
     reads "endpoint disabled" as its last error: that reason was over."""

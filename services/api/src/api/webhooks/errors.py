@@ -30,6 +30,21 @@ class RetryOfDisabledEndpoint(
     """400: a manual retry of a delivery whose endpoint is disabled, which gets nothing."""
 
 
+class RetryOfUntakenEvent(
+    BadRequest,
+    description="The endpoint of this delivery no longer takes <type> events: add the type to"
+    " its events before retrying",
+):
+    """400: a manual retry of a delivery whose endpoint's filter no longer takes its event
+    type (its `events` narrowed since), which would send what the endpoint no longer wants."""
+
+    def __init__(self, event_type: str):
+        super().__init__(
+            f"The endpoint of this delivery no longer takes {event_type} events: add the type to"
+            " its events before retrying"
+        )
+
+
 class WebhookEndpointNotFound(NotFound, description="Webhook endpoint not found"):
     """404: no webhook endpoint with this id, or another merchant's."""
 
