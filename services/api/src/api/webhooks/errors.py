@@ -24,8 +24,7 @@ class RetryOfDeletedEndpoint(
 
 class RetryOfDisabledEndpoint(
     BadRequest,
-    description="The endpoint of this delivery is disabled: enable it (PATCH status) before "
-    "retrying",
+    description="The endpoint of this delivery is disabled: enable the endpoint before retrying",
 ):
     """400: a manual retry of a delivery whose endpoint is disabled, which gets nothing."""
 
@@ -138,7 +137,7 @@ class RecoveryStartsInTheFuture(
 
 class RecoveryOfDisabledEndpoint(
     BadRequest,
-    description="The endpoint is disabled: enable it (PATCH status) before recovering",
+    description="The endpoint is disabled: enable it before recovering",
     field="status",
 ):
     """400: only an enabled endpoint can recover its deliveries."""
