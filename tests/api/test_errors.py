@@ -15,11 +15,27 @@ def test_unknown_route_is_json_404(client):
     assert response.json()["error"]["code"] == "NOT_FOUND_ERROR"
 
 
-def test_wrong_method_is_json(client):
-    response = client.delete("/api/v1/orders")
+@pytest.mark.parametrize(
+    ("method", "path", "allow", "methods"),
+    [
+        ("DELETE", "/api/v1/orders", "GET, POST", "GET or POST"),
+        ("PUT", "/api/v1/webhooks/endpoints/we_AbCdEfGh12345678", "GET, PATCH, DELETE",
+         "GET, PATCH or DELETE"),
+        ("POST", "/health", "GET", "GET"),
+        ("GET", "/api/v1/payments/pay_AbCdEfGh12345678/capture", "POST", "POST"),
+    ],
+)  # fmt: skip
+def test_wrong_method_names_every_method_the_path_takes(client, method, path, allow, methods):
+    # It said "Method Not Allowed", and `Allow` named the methods of one of the path's routes
+    # only (DELETE /api/v1/orders: "POST", though GET is served there too).
+    response = client.request(method, path)
 
     assert response.status_code == 405
-    assert "error" in response.json()
+    assert response.headers["allow"] == allow
+    assert response.json() == {"error": {
+        "code": "BAD_REQUEST_ERROR",
+        "description": f"This path does not take that method: use {methods}",
+    }}  # fmt: skip
 
 
 def test_malformed_json_is_bad_request(client, merchant_headers):

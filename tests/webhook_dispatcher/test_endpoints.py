@@ -411,3 +411,47 @@ def test_a_due_delivery_whose_endpoint_is_gone_is_ended_not_attempted(
         ([log["id"] for log in logs],),
     ).fetchone()["n"]
     assert attempts == 0
+
+
+def test_a_due_delivery_of_a_type_its_endpoint_no_longer_takes_is_ended_not_attempted(
+    client, merchant_headers, db, start_receiver, dispatcher
+):
+    """Narrowing an endpoint's events left its pending deliveries of the types it dropped to be
+    sent all the same. Such a delivery ends at claim, unsent and saying why; a manual retry of
+    it is refused until the endpoint takes the type again."""
+    receiver, endpoint = receiving(
+        start_receiver, client, merchant_headers, events=["payment.created", "payment.pending"]
+    )
+    make_payment(client, merchant_headers)
+    path = f"{ENDPOINTS}/{endpoint['id']}"
+    narrowed = client.patch(path, json={"events": ["payment.pending"]}, headers=merchant_headers)
+    assert narrowed.status_code == 200, narrowed.text
+
+    dispatcher()
+
+    assert [e["event"] for e in receiver.events] == ["payment.pending"]
+    logs = {log["event"]: log for log in logs_of(db, endpoint["id"])}
+    created = logs["payment.created"]
+    assert (
+        created["status"],
+        created["failure_reason"],
+        created["attempts"],
+        created["next_retry_at"],
+    ) == ("failed", "endpoint no longer takes payment.created", 0, None)
+    assert logs["payment.pending"]["status"] == "success"
+    attempts = db.execute(
+        "SELECT count(*) AS n FROM webhook_attempts WHERE webhook_log_id = %s", (created["id"],)
+    ).fetchone()["n"]
+    assert attempts == 0
+
+    retry = f"/api/v1/webhooks/{created['id']}/retry"
+    refused = client.post(retry, headers=merchant_headers)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["description"] == (
+        "The endpoint of this delivery no longer takes payment.created events: add the type to"
+        " its events before retrying"
+    )
+    client.patch(path, json={"events": ["*"]}, headers=merchant_headers)
+    assert client.post(retry, headers=merchant_headers).status_code == 200
+    dispatcher()
+    assert sorted(e["event"] for e in receiver.events) == ["payment.created", "payment.pending"]

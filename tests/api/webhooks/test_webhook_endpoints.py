@@ -334,6 +334,42 @@ def test_a_nul_character_in_a_log_filter_is_a_bad_request(client, merchant_heade
     }
 
 
+DIRECTION_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def test_a_description_with_a_direction_control_is_refused_on_create_and_update(
+    client, merchant_headers
+):
+    """A right-to-left override made "\u202esdnufer PRE" read "ERP refunds" on the dashboard:
+    the invisible controls that reorder text are refused, naming the field, and nothing
+    changes. Text in a right-to-left script, and joiners, are not controls."""
+    endpoint = add_endpoint(client, merchant_headers, description="ERP")
+    path = f"{ENDPOINTS}/{endpoint['id']}"
+    refused = {
+        "code": "BAD_REQUEST_ERROR",
+        "description": "description must not contain NUL (\\u0000) or the invisible controls"
+        " that reorder text (\\u061c, \\u200e-\\u200f, \\u202a-\\u202e, \\u2066-\\u2069)",
+        "field": "description",
+    }
+
+    for control in DIRECTION_CONTROLS:
+        description = f"{control}sdnufer PRE"
+        created = client.post(
+            ENDPOINTS, json={"url": "http://127.0.0.1:9/x", "description": description},
+            headers=merchant_headers,
+        )  # fmt: skip
+        updated = client.patch(path, json={"description": description}, headers=merchant_headers)
+        for response in (created, updated):
+            assert response.status_code == 400, (hex(ord(control)), response.text)
+            assert response.json()["error"] == refused
+
+    assert client.get(ENDPOINTS, headers=merchant_headers).json()["total"] == 1
+    assert client.get(path, headers=merchant_headers).json()["description"] == "ERP"
+    for fine in ("مرتجعات ERP", "👩🏽‍💻 Dev"):
+        updated = client.patch(path, json={"description": fine}, headers=merchant_headers)
+        assert updated.status_code == 200 and updated.json()["description"] == fine
+
+
 def test_delete_ends_pending_deliveries_failed_and_keeps_the_logs(
     client, merchant_headers, webhook_url
 ):
@@ -371,8 +407,9 @@ def test_a_retry_to_a_deleted_or_disabled_endpoint_is_refused_saying_why(
 
     for endpoint, wanted in (
         (deleted, "The endpoint of this delivery was deleted, so it cannot be delivered again"),
-        (disabled, "The endpoint of this delivery is disabled: enable it (PATCH status) before "
-                   "retrying"),
+        # Words true wherever they are shown: the dashboard shows them verbatim, where no
+        # "PATCH status" exists.
+        (disabled, "The endpoint of this delivery is disabled: enable the endpoint before retrying"),
     ):  # fmt: skip
         log_id = client.get(
             f"/api/v1/webhooks?endpoint_id={endpoint['id']}", headers=merchant_headers
@@ -384,6 +421,40 @@ def test_a_retry_to_a_deleted_or_disabled_endpoint_is_refused_saying_why(
             "SELECT status, next_retry_at FROM webhook_logs WHERE id = %s", (log_id,)
         ).fetchone()
         assert (log["status"], log["next_retry_at"]) == ("failed", None)
+
+
+def test_a_retry_of_a_type_the_endpoint_no_longer_takes_is_refused_saying_why(
+    client, merchant_headers, db
+):
+    """After an endpoint's events were narrowed, a manual retry of a delivery of a type it
+    dropped answered "Webhook retry scheduled" and sent it: it is refused in words until the
+    filter takes the type again, and the delivery stays as it was."""
+    endpoint = add_endpoint(client, merchant_headers, events=["payment.created", "payment.pending"])
+    make_payment(client, merchant_headers)
+    path = f"{ENDPOINTS}/{endpoint['id']}"
+    client.patch(path, json={"events": ["payment.pending"]}, headers=merchant_headers)
+    log_id = client.get(
+        f"/api/v1/webhooks?endpoint_id={endpoint['id']}&event=payment.created",
+        headers=merchant_headers,
+    ).json()["data"][0]["id"]
+    db.execute("UPDATE webhook_logs SET next_retry_at = now() + interval '1 hour'")
+
+    refused = client.post(f"/api/v1/webhooks/{log_id}/retry", headers=merchant_headers)
+
+    assert refused.status_code == 400, refused.text
+    assert refused.json() == {"error": {"code": "BAD_REQUEST_ERROR", "description": (
+        "The endpoint of this delivery no longer takes payment.created events: add the type to"
+        " its events before retrying"
+    )}}  # fmt: skip
+    log = db.execute(
+        "SELECT attempts, next_retry_at > now() + interval '50 minutes' AS later"
+        " FROM webhook_logs WHERE id = %s",
+        (log_id,),
+    ).fetchone()
+    assert (log["attempts"], log["later"]) == (0, True)
+    client.patch(path, json={"events": ["payment.created"]}, headers=merchant_headers)
+    retried = client.post(f"/api/v1/webhooks/{log_id}/retry", headers=merchant_headers)
+    assert retried.status_code == 200, retried.text
 
 
 def test_a_retry_once_the_endpoint_is_enabled_again_forgets_why_it_ended(client, merchant_headers):
@@ -461,7 +532,10 @@ def test_recover_queues_each_missed_event_once(client, merchant_headers, db):
     body = {"since": since.isoformat()}
 
     refused = client.post(f"{path}/recover", json=body, headers=merchant_headers)
-    assert refused.status_code == 400  # disabled: enable first
+    assert refused.status_code == 400
+    assert refused.json()["error"]["description"] == (
+        "The endpoint is disabled: enable it before recovering"
+    )
     client.patch(path, json={"status": "enabled"}, headers=merchant_headers)
 
     first = client.post(f"{path}/recover", json=body, headers=merchant_headers)

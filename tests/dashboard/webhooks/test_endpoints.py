@@ -538,6 +538,27 @@ def test_edit_enable_disable_and_rotate_reach_the_api(dashboard_client, stand_in
     )
 
 
+@pytest.mark.parametrize("status", ["paused", "", "Enabled"])
+def test_a_status_other_than_enabled_or_disabled_changes_nothing(
+    dashboard_client, stand_in_api, status
+):
+    """The status form disabled the endpoint for any value but "enabled" (a typo, a stale
+    form, an empty value): only "enabled" and "disabled" are taken, anything else is an error
+    flash and no request to the API."""
+    page = dashboard_client.get(f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}").text
+
+    answered = dashboard_client.post(
+        f"/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}/status",
+        data={"csrf_token": token_of(page), "status": status},
+    )
+
+    assert answered.status_code == 303
+    assert requests_to(stand_in_api, "PATCH", f"/api/v1/webhooks/endpoints/{ERP_ENDPOINT_ID}") == []
+    assert stand_in_api.endpoint(ERP_ENDPOINT_ID)["status"] == "enabled"
+    shown = dashboard_client.get(answered.headers["location"]).text
+    assert "Could not change the endpoint: choose to enable or to disable it" in shown
+
+
 def test_the_default_endpoints_form_has_no_filter_and_sends_none(dashboard_client, stand_in_api):
     page = dashboard_client.get(f"/dashboard/webhooks/endpoints/{DEFAULT_ENDPOINT_ID}").text
     assert 'data-test-id="endpoint-events-default"' in page

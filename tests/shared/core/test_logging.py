@@ -1,7 +1,9 @@
 """What an operator reads: one line per request (never probes), one line per state change with
 its ids and correlation id, JSON or console lines as LOG_FORMAT says."""
 
+import io
 import json
+import logging
 import os
 import re
 import subprocess
@@ -11,8 +13,9 @@ import time
 
 import httpx
 import pytest
+import structlog
 
-from shared.core.logging import log_format, redact_url
+from shared.core.logging import configure_logging, log_format, redact_url
 
 pytestmark = pytest.mark.slow
 
@@ -140,8 +143,9 @@ def test_a_bad_log_format_stops_with_one_line(capsys):
 
 
 def logging_in_a_process(code: str, log_format: str) -> str:
-    """stderr of a fresh interpreter that configures logging as `api`, then runs `code`:
-    configuring this test process's logging would leave later tests writing to a closed pipe."""
+    """stderr of a fresh interpreter that configures logging as `api`, then runs `code`: its
+    stderr is a pipe, as a service's is, and no logger of this process is cached with the
+    format under test."""
     env = {**os.environ, "LOG_FORMAT": log_format}
     env.pop("NO_COLOR", None)
     program = "from shared.core.logging import configure_logging\nconfigure_logging('api')\n" + code
@@ -223,3 +227,21 @@ def test_lines_from_two_threads_never_interleave():
     lines = logging_in_a_process(code, "json").splitlines()
     assert len(lines) == 600
     assert all(json.loads(line)["service"] == "api" for line in lines)
+
+
+def test_lines_go_to_the_stderr_of_the_moment_not_of_configuration(monkeypatch):
+    # An app created under pytest's capsys bound structlog to that capture, which pytest later
+    # closed: every test folder run after it failed with "I/O operation on closed file".
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    captured_then = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", captured_then)
+    configure_logging("api")
+    now = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", now)
+    captured_then.close()
+
+    structlog.get_logger("t").info("payment_created", payment_id="pay_1")
+    logging.getLogger("rq.worker").info("stdlib line")
+
+    lines = [json.loads(line) for line in now.getvalue().splitlines()]
+    assert [line["event"] for line in lines] == ["payment_created", "stdlib line"]

@@ -4,19 +4,30 @@ that fails validation is described by its field's dotted path and what is wanted
 its input or pydantic's wording."""
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import psycopg
 import redis
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.errors import ServiceUnavailable, error_response, gateway_error_response
-from api.fields import EMAIL_PATTERN, NO_NUL_PATTERN
+from api.errors import (
+    MethodNotAllowed,
+    ServiceUnavailable,
+    error_response,
+    gateway_error_response,
+)
+from api.fields import (
+    DIRECTION_CONTROLS_NAMED,
+    EMAIL_PATTERN,
+    NO_NUL_PATTERN,
+    SHOWN_TEXT_PATTERN,
+)
 from shared.domain.errors import GatewayError
 
 log = structlog.get_logger(__name__)
@@ -32,6 +43,8 @@ FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,39}$")
 PATTERN_PHRASES = {
     NO_NUL_PATTERN: "must not contain NUL (\\u0000) characters",
     EMAIL_PATTERN: "must be an email address like name@example.com",
+    SHOWN_TEXT_PATTERN: "must not contain NUL (\\u0000) or the invisible controls that reorder"
+    f" text ({DIRECTION_CONTROLS_NAMED})",
 }
 TYPE_NOUNS = {
     "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
@@ -144,6 +157,33 @@ def describe_validation_error(
 HTTP_STATUS_CODES = {404: "NOT_FOUND_ERROR", 401: "AUTHENTICATION_ERROR"}
 
 
+def record_path_methods(app: FastAPI, routers: Iterable[APIRouter]) -> None:
+    """Keep, for the 405 answer, each path pattern of the app's routes (its own and those of
+    `routers`, included in it) with every method its routes take. Starlette's 405 names only
+    the methods of the first route matching the path (POST of GET and POST /api/v1/orders)."""
+    table: dict[str, tuple[re.Pattern[str], set[str]]] = {}
+    routes = [*app.router.routes, *(route for router in routers for route in router.routes)]
+    for route in routes:
+        regex, methods = getattr(route, "path_regex", None), getattr(route, "methods", None)
+        if regex is not None and methods:
+            table.setdefault(regex.pattern, (regex, set()))[1].update(methods)
+    app.state.path_methods = list(table.values())
+
+
+def methods_of_path(request: Request, exc: StarletteHTTPException) -> set[str]:
+    """Every method the request's path takes (`record_path_methods`), and those Starlette's
+    405 named (`Allow`)."""
+    path = request.scope["path"]
+    methods = {
+        method
+        for regex, taken in getattr(request.app.state, "path_methods", [])
+        if regex.match(path)
+        for method in taken
+    }
+    allow = (exc.headers or {}).get("Allow", "")
+    return methods | {method.strip() for method in allow.split(",") if method.strip()}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Answer every error with the error body (README, "The API in one screen")."""
 
@@ -157,7 +197,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(400, "BAD_REQUEST_ERROR", description, field=field)
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 405 and (methods := methods_of_path(request, exc)):
+            return gateway_error_response(MethodNotAllowed(methods))
         code = HTTP_STATUS_CODES.get(exc.status_code, "BAD_REQUEST_ERROR")
         description = "Route not found" if exc.status_code == 404 else str(exc.detail)
         if exc.status_code == 400 and description == UNPARSED_BODY:

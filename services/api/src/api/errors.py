@@ -63,6 +63,28 @@ class BodyTooLarge(BadRequest, status=413, description="Request body exceeds MAX
     before any route runs (this class only documents it)."""
 
 
+# The order in which `Allow` and a 405's description name methods.
+METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+class MethodNotAllowed(
+    BadRequest, status=405, description="This path does not take that method: use <methods>"
+):
+    """405: a known path asked with a method none of its routes takes; the description and
+    the `Allow` header name every method the path takes (docs/api.md#error-codes). No error
+    code is set aside for it, so it keeps BAD_REQUEST_ERROR, as a 413 does."""
+
+    def __init__(self, methods: set[str]):
+        ordered = sorted(
+            methods, key=lambda m: (METHOD_ORDER.index(m) if m in METHOD_ORDER else 99, m)
+        )
+        words = " or ".join(filter(None, [", ".join(ordered[:-1]), ordered[-1]]))
+        super().__init__(
+            f"This path does not take that method: use {words}",
+            headers={"Allow": ", ".join(ordered)},
+        )
+
+
 class ErrorDetail(BaseModel):
     code: str
     description: str
@@ -105,7 +127,8 @@ RETRY_AFTER = {
 ANY_OTHER_ERROR = {
     "model": ErrorBody,
     "description": "Any other error, in the same body: `NOT_FOUND_ERROR` (404) for an unknown"
-    " route, `SERVER_ERROR` (500) for a fault of ours",
+    " route, `BAD_REQUEST_ERROR` (405, with `Allow`) for a method the path does not take,"
+    " `SERVER_ERROR` (500) for a fault of ours",
     "content": {
         "application/json": {
             "example": {"error": {"code": "SERVER_ERROR", "description": "Internal server error"}}

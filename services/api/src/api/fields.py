@@ -18,6 +18,20 @@ EMAIL_PATTERN = r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
 
 StoredText = Annotated[str, Field(pattern=NO_NUL_PATTERN)]
 
+# The invisible controls that reorder the text around them (bidi marks, embeddings, overrides
+# and isolates), as ranges of code points: "\u202eyaP nozamA" reads "Amazon Pay" wherever it
+# is shown. The checkout strips the same set from merchant names (checkout-rules.js).
+DIRECTION_CONTROLS = ((0x061C, 0x061C), (0x200E, 0x200F), (0x202A, 0x202E), (0x2066, 0x2069))
+# The same, as a regex character class's body and as a client would write them in JSON.
+_DIRECTION_CONTROL_ESCAPES = [
+    f"\\u{first:04x}" + (f"-\\u{last:04x}" if last != first else "")
+    for first, last in DIRECTION_CONTROLS
+]
+DIRECTION_CONTROLS_NAMED = ", ".join(_DIRECTION_CONTROL_ESCAPES)
+# Text the API stores to show people as typed (an endpoint's description): no NUL, and none
+# of the controls that would make it read as something else (docs/webhooks.md#endpoints).
+SHOWN_TEXT_PATTERN = "^[^\\x00" + "".join(_DIRECTION_CONTROL_ESCAPES) + "]*$"
+
 # ISO-8601 / RFC 3339 only: a bare number is not a time here (pydantic would read it as Unix
 # seconds). Parsed, and refused with a 400 if impossible, by `utc_time`.
 ISO_8601 = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?$"

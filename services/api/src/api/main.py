@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from api.config import ApiSettings
-from api.error_handlers import install_error_handlers
+from api.error_handlers import install_error_handlers, record_path_methods
 from api.events.endpoints import router as events_router
 from api.health.endpoints import PROBE_PATHS
 from api.health.endpoints import router as health_router
@@ -98,6 +98,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         app.include_router(router)
     install_openapi(app, settings.api_url)
     install_swagger_ui(app)
+    record_path_methods(app, routers)
     # Outermost last: the correlation id is bound before anything else runs, and CORS wraps
     # the body limit so the checkout page can read a 413 too; once its body is read, a request
     # waits for a place among as many as the pool has connections (AdmissionMiddleware).

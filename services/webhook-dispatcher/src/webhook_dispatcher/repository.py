@@ -26,19 +26,22 @@ def claim_due(
     secret and `replaced_secrets`, the replaced ones still signing, newest first (the default
     endpoint's are the merchant's).
 
-    A due delivery whose endpoint is disabled or gone is not leased but ended, `failed` with
-    the reason "endpoint disabled" or "endpoint deleted", and returned with that status, to be
-    left alone: such an endpoint gets nothing (docs/webhooks.md#endpoint-health; `recover`
-    sends what a disabled one missed later), and an attempt could only fail. Disabling or
-    deleting ends the endpoint's pending deliveries, but not one logged by an event whose
-    transaction read the endpoint as enabled and committed after it."""
+    A due delivery whose endpoint is disabled or gone, or no longer takes its event type (its
+    `events` narrowed since it was logged), is not leased but ended, `failed` with the reason
+    "endpoint disabled", "endpoint deleted" or "endpoint no longer takes <type>" (its
+    `failure_reason` in the row), and returned with that status, to be left alone: such an
+    endpoint gets nothing (docs/webhooks.md#delivery-logs; `recover` sends what a disabled
+    one missed later), and an attempt could only fail or send what was not wanted. Disabling
+    or deleting ends the endpoint's pending deliveries, but not one logged by an event whose
+    transaction read the endpoint as enabled and committed after it; narrowing ends none, so
+    widening the filter again before they fall due sends them after all."""
     full = [lane for lane, room in lane_rooms.items() if room <= 0]
     full_merchants = [merchant for merchant, room in merchant_rooms.items() if room <= 0]
     return conn.execute(
         f"""
         WITH due AS (
             -- The earliest due rows no other dispatcher holds, off the partial index.
-            SELECT id, merchant_id, endpoint_id, next_retry_at,
+            SELECT id, merchant_id, endpoint_id, event, next_retry_at,
                    coalesce(endpoint_id, merchant_id::text) AS lane
             FROM webhook_logs
             WHERE status = 'pending' AND next_retry_at <= clock_timestamp()
@@ -47,7 +50,7 @@ def claim_due(
             ORDER BY next_retry_at LIMIT %(limit)s
             FOR UPDATE SKIP LOCKED
         ), ranked AS (
-            SELECT id, merchant_id, endpoint_id, lane,
+            SELECT id, merchant_id, endpoint_id, event, lane,
                    row_number() OVER (PARTITION BY lane ORDER BY next_retry_at) AS place,
                    row_number() OVER (PARTITION BY merchant_id ORDER BY next_retry_at)
                        AS merchant_place
@@ -59,13 +62,11 @@ def claim_due(
                 AS r(merchant_id, room)
         )
         UPDATE webhook_logs w
-        SET next_retry_at = CASE WHEN e.status = 'enabled'
+        SET next_retry_at = CASE WHEN ended.reason IS NULL
                                  THEN clock_timestamp() + interval '{LEASE}' END,
-            status = CASE WHEN e.status = 'enabled' THEN w.status ELSE 'failed' END,
-            failure_reason = CASE WHEN e.id IS NULL THEN 'endpoint deleted'
-                                  WHEN e.status = 'disabled' THEN 'endpoint disabled'
-                                  ELSE w.failure_reason END,
-            updated_at = CASE WHEN e.status = 'enabled' THEN w.updated_at ELSE now() END
+            status = CASE WHEN ended.reason IS NULL THEN w.status ELSE 'failed' END,
+            failure_reason = coalesce(ended.reason, w.failure_reason),
+            updated_at = CASE WHEN ended.reason IS NULL THEN w.updated_at ELSE now() END
         FROM ranked
         LEFT JOIN rooms USING (lane)
         LEFT JOIN merchant_rooms USING (merchant_id)
@@ -73,10 +74,20 @@ def claim_due(
         LEFT JOIN webhook_endpoints e
                ON e.id = ranked.endpoint_id
                OR (ranked.endpoint_id IS NULL AND e.merchant_id = m.id AND e.is_default)
+        -- Why the delivery ends here unsent; NULL: it is leased and attempted. The filter
+        -- test is the one shared.domain.events logs a delivery by.
+        CROSS JOIN LATERAL (
+            SELECT CASE WHEN e.id IS NULL THEN 'endpoint deleted'
+                        WHEN e.status = 'disabled' THEN 'endpoint disabled'
+                        WHEN NOT (ranked.event = ANY(e.events) OR '*' = ANY(e.events))
+                        THEN 'endpoint no longer takes ' || ranked.event
+                   END AS reason
+        ) ended
         WHERE w.id = ranked.id AND ranked.place <= coalesce(rooms.room, %(per_lane)s)
           AND ranked.merchant_place <= coalesce(merchant_rooms.room, %(per_merchant)s)
         RETURNING w.id, w.merchant_id, w.endpoint_id, ranked.lane, w.event_id, w.event,
                   w.payload, w.attempts, w.correlation_id, w.status, w.next_retry_at,
+                  w.failure_reason,
                   coalesce(e.url, '') AS webhook_url,
                   coalesce(e.secret, m.webhook_secret) AS webhook_secret,
                   ARRAY(SELECT s.secret FROM webhook_secrets s

@@ -51,7 +51,7 @@ def delivery_engine() -> DeliveryEngine:
 def claim_and_submit(current: WorkerRuntime, engine: DeliveryEngine) -> int:
     """Lease due deliveries (as many as the engine has room for, CLAIM_BATCH at most) and
     start their attempts; returns how many due deliveries it took, those it ended because
-    their endpoint is disabled or deleted included."""
+    their endpoint is disabled or deleted, or no longer takes their event type, included."""
     room = min(engine.capacity(), CLAIM_BATCH)
     if room <= 0:
         return 0
@@ -61,14 +61,15 @@ def claim_and_submit(current: WorkerRuntime, engine: DeliveryEngine) -> int:
             tx.conn, room, MAX_IN_FLIGHT_PER_ENDPOINT, engine.lane_rooms(),
             MAX_IN_FLIGHT_PER_MERCHANT, engine.merchant_rooms(),
         )  # fmt: skip
-    # Deliveries to a disabled or deleted endpoint came back ended, not leased: nothing to send.
+    # Deliveries to a disabled or deleted endpoint, or of a type it no longer takes, came back
+    # ended, not leased: nothing to send. One line per reason.
     claimed = [row for row in rows if row["status"] == "pending"]
-    if len(claimed) < len(rows):
-        log.info(
-            "webhook_deliveries_ended",
-            reason="endpoint disabled or deleted",
-            webhook_ids=[str(row["id"]) for row in rows if row["status"] != "pending"],
-        )
+    ended: dict[str, list[str]] = {}
+    for row in rows:
+        if row["status"] != "pending":
+            ended.setdefault(row["failure_reason"], []).append(str(row["id"]))
+    for reason, webhook_ids in ended.items():
+        log.info("webhook_deliveries_ended", reason=reason, webhook_ids=webhook_ids)
     _claimed.update(str(row["id"]) for row in claimed)
     engine.submit([
         Delivery(

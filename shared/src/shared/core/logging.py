@@ -52,8 +52,28 @@ def shorten_lists(_: object, __: str, event: MutableMapping[str, Any]) -> Mutabl
     return event
 
 
+class CurrentStderr:
+    """A text stream that writes to whatever `sys.stderr` is at the time of each write.
+
+    structlog's loggers and `logging.StreamHandler` keep the stream they were given, so one
+    configured while a test captured stderr (pytest's `capsys`) would go on writing to that
+    capture after pytest closed it ("I/O operation on closed file"); structlog has no factory
+    of its own that looks `sys.stderr` up per write.
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+CURRENT_STDERR = CurrentStderr()
+
+
 def configure_logging(service: str, level: str = "info") -> None:
-    """Route structlog and the standard library (uvicorn, rq) through one renderer on stderr.
+    """Route structlog and the standard library (uvicorn, rq) through one renderer on stderr
+    (the `sys.stderr` of each write, not of this call).
 
     `level` is a level name (`debug`, `info`, `warning` ...); the format comes from LOG_FORMAT.
     """
@@ -102,11 +122,12 @@ def configure_logging(service: str, level: str = "info") -> None:
         ),
         # One write per line (print() writes the line and its newline apart, so a line from
         # another thread, e.g. rq's through the handler below, could land in between).
-        logger_factory=structlog.WriteLoggerFactory(file=sys.stderr),
+        # CurrentStderr has the two methods WriteLogger calls, not all of typing.TextIO.
+        logger_factory=structlog.WriteLoggerFactory(file=CURRENT_STDERR),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
     # Libraries that log through the standard library (uvicorn, rq) get the same format.
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(CURRENT_STDERR)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared_processors,

@@ -12,6 +12,7 @@ from api.webhooks.errors import (
     DefaultEndpointDisabled,
     RetryOfDeletedEndpoint,
     RetryOfDisabledEndpoint,
+    RetryOfUntakenEvent,
     TooManyEndpoints,
     WebhookEndpointNotFound,
     WebhookNotFound,
@@ -242,7 +243,9 @@ async def get_log(
 @router.post(
     "/api/v1/webhooks/{webhook_id}/retry",
     response_model=WebhookRetried,
-    responses=error_responses(WebhookNotFound, RetryOfDeletedEndpoint, RetryOfDisabledEndpoint),
+    responses=error_responses(
+        WebhookNotFound, RetryOfDeletedEndpoint, RetryOfDisabledEndpoint, RetryOfUntakenEvent
+    ),
     summary="Deliver again now, with attempts reset to 0",
 )
 async def retry(

@@ -24,10 +24,24 @@ class RetryOfDeletedEndpoint(
 
 class RetryOfDisabledEndpoint(
     BadRequest,
-    description="The endpoint of this delivery is disabled: enable it (PATCH status) before "
-    "retrying",
+    description="The endpoint of this delivery is disabled: enable the endpoint before retrying",
 ):
     """400: a manual retry of a delivery whose endpoint is disabled, which gets nothing."""
+
+
+class RetryOfUntakenEvent(
+    BadRequest,
+    description="The endpoint of this delivery no longer takes <type> events: add the type to"
+    " its events before retrying",
+):
+    """400: a manual retry of a delivery whose endpoint's filter no longer takes its event
+    type (its `events` narrowed since), which would send what the endpoint no longer wants."""
+
+    def __init__(self, event_type: str):
+        super().__init__(
+            f"The endpoint of this delivery no longer takes {event_type} events: add the type to"
+            " its events before retrying"
+        )
 
 
 class WebhookEndpointNotFound(NotFound, description="Webhook endpoint not found"):
@@ -123,7 +137,7 @@ class RecoveryStartsInTheFuture(
 
 class RecoveryOfDisabledEndpoint(
     BadRequest,
-    description="The endpoint is disabled: enable it (PATCH status) before recovering",
+    description="The endpoint is disabled: enable it before recovering",
     field="status",
 ):
     """400: only an enabled endpoint can recover its deliveries."""

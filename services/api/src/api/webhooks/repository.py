@@ -60,14 +60,16 @@ async def list_attempts(conn: AsyncDictConnection, log_id: str) -> list[Row]:
 async def lock_delivery_endpoint(
     conn: AsyncDictConnection, log_id: str, merchant_id: str
 ) -> Row | None:
-    """The merchant's log `log_id` (None for an unknown id or another merchant's) with the
-    `endpoint_status` of the endpoint it goes to (its own, or the default endpoint for a log
-    without one; None when that endpoint no longer exists). The endpoint's row is share-locked,
-    so it is neither deleted nor disabled before the caller's transaction ends; it is taken
+    """The merchant's log `log_id` (None for an unknown id or another merchant's: `id`,
+    `endpoint_id`, `event`) with the `endpoint_status` of the endpoint it goes to (its own, or
+    the default endpoint for a log without one; None when that endpoint no longer exists) and
+    `endpoint_takes_event`, whether that endpoint's filter takes the log's event type (the
+    test shared.domain.events logs a delivery by). The endpoint's row is share-locked, so it is
+    neither deleted, disabled nor narrowed before the caller's transaction ends; it is taken
     before the log's row, the lock order of every writer of an endpoint and its deliveries."""
     row = await fetchone_async(
         conn,
-        "SELECT id, endpoint_id FROM webhook_logs WHERE id = %s AND merchant_id = %s",
+        "SELECT id, endpoint_id, event FROM webhook_logs WHERE id = %s AND merchant_id = %s",
         (log_id, merchant_id),
     )
     if row is None:
@@ -75,14 +77,18 @@ async def lock_delivery_endpoint(
     endpoint = await fetchone_async(
         conn,
         """
-        SELECT status FROM webhook_endpoints
+        SELECT status, (%(event)s = ANY(events) OR '*' = ANY(events)) AS takes_event
+        FROM webhook_endpoints
         WHERE merchant_id = %(merchant_id)s
           AND (id = %(endpoint_id)s OR (%(endpoint_id)s::text IS NULL AND is_default))
         FOR SHARE
         """,
-        {"merchant_id": merchant_id, "endpoint_id": row["endpoint_id"]},
+        {"merchant_id": merchant_id, "endpoint_id": row["endpoint_id"], "event": row["event"]},
     )
-    return row | {"endpoint_status": endpoint["status"] if endpoint else None}
+    return row | {
+        "endpoint_status": endpoint["status"] if endpoint else None,
+        "endpoint_takes_event": bool(endpoint and endpoint["takes_event"]),
+    }
 
 
 async def schedule_again(conn: AsyncDictConnection, log_id: str, merchant_id: str) -> Row | None:

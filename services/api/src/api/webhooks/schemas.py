@@ -3,7 +3,13 @@ from typing import Annotated, Any, ClassVar, Literal
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from api.fields import ISO_8601, NO_NUL_PATTERN, id_in_path
+from api.fields import (
+    DIRECTION_CONTROLS_NAMED,
+    ISO_8601,
+    NO_NUL_PATTERN,
+    SHOWN_TEXT_PATTERN,
+    id_in_path,
+)
 from api.pagination import Page
 from api.webhooks.errors import WebhookEndpointNotFound
 from shared.core.ids import ENDPOINT_PREFIX
@@ -129,7 +135,15 @@ EndpointUrl = Annotated[
 EventFilter = Annotated[
     list[StrictStr], Field(min_length=1, max_length=20, description=EVENTS_DESCRIPTION)
 ]
-EndpointDescription = Annotated[str, Field(max_length=500, pattern=NO_NUL_PATTERN)]
+EndpointDescription = Annotated[
+    str,
+    Field(
+        max_length=500,
+        pattern=SHOWN_TEXT_PATTERN,
+        description="Shown on the dashboard as typed: no NUL (\\u0000), and none of the"
+        f" invisible controls that reorder text ({DIRECTION_CONTROLS_NAMED})",
+    ),
+]
 
 
 class WebhookEndpointCreate(BaseModel):

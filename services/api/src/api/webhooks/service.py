@@ -28,6 +28,7 @@ from api.webhooks.errors import (
     RecoveryTooFarBack,
     RetryOfDeletedEndpoint,
     RetryOfDisabledEndpoint,
+    RetryOfUntakenEvent,
     TooManyEndpoints,
     TooManyReplacedSecrets,
     UnknownEventType,
@@ -103,8 +104,10 @@ async def get_log(db: AsyncDatabase, merchant_id: str, log_id: str) -> dict[str,
 
 async def retry(tx: AsyncTransaction, merchant_id: str, log_id: str) -> dict[str, Any]:
     """Deliver the log again at once on a fresh schedule. WebhookNotFound for an unknown id or
-    another merchant's; a delivery whose endpoint was deleted or is disabled could never be
-    sent (docs/webhooks.md#delivery-logs), so it is refused rather than scheduled to fail."""
+    another merchant's; a delivery whose endpoint was deleted or is disabled
+    (RetryOfDeletedEndpoint, RetryOfDisabledEndpoint), or no longer takes its event type
+    (RetryOfUntakenEvent), would never be sent (docs/webhooks.md#delivery-logs), so it is
+    refused rather than scheduled to end unsent."""
     log_id = _log_id(log_id)
     async with tx.conn.transaction():
         delivery = await repository.lock_delivery_endpoint(tx.conn, log_id, merchant_id)
@@ -114,6 +117,8 @@ async def retry(tx: AsyncTransaction, merchant_id: str, log_id: str) -> dict[str
             raise RetryOfDeletedEndpoint
         if delivery["endpoint_status"] != "enabled":
             raise RetryOfDisabledEndpoint
+        if not delivery["endpoint_takes_event"]:
+            raise RetryOfUntakenEvent(delivery["event"])
         row = await repository.schedule_again(tx.conn, log_id, merchant_id)
         if row is None:
             raise WebhookNotFound

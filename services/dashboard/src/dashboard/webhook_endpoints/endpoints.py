@@ -145,28 +145,34 @@ async def update_endpoint(
     return await redirect(page.request, page.session, _endpoint_path(endpoint_id))
 
 
+# What each status the form may send means for the merchant, said once it is set.
+STATUS_CHANGED = {
+    "enabled": "Endpoint enabled: new events are sent to it again. To send the events it "
+    "missed while disabled, recover them from its page.",
+    "disabled": "Endpoint disabled: its pending deliveries end failed and no event is sent to "
+    "it until you enable it. Events are kept, to recover then.",
+}
+
+
 @router.post("/{endpoint_id}/status")
 async def set_status(
     page: PageDep, endpoint_id: EndpointIdInPath, status: FormText = "", next: FormText = ""
 ) -> Response:
-    if status == "enabled":
-        success = (
-            "Endpoint enabled: new events are sent to it again. To send the events it "
-            "missed while disabled, recover them from its page."
+    """Enable or disable the endpoint: `status` is "enabled" or "disabled"; anything else
+    (a stale or altered form) is an error flash, and nothing is sent to the API."""
+    back = safe_next_path(next, LOGS_PATH, LOGS_PATH)
+    if status not in STATUS_CHANGED:
+        page.session.flash(
+            "error", "Could not change the endpoint: choose to enable or to disable it"
         )
-    else:
-        status = "disabled"
-        success = (
-            "Endpoint disabled: its pending deliveries end failed and no event is sent to it "
-            "until you enable it. Events are kept, to recover then."
-        )
+        return await redirect(page.request, page.session, back)
     await page.session.flash_outcome(
         page.api.webhook_endpoints.update(endpoint_id, status=status),
-        success=success,
+        success=STATUS_CHANGED[status],
         failure="Could not change the endpoint",
     )
     await forget_disabled_endpoints(page.request, page.merchant.id)
-    return await redirect(page.request, page.session, safe_next_path(next, LOGS_PATH, LOGS_PATH))
+    return await redirect(page.request, page.session, back)
 
 
 @router.post("/{endpoint_id}/rotate-secret")
