@@ -40,9 +40,9 @@ def test_payments_list_and_show_as_tables_and_json(api_url, gateway):
 
     assert table.exit_code == 0, table.output
     assert payment.id in table.output and "₹123.45" in table.output
-    page = json.loads(listed.output)
+    page = json.loads(listed.stdout)
     assert page["limit"] == 5 and payment.id in {p["id"] for p in page["data"]}
-    assert json.loads(shown.output)["vpa"] == "cli@okaxis"
+    assert json.loads(shown.stdout)["vpa"] == "cli@okaxis"
 
 
 def test_errors_are_one_line_and_exit_1(api_url):
@@ -67,7 +67,7 @@ def test_credentials_from_a_config_file(api_url, tmp_path):
              "GATEWAY_API_URL": ""},
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["limit"] == 1
+    assert json.loads(result.stdout)["limit"] == 1
 
 
 def test_webhooks_list_show_retry(api_url, fresh_merchant):
@@ -81,7 +81,7 @@ def test_webhooks_list_show_retry(api_url, fresh_merchant):
     retried = run(api_url, "webhooks", "retry", sent.id, **env)
     events = run(api_url, "events", "list", "--type", "webhook.test", **env)
 
-    assert [w["id"] for w in json.loads(listed.output)["data"]] == [sent.id]
+    assert [w["id"] for w in json.loads(listed.stdout)["data"]] == [sent.id]
     assert shown.exit_code == 0 and "webhook.test" in shown.output
     assert "Webhook retry scheduled" in retried.output
     assert sent.id in events.output
@@ -108,7 +108,7 @@ def test_trigger_payment_failed_uses_the_failing_test_vpa(api_url, fresh_merchan
         env=cli_env(api_url, fresh_merchant.api_key, fresh_merchant._credentials[1]),
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    outcome = json.loads(result.output.splitlines()[-1])
+    outcome = json.loads(result.stdout.splitlines()[-1])
     payment = outcome["event"]["data"]["payment"]
     assert outcome["event"]["type"] == "payment.failed"
     assert (payment["vpa"], payment["error_code"]) == ("failure@razorpay", "PAYMENT_FAILED")
@@ -124,7 +124,7 @@ def test_trigger_payment_success_works_where_every_other_payment_fails(failing_a
         env=cli_env(failing_api_url, merchant.api_key, merchant.api_secret),
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    event = json.loads(result.output.splitlines()[-1])["event"]
+    event = json.loads(result.stdout.splitlines()[-1])["event"]
     assert event["type"] == "payment.success"
     assert event["data"]["payment"]["vpa"] == "success@razorpay"
 
@@ -158,7 +158,7 @@ def test_trigger_refund_processed(live_stack, db):
         env=cli_env(live_stack, merchant.api_key, merchant.api_secret),
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    event = json.loads(result.output.splitlines()[-1])["event"]
+    event = json.loads(result.stdout.splitlines()[-1])["event"]
     assert event["type"] == "refund.processed" and event["data"]["refund"]["status"] == "processed"
 
 

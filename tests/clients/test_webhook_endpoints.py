@@ -162,7 +162,7 @@ def test_cli_endpoints_from_create_to_recover(api_url: str, fresh_merchant: Gate
                       ERP_URL, "--events", "refund.created,refund.processed",
                       "--description", "ERP refunds")  # fmt: skip
     assert created.exit_code == 0, created.output
-    endpoint = json.loads(created.output)
+    endpoint = json.loads(created.stdout)
     assert endpoint["events"] == ["refund.created", "refund.processed"]
     endpoint_id = endpoint["id"]
 
@@ -172,16 +172,16 @@ def test_cli_endpoints_from_create_to_recover(api_url: str, fresh_merchant: Gate
     assert "succeeded_24h" in shown.output and endpoint["secret"] not in shown.output
     updated = run_cli(api_url, fresh_merchant, "--json", "webhooks", "endpoints", "update",
                       endpoint_id, "--events", "*")  # fmt: skip
-    assert json.loads(updated.output)["events"] == ["*"]
+    assert json.loads(updated.stdout)["events"] == ["*"]
     disabled = run_cli(api_url, fresh_merchant, "--json", "webhooks", "endpoints", "disable",
                        endpoint_id)  # fmt: skip
-    assert json.loads(disabled.output)["status"] == "disabled"
+    assert json.loads(disabled.stdout)["status"] == "disabled"
     enabled = run_cli(api_url, fresh_merchant, "--json", "webhooks", "endpoints", "enable",
                       endpoint_id)  # fmt: skip
-    assert json.loads(enabled.output)["status"] == "enabled"
+    assert json.loads(enabled.stdout)["status"] == "enabled"
     rotated = run_cli(api_url, fresh_merchant, "--json", "webhooks", "endpoints",
                       "rotate-secret", endpoint_id)  # fmt: skip
-    assert json.loads(rotated.output)["secret"] != endpoint["secret"]
+    assert json.loads(rotated.stdout)["secret"] != endpoint["secret"]
 
     since = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     recovered = run_cli(api_url, fresh_merchant, "webhooks", "endpoints", "recover",
