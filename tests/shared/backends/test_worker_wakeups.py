@@ -150,6 +150,30 @@ def test_a_quiet_tick_finalises_work_when_it_falls_due(client, merchant_headers,
     assert all(row["late"] < 0.05 for row in late), late
 
 
+def test_a_short_wait_still_hears_work_due_sooner(client, merchant_headers, db, worker_env):
+    """A quiet tick waiting a fraction of a second for the next payment (shorter than
+    SHORT_WAIT_S was made for the windows) still wakes when a payment due sooner commits: the
+    window holds back only work that follows a look which found some, so this one is
+    finalised when it falls due, not when the other does."""
+    pay(client, merchant_headers)
+    db.execute("UPDATE payments SET process_after = clock_timestamp() + interval '0.24 seconds'")
+    tick = threading.Thread(target=finalize_due_payments)
+    tick.start()
+    time.sleep(0.03)  # the tick now waits for the payment due at 0.24 s
+
+    due_now = pay(client, merchant_headers)
+    db.execute(
+        "UPDATE payments SET process_after = clock_timestamp() WHERE id = %s", (due_now["id"],)
+    )
+    tick.join()
+
+    late = db.execute(
+        "SELECT extract(epoch FROM updated_at - process_after) AS late FROM payments WHERE id = %s",
+        (due_now["id"],),
+    ).fetchone()["late"]
+    assert late < 0.08, f"finalised {late:.3f} s after it was due"
+
+
 def run_threads(*targets) -> list[threading.Thread]:
     """Start threads as run_worker starts the sweep and the housekeeping; stop_threads ends them."""
     threads = [threading.Thread(target=target, args=args, daemon=True) for target, *args in targets]
