@@ -232,6 +232,39 @@ def test_an_endpoint_failing_for_the_disable_after_period_is_disabled(
     assert [e["id"] for e in disabled_events(db)] == [dead_endpoint["id"]]
 
 
+def test_deliveries_ended_unsent_do_not_count_towards_disabling_a_failing_endpoint(
+    client, merchant_headers, db, start_receiver, dispatcher, worker_env
+):
+    """An endpoint is disabled when five of its deliveries ended failed: deliveries it was
+    never sent, ended at claim because its `events` were narrowed, say nothing of its health,
+    so narrowing the filter of a slow-to-recover endpoint does not get it disabled."""
+    worker_env.setenv("WEBHOOK_ENDPOINT_DISABLE_AFTER", "1s")
+    _, endpoint = receiving(
+        start_receiver, client, merchant_headers,
+        events=["payment.created", "payment.pending"], receiver={"fail_first": 1000},
+    )  # fmt: skip
+    for _ in range(5):
+        make_payment(client, merchant_headers)
+    dispatcher()  # first attempts fail: the endpoint is failing from now
+    time.sleep(1.1)
+    path = f"{ENDPOINTS}/{endpoint['id']}"
+    narrowed = client.patch(path, json={"events": ["payment.pending"]}, headers=merchant_headers)
+    assert narrowed.status_code == 200, narrowed.text
+    logs = logs_of(db, endpoint["id"])
+    created = [log["id"] for log in logs if log["event"] == "payment.created"]
+    pending = [log["id"] for log in logs if log["event"] == "payment.pending"]
+    db.execute("UPDATE webhook_logs SET next_retry_at = now() WHERE id = ANY(%s)", (created,))
+    dispatcher()  # the five payment.created deliveries end unsent
+    # One delivery ends failed by its attempts: one, not five.
+    db.execute(
+        "UPDATE webhook_logs SET attempts = 4, next_retry_at = now() WHERE id = %s", (pending[0],)
+    )
+    dispatcher()
+
+    status = client.get(path, headers=merchant_headers).json()
+    assert status["status"] == "enabled", status
+
+
 def test_a_success_ends_the_failing_streak(
     client, merchant_headers, db, start_receiver, dispatcher, worker_env
 ):
