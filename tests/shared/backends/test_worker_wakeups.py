@@ -8,6 +8,7 @@ import json
 import threading
 import time
 
+import psycopg
 import structlog
 from rq import Queue
 
@@ -235,6 +236,31 @@ def test_a_slow_purge_does_not_hold_up_wake_ups(client, merchant_headers, redis,
     finally:
         stop_threads(threads)
     assert took < 0.3, f"a tick was queued {took:.3f} s after the payment committed"
+
+
+def test_work_committed_during_a_window_ends_the_wait_when_the_window_does(
+    worker_env, database_url
+):
+    """A window is slept out unheard (work gathers), but what committed meanwhile is not
+    forgotten: a wait longer than the window ends when the window does, not at its end."""
+    listener = due.DueListener(database_url, PAYMENTS_QUEUE)
+    listener.discard_pending()
+
+    def commit_work_due_now() -> None:
+        time.sleep(0.05)
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(f"NOTIFY \"{due.due_channel(PAYMENTS_QUEUE)}\", '{time.time()}'")
+
+    committing = threading.Thread(target=commit_work_due_now)
+    committing.start()
+    try:
+        started = time.monotonic()
+        listener.wait(1.0, 0.2)
+        took = time.monotonic() - started
+    finally:
+        committing.join()
+        listener.close()
+    assert 0.2 <= took < 0.35, f"the wait ended after {took:.3f} s"
 
 
 def test_the_listeners_connection_notices_a_silent_peer(worker_env, database_url):
