@@ -2,6 +2,7 @@
 endpoint's own secret and schedule, automatic disabling, recovery, isolation."""
 
 import json
+import threading
 import time
 
 import pytest
@@ -230,6 +231,70 @@ def test_an_endpoint_failing_for_the_disable_after_period_is_disabled(
     assert health["last_success_at"] is None
     assert health["retrying"] == 0 and health["last_failure_at"]
     assert [e["id"] for e in disabled_events(db)] == [dead_endpoint["id"]]
+
+
+def test_deliveries_ended_unsent_do_not_count_towards_disabling_a_failing_endpoint(
+    client, merchant_headers, db, start_receiver, dispatcher, worker_env
+):
+    """An endpoint is disabled when five of its deliveries ended failed: deliveries it was
+    never sent, ended at claim because its `events` were narrowed, say nothing of its health,
+    so narrowing the filter of a slow-to-recover endpoint does not get it disabled."""
+    worker_env.setenv("WEBHOOK_ENDPOINT_DISABLE_AFTER", "1s")
+    _, endpoint = receiving(
+        start_receiver, client, merchant_headers,
+        events=["payment.created", "payment.pending"], receiver={"fail_first": 1000},
+    )  # fmt: skip
+    for _ in range(5):
+        make_payment(client, merchant_headers)
+    dispatcher()  # first attempts fail: the endpoint is failing from now
+    time.sleep(1.1)
+    path = f"{ENDPOINTS}/{endpoint['id']}"
+    narrowed = client.patch(path, json={"events": ["payment.pending"]}, headers=merchant_headers)
+    assert narrowed.status_code == 200, narrowed.text
+    logs = logs_of(db, endpoint["id"])
+    created = [log["id"] for log in logs if log["event"] == "payment.created"]
+    pending = [log["id"] for log in logs if log["event"] == "payment.pending"]
+    db.execute("UPDATE webhook_logs SET next_retry_at = now() WHERE id = ANY(%s)", (created,))
+    dispatcher()  # the five payment.created deliveries end unsent
+    # One delivery ends failed by its attempts: one, not five.
+    db.execute(
+        "UPDATE webhook_logs SET attempts = 4, next_retry_at = now() WHERE id = %s", (pending[0],)
+    )
+    dispatcher()
+
+    status = client.get(path, headers=merchant_headers).json()
+    assert status["status"] == "enabled", status
+
+
+def test_a_delivery_due_now_is_not_held_back_by_a_wait_for_a_retry_due_soon(
+    client, merchant_headers, db, start_receiver, dispatcher
+):
+    """A tick waiting a fraction of a second for a retry (shorter than the 0.25 s plain sleeps
+    the payment windows needed) still hears a delivery due now commit, and sends it at once,
+    not when the retry falls due: a quiet dispatcher holds nothing back (BATCH_WINDOW_S)."""
+    _, endpoint = receiving(start_receiver, client, merchant_headers, events=["*"])
+    make_payment(client, merchant_headers)
+    dispatcher()
+    retry = logs_of(db, endpoint["id"])[0]["id"]
+    db.execute(
+        "UPDATE webhook_logs SET status = 'pending', next_retry_at = clock_timestamp()"
+        " + interval '0.25 seconds' WHERE id = %s",
+        (retry,),
+    )
+    tick = threading.Thread(target=dispatcher)
+    tick.start()
+    time.sleep(0.03)  # the tick now waits for the retry due at 0.25 s
+
+    payment = make_payment(client, merchant_headers)
+    tick.join()
+
+    late = db.execute(
+        "SELECT max(extract(epoch FROM a.attempted_at - l.created_at)) AS late"
+        " FROM webhook_logs l JOIN webhook_attempts a ON a.webhook_log_id = l.id"
+        " WHERE l.object_id = %s",
+        (payment["id"],),
+    ).fetchone()["late"]
+    assert late is not None and late < 0.1, f"sent {late} s after it was due"
 
 
 def test_a_success_ends_the_failing_streak(

@@ -8,6 +8,7 @@ import json
 import threading
 import time
 
+import psycopg
 import structlog
 from rq import Queue
 
@@ -150,6 +151,30 @@ def test_a_quiet_tick_finalises_work_when_it_falls_due(client, merchant_headers,
     assert all(row["late"] < 0.05 for row in late), late
 
 
+def test_a_short_wait_still_hears_work_due_sooner(client, merchant_headers, db, worker_env):
+    """A quiet tick waiting a fraction of a second for the next payment (shorter than
+    SHORT_WAIT_S was made for the windows) still wakes when a payment due sooner commits: the
+    window holds back only work that follows a look which found some, so this one is
+    finalised when it falls due, not when the other does."""
+    pay(client, merchant_headers)
+    db.execute("UPDATE payments SET process_after = clock_timestamp() + interval '0.24 seconds'")
+    tick = threading.Thread(target=finalize_due_payments)
+    tick.start()
+    time.sleep(0.03)  # the tick now waits for the payment due at 0.24 s
+
+    due_now = pay(client, merchant_headers)
+    db.execute(
+        "UPDATE payments SET process_after = clock_timestamp() WHERE id = %s", (due_now["id"],)
+    )
+    tick.join()
+
+    late = db.execute(
+        "SELECT extract(epoch FROM updated_at - process_after) AS late FROM payments WHERE id = %s",
+        (due_now["id"],),
+    ).fetchone()["late"]
+    assert late < 0.08, f"finalised {late:.3f} s after it was due"
+
+
 def run_threads(*targets) -> list[threading.Thread]:
     """Start threads as run_worker starts the sweep and the housekeeping; stop_threads ends them."""
     threads = [threading.Thread(target=target, args=args, daemon=True) for target, *args in targets]
@@ -211,6 +236,31 @@ def test_a_slow_purge_does_not_hold_up_wake_ups(client, merchant_headers, redis,
     finally:
         stop_threads(threads)
     assert took < 0.3, f"a tick was queued {took:.3f} s after the payment committed"
+
+
+def test_work_committed_during_a_window_ends_the_wait_when_the_window_does(
+    worker_env, database_url
+):
+    """A window is slept out unheard (work gathers), but what committed meanwhile is not
+    forgotten: a wait longer than the window ends when the window does, not at its end."""
+    listener = due.DueListener(database_url, PAYMENTS_QUEUE)
+    listener.discard_pending()
+
+    def commit_work_due_now() -> None:
+        time.sleep(0.05)
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(f"NOTIFY \"{due.due_channel(PAYMENTS_QUEUE)}\", '{time.time()}'")
+
+    committing = threading.Thread(target=commit_work_due_now)
+    committing.start()
+    try:
+        started = time.monotonic()
+        listener.wait(1.0, 0.2)
+        took = time.monotonic() - started
+    finally:
+        committing.join()
+        listener.close()
+    assert 0.2 <= took < 0.35, f"the wait ended after {took:.3f} s"
 
 
 def test_the_listeners_connection_notices_a_silent_peer(worker_env, database_url):

@@ -248,7 +248,9 @@ def record_attempts(conn: DictConnection, attempts: list[dict[str, Any]]) -> lis
 def failing_for(conn: DictConnection, endpoint_ids: list[str], disable_after_s: float) -> list[str]:
     """Of `endpoint_ids`, the enabled ones that have failed for `disable_after_s` seconds:
     no success since `failing_since`, at least that long ago, and at least 5 deliveries to
-    it ended `failed` within that time."""
+    it ended `failed` by their attempts within that time. Deliveries ended unsent (with a
+    `failure_reason`: the endpoint disabled or deleted, its `events` narrowed) say nothing of
+    its health and do not count."""
     rows = conn.execute(
         """
         SELECT e.id FROM webhook_endpoints e
@@ -257,6 +259,7 @@ def failing_for(conn: DictConnection, endpoint_ids: list[str], disable_after_s: 
           AND (SELECT count(*) FROM (
                    SELECT 1 FROM webhook_logs l
                    WHERE l.endpoint_id = e.id AND l.status = 'failed'
+                     AND l.failure_reason IS NULL
                      AND l.updated_at > now() - make_interval(secs => %(after)s)
                    LIMIT 5) AS failed) = 5
         ORDER BY e.id

@@ -41,9 +41,11 @@ BATCH_GAP_S = 0.02
 # shorter: each endpoint has at most MAX_IN_FLIGHT_PER_ENDPOINT attempts per look, so a window
 # of w seconds caps one endpoint at 50 / w deliveries a second per dispatcher.
 BATCH_WINDOW_S = {PAYMENTS_QUEUE: 0.2, REFUNDS_QUEUE: 0.2, WEBHOOKS_QUEUE: 0.05}
-# Waits up to this long are plain sleeps (see DueListener.wait); at least the longest window, so
-# a tick letting work gather is not woken by each new item's NOTIFY.
-SHORT_WAIT_S = 0.25
+# Waits up to this long are plain sleeps (see DueListener.wait). A window is slept out plainly
+# whatever its length (its `gather_s`), so a tick letting work gather is not woken by each new
+# item's NOTIFY; the rest of a longer wait hears them, so a wait for an item due soon never
+# holds back one due sooner by more than this.
+SHORT_WAIT_S = 0.05
 # A tick returns after this long so shutdowns and other ticks are never held up for long.
 MAX_RUN_S = 10.0
 # How long to wait before opening a lost LISTEN connection again; meanwhile ticks poll.
@@ -127,14 +129,20 @@ class DueListener:
         except psycopg.Error:
             self._drop()
 
-    def wait(self, seconds: float, unheard_s: float = BATCH_GAP_S) -> None:
+    def wait(self, seconds: float, gather_s: float = 0.0, unheard_s: float = BATCH_GAP_S) -> None:
         """Sleep `seconds`, or less if work due before then is committed meanwhile.
 
-        A short wait (a busy tick between batches) just sleeps: being woken by every new
-        item would cost a wake-up per item, and the table is read right after anyway, so
-        the notifications that came meanwhile are dropped unread. Without a connection
+        The first `gather_s` of it (a busy tick letting work gather for its window) just
+        sleeps: being woken by every new item would cost a wake-up per item. Work committed
+        meanwhile and due before the end of the wait ends it once the window is out. A short
+        wait (at most SHORT_WAIT_S) just sleeps too, and the table is read right after anyway,
+        so the notifications that came meanwhile are dropped unread. Without a connection
         (PostgreSQL away), it sleeps `unheard_s` at most: the caller reads the table again.
         """
+        if gather_s > 0:
+            slept = min(seconds, gather_s)
+            time.sleep(slept)
+            seconds -= slept
         if seconds <= SHORT_WAIT_S:
             time.sleep(seconds)
             self.discard_pending()
@@ -167,7 +175,7 @@ def _due_epoch(payload: str) -> float:
 def work_until_idle(
     finalize_due: Callable[[], int],
     seconds_until_next_due: Callable[[], float | None],
-    wait: Callable[[float], None],
+    wait: Callable[[float, float], None],
     stopping: threading.Event,
     window_s: float = BATCH_GAP_S,
     full_batch: int | None = None,
@@ -175,9 +183,10 @@ def work_until_idle(
     """Finalise due work until nothing is due within the horizon; return how much was done.
 
     `finalize_due` does one batch and returns its size; `seconds_until_next_due` reads the
-    next due time (None: nothing pending); `wait(s)` sleeps up to s seconds, less when newer
-    work is due sooner. Between looks it waits at least BATCH_GAP_S, and until `window_s`
-    seconds after the last look that found work (the queue's BATCH_WINDOW_S). A batch of
+    next due time (None: nothing pending); `wait(s, g)` sleeps up to s seconds, less when
+    newer work is due sooner, but not less than g (the window: work gathers, unheard). Between
+    looks it waits at least BATCH_GAP_S, and until `window_s` seconds after the last look that
+    found work (the queue's BATCH_WINDOW_S). A batch of
     `full_batch` items (the most one batch takes) is a backlog: the next look follows at once,
     with no window; a smaller one waits out the window. Without `full_batch`, every look that
     found work is followed at once by another. Returns early, between batches, once `stopping`
@@ -204,5 +213,6 @@ def work_until_idle(
             return done
         if time.monotonic() - started > MAX_RUN_S or stopping.is_set():
             return done
-        wait(max(wait_s, BATCH_GAP_S, found_work_at + window_s - time.monotonic()))
+        gather_s = max(found_work_at + window_s - time.monotonic(), 0.0)
+        wait(max(wait_s, BATCH_GAP_S, gather_s), gather_s)
     return done
