@@ -186,11 +186,10 @@ def work_until_idle(
     next due time (None: nothing pending); `wait(s, g)` sleeps up to s seconds, less when
     newer work is due sooner, but not less than g (the window: work gathers, unheard). Between
     looks it waits at least BATCH_GAP_S, and until `window_s` seconds after the last look that
-    found work (the queue's BATCH_WINDOW_S). A batch of
-    `full_batch` items (the most one batch takes) is a backlog: the next look follows at once,
-    with no window; a smaller one waits out the window. Without `full_batch`, every look that
-    found work is followed at once by another. Returns early, between batches, once `stopping`
-    is set (SIGTERM).
+    found work (the queue's BATCH_WINDOW_S). A batch of `full_batch` items (the most one
+    batch takes) is a backlog: the next look follows at once, with no window; a smaller one
+    waits out the window. Without `full_batch`, every look that found work is followed at once
+    by another. Returns early, between batches, once `stopping` is set (SIGTERM).
     """
     done = 0
     started = time.monotonic()
