@@ -32,6 +32,36 @@ def pay(client, headers) -> dict:
     return create_payment(client, headers, upi_payment_body(create_order(client, headers)["id"]))
 
 
+def tick_waiting_for_a_payment(
+    client, headers, db, due_in_s: float, settle_s: float
+) -> threading.Thread:
+    """A payment due in `due_in_s`, and a tick started in a thread that, after `settle_s`,
+    waits for it; join the thread to see the tick end."""
+    pay(client, headers)
+    db.execute(
+        "UPDATE payments SET process_after = clock_timestamp() + make_interval(secs => %s)",
+        (due_in_s,),
+    )
+    tick = threading.Thread(target=finalize_due_payments)
+    tick.start()
+    time.sleep(settle_s)
+    return tick
+
+
+def count_batches(monkeypatch) -> list[int]:
+    """The size of every batch the payment worker's ticks finalise from now on, in order (0 for
+    a look that found nothing)."""
+    batches: list[int] = []
+    finalize = tasks.finalize_due_batch
+
+    def counted(current):
+        batches.append(finalize(current))
+        return batches[-1]
+
+    monkeypatch.setattr(tasks, "finalize_due_batch", counted)
+    return batches
+
+
 def test_a_waiting_tick_reads_postgresql_a_few_times_not_every_20_ms(
     client, merchant_headers, db, worker_env, monkeypatch
 ):
@@ -56,11 +86,7 @@ def test_a_waiting_tick_reads_postgresql_a_few_times_not_every_20_ms(
 def test_a_waiting_tick_wakes_when_work_due_sooner_commits(
     client, merchant_headers, db, worker_env
 ):
-    pay(client, merchant_headers)
-    db.execute("UPDATE payments SET process_after = clock_timestamp() + interval '1.4 seconds'")
-    tick = threading.Thread(target=finalize_due_payments)
-    tick.start()
-    time.sleep(0.4)  # the tick now waits for the payment due at 1.4 s
+    tick = tick_waiting_for_a_payment(client, merchant_headers, db, due_in_s=1.4, settle_s=0.4)
 
     due_now = pay(client, merchant_headers)
     created = time.monotonic()
@@ -90,13 +116,7 @@ def test_a_busy_tick_lets_work_gather_for_its_window(
         " FROM unnest(%s::text[]) WITH ORDINALITY AS n(id, position) WHERE p.id = n.id",
         ([p["id"] for p in payments],),
     )
-    batches = []
-    finalize = tasks.finalize_due_batch
-    monkeypatch.setattr(
-        tasks,
-        "finalize_due_batch",
-        lambda current: batches.append(finalize(current)) or batches[-1],
-    )
+    batches = count_batches(monkeypatch)
 
     assert finalize_due_payments() == 30
 
@@ -116,13 +136,7 @@ def test_a_backlog_is_worked_off_batch_after_batch_without_a_window(
     payments = [pay(client, merchant_headers) for _ in range(25)]
     db.execute("UPDATE payments SET process_after = clock_timestamp()")
     monkeypatch.setattr(tasks, "BATCH_SIZE", 10)
-    batches = []
-    finalize = tasks.finalize_due_batch
-    monkeypatch.setattr(
-        tasks,
-        "finalize_due_batch",
-        lambda current: batches.append(finalize(current)) or batches[-1],
-    )
+    batches = count_batches(monkeypatch)
     started = time.monotonic()
 
     assert finalize_due_payments() == len(payments)
@@ -156,11 +170,7 @@ def test_a_short_wait_still_hears_work_due_sooner(client, merchant_headers, db, 
     SHORT_WAIT_S was made for the windows) still wakes when a payment due sooner commits: the
     window holds back only work that follows a look which found some, so this one is
     finalised when it falls due, not when the other does."""
-    pay(client, merchant_headers)
-    db.execute("UPDATE payments SET process_after = clock_timestamp() + interval '0.24 seconds'")
-    tick = threading.Thread(target=finalize_due_payments)
-    tick.start()
-    time.sleep(0.03)  # the tick now waits for the payment due at 0.24 s
+    tick = tick_waiting_for_a_payment(client, merchant_headers, db, due_in_s=0.24, settle_s=0.03)
 
     due_now = pay(client, merchant_headers)
     db.execute(
