@@ -8,9 +8,11 @@ import signal
 from types import FrameType
 
 import uvicorn
+from fastapi import FastAPI
 
 from api.config import ApiSettings
 from api.main import create_app
+from shared.core.heap import freeze_startup_heap
 from shared.core.logging import configure_logging
 from shared.core.settings import load_settings
 
@@ -19,6 +21,14 @@ def exit_cleanly(signum: int, frame: FrameType | None) -> None:
     """uvicorn re-raises the SIGTERM it stopped on once it has shut down gracefully, so the
     process would die of it (exit 143 under Docker); a graceful stop is a success: exit 0."""
     raise SystemExit(0)
+
+
+def served_app(settings: ApiSettings | None = None) -> FastAPI:
+    """The app one API process serves (uvicorn's factory when WEB_CONCURRENCY > 1): `create_app`
+    with its start-up heap frozen (shared.core.heap: no full collection walks it again)."""
+    app = create_app(settings)
+    freeze_startup_heap()
+    return app
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -33,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     workers = int(os.environ.get("WEB_CONCURRENCY") or 1)
     uvicorn.run(
         # Several processes need the app by import path: each builds its own.
-        "api.main:create_app" if workers > 1 else create_app(settings),
+        "api.__main__:served_app" if workers > 1 else served_app(settings),
         factory=workers > 1,
         workers=workers,
         host=args.host or settings.host,

@@ -5,9 +5,11 @@ import signal
 from types import FrameType
 
 import uvicorn
+from fastapi import FastAPI
 
 from dashboard.config import DashboardSettings
 from dashboard.main import create_app
+from shared.core.heap import freeze_startup_heap
 from shared.core.settings import load_settings
 
 
@@ -17,11 +19,19 @@ def exit_cleanly(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
+def served_app(settings: DashboardSettings | None = None) -> FastAPI:
+    """The app the process serves: `create_app` with its start-up heap frozen
+    (shared.core.heap: no full collection walks it again)."""
+    app = create_app(settings)
+    freeze_startup_heap()
+    return app
+
+
 def main() -> None:
     settings = load_settings(DashboardSettings)
     signal.signal(signal.SIGTERM, exit_cleanly)
     uvicorn.run(
-        create_app(settings),
+        served_app(settings),
         host=settings.host,
         port=settings.port,
         access_log=False,  # the app logs each request with its correlation id

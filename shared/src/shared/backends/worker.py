@@ -40,6 +40,7 @@ from shared.backends.housekeeping import HousekeepingSettings, gateway_purges, r
 from shared.backends.jobstats import count_completed, count_failed
 from shared.backends.metrics import JOBS, WORK_ITEMS, serve_worker_metrics
 from shared.backends.queues import QUEUED_FLAG_META, JobQueues, redis_connection
+from shared.core.heap import freeze_startup_heap
 from shared.core.logging import configure_logging, redact_url
 from shared.core.settings import BackendSettings, load_settings
 
@@ -363,6 +364,7 @@ def run_worker(
     threading.Thread(
         target=_housekeeping, args=(current,), name="housekeeping", daemon=True
     ).start()
+    freeze_startup_heap()
     log.info("worker_started", queue=queue, host=socket.gethostname(), pid=os.getpid())
     while True:
         worker = GatewayWorker(
