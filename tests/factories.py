@@ -32,11 +32,12 @@ DIRECTION_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u20
 TEXTS_WITHOUT_CONTROLS = ("متجر آشا", "חנות ספרים", "👩🏽\u200d💻 Dev")
 
 
-def shown_text_refusal(field: str) -> dict:
-    """The error body for shown text `field` holding one of DIRECTION_CONTROLS."""
+def shown_text_refusal(field: str, subject: str | None = None) -> dict:
+    """The error body for shown text `field` holding one of DIRECTION_CONTROLS; `subject` is
+    what the description names when it is not the field ("notes keys")."""
     return {
         "code": "BAD_REQUEST_ERROR",
-        "description": f"{field} must not contain NUL (\\u0000) or the invisible controls"
+        "description": f"{subject or field} must not contain NUL (\\u0000) or the invisible controls"
         " that reorder text (\\u061c, \\u200e-\\u200f, \\u202a-\\u202e, \\u2066-\\u2069)",
         "field": field,
     }

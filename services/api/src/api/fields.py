@@ -16,8 +16,6 @@ from shared.domain.errors import BadRequest
 NO_NUL_PATTERN = r"^[^\x00]*$"
 EMAIL_PATTERN = r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
 
-StoredText = Annotated[str, Field(pattern=NO_NUL_PATTERN)]
-
 # The invisible controls that reorder the text around them (bidi marks, embeddings, overrides
 # and isolates), as ranges of code points: "\u202eyaP nozamA" reads "Amazon Pay" wherever it
 # is shown. The checkout strips the same set from merchant names (checkout-rules.js).
