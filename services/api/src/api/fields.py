@@ -27,7 +27,7 @@ _DIRECTION_CONTROL_ESCAPES = [
 ]
 DIRECTION_CONTROLS_NAMED = ", ".join(_DIRECTION_CONTROL_ESCAPES)
 # Text the API stores to show people as typed: no NUL, and none of the controls that would
-# make it read as something else (docs/webhooks.md#endpoints).
+# make it read as something else (docs/api.md#shown-text).
 SHOWN_TEXT_PATTERN = "^[^\\x00" + "".join(_DIRECTION_CONTROL_ESCAPES) + "]*$"
 SHOWN_TEXT_RULE = (
     "no NUL (\\u0000), and none of the invisible controls that reorder text"
