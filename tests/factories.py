@@ -25,6 +25,24 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+# Every invisible control that reorders text (bidi marks, embeddings, overrides, isolates),
+# which no text the API stores to show people may hold, and text that must still pass: right-
+# to-left scripts, and an emoji held together by zero-width joiners (U+200D).
+DIRECTION_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+TEXTS_WITHOUT_CONTROLS = ("متجر آشا", "חנות ספרים", "👩🏽\u200d💻 Dev")
+
+
+def shown_text_refusal(field: str, subject: str | None = None) -> dict:
+    """The error body for shown text `field` holding one of DIRECTION_CONTROLS; `subject` is
+    what the description names when it is not the field ("notes keys")."""
+    return {
+        "code": "BAD_REQUEST_ERROR",
+        "description": f"{subject or field} must not contain NUL (\\u0000) or the invisible controls"
+        " that reorder text (\\u061c, \\u200e-\\u200f, \\u202a-\\u202e, \\u2066-\\u2069)",
+        "field": field,
+    }
+
+
 # The seeded test merchant's webhook URL: its default endpoint's (None without one).
 DEFAULT_URL_OF_TEST_MERCHANT = """
     SELECT (SELECT e.url FROM webhook_endpoints e

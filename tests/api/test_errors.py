@@ -155,15 +155,21 @@ def _order_error(client, headers, **request) -> dict:
     return response.json()["error"]
 
 
+# Notes are shown text (api.fields.ShownText): what else they must not hold.
+REORDERING_CONTROLS = (
+    "the invisible controls that reorder text (\\u061c, \\u200e-\\u200f, \\u202a-\\u202e,"
+    " \\u2066-\\u2069)"
+)
+
 # (request, description, field): every case the issue found, as it reads now.
 CASES = {
     "note value with NUL": (
         {"json": {"amount": 500, "notes": {"k": "a\u0000b"}}},
-        "notes.k must not contain NUL (\\u0000) characters", "notes.k",
+        f"notes.k must not contain NUL (\\u0000) or {REORDERING_CONTROLS}", "notes.k",
     ),
     "note key with NUL": (
         {"json": {"amount": 500, "notes": {"bad\u0000key": "v"}}},
-        "notes keys must not contain NUL (\\u0000) characters", "notes",
+        f"notes keys must not contain NUL (\\u0000) or {REORDERING_CONTROLS}", "notes",
     ),
     "amount as a decimal string": (
         {"json": {"amount": "500.00"}},

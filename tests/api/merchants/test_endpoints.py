@@ -1,6 +1,13 @@
 import pytest
 
-from factories import create_order, headers_for, sign_up
+from factories import (
+    DIRECTION_CONTROLS,
+    TEXTS_WITHOUT_CONTROLS,
+    create_order,
+    headers_for,
+    shown_text_refusal,
+    sign_up,
+)
 
 
 def test_sign_up_returns_new_live_credentials(client, db):
@@ -45,6 +52,25 @@ def test_sign_up_validation(client, body):
     response = client.post("/api/v1/merchants", json=body)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "BAD_REQUEST_ERROR"
+
+
+def test_a_name_with_a_direction_control_is_refused_and_no_merchant_is_made(client, db):
+    """A merchant named "\u202eyaP nozamA" read "Amazon Pay" on the dashboard and the checkout
+    page: the invisible controls that reorder text are refused, naming `name`, and nobody is
+    signed up. Names in a right-to-left script, and emoji joiners, are not controls."""
+    for number, control in enumerate(DIRECTION_CONTROLS):
+        body = {"name": f"{control}yaP nozamA", "email": f"pay{number}@shop.test",
+                "password": "correct horse"}  # fmt: skip
+        response = client.post("/api/v1/merchants", json=body)
+
+        assert response.status_code == 400, (hex(ord(control)), response.text)
+        assert response.json()["error"] == shown_text_refusal("name")
+    made = db.execute("SELECT count(*) AS n FROM merchants WHERE email LIKE 'pay%'").fetchone()
+    assert made["n"] == 0
+
+    for number, name in enumerate(TEXTS_WITHOUT_CONTROLS):
+        merchant = sign_up(client, name=name, email=f"shop{number}@shop.test")
+        assert merchant["name"] == name
 
 
 def test_login_with_password(client):

@@ -1,6 +1,13 @@
 import pytest
 
-from factories import create_order, headers_for, sign_up
+from factories import (
+    DIRECTION_CONTROLS,
+    TEXTS_WITHOUT_CONTROLS,
+    create_order,
+    headers_for,
+    shown_text_refusal,
+    sign_up,
+)
 
 TEST_MERCHANT_ID = "550e8400-e29b-41d4-a716-446655440000"
 
@@ -57,6 +64,31 @@ def test_invalid_order_bodies_are_bad_requests(client, merchant_headers, db, bod
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "BAD_REQUEST_ERROR"
     assert db.execute("SELECT count(*) AS n FROM orders").fetchone()["n"] == 0
+
+
+def test_a_receipt_or_note_with_a_direction_control_is_refused_and_no_order_is_made(
+    client, merchant_headers, db
+):
+    """A receipt and notes are shown on the dashboard and sent in every webhook as typed: the
+    invisible controls that reorder text are refused in the receipt, a note's key and a note's
+    string value, naming the field, and no order is made. Right-to-left text and emoji
+    joiners are not controls."""
+    for control in DIRECTION_CONTROLS:
+        for body, refused in (
+            ({"receipt": f"{control}1-tpiecer"}, shown_text_refusal("receipt")),
+            ({"notes": {f"{control}remotsuc": "Asha"}}, shown_text_refusal("notes", "notes keys")),
+            ({"notes": {"customer": f"{control}ahsA"}}, shown_text_refusal("notes.customer")),
+        ):
+            response = client.post(
+                "/api/v1/orders", json={"amount": 50000} | body, headers=merchant_headers
+            )
+            assert response.status_code == 400, (hex(ord(control)), body, response.text)
+            assert response.json()["error"] == refused
+    assert db.execute("SELECT count(*) AS n FROM orders").fetchone()["n"] == 0
+
+    for text in TEXTS_WITHOUT_CONTROLS:
+        order = create_order(client, merchant_headers, receipt=text, notes={text: text})
+        assert (order["receipt"], order["notes"]) == (text, {text: text})
 
 
 def test_get_order_includes_updated_at(client, merchant_headers):

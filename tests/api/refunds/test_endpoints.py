@@ -1,9 +1,12 @@
 import pytest
 
 from factories import (
+    DIRECTION_CONTROLS,
+    TEXTS_WITHOUT_CONTROLS,
     create_order,
     create_payment,
     headers_for,
+    shown_text_refusal,
     sign_up,
     successful_payment,
     upi_payment_body,
@@ -28,6 +31,28 @@ def test_create_refund_returns_pending_refund(client, merchant_headers, db):
         payment["id"], 10000, "Customer request", "pending",
     )  # fmt: skip
     assert body["created_at"].endswith("Z")
+
+
+def test_a_reason_with_a_direction_control_is_refused_and_no_refund_is_made(
+    client, merchant_headers, db
+):
+    """A refund's reason is shown on the dashboard and sent in webhooks as typed: the invisible
+    controls that reorder text are refused, naming `reason`, and nothing is refunded.
+    Right-to-left text and emoji joiners are not controls."""
+    payment = successful_payment(client, merchant_headers, db, amount=50000)
+
+    for control in DIRECTION_CONTROLS:
+        response = refund(
+            client, merchant_headers, payment["id"], amount=100, reason=f"{control}tseuqer"
+        )
+        assert response.status_code == 400, (hex(ord(control)), response.text)
+        assert response.json()["error"] == shown_text_refusal("reason")
+    assert db.execute("SELECT count(*) AS n FROM refunds").fetchone()["n"] == 0
+
+    for text in TEXTS_WITHOUT_CONTROLS:
+        response = refund(client, merchant_headers, payment["id"], amount=100, reason=text)
+        assert response.status_code == 201, response.text
+        assert response.json()["reason"] == text
 
 
 def test_refund_without_amount_refunds_what_is_left(client, merchant_headers, db):

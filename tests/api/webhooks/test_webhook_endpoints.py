@@ -8,7 +8,15 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 
-from factories import create_order, create_payment, headers_for, sign_up, upi_payment_body
+from factories import (
+    DIRECTION_CONTROLS,
+    create_order,
+    create_payment,
+    headers_for,
+    shown_text_refusal,
+    sign_up,
+    upi_payment_body,
+)
 
 ENDPOINTS = "/api/v1/webhooks/endpoints"
 
@@ -334,9 +342,6 @@ def test_a_nul_character_in_a_log_filter_is_a_bad_request(client, merchant_heade
     }
 
 
-DIRECTION_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-
-
 def test_a_description_with_a_direction_control_is_refused_on_create_and_update(
     client, merchant_headers
 ):
@@ -345,12 +350,7 @@ def test_a_description_with_a_direction_control_is_refused_on_create_and_update(
     changes. Text in a right-to-left script, and joiners, are not controls."""
     endpoint = add_endpoint(client, merchant_headers, description="ERP")
     path = f"{ENDPOINTS}/{endpoint['id']}"
-    refused = {
-        "code": "BAD_REQUEST_ERROR",
-        "description": "description must not contain NUL (\\u0000) or the invisible controls"
-        " that reorder text (\\u061c, \\u200e-\\u200f, \\u202a-\\u202e, \\u2066-\\u2069)",
-        "field": "description",
-    }
+    refused = shown_text_refusal("description")
 
     for control in DIRECTION_CONTROLS:
         description = f"{control}sdnufer PRE"

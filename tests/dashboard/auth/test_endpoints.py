@@ -155,6 +155,37 @@ def test_sign_up_explains_problems_in_words(stack, http_client, csrf_token):
     assert 'aria-describedby="password-error"' in short.text
 
 
+def test_a_business_name_with_a_direction_control_is_refused_beside_it(
+    stack, http_client, csrf_token
+):
+    """A merchant named "\u202eyaP nozamA" would read "Amazon Pay" on the dashboard and the
+    checkout page. The dashboard has no rule of its own for it: the API refuses the name, and
+    the form shows that refusal beside the business name, keeps what was typed, and makes no
+    account."""
+    form = http_client.get("/signup")
+    response = http_client.post(
+        "/signup",
+        data={
+            "name": "\u202eyaP nozamA",
+            "email": "pay@shop.test",
+            "password": "correct horse",
+            "csrf_token": csrf_token(form.text),
+        },
+    )
+
+    assert response.status_code == 400
+    beside_name = re.search(r'data-test-id="name-error">([^<]*)<', response.text)
+    assert beside_name, response.text
+    assert beside_name[1].startswith("Business name must not contain NUL")
+    assert "invisible controls that reorder text" in beside_name[1]
+    assert 'data-test-id="signup-error"' not in response.text
+    assert 'aria-invalid="true" aria-describedby="name-error"' in response.text
+    assert 'value="pay@shop.test"' in response.text
+    made = stack.db.execute("SELECT count(*) AS n FROM merchants WHERE email = 'pay@shop.test'")
+    assert made.fetchone()["n"] == 0
+    assert http_client.get("/dashboard").status_code == 303
+
+
 def test_session_cookie_is_httponly_lax_and_holds_no_secret(stack, http_client, csrf_token):
     form = http_client.get("/login")
     response = http_client.post(

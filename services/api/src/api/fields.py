@@ -16,8 +16,6 @@ from shared.domain.errors import BadRequest
 NO_NUL_PATTERN = r"^[^\x00]*$"
 EMAIL_PATTERN = r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
 
-StoredText = Annotated[str, Field(pattern=NO_NUL_PATTERN)]
-
 # The invisible controls that reorder the text around them (bidi marks, embeddings, overrides
 # and isolates), as ranges of code points: "\u202eyaP nozamA" reads "Amazon Pay" wherever it
 # is shown. The checkout strips the same set from merchant names (checkout-rules.js).
@@ -28,9 +26,19 @@ _DIRECTION_CONTROL_ESCAPES = [
     for first, last in DIRECTION_CONTROLS
 ]
 DIRECTION_CONTROLS_NAMED = ", ".join(_DIRECTION_CONTROL_ESCAPES)
-# Text the API stores to show people as typed (an endpoint's description): no NUL, and none
-# of the controls that would make it read as something else (docs/webhooks.md#endpoints).
+# Text the API stores to show people as typed: no NUL, and none of the controls that would
+# make it read as something else (docs/api.md#shown-text).
 SHOWN_TEXT_PATTERN = "^[^\\x00" + "".join(_DIRECTION_CONTROL_ESCAPES) + "]*$"
+SHOWN_TEXT_RULE = (
+    "no NUL (\\u0000), and none of the invisible controls that reorder text"
+    f" ({DIRECTION_CONTROLS_NAMED})"
+)
+# The one type of every request field whose text is stored and shown to people (on the
+# dashboard, the checkout page, in API responses and webhooks), so the rule is declared once.
+# A value breaking it is a 400 naming the field (api.error_handlers.PATTERN_PHRASES). Text in
+# a right-to-left script and joiners (U+200D) are not controls and pass. Secrets, emails, URLs,
+# ids and filters are not shown text: they keep NO_NUL_PATTERN or a pattern of their own.
+ShownText = Annotated[str, Field(pattern=SHOWN_TEXT_PATTERN)]
 
 # ISO-8601 / RFC 3339 only: a bare number is not a time here (pydantic would read it as Unix
 # seconds). Parsed, and refused with a 400 if impossible, by `utc_time`.

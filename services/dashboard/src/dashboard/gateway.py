@@ -81,16 +81,23 @@ class Credentials:
 
 class ApiError(Exception):
     """The API answered with its error body (docs/api.md#errors); `retry_after` is its Retry-After
-    in seconds (a 429 carries one), None when it sent none."""
+    in seconds (a 429 carries one), None when it sent none; `field` the request field it named
+    at fault, if any."""
 
     def __init__(
-        self, status_code: int, code: str, description: str, retry_after: float | None = None
+        self,
+        status_code: int,
+        code: str,
+        description: str,
+        retry_after: float | None = None,
+        field: str | None = None,
     ):
         super().__init__(f"{status_code} {code}: {description}")
         self.status_code = status_code
         self.code = code
         self.description = description
         self.retry_after = retry_after
+        self.field = field
 
     @property
     def refused(self) -> bool:
@@ -208,7 +215,9 @@ class GatewayClient:
                 # can fix.
                 log.warning("api_failed", operation=what, status=exc.status_code)
                 raise ApiUnavailable(f"API answered {exc.status_code}") from exc
-            raise ApiError(exc.status_code, exc.code, exc.description, exc.retry_after) from exc
+            raise ApiError(
+                exc.status_code, exc.code, exc.description, exc.retry_after, exc.field
+            ) from exc
 
     async def seeded_test_merchant(self) -> dict[str, Any] | None:
         """The seeded test merchant, if this gateway has one (a hint on the login page)."""

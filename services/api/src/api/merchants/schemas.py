@@ -2,7 +2,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from api.fields import EMAIL_PATTERN, NO_NUL_PATTERN
+from api.fields import EMAIL_PATTERN, NO_NUL_PATTERN, SHOWN_TEXT_RULE, ShownText
 from shared.domain.models.order import MERCHANT_ID_EXAMPLE
 
 # A password is taken exactly as typed: spaces around it are part of it (NIST SP 800-63B
@@ -17,7 +17,11 @@ class MerchantSignup(BaseModel):
         "name": "Asha Stores", "email": "asha.example.com", "password": "correct horse"
     }  # fmt: skip
 
-    name: str = Field(min_length=1, max_length=255, pattern=NO_NUL_PATTERN)
+    name: ShownText = Field(
+        min_length=1,
+        max_length=255,
+        description=f"Shown on the dashboard and the checkout page as typed: {SHOWN_TEXT_RULE}",
+    )
     email: str = Field(max_length=254, pattern=EMAIL_PATTERN)
     password: Password = Field(min_length=8, max_length=256, pattern=NO_NUL_PATTERN)
 

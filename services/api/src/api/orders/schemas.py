@@ -2,7 +2,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, Field, StrictInt, field_validator
 
-from api.fields import NO_NUL_PATTERN, StoredText, id_in_path
+from api.fields import SHOWN_TEXT_RULE, ShownText, id_in_path
 from api.orders.errors import OrderNotFound
 from api.pagination import Page
 from shared.core.ids import ORDER_PREFIX
@@ -12,7 +12,7 @@ from shared.domain.models import Order
 OrderIdInPath = Annotated[str, id_in_path("order_id", ORDER_PREFIX, "order", OrderNotFound)]
 
 # jsonb has no NaN or Infinity (Python's JSON parser reads NaN, and 1e999 as Infinity).
-NoteValue = StoredText | int | Annotated[float, Field(allow_inf_nan=False)] | bool | None
+NoteValue = ShownText | int | Annotated[float, Field(allow_inf_nan=False)] | bool | None
 
 AMOUNT_IN_PAISE = f"amount must be an integer number of paise, at least {MINIMUM_AMOUNT}"
 
@@ -31,11 +31,14 @@ class OrderCreate(BaseModel):
     currency: str = Field(
         default="INR", description="Only INR is supported", json_schema_extra={"enum": ["INR"]}
     )
-    receipt: str | None = Field(default=None, max_length=40, pattern=NO_NUL_PATTERN)
-    notes: dict[StoredText, NoteValue] = Field(
+    receipt: ShownText | None = Field(
+        default=None, max_length=40, description=f"Shown as typed: {SHOWN_TEXT_RULE}"
+    )
+    notes: dict[ShownText, NoteValue] = Field(
         default_factory=dict,
         max_length=15,
-        description="Up to 15 keys; keys and string values of at most 256 characters",
+        description="Up to 15 keys; keys and string values of at most 256 characters, shown as"
+        f" typed: {SHOWN_TEXT_RULE}",
     )
 
     @field_validator("amount", mode="before")

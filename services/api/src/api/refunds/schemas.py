@@ -1,8 +1,8 @@
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StrictStr
+from pydantic import BaseModel, Field, Strict
 
-from api.fields import NO_NUL_PATTERN, OmittableInt, id_in_path
+from api.fields import SHOWN_TEXT_RULE, OmittableInt, ShownText, id_in_path
 from api.pagination import Page
 from api.refunds.errors import RefundNotFound
 from shared.core.ids import REFUND_PREFIX
@@ -21,7 +21,9 @@ class RefundCreate(BaseModel):
         description="Paise to refund, a positive integer; leave it out to refund the whole"
         " available amount (null is refused)",
     )
-    reason: StrictStr | None = Field(default=None, max_length=255, pattern=NO_NUL_PATTERN)
+    reason: Annotated[ShownText, Strict()] | None = Field(
+        default=None, max_length=255, description=f"Shown as typed: {SHOWN_TEXT_RULE}"
+    )
 
 
 RefundPage = Page[Refund]

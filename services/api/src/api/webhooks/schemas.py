@@ -3,13 +3,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from api.fields import (
-    DIRECTION_CONTROLS_NAMED,
-    ISO_8601,
-    NO_NUL_PATTERN,
-    SHOWN_TEXT_PATTERN,
-    id_in_path,
-)
+from api.fields import ISO_8601, NO_NUL_PATTERN, SHOWN_TEXT_RULE, ShownText, id_in_path
 from api.pagination import Page
 from api.webhooks.errors import WebhookEndpointNotFound
 from shared.core.ids import ENDPOINT_PREFIX
@@ -136,13 +130,8 @@ EventFilter = Annotated[
     list[StrictStr], Field(min_length=1, max_length=20, description=EVENTS_DESCRIPTION)
 ]
 EndpointDescription = Annotated[
-    str,
-    Field(
-        max_length=500,
-        pattern=SHOWN_TEXT_PATTERN,
-        description="Shown on the dashboard as typed: no NUL (\\u0000), and none of the"
-        f" invisible controls that reorder text ({DIRECTION_CONTROLS_NAMED})",
-    ),
+    ShownText,
+    Field(max_length=500, description=f"Shown on the dashboard as typed: {SHOWN_TEXT_RULE}"),
 ]
 
 

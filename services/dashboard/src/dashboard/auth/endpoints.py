@@ -21,6 +21,8 @@ router = APIRouter()
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
+# The sign-up form's labels for the API's field names.
+SIGNUP_LABELS = {"name": "Business name", "email": "Email", "password": "Password"}
 
 
 async def _login_page(
@@ -96,6 +98,16 @@ async def signup_page(request: Request, visitor: VisitorDep) -> Response:
     return await render(request, "signup.html", {"values": {}, "errors": {}})
 
 
+def _signup_refusal(exc: ApiError) -> tuple[str, str]:
+    """(where on the form, what to say) for the API's 400 to a sign-up: beside the field it
+    names, in the form's words ("Business name must not contain ..."), else above the form.
+    Rules the form does not check itself (a name's direction controls, docs/api.md#shown-text)
+    are the API's alone, told as it tells them."""
+    if exc.field in SIGNUP_LABELS:
+        return exc.field, re.sub(rf"^{exc.field}\b", SIGNUP_LABELS[exc.field], exc.sentence)
+    return "form", exc.description
+
+
 def _signup_problems(name: str, email: str, password: str) -> dict[str, str]:
     problems = {}
     if not name:
@@ -128,7 +140,8 @@ async def sign_up(
             if exc.status_code == 409:
                 errors["email"] = "An account with this email already exists. Log in instead."
             elif exc.status_code == 400:
-                errors["form"] = exc.description
+                where, sentence = _signup_refusal(exc)
+                errors[where] = sentence
             elif exc.status_code == 429:
                 errors["form"] = exc.wait_sentence
                 status_code, headers = 429, exc.retry_headers
