@@ -81,6 +81,23 @@ def test_one_visitors_failed_logins_lock_out_no_one_else(stack, visitor):
     assert wrong.status_code == 401 and TOO_MANY not in wrong.text
 
 
+def test_a_strangers_failed_logins_for_a_merchants_email_do_not_lock_the_merchant_out(
+    stack, visitor
+):
+    """Reported: a stranger's six wrong passwords for a merchant's email made the merchant's own
+    right password, from another browser, answer "Too many attempts" for 15 minutes."""
+    stranger, owner = visitor("127.0.0.7"), visitor("127.0.0.8")
+    email = "owner-locked-out@example.test"
+    assert sign_up(owner, email).status_code == 303
+    owner.cookies.clear()
+
+    guesses = [log_in(stranger, email, f"guess {n}").status_code for n in range(6)]
+    own_login = log_in(owner, email, "correct horse")
+
+    assert guesses[:5] == [401] * 5 and guesses[5] == 429
+    assert own_login.status_code == 303 and own_login.headers["location"] == "/dashboard"
+
+
 def test_one_visitors_sign_ups_close_sign_up_for_no_one_else(stack, visitor):
     attacker, newcomer = visitor("127.0.0.5"), visitor("127.0.0.6")
 

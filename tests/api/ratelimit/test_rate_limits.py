@@ -59,7 +59,7 @@ def log_in(client, email: str, password: str) -> httpx.Response:
     return client.post("/api/v1/merchants/login", json={"email": email, "password": password})
 
 
-def test_failed_logins_per_email_are_limited_then_recover(limited_client, db):
+def test_failed_logins_per_email_from_an_address_are_limited_then_recover(limited_client, db):
     client = limited_client(rate_limit_login_failures_per_email=f"3/{LOGIN_WINDOW_S} seconds")
     merchant = sign_up(client, password="the right one")
     email = merchant["email"]
@@ -69,12 +69,27 @@ def test_failed_logins_per_email_are_limited_then_recover(limited_client, db):
     right_password_while_locked = log_in(client, email, "the right one")
 
     assert failures == [401, 401, 401]
-    retry_after = assert_refused(refused, "failed logins for this email")
-    assert_refused(right_password_while_locked, "failed logins for this email")
+    retry_after = assert_refused(refused, "failed logins for this email from this address")
+    assert_refused(right_password_while_locked, "failed logins for this email from this address")
     # Another email from the same address is not locked out by this one.
     assert log_in(client, "someone@else.test", "guess").status_code == 401
     wait_out(retry_after, LOGIN_WINDOW_S)
     assert log_in(client, email, "the right one").status_code == 200
+
+
+def test_a_strangers_failed_logins_never_lock_the_merchant_out(limited_client, db):
+    """Reported: five wrong guesses for a merchant's email from anywhere refused the merchant's
+    own right password, from their own address, for 15 minutes; repeated, for good."""
+    limit = {"rate_limit_login_failures_per_email": f"3/{LOGIN_WINDOW_S} seconds"}
+    stranger = limited_client(address="198.51.100.66", **limit)
+    merchant_client = limited_client(address="203.0.113.7", **limit)
+    merchant = sign_up(merchant_client, password="the right one")
+
+    guesses = [log_in(stranger, merchant["email"], f"guess-{n}").status_code for n in range(4)]
+    own_login = log_in(merchant_client, merchant["email"], "the right one")
+
+    assert guesses == [401, 401, 401, 429]
+    assert own_login.status_code == 200, own_login.text
 
 
 def test_a_successful_login_clears_the_email_count(limited_client, db):
@@ -111,7 +126,8 @@ def test_failed_logins_per_address_are_limited_across_emails(limited_client, db)
 
 
 def test_a_brute_force_loop_is_stopped_with_the_default_limits(client, db):
-    """As shipped (TEST_MODE=true keeps the login limits on): 5 failures per email."""
+    """As shipped (TEST_MODE=true keeps the login limits on): 5 failures per email from an
+    address."""
     merchant = sign_up(client, password="correct horse battery")
     guesses = [f"password{n}" for n in range(40)] + ["correct horse battery"]
 
@@ -404,8 +420,9 @@ def test_limits_hold_across_two_api_processes_sharing_redis(start_service, db):
 
     logins = [login(n) for n in range(6)]
     assert [r.status_code for r in logins[:4]] == [401, 401, 401, 401]
-    assert_refused(logins[4], "failed logins for this email")
-    login_retry_after = assert_refused(logins[5], "failed logins for this email")  # the other
+    counts = "failed logins for this email from this address"
+    assert_refused(logins[4], counts)
+    login_retry_after = assert_refused(logins[5], counts)  # from the other process
     locked_at = time.monotonic()
 
     started = time.monotonic()

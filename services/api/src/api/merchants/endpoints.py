@@ -24,19 +24,21 @@ router = api_router(tags=["merchants"])
 async def limit_failed_logins(
     request: Request, body: MerchantLogin, limiter: RateLimiterDep
 ) -> AsyncIterator[None]:
-    """Failed logins per email and per client address. Every attempt for an email counts
-    up front (so a burst of parallel guesses cannot pass before the first failure is
-    counted) and a successful login clears the email's count; an address counts failures
-    only, so many merchants behind one address can still log in."""
+    """Failed logins per email from one client address, and per client address. Every attempt
+    for an email from an address counts up front (so a burst of parallel guesses cannot pass
+    before the first failure is counted) and a successful login clears that count; an address
+    counts failures only, so many merchants behind one address can still log in. Guesses from
+    one address never refuse the same email from another (docs/api.md#rate-limits)."""
     address, email = address_of(request, limiter), body.email.lower()
+    email_from_address = f"{email}\x00{address}"  # no email holds a NUL (NO_NUL_PATTERN)
     await limiter.check(limits.LOGIN_FAILURES_PER_ADDRESS, address)
-    await limiter.hit(limits.LOGIN_FAILURES_PER_EMAIL, email)
+    await limiter.hit(limits.LOGIN_FAILURES_PER_EMAIL, email_from_address)
     try:
         yield
     except AuthenticationFailed:
         await limiter.record(limits.LOGIN_FAILURES_PER_ADDRESS, address)
         raise
-    await limiter.clear(limits.LOGIN_FAILURES_PER_EMAIL, email)
+    await limiter.clear(limits.LOGIN_FAILURES_PER_EMAIL, email_from_address)
 
 
 async def limit_signups(request: Request, body: MerchantSignup, limiter: RateLimiterDep) -> None:

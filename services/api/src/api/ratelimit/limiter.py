@@ -50,7 +50,13 @@ class Rule:
     fixed_window: bool = False
 
 
-LOGIN_FAILURES_PER_EMAIL = Rule("login_failures_per_email", "failed logins for this email")
+# Per email *from one address*: counted per email alone, anyone's guesses would refuse the
+# merchant's own right password too, and five wrong guesses every 15 minutes from anywhere would
+# keep a merchant out for good (CONTRACT section 4's "never lock out another merchant"). Guessing
+# one account from many addresses meets each address's own limit (LOGIN_FAILURES_PER_ADDRESS).
+LOGIN_FAILURES_PER_EMAIL = Rule(
+    "login_failures_per_email", "failed logins for this email from this address"
+)
 LOGIN_FAILURES_PER_ADDRESS = Rule("login_failures_per_address", "failed logins from this address")
 SIGNUPS_PER_ADDRESS = Rule("signups_per_address", "sign-ups from this address")
 PUBLIC_PAYMENTS_PER_ADDRESS = Rule(
