@@ -13,7 +13,9 @@ class PaymentNotCapturable(BadRequest, description="Payment not in capturable st
     """400: only a successful payment not yet captured can be captured."""
 
 
-class CaptureAmountMismatch(BadRequest, description="Capture amount must equal the payment amount"):
+class CaptureAmountMismatch(
+    BadRequest, description="Capture amount must equal the payment amount", field="amount"
+):
     """400: a capture's optional `amount` must equal the payment's (docs/api.md#capture)."""
 
 

@@ -15,4 +15,5 @@ class PaymentNotRefundable(BadRequest, description="Payment not in refundable st
 
 class RefundExceedsAvailable(BadRequest, description="Refund amount exceeds available amount"):
     """400: the amount (or, left out, what is left) is above the payment's amount less its
-    pending and processed refunds, or nothing is left to refund."""
+    pending and processed refunds, or nothing is left to refund. `field` is `amount` when the
+    request gave one (the field at fault); left out, the payment is, and there is no field."""

@@ -35,7 +35,7 @@ async def create_refund(
         available = await refunds.refundable_amount(tx.conn, payment_id)
         amount = body.amount if body.amount is not None else available
         if amount <= 0 or amount > available:
-            raise RefundExceedsAvailable
+            raise RefundExceedsAvailable(field="amount" if body.amount is not None else None)
         refund = await refunds.insert_refund(
             tx.conn,
             id=new_id(REFUND_PREFIX),
