@@ -73,6 +73,24 @@ def test_a_name_with_a_direction_control_is_refused_and_no_merchant_is_made(clie
         assert merchant["name"] == name
 
 
+def test_an_email_with_a_direction_control_is_refused_and_no_merchant_is_made(client, db):
+    """Reported: "s3\u202e@example.com" was signed up, and the dashboard's header showed it
+    reordered. An email is shown too: it refuses the same controls, naming `email`."""
+    for number, control in enumerate(DIRECTION_CONTROLS):
+        body = {"name": "Shop", "email": f"pay{number}{control}@shop.test",
+                "password": "correct horse"}  # fmt: skip
+        response = client.post("/api/v1/merchants", json=body)
+
+        assert response.status_code == 400, (hex(ord(control)), response.text)
+        assert response.json()["error"] == {
+            "code": "BAD_REQUEST_ERROR",
+            "description": "email must be an email address like name@example.com",
+            "field": "email",
+        }
+    made = db.execute("SELECT count(*) AS n FROM merchants WHERE email LIKE 'pay%'").fetchone()
+    assert made["n"] == 0
+
+
 def test_login_with_password(client):
     merchant = sign_up(client, password="s3cret-pass")
 

@@ -14,7 +14,6 @@ from shared.domain.errors import BadRequest
 # carrying one is invalid input (400), never a database error (500). A pattern both documents
 # the rule and makes pydantic refuse lone surrogates.
 NO_NUL_PATTERN = r"^[^\x00]*$"
-EMAIL_PATTERN = r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
 
 # The invisible controls that reorder the text around them (bidi marks, embeddings, overrides
 # and isolates), as ranges of code points: "\u202eyaP nozamA" reads "Amazon Pay" wherever it
@@ -29,6 +28,9 @@ DIRECTION_CONTROLS_NAMED = ", ".join(_DIRECTION_CONTROL_ESCAPES)
 # Text the API stores to show people as typed: no NUL, and none of the controls that would
 # make it read as something else (docs/api.md#shown-text).
 SHOWN_TEXT_PATTERN = "^[^\\x00" + "".join(_DIRECTION_CONTROL_ESCAPES) + "]*$"
+# An email is shown too (the dashboard's header): no space, NUL or direction control in it.
+_NOT_IN_EMAIL = "@\\s\\x00" + "".join(_DIRECTION_CONTROL_ESCAPES)
+EMAIL_PATTERN = f"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\\.[^{_NOT_IN_EMAIL}]+$"
 SHOWN_TEXT_RULE = (
     "no NUL (\\u0000), and none of the invisible controls that reorder text"
     f" ({DIRECTION_CONTROLS_NAMED})"
