@@ -51,9 +51,10 @@ class Rule:
 
 
 # Per email *from one address*: counted per email alone, anyone's guesses would refuse the
-# merchant's own right password too, and five wrong guesses every 15 minutes from anywhere would
-# keep a merchant out for good (docs/api.md#rate-limits: "never lock out another merchant"). Guessing
-# one account from many addresses meets each address's own limit (LOGIN_FAILURES_PER_ADDRESS).
+# merchant's own right password too, and five wrong guesses every 15 minutes from anywhere
+# would keep a merchant out for good (docs/api.md#rate-limits: "never lock out another
+# merchant"). Guessing one account from many addresses meets each address's own limit
+# (LOGIN_FAILURES_PER_ADDRESS).
 LOGIN_FAILURES_PER_EMAIL = Rule(
     "login_failures_per_email", "failed logins for this email from this address"
 )
