@@ -81,7 +81,8 @@
     expiryPast: 'This card has expired. Please check the date or use a different card.',
     cvvInvalid: 'Enter the 3-digit security code from the back of your card.',
     cvvInvalidAmex: 'Enter the 4-digit security code from the front of your card.',
-    holderMissing: 'Enter the name as it is printed on your card.'
+    holderMissing: 'Enter the name as it is printed on your card.',
+    orderPaid: 'This order has already been paid. You have not been charged again.'
   };
 
   // --- talking to the API ---------------------------------------------------------------
@@ -128,9 +129,7 @@
       case 'EXPIRED_CARD':
         return "This card's expiry date isn't valid or the card has expired. Please check it or use a different card.";
       case 'BAD_REQUEST_ERROR':
-        if (/already paid/i.test(error.description)) {
-          return 'This order has already been paid, so you have not been charged again.';
-        }
+        if (/already paid/i.test(error.description)) return MESSAGES.orderPaid;
         return 'Some of the payment details are missing or not valid. Please check them and try again.';
       case 'NOT_FOUND_ERROR':
         return "We couldn't find this order. Please go back to the merchant and start the payment again.";
@@ -270,12 +269,9 @@
     });
   }
 
-  // Paid already, by this shopper or another tab: a paid order is good news, not a failure.
-  function showPaid() {
-    state.attempt += 1;
-    showUnavailable('Order already paid',
-      'This order has already been paid. You have not been charged again.');
-  }
+  // The merchant's page hears of an order paid before this attempt as of a payment that lost
+  // the race to another: error.code ORDER_ALREADY_PAID, so that it can treat the order as paid.
+  var ORDER_PAID_ERROR = { code: 'ORDER_ALREADY_PAID', description: 'Order already paid' };
 
   function selectMethod(method, moveFocus) {
     state.method = method;
@@ -327,10 +323,8 @@
         renderOrder(response.body);
         ui.container.removeAttribute('data-order');
         ui.container.setAttribute('aria-busy', 'false');
-        if (response.body.status === 'paid') {
-          showUnavailable('Order already paid',
-            'This order has already been paid. You have not been charged again.');
-        }
+        // Paid before the page was opened: nothing to pay and nothing refused, so no form.
+        if (response.body.status === 'paid') showUnavailable('Order already paid', MESSAGES.orderPaid);
         return;
       }
       ui.container.setAttribute('data-order', 'missing');
@@ -408,8 +402,11 @@
         return;
       }
       var error = apiError(response);
+      // Paid meanwhile (another tab, another device): refused like any other payment (400),
+      // with no field at fault. The merchant's page is told, for the order is paid.
       if (isOrderAlreadyPaid(error)) {
-        showPaid();
+        showError(MESSAGES.orderPaid);
+        notifyParent('payment_failed', { orderId: orderId, error: ORDER_PAID_ERROR });
         return;
       }
       if (error.code === 'NOT_FOUND_ERROR') {
@@ -439,7 +436,8 @@
       return;
     }
     if (payment.status === 'failed' && payment.error_code === 'ORDER_ALREADY_PAID') {
-      showPaid();
+      state.attempt += 1;
+      showUnavailable('Order already paid', MESSAGES.orderPaid);
       notifyParent('payment_failed', {
         paymentId: payment.id,
         orderId: orderId,
