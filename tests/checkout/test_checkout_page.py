@@ -996,7 +996,9 @@ def test_too_many_attempts_keep_the_shopper_on_the_form_with_a_wait(page, own_ap
 
 
 @pytest.mark.browser
-def test_a_payment_that_lost_to_another_shows_the_order_paid(page, own_api, db):
+def test_a_payment_that_lost_to_another_fails_saying_the_order_is_paid(page, own_api, db):
+    """As when the API refuses a payment for an order paid meanwhile: "Payment Failed" with
+    the reason in words, not a panel of its own."""
     api, site = own_api()
     order = create_order_on(api)
     open_checkout(page, site, order["id"])
@@ -1012,6 +1014,9 @@ def test_a_payment_that_lost_to_another_shows_the_order_paid(page, own_api, db):
         (answer.value.json()["id"],),
     )
 
-    page.locator(tid("order-unavailable")).wait_for(state="visible", timeout=SETTLE_MS)
-    assert "already been paid" in page.inner_text(tid("order-unavailable-message"))
-    assert page.locator(tid("error-state")).is_hidden()
+    message = error_text(page)
+    assert "already been paid" in message
+    assert "not been charged again" in message
+    assert page.inner_text(f"{tid('error-state')} h2") == "Payment Failed"
+    assert page.locator(tid("retry-button")).is_visible()
+    assert page.locator(tid("order-unavailable")).is_hidden()

@@ -197,7 +197,9 @@
   var PAYMENT_FAILURES = {
     INSUFFICIENT_FUNDS: 'There is not enough money in the account for this payment. ' +
       'You can try another card or pay by UPI.',
-    CARD_DECLINED: 'Your bank declined this card. You can try another card or pay by UPI.'
+    CARD_DECLINED: 'Your bank declined this card. You can try another card or pay by UPI.',
+    // Lost the race to another payment of the order, which succeeded: nothing was taken.
+    ORDER_ALREADY_PAID: MESSAGES.orderPaid
   };
 
   function describePaymentFailure(payment) {
@@ -433,16 +435,6 @@
       ui.paymentId.textContent = payment.id;
       show('success');
       notifyParent('payment_success', { paymentId: payment.id, orderId: orderId, status: 'success' });
-      return;
-    }
-    if (payment.status === 'failed' && payment.error_code === 'ORDER_ALREADY_PAID') {
-      state.attempt += 1;
-      showUnavailable('Order already paid', MESSAGES.orderPaid);
-      notifyParent('payment_failed', {
-        paymentId: payment.id,
-        orderId: orderId,
-        error: { code: payment.error_code, description: payment.error_description || 'Order already paid' }
-      });
       return;
     }
     if (payment.status === 'failed') {
