@@ -633,7 +633,7 @@ def test_card_errors_from_the_api_point_back_to_the_field(
 
 @pytest.mark.browser
 def test_an_order_paid_elsewhere_meanwhile_is_refused_in_words(
-    page, checkout_site, gateway, test_order
+    page, checkout_site, gateway, test_order, save_screenshots
 ):
     """A refusal like any other (contract section 9): "Payment Failed" with the reason in
     words, and "Try again" back to the same form."""
@@ -652,6 +652,8 @@ def test_an_order_paid_elsewhere_meanwhile_is_refused_in_words(
     assert "not been charged again" in message
     assert page.inner_text(f"{tid('error-state')} h2") == "Payment Failed"
     assert page.locator(tid("order-unavailable")).is_hidden()
+    if os.environ.get("CHECKOUT_SCREENSHOTS"):
+        save_screenshots(page, "checkout-order-paid-meanwhile")  # to look at by eye
 
     page.click(tid("retry-button"))
     assert page.locator(tid("upi-form")).is_visible()
