@@ -635,8 +635,8 @@ def test_card_errors_from_the_api_point_back_to_the_field(
 def test_an_order_paid_elsewhere_meanwhile_is_refused_in_words(
     page, checkout_site, gateway, test_order, save_screenshots
 ):
-    """A refusal like any other (contract section 9): "Payment Failed" with the reason in
-    words, and "Try again" back to the same form."""
+    """A refusal like any other (services/checkout/README.md#the-page): "Payment Failed" with
+    the reason in words, and "Try again" back to the same form."""
     open_checkout(page, checkout_site, test_order["id"])
     assert gateway.pay(test_order["id"])["status"] == "success"
 
