@@ -633,26 +633,76 @@ def test_card_errors_from_the_api_point_back_to_the_field(
 
 @pytest.mark.browser
 def test_an_order_paid_elsewhere_meanwhile_is_refused_in_words(
-    page, checkout_site, gateway, test_order
+    page, checkout_site, gateway, test_order, save_screenshots
 ):
+    """A refusal like any other (services/checkout/README.md#the-page): "Payment Failed" with
+    the reason in words, and "Try again" back to the same form."""
     open_checkout(page, checkout_site, test_order["id"])
     assert gateway.pay(test_order["id"])["status"] == "success"
 
     with expect_payment_answer(page) as answer:
-        pay_with_upi(page, "shopper@okaxis")
+        pay_with_upi(page, "a@b")
+    assert answer.value.status == 400
     assert answer.value.json()["error"] == {
         "code": "BAD_REQUEST_ERROR",
         "description": "Order already paid",
     }
-    # Paid is good news: the paid state, not "Payment Failed".
-    page.locator(tid("order-unavailable")).wait_for(state="visible")
-    assert "already been paid" in page.inner_text(tid("order-unavailable-message"))
-    assert page.locator(tid("error-state")).is_hidden()
+    message = error_text(page)
+    assert "already been paid" in message
+    assert "not been charged again" in message
+    assert page.inner_text(f"{tid('error-state')} h2") == "Payment Failed"
+    assert page.locator(tid("order-unavailable")).is_hidden()
+    if os.environ.get("CHECKOUT_SCREENSHOTS"):
+        save_screenshots(page, "checkout-order-paid-meanwhile")  # to look at by eye
 
+    page.click(tid("retry-button"))
+    assert page.locator(tid("upi-form")).is_visible()
+    assert page.input_value(tid("vpa-input")) == "a@b"
+    assert page.evaluate("document.activeElement.dataset.testId") == "vpa-input"
+
+    # Loaded again, the order is paid: nothing to pay, so no form (not a refused payment).
     page.reload()
     page.locator(tid("order-unavailable")).wait_for(state="visible")
     assert "already been paid" in page.inner_text(tid("order-unavailable-message"))
     assert page.locator(tid("payment-methods")).is_hidden()
+    assert page.locator(tid("error-state")).is_hidden()
+
+
+@pytest.mark.browser
+def test_embedded_an_order_paid_elsewhere_meanwhile_is_posted_as_paid(
+    page, merchant_site, checkout_site, gateway, test_order
+):
+    """The merchant's page learns the order is paid, as for a payment that lost the race:
+    payment_failed with error.code ORDER_ALREADY_PAID (no paymentId: none was created)."""
+    page.goto(merchant_site(checkout_site, "order_unused"))
+    parent = page.evaluate("location.origin")
+    order_id = test_order["id"]
+    src = f"{checkout_site}/checkout?order_id={order_id}&embedded=true&parent_origin={parent}"
+    page.set_content(EMBEDDING_PAGE.replace("SRC", src))
+    frame = page.frame_locator("#checkout")
+    frame.locator(tid("method-upi")).wait_for(state="visible")
+    assert gateway.pay(order_id)["status"] == "success"
+
+    frame.locator(tid("method-upi")).click()
+    frame.locator(tid("vpa-input")).fill("a@b")
+    frame.locator(f"{tid('upi-form')} {tid('pay-button')}").click()
+    frame.locator(tid("error-state")).wait_for(state="visible", timeout=SETTLE_MS)
+    assert "already been paid" in frame.locator(tid("error-message")).inner_text()
+    assert frame.locator(tid("retry-button")).is_visible()
+    page.wait_for_timeout(300)
+
+    assert page.evaluate("received") == [
+        {
+            "origin": checkout_site,
+            "data": {
+                "type": "payment_failed",
+                "data": {
+                    "orderId": order_id,
+                    "error": {"code": "ORDER_ALREADY_PAID", "description": "Order already paid"},
+                },
+            },
+        }
+    ]
 
 
 @pytest.mark.browser
@@ -948,7 +998,9 @@ def test_too_many_attempts_keep_the_shopper_on_the_form_with_a_wait(page, own_ap
 
 
 @pytest.mark.browser
-def test_a_payment_that_lost_to_another_shows_the_order_paid(page, own_api, db):
+def test_a_payment_that_lost_to_another_fails_saying_the_order_is_paid(page, own_api, db):
+    """As when the API refuses a payment for an order paid meanwhile: "Payment Failed" with
+    the reason in words, not a panel of its own."""
     api, site = own_api()
     order = create_order_on(api)
     open_checkout(page, site, order["id"])
@@ -964,6 +1016,9 @@ def test_a_payment_that_lost_to_another_shows_the_order_paid(page, own_api, db):
         (answer.value.json()["id"],),
     )
 
-    page.locator(tid("order-unavailable")).wait_for(state="visible", timeout=SETTLE_MS)
-    assert "already been paid" in page.inner_text(tid("order-unavailable-message"))
-    assert page.locator(tid("error-state")).is_hidden()
+    message = error_text(page)
+    assert "already been paid" in message
+    assert "not been charged again" in message
+    assert page.inner_text(f"{tid('error-state')} h2") == "Payment Failed"
+    assert page.locator(tid("retry-button")).is_visible()
+    assert page.locator(tid("order-unavailable")).is_hidden()

@@ -250,3 +250,33 @@ def test_the_banner_names_the_simulated_bank_not_a_test_mode():
     assert "Simulated bank: deterministic (TEST_MODE=true). Every payment fails after 1000 ms." in (
         failing
     )
+
+
+def receiver_hint(banner: str) -> str:
+    """The banner's paragraph on the test receiver, as one line; its lines fit 80 columns."""
+    lines = banner.splitlines()
+    start = next(n for n, line in enumerate(lines) if line.startswith("Watch webhooks arrive"))
+    paragraph = lines[start : lines.index("", start)]
+    assert all(len(line) <= 80 for line in paragraph), paragraph
+    return " ".join(paragraph)
+
+
+@pytest.mark.parametrize(
+    ("value", "first_retry"),
+    [
+        (None, "the first after 1 min, or 5 s with WEBHOOK_RETRY_INTERVALS_TEST=true make run"),
+        ("false", "the first after 1 min, or 5 s with WEBHOOK_RETRY_INTERVALS_TEST=true make run"),
+        ("true", "the first after 5 s, as WEBHOOK_RETRY_INTERVALS_TEST=true is set"),
+        ("1", "the first after 5 s, as WEBHOOK_RETRY_INTERVALS_TEST=1 is set"),
+    ],
+)
+def test_the_banner_states_the_retry_schedule_in_effect(value, first_retry):
+    # With WEBHOOK_RETRY_INTERVALS_TEST=true already set, it still offered to set it for 5 s.
+    service = Service("api", ("true",), 8000, paths=("/docs",))
+    env = {"DATABASE_URL": "postgresql://x", "REDIS_URL": "redis://x"}
+    if value is not None:
+        env["WEBHOOK_RETRY_INTERVALS_TEST"] = value
+    keys = ("key_test_abc123", "secret_test_xyz789")
+    hint = receiver_hint(run._banner([service], env, None, keys, service_addresses({})))
+    assert f'RECEIVER_ARGS="--fail-first 2" shows retries, {first_retry}), then point' in hint
+    assert hint.count("WEBHOOK_RETRY_INTERVALS_TEST") == 1

@@ -317,7 +317,8 @@ def test_an_invalid_url_is_explained_inline(dashboard_client, stand_in_api):
 def test_log_detail_names_its_endpoint_object_and_event(dashboard_client, stand_in_api):
     log_id = "00000000-0000-0000-0000-000000000001"
     html = dashboard_client.get(f"/dashboard/webhooks/logs/{log_id}").text
-    assert f'href="/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}">ERP refunds</a>' in html
+    link = f'href="/dashboard/webhooks/endpoints/{ERP_ENDPOINT_ID}" title="ERP refunds">ERP refunds</a>'
+    assert link in html
     assert f"<code>{REFUND_ID}</code>" in html
     assert f'data-test-id="webhook-event-id">{log_id}<' in html
 
@@ -1078,6 +1079,82 @@ def test_endpoints_in_the_browser_with_the_real_api(stack, logged_in_page, expec
     page.click(tid("confirm-delete-endpoint-button"))
     expect(page.locator(row)).to_have_count(0)
     expect(page.locator(tid("endpoint-disabled-banner"))).to_have_count(0)
+
+
+# A description may hold 500 characters (docs/webhooks.md#endpoints): without a space to break
+# at, or as wide as emoji.
+LONG_DESCRIPTIONS = {"unbroken": "erp-refunds-" + "x" * 243, "emoji": "\U0001f680" * 500}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("description", sorted(LONG_DESCRIPTIONS))
+def test_a_long_endpoint_description_takes_one_line(stack, logged_in_page, description):
+    """Every delivery row says "to <description>": a 255-character one without spaces took a
+    line per 18rem, and ten rows made the page 5,633 px tall. It is shown clipped to one line,
+    whole in its title, on the delivery rows and on the endpoint's own row."""
+    page = logged_in_page
+    text = LONG_DESCRIPTIONS[description]
+    config = stack.api("PUT", "/api/v1/webhooks/config", MERCHANT_HEADERS,
+                       json={"webhook_url": "http://127.0.0.1:9/shop"})  # fmt: skip
+    assert config.status_code == 200, config.text
+    created = stack.api("POST", "/api/v1/webhooks/endpoints", MERCHANT_HEADERS,
+                        json={"url": "http://127.0.0.1:9/erp", "description": text})  # fmt: skip
+    assert created.status_code == 201, created.text
+    long_id = created.json()["id"]
+    for _ in range(6):
+        stack.create_payment()  # payment.created, to both endpoints
+    page.goto(f"{stack.dashboard_url}/dashboard/webhooks")
+
+    for label, size in (("desktop", {"width": 1280, "height": 900}), ("375px", PHONE_375)):
+        page.set_viewport_size(size)
+        assert page.evaluate(FITS), f"the page is wider than {label}"
+        for table in ("endpoints-table", "webhook-logs-table"):
+            wrap = page.locator(f"{tid(table)} >> xpath=..")
+            assert wrap.evaluate("w => w.scrollWidth <= w.clientWidth"), f"{table} scrolls sideways"
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"long-description-{description}-{label}.png"),
+                        full_page=True)  # fmt: skip
+        line = page.evaluate("parseFloat(getComputedStyle(document.body).lineHeight)")
+
+        # The delivery rows: to the long one no taller than to the default endpoint, but for
+        # the Retry button under it on a phone, as under any text that leaves it no room.
+        heights = {"long": [], "short": []}
+        rows = page.locator(tid("webhook-log-item"))
+        assert rows.count() == 10
+        for number in range(rows.count()):
+            row = rows.nth(number)
+            to = row.locator(tid("webhook-endpoint"))
+            kind = "long" if to.get_attribute("data-endpoint-id") == long_id else "short"
+            heights[kind].append(row.bounding_box()["height"])
+            if kind == "long":
+                assert to.bounding_box()["height"] <= 1.5 * line, f"not one line at {label}"
+                assert to.get_attribute("title") == text
+        assert heights["long"] and heights["short"]
+        assert max(heights["long"]) <= max(heights["short"]) + 2 * line, (label, heights)
+
+        # The endpoint's row: the description on one line, whole in its title.
+        row = page.locator(f'{tid("endpoint-row")}[data-endpoint-id="{long_id}"]')
+        shown = row.locator(tid("endpoint-description"))
+        assert shown.bounding_box()["height"] <= 1.5 * line, f"not one line at {label}"
+        assert shown.get_attribute("title") == text
+        default_row = page.locator(f'{tid("endpoint-row")}:not([data-endpoint-id="{long_id}"])')
+        assert row.bounding_box()["height"] <= default_row.bounding_box()["height"] + 2 * line
+    log_id = page.locator(
+        f'{tid("webhook-log-item")}:has({tid("webhook-endpoint")}[data-endpoint-id="{long_id}"])'
+    ).first.get_attribute("data-webhook-id")
+
+    # A delivery's own page names the endpoint; disabled, every page does: one line there too.
+    stack.disable_endpoint(long_id, "The endpoint answered 410 Gone")
+    page.goto(f"{stack.dashboard_url}/dashboard/webhooks/logs/{log_id}")
+    for label, size in (("desktop", {"width": 1280, "height": 900}), ("375px", PHONE_375)):
+        page.set_viewport_size(size)
+        assert page.evaluate(FITS), f"the delivery's page is wider than {label}"
+        for named in (page.locator(f"{tid('webhook-endpoint')} a"),
+                      page.locator(tid("endpoint-disabled-description"))):  # fmt: skip
+            assert named.get_attribute("title") == text
+            assert named.bounding_box()["height"] <= 1.5 * line, f"not one line at {label}"
+        page.screenshot(path=str(ARTIFACTS / f"long-description-{description}-log-{label}.png"),
+                        full_page=True)  # fmt: skip
 
 
 # --- a real delivery to the receivers pasted from the docs page ------------------------------

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 import urllib.error
@@ -54,7 +55,10 @@ BANNER_TITLES = {
     "dashboard": "Dashboard",
     "checkout": "checkout.js",
 }
-TRUE_VALUES = ("1", "true", "yes", "on")
+# What the services' settings (pydantic) read as true, whatever the case.
+TRUE_VALUES = ("1", "true", "yes", "on", "t", "y")
+# The banner's paragraphs are wrapped to this many columns.
+BANNER_WIDTH = 80
 
 
 class StackFailed(Exception):
@@ -412,6 +416,27 @@ def _simulated_bank(env: Mapping[str, str]) -> str:
     )
 
 
+def _receiver_hint(env: Mapping[str, str]) -> list[str]:
+    """The banner's lines on the test receiver, with the retry schedule in effect: when
+    WEBHOOK_RETRY_INTERVALS_TEST is on, it says so rather than offering to turn it on."""
+    name = "WEBHOOK_RETRY_INTERVALS_TEST"
+    value = env.get(name, "").strip()
+    # A no-break space keeps "1 min" and "5 s" on one line; printed as a space.
+    first_retry = (
+        f"the first after 5\u00a0s, as {name}={value} is set"
+        if value.lower() in TRUE_VALUES
+        else f"the first after 1\u00a0min, or 5\u00a0s with {name}=true make run"
+    )
+    lines = textwrap.wrap(
+        "Watch webhooks arrive: start the test receiver in another terminal (it verifies both"
+        f' signatures; RECEIVER_ARGS="--fail-first 2" shows retries, {first_retry}), then point'
+        " the test merchant at it:",
+        width=BANNER_WIDTH,
+        break_on_hyphens=False,
+    )
+    return [line.replace("\u00a0", " ") for line in lines]
+
+
 def _banner(
     services: list[Service],
     env: Mapping[str, str],
@@ -462,10 +487,7 @@ def _banner(
             "    -H 'Content-Type: application/json' \\",
             """    -d '{"amount": 50000, "currency": "INR", "receipt": "receipt_1"}'""",
             "",
-            "Watch webhooks arrive: start the test receiver in another terminal (it verifies",
-            'both signatures; RECEIVER_ARGS="--fail-first 2" shows retries, the first after',
-            "1 min, or 5 s with WEBHOOK_RETRY_INTERVALS_TEST=true make run), then point the",
-            "test merchant at it:",
+            *_receiver_hint(env),
             "",
             f"  {make_receiver}",
             f"  curl -s -X PUT {api}/api/v1/webhooks/config \\",

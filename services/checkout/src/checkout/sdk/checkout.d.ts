@@ -18,9 +18,11 @@ export interface PaymentError {
 }
 
 /** What onFailure receives: a declined payment (paymentId set; error.code ORDER_ALREADY_PAID when
- *  an earlier payment of the order succeeded, so the order is paid), or an order the checkout cannot
- *  show: unknown, not this key's merchant's, or a link that is not valid. A payment the API
- *  refuses (an invalid UPI ID or card) is corrected in the checkout and never reaches you. */
+ *  an earlier payment of the order succeeded, so the order is paid), an attempt the API refused
+ *  because the order was paid meanwhile (error.code ORDER_ALREADY_PAID, no paymentId), or an order
+ *  the checkout cannot show: unknown, not this key's merchant's, or a link that is not valid. A
+ *  payment the API refuses for an invalid UPI ID or card is corrected in the checkout and never
+ *  reaches you. */
 export interface PaymentFailure {
   orderId?: string;
   paymentId?: string;

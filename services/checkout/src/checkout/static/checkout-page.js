@@ -81,7 +81,8 @@
     expiryPast: 'This card has expired. Please check the date or use a different card.',
     cvvInvalid: 'Enter the 3-digit security code from the back of your card.',
     cvvInvalidAmex: 'Enter the 4-digit security code from the front of your card.',
-    holderMissing: 'Enter the name as it is printed on your card.'
+    holderMissing: 'Enter the name as it is printed on your card.',
+    orderPaid: 'This order has already been paid. You have not been charged again.'
   };
 
   // --- talking to the API ---------------------------------------------------------------
@@ -128,9 +129,7 @@
       case 'EXPIRED_CARD':
         return "This card's expiry date isn't valid or the card has expired. Please check it or use a different card.";
       case 'BAD_REQUEST_ERROR':
-        if (/already paid/i.test(error.description)) {
-          return 'This order has already been paid, so you have not been charged again.';
-        }
+        if (/already paid/i.test(error.description)) return MESSAGES.orderPaid;
         return 'Some of the payment details are missing or not valid. Please check them and try again.';
       case 'NOT_FOUND_ERROR':
         return "We couldn't find this order. Please go back to the merchant and start the payment again.";
@@ -198,7 +197,9 @@
   var PAYMENT_FAILURES = {
     INSUFFICIENT_FUNDS: 'There is not enough money in the account for this payment. ' +
       'You can try another card or pay by UPI.',
-    CARD_DECLINED: 'Your bank declined this card. You can try another card or pay by UPI.'
+    CARD_DECLINED: 'Your bank declined this card. You can try another card or pay by UPI.',
+    // Lost the race to another payment of the order, which succeeded: nothing was taken.
+    ORDER_ALREADY_PAID: MESSAGES.orderPaid
   };
 
   function describePaymentFailure(payment) {
@@ -270,12 +271,9 @@
     });
   }
 
-  // Paid already, by this shopper or another tab: a paid order is good news, not a failure.
-  function showPaid() {
-    state.attempt += 1;
-    showUnavailable('Order already paid',
-      'This order has already been paid. You have not been charged again.');
-  }
+  // The merchant's page hears of an order paid before this attempt as of a payment that lost
+  // the race to another: error.code ORDER_ALREADY_PAID, so that it can treat the order as paid.
+  var ORDER_PAID_ERROR = { code: 'ORDER_ALREADY_PAID', description: 'Order already paid' };
 
   function selectMethod(method, moveFocus) {
     state.method = method;
@@ -327,10 +325,8 @@
         renderOrder(response.body);
         ui.container.removeAttribute('data-order');
         ui.container.setAttribute('aria-busy', 'false');
-        if (response.body.status === 'paid') {
-          showUnavailable('Order already paid',
-            'This order has already been paid. You have not been charged again.');
-        }
+        // Paid before the page was opened: nothing to pay and nothing refused, so no form.
+        if (response.body.status === 'paid') showUnavailable('Order already paid', MESSAGES.orderPaid);
         return;
       }
       ui.container.setAttribute('data-order', 'missing');
@@ -408,8 +404,11 @@
         return;
       }
       var error = apiError(response);
+      // Paid meanwhile (another tab, another device): refused like any other payment (400),
+      // with no field at fault. The merchant's page is told, for the order is paid.
       if (isOrderAlreadyPaid(error)) {
-        showPaid();
+        showError(MESSAGES.orderPaid);
+        notifyParent('payment_failed', { orderId: orderId, error: ORDER_PAID_ERROR });
         return;
       }
       if (error.code === 'NOT_FOUND_ERROR') {
@@ -436,15 +435,6 @@
       ui.paymentId.textContent = payment.id;
       show('success');
       notifyParent('payment_success', { paymentId: payment.id, orderId: orderId, status: 'success' });
-      return;
-    }
-    if (payment.status === 'failed' && payment.error_code === 'ORDER_ALREADY_PAID') {
-      showPaid();
-      notifyParent('payment_failed', {
-        paymentId: payment.id,
-        orderId: orderId,
-        error: { code: payment.error_code, description: payment.error_description || 'Order already paid' }
-      });
       return;
     }
     if (payment.status === 'failed') {
