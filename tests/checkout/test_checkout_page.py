@@ -9,6 +9,7 @@ import urllib.request
 from datetime import UTC, datetime
 
 import httpx
+import psycopg
 import pytest
 
 from checkout.app import create_app
@@ -798,11 +799,19 @@ def test_the_merchant_avatar_is_a_whole_character(page, checkout_site, gateway, 
 
 @pytest.mark.browser
 def test_a_merchant_name_cannot_disguise_itself_with_direction_controls(
-    page, checkout_site, gateway
+    page, checkout_site, gateway, live_database_url
 ):
     """A right-to-left override makes "\u202eyaP nozamA" read "Amazon Pay": the shopper must see
-    the name's characters in their own order, here "yaP nozamA"."""
-    open_checkout(page, checkout_site, order_of_new_merchant(gateway, "\u202eyaP nozamA"))
+    the name's characters in their own order, here "yaP nozamA". The API refuses such a name at
+    sign-up (docs/api.md#shown-text); one stored before it did is written here directly."""
+    order_id = order_of_new_merchant(gateway, "yaP nozamA")
+    with psycopg.connect(live_database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE merchants SET name = %s"
+            " WHERE id = (SELECT merchant_id FROM orders WHERE id = %s)",
+            ("\u202eyaP nozamA", order_id),
+        )
+    open_checkout(page, checkout_site, order_id)
     page.locator("#merchant-name").filter(has_text="nozamA").wait_for()
     assert page.text_content("#merchant-name") == "yaP nozamA"
     assert page.text_content("#merchant-avatar") == "Y"
