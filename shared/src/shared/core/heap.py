@@ -3,10 +3,10 @@
 import gc
 
 
-def freeze_startup_heap() -> int:
+def freeze_startup_heap() -> None:
     """Collect once, then move every object alive (modules, the app, its routes and schemas,
-    the pools) to the collector's permanent generation, where no later collection looks;
-    returns how many objects were frozen. Call it once, when a service has started.
+    the pools) to the collector's permanent generation, where no later collection looks.
+    Call it once, when a service has started.
 
     Why: a full collection walks every tracked object. The API holds about 110,000 after
     start-up, and a full collection of them took 46 ms on a quiet core and 77-91 ms under
@@ -18,4 +18,3 @@ def freeze_startup_heap() -> int:
     """
     gc.collect()
     gc.freeze()
-    return gc.get_freeze_count()
