@@ -221,6 +221,32 @@ def test_a_pending_payment_cannot_be_refunded_or_captured(stack, logged_in_page)
     assert page.locator(tid("refund-form")).count() == 0
 
 
+def test_a_refused_refund_reason_marks_the_reason_not_the_amount(
+    stack, logged_in_client, csrf_token
+):
+    # The API names the field at fault (docs/api.md#shown-text): the reason here, so the
+    # amount the merchant typed is not marked wrong.
+    payment = stack.create_payment(status="success")
+    path = f"/dashboard/transactions/{payment['id']}"
+    token = csrf_token(logged_in_client.get(path).text)
+    for fault, sent in (
+        ("reason", {"amount": "10", "reason": "Broken \u202emug"}),
+        ("amount", {"amount": "12.345", "reason": "Broken mug"}),
+        ("amount", {"amount": "100000", "reason": "Broken mug"}),
+    ):
+        response = logged_in_client.post(f"{path}/refunds", data=sent | {"csrf_token": token})
+        assert response.status_code == 400, response.text
+        assert 'data-test-id="refund-error"' in response.text
+        invalid = re.findall(
+            r'data-test-id="refund-(\w+)-input" aria-invalid="true"', response.text
+        )
+        assert invalid == [fault], (sent, invalid)
+    stored = stack.db.execute(
+        "SELECT count(*) FROM refunds WHERE payment_id = %s", (payment["id"],)
+    )
+    assert stored.fetchone() == {"count": 0}
+
+
 def test_a_refund_reason_past_the_limit_is_cut_between_graphemes(
     stack, logged_in_client, csrf_token
 ):

@@ -36,8 +36,9 @@ def tid(name: str) -> str:
     return f'[data-test-id="{name}"]'
 
 
-def api_error(status: int, code: str, description: str) -> httpx.Response:
-    return httpx.Response(status, json={"error": {"code": code, "description": description}})
+def api_error(status: int, code: str, description: str, field: str | None = None) -> httpx.Response:
+    error = {"code": code, "description": description} | ({"field": field} if field else {})
+    return httpx.Response(status, json={"error": error})
 
 
 LOG_ID = "7d0f4b62-8f0e-4b51-9a53-0c2f3e9d1a11"
@@ -116,7 +117,15 @@ class StandInApi:
                                              "limit": 100, "offset": 0})  # fmt: skip
         if path == prefix and method == "POST":
             if not body.get("url", "").startswith(("http://", "https://")):
-                return api_error(400, "BAD_REQUEST_ERROR", "url must be an http or https URL")
+                return api_error(
+                    400, "BAD_REQUEST_ERROR", "url must be an http or https URL", "url"
+                )
+            if "\u202e" in (body.get("description") or ""):
+                return api_error(
+                    400, "BAD_REQUEST_ERROR",
+                    "description must not contain control or direction-override characters",
+                    "description",
+                )  # fmt: skip
             if any(t != "*" and t not in EVENT_TYPES for t in body.get("events", ["*"])):
                 return api_error(400, "BAD_REQUEST_ERROR", "events has an unknown event type")
             created = stand_in_endpoint(f"we_New{len(self.endpoints):013d}", body["url"],
@@ -133,7 +142,9 @@ class StandInApi:
             return httpx.Response(200, json=endpoint | {"health": self.health(endpoint)})
         if action == "" and method == "PATCH":
             if "url" in body and not body["url"].startswith(("http://", "https://")):
-                return api_error(400, "BAD_REQUEST_ERROR", "url must be an http or https URL")
+                return api_error(
+                    400, "BAD_REQUEST_ERROR", "url must be an http or https URL", "url"
+                )
             endpoint.update(body)
             if body.get("status") == "enabled":
                 endpoint["disabled_reason"] = None
@@ -469,6 +480,23 @@ def test_an_endpoint_url_error_speaks_of_the_url_not_the_apis_field(dashboard_cl
         assert response.status_code == 400
         assert "The URL must be an http or https URL." in response.text
         assert ">url must" not in response.text
+
+
+def test_the_field_the_api_refuses_is_the_one_marked_invalid(dashboard_client, stand_in_api):
+    # A description the API refuses is the description's fault, not the URL's; a URL it
+    # refuses is the URL's. Screen readers announce the marked field with the refusal.
+    page = dashboard_client.get("/dashboard/webhooks").text
+    sent = {"csrf_token": token_of(page), "url": "https://dw.example/in", "events": ["*"]}
+    for fault, changes in (
+        ("description", {"description": "Ware\u202ehouse"}),
+        ("url", {"url": "ftp://dw.example/in"}),
+    ):
+        response = dashboard_client.post("/dashboard/webhooks/endpoints", data=sent | changes)
+        assert response.status_code == 400
+        form = response.text[response.text.index('data-test-id="add-endpoint-form"') :]
+        form = form[: form.index("</form>")]
+        invalid = re.findall(r'data-test-id="endpoint-(\w+)-input" aria-invalid="true"', form)
+        assert invalid == [fault], (fault, invalid)
 
 
 def test_a_filter_with_no_event_ticked_is_refused_not_taken_as_every_event(

@@ -5,7 +5,7 @@ import hashlib
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import regex
 from fastapi import Request
@@ -30,6 +30,15 @@ templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
 # changes bring it up to date at once.
 BANNER_CACHE_SECONDS = 30
 BANNER_KEY = "dashboard:disabled-endpoints:"
+
+
+class FormProblem(NamedTuple):
+    """Why a form is shown again: `sentence` above or below it, and `field`, the name of the
+    form field at fault (its input is marked `aria-invalid`), None when no single field is (a
+    refusal about the resource's state, like a payment refunded in full meanwhile)."""
+
+    sentence: str
+    field: str | None = None
 
 
 # One user-perceived character: an emoji with its modifiers, a flag, a letter with its accents.

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from dashboard.dependencies import FormText, MerchantPage, PageDep, id_in_path
 from dashboard.gateway import ApiError, idempotency_key_or_none
 from dashboard.pagination import DEFAULT_LIMIT, LimitQuery, OffsetQuery, Page
-from dashboard.rendering import cut_text, inr, redirect, render
+from dashboard.rendering import FormProblem, cut_text, inr, redirect, render
 from dashboard.transactions.service import (
     PAYMENT_ID,
     PAYMENT_STATUSES,
@@ -56,7 +56,7 @@ async def _payment_page(
         page.api.payments.get(payment_id), page.api.refunds.list(payment_id, 100, 0)
     )
     available = payment["amount_refundable"]  # the API applies the rule (docs/api.md#refunds)
-    form = {"amount": paise_to_rupees_text(available), "reason": "", "error": None}
+    form = {"amount": paise_to_rupees_text(available), "reason": "", "problem": None}
     context = {
         "payment": payment,
         "refunds": refunds["data"],
@@ -112,7 +112,12 @@ async def refund(
     except (AmountInvalid, ApiError) as exc:
         if isinstance(exc, ApiError) and not exc.refused:
             raise
-        form = entered | {"error": exc.sentence if isinstance(exc, ApiError) else str(exc)}
+        problem = (
+            FormProblem(exc.sentence, exc.field)
+            if isinstance(exc, ApiError)
+            else FormProblem(str(exc), "amount")
+        )
+        form = entered | {"problem": problem}
         return await _payment_page(page, payment_id, form, 400)
     page.session.flash(
         "success",

@@ -22,7 +22,7 @@ from dashboard.endpoint_views import (
     recovery_window,
 )
 from dashboard.gateway import ApiError, idempotency_key_or_none
-from dashboard.rendering import IST, forget_disabled_endpoints, redirect, render
+from dashboard.rendering import IST, FormProblem, forget_disabled_endpoints, redirect, render
 from dashboard.webhooks.endpoints import LOGS_PATH, render_webhooks_page
 from shared.domain.models import EVENT_TYPES
 
@@ -38,10 +38,14 @@ def _endpoint_path(endpoint_id: str) -> str:
     return f"/dashboard/webhooks/endpoints/{endpoint_id}"
 
 
-def _form_problem(exc: ApiError) -> str:
-    """The API's refusal in the form's words: it names its `url` field, the merchant sees a
-    field labelled "Endpoint URL"."""
-    return re.sub(r"^url\b", "The URL", exc.sentence)
+def _form_problem(exc: ApiError) -> FormProblem:
+    """The API's refusal in the form's words, at the field it names: it calls its `url`
+    field "url", the merchant sees a field labelled "Endpoint URL"."""
+    return FormProblem(re.sub(r"^url\b", "The URL", exc.sentence), exc.field)
+
+
+# A filter form sent with no box ticked (endpoint_views.NO_EVENTS_CHOSEN).
+NO_EVENTS_PROBLEM = FormProblem(NO_EVENTS_CHOSEN, "events")
 
 
 @router.post("")
@@ -56,7 +60,7 @@ async def create_endpoint(
     values = {"url": url, "description": description, "events": events}
     if not events:
         return await render_webhooks_page(
-            page, new_endpoint=values, new_endpoint_error=NO_EVENTS_CHOSEN, status_code=400
+            page, new_endpoint=values, new_endpoint_error=NO_EVENTS_PROBLEM, status_code=400
         )
     try:
         endpoint = await page.api.webhook_endpoints.create(
@@ -83,7 +87,7 @@ async def _endpoint_page(
     page: MerchantPage,
     endpoint_id: str,
     form: dict[str, Any] | None = None,
-    form_error: str | None = None,
+    form_error: FormProblem | None = None,
     recover_form: dict[str, str] | None = None,
     recover_error: str | None = None,
     status_code: int = 200,
@@ -129,7 +133,7 @@ async def update_endpoint(
     changes: dict[str, Any] = {"url": url, "description": description}
     if has_events and not events:
         return await _endpoint_page(
-            page, endpoint_id, form=values, form_error=NO_EVENTS_CHOSEN, status_code=400
+            page, endpoint_id, form=values, form_error=NO_EVENTS_PROBLEM, status_code=400
         )
     if has_events:
         changes["events"] = chosen_events(events)

@@ -20,7 +20,7 @@ from dashboard.endpoint_views import (
 )
 from dashboard.gateway import ApiError
 from dashboard.pagination import DEFAULT_LIMIT, LimitQuery, OffsetQuery, Page
-from dashboard.rendering import redirect, remember_disabled_endpoints, render
+from dashboard.rendering import FormProblem, redirect, remember_disabled_endpoints, render
 from dashboard.webhooks.service import (
     WEBHOOK_ID,
     attempt_rows,
@@ -50,7 +50,7 @@ async def render_webhooks_page(
     endpoint_id: str = "",
     object_id: str = "",
     new_endpoint: dict[str, Any] | None = None,
-    new_endpoint_error: str | None = None,
+    new_endpoint_error: FormProblem | None = None,
 ) -> HTMLResponse:
     endpoint_id = endpoint_id.strip()
     object_id = object_id.strip()
