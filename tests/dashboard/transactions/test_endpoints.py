@@ -229,14 +229,15 @@ def test_a_refused_refund_reason_marks_the_reason_not_the_amount(
     payment = stack.create_payment(status="success")
     path = f"/dashboard/transactions/{payment['id']}"
     token = csrf_token(logged_in_client.get(path).text)
-    for fault, sent in (
-        ("reason", {"amount": "10", "reason": "Broken \u202emug"}),
-        ("amount", {"amount": "12.345", "reason": "Broken mug"}),
-        ("amount", {"amount": "100000", "reason": "Broken mug"}),
+    for fault, sent, said in (
+        ("reason", {"amount": "10", "reason": "Broken \u202emug"}, "Reason must not contain"),
+        ("amount", {"amount": "12.345", "reason": "Broken mug"}, "like 250 or 250.50"),
+        ("amount", {"amount": "100000", "reason": "Broken mug"}, "exceeds available amount"),
     ):
         response = logged_in_client.post(f"{path}/refunds", data=sent | {"csrf_token": token})
         assert response.status_code == 400, response.text
-        assert 'data-test-id="refund-error"' in response.text
+        error = re.search(r'data-test-id="refund-error">([^<]*)<', response.text)
+        assert error and said in error[1], (said, error)
         invalid = re.findall(
             r'data-test-id="refund-(\w+)-input" aria-invalid="true"', response.text
         )

@@ -487,12 +487,13 @@ def test_the_field_the_api_refuses_is_the_one_marked_invalid(dashboard_client, s
     # refuses is the URL's. Screen readers announce the marked field with the refusal.
     page = dashboard_client.get("/dashboard/webhooks").text
     sent = {"csrf_token": token_of(page), "url": "https://dw.example/in", "events": ["*"]}
-    for fault, changes in (
-        ("description", {"description": "Ware\u202ehouse"}),
-        ("url", {"url": "ftp://dw.example/in"}),
+    for fault, changes, said in (
+        ("description", {"description": "Ware\u202ehouse"}, "The description must not contain"),
+        ("url", {"url": "ftp://dw.example/in"}, "The URL must be an http or https URL."),
     ):
         response = dashboard_client.post("/dashboard/webhooks/endpoints", data=sent | changes)
         assert response.status_code == 400
+        assert said in response.text
         form = response.text[response.text.index('data-test-id="add-endpoint-form"') :]
         form = form[: form.index("</form>")]
         invalid = re.findall(r'data-test-id="endpoint-(\w+)-input" aria-invalid="true"', form)

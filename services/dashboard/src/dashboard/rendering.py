@@ -3,6 +3,7 @@
 
 import hashlib
 import json
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -39,6 +40,17 @@ class FormProblem(NamedTuple):
 
     sentence: str
     field: str | None = None
+
+
+def form_problem(exc: ApiError, labels: dict[str, str]) -> FormProblem:
+    """The API's refusal (a 400 naming `field`, docs/api.md#errors) in the form's words: a
+    sentence that starts with the API's name of the field starts with the form's label instead
+    ("reason must not ..." becomes "Reason must not ..."). Rules the form does not check itself
+    (direction controls, docs/api.md#shown-text) are the API's alone, told as it tells them."""
+    sentence = exc.sentence
+    if exc.field in labels:
+        sentence = re.sub(rf"^{re.escape(exc.field)}\b", labels[exc.field], sentence)
+    return FormProblem(sentence, exc.field)
 
 
 # One user-perceived character: an emoji with its modifiers, a flag, a letter with its accents.

@@ -14,7 +14,7 @@ from dashboard.dependencies import (
     safe_next_path,
 )
 from dashboard.gateway import ApiError
-from dashboard.rendering import redirect, render, set_session_cookie
+from dashboard.rendering import form_problem, redirect, render, set_session_cookie
 from dashboard.sessions import Session, SessionMerchant, SessionStore
 
 router = APIRouter()
@@ -100,11 +100,10 @@ async def signup_page(request: Request, visitor: VisitorDep) -> Response:
 
 def _signup_refusal(exc: ApiError) -> tuple[str, str]:
     """(where on the form, what to say) for the API's 400 to a sign-up: beside the field it
-    names, in the form's words ("Business name must not contain ..."), else above the form.
-    Rules the form does not check itself (a name's direction controls, docs/api.md#shown-text)
-    are the API's alone, told as it tells them."""
-    if exc.field in SIGNUP_LABELS:
-        return exc.field, re.sub(rf"^{exc.field}\b", SIGNUP_LABELS[exc.field], exc.sentence)
+    names, in the form's words ("Business name must not contain ..."), else above the form."""
+    problem = form_problem(exc, SIGNUP_LABELS)
+    if problem.field in SIGNUP_LABELS:
+        return problem.field, problem.sentence
     return "form", exc.description
 
 

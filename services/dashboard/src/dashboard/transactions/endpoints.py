@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from dashboard.dependencies import FormText, MerchantPage, PageDep, id_in_path
 from dashboard.gateway import ApiError, idempotency_key_or_none
 from dashboard.pagination import DEFAULT_LIMIT, LimitQuery, OffsetQuery, Page
-from dashboard.rendering import FormProblem, cut_text, inr, redirect, render
+from dashboard.rendering import FormProblem, cut_text, form_problem, inr, redirect, render
 from dashboard.transactions.service import (
     PAYMENT_ID,
     PAYMENT_STATUSES,
@@ -91,6 +91,10 @@ async def capture(
     return await redirect(page.request, page.session, f"/dashboard/transactions/{payment_id}")
 
 
+# The refund form's labels for the API's field names (dashboard.rendering.form_problem).
+REFUND_LABELS = {"amount": "Refund amount", "reason": "Reason"}
+
+
 @router.post("/{payment_id}/refunds")
 async def refund(
     page: PageDep,
@@ -113,7 +117,7 @@ async def refund(
         if isinstance(exc, ApiError) and not exc.refused:
             raise
         problem = (
-            FormProblem(exc.sentence, exc.field)
+            form_problem(exc, REFUND_LABELS)
             if isinstance(exc, ApiError)
             else FormProblem(str(exc), "amount")
         )

@@ -1,7 +1,6 @@
 """Webhook endpoints: add one, and on its own page edit it (URL, filter, description), enable
 or disable it, rotate its secret, recover what it missed, or delete it after a confirmation."""
 
-import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -22,7 +21,14 @@ from dashboard.endpoint_views import (
     recovery_window,
 )
 from dashboard.gateway import ApiError, idempotency_key_or_none
-from dashboard.rendering import IST, FormProblem, forget_disabled_endpoints, redirect, render
+from dashboard.rendering import (
+    IST,
+    FormProblem,
+    forget_disabled_endpoints,
+    form_problem,
+    redirect,
+    render,
+)
 from dashboard.webhooks.endpoints import LOGS_PATH, render_webhooks_page
 from shared.domain.models import EVENT_TYPES
 
@@ -38,10 +44,9 @@ def _endpoint_path(endpoint_id: str) -> str:
     return f"/dashboard/webhooks/endpoints/{endpoint_id}"
 
 
-def _form_problem(exc: ApiError) -> FormProblem:
-    """The API's refusal in the form's words, at the field it names: it calls its `url`
-    field "url", the merchant sees a field labelled "Endpoint URL"."""
-    return FormProblem(re.sub(r"^url\b", "The URL", exc.sentence), exc.field)
+# How a refusal names the form's fields (dashboard.rendering.form_problem): the API says "url",
+# the merchant sees a field labelled "Endpoint URL".
+ENDPOINT_LABELS = {"url": "The URL", "description": "The description"}
 
 
 # A filter form sent with no box ticked (endpoint_views.NO_EVENTS_CHOSEN).
@@ -73,7 +78,10 @@ async def create_endpoint(
         if not exc.refused:
             raise
         return await render_webhooks_page(
-            page, new_endpoint=values, new_endpoint_error=_form_problem(exc), status_code=400
+            page,
+            new_endpoint=values,
+            new_endpoint_error=form_problem(exc, ENDPOINT_LABELS),
+            status_code=400,
         )
     page.session.flash(
         "success",
@@ -143,7 +151,11 @@ async def update_endpoint(
         if not exc.refused:
             raise
         return await _endpoint_page(
-            page, endpoint_id, form=values, form_error=_form_problem(exc), status_code=400
+            page,
+            endpoint_id,
+            form=values,
+            form_error=form_problem(exc, ENDPOINT_LABELS),
+            status_code=400,
         )
     page.session.flash("success", "Endpoint saved.")
     return await redirect(page.request, page.session, _endpoint_path(endpoint_id))
