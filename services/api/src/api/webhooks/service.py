@@ -2,7 +2,6 @@
 view of the default endpoint)."""
 
 import json
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -11,7 +10,7 @@ from typing import Any
 import structlog
 from psycopg import errors
 
-from api.fields import end_of_millisecond, shown_millisecond
+from api.fields import end_of_millisecond, shown_millisecond, uuid_or_not_found
 from api.pagination import Pagination
 from api.runtime import ApiRuntime
 from api.webhooks import repository
@@ -67,15 +66,6 @@ RECOVERY_EXAMPLE = "2026-01-15T10:30:00Z"
 log = structlog.get_logger(__name__)
 
 
-def _log_id(value: str) -> str:
-    """The canonical form of a log id, which PostgreSQL reads (uuid.UUID also takes forms it
-    does not, such as urn:uuid:...); WebhookNotFound for anything that is not a UUID."""
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise WebhookNotFound from None
-
-
 async def list_logs(
     db: AsyncDatabase, filters: dict[str, Any], pagination: Pagination
 ) -> dict[str, Any]:
@@ -87,7 +77,7 @@ async def list_logs(
 
 
 async def get_log(db: AsyncDatabase, merchant_id: str, log_id: str) -> dict[str, Any]:
-    log_id = _log_id(log_id)
+    log_id = uuid_or_not_found(log_id, WebhookNotFound)
     async with db.connection() as conn:
         row = await repository.get_log(conn, log_id, merchant_id)
         if row is None:
@@ -108,7 +98,7 @@ async def retry(tx: AsyncTransaction, merchant_id: str, log_id: str) -> dict[str
     (RetryOfDeletedEndpoint, RetryOfDisabledEndpoint), or no longer takes its event type
     (RetryOfUntakenEvent), would never be sent (docs/webhooks.md#delivery-logs), so it is
     refused rather than scheduled to end unsent."""
-    log_id = _log_id(log_id)
+    log_id = uuid_or_not_found(log_id, WebhookNotFound)
     async with tx.conn.transaction():
         delivery = await repository.lock_delivery_endpoint(tx.conn, log_id, merchant_id)
         if delivery is None:
