@@ -3,6 +3,7 @@
 import time
 from typing import Any
 
+from api.errors import found
 from api.events import repository
 from api.events.errors import EventNotFound
 from api.fields import uuid_or_not_found
@@ -35,9 +36,7 @@ async def signed_delivery(db: AsyncDatabase, merchant_id: str, event_id: str) ->
     `webhook-timestamp` now. What `gateway listen` forwards. EventNotFound as get_event."""
     event_id = uuid_or_not_found(event_id, EventNotFound)
     async with db.connection() as conn:
-        row = await repository.get_event(conn, event_id, merchant_id)
-        if row is None:
-            raise EventNotFound
+        row = found(await repository.get_event(conn, event_id, merchant_id), EventNotFound)
         secrets = await webhooks.secrets_in_force(conn, merchant_id)
     body = row["body"]
     headers = signature_headers(secrets, event_id, int(time.time()), body.encode())
@@ -49,9 +48,7 @@ async def get_event(db: AsyncDatabase, merchant_id: str, event_id: str) -> dict[
     or another merchant's (docs/api.md#merchant-isolation)."""
     event_id = uuid_or_not_found(event_id, EventNotFound)
     async with db.connection() as conn:
-        row = await repository.get_event(conn, event_id, merchant_id)
-        if row is None:
-            raise EventNotFound
+        row = found(await repository.get_event(conn, event_id, merchant_id), EventNotFound)
         deliveries = await repository.list_deliveries(conn, event_id)
     return Event.from_row(row).model_dump() | {
         "body": row["body"],
