@@ -13,6 +13,7 @@ from typing import Any
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from shared.backends.db import Row
 from shared.domain.errors import BadRequest, GatewayError
 
 
@@ -83,6 +84,13 @@ class MethodNotAllowed(
             f"This path does not take that method: use {words}",
             headers={"Allow": ", ".join(ordered)},
         )
+
+
+def found(row: Row | None, not_found: type[NotFound]) -> Row:
+    """`row`, or `not_found` (404) when a lookup found none."""
+    if row is None:
+        raise not_found
+    return row
 
 
 class ErrorDetail(BaseModel):

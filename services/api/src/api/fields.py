@@ -1,5 +1,6 @@
 """Field types that request schemas and endpoints share."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -107,6 +108,15 @@ class FieldValueError(ValueError):
 
 def id_pattern(prefix: str) -> str:
     return f"^{prefix}[A-Za-z0-9]{{{ID_LENGTH}}}$"
+
+
+def uuid_or_not_found(value: str, not_found: type[NotFound]) -> str:
+    """The canonical form of a UUID id, which PostgreSQL reads (uuid.UUID also takes forms it
+    does not, such as urn:uuid:...); `not_found` (404) for anything that is not a UUID."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise not_found from None
 
 
 def id_in_path(name: str, prefix: str, what: str, not_found: type[NotFound]) -> Any:

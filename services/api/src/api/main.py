@@ -11,7 +11,6 @@ from fastapi_offline import FastAPIOffline
 from api.config import ApiSettings
 from api.error_handlers import install_error_handlers, record_path_methods
 from api.events.endpoints import router as events_router
-from api.health.endpoints import PROBE_PATHS
 from api.health.endpoints import router as health_router
 from api.merchants.endpoints import router as merchants_router
 from api.metrics import ApiMetrics
@@ -32,7 +31,7 @@ from api.refunds.endpoints import router as refunds_router
 from api.routing import assert_api_routes
 from api.runtime import ApiRuntime
 from api.webhooks.endpoints import router as webhooks_router
-from shared.core.asgi import CorrelationIdMiddleware
+from shared.core.asgi import PROBE_PATHS, CorrelationIdMiddleware
 from shared.core.logging import configure_logging
 from shared.core.settings import load_settings
 
@@ -106,10 +105,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(PublicCorsMiddleware)
     app.add_middleware(DrainMiddleware, mark=DRAINING_MARK)
-    app.add_middleware(
-        CorrelationIdMiddleware,
-        logger="api.access",
-        observe=metrics.observe,
-        quiet_paths=PROBE_PATHS,
-    )
+    # Probes and scrapes (PROBE_PATHS) are not logged per request.
+    app.add_middleware(CorrelationIdMiddleware, logger="api.access", observe=metrics.observe)
     return app

@@ -26,6 +26,13 @@ LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.
 
 
 JobStatus = Callable[[], Awaitable[dict[str, Any]]]
+# A gauge by queue of each figure of job status: (its name, its help text).
+QUEUE_GAUGES = {
+    "pending": ("gateway_queue_pending", "Work waiting in PostgreSQL, by queue"),
+    "queued_jobs": ("gateway_queue_jobs_waiting", "RQ jobs waiting in Redis, by queue"),
+    "processing": ("gateway_queue_jobs_running", "RQ jobs running now, by queue"),
+    "workers": ("gateway_queue_workers", "Live workers, by queue"),
+}
 
 
 class QueueCollector(Collector):
@@ -46,18 +53,8 @@ class QueueCollector(Collector):
         if queues is None:
             return
         gauges = {
-            "pending": GaugeMetricFamily(
-                "gateway_queue_pending", "Work waiting in PostgreSQL, by queue", labels=["queue"]
-            ),
-            "queued_jobs": GaugeMetricFamily(
-                "gateway_queue_jobs_waiting", "RQ jobs waiting in Redis, by queue", labels=["queue"]
-            ),
-            "processing": GaugeMetricFamily(
-                "gateway_queue_jobs_running", "RQ jobs running now, by queue", labels=["queue"]
-            ),
-            "workers": GaugeMetricFamily(
-                "gateway_queue_workers", "Live workers, by queue", labels=["queue"]
-            ),
+            field: GaugeMetricFamily(name, documentation, labels=["queue"])
+            for field, (name, documentation) in QUEUE_GAUGES.items()
         }
         for name, counts in queues.items():
             for field, gauge in gauges.items():

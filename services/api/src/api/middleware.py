@@ -2,7 +2,6 @@
 while the replica is being stopped, and the admission of requests to the handlers."""
 
 import asyncio
-import json
 import os
 import re
 import time
@@ -11,7 +10,9 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
+from starlette.datastructures import MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -22,15 +23,11 @@ class BodyLimitMiddleware:
     def __init__(self, app: ASGIApp, max_bytes: int):
         self.app = app
         self.max_bytes = max_bytes
-        self.refusal = json.dumps(
-            {
-                "error": {
-                    "code": "BAD_REQUEST_ERROR",
-                    "description": f"Request body exceeds {max_bytes} bytes",
-                }
-            },
-            separators=(",", ":"),  # compact, as every other error body
-        ).encode()
+        self.refusal = JSONResponse(
+            {"error": {"code": "BAD_REQUEST_ERROR",
+                       "description": f"Request body exceeds {max_bytes} bytes"}},
+            status_code=413,
+        )  # fmt: skip
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -38,7 +35,7 @@ class BodyLimitMiddleware:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(send)
+            await self.refusal(scope, receive, send)
             return
         # The whole body is read before the app runs (never more than max_bytes of it), so an
         # endpoint that does not read its body cannot act on an oversized stream either.
@@ -51,7 +48,7 @@ class BodyLimitMiddleware:
                 break
             received += len(message.get("body", b""))
             if received > self.max_bytes:
-                await self._refuse(send)
+                await self.refusal(scope, receive, send)
                 return
             if not message.get("more_body", False):
                 break
@@ -61,19 +58,6 @@ class BodyLimitMiddleware:
             return next(buffered, None) or await receive()
 
         await self.app(scope, replay, send)
-
-    async def _refuse(self, send: Send) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(self.refusal)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": self.refusal})
 
 
 PUBLIC_PATH = re.compile(r"^/api/v1/(orders/[^/]+/public|payments/public|payments/[^/]+/public)$")
@@ -134,10 +118,7 @@ class DrainMiddleware:
 
         async def send_closing(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [
-                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"
-                ]
-                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+                MutableHeaders(scope=message)["Connection"] = "close"
             await send(message)
 
         await self.app(scope, receive, send_closing)

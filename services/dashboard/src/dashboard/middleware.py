@@ -4,7 +4,8 @@ the access log are shared.core.asgi's."""
 
 from collections.abc import Sequence
 
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dashboard.gateway import acting_for
@@ -24,11 +25,12 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 SECURITY_HEADERS = [
-    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"same-origin"),
+    ("content-security-policy", CONTENT_SECURITY_POLICY),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "same-origin"),
 ]
+PAGE_HEADERS = [*SECURITY_HEADERS, ("cache-control", "no-store")]
 
 
 class SecurityHeadersMiddleware:
@@ -45,12 +47,9 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
-                if not is_asset and b"cache-control" not in present:
-                    headers.append((b"cache-control", b"no-store"))
-                message["headers"] = headers
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS if is_asset else PAGE_HEADERS:
+                    headers.setdefault(name, value)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -67,18 +66,7 @@ class BodyLimitMiddleware:
         if scope["type"] == "http":
             declared = dict(scope["headers"]).get(b"content-length")
             if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-                body = b"Request body too large"
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 413,
-                        "headers": [
-                            (b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode()),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+                await PlainTextResponse("Request body too large", 413)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 

@@ -128,6 +128,12 @@ def release_leases(conn: DictConnection, log_ids: list[str]) -> None:
     )
 
 
+# The keys of a `tasks.attempt_row` that record_attempts stores, in `given`'s column order.
+ATTEMPT_COLUMNS = ("log_id", "endpoint_id", "attempt", "attempted_at", "duration_ms",
+                   "response_code", "response_body", "error", "status", "next_retry_at",
+                   "lease")  # fmt: skip
+
+
 def record_attempts(conn: DictConnection, attempts: list[dict[str, Any]]) -> list[int]:
     """Log each finished attempt, move its delivery on and keep its endpoint's
     `failing_since`; returns each attempt's number.
@@ -184,11 +190,11 @@ def record_attempts(conn: DictConnection, attempts: list[dict[str, Any]]) -> lis
         """
         WITH given AS (
             SELECT * FROM unnest(
-                %(log_ids)b::uuid[], %(endpoint_ids)b::text[], %(attempts)b::int[],
+                %(log_id)b::uuid[], %(endpoint_id)b::text[], %(attempt)b::int[],
                 %(attempted_at)b::timestamptz[], %(duration_ms)b::int[],
-                %(response_codes)b::int[], %(response_bodies)b::text[], %(errors)b::text[],
-                %(statuses)b::text[], %(next_retry_at)b::timestamptz[],
-                %(leases)b::timestamptz[]
+                %(response_code)b::int[], %(response_body)b::text[], %(error)b::text[],
+                %(status)b::text[], %(next_retry_at)b::timestamptz[],
+                %(lease)b::timestamptz[]
             ) WITH ORDINALITY AS g(log_id, endpoint_id, attempt, attempted_at, duration_ms,
                                    response_code, response_body, error, status, next_retry_at,
                                    lease, position)
@@ -228,19 +234,8 @@ def record_attempts(conn: DictConnection, attempts: list[dict[str, Any]]) -> lis
         )
         SELECT attempt_number FROM numbered ORDER BY position
         """,
-        {
-            "log_ids": [a["log_id"] for a in attempts],
-            "endpoint_ids": [a["endpoint_id"] for a in attempts],
-            "attempts": [a["attempt"] for a in attempts],
-            "attempted_at": [a["attempted_at"] for a in attempts],
-            "duration_ms": [a["duration_ms"] for a in attempts],
-            "response_codes": [a["response_code"] for a in attempts],
-            "response_bodies": [a["response_body"] for a in attempts],
-            "errors": [a["error"] for a in attempts],
-            "statuses": [a["status"] for a in attempts],
-            "next_retry_at": [a["next_retry_at"] for a in attempts],
-            "leases": [a["lease"] for a in attempts],
-        },
+        # One array per column of `given`, each named as the attempt's key.
+        {key: [a[key] for a in attempts] for key in ATTEMPT_COLUMNS},
     ).fetchall()
     return [row["attempt_number"] for row in rows]
 

@@ -215,30 +215,24 @@ class GatewayWorker(SimpleWorker):
         super().execute_job(job, queue)
 
 
-def _api_healthy(api_url: str) -> bool:
+def _answers(ask: Callable[[], object]) -> bool:
+    """Whether a dependency answers `ask()` with something true, rather than an error."""
     try:
-        # Readiness, not /health: it waits for the schema to be migrated too
-        # (docs/operations/running.md#probes).
-        with urllib.request.urlopen(f"{api_url}/readyz", timeout=2) as response:  # noqa: S310
-            return response.status == 200
+        return bool(ask())
     except Exception:
         return False
 
 
-def _database_answers(url: str) -> bool:
-    try:
-        with psycopg.connect(url, connect_timeout=2) as conn:
-            conn.execute("SELECT 1")
-        return True
-    except Exception:
-        return False
+def _api_ready(api_url: str) -> bool:
+    # Readiness, not /health: it waits for the schema to be migrated too
+    # (docs/operations/running.md#probes).
+    with urllib.request.urlopen(f"{api_url}/readyz", timeout=2) as response:  # noqa: S310
+        return response.status == 200
 
 
-def _redis_answers(redis: Redis) -> bool:
-    try:
-        return bool(redis.ping())
-    except Exception:
-        return False
+def _database_ready(url: str) -> bool:
+    with psycopg.connect(url, connect_timeout=2) as conn:
+        return conn.execute("SELECT 1").fetchone() is not None
 
 
 def wait_for_dependencies(settings: WorkerSettings, redis: Redis) -> None:
@@ -250,12 +244,12 @@ def wait_for_dependencies(settings: WorkerSettings, redis: Redis) -> None:
     while True:
         missing = [
             (name, url)
-            for name, url, answers in (
-                ("postgresql", settings.database_url, lambda: _database_answers(settings.database_url)),
-                ("redis", settings.redis_url, lambda: _redis_answers(redis)),
-                ("api", settings.api_url, lambda: _api_healthy(settings.api_url)),
+            for name, url, ask in (
+                ("postgresql", settings.database_url, lambda: _database_ready(settings.database_url)),
+                ("redis", settings.redis_url, redis.ping),
+                ("api", settings.api_url, lambda: _api_ready(settings.api_url)),
             )
-            if not answers()
+            if not _answers(ask)
         ]  # fmt: skip
         if not missing:
             if reported_at is not None:

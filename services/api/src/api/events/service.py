@@ -1,11 +1,12 @@
 """The events API (docs/api.md#events): every event the merchant's objects caused, newest first."""
 
 import time
-import uuid
 from typing import Any
 
+from api.errors import found
 from api.events import repository
 from api.events.errors import EventNotFound
+from api.fields import uuid_or_not_found
 from api.pagination import CreatedRange, Pagination
 from api.webhooks import repository as webhooks
 from shared.backends.db import AsyncDatabase
@@ -28,23 +29,14 @@ async def list_events(
     return pagination.page([Event.from_row(row) for row in rows], total)
 
 
-def _event_uuid(event_id: str) -> str:
-    try:
-        return str(uuid.UUID(event_id))
-    except ValueError:
-        raise EventNotFound from None
-
-
 async def signed_delivery(db: AsyncDatabase, merchant_id: str, event_id: str) -> dict[str, Any]:
     """`{id, body, headers}`: the event's exact body and every header a delivery of it sent now
     carries, signed by the dispatcher's own code with every secret in force (the current one
     first, then replaced ones still in their overlap); `webhook-id` is the event id and
     `webhook-timestamp` now. What `gateway listen` forwards. EventNotFound as get_event."""
-    event_id = _event_uuid(event_id)
+    event_id = uuid_or_not_found(event_id, EventNotFound)
     async with db.connection() as conn:
-        row = await repository.get_event(conn, event_id, merchant_id)
-        if row is None:
-            raise EventNotFound
+        row = found(await repository.get_event(conn, event_id, merchant_id), EventNotFound)
         secrets = await webhooks.secrets_in_force(conn, merchant_id)
     body = row["body"]
     headers = signature_headers(secrets, event_id, int(time.time()), body.encode())
@@ -54,11 +46,9 @@ async def signed_delivery(db: AsyncDatabase, merchant_id: str, event_id: str) ->
 async def get_event(db: AsyncDatabase, merchant_id: str, event_id: str) -> dict[str, Any]:
     """One event with its exact delivered body and its deliveries; EventNotFound for an unknown id
     or another merchant's (docs/api.md#merchant-isolation)."""
-    event_id = _event_uuid(event_id)
+    event_id = uuid_or_not_found(event_id, EventNotFound)
     async with db.connection() as conn:
-        row = await repository.get_event(conn, event_id, merchant_id)
-        if row is None:
-            raise EventNotFound
+        row = found(await repository.get_event(conn, event_id, merchant_id), EventNotFound)
         deliveries = await repository.list_deliveries(conn, event_id)
     return Event.from_row(row).model_dump() | {
         "body": row["body"],

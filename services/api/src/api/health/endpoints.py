@@ -16,9 +16,6 @@ from shared.domain.models import iso
 
 router = api_router(tags=["health"])
 
-# Polled every few seconds by healthchecks and scrapers: a log line each would drown the rest.
-PROBE_PATHS = ("/health", "/livez", "/readyz", "/metrics")
-
 
 class Health(BaseModel):
     status: str

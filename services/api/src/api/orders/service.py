@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from api.errors import found
 from api.orders import repository
 from api.orders.errors import OrderNotFound
 from api.orders.schemas import OrderCreate
@@ -28,9 +29,7 @@ async def create_order(tx: AsyncTransaction, merchant_id: str, body: OrderCreate
 async def get_order(db: AsyncDatabase, merchant_id: str, order_id: str) -> Order:
     async with db.connection() as conn:
         order = await repository.get_order(conn, order_id, merchant_id)
-    if order is None:
-        raise OrderNotFound
-    return Order.from_row(order)
+    return Order.from_row(found(order, OrderNotFound))
 
 
 async def get_public_order(db: AsyncDatabase, order_id: str, key_id: str | None = None) -> Resource:
@@ -38,9 +37,7 @@ async def get_public_order(db: AsyncDatabase, order_id: str, key_id: str | None 
     page opened with one merchant's key never shows another merchant's order."""
     async with db.connection() as conn:
         order = await repository.get_public_order(conn, order_id, key_id)
-    if order is None:
-        raise OrderNotFound
-    return PublicOrder.from_row(order)
+    return PublicOrder.from_row(found(order, OrderNotFound))
 
 
 async def list_orders(

@@ -5,6 +5,7 @@ from typing import Any
 
 import structlog
 
+from api.errors import found
 from api.orders import repository as orders
 from api.orders.errors import OrderAlreadyPaid, OrderNotFound
 from api.pagination import Pagination
@@ -87,8 +88,7 @@ async def capture_payment(
 ) -> Payment:
     async with tx.conn.transaction():
         payment = await payments.lock_payment(tx.conn, payment_id, merchant_id)
-        if payment is None:
-            raise PaymentNotFound
+        payment = found(payment, PaymentNotFound)
         if payment["status"] != "success" or payment["captured"]:
             raise PaymentNotCapturable
         if body.amount is not None and body.amount != payment["amount"]:
@@ -109,18 +109,14 @@ def _log_state(event: str, payment: Row, webhooks: Sequence[str | None] = ()) ->
 async def get_payment(db: AsyncDatabase, merchant_id: str, payment_id: str) -> Payment:
     async with db.connection() as conn:
         payment = await payments.get_payment(conn, payment_id, merchant_id)
-    if payment is None:
-        raise PaymentNotFound
-    return Payment.from_row(payment)
+    return Payment.from_row(found(payment, PaymentNotFound))
 
 
 async def get_public_payment(db: AsyncDatabase, payment_id: str) -> Resource:
     """The payment's `PublicPayment` view, for the checkout page (no credentials)."""
     async with db.connection() as conn:
         payment = await payments.get_payment(conn, payment_id, None)
-    if payment is None:
-        raise PaymentNotFound
-    return PublicPayment.from_row(payment)
+    return PublicPayment.from_row(found(payment, PaymentNotFound))
 
 
 async def payment_stats(db: AsyncDatabase, merchant_id: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from typing import Any
 
 import structlog
 
+from api.errors import found
 from api.pagination import Pagination
 from api.payments import repository as payments
 from api.payments.errors import PaymentNotFound
@@ -27,8 +28,7 @@ async def create_refund(
     async with tx.conn.transaction():
         # The payment row lock makes concurrent refunds of one payment take turns here.
         payment = await payments.lock_payment(tx.conn, payment_id, merchant_id)
-        if payment is None:
-            raise PaymentNotFound
+        payment = found(payment, PaymentNotFound)
         if payment["status"] != "success":
             raise PaymentNotRefundable
         # Its own statement, after the lock: it sees every refund committed before ours.
@@ -61,16 +61,13 @@ async def create_refund(
 async def get_refund(db: AsyncDatabase, merchant_id: str, refund_id: str) -> Refund:
     async with db.connection() as conn:
         refund = await refunds.get_refund(conn, refund_id, merchant_id)
-    if refund is None:
-        raise RefundNotFound
-    return Refund.from_row(refund)
+    return Refund.from_row(found(refund, RefundNotFound))
 
 
 async def list_payment_refunds(
     db: AsyncDatabase, merchant_id: str, payment_id: str, pagination: Pagination
 ) -> dict[str, Any]:
     async with db.connection() as conn:
-        if await payments.get_payment(conn, payment_id, merchant_id) is None:
-            raise PaymentNotFound
+        found(await payments.get_payment(conn, payment_id, merchant_id), PaymentNotFound)
         rows, total = await refunds.REFUNDS.page(conn, {"payment_id": payment_id}, pagination)
     return pagination.page([Refund.from_row(row) for row in rows], total)

@@ -2,7 +2,6 @@
 view of the default endpoint)."""
 
 import json
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -11,7 +10,8 @@ from typing import Any
 import structlog
 from psycopg import errors
 
-from api.fields import end_of_millisecond, shown_millisecond
+from api.errors import found
+from api.fields import end_of_millisecond, shown_millisecond, uuid_or_not_found
 from api.pagination import Pagination
 from api.runtime import ApiRuntime
 from api.webhooks import repository
@@ -67,15 +67,6 @@ RECOVERY_EXAMPLE = "2026-01-15T10:30:00Z"
 log = structlog.get_logger(__name__)
 
 
-def _log_id(value: str) -> str:
-    """The canonical form of a log id, which PostgreSQL reads (uuid.UUID also takes forms it
-    does not, such as urn:uuid:...); WebhookNotFound for anything that is not a UUID."""
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise WebhookNotFound from None
-
-
 async def list_logs(
     db: AsyncDatabase, filters: dict[str, Any], pagination: Pagination
 ) -> dict[str, Any]:
@@ -87,11 +78,9 @@ async def list_logs(
 
 
 async def get_log(db: AsyncDatabase, merchant_id: str, log_id: str) -> dict[str, Any]:
-    log_id = _log_id(log_id)
+    log_id = uuid_or_not_found(log_id, WebhookNotFound)
     async with db.connection() as conn:
-        row = await repository.get_log(conn, log_id, merchant_id)
-        if row is None:
-            raise WebhookNotFound
+        row = found(await repository.get_log(conn, log_id, merchant_id), WebhookNotFound)
         attempts = await repository.list_attempts(conn, log_id)
     return WebhookLog.from_row(row).model_dump() | {
         "payload": json.loads(row["payload"]),
@@ -108,20 +97,17 @@ async def retry(tx: AsyncTransaction, merchant_id: str, log_id: str) -> dict[str
     (RetryOfDeletedEndpoint, RetryOfDisabledEndpoint), or no longer takes its event type
     (RetryOfUntakenEvent), would never be sent (docs/webhooks.md#delivery-logs), so it is
     refused rather than scheduled to end unsent."""
-    log_id = _log_id(log_id)
+    log_id = uuid_or_not_found(log_id, WebhookNotFound)
     async with tx.conn.transaction():
         delivery = await repository.lock_delivery_endpoint(tx.conn, log_id, merchant_id)
-        if delivery is None:
-            raise WebhookNotFound
+        delivery = found(delivery, WebhookNotFound)
         if delivery["endpoint_status"] is None:
             raise RetryOfDeletedEndpoint
         if delivery["endpoint_status"] != "enabled":
             raise RetryOfDisabledEndpoint
         if not delivery["endpoint_takes_event"]:
             raise RetryOfUntakenEvent(delivery["event"])
-        row = await repository.schedule_again(tx.conn, log_id, merchant_id)
-        if row is None:
-            raise WebhookNotFound
+        row = found(await repository.schedule_again(tx.conn, log_id, merchant_id), WebhookNotFound)
         tx.after_commit(
             lambda: log.info("webhook_retry_scheduled", webhook_id=log_id,
                              merchant_id=merchant_id, status=row["status"])
@@ -129,7 +115,10 @@ async def retry(tx: AsyncTransaction, merchant_id: str, log_id: str) -> dict[str
     return {"id": str(row["id"]), "status": row["status"], "message": "Webhook retry scheduled"}
 
 
-def _config(row: Row, replaced: list[Row]) -> dict[str, Any]:
+async def _config(conn: AsyncDictConnection, merchant_id: str) -> dict[str, Any]:
+    """The config as the API shows it (`WebhookConfig`), read on `conn`."""
+    row = await repository.get_config(conn, merchant_id)
+    replaced = await repository.live_replaced_secrets(conn, merchant_id)
     return {
         "webhook_url": row["webhook_url"] or None,
         "webhook_secret": row["webhook_secret"],
@@ -146,9 +135,7 @@ async def get_config(db: AsyncDatabase, merchant_id: str) -> dict[str, Any]:
     """The default endpoint's URL (None without one) and the merchant's secret, which signs
     the default endpoint's deliveries."""
     async with db.connection() as conn:
-        current = await repository.get_config(conn, merchant_id)
-        replaced = await repository.live_replaced_secrets(conn, merchant_id)
-    return _config(current, replaced)
+        return await _config(conn, merchant_id)
 
 
 async def _checked_url(
@@ -184,8 +171,7 @@ async def update_config(
         await _checked_url(runtime, check, url)
     async with _at_most_twenty_endpoints(), runtime.db.transaction() as tx:
         await repository.set_default_url(tx.conn, merchant_id, url or None)
-        row = await repository.get_config(tx.conn, merchant_id)
-        return _config(row, await repository.live_replaced_secrets(tx.conn, merchant_id))
+        return await _config(tx.conn, merchant_id)
 
 
 async def _replace_secret(tx: AsyncTransaction, merchant_id: str, endpoint_id: str | None) -> None:
@@ -207,8 +193,7 @@ async def rotate_secret(tx: AsyncTransaction, merchant_id: str) -> dict[str, Any
     async with tx.conn.transaction():
         await repository.get_config(tx.conn, merchant_id, lock=True)
         await _replace_secret(tx, merchant_id, None)
-        row = await repository.get_config(tx.conn, merchant_id)
-        return _config(row, await repository.live_replaced_secrets(tx.conn, merchant_id))
+        return await _config(tx.conn, merchant_id)
 
 
 async def send_test(tx: AsyncTransaction, merchant_id: str) -> dict[str, Any]:
@@ -267,9 +252,7 @@ async def _endpoint(
     conn: AsyncDictConnection, merchant_id: str, endpoint_id: str, lock: bool = False
 ) -> Row:
     row = await repository.get_endpoint(conn, merchant_id, endpoint_id, lock)
-    if row is None:
-        raise WebhookEndpointNotFound
-    return row
+    return found(row, WebhookEndpointNotFound)
 
 
 async def get_endpoint(db: AsyncDatabase, merchant_id: str, endpoint_id: str) -> dict[str, Any]:
@@ -438,8 +421,7 @@ async def recover(
     while True:
         async with tx.conn.transaction():
             endpoint = await repository.hold_for_recovery(tx.conn, merchant_id, endpoint_id)
-            if endpoint is None:
-                raise WebhookEndpointNotFound
+            endpoint = found(endpoint, WebhookEndpointNotFound)
             if endpoint["status"] != "enabled":
                 raise RecoveryOfDisabledEndpoint
             batch = await repository.recover_batch(

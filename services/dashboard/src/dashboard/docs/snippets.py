@@ -5,6 +5,7 @@ import json
 import re
 import shlex
 from dataclasses import dataclass
+from pathlib import Path
 
 PLACEHOLDER_ORDER_ID = "order_REPLACE_WITH_ORDER_ID"
 PLACEHOLDER_PAYMENT_ID = "pay_REPLACE_WITH_PAYMENT_ID"
@@ -44,157 +45,6 @@ def _auth_headers(values: SnippetValues) -> str:
         f"  -H {shlex.quote('X-Api-Key: ' + values.api_key)} \\\n"
         f"  -H {shlex.quote('X-Api-Secret: ' + values.api_secret)}"
     )
-
-
-CREATE_ORDER = """
-curl -X POST {{api}}/api/v1/orders \\
-  -H 'Content-Type: application/json' \\
-{{auth}} \\
-  -d '{"amount": 50000, "currency": "INR", "receipt": "receipt_123"}'
-"""
-
-
-CREATE_ORDER_RESPONSE = """
-{
-  "id": "order_NXhj67fGH2jk9mPq",
-  "merchant_id": "550e8400-e29b-41d4-a716-446655440000",
-  "amount": 50000,
-  "currency": "INR",
-  "receipt": "receipt_123",
-  "notes": {},
-  "status": "created",
-  "created_at": "2024-01-15T10:30:00.000Z"
-}
-"""
-
-
-IDEMPOTENT_ORDER = """
-curl -i -X POST {{api}}/api/v1/orders \\
-  -H 'Content-Type: application/json' \\
-{{auth}} \\
-  -H 'Idempotency-Key: order-receipt_124' \\
-  -d '{"amount": 50000, "currency": "INR", "receipt": "receipt_124"}'
-"""
-
-
-FETCH_PAYMENT = """
-curl {{api}}/api/v1/payments/{{payment}} \\
-{{auth}}
-"""
-
-
-CAPTURE_PAYMENT = """
-curl -X POST {{api}}/api/v1/payments/{{payment}}/capture \\
-  -H 'Content-Type: application/json' \\
-{{auth}} \\
-  -d '{}'
-"""
-
-
-CREATE_REFUND = """
-curl -X POST {{api}}/api/v1/payments/{{payment}}/refunds \\
-  -H 'Content-Type: application/json' \\
-{{auth}} \\
-  -H 'Idempotency-Key: refund-{{payment}}-1' \\
-  -d '{"amount": 10000, "reason": "Customer returned one item"}'
-"""
-
-
-SDK = """
-<button id="pay-button">Pay ₹500.00</button>
-
-<script src="{{checkout}}/checkout.js"></script>
-<script>
-  // Create the order on your server (never in the browser: it needs your secret),
-  // then pass its id here.
-  const checkout = new PaymentGateway({
-    key: '{{key}}',
-    orderId: '{{order}}',
-    onSuccess: (response) => {
-      // Before you ship, fetch it on your server (GET /api/v1/payments/:id): its status
-      // must be 'success' and its order_id this order's, not only 'success'.
-      console.log('Payment succeeded:', response.paymentId);
-    },
-    onFailure: (error) => {
-      console.log('Payment failed:', error);
-    },
-    onClose: () => {
-      console.log('Checkout closed');
-    }
-  });
-
-  document.getElementById('pay-button')
-    .addEventListener('click', () => checkout.open());
-</script>
-"""
-
-
-WEBHOOK_NODE = """
-// node webhook-server.js  (no dependencies)
-const crypto = require('crypto');
-const http = require('http');
-
-const WEBHOOK_SECRET = '{{webhook_secret}}';
-const TOLERANCE_SECONDS = 5 * 60; // older (or future) timestamps are replays: refuse them
-const handled = new Map(); // webhook-id -> when you handled it, kept 10 minutes
-
-// webhook-signature is "v1," + base64 HMAC-SHA256 of `${id}.${timestamp}.${body}`, keyed
-// with the base64 part of your secret after "whsec_". For 24 hours after you regenerate
-// your secret it lists one signature per secret, space-separated: accept any match.
-function signatureIsValid(rawBody, headers) {
-  const id = headers['webhook-id'] || '';
-  const timestamp = headers['webhook-timestamp'] || '';
-  const key = Buffer.from(
-    WEBHOOK_SECRET.replace(/^whsec_/, '').replace(/[^A-Za-z0-9+/]/g, ''), 'base64');
-  const expected = Buffer.from('v1,' + crypto.createHmac('sha256', key)
-    .update(`${id}.${timestamp}.`).update(rawBody).digest('base64'));
-  return Boolean(id && timestamp) &&
-    String(headers['webhook-signature'] || '').split(' ').some((signature) => {
-      const received = Buffer.from(signature);
-      return received.length === expected.length &&
-        crypto.timingSafeEqual(received, expected);
-    });
-}
-
-function isFresh(headers) {
-  const age = Date.now() / 1000 - Number(headers['webhook-timestamp']);
-  return Math.abs(age) <= TOLERANCE_SECONDS;
-}
-
-function alreadyHandled(id) {
-  for (const [seen, at] of handled) { // oldest first; their replays are stale anyway
-    if (Date.now() - at <= 2 * TOLERANCE_SECONDS * 1000) break;
-    handled.delete(seen);
-  }
-  return handled.has(id);
-}
-
-http.createServer((req, res) => {
-  const chunks = [];
-  req.on('data', (chunk) => chunks.push(chunk));
-  req.on('end', () => {
-    // Verify the bytes exactly as received, before parsing them.
-    const rawBody = Buffer.concat(chunks);
-    if (!signatureIsValid(rawBody, req.headers)) {
-      res.writeHead(401).end('invalid signature');
-      return;
-    }
-    if (!isFresh(req.headers)) {
-      res.writeHead(400).end('stale timestamp');
-      return;
-    }
-    const id = req.headers['webhook-id'];
-    if (alreadyHandled(id)) {
-      res.writeHead(200).end('duplicate'); // a retry or replay of an event you handled
-      return;
-    }
-    const event = JSON.parse(rawBody);
-    console.log('Received', event.event, event.data);
-    handled.set(id, Date.now()); // only once handled: a failure is retried by the gateway
-    res.writeHead(200).end('ok');
-  });
-}).listen(5000, () => console.log('Listening on http://localhost:5000/webhook'));
-"""
 
 
 WEBHOOK_PYTHON = """
@@ -346,98 +196,17 @@ def _cli_environment(values: SnippetValues) -> str:
     )
 
 
-CLI = """
-# The gateway CLI comes with the client: pip install ./clients/python
-{{env}}
-
-gateway trigger payment.success      # an order and a payment; waits for the event
-gateway events list --limit 5
-gateway payments list --status success --json
-"""
-
-
-CLI_LISTEN = """
-{{env}}
-
-# Every event, signed as a webhook delivery is, to an endpoint on your machine:
-gateway listen --forward-to {{target}}
-"""
-
-
-LIST_EVENTS = """
-curl -G {{api}}/api/v1/events \\
-{{auth}} \\
-  --data-urlencode 'type=payment.created' \\
-  --data-urlencode 'created_from=2020-01-01T00:00:00Z' \\
-  --data-urlencode 'limit=5'
-"""
-
-
-CREATE_ENDPOINT = """
-curl -X POST {{api}}/api/v1/webhooks/endpoints \\
-  -H 'Content-Type: application/json' \\
-{{auth}} \\
-  -H 'Idempotency-Key: erp-refunds-endpoint' \\
-  -d {{endpoint_body}}
-"""
-
-
-ENDPOINT_DELIVERIES = """
-curl -G {{api}}/api/v1/webhooks \\
-{{auth}} \\
-  --data-urlencode 'endpoint_id={{endpoint}}' \\
-  --data-urlencode 'limit=5'
-"""
-
-
-RECOVER_ENDPOINT = """
-# 1. Send it new events again (your server is back up):
-curl -X PATCH {{api}}/api/v1/webhooks/endpoints/{{endpoint}} \\
-  -H 'Content-Type: application/json' \\
-{{auth}} \\
-  -d '{"status": "enabled"}'
-
-# 2. Deliver once more every event since the outage began that it never received:
-curl -X POST {{api}}/api/v1/webhooks/endpoints/{{endpoint}}/recover \\
-  -H 'Content-Type: application/json' \\
-{{auth}} \\
-  -H 'Idempotency-Key: recover-{{endpoint}}-{{since}}' \\
-  -d {{window}}
-"""
-
-
-CLI_ENDPOINTS = """
-{{env}}
-
-gateway webhooks endpoints create {{endpoint_url}} \\
-  --events {{endpoint_events}} --description 'ERP refunds'
-gateway webhooks endpoints list
-gateway webhooks list --endpoint {{endpoint}}
-gateway webhooks endpoints recover {{endpoint}} --since {{since}}
-"""
-
-
-# The docs page's snippets, by the name docs.html shows each under.
+# The docs page's snippets, by the name docs.html shows each under: the Python ones above, and
+# those in shell, JavaScript, HTML and JSON as files of snippets/ (named `<name>.<language>`),
+# written as the merchant pastes them, with no Python escaping of their backslashes and quotes.
 TEMPLATES = {
-    "create_order": CREATE_ORDER,
-    "create_order_response": CREATE_ORDER_RESPONSE,
-    "idempotency": IDEMPOTENT_ORDER,
-    "fetch_payment": FETCH_PAYMENT,
-    "capture": CAPTURE_PAYMENT,
-    "refund": CREATE_REFUND,
-    "sdk": SDK,
-    "webhook_node": WEBHOOK_NODE,
+    path.name.split(".")[0]: path.read_text("utf-8")
+    for path in sorted((Path(__file__).parent / "snippets").iterdir())
+} | {
     "webhook_python": WEBHOOK_PYTHON,
     "webhook_standard": WEBHOOK_PYTHON_STANDARD,
     "webhook_legacy": WEBHOOK_LEGACY_HEX,
     "python_client": PYTHON_CLIENT,
-    "cli": CLI,
-    "cli_listen": CLI_LISTEN,
-    "events": LIST_EVENTS,
-    "create_endpoint": CREATE_ENDPOINT,
-    "endpoint_deliveries": ENDPOINT_DELIVERIES,
-    "recover_endpoint": RECOVER_ENDPOINT,
-    "cli_endpoints": CLI_ENDPOINTS,
 }
 
 

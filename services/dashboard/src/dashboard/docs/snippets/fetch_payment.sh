@@ -1,0 +1,2 @@
+curl {{api}}/api/v1/payments/{{payment}} \
+{{auth}}
