@@ -91,6 +91,31 @@ def test_an_email_with_a_direction_control_is_refused_and_no_merchant_is_made(cl
     assert made["n"] == 0
 
 
+@pytest.mark.parametrize(
+    "invisible", ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u180e"]
+)
+def test_an_email_with_an_invisible_character_is_refused_and_no_twin_is_made(
+    client, db, invisible
+):
+    """Reported: "owner\u200b@shop.test" signed up beside owner@shop.test, a second merchant
+    whose email reads exactly as the first's on the dashboard. A character that shows as
+    nothing is refused in an email, naming `email`, and nobody is signed up."""
+    sign_up(client, email="owner@shop.test")
+
+    for email in (f"owner{invisible}@shop.test", f"owner@shop{invisible}.test"):
+        body = {"name": "Twin", "email": email, "password": "correct horse"}
+        response = client.post("/api/v1/merchants", json=body)
+
+        assert response.status_code == 400, (hex(ord(invisible)), response.text)
+        assert response.json()["error"] == {
+            "code": "BAD_REQUEST_ERROR",
+            "description": "email must be an email address like name@example.com",
+            "field": "email",
+        }
+    made = db.execute("SELECT count(*) AS n FROM merchants WHERE name = 'Twin'").fetchone()
+    assert made["n"] == 0
+
+
 def test_login_with_password(client):
     merchant = sign_up(client, password="s3cret-pass")
 

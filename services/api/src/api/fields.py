@@ -28,8 +28,22 @@ DIRECTION_CONTROLS_NAMED = ", ".join(_DIRECTION_CONTROL_ESCAPES)
 # Text the API stores to show people as typed: no NUL, and none of the controls that would
 # make it read as something else (docs/api.md#shown-text).
 SHOWN_TEXT_PATTERN = "^[^\\x00" + "".join(_DIRECTION_CONTROL_ESCAPES) + "]*$"
-# An email is shown too (the dashboard's header): no space, NUL or direction control in it.
-_NOT_IN_EMAIL = "@\\s\\x00" + "".join(_DIRECTION_CONTROL_ESCAPES)
+# The characters that show as nothing at all (zero-width space, joiners, word joiner and the
+# invisible operators, byte order mark, soft hyphen, Mongolian vowel separator): no address
+# holds one, and "owner\u200b@shop.test" would sign up a second merchant that reads exactly as
+# owner@shop.test.
+INVISIBLE_CHARACTERS = ((0x00AD, 0x00AD), (0x180E, 0x180E), (0x200B, 0x200D), (0x2060, 0x2064),
+                        (0xFEFF, 0xFEFF))  # fmt: skip
+# An email is shown too (the dashboard's header) and names one merchant: no space, NUL,
+# direction control or invisible character in it.
+_NOT_IN_EMAIL = (
+    "@\\s\\x00"
+    + "".join(_DIRECTION_CONTROL_ESCAPES)
+    + "".join(
+        f"\\u{first:04x}" + (f"-\\u{last:04x}" if last != first else "")
+        for first, last in INVISIBLE_CHARACTERS
+    )
+)
 EMAIL_PATTERN = f"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\\.[^{_NOT_IN_EMAIL}]+$"
 SHOWN_TEXT_RULE = (
     "no NUL (\\u0000), and none of the invisible controls that reorder text"
