@@ -25,6 +25,8 @@ from api.errors import (
 from api.fields import (
     DIRECTION_CONTROLS_NAMED,
     EMAIL_PATTERN,
+    ISO_8601,
+    ISO_8601_PHRASE,
     NO_NUL_PATTERN,
     SHOWN_TEXT_PATTERN,
 )
@@ -43,6 +45,7 @@ FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,39}$")
 PATTERN_PHRASES = {
     NO_NUL_PATTERN: "must not contain NUL (\\u0000) characters",
     EMAIL_PATTERN: "must be an email address like name@example.com",
+    ISO_8601: ISO_8601_PHRASE,
     SHOWN_TEXT_PATTERN: "must not contain NUL (\\u0000) or the invisible controls that reorder"
     f" text ({DIRECTION_CONTROLS_NAMED})",
 }

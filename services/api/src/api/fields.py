@@ -57,8 +57,10 @@ SHOWN_TEXT_RULE = (
 ShownText = Annotated[str, Field(pattern=SHOWN_TEXT_PATTERN)]
 
 # ISO-8601 / RFC 3339 only: a bare number is not a time here (pydantic would read it as Unix
-# seconds). Parsed, and refused with a 400 if impossible, by `utc_time`.
-ISO_8601 = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?$"
+# seconds). RFC 3339 lets `T` and `Z` be lowercase. Parsed, and refused with a 400 if
+# impossible, by `utc_time`; a value not of this form is refused with ISO_8601_PHRASE.
+ISO_8601 = r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?([Zz]|[+-]\d{2}:?\d{2})?$"
+ISO_8601_PHRASE = "must be an ISO-8601 time such as 2026-01-15T10:30:00Z"
 
 
 class ImpossibleTime(
