@@ -291,6 +291,39 @@ def test_retry_posts_to_the_api_and_returns_to_the_same_page(dashboard_client, s
     assert "Retry scheduled" in dashboard_client.get("/dashboard/webhooks").text
 
 
+@pytest.mark.parametrize(
+    ("action", "api_path"),
+    [("/dashboard/webhooks/rotate-secret", "/api/v1/webhooks/config/rotate-secret"),
+     ("/dashboard/webhooks/test", "/api/v1/webhooks/test"),
+     (f"/dashboard/webhooks/{LOG_ID}/retry", f"/api/v1/webhooks/{LOG_ID}/retry")],
+)  # fmt: skip
+def test_a_resent_secret_test_or_retry_form_sends_the_same_idempotency_key(
+    dashboard_client, stand_in_api, action, api_path
+):
+    """Regenerate, Send Test Webhook and Retry posted without an Idempotency-Key: a double
+    click rotated the secret twice, sent two test events, or delivered a webhook twice. Each
+    rendered form carries its own key, and the API is sent that key (docs/idempotency.md)."""
+    checked = []
+    for page_path in ("/dashboard/webhooks", f"/dashboard/webhooks/logs/{LOG_ID}"):
+        page = dashboard_client.get(page_path).text
+        if f'action="{action}"' not in page:
+            continue
+        form = page[page.index(f'action="{action}"') :]
+        form = form[: form.index("</form>")]
+        key = re.search(r'name="idempotency_key" value="([^"]+)"', form)
+        assert key, f"{action} on {page_path} carries no idempotency key"
+        for _ in range(2):
+            dashboard_client.post(
+                action, data={"csrf_token": token_of(page), "idempotency_key": key.group(1)}
+            )
+        sent = requests_to(stand_in_api, "POST", api_path)[-2:]
+        assert [r.headers.get("idempotency-key") for r in sent] == [key.group(1)] * 2
+        assert key.group(1) not in dashboard_client.get(page_path).text  # one key per render
+        checked.append(page_path)
+    assert checked == (["/dashboard/webhooks", f"/dashboard/webhooks/logs/{LOG_ID}"]
+                       if action.endswith("/retry") else ["/dashboard/webhooks"])  # fmt: skip
+
+
 def test_retry_never_redirects_elsewhere(dashboard_client):
     page = dashboard_client.get("/dashboard/webhooks").text
     for target in ("https://evil.test/", "//evil.test", "/dashboard/docs"):
