@@ -94,9 +94,7 @@ def test_an_email_with_a_direction_control_is_refused_and_no_merchant_is_made(cl
 @pytest.mark.parametrize(
     "invisible", ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u180e"]
 )
-def test_an_email_with_an_invisible_character_is_refused_and_no_twin_is_made(
-    client, db, invisible
-):
+def test_an_email_with_an_invisible_character_is_refused_and_no_twin_is_made(client, db, invisible):
     """Reported: "owner\u200b@shop.test" signed up beside owner@shop.test, a second merchant
     whose email reads exactly as the first's on the dashboard. A character that shows as
     nothing is refused in an email, naming `email`, and nobody is signed up."""
