@@ -1,5 +1,6 @@
 """Field types that request schemas and endpoints share."""
 
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -34,6 +35,22 @@ SHOWN_TEXT_PATTERN = "^[^\\x00" + "".join(_DIRECTION_CONTROL_ESCAPES) + "]*$"
 # owner@shop.test.
 INVISIBLE_CHARACTERS = ((0x00AD, 0x00AD), (0x180E, 0x180E), (0x200B, 0x200D), (0x2060, 0x2064),
                         (0xFEFF, 0xFEFF))  # fmt: skip
+# Letters that are drawn as blank space although they are letters (Hangul fillers, the
+# Braille blank): a name of nothing else shows nothing.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u2800\u3164\uffa0")
+# Categories of characters that draw nothing: spaces, line and paragraph separators,
+# controls and invisible format characters (U+200B, U+2060, U+FEFF, ...).
+_BLANK_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})
+
+
+def is_blank(text: str) -> bool:
+    """Whether `text` would show as nothing at all: it has no character that draws a mark
+    (docs/api.md#shown-text)."""
+    return all(
+        char in _BLANK_LETTERS or unicodedata.category(char) in _BLANK_CATEGORIES for char in text
+    )
+
+
 # An email is shown too (the dashboard's header) and names one merchant: no space, NUL,
 # direction control or invisible character in it.
 _NOT_IN_EMAIL = (
