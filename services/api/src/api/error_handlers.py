@@ -146,11 +146,16 @@ def describe_validation_error(
         if first.get("loc", ())[:1] == ("body",):
             return f"Request body must be a JSON object: {SEND_JSON}", None
         return "Invalid request", None
-    # A union (`int | str`) fails once per member: say every type it takes.
+    # A union (`int | str`) fails once per member: say every type it takes, or, when a member
+    # took the value's type but not the value (1e999 is a number, but not a finite one), what
+    # that member wants.
     same_field = [e for e in errors if field_path(tuple(e.get("loc", ()))) == (field, in_key)]
     nouns = [TYPE_NOUNS[e["type"]] for e in same_field if e["type"] in TYPE_NOUNS]
+    constraints = [e for e in same_field if e["type"] not in TYPE_NOUNS]
     if len(same_field) > 1 and len(nouns) == len(same_field):
         requirement = "must be " + " or ".join(dict.fromkeys(nouns))
+    elif len(same_field) > 1 and constraints:
+        requirement = _requirement(constraints[0])
     else:
         requirement = _requirement(first)
     subject = f"{field} keys" if in_key else field
