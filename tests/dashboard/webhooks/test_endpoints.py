@@ -1190,6 +1190,40 @@ def test_a_long_endpoint_description_takes_one_line(stack, logged_in_page, descr
                         full_page=True)  # fmt: skip
 
 
+@pytest.mark.browser
+def test_a_long_endpoint_url_takes_one_line_on_its_row_and_in_the_banner(stack, logged_in_page):
+    """An endpoint's URL may hold 2,048 characters: wrapped, one of 1,900 made its row 40 lines
+    tall and squeezed its event filter to "paymen t.succ ess", and the disabled banner shown on
+    every page grew as tall. It is clipped to one line there, whole in its title."""
+    page = logged_in_page
+    url = "http://127.0.0.1:9/" + "a" * 1900
+    created = stack.api("POST", "/api/v1/webhooks/endpoints", MERCHANT_HEADERS,
+                        json={"url": url, "events": ["payment.success"]})  # fmt: skip
+    assert created.status_code == 201, created.text
+    long_id = created.json()["id"]
+    short = stack.api("POST", "/api/v1/webhooks/endpoints", MERCHANT_HEADERS,
+                      json={"url": "http://127.0.0.1:9/erp", "events": ["payment.success"]})  # fmt: skip
+    assert short.status_code == 201, short.text
+    stack.disable_endpoint(long_id, "The endpoint answered 410 Gone")
+    page.goto(f"{stack.dashboard_url}/dashboard/webhooks")
+
+    for label, size in (("desktop", {"width": 1280, "height": 900}), ("375px", PHONE_375)):
+        page.set_viewport_size(size)
+        assert page.evaluate(FITS), f"the page is wider than {label}"
+        line = page.evaluate("parseFloat(getComputedStyle(document.body).lineHeight)")
+        row = page.locator(f'{tid("endpoint-row")}[data-endpoint-id="{long_id}"]')
+        shown = row.locator(tid("endpoint-url-link"))
+        assert shown.get_attribute("title") == url
+        assert shown.bounding_box()["height"] <= 1.5 * line, f"not one line at {label}"
+        other = page.locator(f'{tid("endpoint-row")}[data-endpoint-id="{short.json()["id"]}"]')
+        assert row.bounding_box()["height"] <= other.bounding_box()["height"] + 2 * line, label
+        banner_url = page.locator(tid("endpoint-disabled-url"))
+        assert banner_url.get_attribute("title") == url
+        assert banner_url.bounding_box()["height"] <= 1.5 * line, f"banner not one line, {label}"
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"long-url-{label}.png"), full_page=True)
+
+
 # --- a real delivery to the receivers pasted from the docs page ------------------------------
 
 
