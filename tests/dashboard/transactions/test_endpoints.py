@@ -99,7 +99,7 @@ def test_pagination_moves_through_every_payment(stack, logged_in_client):
 
 def test_a_page_past_the_last_payment_says_it_shows_none_and_leads_back(stack, logged_in_client):
     """Reported: /dashboard/transactions?offset=1000 over 7 payments showed no row but
-    "Showing 7–7 of 7 payments" and "Page 101 of 1", and Previous led to another empty page
+    "Showing 7 to 7 of 7 payments" and "Page 101 of 1", and Previous led to another empty page
     (offset 990)."""
     for n in range(23):
         stack.create_payment(amount=10000 + n)
