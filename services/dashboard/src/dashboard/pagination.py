@@ -32,7 +32,7 @@ class Page:
     @property
     def past_the_end(self) -> bool:
         """Whether the page starts after the last row (an old link, a typed offset): it shows
-        nothing, and says so rather than "Showing 7–7 of 7"."""
+        nothing, and says so rather than "Showing 7 to 7 of 7"."""
         return 0 < self.total <= self.offset
 
     @property
