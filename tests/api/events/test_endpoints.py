@@ -176,6 +176,36 @@ def test_malformed_time_is_a_bad_request(client, merchant_headers, value):
         assert name in response.json()["error"]["description"]
 
 
+@pytest.mark.parametrize("value", ["yesterday", "1705315870", "2026-01-15T10:30:00.1234567Z"])
+def test_a_time_not_of_the_iso_form_is_refused_saying_what_is_wanted(
+    client, merchant_headers, value
+):
+    """Reported: `created_from=yesterday` answered "created_from has an invalid format",
+    naming the field but not what it wants, while an impossible date showed an example."""
+    for name in ("created_from", "created_to"):
+        response = client.get("/api/v1/events", params={name: value}, headers=merchant_headers)
+
+        assert response.status_code == 400
+        assert response.json()["error"] == {
+            "code": "BAD_REQUEST_ERROR",
+            "description": f"{name} must be an ISO-8601 time such as 2026-01-15T10:30:00Z",
+            "field": name,
+        }
+
+
+def test_a_time_with_a_lowercase_t_and_z_is_read_as_rfc_3339_allows(client, merchant_headers):
+    """RFC 3339 lets `T` and `Z` be lowercase: `2026-01-15t10:30:00z` was refused as of an
+    invalid format, though the same time in capitals is taken."""
+    make_payment(client, merchant_headers)
+    own = list_events(client, merchant_headers)["data"][0]["created_at"]
+
+    lowercase = own.replace("T", "t").replace("Z", "z")
+    page = list_events(client, merchant_headers, created_from=lowercase, created_to=lowercase)
+
+    assert page["total"] >= 1
+    assert own in {event["created_at"] for event in page["data"]}
+
+
 @pytest.mark.parametrize("event_id", ["7f0c2a52-7a61-4c52-9d7b-3a3f6a0f0e11", "not-a-uuid"])
 def test_unknown_event_is_404(client, merchant_headers, event_id):
     response = client.get(f"/api/v1/events/{event_id}", headers=merchant_headers)

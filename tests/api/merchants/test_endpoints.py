@@ -73,6 +73,33 @@ def test_a_name_with_a_direction_control_is_refused_and_no_merchant_is_made(clie
         assert merchant["name"] == name
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["\u200b", "\ufeff\u2060", "\u3164", "\u2800 \u200b", "\u2028\u200b\u2029", "\u00a0\u115f"],
+)
+def test_a_name_that_shows_nothing_is_refused_and_no_merchant_is_made(client, db, name):
+    """Reported: a merchant named "\u200b" signed up, and the checkout page read "Paying"
+    and nothing: a shopper could not tell whom they paid. Spaces alone were refused, as
+    empty; characters that draw nothing (zero-width, separators, Hangul fillers) are too."""
+    body = {"name": name, "email": "blank@shop.test", "password": "correct horse"}
+
+    response = client.post("/api/v1/merchants", json=body)
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == {
+        "code": "BAD_REQUEST_ERROR",
+        "description": "name must have a visible character: a letter, digit or sign",
+        "field": "name",
+    }
+    made = db.execute("SELECT count(*) AS n FROM merchants WHERE email = 'blank@shop.test'")
+    assert made.fetchone()["n"] == 0
+
+
+def test_a_name_with_visible_characters_among_invisible_ones_is_kept(client):
+    for number, name in enumerate(["\u200bAsha", "👩🏽\u200d💻", "・", "ـ"]):
+        assert sign_up(client, name=name, email=f"seen{number}@shop.test")["name"] == name
+
+
 def test_an_email_with_a_direction_control_is_refused_and_no_merchant_is_made(client, db):
     """Reported: "s3\u202e@example.com" was signed up, and the dashboard's header showed it
     reordered. An email is shown too: it refuses the same controls, naming `email`."""
@@ -88,6 +115,29 @@ def test_an_email_with_a_direction_control_is_refused_and_no_merchant_is_made(cl
             "field": "email",
         }
     made = db.execute("SELECT count(*) AS n FROM merchants WHERE email LIKE 'pay%'").fetchone()
+    assert made["n"] == 0
+
+
+@pytest.mark.parametrize(
+    "invisible", ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u180e"]
+)
+def test_an_email_with_an_invisible_character_is_refused_and_no_twin_is_made(client, db, invisible):
+    """Reported: "owner\u200b@shop.test" signed up beside owner@shop.test, a second merchant
+    whose email reads exactly as the first's on the dashboard. A character that shows as
+    nothing is refused in an email, naming `email`, and nobody is signed up."""
+    sign_up(client, email="owner@shop.test")
+
+    for email in (f"owner{invisible}@shop.test", f"owner@shop{invisible}.test"):
+        body = {"name": "Twin", "email": email, "password": "correct horse"}
+        response = client.post("/api/v1/merchants", json=body)
+
+        assert response.status_code == 400, (hex(ord(invisible)), response.text)
+        assert response.json()["error"] == {
+            "code": "BAD_REQUEST_ERROR",
+            "description": "email must be an email address like name@example.com",
+            "field": "email",
+        }
+    made = db.execute("SELECT count(*) AS n FROM merchants WHERE name = 'Twin'").fetchone()
     assert made["n"] == 0
 
 

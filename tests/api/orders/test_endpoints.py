@@ -206,3 +206,24 @@ def test_an_unknown_order_status_is_refused_naming_the_field(client, merchant_he
     error = response.json()["error"]
     assert (error["code"], error["field"]) == ("BAD_REQUEST_ERROR", "status")
     assert error["description"] == "status must be 'created' or 'paid'"
+
+
+@pytest.mark.parametrize("number", ["1e999", "-1e999"])
+def test_a_note_too_large_for_a_number_says_it_must_be_finite(client, merchant_headers, number):
+    """Reported: a note of 1e999 (JSON's way past the largest double: infinity) answered
+    "notes.a must be a string", though strings are one of four kinds a note takes; the
+    number is at fault for not being finite."""
+    body = '{"amount": 50000, "notes": {"a": ' + number + "}}"
+
+    response = client.post(
+        "/api/v1/orders",
+        content=body,
+        headers=merchant_headers | {"Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "BAD_REQUEST_ERROR",
+        "description": "notes.a must be a finite number",
+        "field": "notes.a",
+    }

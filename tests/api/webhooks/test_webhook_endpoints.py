@@ -664,6 +664,25 @@ def test_recover_refuses_bad_windows(client, merchant_headers, body, field):
     assert response.json()["error"]["field"] == field
 
 
+@pytest.mark.parametrize("field", ["since", "until"])
+def test_recover_names_the_time_form_it_wants(client, merchant_headers, field):
+    """`{"since": "yesterday"}` answered "since has an invalid format": the field, but not
+    what it wants."""
+    endpoint = add_endpoint(client, merchant_headers)
+    body = {"since": "2026-01-15T10:30:00Z"} | {field: "yesterday"}
+
+    response = client.post(
+        f"{ENDPOINTS}/{endpoint['id']}/recover", json=body, headers=merchant_headers
+    )
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == {
+        "code": "BAD_REQUEST_ERROR",
+        "description": f"{field} must be an ISO-8601 time such as 2026-01-15T10:30:00Z",
+        "field": field,
+    }
+
+
 def test_recover_until_before_since_is_refused(client, merchant_headers):
     endpoint = add_endpoint(client, merchant_headers)
     response = client.post(

@@ -116,6 +116,29 @@ def test_rotating_the_api_secret_shows_the_new_one_and_keeps_the_old_working(
     assert 'data-test-id="new-api-secret-note"' not in again  # shown once
 
 
+def test_a_resent_rotation_form_rotates_the_api_secret_once(stack, logged_in_client, csrf_token):
+    """A double click on "Rotate secret" (or the browser resending the form) rotated twice:
+    the secret shown first was replaced at once. The form carries one Idempotency-Key, so the
+    second send replays the first new secret (docs/idempotency.md)."""
+    question = logged_in_client.get("/dashboard/rotate-api-secret").text
+    form = question[question.index('action="/dashboard/rotate-api-secret"') :]
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', form)
+    assert key, "the rotation form carries no idempotency key"
+    data = {"csrf_token": csrf_token(question), "idempotency_key": key.group(1)}
+
+    secrets_shown = []
+    for _ in range(2):
+        rotated = logged_in_client.post("/dashboard/rotate-api-secret", data=data)
+        assert rotated.status_code == 303
+        shown = logged_in_client.get(rotated.headers["location"]).text
+        secrets_shown.append(text_of(shown, "api-secret"))
+
+    assert secrets_shown[0] == secrets_shown[1] != "secret_test_xyz789"
+    assert stack.db.execute("SELECT count(*) AS n FROM retired_api_secrets").fetchone()["n"] == 1
+    # A new question is a new rotation.
+    assert key.group(1) not in logged_in_client.get("/dashboard/rotate-api-secret").text
+
+
 def test_rotating_without_the_csrf_token_is_refused(stack, logged_in_client):
     refused = logged_in_client.post("/dashboard/rotate-api-secret", data={})
 

@@ -97,6 +97,23 @@ def test_pagination_moves_through_every_payment(stack, logged_in_client):
     assert 'href="/dashboard/transactions?offset=10" rel="prev"' in last
 
 
+def test_a_page_past_the_last_payment_says_it_shows_none_and_leads_back(stack, logged_in_client):
+    """Reported: /dashboard/transactions?offset=1000 over 7 payments showed no row but
+    "Showing 7 to 7 of 7 payments" and "Page 101 of 1", and Previous led to another empty page
+    (offset 990)."""
+    for n in range(23):
+        stack.create_payment(amount=10000 + n)
+
+    html = logged_in_client.get("/dashboard/transactions?offset=1000").text
+
+    assert row_ids(html) == []
+    assert "None on this page: 23 payments in all" in html
+    assert "Showing" not in html and "Page 101" not in html
+    assert 'href="/dashboard/transactions?offset=20" rel="prev"' in html
+    last = logged_in_client.get("/dashboard/transactions?offset=20").text
+    assert len(row_ids(last)) == 3
+
+
 def test_status_filter_keeps_to_its_status_across_pages(stack, logged_in_client):
     successes = {stack.create_payment(status="success")["id"] for _ in range(12)}
     stack.create_payment(status="failed")

@@ -302,6 +302,39 @@ def test_retry_posts_to_the_api_and_returns_to_the_same_page(dashboard_client, s
     assert "Retry scheduled" in dashboard_client.get("/dashboard/webhooks").text
 
 
+@pytest.mark.parametrize(
+    ("action", "api_path"),
+    [("/dashboard/webhooks/rotate-secret", "/api/v1/webhooks/config/rotate-secret"),
+     ("/dashboard/webhooks/test", "/api/v1/webhooks/test"),
+     (f"/dashboard/webhooks/{LOG_ID}/retry", f"/api/v1/webhooks/{LOG_ID}/retry")],
+)  # fmt: skip
+def test_a_resent_secret_test_or_retry_form_sends_the_same_idempotency_key(
+    dashboard_client, stand_in_api, action, api_path
+):
+    """Regenerate, Send Test Webhook and Retry posted without an Idempotency-Key: a double
+    click rotated the secret twice, sent two test events, or delivered a webhook twice. Each
+    rendered form carries its own key, and the API is sent that key (docs/idempotency.md)."""
+    checked = []
+    for page_path in ("/dashboard/webhooks", f"/dashboard/webhooks/logs/{LOG_ID}"):
+        page = dashboard_client.get(page_path).text
+        if f'action="{action}"' not in page:
+            continue
+        form = page[page.index(f'action="{action}"') :]
+        form = form[: form.index("</form>")]
+        key = re.search(r'name="idempotency_key" value="([^"]+)"', form)
+        assert key, f"{action} on {page_path} carries no idempotency key"
+        for _ in range(2):
+            dashboard_client.post(
+                action, data={"csrf_token": token_of(page), "idempotency_key": key.group(1)}
+            )
+        sent = requests_to(stand_in_api, "POST", api_path)[-2:]
+        assert [r.headers.get("idempotency-key") for r in sent] == [key.group(1)] * 2
+        assert key.group(1) not in dashboard_client.get(page_path).text  # one key per render
+        checked.append(page_path)
+    assert checked == (["/dashboard/webhooks", f"/dashboard/webhooks/logs/{LOG_ID}"]
+                       if action.endswith("/retry") else ["/dashboard/webhooks"])  # fmt: skip
+
+
 def test_retry_never_redirects_elsewhere(dashboard_client):
     page = dashboard_client.get("/dashboard/webhooks").text
     for target in ("https://evil.test/", "//evil.test", "/dashboard/docs"):
@@ -1184,6 +1217,40 @@ def test_a_long_endpoint_description_takes_one_line(stack, logged_in_page, descr
             assert named.bounding_box()["height"] <= 1.5 * line, f"not one line at {label}"
         page.screenshot(path=str(ARTIFACTS / f"long-description-{description}-log-{label}.png"),
                         full_page=True)  # fmt: skip
+
+
+@pytest.mark.browser
+def test_a_long_endpoint_url_takes_one_line_on_its_row_and_in_the_banner(stack, logged_in_page):
+    """An endpoint's URL may hold 2,048 characters: wrapped, one of 1,900 made its row 40 lines
+    tall and squeezed its event filter to "paymen t.succ ess", and the disabled banner shown on
+    every page grew as tall. It is clipped to one line there, whole in its title."""
+    page = logged_in_page
+    url = "http://127.0.0.1:9/" + "a" * 1900
+    created = stack.api("POST", "/api/v1/webhooks/endpoints", MERCHANT_HEADERS,
+                        json={"url": url, "events": ["payment.success"]})  # fmt: skip
+    assert created.status_code == 201, created.text
+    long_id = created.json()["id"]
+    short = stack.api("POST", "/api/v1/webhooks/endpoints", MERCHANT_HEADERS,
+                      json={"url": "http://127.0.0.1:9/erp", "events": ["payment.success"]})  # fmt: skip
+    assert short.status_code == 201, short.text
+    stack.disable_endpoint(long_id, "The endpoint answered 410 Gone")
+    page.goto(f"{stack.dashboard_url}/dashboard/webhooks")
+
+    for label, size in (("desktop", {"width": 1280, "height": 900}), ("375px", PHONE_375)):
+        page.set_viewport_size(size)
+        assert page.evaluate(FITS), f"the page is wider than {label}"
+        line = page.evaluate("parseFloat(getComputedStyle(document.body).lineHeight)")
+        row = page.locator(f'{tid("endpoint-row")}[data-endpoint-id="{long_id}"]')
+        shown = row.locator(tid("endpoint-url-link"))
+        assert shown.get_attribute("title") == url
+        assert shown.bounding_box()["height"] <= 1.5 * line, f"not one line at {label}"
+        other = page.locator(f'{tid("endpoint-row")}[data-endpoint-id="{short.json()["id"]}"]')
+        assert row.bounding_box()["height"] <= other.bounding_box()["height"] + 2 * line, label
+        banner_url = page.locator(tid("endpoint-disabled-url"))
+        assert banner_url.get_attribute("title") == url
+        assert banner_url.bounding_box()["height"] <= 1.5 * line, f"banner not one line, {label}"
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"long-url-{label}.png"), full_page=True)
 
 
 # --- a real delivery to the receivers pasted from the docs page ------------------------------

@@ -264,9 +264,13 @@ class Webhooks(_Namespace):
         path = f"/api/v1/webhooks/{_seg(webhook_id)}"
         return self._send(t.Call("GET", path, WebhookLog.from_dict))
 
-    def retry(self, webhook_id: str) -> WebhookRetried:
+    def retry(self, webhook_id: str, *, idempotency_key: str | None = None) -> WebhookRetried:
+        """Deliver a logged webhook again now, its attempts counted from 0."""
         path = f"/api/v1/webhooks/{_seg(webhook_id)}/retry"
-        return self._send(t.Call("POST", path, WebhookRetried.from_dict, idempotent=True))
+        return self._send(
+            t.Call("POST", path, WebhookRetried.from_dict, idempotent=True,
+                   idempotency_key=idempotency_key)
+        )  # fmt: skip
 
     def config(self) -> WebhookConfig:
         return self._send(t.Call("GET", "/api/v1/webhooks/config", WebhookConfig.from_dict))
@@ -278,14 +282,22 @@ class Webhooks(_Namespace):
             t.Call("PUT", "/api/v1/webhooks/config", WebhookConfig.from_dict, json=body)
         )
 
-    def rotate_secret(self) -> WebhookConfig:
-        """A new signing secret; the old one keeps signing alongside for 24 hours."""
+    def rotate_secret(self, *, idempotency_key: str | None = None) -> WebhookConfig:
+        """A new signing secret; the old one keeps signing alongside for 24 hours. Sent again
+        with the same `idempotency_key`, the first new secret is replayed."""
         path = "/api/v1/webhooks/config/rotate-secret"
-        return self._send(t.Call("POST", path, WebhookConfig.from_dict, idempotent=True))
+        return self._send(
+            t.Call("POST", path, WebhookConfig.from_dict, idempotent=True,
+                   idempotency_key=idempotency_key)
+        )  # fmt: skip
 
-    def send_test(self) -> WebhookTestSent:
+    def send_test(self, *, idempotency_key: str | None = None) -> WebhookTestSent:
+        """A `webhook.test` event to the default endpoint."""
         path = "/api/v1/webhooks/test"
-        return self._send(t.Call("POST", path, WebhookTestSent.from_dict, idempotent=True))
+        return self._send(
+            t.Call("POST", path, WebhookTestSent.from_dict, idempotent=True,
+                   idempotency_key=idempotency_key)
+        )  # fmt: skip
 
 
 class WebhookEndpoints(_Namespace):
@@ -452,10 +464,14 @@ class Merchants(_Namespace):
                    authenticated=False)
         )  # fmt: skip
 
-    def rotate_api_secret(self) -> ApiCredentials:
-        """A new API secret; the old one keeps working for 24 hours."""
+    def rotate_api_secret(self, *, idempotency_key: str | None = None) -> ApiCredentials:
+        """A new API secret; the old one keeps working for 24 hours. Sent again with the same
+        `idempotency_key`, the first new secret is replayed."""
         path = "/api/v1/merchants/rotate-api-secret"
-        return self._send(t.Call("POST", path, ApiCredentials.from_dict, idempotent=True))
+        return self._send(
+            t.Call("POST", path, ApiCredentials.from_dict, idempotent=True,
+                   idempotency_key=idempotency_key)
+        )  # fmt: skip
 
     def test_merchant(self) -> dict[str, Any]:
         """The seeded test merchant `{id, email, api_key, seeded}`."""

@@ -25,6 +25,8 @@ from api.errors import (
 from api.fields import (
     DIRECTION_CONTROLS_NAMED,
     EMAIL_PATTERN,
+    ISO_8601,
+    ISO_8601_PHRASE,
     NO_NUL_PATTERN,
     SHOWN_TEXT_PATTERN,
 )
@@ -43,6 +45,7 @@ FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,39}$")
 PATTERN_PHRASES = {
     NO_NUL_PATTERN: "must not contain NUL (\\u0000) characters",
     EMAIL_PATTERN: "must be an email address like name@example.com",
+    ISO_8601: ISO_8601_PHRASE,
     SHOWN_TEXT_PATTERN: "must not contain NUL (\\u0000) or the invisible controls that reorder"
     f" text ({DIRECTION_CONTROLS_NAMED})",
 }
@@ -143,11 +146,16 @@ def describe_validation_error(
         if first.get("loc", ())[:1] == ("body",):
             return f"Request body must be a JSON object: {SEND_JSON}", None
         return "Invalid request", None
-    # A union (`int | str`) fails once per member: say every type it takes.
+    # A union (`int | str`) fails once per member: say every type it takes, or, when a member
+    # took the value's type but not the value (1e999 is a number, but not a finite one), what
+    # that member wants.
     same_field = [e for e in errors if field_path(tuple(e.get("loc", ()))) == (field, in_key)]
     nouns = [TYPE_NOUNS[e["type"]] for e in same_field if e["type"] in TYPE_NOUNS]
+    constraints = [e for e in same_field if e["type"] not in TYPE_NOUNS]
     if len(same_field) > 1 and len(nouns) == len(same_field):
         requirement = "must be " + " or ".join(dict.fromkeys(nouns))
+    elif len(same_field) > 1 and constraints:
+        requirement = _requirement(constraints[0])
     else:
         requirement = _requirement(first)
     subject = f"{field} keys" if in_key else field

@@ -1,5 +1,6 @@
 """Field types that request schemas and endpoints share."""
 
+import unicodedata
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -29,8 +30,38 @@ DIRECTION_CONTROLS_NAMED = ", ".join(_DIRECTION_CONTROL_ESCAPES)
 # Text the API stores to show people as typed: no NUL, and none of the controls that would
 # make it read as something else (docs/api.md#shown-text).
 SHOWN_TEXT_PATTERN = "^[^\\x00" + "".join(_DIRECTION_CONTROL_ESCAPES) + "]*$"
-# An email is shown too (the dashboard's header): no space, NUL or direction control in it.
-_NOT_IN_EMAIL = "@\\s\\x00" + "".join(_DIRECTION_CONTROL_ESCAPES)
+# The characters that show as nothing at all (zero-width space, joiners, word joiner and the
+# invisible operators, byte order mark, soft hyphen, Mongolian vowel separator): no address
+# holds one, and "owner\u200b@shop.test" would sign up a second merchant that reads exactly as
+# owner@shop.test.
+INVISIBLE_CHARACTERS = ((0x00AD, 0x00AD), (0x180E, 0x180E), (0x200B, 0x200D), (0x2060, 0x2064),
+                        (0xFEFF, 0xFEFF))  # fmt: skip
+# Letters that are drawn as blank space although they are letters (Hangul fillers, the
+# Braille blank): a name of nothing else shows nothing.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u2800\u3164\uffa0")
+# Categories of characters that draw nothing: spaces, line and paragraph separators,
+# controls and invisible format characters (U+200B, U+2060, U+FEFF, ...).
+_BLANK_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})
+
+
+def is_blank(text: str) -> bool:
+    """Whether `text` would show as nothing at all: it has no character that draws a mark
+    (docs/api.md#shown-text)."""
+    return all(
+        char in _BLANK_LETTERS or unicodedata.category(char) in _BLANK_CATEGORIES for char in text
+    )
+
+
+# An email is shown too (the dashboard's header) and names one merchant: no space, NUL,
+# direction control or invisible character in it.
+_NOT_IN_EMAIL = (
+    "@\\s\\x00"
+    + "".join(_DIRECTION_CONTROL_ESCAPES)
+    + "".join(
+        f"\\u{first:04x}" + (f"-\\u{last:04x}" if last != first else "")
+        for first, last in INVISIBLE_CHARACTERS
+    )
+)
 EMAIL_PATTERN = f"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\\.[^{_NOT_IN_EMAIL}]+$"
 SHOWN_TEXT_RULE = (
     "no NUL (\\u0000), and none of the invisible controls that reorder text"
@@ -44,8 +75,10 @@ SHOWN_TEXT_RULE = (
 ShownText = Annotated[str, Field(pattern=SHOWN_TEXT_PATTERN)]
 
 # ISO-8601 / RFC 3339 only: a bare number is not a time here (pydantic would read it as Unix
-# seconds). Parsed, and refused with a 400 if impossible, by `utc_time`.
-ISO_8601 = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?$"
+# seconds). RFC 3339 lets `T` and `Z` be lowercase. Parsed, and refused with a 400 if
+# impossible, by `utc_time`; a value not of this form is refused with ISO_8601_PHRASE.
+ISO_8601 = r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?([Zz]|[+-]\d{2}:?\d{2})?$"
+ISO_8601_PHRASE = "must be an ISO-8601 time such as 2026-01-15T10:30:00Z"
 
 
 class ImpossibleTime(

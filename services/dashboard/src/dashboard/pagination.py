@@ -30,7 +30,15 @@ class Page:
         return min(self.offset + self.limit, self.total)
 
     @property
+    def past_the_end(self) -> bool:
+        """Whether the page starts after the last row (an old link, a typed offset): it shows
+        nothing, and says so rather than "Showing 7 to 7 of 7"."""
+        return 0 < self.total <= self.offset
+
+    @property
     def previous_url(self) -> str | None:
+        if self.past_the_end:  # the last page that has rows, not another empty one
+            return self.url((self.count - 1) * self.limit)
         return self.url(max(self.offset - self.limit, 0)) if self.offset > 0 else None
 
     @property

@@ -1,8 +1,8 @@
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from api.fields import EMAIL_PATTERN, NO_NUL_PATTERN, SHOWN_TEXT_RULE, ShownText
+from api.fields import EMAIL_PATTERN, NO_NUL_PATTERN, SHOWN_TEXT_RULE, ShownText, is_blank
 from shared.domain.models.order import MERCHANT_ID_EXAMPLE
 
 # A password is taken exactly as typed: spaces around it are part of it (NIST SP 800-63B
@@ -24,6 +24,15 @@ class MerchantSignup(BaseModel):
     )
     email: str = Field(max_length=254, pattern=EMAIL_PATTERN)
     password: Password = Field(min_length=8, max_length=256, pattern=NO_NUL_PATTERN)
+
+    @field_validator("name")
+    @classmethod
+    def _name_shows(cls, name: str) -> str:
+        # The checkout page says "Paying <name>": a name of zero-width spaces or Hangul
+        # fillers left shoppers paying a blank (docs/api.md#shown-text).
+        if is_blank(name):
+            raise ValueError("name must have a visible character: a letter, digit or sign")
+        return name
 
 
 class MerchantLogin(BaseModel):

@@ -2,12 +2,14 @@
 
 import asyncio
 import dataclasses
+import secrets
 from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
-from dashboard.dependencies import PageDep, SettingsDep
+from dashboard.dependencies import FormText, PageDep, SettingsDep
+from dashboard.gateway import idempotency_key_or_none
 from dashboard.rendering import redirect, render
 
 router = APIRouter()
@@ -41,15 +43,20 @@ async def confirm_rotation(page: PageDep, settings: SettingsDep) -> HTMLResponse
         "page_title": "Rotate API secret",
         "grace_seconds": grace,
         "old_secret_until": (datetime.now(UTC) + timedelta(seconds=grace)).isoformat(),
+        # A resent form (a double click) replays the first rotation (docs/idempotency.md).
+        "rotate_key": secrets.token_urlsafe(16),
     }
     return await render(page.request, "rotate_api_secret.html", context)
 
 
 @router.post("/dashboard/rotate-api-secret")
-async def rotate_api_secret(page: PageDep) -> Response:
+async def rotate_api_secret(page: PageDep, idempotency_key: FormText = "") -> Response:
     """A new API secret (the API keeps the old one working for its grace period); the
-    session signs its next calls with the new one."""
-    rotated = await page.api.merchants.rotate_api_secret()
+    session signs its next calls with the new one. The form's `idempotency_key` makes a
+    resent confirmation replay the first new secret instead of rotating twice."""
+    rotated = await page.api.merchants.rotate_api_secret(
+        idempotency_key=idempotency_key_or_none(idempotency_key)
+    )
     page.session.merchant = dataclasses.replace(
         page.merchant,
         api_secret=rotated["api_secret"],

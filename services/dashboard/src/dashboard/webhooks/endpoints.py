@@ -18,7 +18,7 @@ from dashboard.endpoint_views import (
     endpoint_label,
     endpoints_with_health,
 )
-from dashboard.gateway import ApiError
+from dashboard.gateway import ApiError, idempotency_key_or_none
 from dashboard.pagination import DEFAULT_LIMIT, LimitQuery, OffsetQuery, Page
 from dashboard.rendering import FormProblem, redirect, remember_disabled_endpoints, render
 from dashboard.webhooks.service import (
@@ -85,6 +85,11 @@ async def render_webhooks_page(
         "new_endpoint": new_endpoint or {"url": "", "description": "", "events": [ALL_EVENTS]},
         "new_endpoint_error": new_endpoint_error,
         "create_key": secrets.token_urlsafe(16),
+        # One key per rendered button, so a double click or a resent form acts once
+        # (docs/idempotency.md).
+        "rotate_key": secrets.token_urlsafe(16),
+        "test_key": secrets.token_urlsafe(16),
+        "retry_keys": {log["id"]: secrets.token_urlsafe(16) for log in logs["data"]},
         "event_types": EVENT_TYPES,
         "max_endpoints": MAX_ENDPOINTS,
         "page_title": "Webhooks",
@@ -126,16 +131,16 @@ async def save_config(page: PageDep, webhook_url: FormText = "") -> Response:
 
 
 @router.post("/rotate-secret")
-async def rotate_secret(page: PageDep) -> Response:
-    await page.api.webhooks.rotate_secret()
+async def rotate_secret(page: PageDep, idempotency_key: FormText = "") -> Response:
+    await page.api.webhooks.rotate_secret(idempotency_key=idempotency_key_or_none(idempotency_key))
     page.session.flash("success", "New webhook secret generated. " + ROTATION_NOTE)
     return await redirect(page.request, page.session, LOGS_PATH)
 
 
 @router.post("/test")
-async def send_test(page: PageDep) -> Response:
+async def send_test(page: PageDep, idempotency_key: FormText = "") -> Response:
     await page.session.flash_outcome(
-        page.api.webhooks.send_test(),
+        page.api.webhooks.send_test(idempotency_key=idempotency_key_or_none(idempotency_key)),
         success="Test webhook sent. Its delivery appears in the log below.",
         failure="Could not send a test webhook",
     )
@@ -143,9 +148,13 @@ async def send_test(page: PageDep) -> Response:
 
 
 @router.post("/{webhook_id}/retry")
-async def retry(page: PageDep, webhook_id: WebhookIdInPath, next: FormText = "") -> Response:
+async def retry(
+    page: PageDep, webhook_id: WebhookIdInPath, next: FormText = "", idempotency_key: FormText = ""
+) -> Response:
     await page.session.flash_outcome(
-        page.api.webhooks.retry(webhook_id),
+        page.api.webhooks.retry(
+            webhook_id, idempotency_key=idempotency_key_or_none(idempotency_key)
+        ),
         success="Retry scheduled: the webhook is being delivered again now.",
         failure="Could not retry the webhook",
     )
@@ -165,6 +174,7 @@ async def log_detail(page: PageDep, webhook_id: WebhookIdInPath) -> HTMLResponse
         "manually_retried": any(row["manual_retry"] for row in attempts),
         # The exact bytes sent, which the signature covers (docs/webhooks.md#signatures).
         "payload": log["body"],
+        "retry_key": secrets.token_urlsafe(16),
         "page_title": "Webhook delivery",
     }
     return await render(page.request, "webhook_log.html", context)
