@@ -1,3 +1,5 @@
+import hashlib
+import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -5,8 +7,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api.config import ApiSettings
+from api.idempotency.dependency import fingerprint
 from api.main import create_app
-from factories import create_order, headers_for, sign_up, successful_payment, upi_payment_body
+from factories import (
+    TEST_CARDS,
+    card_payment_body,
+    create_order,
+    headers_for,
+    sign_up,
+    successful_payment,
+    upi_payment_body,
+)
 
 
 def post(client, path, body, headers, key):
@@ -276,3 +287,46 @@ def test_every_merchant_post_replays_its_first_response(
     assert "idempotent-replayed" not in first.headers
     assert snapshot(db) == before
     assert redis.keys("rq:*") == []
+
+
+def test_a_card_payments_key_keeps_nothing_made_from_its_number_or_cvv(
+    client, merchant_headers, db
+):
+    # An unkeyed SHA-256 of the whole body gave the card back to anyone who reads the table:
+    # the payment shows the network and last four, which leaves about 10^12 numbers to try.
+    # The stored hash must be the same for every number ending in those four digits and for
+    # every CVV, so it says nothing more about the card than card_last4 does.
+    order = create_order(client, merchant_headers)
+    body = card_payment_body(order["id"], cvv="123")
+    assert post(client, "/api/v1/payments", body, merchant_headers, "card-key").status_code == 201
+    (stored,) = db.execute("SELECT request_hash FROM idempotency_keys").fetchall()
+
+    other_card = {**body["card"], "number": "4000 0000 0000 1111", "cvv": "999"}
+    assert (
+        fingerprint("POST", "/api/v1/payments", json.dumps(body | {"card": other_card}).encode())
+        == stored["request_hash"]
+    )
+    whole_body = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    assert (
+        hashlib.sha256(b"POST /api/v1/payments\n" + whole_body).hexdigest()
+        != stored["request_hash"]
+    )
+
+
+def test_a_card_retry_differing_only_in_the_cvv_replays_and_other_digits_are_a_mismatch(
+    client, merchant_headers, db
+):
+    order = create_order(client, merchant_headers)
+    body = card_payment_body(order["id"], cvv="123")
+    first = post(client, "/api/v1/payments", body, merchant_headers, "card-retry")
+    again = post(client, "/api/v1/payments", body | {"card": {**body["card"], "cvv": "321"}},
+                 merchant_headers, "card-retry")  # fmt: skip
+    assert again.status_code == 201 and again.content == first.content
+    assert again.headers["idempotent-replayed"] == "true"
+
+    for change in ({"number": TEST_CARDS["mastercard"]}, {"expiry_year": "2036"}):
+        other = body | {"card": {**body["card"], **change}}
+        response = post(client, "/api/v1/payments", other, merchant_headers, "card-retry")
+        assert response.status_code == 422, change
+        assert response.json()["error"]["code"] == "IDEMPOTENCY_KEY_MISMATCH"
+    assert db.execute("SELECT count(*) AS n FROM payments").fetchone()["n"] == 1

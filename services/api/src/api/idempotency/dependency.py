@@ -38,12 +38,29 @@ IDEMPOTENCY_ERRORS = (IdempotencyKeyInvalid, IdempotencyKeyInUse, IdempotencyKey
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
-    """The request's identity: the same JSON in another spacing or key order is the same body."""
+    """The request's identity, a SHA-256 hex digest kept with the key for 24 hours: the same
+    JSON in another spacing or key order is the same body. A card counts only by what the
+    gateway may keep of it (`_card_as_kept`): an unkeyed hash of its full number and CVV
+    would give them back to anyone who reads the table, by trying every number that ends
+    in the last four digits the payment shows (docs/idempotency.md#cards)."""
     try:
-        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+        parsed = _card_as_kept(json.loads(body))
+        canonical = json.dumps(parsed, sort_keys=True, separators=(",", ":")).encode()
     except (ValueError, RecursionError):  # not JSON, or nested too deep: FastAPI refuses it
-        canonical = body
+        canonical = body  # and a refused request's key is never stored
     return hashlib.sha256(f"{method} {path}\n".encode() + canonical).hexdigest()
+
+
+def _card_as_kept(body: object) -> object:
+    """A payment body with its `card` as the gateway may keep it (docs/api.md#sensitive-data:
+    the full number and the CVV are never stored): the number's last four digits, no CVV; the
+    expiry and holder name as sent. Any other body as it is."""
+    if not isinstance(body, dict) or not isinstance(body.get("card"), dict):
+        return body
+    card = {name: value for name, value in body["card"].items() if name != "cvv"}
+    if "number" in card:
+        card["number"] = "".join(c for c in str(card["number"]) if c.isdigit())[-4:]
+    return body | {"card": card}
 
 
 def validate_key(key: str) -> None:
