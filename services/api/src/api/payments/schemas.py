@@ -1,4 +1,4 @@
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
@@ -61,6 +61,20 @@ class PaymentCreate(BaseModel):
         json_schema_extra={"pattern": VPA_PATTERN.pattern, "maxLength": 255},
     )
     card: CardDetails | None = Field(default=None, description="Required for method card")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_instrument(cls, data: Any) -> Any:
+        """A card sent with method upi (or a vpa with card) would be checked and then ignored,
+        and a `card: {}` was refused for its missing number: the other instrument is refused,
+        by name, before either is read."""
+        if isinstance(data, dict):
+            other = {"upi": "card", "card": "vpa"}.get(data.get("method"))  # type: ignore[arg-type]
+            if other is not None and data.get(other) is not None:
+                raise FieldValueError(
+                    other, f"{other} must not be sent for method {data['method']}"
+                )
+        return data
 
     @model_validator(mode="after")
     def _instrument_for_method(self) -> Self:
