@@ -196,7 +196,12 @@ def test_non_canonical_ipv4_spellings_are_refused_when_saved(
         ('http://example.com/"x"', 'may not contain the character ":'),
         ("http://example.com/{x}", "may not contain the character {:"),
         ("http://exa\tmple.com/x", "may not contain the character U+0009"),
-        ("http://münchen.de/x", "may not contain the character U+00FC"),
+        (
+            "http://münchen.de/x",
+            "host may not contain the character U+00FC: write an "
+            "international host name in its xn-- (IDNA) form",
+        ),
+        ("http://example.com/münchen", "may not contain the character U+00FC: percent-encode"),
         ("http://example.com/%zz", "% that is not followed by two hex digits"),
         ("http://ex%41mple.com/x", "host may not contain %-escapes"),
         ("http://exa_mple..com/x", "is not a valid host name"),

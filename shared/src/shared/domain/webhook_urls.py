@@ -83,6 +83,27 @@ def _describe(character: str) -> str:
     return f"the character U+{ord(character):04X}"
 
 
+# Where a URL's host runs, roughly: after `scheme://` and any `user@`, up to the port, path,
+# query or fragment. Only for choosing the advice below; urlsplit reads the URL itself.
+HOST_SPAN = re.compile(r"^[^:/?#]*://(?:[^/?#@]*@)?([^/?#:]*)")
+
+
+def _character_refusal(url: str, position: int, field: str) -> str:
+    """Why the character at `position` may not be in a URL, with the mend: in the path or
+    query, percent-encoding; in the host, which takes no %-escapes, the xn-- (IDNA) form of an
+    international name. Describes the character, never echoes the URL (docs/api.md#errors)."""
+    character = _describe(url[position])
+    host = HOST_SPAN.match(url)
+    if host is not None and host.start(1) <= position < host.end(1):
+        if url[position].isascii():
+            return f"{field} host may not contain {character}"
+        return (
+            f"{field} host may not contain {character}: write an international host name "
+            "in its xn-- (IDNA) form"
+        )
+    return f"{field} may not contain {character}: percent-encode it (a space is %20)"
+
+
 def _read_host(host: str, field: str) -> tuple[str, IpAddress | None]:
     """(canonical host, address or None) or BadRequest saying what is wrong with it."""
     if host.startswith("["):
@@ -123,13 +144,9 @@ def parse_webhook_url(url: str, field: str = "webhook_url") -> WebhookTarget:
     in words and `field` naming the request field that held the URL."""
     if len(url) > MAX_URL_LENGTH:
         raise InvalidWebhookUrl(f"{field} must be at most {MAX_URL_LENGTH} characters", field=field)
-    for character in url:
+    for position, character in enumerate(url):
         if character not in URL_CHARACTERS:
-            raise InvalidWebhookUrl(
-                f"{field} may not contain {_describe(character)}: "
-                "percent-encode it (a space is %20)",
-                field=field,
-            )
+            raise InvalidWebhookUrl(_character_refusal(url, position, field), field=field)
     if BAD_ESCAPE.search(url):
         raise InvalidWebhookUrl(
             f"{field} has a % that is not followed by two hex digits", field=field
