@@ -285,6 +285,8 @@ CARD = {"number": "4111111111111111", "expiry_month": 12, "expiry_year": 2030, "
          "card must not be sent for method upi", "card", "BAD_REQUEST_ERROR"),
         ({"method": "card", "card": CARD, "vpa": "asha@okaxis"},
          "vpa must not be sent for method card", "vpa", "BAD_REQUEST_ERROR"),
+        ({"method": {}, "vpa": "asha@okaxis", "card": CARD},
+         "method must be 'upi' or 'card'", "method", "BAD_REQUEST_ERROR"),
         ({"method": "cash"}, "method must be 'upi' or 'card'", "method", "BAD_REQUEST_ERROR"),
         ({"method": "upi", "vpa": "asha okaxis"}, "VPA format invalid", "vpa", "INVALID_VPA"),
         ({"method": "card", "card": CARD | {"number": "4111111111111112"}},

@@ -68,12 +68,11 @@ class PaymentCreate(BaseModel):
         """A card sent with method upi (or a vpa with card) would be checked and then ignored,
         and a `card: {}` was refused for its missing number: the other instrument is refused,
         by name, before either is read."""
-        if isinstance(data, dict):
-            other = {"upi": "card", "card": "vpa"}.get(data.get("method"))  # type: ignore[arg-type]
-            if other is not None and data.get(other) is not None:
-                raise FieldValueError(
-                    other, f"{other} must not be sent for method {data['method']}"
-                )
+        method = data.get("method") if isinstance(data, dict) else None
+        if method in ("upi", "card"):  # any other method is refused as such, after this
+            other = "card" if method == "upi" else "vpa"
+            if data.get(other) is not None:
+                raise FieldValueError(other, f"{other} must not be sent for method {method}")
         return data
 
     @model_validator(mode="after")
