@@ -1,3 +1,4 @@
+import asyncio
 import hashlib
 import json
 import re
@@ -289,42 +290,41 @@ def test_every_merchant_post_replays_its_first_response(
     assert redis.keys("rq:*") == []
 
 
-def test_a_card_payments_key_keeps_nothing_made_from_its_number_or_cvv(
+def test_a_card_payments_key_keeps_no_plain_hash_of_its_number_and_cvv(
     client, merchant_headers, db
 ):
-    # An unkeyed SHA-256 of the whole body gave the card back to anyone who reads the table:
-    # the payment shows the network and last four, which leaves about 10^12 numbers to try.
-    # The stored hash must be the same for every number ending in those four digits and for
-    # every CVV, so it says nothing more about the card than card_last4 does.
+    # A plain SHA-256 of the body gave the card back to anyone who reads the table: the
+    # payment shows the last four digits, which leaves about 10^15 numbers and CVVs to try.
+    # The stored hash is scrypt salted with the merchant and the key (docs/idempotency.md).
     order = create_order(client, merchant_headers)
     body = card_payment_body(order["id"], cvv="123")
     assert post(client, "/api/v1/payments", body, merchant_headers, "card-key").status_code == 201
-    (stored,) = db.execute("SELECT request_hash FROM idempotency_keys").fetchall()
+    (stored,) = db.execute("SELECT merchant_id, request_hash FROM idempotency_keys").fetchall()
 
-    other_card = {**body["card"], "number": "4000 0000 0000 1111", "cvv": "999"}
-    assert (
-        fingerprint("POST", "/api/v1/payments", json.dumps(body | {"card": other_card}).encode())
-        == stored["request_hash"]
+    message = (
+        b"POST /api/v1/payments\n"
+        + json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     )
-    whole_body = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-    assert (
-        hashlib.sha256(b"POST /api/v1/payments\n" + whole_body).hexdigest()
-        != stored["request_hash"]
-    )
+    assert hashlib.sha256(message).hexdigest() != stored["request_hash"]
+    salt = f"{stored['merchant_id']}\ncard-key".encode()
+    scrypt = hashlib.scrypt(message, salt=salt, n=2**10, r=8, p=1, dklen=32)
+    assert scrypt.hex() == stored["request_hash"]
+    # Another key, the same body: another salt, another hash, so no search serves two rows.
+    assert asyncio.run(fingerprint("POST", "/api/v1/payments", json.dumps(body).encode(),
+                                   f"{stored['merchant_id']}\nother".encode())) != scrypt.hex()  # fmt: skip
 
 
-def test_a_card_retry_differing_only_in_the_cvv_replays_and_other_digits_are_a_mismatch(
-    client, merchant_headers, db
-):
+def test_a_card_retry_replays_and_any_other_card_detail_is_a_mismatch(client, merchant_headers, db):
     order = create_order(client, merchant_headers)
     body = card_payment_body(order["id"], cvv="123")
     first = post(client, "/api/v1/payments", body, merchant_headers, "card-retry")
-    again = post(client, "/api/v1/payments", body | {"card": {**body["card"], "cvv": "321"}},
-                 merchant_headers, "card-retry")  # fmt: skip
+    again = post(client, "/api/v1/payments", body, merchant_headers, "card-retry")
     assert again.status_code == 201 and again.content == first.content
     assert again.headers["idempotent-replayed"] == "true"
 
-    for change in ({"number": TEST_CARDS["mastercard"]}, {"expiry_year": "2036"}):
+    # Contract section 6: another body is a mismatch, the card's middle digits and CVV too.
+    for change in ({"cvv": "321"}, {"number": "4000 0000 0000 1111"},
+                   {"number": TEST_CARDS["mastercard"]}, {"expiry_year": "2036"}):  # fmt: skip
         other = body | {"card": {**body["card"], **change}}
         response = post(client, "/api/v1/payments", other, merchant_headers, "card-retry")
         assert response.status_code == 422, change

@@ -10,6 +10,8 @@ response once it has committed. Without a key the transaction is an autocommit c
 in which a service opens its own transaction block where it needs one.
 """
 
+import asyncio
+import functools
 import hashlib
 import json
 import string
@@ -37,30 +39,30 @@ PRINTABLE = frozenset(string.printable) - frozenset("\t\n\r\x0b\x0c")
 IDEMPOTENCY_ERRORS = (IdempotencyKeyInvalid, IdempotencyKeyInUse, IdempotencyKeyMismatch)
 
 
-def fingerprint(method: str, path: str, body: bytes) -> str:
-    """The request's identity, a SHA-256 hex digest kept with the key for 24 hours: the same
-    JSON in another spacing or key order is the same body. A card counts only by what the
-    gateway may keep of it (`_card_as_kept`): an unkeyed hash of its full number and CVV
-    would give them back to anyone who reads the table, by trying every number that ends
-    in the last four digits the payment shows (docs/idempotency.md#cards)."""
+async def fingerprint(method: str, path: str, body: bytes, salt: bytes) -> str:
+    """The request's identity, kept with its key for 24 hours as 64 hex digits: the same JSON
+    in another spacing or key order is the same body, and any other difference is another
+    request (docs/idempotency.md).
+
+    A body that holds a `card` holds its full number and CVV, which are never stored
+    (docs/api.md#sensitive-data), and an unkeyed SHA-256 of it gave them back to anyone who
+    could read the table: the payment shows the last four digits, which leaves about 10^15
+    numbers and CVVs to try, about a day on one GPU. Such a body is hashed with scrypt instead,
+    salted with `salt` (the merchant and the key: no two rows share a salt, so nothing is
+    computed once for all of them), at about 10^15 times its cost per row to search. It runs
+    in a thread: scrypt releases the GIL, and the event loop serves on meanwhile."""
+    message = f"{method} {path}\n".encode()
     try:
-        parsed = _card_as_kept(json.loads(body))
-        canonical = json.dumps(parsed, sort_keys=True, separators=(",", ":")).encode()
+        parsed = json.loads(body)
+        message += json.dumps(parsed, sort_keys=True, separators=(",", ":")).encode()
     except (ValueError, RecursionError):  # not JSON, or nested too deep: FastAPI refuses it
-        canonical = body  # and a refused request's key is never stored
-    return hashlib.sha256(f"{method} {path}\n".encode() + canonical).hexdigest()
-
-
-def _card_as_kept(body: object) -> object:
-    """A payment body with its `card` as the gateway may keep it (docs/api.md#sensitive-data:
-    the full number and the CVV are never stored): the number's last four digits, no CVV; the
-    expiry and holder name as sent. Any other body as it is."""
-    if not isinstance(body, dict) or not isinstance(body.get("card"), dict):
-        return body
-    card = {name: value for name, value in body["card"].items() if name != "cvv"}
-    if "number" in card:
-        card["number"] = "".join(c for c in str(card["number"]) if c.isdigit())[-4:]
-    return body | {"card": card}
+        return hashlib.sha256(message + body).hexdigest()  # and a refusal is never stored
+    if not (isinstance(parsed, dict) and "card" in parsed):
+        return hashlib.sha256(message).hexdigest()
+    # RFC 7914's cost parameters: 1 MiB and a few milliseconds a hash, once per card payment
+    # that sends a key.
+    scrypt = functools.partial(hashlib.scrypt, salt=salt, n=2**10, r=8, p=1, dklen=32)
+    return (await asyncio.to_thread(scrypt, message)).hex()
 
 
 def validate_key(key: str) -> None:
@@ -128,7 +130,8 @@ async def request_transaction(
         body = await request.body()
     except ClientDisconnect:  # the client left mid-body: no one reads the answer
         raise BodyNotReceived from None
-    identity = fingerprint(request.method, request.url.path, body)
+    salt = f"{merchant.id}\n{idempotency_key}".encode()
+    identity = await fingerprint(request.method, request.url.path, body, salt)
     claim = request.state.idempotency = Claim()
     async with runtime.idempotent_slots:
         try:
