@@ -60,7 +60,7 @@ class InvalidRequest(BadRequest, description="a request field is invalid (`field
 
 
 class BodyTooLarge(BadRequest, status=413, description="Request body exceeds MAX_BODY_BYTES bytes"):
-    """413: a body over MAX_BODY_BYTES, refused by `api.middleware.BodyLimitMiddleware`
+    """413: a body over MAX_BODY_BYTES, refused by `shared.core.asgi.BodyLimitMiddleware`
     before any route runs (this class only documents it)."""
 
 

@@ -10,6 +10,7 @@ from fastapi_offline import FastAPIOffline
 
 from api.config import ApiSettings
 from api.error_handlers import install_error_handlers, record_path_methods
+from api.errors import BodyTooLarge, gateway_error_response
 from api.events.endpoints import router as events_router
 from api.health.endpoints import router as health_router
 from api.merchants.endpoints import router as merchants_router
@@ -17,7 +18,6 @@ from api.metrics import ApiMetrics
 from api.metrics import router as metrics_router
 from api.middleware import (
     AdmissionMiddleware,
-    BodyLimitMiddleware,
     DrainMiddleware,
     PublicCorsMiddleware,
 )
@@ -31,7 +31,7 @@ from api.refunds.endpoints import router as refunds_router
 from api.routing import assert_api_routes
 from api.runtime import ApiRuntime
 from api.webhooks.endpoints import router as webhooks_router
-from shared.core.asgi import PROBE_PATHS, CorrelationIdMiddleware
+from shared.core.asgi import PROBE_PATHS, BodyLimitMiddleware, CorrelationIdMiddleware
 from shared.core.logging import configure_logging
 from shared.core.settings import load_settings
 
@@ -102,7 +102,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     # the body limit so the checkout page can read a 413 too; once its body is read, a request
     # waits for a place among as many as the pool has connections (AdmissionMiddleware).
     app.add_middleware(AdmissionMiddleware, limit=settings.db_pool_size, exempt=PROBE_PATHS)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    too_large = BodyTooLarge(f"Request body exceeds {settings.max_body_bytes} bytes")
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        refusal=gateway_error_response(too_large),
+    )
     app.add_middleware(PublicCorsMiddleware)
     app.add_middleware(DrainMiddleware, mark=DRAINING_MARK)
     # Probes and scrapes (PROBE_PATHS) are not logged per request.

@@ -1,5 +1,6 @@
-"""Pure ASGI middleware: the request body limit, CORS for public routes, closing connections
-while the replica is being stopped, and the admission of requests to the handlers."""
+"""Pure ASGI middleware: CORS for public routes, closing connections while the replica is
+being stopped, and the admission of requests to the handlers (the body limit is
+shared.core.asgi's)."""
 
 import asyncio
 import os
@@ -12,53 +13,7 @@ from pathlib import Path
 
 from starlette.datastructures import MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-
-class BodyLimitMiddleware:
-    """Refuses bodies over the limit with the documented error body (docs/api.md#request-bodies),
-    declared or streamed."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int):
-        self.app = app
-        self.max_bytes = max_bytes
-        self.refusal = JSONResponse(
-            {"error": {"code": "BAD_REQUEST_ERROR",
-                       "description": f"Request body exceeds {max_bytes} bytes"}},
-            status_code=413,
-        )  # fmt: skip
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self.refusal(scope, receive, send)
-            return
-        # The whole body is read before the app runs (never more than max_bytes of it), so an
-        # endpoint that does not read its body cannot act on an oversized stream either.
-        messages: list[Message] = []
-        received = 0
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                break
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                await self.refusal(scope, receive, send)
-                return
-            if not message.get("more_body", False):
-                break
-        buffered = iter(messages)
-
-        async def replay() -> Message:
-            return next(buffered, None) or await receive()
-
-        await self.app(scope, replay, send)
-
 
 PUBLIC_PATH = re.compile(r"^/api/v1/(orders/[^/]+/public|payments/public|payments/[^/]+/public)$")
 

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 import httpx
 import structlog
 from fastapi import Depends, FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.responses import PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -22,20 +22,18 @@ from dashboard.errors import install_error_handlers
 from dashboard.gateway import GatewayClient
 from dashboard.health.endpoints import PROBE_PATHS
 from dashboard.health.endpoints import router as health_router
-from dashboard.middleware import (
-    BodyLimitMiddleware,
-    SecurityHeadersMiddleware,
-    VisitorAddressMiddleware,
-)
+from dashboard.middleware import SecurityHeadersMiddleware, VisitorAddressMiddleware
 from dashboard.overview.endpoints import router as overview_router
 from dashboard.rendering import STATIC_DIR
 from dashboard.sessions import SessionStore
 from dashboard.transactions.endpoints import router as transactions_router
 from dashboard.webhook_endpoints.endpoints import router as webhook_endpoints_router
 from dashboard.webhooks.endpoints import router as webhooks_router
-from shared.core.asgi import CorrelationIdMiddleware
+from shared.core.asgi import BodyLimitMiddleware, CorrelationIdMiddleware
 from shared.core.logging import configure_logging
 from shared.core.settings import load_settings
+
+MAX_BODY_BYTES = 64 * 1024
 
 log = structlog.get_logger(__name__)
 
@@ -109,7 +107,12 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Outermost last: the correlation id is bound before anything else runs.
     app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(BodyLimitMiddleware)
+    # A form is a few kilobytes; a body over this, declared or chunked, is refused unread.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=MAX_BODY_BYTES,
+        refusal=PlainTextResponse("Request body too large", 413),
+    )
     app.add_middleware(VisitorAddressMiddleware, trusted_proxies=settings.trusted_proxy_networks)
     # Correlation id sent on to the API with every call; probes are not logged.
     app.add_middleware(CorrelationIdMiddleware, logger="dashboard.access", quiet_paths=PROBE_PATHS)

@@ -5,7 +5,6 @@ the access log are shared.core.asgi's."""
 from collections.abc import Sequence
 
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dashboard.gateway import acting_for
@@ -53,22 +52,6 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-class BodyLimitMiddleware:
-    """Refuses declared bodies over the limit before anything parses them."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int = 64 * 1024):
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            declared = dict(scope["headers"]).get(b"content-length")
-            if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-                await PlainTextResponse("Request body too large", 413)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 class VisitorAddressMiddleware:

@@ -78,3 +78,44 @@ class CorrelationIdMiddleware:
                     status=status,
                     duration_ms=round(seconds * 1000, 2),
                 )
+
+
+class BodyLimitMiddleware:
+    """Refuses a request body over `max_bytes` with `refusal` (an ASGI app: the service's own
+    413 answer), whether it is declared (Content-Length) or streamed (chunked, no length).
+    The whole body is read before the app runs, never more than `max_bytes` of it, so an
+    endpoint that does not read its body cannot act on an oversized stream either, and no
+    parser ever holds more than the limit."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, refusal: ASGIApp):
+        self.app = app
+        self.max_bytes = max_bytes
+        self.refusal = refusal
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self.refusal(scope, receive, send)
+            return
+        messages: list[Message] = []
+        received = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                await self.refusal(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        buffered = iter(messages)
+
+        async def replay() -> Message:
+            return next(buffered, None) or await receive()
+
+        await self.app(scope, replay, send)
