@@ -114,6 +114,27 @@ def test_a_page_past_the_last_payment_says_it_shows_none_and_leads_back(stack, l
     assert len(row_ids(last)) == 3
 
 
+def test_a_page_past_the_start_of_an_empty_or_one_row_list_leads_to_the_first(
+    stack, login_over_http
+):
+    # Reported with the fix above: an empty list past its start still read "Page 101 of 1"
+    # and led to offset 990; one row read "1 payments in all".
+    merchant = stack.sign_up(email="pages@shop.test", password="new merchant")
+    client = login_over_http("pages@shop.test", "new merchant")
+    empty = client.get("/dashboard/transactions?status=failed&offset=1000").text
+    assert row_ids(empty) == [] and "Page 101" not in empty
+    assert "No payments" in empty
+    assert 'href="/dashboard/transactions?status=failed" rel="prev"' in empty
+
+    headers = {"X-Api-Key": merchant["api_key"], "X-Api-Secret": merchant["api_secret"]}
+    stack.create_payment(headers=headers)
+    assert "Showing 1–1 of 1 payment<" in client.get("/dashboard/transactions").text.replace(
+        "\n", ""
+    ).replace("  ", "")
+    past = client.get("/dashboard/transactions?offset=10").text
+    assert "None on this page: 1 payment in all" in past
+
+
 def test_status_filter_keeps_to_its_status_across_pages(stack, logged_in_client):
     successes = {stack.create_payment(status="success")["id"] for _ in range(12)}
     stack.create_payment(status="failed")

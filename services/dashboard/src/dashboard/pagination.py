@@ -31,9 +31,11 @@ class Page:
 
     @property
     def past_the_end(self) -> bool:
-        """Whether the page starts after the last row (an old link, a typed offset): it shows
-        nothing, and says so rather than "Showing 7 to 7 of 7"."""
-        return 0 < self.total <= self.offset
+        """Whether the page starts after the last row, or past the start of an empty list (an
+        old link, a typed offset): it shows nothing, says so rather than "Showing 7 to 7 of 7"
+        or "Page 101 of 1", and leads back to the last page that has rows (the first, when
+        none has)."""
+        return self.offset > 0 and self.total <= self.offset
 
     @property
     def previous_url(self) -> str | None:
