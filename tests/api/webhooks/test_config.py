@@ -198,10 +198,13 @@ def test_non_canonical_ipv4_spellings_are_refused_when_saved(
         ("http://exa\tmple.com/x", "may not contain the character U+0009"),
         (
             "http://münchen.de/x",
-            "host may not contain the character U+00FC: write an "
+            "host and port may not contain the character U+00FC: write an "
             "international host name in its xn-- (IDNA) form",
         ),
         ("http://example.com/münchen", "may not contain the character U+00FC: percent-encode"),
+        # A port or an [IPv6] host takes no %-escape either (today's reviewer).
+        ("https://example.com:8ä0/h", "host and port may not contain the character U+00E4"),
+        ("https://[::1ä]/h", "host and port may not contain the character U+00E4"),
         ("http://example.com/%zz", "% that is not followed by two hex digits"),
         ("http://ex%41mple.com/x", "host may not contain %-escapes"),
         ("http://exa_mple..com/x", "is not a valid host name"),

@@ -83,23 +83,24 @@ def _describe(character: str) -> str:
     return f"the character U+{ord(character):04X}"
 
 
-# Where a URL's host runs, roughly: after `scheme://` and any `user@`, up to the port, path,
+# Where a URL's host and port run, roughly: after `scheme://` and any `user@`, up to the path,
 # query or fragment. Only for choosing the advice below; urlsplit reads the URL itself.
-HOST_SPAN = re.compile(r"^[^:/?#]*://(?:[^/?#@]*@)?([^/?#:]*)")
+AUTHORITY_SPAN = re.compile(r"^[^:/?#]*://(?:[^/?#@]*@)?([^/?#]*)")
 
 
 def _character_refusal(url: str, position: int, field: str) -> str:
     """Why the character at `position` may not be in a URL, with the mend: in the path or
-    query, percent-encoding; in the host, which takes no %-escapes, the xn-- (IDNA) form of an
-    international name. Describes the character, never echoes the URL (docs/api.md#errors)."""
+    query, percent-encoding; in the host or port, which take no %-escapes, none, but for an
+    international host name its xn-- (IDNA) form. Describes the character, never echoes the
+    URL (docs/api.md#errors)."""
     character = _describe(url[position])
-    host = HOST_SPAN.match(url)
-    if host is not None and host.start(1) <= position < host.end(1):
+    authority = AUTHORITY_SPAN.match(url)
+    if authority is not None and authority.start(1) <= position < authority.end(1):
         if url[position].isascii():
-            return f"{field} host may not contain {character}"
+            return f"{field} host and port may not contain {character}"
         return (
-            f"{field} host may not contain {character}: write an international host name "
-            "in its xn-- (IDNA) form"
+            f"{field} host and port may not contain {character}: write an international host "
+            "name in its xn-- (IDNA) form"
         )
     return f"{field} may not contain {character}: percent-encode it (a space is %20)"
 
