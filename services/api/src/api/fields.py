@@ -61,9 +61,10 @@ SHOWN_TEXT_RULE = (
 ShownText = Annotated[str, Field(pattern=SHOWN_TEXT_PATTERN)]
 
 # ISO-8601 / RFC 3339 only: a bare number is not a time here (pydantic would read it as Unix
-# seconds). RFC 3339 lets `T` and `Z` be lowercase. Parsed, and refused with a 400 if
+# seconds). RFC 3339 lets `T` and `Z` be lowercase and a fraction have any number of digits
+# (past microseconds they are dropped). Parsed, and refused with a 400 if
 # impossible, by `utc_time`; a value not of this form is refused with ISO_8601_PHRASE.
-ISO_8601 = r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?([Zz]|[+-]\d{2}:?\d{2})?$"
+ISO_8601 = r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?([Zz]|[+-]\d{2}:?\d{2})?$"
 ISO_8601_PHRASE = "must be an ISO-8601 time such as 2026-01-15T10:30:00Z"
 
 
@@ -95,7 +96,7 @@ SHOWN_PRECISION = timedelta(milliseconds=1)
 
 
 def shown_millisecond(
-    value: str | None, name: str, example: str = "2026-01-15T10:30:00.000Z"
+    value: str | None, name: str, example: str = "2026-01-15T10:30:00Z"
 ) -> datetime | None:
     """The millisecond an ISO-8601 time falls in (`utc_time`): rows are stored to the
     microsecond but shown to the millisecond, so a time the API showed is read as that whole
