@@ -1,10 +1,10 @@
 """Field types that request schemas and endpoints share."""
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-import regex
 from fastapi import Depends, Path
 from pydantic import BeforeValidator, Field, StrictInt, ValidationInfo
 
@@ -30,12 +30,37 @@ DIRECTION_CONTROLS_NAMED = ", ".join(_DIRECTION_CONTROL_ESCAPES)
 # Text the API stores to show people as typed: no NUL, and none of the controls that would
 # make it read as something else (docs/api.md#shown-text).
 SHOWN_TEXT_PATTERN = "^[^\\x00" + "".join(_DIRECTION_CONTROL_ESCAPES) + "]*$"
-# The characters that draw nothing, as a character class's body for pydantic's patterns and
-# the `regex` package alike: Unicode's Default_Ignorable_Code_Point (UAX #44: format controls
-# and the direction controls, joiners, variation selectors, tags, Hangul fillers, ...),
-# spaces and controls, and the Braille blank, a symbol drawn as empty space.
-DRAWS_NOTHING = "\\s\\x00-\\x1f\\x7f-\\x9f\\p{Default_Ignorable_Code_Point}\\p{Z}\\p{Cf}\\u2800"
-_DRAWS_SOMETHING = regex.compile(f"[^{DRAWS_NOTHING}]")
+# Unicode's Default_Ignorable_Code_Point (UAX #44, DerivedCoreProperties.txt): format controls
+# and the direction controls, joiners, variation selectors, tags, Hangul fillers, ... As
+# ranges, not `\p{...}`, so that every reader of the OpenAPI document's patterns (Python's re,
+# ECMA-262 as JSON Schema asks, Rust's regex in pydantic) reads them; a test holds them to the
+# property.
+DEFAULT_IGNORABLE = ((0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160),
+                     (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E),
+                     (0x2060, 0x206F), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF),
+                     (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+                     (0xE0000, 0xE0FFF))  # fmt: skip
+# The spaces (Unicode's Z categories) beside ASCII's, and the Braille blank, a symbol drawn as
+# empty space.
+_BLANK_SYMBOLS = ((0x00A0, 0x00A0), (0x1680, 0x1680), (0x2000, 0x200A), (0x2028, 0x2029),
+                  (0x202F, 0x202F), (0x205F, 0x205F), (0x2800, 0x2800), (0x3000, 0x3000))  # fmt: skip
+
+
+def _class_body(ranges: tuple[tuple[int, int], ...]) -> str:
+    """Code point ranges as a regex character class's body that Python's re, Rust's regex
+    (pydantic) and ECMA-262 all read: \\uXXXX in the BMP; past it the character itself, as the
+    three escape it three different ways."""
+
+    def escape(point: int) -> str:
+        return f"\\u{point:04x}" if point <= 0xFFFF else chr(point)
+
+    return "".join(escape(a) + (f"-{escape(b)}" if b != a else "") for a, b in ranges)
+
+
+# The characters that draw nothing, as a character class's body: controls, spaces, the
+# default-ignorable ones and the Braille blank.
+DRAWS_NOTHING = "\\s\\x00-\\x1f\\x7f-\\x9f" + _class_body(DEFAULT_IGNORABLE + _BLANK_SYMBOLS)
+_DRAWS_SOMETHING = re.compile(f"[^{DRAWS_NOTHING}]")
 
 
 def is_blank(text: str) -> bool:
