@@ -9,7 +9,8 @@ from api.fields import DEFAULT_IGNORABLE, EMAIL_PATTERN, is_blank
 
 def test_the_default_ignorable_ranges_are_unicodes_property():
     # Written as ranges so that every reader of the OpenAPI document can read the email
-    # pattern; held here to Default_Ignorable_Code_Point (UAX #44) as the regex package has it.
+    # pattern; held here to Default_Ignorable_Code_Point (Unicode Standard Annex 44) as the
+    # regex package has it.
     prop = regex.compile(r"\p{Default_Ignorable_Code_Point}")
     listed = {point for first, last in DEFAULT_IGNORABLE for point in range(first, last + 1)}
     assert listed == {point for point in range(0x110000) if prop.match(chr(point))}

@@ -322,7 +322,8 @@ def test_a_card_retry_replays_and_any_other_card_detail_is_a_mismatch(client, me
     assert again.status_code == 201 and again.content == first.content
     assert again.headers["idempotent-replayed"] == "true"
 
-    # Contract section 6: another body is a mismatch, the card's middle digits and CVV too.
+    # Another body is a mismatch (docs/idempotency.md#a-different-request), the card's middle
+    # digits and CVV too.
     for change in ({"cvv": "321"}, {"number": "4000 0000 0000 1111"},
                    {"number": TEST_CARDS["mastercard"]}, {"expiry_year": "2036"}):  # fmt: skip
         other = body | {"card": {**body["card"], **change}}

@@ -30,8 +30,8 @@ DIRECTION_CONTROLS_NAMED = ", ".join(_DIRECTION_CONTROL_ESCAPES)
 # Text the API stores to show people as typed: no NUL, and none of the controls that would
 # make it read as something else (docs/api.md#shown-text).
 SHOWN_TEXT_PATTERN = "^[^\\x00" + "".join(_DIRECTION_CONTROL_ESCAPES) + "]*$"
-# Unicode's Default_Ignorable_Code_Point (UAX #44, DerivedCoreProperties.txt): format controls
-# and the direction controls, joiners, variation selectors, tags, Hangul fillers, ... As
+# Unicode's Default_Ignorable_Code_Point (Unicode Standard Annex 44, DerivedCoreProperties.txt):
+# format controls and the direction controls, joiners, variation selectors, tags, Hangul fillers, ... As
 # ranges, not `\p{...}`, so that every reader of the OpenAPI document's patterns (Python's re,
 # ECMA-262 as JSON Schema asks, Rust's regex in pydantic) reads them; a test holds them to the
 # property.
