@@ -17,24 +17,31 @@ from shared.domain.errors import BadRequest
 # the rule and makes pydantic refuse lone surrogates.
 NO_NUL_PATTERN = r"^[^\x00]*$"
 
+
+def _class_body(ranges: tuple[tuple[int, int], ...]) -> str:
+    """Code point ranges as a regex character class's body that Python's re, Rust's regex
+    (pydantic) and ECMA-262 all read: \\uXXXX in the BMP, as a client writes it in JSON; past
+    it the character itself, as the three escape it three different ways."""
+
+    def escape(point: int) -> str:
+        return f"\\u{point:04x}" if point <= 0xFFFF else chr(point)
+
+    return "".join(escape(a) + (f"-{escape(b)}" if b != a else "") for a, b in ranges)
+
+
 # The invisible controls that reorder the text around them (bidi marks, embeddings, overrides
 # and isolates), as ranges of code points: "\u202eyaP nozamA" reads "Amazon Pay" wherever it
 # is shown. The checkout strips the same set from merchant names (checkout-rules.js).
 DIRECTION_CONTROLS = ((0x061C, 0x061C), (0x200E, 0x200F), (0x202A, 0x202E), (0x2066, 0x2069))
-# The same, as a regex character class's body and as a client would write them in JSON.
-_DIRECTION_CONTROL_ESCAPES = [
-    f"\\u{first:04x}" + (f"-\\u{last:04x}" if last != first else "")
-    for first, last in DIRECTION_CONTROLS
-]
-DIRECTION_CONTROLS_NAMED = ", ".join(_DIRECTION_CONTROL_ESCAPES)
+DIRECTION_CONTROLS_NAMED = ", ".join(_class_body((span,)) for span in DIRECTION_CONTROLS)
 # Text the API stores to show people as typed: no NUL, and none of the controls that would
 # make it read as something else (docs/api.md#shown-text).
-SHOWN_TEXT_PATTERN = "^[^\\x00" + "".join(_DIRECTION_CONTROL_ESCAPES) + "]*$"
+SHOWN_TEXT_PATTERN = "^[^\\x00" + _class_body(DIRECTION_CONTROLS) + "]*$"
 # Unicode's Default_Ignorable_Code_Point (Unicode Standard Annex 44, DerivedCoreProperties.txt):
-# format controls and the direction controls, joiners, variation selectors, tags, Hangul fillers, ... As
-# ranges, not `\p{...}`, so that every reader of the OpenAPI document's patterns (Python's re,
-# ECMA-262 as JSON Schema asks, Rust's regex in pydantic) reads them; a test holds them to the
-# property.
+# format controls and the direction controls above, joiners, variation selectors, tags, Hangul
+# fillers, ... As ranges, not `\p{...}`, so that every reader of the OpenAPI document's
+# patterns (Python's re, ECMA-262 as JSON Schema asks, Rust's regex in pydantic) reads them; a
+# test holds them to the property.
 DEFAULT_IGNORABLE = ((0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160),
                      (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E),
                      (0x2060, 0x206F), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF),
@@ -44,18 +51,6 @@ DEFAULT_IGNORABLE = ((0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x11
 # empty space.
 _BLANK_SYMBOLS = ((0x00A0, 0x00A0), (0x1680, 0x1680), (0x2000, 0x200A), (0x2028, 0x2029),
                   (0x202F, 0x202F), (0x205F, 0x205F), (0x2800, 0x2800), (0x3000, 0x3000))  # fmt: skip
-
-
-def _class_body(ranges: tuple[tuple[int, int], ...]) -> str:
-    """Code point ranges as a regex character class's body that Python's re, Rust's regex
-    (pydantic) and ECMA-262 all read: \\uXXXX in the BMP; past it the character itself, as the
-    three escape it three different ways."""
-
-    def escape(point: int) -> str:
-        return f"\\u{point:04x}" if point <= 0xFFFF else chr(point)
-
-    return "".join(escape(a) + (f"-{escape(b)}" if b != a else "") for a, b in ranges)
-
 
 # The characters that draw nothing, as a character class's body: controls, spaces, the
 # default-ignorable ones and the Braille blank.
